@@ -1,0 +1,13 @@
+//! Pure types and rules of avisa: events, phones, money, platforms. No I/O, no async.
+
+pub mod event;
+pub mod money;
+pub mod phone;
+pub mod platform;
+
+pub use event::{
+    Access, Customer, Event, EventKind, Payment, PaymentMethod, Product, Shipping, Subscription,
+    Utm,
+};
+pub use phone::{Phone, PhoneError};
+pub use platform::{Platform, PlatformGroup};

@@ -1,0 +1,480 @@
+//! What every recogniser shares: reading the body (JSON or form), walking JSON by path without
+//! trusting its types, setting the buyer's phone, and the dedup key.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{PhoneProblem, ReasonCode, Request};
+use crate::domain::{Event, Phone};
+
+/// A platform's reading of one event, before `ingest` decides its status.
+#[derive(Clone, Debug, Default)]
+pub struct Draft {
+    pub event: Event,
+    /// The raw phone that could not be made valid, and why.
+    pub phone_error: Option<PhoneProblem>,
+    /// The platform's own delivery/event id, when it has one that is stable across retries.
+    pub delivery_id: Option<String>,
+}
+
+impl Draft {
+    pub fn new(platform_event: impl Into<String>) -> Draft {
+        Draft {
+            event: Event {
+                platform_event: platform_event.into(),
+                ..Event::default()
+            },
+            ..Draft::default()
+        }
+    }
+
+    /// Sets the buyer phone from a raw string; a damaged one is remembered for the reason.
+    /// The first usable phone wins: call it with the best source first.
+    pub fn phone(&mut self, raw: Option<String>) {
+        if self.event.customer.phone.is_some() {
+            return;
+        }
+        let Some(raw) = raw else { return };
+        match Phone::parse(&raw) {
+            Ok(phone) => {
+                self.event.customer.phone = Some(phone);
+                self.phone_error = None;
+            }
+            Err(err) => {
+                if self.phone_error.is_none() {
+                    self.phone_error = Some((raw, err));
+                }
+            }
+        }
+    }
+
+    /// Sets the buyer phone from parts (country code, area code, number).
+    pub fn phone_parts(
+        &mut self,
+        country: Option<String>,
+        area: Option<String>,
+        number: Option<String>,
+    ) {
+        if self.event.customer.phone.is_some() {
+            return;
+        }
+        let Some(number) = number else { return };
+        match Phone::from_parts(country.as_deref(), area.as_deref(), &number) {
+            Ok(phone) => {
+                self.event.customer.phone = Some(phone);
+                self.phone_error = None;
+            }
+            Err(err) => {
+                if self.phone_error.is_none() {
+                    let raw = [country, area, Some(number)]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    self.phone_error = Some((raw, err));
+                }
+            }
+        }
+    }
+}
+
+/// Why a body could not be read at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    NotUtf8,
+    BadJson(String),
+    BadForm(String),
+    /// Readable, but not a shape this platform sends (e.g. a JSON array, no event name).
+    UnknownShape(String),
+}
+
+impl ParseError {
+    pub fn code(&self) -> ReasonCode {
+        match self {
+            ParseError::NotUtf8 => ReasonCode::NotUtf8,
+            ParseError::BadJson(_) => ReasonCode::BadJson,
+            ParseError::BadForm(_) => ReasonCode::BadForm,
+            ParseError::UnknownShape(_) => ReasonCode::UnknownShape,
+        }
+    }
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseError::NotUtf8 => f.write_str("the body is not valid UTF-8 text"),
+            ParseError::BadJson(e) => write!(f, "the body is not valid JSON: {e}"),
+            ParseError::BadForm(e) => write!(f, "the form body cannot be read: {e}"),
+            ParseError::UnknownShape(e) => write!(f, "unexpected body: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// The deepest nesting avisa reads; deeper bodies are refused before parsing can blow the stack.
+const MAX_DEPTH: usize = 64;
+
+/// Reads the body as a JSON object, or as a form (`a=1&b[c]=2`) turned into nested objects.
+/// Platforms that post forms (Monetizze, Eduzz legacy, WooCommerce's ping) go through here too.
+pub fn body_value(req: &Request) -> Result<Value, ParseError> {
+    let text = std::str::from_utf8(req.body).map_err(|_| ParseError::NotUtf8)?;
+    let trimmed = text.trim_start();
+    let is_form = req
+        .header("content-type")
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if trimmed.starts_with('{') || trimmed.starts_with('[') || !is_form && !looks_like_form(trimmed)
+    {
+        check_depth(trimmed)?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ParseError::BadJson(e.to_string()))?;
+        if !value.is_object() {
+            return Err(ParseError::UnknownShape(
+                "the JSON body is not an object".into(),
+            ));
+        }
+        return Ok(value);
+    }
+    parse_form(text)
+}
+
+fn looks_like_form(text: &str) -> bool {
+    let first = text.split('&').next().unwrap_or_default();
+    first.contains('=') && !first.contains(' ') && !first.contains('"')
+}
+
+fn check_depth(text: &str) -> Result<(), ParseError> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(ParseError::BadJson(format!(
+                        "nested deeper than {MAX_DEPTH} levels"
+                    )));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Parses `a=1&b[c]=2&d[0][e]=3` into `{"a":"1","b":{"c":"2"},"d":{"0":{"e":"3"}}}`.
+/// A field named `json` holding a JSON object (Monetizze) is merged in as parsed JSON.
+fn parse_form(text: &str) -> Result<Value, ParseError> {
+    let mut root = Map::new();
+    for (key, value) in form_urlencoded::parse(text.trim().as_bytes()) {
+        let mut path: Vec<String> = Vec::new();
+        let (head, mut rest) = match key.find('[') {
+            Some(i) => (&key[..i], &key[i..]),
+            None => (&key[..], ""),
+        };
+        path.push(head.to_owned());
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let end = stripped.find(']').ok_or_else(|| {
+                ParseError::BadForm(format!("unbalanced brackets in key {key:?}"))
+            })?;
+            path.push(stripped[..end].to_owned());
+            rest = &stripped[end + 1..];
+        }
+        if path.len() > MAX_DEPTH {
+            return Err(ParseError::BadForm("form keys nested too deep".into()));
+        }
+        insert_path(&mut root, &path, Value::String(value.into_owned()));
+    }
+    if root.is_empty() {
+        return Err(ParseError::BadForm("no fields".into()));
+    }
+    if let Some(Value::String(json)) = root.get("json")
+        && let Ok(Value::Object(inner)) = serde_json::from_str::<Value>(json)
+    {
+        for (k, v) in inner {
+            root.entry(k).or_insert(v);
+        }
+    }
+    Ok(Value::Object(root))
+}
+
+fn insert_path(map: &mut Map<String, Value>, path: &[String], value: Value) {
+    let (first, rest) = path
+        .split_first()
+        .expect("a form key has at least one part");
+    let key = if first.is_empty() {
+        map.len().to_string()
+    } else {
+        first.clone()
+    };
+    if rest.is_empty() {
+        map.insert(key, value);
+        return;
+    }
+    let slot = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    if let Value::Object(inner) = slot {
+        insert_path(inner, rest, value);
+    }
+}
+
+/// Walks a dotted path (`data.buyer.name`; numeric parts index arrays).
+pub fn at<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut current = value;
+    for part in path.split('.') {
+        current = match current {
+            Value::Object(map) => map.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    if current.is_null() {
+        None
+    } else {
+        Some(current)
+    }
+}
+
+/// A non-empty trimmed string at `path`; numbers and booleans are written out, objects are not.
+pub fn text(value: &Value, path: &str) -> Option<String> {
+    match at(value, path)? {
+        Value::String(s) => {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_owned())
+        }
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The first path that yields text.
+pub fn first_text(value: &Value, paths: &[&str]) -> Option<String> {
+    paths.iter().find_map(|p| text(value, p))
+}
+
+/// An integer at `path`, from a number or a numeric string.
+pub fn int(value: &Value, path: &str) -> Option<i64> {
+    match at(value, path)? {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// An amount in reais at `path`, as cents.
+pub fn reais(value: &Value, path: &str) -> Option<i64> {
+    crate::domain::money::reais_to_cents(at(value, path)?)
+}
+
+/// An amount already in cents at `path`.
+pub fn cents(value: &Value, path: &str) -> Option<i64> {
+    crate::domain::money::cents(at(value, path)?)
+}
+
+/// Reads a timestamp in the shapes platforms use (RFC 3339, `YYYY-MM-DD HH:MM:SS` in Brasília
+/// time, Unix seconds or milliseconds) as RFC 3339 UTC. Dates alone stay `YYYY-MM-DD`.
+pub fn timestamp(value: &Value, path: &str) -> Option<String> {
+    match at(value, path)? {
+        Value::Number(n) => unix_to_rfc3339(n.as_i64()?),
+        Value::String(s) => parse_time_str(s.trim()),
+        _ => None,
+    }
+}
+
+fn unix_to_rfc3339(n: i64) -> Option<String> {
+    // Milliseconds since 1970 are 13 digits today; seconds are 10.
+    let secs = if n.abs() >= 100_000_000_000 {
+        n / 1000
+    } else {
+        n
+    };
+    if secs <= 0 {
+        return None;
+    }
+    jiff::Timestamp::from_second(secs)
+        .ok()
+        .map(|t| t.to_string())
+}
+
+fn parse_time_str(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Some(t.to_string());
+    }
+    if s.chars().all(|c| c.is_ascii_digit()) {
+        return unix_to_rfc3339(s.parse().ok()?);
+    }
+    let civil = s.replace('T', " ");
+    let civil = civil.split('.').next().unwrap_or_default();
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%d/%m/%Y %H:%M:%S",
+        "%d/%m/%Y %H:%M",
+    ] {
+        if let Ok(dt) = jiff::civil::DateTime::strptime(fmt, civil) {
+            // Brazilian platforms write local times without an offset: Brasília time.
+            return dt
+                .to_zoned(jiff::tz::TimeZone::get("America/Sao_Paulo").ok()?)
+                .ok()
+                .map(|z| z.timestamp().to_string());
+        }
+    }
+    for fmt in ["%Y-%m-%d", "%d/%m/%Y"] {
+        if let Ok(d) = jiff::civil::Date::strptime(fmt, s) {
+            return Some(d.to_string());
+        }
+    }
+    None
+}
+
+/// `dedup_key`: the platform's delivery id where it has one, else a hash of the facts that make
+/// two deliveries "the same event".
+pub fn dedup_key(event: &Event, delivery_id: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    let mut feed = |part: &str| {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    };
+    feed(&event.platform);
+    match delivery_id {
+        Some(id) => {
+            feed("id");
+            feed(id);
+        }
+        None => {
+            feed(
+                event
+                    .kind
+                    .map(|k| k.as_str())
+                    .unwrap_or(&event.platform_event),
+            );
+            feed(event.order_id.as_deref().unwrap_or_default());
+            feed(
+                event
+                    .customer
+                    .phone
+                    .as_ref()
+                    .map(|p| p.as_str())
+                    .unwrap_or_default(),
+            );
+            feed(event.customer.email.as_deref().unwrap_or_default());
+            let p = &event.payment;
+            for fact in [
+                &p.boleto_barcode,
+                &p.pix_code,
+                &p.refusal_reason,
+                &event.shipping.tracking_code,
+            ] {
+                feed(fact.as_deref().unwrap_or_default());
+            }
+            feed(&event.total_cents.map(|c| c.to_string()).unwrap_or_default());
+            if event.order_id.is_none() {
+                // Without an order id, products tell two carts apart.
+                for product in &event.products {
+                    feed(&product.name);
+                }
+            }
+        }
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn req(body: &str) -> Vec<u8> {
+        body.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn forms_with_brackets_become_nested_objects() {
+        let body = req("a=1&b%5Bc%5D=2&d[0][e]=x+y");
+        let value = body_value(&Request::new(&body, &[], "")).expect("form");
+        assert_eq!(
+            value,
+            json!({"a": "1", "b": {"c": "2"}, "d": {"0": {"e": "x y"}}})
+        );
+    }
+
+    #[test]
+    fn a_json_field_inside_a_form_is_merged() {
+        let body = req("chave_unica=abc&json=%7B%22venda%22%3A%7B%22codigo%22%3A1%7D%7D");
+        let value = body_value(&Request::new(&body, &[], "")).expect("form");
+        assert_eq!(at(&value, "venda.codigo"), Some(&json!(1)));
+    }
+
+    #[test]
+    fn unreadable_bodies_have_clear_errors() {
+        let deep = "[".repeat(10_000);
+        let cases: [(&[u8], ReasonCode); 4] = [
+            (b"{\"a\": ", ReasonCode::BadJson),
+            (b"\xff\xfe{}", ReasonCode::NotUtf8),
+            (deep.as_bytes(), ReasonCode::BadJson),
+            (b"[1,2]", ReasonCode::UnknownShape),
+        ];
+        for (body, code) in cases {
+            let err = body_value(&Request::new(body, &[], "")).expect_err("must fail");
+            assert_eq!(
+                err.code(),
+                code,
+                "body {:?}",
+                String::from_utf8_lossy(&body[..body.len().min(20)])
+            );
+        }
+    }
+
+    #[test]
+    fn paths_read_text_without_trusting_types() {
+        let v = json!({"a": {"b": [ {"c": 12}, {"c": "  "} ], "d": true, "e": {"x": 1}}});
+        assert_eq!(text(&v, "a.b.0.c").as_deref(), Some("12"));
+        assert_eq!(text(&v, "a.b.1.c"), None);
+        assert_eq!(text(&v, "a.d").as_deref(), Some("true"));
+        assert_eq!(text(&v, "a.e"), None);
+        assert_eq!(text(&v, "a.b.x"), None);
+        assert_eq!(int(&json!({"n": "42"}), "n"), Some(42));
+    }
+
+    #[test]
+    fn timestamps_in_platform_shapes_become_utc() {
+        let cases = [
+            (json!(1714576731000i64), Some("2024-05-01T15:18:51Z")),
+            (json!(1714576731), Some("2024-05-01T15:18:51Z")),
+            (json!("2024-05-01T15:18:51Z"), Some("2024-05-01T15:18:51Z")),
+            (
+                json!("2024-05-01T12:18:51-03:00"),
+                Some("2024-05-01T15:18:51Z"),
+            ),
+            (json!("2024-05-01 12:18:51"), Some("2024-05-01T15:18:51Z")),
+            (json!("01/05/2024 12:18:51"), Some("2024-05-01T15:18:51Z")),
+            (json!("2024-05-10"), Some("2024-05-10")),
+            (json!("not a date"), None),
+            (json!(0), None),
+        ];
+        for (value, want) in cases {
+            let v = json!({ "t": value });
+            assert_eq!(timestamp(&v, "t").as_deref(), want, "input {value}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Pure recognisers: a platform's raw webhook (body, headers, query) becomes normalised events or
+//! a reason. One file per platform; serde shapes and event-name tables stay private to it.
+//! Uses only `domain`. No I/O.
+
+mod api;
+mod appmax;
+mod braip;
+pub mod common;
+mod eduzz;
+mod greenn;
+mod guru;
+mod hotmart;
+mod kirvano;
+mod kiwify;
+mod mercadopago;
+mod monetizze;
+mod nuvemshop;
+mod pagarme;
+mod perfectpay;
+mod shopify;
+mod signature;
+mod stripe;
+mod ticto;
+mod woocommerce;
+
+#[cfg(test)]
+mod fixture_tests;
+
+use serde::Serialize;
+
+use crate::domain::{Event, PhoneError, Platform};
+pub use common::{Draft, ParseError};
+pub use signature::SignatureError;
+
+/// One webhook delivery as the HTTP layer received it. Header names are lower-case.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    pub body: &'a [u8],
+    pub headers: &'a [(String, String)],
+    /// The raw query string, without `?`.
+    pub query: &'a str,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(body: &'a [u8], headers: &'a [(String, String)], query: &'a str) -> Self {
+        Request {
+            body,
+            headers,
+            query,
+        }
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of a query parameter, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// What avisa made of one event in a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Recognised, with a buyer to write to.
+    Ok,
+    /// The platform is known, this event name is not.
+    Unmapped,
+    /// Cannot be used: unreadable body, no buyer phone, bad signature.
+    Invalid,
+}
+
+/// Stable reason codes, shown in the console and `avisa parse`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    EmptyBody,
+    NotUtf8,
+    BadJson,
+    BadForm,
+    UnknownShape,
+    UnmappedEvent,
+    NoPhone,
+    BadPhone,
+    BadSignature,
+}
+
+/// Why an event is not `ok`: a stable code and a sentence for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub code: ReasonCode,
+    pub detail: String,
+}
+
+/// The reading of one event: its status, the reason when not ok, and the event as far as it
+/// could be read.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reading {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<Event>,
+}
+
+impl Reading {
+    /// An unreadable delivery: nothing but the reason.
+    pub fn invalid(code: ReasonCode, detail: impl Into<String>) -> Reading {
+        Reading {
+            status: Status::Invalid,
+            reason: Some(Reason {
+                code,
+                detail: detail.into(),
+            }),
+            event: None,
+        }
+    }
+}
+
+/// Reads one delivery of `platform` into one reading per event it carries (usually one).
+pub fn recognise(platform: Platform, req: &Request) -> Vec<Reading> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return vec![Reading::invalid(
+            ReasonCode::EmptyBody,
+            "the request body is empty",
+        )];
+    }
+    let drafts = match platform {
+        Platform::Hotmart => hotmart::parse(req),
+        Platform::Kiwify => kiwify::parse(req),
+        Platform::Eduzz => eduzz::parse(req),
+        Platform::Ticto => ticto::parse(req),
+        Platform::Appmax => appmax::parse(req),
+        Platform::Braip => braip::parse(req),
+        Platform::Guru => guru::parse(req),
+        Platform::Kirvano => kirvano::parse(req),
+        Platform::Greenn => greenn::parse(req),
+        Platform::Perfectpay => perfectpay::parse(req),
+        Platform::Monetizze => monetizze::parse(req),
+        Platform::Shopify => shopify::parse(req),
+        Platform::Woocommerce => woocommerce::parse(req),
+        Platform::Nuvemshop => nuvemshop::parse(req),
+        Platform::Pagarme => pagarme::parse(req),
+        Platform::Mercadopago => mercadopago::parse(req),
+        Platform::Stripe => stripe::parse(req),
+        Platform::Api => api::parse(req),
+    };
+    match drafts {
+        Ok(drafts) if drafts.is_empty() => vec![Reading::invalid(
+            ReasonCode::UnknownShape,
+            "the body carries no event",
+        )],
+        Ok(drafts) => drafts.into_iter().map(|d| finish(platform, d)).collect(),
+        Err(err) => vec![Reading::invalid(err.code(), err.to_string())],
+    }
+}
+
+/// Checks a delivery's signature or token against the secret the merchant configured.
+/// `now_unix` bounds timestamped schemes (Stripe) against replays.
+pub fn verify_signature(
+    platform: Platform,
+    secret: &str,
+    req: &Request,
+    now_unix: i64,
+) -> Result<(), SignatureError> {
+    match platform {
+        Platform::Hotmart => hotmart::verify(secret, req),
+        Platform::Kiwify => kiwify::verify(secret, req),
+        Platform::Eduzz => eduzz::verify(secret, req),
+        Platform::Ticto => ticto::verify(secret, req),
+        Platform::Appmax => appmax::verify(secret, req),
+        Platform::Braip => braip::verify(secret, req),
+        Platform::Guru => guru::verify(secret, req),
+        Platform::Kirvano => kirvano::verify(secret, req),
+        Platform::Greenn => greenn::verify(secret, req),
+        Platform::Perfectpay => perfectpay::verify(secret, req),
+        Platform::Monetizze => monetizze::verify(secret, req),
+        Platform::Shopify => shopify::verify(secret, req),
+        Platform::Woocommerce => woocommerce::verify(secret, req),
+        Platform::Nuvemshop => nuvemshop::verify(secret, req),
+        Platform::Pagarme => pagarme::verify(secret, req),
+        Platform::Mercadopago => mercadopago::verify(secret, req, now_unix),
+        Platform::Stripe => stripe::verify(secret, req, now_unix),
+        Platform::Api => api::verify(secret, req),
+    }
+}
+
+/// Turns a platform's draft into a reading: status, reason, dedup key, derived names.
+fn finish(platform: Platform, draft: Draft) -> Reading {
+    let Draft {
+        mut event,
+        phone_error,
+        delivery_id,
+    } = draft;
+    event.platform = platform.id().to_owned();
+    if event.customer.first_name.is_none() {
+        event.customer.first_name = event
+            .customer
+            .name
+            .as_deref()
+            .and_then(crate::domain::event::first_name);
+    }
+    event.dedup_key = common::dedup_key(&event, delivery_id.as_deref());
+    let (status, reason) = if event.kind.is_none() {
+        (
+            Status::Unmapped,
+            Some(Reason {
+                code: ReasonCode::UnmappedEvent,
+                detail: format!(
+                    "{} event \"{}\" has no message kind in avisa",
+                    platform.label(),
+                    event.platform_event
+                ),
+            }),
+        )
+    } else if event.customer.phone.is_some() {
+        (Status::Ok, None)
+    } else if let Some((raw, err)) = phone_error {
+        (
+            Status::Invalid,
+            Some(Reason {
+                code: ReasonCode::BadPhone,
+                detail: format!("buyer phone {raw:?} is not usable: {err}"),
+            }),
+        )
+    } else {
+        (
+            Status::Invalid,
+            Some(Reason {
+                code: ReasonCode::NoPhone,
+                detail: "the event has no buyer phone number".to_owned(),
+            }),
+        )
+    };
+    Reading {
+        status,
+        reason,
+        event: Some(event),
+    }
+}
+
+/// Keeps the type in the public signature honest for platform files.
+pub type PhoneProblem = (String, PhoneError);

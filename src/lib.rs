@@ -1,0 +1,7 @@
+//! avisa: WhatsApp messages for Brazilian merchants, from their platforms' webhooks.
+//! One binary, one redb data file, a browser console. The rings (DESIGN.md) run inward:
+//! `http` → `queue`/`channels` → `store` → `render`/`ingest` → `domain`.
+#![forbid(unsafe_code)]
+
+pub mod domain;
+pub mod ingest;
