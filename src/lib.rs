@@ -5,3 +5,5 @@
 
 pub mod domain;
 pub mod ingest;
+pub mod store;
+pub mod http;

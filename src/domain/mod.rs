@@ -1,10 +1,12 @@
 //! Pure types and rules of avisa: events, phones, money, platforms. No I/O, no async.
 
+pub mod clock;
 pub mod event;
 pub mod money;
 pub mod phone;
 pub mod platform;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::{
     Access, Customer, Event, EventKind, Payment, PaymentMethod, Product, Shipping, Subscription,
     Utm,

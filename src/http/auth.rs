@@ -1,0 +1,237 @@
+//! Who is calling: a session cookie (console) or a Bearer API token (JSON API). Extractors make
+//! the access of a handler visible in its signature: `Viewer` for any user, `AdminViewer` for
+//! admins. Anonymous page requests are sent to /login (or /setup before the first admin).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+
+use super::AppState;
+use super::error::ApiError;
+use super::password::secret_hash;
+use crate::store::{Role, SessionRecord, StoreError, UserRecord};
+
+pub const SESSION_COOKIE: &str = "avisa_session";
+
+/// How the caller proved who they are.
+#[derive(Clone, Debug)]
+pub enum AuthVia {
+    /// A console session; holds the SHA-256 of the cookie value.
+    Session(Vec<u8>),
+    ApiToken,
+}
+
+/// A logged-in user.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub user: UserRecord,
+    pub via: AuthVia,
+}
+
+impl Viewer {
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin
+    }
+}
+
+/// A logged-in admin.
+#[derive(Clone, Debug)]
+pub struct AdminViewer(pub Viewer);
+
+/// Why a request has no usable identity.
+#[derive(Debug)]
+pub enum AuthError {
+    /// No or an expired identity: pages redirect, the API answers 401.
+    Anonymous { api: bool, next: String, setup: bool },
+    /// A one-time password must be replaced before anything else.
+    MustChangePassword,
+    Forbidden { api: bool },
+    Failed(ApiError),
+}
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AuthError::Anonymous { api: true, .. } => StatusCode::UNAUTHORIZED,
+            AuthError::Anonymous { .. } | AuthError::MustChangePassword => StatusCode::SEE_OTHER,
+            AuthError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AuthError::Failed(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AuthError::Anonymous { api: true, .. } => ApiError::Unauthenticated.error_response(),
+            AuthError::Anonymous { setup: true, .. } => redirect("/setup"),
+            AuthError::Anonymous { next, .. } => {
+                let encoded: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                redirect(&format!("/login?next={encoded}"))
+            }
+            AuthError::MustChangePassword => redirect("/conta?trocar_senha=1"),
+            AuthError::Forbidden { api: true } => ApiError::Forbidden.error_response(),
+            AuthError::Forbidden { api: false } => HttpResponse::Forbidden()
+                .content_type("text/html; charset=utf-8")
+                .body("<!doctype html><title>403</title><p>Acesso restrito a administradores. <a href=\"/\">Voltar</a></p>"),
+            AuthError::Failed(e) => e.error_response(),
+        }
+    }
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+fn is_api(req: &HttpRequest) -> bool {
+    req.path().starts_with("/api/")
+}
+
+/// Paths a user with a one-time password may still reach.
+const PASSWORD_CHANGE_PATHS: &[&str] = &["/conta", "/conta/senha", "/conta/idioma", "/logout"];
+
+async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("AppState is registered on the app")
+        .clone();
+    let api = is_api(&req);
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+    let now = state.clock.now();
+    let store = state.store.clone();
+    let found = web::block(move || -> Result<Option<Viewer>, StoreError> {
+        if let Some(token) = bearer {
+            let Some(record) = store.api_token(&secret_hash(&token))? else {
+                return Ok(None);
+            };
+            let user = store.user(record.user_id)?;
+            return Ok((!user.disabled).then_some(Viewer {
+                user,
+                via: AuthVia::ApiToken,
+            }));
+        }
+        let Some(cookie) = cookie else { return Ok(None) };
+        let id_hash = secret_hash(&cookie);
+        let Some(session) = store.session(&id_hash)? else {
+            return Ok(None);
+        };
+        let idle_limit = i64::from(store.console_settings()?.session_idle_minutes) * 60;
+        if now - session.last_seen > idle_limit {
+            store.delete_session(&id_hash)?;
+            return Ok(None);
+        }
+        let user = match store.user(session.user_id) {
+            Ok(user) if !user.disabled => user,
+            Ok(_) | Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if now - session.last_seen >= 60 {
+            store.touch_session(&id_hash, now)?;
+        }
+        Ok(Some(Viewer {
+            user,
+            via: AuthVia::Session(id_hash),
+        }))
+    })
+    .await
+    .map_err(|e| AuthError::Failed(e.into()))?
+    .map_err(|e| AuthError::Failed(e.into()))?;
+
+    match found {
+        Some(viewer) => {
+            if viewer.user.must_change_password
+                && matches!(viewer.via, AuthVia::Session(_))
+                && !PASSWORD_CHANGE_PATHS.contains(&req.path())
+            {
+                return Err(AuthError::MustChangePassword);
+            }
+            Ok(viewer)
+        }
+        None => {
+            let store = state.store.clone();
+            let setup = !api
+                && !web::block(move || store.has_admin())
+                    .await
+                    .map_err(|e| AuthError::Failed(e.into()))?
+                    .map_err(|e| AuthError::Failed(e.into()))?;
+            let next = match req.query_string() {
+                "" => req.path().to_owned(),
+                q => format!("{}?{q}", req.path()),
+            };
+            Err(AuthError::Anonymous { api, next, setup })
+        }
+    }
+}
+
+impl FromRequest for Viewer {
+    type Error = AuthError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}
+
+impl FromRequest for AdminViewer {
+    type Error = AuthError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let viewer = authenticate(req.clone()).await?;
+            if viewer.is_admin() {
+                Ok(AdminViewer(viewer))
+            } else {
+                Err(AuthError::Forbidden { api: is_api(&req) })
+            }
+        })
+    }
+}
+
+/// Starts a session for `user_id`: the cookie value goes to the browser, only its hash is kept.
+pub fn new_session_cookie(
+    state: &AppState,
+    user_id: u64,
+) -> Result<(Cookie<'static>, Vec<u8>, SessionRecord), ApiError> {
+    let id = super::password::random_token();
+    let now = state.clock.now();
+    let record = SessionRecord {
+        user_id,
+        created_at: now,
+        last_seen: now,
+    };
+    let cookie = Cookie::build(SESSION_COOKIE, id.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.secure_cookies())
+        .finish();
+    Ok((cookie, secret_hash(&id), record))
+}
+
+/// A cookie that makes the browser forget the session.
+pub fn clear_session_cookie(state: &AppState) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.secure_cookies())
+        .max_age(CookieDuration::ZERO)
+        .finish()
+}

@@ -1,0 +1,90 @@
+//! The only code that names actix-web: the route table, auth extractors, pages, JSON API,
+//! static assets. Uses `store`, `ingest` and `domain`.
+
+mod assets;
+mod auth;
+mod csrf;
+mod error;
+mod metrics;
+mod ops;
+mod pages;
+pub mod password;
+mod ratelimit;
+pub mod routes;
+mod ui;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use actix_web::{App, HttpServer, middleware, web};
+
+use crate::domain::Clock;
+use crate::store::Store;
+
+pub use metrics::Metrics;
+pub use ui::{Ui, catalog_keys};
+
+/// What the HTTP layer needs from the command line.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// The address merchants and platforms reach avisa at, e.g. `https://avisa.minhaloja.com.br`.
+    pub public_url: String,
+}
+
+impl HttpConfig {
+    /// Cookies carry `Secure` when avisa is reached over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Everything a handler can reach. Cloned per worker; the parts are shared.
+pub struct AppState {
+    pub store: Store,
+    pub ui: Ui,
+    pub config: HttpConfig,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+    pub login_limiter: ratelimit::RateLimiter,
+    /// Set once background workers run; /readyz reports it.
+    pub workers_ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: HttpConfig, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            store,
+            ui: Ui::load(),
+            config,
+            metrics: Arc::new(Metrics::default()),
+            clock,
+            login_limiter: ratelimit::RateLimiter::new(5, 15 * 60),
+            workers_ready: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// Builds the server on an already-bound listener. The caller awaits (or spawns) it and stops it
+/// through its handle; actix-web itself stops on SIGTERM/SIGINT, finishing in-flight requests.
+pub fn server(state: web::Data<AppState>, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(64 * 1024))
+            .app_data(web::JsonConfig::default().limit(256 * 1024))
+            .configure(routes::configure)
+            .default_service(web::to(pages::not_found))
+            .wrap(middleware::from_fn(csrf::protect))
+            .wrap(middleware::from_fn(metrics::record))
+            .wrap(middleware::DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("X-Frame-Options", "DENY"))
+                .add(("Referrer-Policy", "same-origin")))
+    })
+    .workers(2)
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

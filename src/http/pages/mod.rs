@@ -1,0 +1,123 @@
+//! Console pages: each handler gathers its data, then renders one template with the shared
+//! layout context (user, language, CSRF token, active menu entry).
+
+mod account;
+mod admin;
+mod console;
+mod session;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use minijinja::{Value, context};
+
+pub use account::{account, change_password, set_language};
+pub use admin::{
+    api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
+    revoke_api_token, save_settings, settings, users,
+};
+pub use console::{api_me, dashboard, events, instances, messages, not_found, reports, stores, templates};
+pub use session::{create_first_admin, login, login_form, logout, setup_form};
+
+use super::AppState;
+use super::auth::Viewer;
+use super::csrf::CsrfToken;
+use super::error::{ApiError, blocking};
+use super::ui::{LANGUAGES, supported_lang};
+
+/// The cookie that remembers an anonymous visitor's language choice.
+const LANG_COOKIE: &str = "avisa_lang";
+
+/// Flash messages a redirect may ask for (`?ok=key`); anything else is ignored.
+const FLASHES: &[&str] = &["saved", "password_changed", "user_created", "user_updated", "token_revoked"];
+
+/// Renders `template` with the layout context and `extra`.
+pub(super) async fn render(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    viewer: Option<&Viewer>,
+    template: &str,
+    active: &str,
+    extra: Value,
+) -> Result<HttpResponse, ApiError> {
+    render_status(state, req, viewer, template, active, extra, actix_web::http::StatusCode::OK).await
+}
+
+pub(super) async fn render_status(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    viewer: Option<&Viewer>,
+    template: &str,
+    active: &str,
+    extra: Value,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let settings = blocking(move || store.console_settings()).await?;
+    let lang = match viewer {
+        Some(v) => supported_lang(&v.user.lang),
+        None => req
+            .cookie(LANG_COOKIE)
+            .map(|c| supported_lang(c.value()))
+            .unwrap_or_else(|| supported_lang(&settings.default_lang)),
+    };
+    let csrf = req
+        .extensions()
+        .get::<CsrfToken>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default();
+    let flash = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("ok").cloned())
+        .filter(|k| FLASHES.contains(&k.as_str()))
+        .map(|k| state.ui.text(lang, &format!("flash.{k}")));
+    let user = viewer.map(|v| {
+        context! {
+            id => v.user.id,
+            name => v.user.name.clone(),
+            email => v.user.email.clone(),
+            role => v.user.role.as_str(),
+            is_admin => v.is_admin(),
+            must_change_password => v.user.must_change_password,
+        }
+    });
+    let ctx = context! {
+        lang => lang,
+        csrf => csrf,
+        user => user,
+        active => active,
+        flash => flash,
+        company_name => settings.company_name,
+        languages => LANGUAGES.iter().map(|(code, name)| context! { code => *code, name => *name }).collect::<Vec<_>>(),
+        version => env!("CARGO_PKG_VERSION"),
+        ..extra
+    };
+    let html = state
+        .ui
+        .render(template, ctx)
+        .map_err(|e| ApiError::Internal(format!("template {template}: {e:#}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(html))
+}
+
+/// A same-site path to return to after login; anything else goes home.
+pub(super) fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn login_only_returns_to_local_paths() {
+        assert_eq!(safe_next(Some("/usuarios")), "/usuarios");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

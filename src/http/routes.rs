@@ -1,0 +1,88 @@
+//! The whole route table on one screen. Each line names who may call it; the handler's extractor
+//! types enforce it (`Viewer` for any logged-in user, `AdminViewer` for admins), and a test walks
+//! this table to prove every private route refuses an anonymous request.
+
+use actix_web::http::Method;
+use actix_web::{Resource, Route as ActixRoute, web};
+
+use super::{assets, ops, pages};
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: health, metrics, static assets, login, setup, webhooks.
+    Public,
+    /// Any logged-in user (session cookie or API token).
+    User,
+    /// Admins only.
+    Admin,
+}
+
+/// One line of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteInfo {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+macro_rules! routes {
+    ($($method:ident $path:literal $access:ident => $handler:path;)*) => {
+        /// Every route avisa serves.
+        pub const ROUTES: &[RouteInfo] = &[
+            $(RouteInfo { method: stringify!($method), path: $path, access: Access::$access },)*
+        ];
+
+        /// Registers the table on an app (used by `main` and the tests alike).
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            let mut resources: Vec<(&'static str, Resource)> = Vec::new();
+            $(add(&mut resources, $path, web::method(Method::$method).to($handler));)*
+            for (_, resource) in resources {
+                cfg.service(resource);
+            }
+        }
+    };
+}
+
+routes! {
+    GET  "/healthz"                          Public => ops::healthz;
+    GET  "/readyz"                           Public => ops::readyz;
+    GET  "/metrics"                          Public => ops::metrics;
+    GET  "/static/{path:.*}"                 Public => assets::serve;
+    GET  "/setup"                            Public => pages::setup_form;
+    POST "/setup"                            Public => pages::create_first_admin;
+    GET  "/login"                            Public => pages::login_form;
+    POST "/login"                            Public => pages::login;
+    POST "/logout"                           User   => pages::logout;
+    GET  "/"                                 User   => pages::dashboard;
+    GET  "/lojas"                            User   => pages::stores;
+    GET  "/instancias"                       User   => pages::instances;
+    GET  "/templates"                        User   => pages::templates;
+    GET  "/eventos"                          User   => pages::events;
+    GET  "/mensagens"                        User   => pages::messages;
+    GET  "/relatorios"                       User   => pages::reports;
+    GET  "/conta"                            User   => pages::account;
+    POST "/conta/idioma"                     User   => pages::set_language;
+    POST "/conta/senha"                      User   => pages::change_password;
+    GET  "/configuracoes"                    Admin  => pages::settings;
+    POST "/configuracoes"                    Admin  => pages::save_settings;
+    GET  "/usuarios"                         Admin  => pages::users;
+    POST "/usuarios"                         Admin  => pages::create_user;
+    POST "/usuarios/{id}/desativar"          Admin  => pages::disable_user;
+    POST "/usuarios/{id}/ativar"             Admin  => pages::enable_user;
+    POST "/usuarios/{id}/senha"              Admin  => pages::reset_user_password;
+    POST "/usuarios/tokens"                  Admin  => pages::create_api_token;
+    POST "/usuarios/tokens/{id}/revogar"     Admin  => pages::revoke_api_token;
+    GET  "/api/v1/me"                        User   => pages::api_me;
+    GET  "/api/v1/users"                     Admin  => pages::api_list_users;
+}
+
+fn add(resources: &mut Vec<(&'static str, Resource)>, path: &'static str, route: ActixRoute) {
+    match resources.iter().position(|(p, _)| *p == path) {
+        Some(i) => {
+            let (p, resource) = resources.remove(i);
+            resources.insert(i, (p, resource.route(route)));
+        }
+        None => resources.push((path, web::resource(path).route(route))),
+    }
+}

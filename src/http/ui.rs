@@ -1,0 +1,157 @@
+//! Server-rendered console pages: minijinja templates (HTML-escaped) and the per-language string
+//! catalogs, both compiled into the binary from `templates/`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use minijinja::{AutoEscape, Environment, State};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "templates/"]
+#[include = "ui/*"]
+#[include = "i18n/*"]
+struct Templates;
+
+/// The languages the console speaks; the first is the default.
+pub const LANGUAGES: &[(&str, &str)] = &[("pt-BR", "Português (Brasil)"), ("en", "English")];
+
+type Catalogs = HashMap<String, BTreeMap<String, String>>;
+
+/// The template environment and the catalogs.
+pub struct Ui {
+    env: Environment<'static>,
+    catalogs: Arc<Catalogs>,
+}
+
+/// The keys of one language's catalog (for the catalog-parity test).
+pub fn catalog_keys(lang: &str) -> Vec<String> {
+    load_catalogs()
+        .get(lang)
+        .map(|c| c.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn load_catalogs() -> Catalogs {
+    LANGUAGES
+        .iter()
+        .map(|(lang, _)| {
+            let file = Templates::get(&format!("i18n/{lang}.json"))
+                .unwrap_or_else(|| panic!("catalog i18n/{lang}.json is compiled in"));
+            let catalog: BTreeMap<String, String> =
+                serde_json::from_slice(&file.data).expect("the compiled-in catalog is valid JSON");
+            ((*lang).to_owned(), catalog)
+        })
+        .collect()
+}
+
+/// Picks a supported language, falling back to the default.
+pub fn supported_lang(lang: &str) -> &'static str {
+    LANGUAGES
+        .iter()
+        .map(|(l, _)| *l)
+        .find(|l| l.eq_ignore_ascii_case(lang))
+        .unwrap_or(LANGUAGES[0].0)
+}
+
+impl Ui {
+    pub fn load() -> Ui {
+        let catalogs = Arc::new(load_catalogs());
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None }
+        });
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for name in Templates::iter().filter(|n| n.starts_with("ui/")) {
+            let file = Templates::get(&name).expect("listed template exists");
+            let source = String::from_utf8(file.data.into_owned()).expect("templates are UTF-8");
+            let short = name.trim_start_matches("ui/").to_owned();
+            env.add_template_owned(short, source).expect("compiled-in templates parse");
+        }
+        let for_t = catalogs.clone();
+        env.add_function("t", move |state: &State, key: &str| -> String {
+            let lang = state
+                .lookup("lang")
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| LANGUAGES[0].0.to_owned());
+            translate(&for_t, &lang, key)
+        });
+        env.add_filter("datetime", format_datetime);
+        Ui { env, catalogs }
+    }
+
+    /// Renders a page template with its context.
+    pub fn render(&self, name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+
+    /// A catalog string outside templates (flash messages, errors).
+    pub fn text(&self, lang: &str, key: &str) -> String {
+        translate(&self.catalogs, lang, key)
+    }
+}
+
+fn translate(catalogs: &Catalogs, lang: &str, key: &str) -> String {
+    catalogs
+        .get(lang)
+        .and_then(|c| c.get(key))
+        .or_else(|| catalogs.get(LANGUAGES[0].0).and_then(|c| c.get(key)))
+        .cloned()
+        .unwrap_or_else(|| key.to_owned())
+}
+
+/// Unix seconds as `dd/mm/aaaa hh:mm` in Brasília time.
+fn format_datetime(unix: i64) -> String {
+    let Ok(ts) = jiff::Timestamp::from_second(unix) else {
+        return String::new();
+    };
+    match jiff::tz::TimeZone::get("America/Sao_Paulo") {
+        Ok(tz) => ts.to_zoned(tz).strftime("%d/%m/%Y %H:%M").to_string(),
+        Err(_) => ts.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_the_same_keys() {
+        let reference = catalog_keys(LANGUAGES[0].0);
+        assert!(!reference.is_empty());
+        for (lang, _) in LANGUAGES {
+            assert_eq!(catalog_keys(lang), reference, "catalog {lang} differs from pt-BR");
+        }
+    }
+
+    #[test]
+    fn every_key_a_template_uses_is_in_the_catalog() {
+        let keys = catalog_keys(LANGUAGES[0].0);
+        let mut missing = Vec::new();
+        for name in Templates::iter().filter(|n| n.starts_with("ui/")) {
+            let file = Templates::get(&name).expect("template");
+            let source = String::from_utf8_lossy(&file.data).into_owned();
+            for part in source.split("t(\"").skip(1) {
+                let mut pieces = part.splitn(2, '"');
+                let key = pieces.next().unwrap_or_default();
+                // Only literal keys: `t("nav." ~ section)` is built at render time.
+                let literal = pieces.next().is_some_and(|rest| rest.starts_with(')'));
+                if literal && !keys.iter().any(|k| k == key) {
+                    missing.push(format!("{name}: {key}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "keys missing from the catalogs: {missing:?}");
+    }
+
+    #[test]
+    fn every_template_parses() {
+        let ui = Ui::load();
+        assert!(ui.env.templates().count() > 5);
+    }
+
+    #[test]
+    fn dates_show_in_brasilia_time() {
+        assert_eq!(format_datetime(1_714_576_731), "01/05/2024 12:18");
+    }
+}

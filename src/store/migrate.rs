@@ -1,0 +1,53 @@
+//! Schema versions: a fresh file gets the current layout; an older one is brought forward step by
+//! step; a file written by a newer avisa is refused, because guessing its layout loses data.
+
+use redb::{ReadableDatabase, WriteTransaction};
+
+use super::{StoreError, tables};
+
+/// The layout this build writes. Bump it with a `migrate_from_N` step below.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
+pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
+    let found = {
+        let read = db.begin_read()?;
+        match read.open_table(tables::META) {
+            Ok(meta) => meta.get("schema_version")?.map(|v| v.value()),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if let Some(found) = found
+        && found > SCHEMA_VERSION
+    {
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let txn = db.begin_write()?;
+    let mut version = found.unwrap_or(0);
+    while version < SCHEMA_VERSION {
+        match version {
+            0 => create_v1(&txn)?,
+            other => unreachable!("no migration step from schema {other}"),
+        }
+        version += 1;
+    }
+    txn.open_table(tables::META)?.insert("schema_version", version)?;
+    txn.commit()?;
+    Ok(version)
+}
+
+/// Schema 1: the foundation's tables, created empty so readers never meet a missing table.
+fn create_v1(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::META)?;
+    txn.open_table(tables::SEQUENCES)?;
+    txn.open_table(tables::USERS)?;
+    txn.open_table(tables::USERS_BY_EMAIL)?;
+    txn.open_table(tables::SESSIONS)?;
+    txn.open_table(tables::API_TOKENS)?;
+    txn.open_table(tables::SETTINGS)?;
+    Ok(())
+}

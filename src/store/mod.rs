@@ -1,0 +1,237 @@
+//! The only code that names redb: one data file holds everything. Typed functions in, typed
+//! records out; no redb type leaks past this module. Callers on async code run these functions
+//! on a blocking thread (`web::block` / `spawn_blocking`): a transaction never spans an `.await`.
+
+mod accounts;
+mod migrate;
+mod settings;
+mod tables;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
+pub use migrate::SCHEMA_VERSION;
+pub use settings::ConsoleSettings;
+
+/// The name of the data file inside the data directory.
+pub const DATA_FILE: &str = "avisa.redb";
+
+/// Why a storage call failed. Callers branch on the variants; `Db` is the rest.
+#[derive(Debug)]
+pub enum StoreError {
+    /// Another avisa process holds the data file.
+    Locked(PathBuf),
+    /// The file was written by a newer avisa; opening it could lose data.
+    NewerSchema { found: u64, supported: u64 },
+    NotFound,
+    /// A unique value (e.g. an e-mail) is already taken.
+    Conflict(String),
+    Io(std::io::Error),
+    Db(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Locked(path) => write!(
+                f,
+                "another avisa is already running with the data directory {} (its data file is locked)",
+                path.display()
+            ),
+            StoreError::NewerSchema { found, supported } => write!(
+                f,
+                "the data file was written by a newer avisa (schema {found}; this avisa reads up to {supported}); \
+                 upgrade avisa instead of opening it with this version"
+            ),
+            StoreError::NotFound => f.write_str("not found"),
+            StoreError::Conflict(what) => write!(f, "already exists: {what}"),
+            StoreError::Io(e) => write!(f, "data directory: {e}"),
+            StoreError::Db(e) => write!(f, "database: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+macro_rules! db_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+        }
+    )*};
+}
+db_error!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+impl From<redb::DatabaseError> for StoreError {
+    fn from(e: redb::DatabaseError) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Db(format!("stored record cannot be read: {e}"))
+    }
+}
+
+/// Options for opening the data file.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// redb's page cache, in bytes.
+    pub cache_bytes: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// The open data file. Cheap to clone; all clones share one database.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<redb::Database>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the data file in `dir`: directory 0700, file 0600, schema brought
+    /// forward, a newer schema refused, a second process refused.
+    pub fn open(dir: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
+        create_private_dir(dir)?;
+        let path = dir.join(DATA_FILE);
+        create_private_file(&path)?;
+        let db = redb::Builder::new()
+            .set_cache_size(options.cache_bytes)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(dir.to_path_buf()),
+                other => StoreError::from(other),
+            })?;
+        migrate::run(&db)?;
+        Ok(Store {
+            db: Arc::new(db),
+            path,
+        })
+    }
+
+    /// The data file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Proves the database answers (for /readyz).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        use redb::ReadableDatabase;
+        let read = self.db.begin_read()?;
+        read.open_table(tables::META)?;
+        Ok(())
+    }
+
+    pub(crate) fn db(&self) -> &redb::Database {
+        &self.db
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(StoreError::Io)?;
+    }
+    let meta = std::fs::metadata(dir).map_err(StoreError::Io)?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(StoreError::Io)?;
+    }
+    Ok(())
+}
+
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(StoreError::Io)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(StoreError::Io)?;
+    Ok(())
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    Ok(serde_json::to_vec(value)?)
+}
+
+fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+/// Takes the next id of a sequence inside a write transaction.
+fn next_id(txn: &redb::WriteTransaction, sequence: &str) -> Result<u64, StoreError> {
+    use redb::ReadableTable;
+    let mut table = txn.open_table(tables::SEQUENCES)?;
+    let next = table.get(sequence)?.map(|v| v.value()).unwrap_or(0) + 1;
+    table.insert(sequence, next)?;
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_directory_gets_private_permissions_and_the_current_schema() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("data");
+        let store = Store::open(&dir, &StoreOptions::default()).expect("open");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(store.path()), 0o600);
+        store.ping().expect("ping");
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_directory_is_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let _first = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
+        match Store::open(tmp.path(), &StoreOptions::default()) {
+            Err(StoreError::Locked(_)) => {}
+            other => panic!("expected Locked, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn a_file_from_a_newer_avisa_is_refused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        {
+            let db = redb::Database::create(tmp.path().join(DATA_FILE)).expect("create");
+            let txn = db.begin_write().expect("write");
+            txn.open_table(tables::META)
+                .expect("meta")
+                .insert("schema_version", SCHEMA_VERSION + 1)
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        match Store::open(tmp.path(), &StoreOptions::default()) {
+            Err(StoreError::NewerSchema { found, supported }) => {
+                assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+            }
+            other => panic!("expected NewerSchema, got {:?}", other.err()),
+        }
+    }
+}
