@@ -3,7 +3,9 @@
 //! `http` → `queue`/`channels` → `store` → `render`/`ingest` → `domain`.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod cli;
 pub mod domain;
+pub mod http;
 pub mod ingest;
 pub mod store;
-pub mod http;

@@ -5,13 +5,17 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 
 use super::AppState;
 use super::error::ApiError;
 use super::password::secret_hash;
+use super::routes::{Access, ROUTES};
 use crate::store::{Role, SessionRecord, StoreError, UserRecord};
 
 pub const SESSION_COOKIE: &str = "avisa_session";
@@ -45,10 +49,16 @@ pub struct AdminViewer(pub Viewer);
 #[derive(Debug)]
 pub enum AuthError {
     /// No or an expired identity: pages redirect, the API answers 401.
-    Anonymous { api: bool, next: String, setup: bool },
+    Anonymous {
+        api: bool,
+        next: String,
+        setup: bool,
+    },
     /// A one-time password must be replaced before anything else.
     MustChangePassword,
-    Forbidden { api: bool },
+    Forbidden {
+        api: bool,
+    },
     Failed(ApiError),
 }
 
@@ -125,7 +135,9 @@ async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
                 via: AuthVia::ApiToken,
             }));
         }
-        let Some(cookie) = cookie else { return Ok(None) };
+        let Some(cookie) = cookie else {
+            return Ok(None);
+        };
         let id_hash = secret_hash(&cookie);
         let Some(session) = store.session(&id_hash)? else {
             return Ok(None);
@@ -178,11 +190,55 @@ async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
     }
 }
 
+/// Authenticates every request to a non-public route of the table before any handler or
+/// extractor runs, so a route cannot forget its login check and a malformed body never answers
+/// before the login does.
+pub async fn require_login(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let pattern = req.match_pattern();
+    let access = pattern.as_deref().and_then(|p| {
+        ROUTES
+            .iter()
+            .find(|r| r.path == p && r.method == req.method().as_str())
+            .map(|r| r.access)
+    });
+    let required = match access {
+        None | Some(Access::Public) => None,
+        Some(a) => Some(a),
+    };
+    if let Some(access) = required {
+        let outcome = match authenticate(req.request().clone()).await {
+            Ok(viewer) if access == Access::Admin && !viewer.is_admin() => {
+                Err(AuthError::Forbidden {
+                    api: is_api(req.request()),
+                })
+            }
+            other => other,
+        };
+        match outcome {
+            Ok(viewer) => {
+                req.extensions_mut().insert(viewer);
+            }
+            Err(e) => {
+                let response = e.error_response();
+                return Ok(req.into_response(response).map_into_right_body());
+            }
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 impl FromRequest for Viewer {
     type Error = AuthError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        if let Some(viewer) = req.extensions().get::<Viewer>() {
+            let viewer = viewer.clone();
+            return Box::pin(async move { Ok(viewer) });
+        }
         Box::pin(authenticate(req.clone()))
     }
 }
@@ -193,8 +249,12 @@ impl FromRequest for AdminViewer {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
+        let known = req.extensions().get::<Viewer>().cloned();
         Box::pin(async move {
-            let viewer = authenticate(req.clone()).await?;
+            let viewer = match known {
+                Some(viewer) => viewer,
+                None => authenticate(req.clone()).await?,
+            };
             if viewer.is_admin() {
                 Ok(AdminViewer(viewer))
             } else {

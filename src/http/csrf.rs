@@ -36,7 +36,11 @@ fn exempt(req: &ServiceRequest) -> bool {
 }
 
 fn foreign_origin(req: &ServiceRequest) -> bool {
-    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     if origin == "null" {
@@ -65,11 +69,16 @@ pub async fn protect(
             None => form_token(&mut req).await?,
         };
         let valid = match (&existing, &sent) {
-            (Some(cookie), Some(sent)) => cookie.len() == sent.len() && bool::from(cookie.as_bytes().ct_eq(sent.as_bytes())),
+            (Some(cookie), Some(sent)) => {
+                cookie.len() == sent.len() && bool::from(cookie.as_bytes().ct_eq(sent.as_bytes()))
+            }
             _ => false,
         };
         if !valid || foreign_origin(&req) {
-            tracing::warn!(path = req.path(), "request refused: CSRF token missing or wrong");
+            tracing::warn!(
+                path = req.path(),
+                "request refused: CSRF token missing or wrong"
+            );
             let response = ApiError::CsrfRejected.error_response();
             return Ok(req.into_response(response).map_into_right_body());
         }

@@ -49,9 +49,14 @@ impl std::fmt::Display for ApiError {
             ApiError::Forbidden => f.write_str("your role does not allow this"),
             ApiError::NotFound => f.write_str("not found"),
             ApiError::Conflict(what) | ApiError::Validation(what) => f.write_str(what),
-            ApiError::CsrfRejected => f.write_str("the form expired or came from another site; reload the page"),
+            ApiError::CsrfRejected => {
+                f.write_str("the form expired or came from another site; reload the page")
+            }
             ApiError::RateLimited { retry_after_secs } => {
-                write!(f, "too many attempts; try again in {retry_after_secs} seconds")
+                write!(
+                    f,
+                    "too many attempts; try again in {retry_after_secs} seconds"
+                )
             }
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => f.write_str(e),
@@ -77,7 +82,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::Store(StoreError::NotFound) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Store(StoreError::Conflict(_)) => {
+                StatusCode::CONFLICT
+            }
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

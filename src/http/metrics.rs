@@ -20,13 +20,16 @@ pub struct Metrics {
 impl Metrics {
     pub fn count_request(&self, method: &str, route: &str, status: u16) {
         let mut map = self.http.lock().expect("metrics lock is never poisoned");
-        *map.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        *map.entry((method.to_owned(), route.to_owned(), status))
+            .or_default() += 1;
     }
 
     /// The Prometheus exposition text.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP avisa_http_requests_total HTTP requests by method, route pattern and status.\n");
+        out.push_str(
+            "# HELP avisa_http_requests_total HTTP requests by method, route pattern and status.\n",
+        );
         out.push_str("# TYPE avisa_http_requests_total counter\n");
         let map = self.http.lock().expect("metrics lock is never poisoned");
         for ((method, route, status), count) in map.iter() {
@@ -35,8 +38,14 @@ impl Metrics {
                 "avisa_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
             );
         }
-        out.push_str("# HELP avisa_build_info The running avisa version.\n# TYPE avisa_build_info gauge\n");
-        let _ = writeln!(out, "avisa_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+        out.push_str(
+            "# HELP avisa_build_info The running avisa version.\n# TYPE avisa_build_info gauge\n",
+        );
+        let _ = writeln!(
+            out,
+            "avisa_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
         out
     }
 }
@@ -47,11 +56,16 @@ pub async fn record(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let res = next.call(req).await?;
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-        state
-            .metrics
-            .count_request(res.request().method().as_str(), &route, res.status().as_u16());
+        state.metrics.count_request(
+            res.request().method().as_str(),
+            &route,
+            res.status().as_u16(),
+        );
     }
     Ok(res)
 }

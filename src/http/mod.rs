@@ -22,6 +22,8 @@ use actix_web::{App, HttpServer, middleware, web};
 use crate::domain::Clock;
 use crate::store::Store;
 
+pub use actix_web::dev::{Server, ServerHandle};
+pub use actix_web::web::Data;
 pub use metrics::Metrics;
 pub use ui::{Ui, catalog_keys};
 
@@ -67,7 +69,10 @@ impl AppState {
 
 /// Builds the server on an already-bound listener. The caller awaits (or spawns) it and stops it
 /// through its handle; actix-web itself stops on SIGTERM/SIGINT, finishing in-flight requests.
-pub fn server(state: web::Data<AppState>, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+pub fn server(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -75,12 +80,15 @@ pub fn server(state: web::Data<AppState>, listener: TcpListener) -> std::io::Res
             .app_data(web::JsonConfig::default().limit(256 * 1024))
             .configure(routes::configure)
             .default_service(web::to(pages::not_found))
+            .wrap(middleware::from_fn(auth::require_login))
             .wrap(middleware::from_fn(csrf::protect))
             .wrap(middleware::from_fn(metrics::record))
-            .wrap(middleware::DefaultHeaders::new()
-                .add(("X-Content-Type-Options", "nosniff"))
-                .add(("X-Frame-Options", "DENY"))
-                .add(("Referrer-Policy", "same-origin")))
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Referrer-Policy", "same-origin")),
+            )
     })
     .workers(2)
     .shutdown_timeout(10)

@@ -9,7 +9,9 @@ use super::error::blocking;
 
 /// Alive: the process answers.
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok\n")
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok\n")
 }
 
 /// Ready: the database answers and the background workers run.
@@ -23,7 +25,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         if workers { "ok" } else { "starting" }
     );
     if db_ok && workers {
-        HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(body)
+        HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(body)
     } else {
         HttpResponse::ServiceUnavailable()
             .content_type("text/plain; charset=utf-8")

@@ -18,8 +18,11 @@ pub fn hash_password(password: &str) -> String {
 
 /// Checks a password against a stored PHC string; a malformed hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 /// A hash to verify against when the user does not exist, so timing does not reveal e-mails.

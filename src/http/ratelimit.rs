@@ -25,9 +25,14 @@ impl RateLimiter {
 
     /// `Err(seconds to wait)` when this address used up its attempts.
     pub fn check(&self, ip: IpAddr, now: i64) -> Result<(), u64> {
-        let map = self.failures.lock().expect("rate limiter lock is never poisoned");
+        let map = self
+            .failures
+            .lock()
+            .expect("rate limiter lock is never poisoned");
         match map.get(&ip) {
-            Some(&(count, since)) if count >= self.max_failures && now - since < self.window_secs => {
+            Some(&(count, since))
+                if count >= self.max_failures && now - since < self.window_secs =>
+            {
                 Err((self.window_secs - (now - since)).max(1) as u64)
             }
             _ => Ok(()),
@@ -35,7 +40,10 @@ impl RateLimiter {
     }
 
     pub fn record_failure(&self, ip: IpAddr, now: i64) {
-        let mut map = self.failures.lock().expect("rate limiter lock is never poisoned");
+        let mut map = self
+            .failures
+            .lock()
+            .expect("rate limiter lock is never poisoned");
         if map.len() >= MAX_TRACKED {
             let window = self.window_secs;
             map.retain(|_, (_, since)| now - *since < window);

@@ -59,14 +59,20 @@ impl Ui {
         let catalogs = Arc::new(load_catalogs());
         let mut env = Environment::new();
         env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None }
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
         });
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        // Optional page facts (an error, a one-time secret) are simply absent: lenient undefined.
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
         for name in Templates::iter().filter(|n| n.starts_with("ui/")) {
             let file = Templates::get(&name).expect("listed template exists");
             let source = String::from_utf8(file.data.into_owned()).expect("templates are UTF-8");
             let short = name.trim_start_matches("ui/").to_owned();
-            env.add_template_owned(short, source).expect("compiled-in templates parse");
+            env.add_template_owned(short, source)
+                .expect("compiled-in templates parse");
         }
         let for_t = catalogs.clone();
         env.add_function("t", move |state: &State, key: &str| -> String {
@@ -77,6 +83,12 @@ impl Ui {
             translate(&for_t, &lang, key)
         });
         env.add_filter("datetime", format_datetime);
+        env.add_filter("first_word", |name: &str| {
+            name.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
         Ui { env, catalogs }
     }
 
@@ -120,7 +132,11 @@ mod tests {
         let reference = catalog_keys(LANGUAGES[0].0);
         assert!(!reference.is_empty());
         for (lang, _) in LANGUAGES {
-            assert_eq!(catalog_keys(lang), reference, "catalog {lang} differs from pt-BR");
+            assert_eq!(
+                catalog_keys(lang),
+                reference,
+                "catalog {lang} differs from pt-BR"
+            );
         }
     }
 
@@ -141,7 +157,10 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "keys missing from the catalogs: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "keys missing from the catalogs: {missing:?}"
+        );
     }
 
     #[test]

@@ -177,7 +177,11 @@ impl Store {
         Ok(user)
     }
 
-    pub fn create_session(&self, id_hash: &[u8], session: &SessionRecord) -> Result<(), StoreError> {
+    pub fn create_session(
+        &self,
+        id_hash: &[u8],
+        session: &SessionRecord,
+    ) -> Result<(), StoreError> {
         let txn = self.db().begin_write()?;
         txn.open_table(tables::SESSIONS)?
             .insert(id_hash, to_json(session)?.as_slice())?;

@@ -35,7 +35,8 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
         }
         version += 1;
     }
-    txn.open_table(tables::META)?.insert("schema_version", version)?;
+    txn.open_table(tables::META)?
+        .insert("schema_version", version)?;
     txn.commit()?;
     Ok(version)
 }

@@ -26,7 +26,10 @@ pub enum StoreError {
     /// Another avisa process holds the data file.
     Locked(PathBuf),
     /// The file was written by a newer avisa; opening it could lose data.
-    NewerSchema { found: u64, supported: u64 },
+    NewerSchema {
+        found: u64,
+        supported: u64,
+    },
     NotFound,
     /// A unique value (e.g. an e-mail) is already taken.
     Conflict(String),
@@ -155,7 +158,8 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     }
     let meta = std::fs::metadata(dir).map_err(StoreError::Io)?;
     if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(StoreError::Io)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(StoreError::Io)?;
     }
     Ok(())
 }
@@ -168,7 +172,8 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
         .mode(0o600)
         .open(path)
         .map_err(StoreError::Io)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(StoreError::Io)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(StoreError::Io)?;
     Ok(())
 }
 

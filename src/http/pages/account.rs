@@ -23,8 +23,20 @@ pub struct PasswordInput {
     password_confirm: String,
 }
 
-pub async fn account(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
-    render(&state, &req, Some(&viewer), "account.html", "account", context! { error => None::<String> }).await
+pub async fn account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    render(
+        &state,
+        &req,
+        Some(&viewer),
+        "account.html",
+        "account",
+        context! { error => None::<String> },
+    )
+    .await
 }
 
 pub async fn set_language(
@@ -49,11 +61,24 @@ pub async fn change_password(
     let error = if !verify_password(&form.current, &viewer.user.password_hash) {
         Some("error.current_password")
     } else {
-        super::session::validate_new_account(&viewer.user.email, &form.password, Some(&form.password_confirm))
+        super::session::validate_new_account(
+            &viewer.user.email,
+            &form.password,
+            Some(&form.password_confirm),
+        )
     };
     if let Some(key) = error {
         let ctx = context! { error => Some(key) };
-        return render_status(&state, &req, Some(&viewer), "account.html", "account", ctx, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_status(
+            &state,
+            &req,
+            Some(&viewer),
+            "account.html",
+            "account",
+            ctx,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let hash = hash_password(&form.password);
     let store = state.store.clone();

@@ -41,7 +41,8 @@ async fn users_page(
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
-    let (users, tokens) = blocking(move || Ok((store.list_users()?, store.list_api_tokens()?))).await?;
+    let (users, tokens) =
+        blocking(move || Ok((store.list_users()?, store.list_api_tokens()?))).await?;
     let users: Vec<Value> = users
         .into_iter()
         .map(|u| {
@@ -57,11 +58,31 @@ async fn users_page(
         .map(|t| context! { id => t.id, name => t.name, prefix => t.prefix, created_at => t.created_at, user_id => t.user_id })
         .collect();
     let ctx = context! { users => users, tokens => tokens, ..extra };
-    render_status(state, req, Some(&admin.0), "users.html", "users", ctx, status).await
+    render_status(
+        state,
+        req,
+        Some(&admin.0),
+        "users.html",
+        "users",
+        ctx,
+        status,
+    )
+    .await
 }
 
-pub async fn users(state: web::Data<AppState>, req: HttpRequest, admin: AdminViewer) -> Result<HttpResponse, ApiError> {
-    users_page(&state, &req, &admin, context! {}, actix_web::http::StatusCode::OK).await
+pub async fn users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: AdminViewer,
+) -> Result<HttpResponse, ApiError> {
+    users_page(
+        &state,
+        &req,
+        &admin,
+        context! {},
+        actix_web::http::StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn create_user(
@@ -78,7 +99,14 @@ pub async fn create_user(
     };
     if let Some(key) = invalid {
         let ctx = context! { error => Some(key) };
-        return users_page(&state, &req, &admin, ctx, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY).await;
+        return users_page(
+            &state,
+            &req,
+            &admin,
+            ctx,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let password = one_time_password();
     let hash = hash_password(&password);
@@ -106,19 +134,34 @@ pub async fn create_user(
     match created {
         Some(user) => {
             tracing::info!(user_id = user.id, by = admin.0.user.id, "user created");
-            let ctx = context! { one_time => context! { email => user.email, password => password } };
+            let ctx =
+                context! { one_time => context! { email => user.email, password => password } };
             users_page(&state, &req, &admin, ctx, actix_web::http::StatusCode::OK).await
         }
         None => {
             let ctx = context! { error => Some("error.email_taken") };
-            users_page(&state, &req, &admin, ctx, actix_web::http::StatusCode::CONFLICT).await
+            users_page(
+                &state,
+                &req,
+                &admin,
+                ctx,
+                actix_web::http::StatusCode::CONFLICT,
+            )
+            .await
         }
     }
 }
 
-async fn set_disabled(state: web::Data<AppState>, admin: AdminViewer, id: u64, disabled: bool) -> Result<HttpResponse, ApiError> {
+async fn set_disabled(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: u64,
+    disabled: bool,
+) -> Result<HttpResponse, ApiError> {
     if id == admin.0.user.id && disabled {
-        return Err(ApiError::Validation("you cannot disable your own account".into()));
+        return Err(ApiError::Validation(
+            "you cannot disable your own account".into(),
+        ));
     }
     let store = state.store.clone();
     blocking(move || store.update_user(id, |u| u.disabled = disabled)).await?;
@@ -126,11 +169,19 @@ async fn set_disabled(state: web::Data<AppState>, admin: AdminViewer, id: u64, d
     Ok(redirect("/usuarios?ok=user_updated"))
 }
 
-pub async fn disable_user(state: web::Data<AppState>, admin: AdminViewer, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+pub async fn disable_user(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
     set_disabled(state, admin, id.into_inner(), true).await
 }
 
-pub async fn enable_user(state: web::Data<AppState>, admin: AdminViewer, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+pub async fn enable_user(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
     set_disabled(state, admin, id.into_inner(), false).await
 }
 
@@ -165,7 +216,14 @@ pub async fn create_api_token(
     let name = form.name.trim().to_owned();
     if name.is_empty() {
         let ctx = context! { error => Some("error.token_name") };
-        return users_page(&state, &req, &admin, ctx, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY).await;
+        return users_page(
+            &state,
+            &req,
+            &admin,
+            ctx,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let token = format!("avisa_{}", random_token());
     let hash = secret_hash(&token);
@@ -175,10 +233,21 @@ pub async fn create_api_token(
     let user_id = admin.0.user.id;
     blocking(move || store.create_api_token(&hash, user_id, &name, &prefix, now)).await?;
     tracing::info!(by = user_id, "API token created");
-    users_page(&state, &req, &admin, context! { new_token => token }, actix_web::http::StatusCode::OK).await
+    users_page(
+        &state,
+        &req,
+        &admin,
+        context! { new_token => token },
+        actix_web::http::StatusCode::OK,
+    )
+    .await
 }
 
-pub async fn revoke_api_token(state: web::Data<AppState>, admin: AdminViewer, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke_api_token(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let id = id.into_inner();
     blocking(move || store.revoke_api_token(id)).await?;
@@ -186,7 +255,11 @@ pub async fn revoke_api_token(state: web::Data<AppState>, admin: AdminViewer, id
     Ok(redirect("/usuarios?ok=token_revoked"))
 }
 
-pub async fn settings(state: web::Data<AppState>, req: HttpRequest, admin: AdminViewer) -> Result<HttpResponse, ApiError> {
+pub async fn settings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: AdminViewer,
+) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let current = blocking(move || store.console_settings()).await?;
     render(&state, &req, Some(&admin.0), "settings.html", "settings", context! { settings => Value::from(minijinja::value::Serde(&current)), error => None::<String> }).await
@@ -199,7 +272,12 @@ pub async fn save_settings(
     form: web::Form<SettingsInput>,
 ) -> Result<HttpResponse, ApiError> {
     let form = form.into_inner();
-    let idle: Option<u32> = form.session_idle_minutes.trim().parse().ok().filter(|m| (5..=43_200).contains(m));
+    let idle: Option<u32> = form
+        .session_idle_minutes
+        .trim()
+        .parse()
+        .ok()
+        .filter(|m| (5..=43_200).contains(m));
     let settings = ConsoleSettings {
         company_name: form.company_name.trim().chars().take(80).collect(),
         default_lang: supported_lang(&form.default_lang).to_owned(),
@@ -207,7 +285,16 @@ pub async fn save_settings(
     };
     if idle.is_none() {
         let ctx = context! { settings => Value::from(minijinja::value::Serde(&settings)), error => Some("error.idle_minutes") };
-        return render_status(&state, &req, Some(&admin.0), "settings.html", "settings", ctx, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_status(
+            &state,
+            &req,
+            Some(&admin.0),
+            "settings.html",
+            "settings",
+            ctx,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let store = state.store.clone();
     blocking(move || store.save_console_settings(&settings)).await?;
@@ -215,7 +302,10 @@ pub async fn save_settings(
 }
 
 /// `GET /api/v1/users`.
-pub async fn api_list_users(state: web::Data<AppState>, _admin: AdminViewer) -> Result<HttpResponse, ApiError> {
+pub async fn api_list_users(
+    state: web::Data<AppState>,
+    _admin: AdminViewer,
+) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     let users = blocking(move || store.list_users()).await?;
     let users: Vec<_> = users

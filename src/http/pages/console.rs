@@ -10,8 +10,20 @@ use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::ApiError;
 
-pub async fn dashboard(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
-    render(&state, &req, Some(&viewer), "dashboard.html", "dashboard", context! {}).await
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    render(
+        &state,
+        &req,
+        Some(&viewer),
+        "dashboard.html",
+        "dashboard",
+        context! {},
+    )
+    .await
 }
 
 /// A menu page whose content arrives with a later part of avisa: an honest empty state.
@@ -21,38 +33,82 @@ async fn empty_page(
     viewer: Viewer,
     section: &'static str,
 ) -> Result<HttpResponse, ApiError> {
-    render(&state, &req, Some(&viewer), "empty.html", section, context! { section => section }).await
+    render(
+        &state,
+        &req,
+        Some(&viewer),
+        "empty.html",
+        section,
+        context! { section => section },
+    )
+    .await
 }
 
-pub async fn stores(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
+pub async fn stores(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
     empty_page(state, req, viewer, "stores").await
 }
 
-pub async fn instances(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
+pub async fn instances(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
     empty_page(state, req, viewer, "instances").await
 }
 
-pub async fn templates(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
+pub async fn templates(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
     empty_page(state, req, viewer, "templates").await
 }
 
-pub async fn events(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
+pub async fn events(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
     empty_page(state, req, viewer, "events").await
 }
 
-pub async fn messages(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
+pub async fn messages(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
     empty_page(state, req, viewer, "messages").await
 }
 
-pub async fn reports(state: web::Data<AppState>, req: HttpRequest, viewer: Viewer) -> Result<HttpResponse, ApiError> {
+pub async fn reports(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
     empty_page(state, req, viewer, "reports").await
 }
 
-pub async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn not_found(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     if req.path().starts_with("/api/") {
         return Err(ApiError::NotFound);
     }
-    super::render_status(&state, &req, None, "not_found.html", "", context! {}, actix_web::http::StatusCode::NOT_FOUND).await
+    super::render_status(
+        &state,
+        &req,
+        None,
+        "not_found.html",
+        "",
+        context! {},
+        actix_web::http::StatusCode::NOT_FOUND,
+    )
+    .await
 }
 
 /// `GET /api/v1/me`: who the token or session belongs to.

@@ -14,7 +14,9 @@ pub use admin::{
     api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
     revoke_api_token, save_settings, settings, users,
 };
-pub use console::{api_me, dashboard, events, instances, messages, not_found, reports, stores, templates};
+pub use console::{
+    api_me, dashboard, events, instances, messages, not_found, reports, stores, templates,
+};
 pub use session::{create_first_admin, login, login_form, logout, setup_form};
 
 use super::AppState;
@@ -27,7 +29,13 @@ use super::ui::{LANGUAGES, supported_lang};
 const LANG_COOKIE: &str = "avisa_lang";
 
 /// Flash messages a redirect may ask for (`?ok=key`); anything else is ignored.
-const FLASHES: &[&str] = &["saved", "password_changed", "user_created", "user_updated", "token_revoked"];
+const FLASHES: &[&str] = &[
+    "saved",
+    "password_changed",
+    "user_created",
+    "user_updated",
+    "token_revoked",
+];
 
 /// Renders `template` with the layout context and `extra`.
 pub(super) async fn render(
@@ -38,7 +46,16 @@ pub(super) async fn render(
     active: &str,
     extra: Value,
 ) -> Result<HttpResponse, ApiError> {
-    render_status(state, req, viewer, template, active, extra, actix_web::http::StatusCode::OK).await
+    render_status(
+        state,
+        req,
+        viewer,
+        template,
+        active,
+        extra,
+        actix_web::http::StatusCode::OK,
+    )
+    .await
 }
 
 pub(super) async fn render_status(
@@ -64,11 +81,12 @@ pub(super) async fn render_status(
         .get::<CsrfToken>()
         .map(|t| t.0.clone())
         .unwrap_or_default();
-    let flash = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.get("ok").cloned())
-        .filter(|k| FLASHES.contains(&k.as_str()))
-        .map(|k| state.ui.text(lang, &format!("flash.{k}")));
+    let flash =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("ok").cloned())
+            .filter(|k| FLASHES.contains(&k.as_str()))
+            .map(|k| state.ui.text(lang, &format!("flash.{k}")));
     let user = viewer.map(|v| {
         context! {
             id => v.user.id,
@@ -103,7 +121,9 @@ pub(super) async fn render_status(
 /// A same-site path to return to after login; anything else goes home.
 pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }

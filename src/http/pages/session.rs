@@ -38,11 +38,22 @@ async fn has_admin(state: &web::Data<AppState>) -> Result<bool, ApiError> {
     blocking(move || store.has_admin()).await
 }
 
-pub async fn setup_form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn setup_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     if has_admin(&state).await? {
         return Ok(redirect("/login"));
     }
-    render(&state, &req, None, "setup.html", "setup", context! { error => None::<String>, form => context!{} }).await
+    render(
+        &state,
+        &req,
+        None,
+        "setup.html",
+        "setup",
+        context! { error => None::<String>, form => context! { name => "", email => "" } },
+    )
+    .await
 }
 
 pub async fn create_first_admin(
@@ -58,7 +69,16 @@ pub async fn create_first_admin(
     if let Some(key) = error {
         let echo = context! { name => form.name, email => form.email };
         let ctx = context! { error => Some(key), form => echo };
-        return render_status(&state, &req, None, "setup.html", "setup", ctx, actix_web::http::StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_status(
+            &state,
+            &req,
+            None,
+            "setup.html",
+            "setup",
+            ctx,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let now = state.clock.now();
     let store = state.store.clone();
@@ -82,7 +102,11 @@ pub async fn create_first_admin(
 }
 
 /// Checks e-mail and password rules; returns a catalog key for the first problem.
-pub(super) fn validate_new_account(email: &str, password: &str, confirm: Option<&str>) -> Option<&'static str> {
+pub(super) fn validate_new_account(
+    email: &str,
+    password: &str,
+    confirm: Option<&str>,
+) -> Option<&'static str> {
     let email = email.trim();
     if email.len() < 3 || !email.contains('@') || email.contains(char::is_whitespace) {
         return Some("error.email_invalid");
@@ -105,7 +129,15 @@ pub async fn login_form(
         return Ok(redirect("/setup"));
     }
     let next = safe_next(query.next.as_deref());
-    render(&state, &req, None, "login.html", "login", context! { next => next, error => None::<String>, email => "" }).await
+    render(
+        &state,
+        &req,
+        None,
+        "login.html",
+        "login",
+        context! { next => next, error => None::<String>, email => "" },
+    )
+    .await
 }
 
 fn client_ip(req: &HttpRequest) -> IpAddr {
@@ -127,7 +159,16 @@ pub async fn login(
         tracing::warn!(%ip, "login rate limit reached");
         let minutes = wait.div_ceil(60);
         let ctx = context! { next => next, error => Some("error.rate_limited"), minutes => minutes, email => form.email };
-        let mut response = render_status(&state, &req, None, "login.html", "login", ctx, actix_web::http::StatusCode::TOO_MANY_REQUESTS).await?;
+        let mut response = render_status(
+            &state,
+            &req,
+            None,
+            "login.html",
+            "login",
+            ctx,
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await?;
         response
             .headers_mut()
             .insert(actix_web::http::header::RETRY_AFTER, wait.into());
@@ -159,13 +200,27 @@ pub async fn login(
         _ => {
             state.login_limiter.record_failure(ip, now);
             tracing::info!(%ip, "login failed");
-            let ctx = context! { next => next, error => Some("error.login_failed"), email => form.email };
-            render_status(&state, &req, None, "login.html", "login", ctx, actix_web::http::StatusCode::UNAUTHORIZED).await
+            let ctx =
+                context! { next => next, error => Some("error.login_failed"), email => form.email };
+            render_status(
+                &state,
+                &req,
+                None,
+                "login.html",
+                "login",
+                ctx,
+                actix_web::http::StatusCode::UNAUTHORIZED,
+            )
+            .await
         }
     }
 }
 
-async fn start_session(state: &web::Data<AppState>, user_id: u64, next: &str) -> Result<HttpResponse, ApiError> {
+async fn start_session(
+    state: &web::Data<AppState>,
+    user_id: u64,
+    next: &str,
+) -> Result<HttpResponse, ApiError> {
     let (cookie, id_hash, record) = new_session_cookie(state, user_id)?;
     let store = state.store.clone();
     blocking(move || store.create_session(&id_hash, &record)).await?;

@@ -1,0 +1,260 @@
+//! The console in real headless Chromium, driven over WebDriver: first-run setup, every menu
+//! entry, switching language, logout. Screenshots land in target/screenshots/.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
+
+/// A chromedriver process on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    /// Starts chromedriver and waits for the line that says it listens (no polling, no sleeps).
+    fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let mut child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{binary} runs (install chromium-driver; .ci/run does): {e}")
+            });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        loop {
+            let line = lines
+                .next()
+                .expect("chromedriver says it started")
+                .expect("readable line");
+            if line.contains("started successfully") {
+                break;
+            }
+        }
+        // Keep draining its output so chromedriver never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("WebDriver session starts")
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshots directory");
+    dir
+}
+
+async fn shot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+async fn fill(client: &Client, id: &str, value: &str) {
+    let field = client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|_| panic!("field #{id}"));
+    field.send_keys(value).await.expect("type");
+}
+
+async fn heading(client: &Client) -> String {
+    client
+        .find(Locator::Css("main h1"))
+        .await
+        .expect("a page heading")
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
+    let app = TestApp::start().await;
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let c = browser(&driver, profile.path()).await;
+
+    // First run: the console opens on the setup page.
+    c.goto(&app.at("/")).await.expect("open");
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/setup")
+    );
+    shot(&c, "01-setup").await;
+    fill(&c, "name", "Dona Maria").await;
+    fill(&c, "email", ADMIN_EMAIL).await;
+    fill(&c, "password", ADMIN_PASSWORD).await;
+    fill(&c, "password_confirm", ADMIN_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    assert!(
+        heading(&c).await.starts_with("Olá"),
+        "home greets the merchant"
+    );
+    shot(&c, "02-home").await;
+
+    // Every menu entry opens its page, with its own heading.
+    let entries = [
+        ("stores", "Lojas"),
+        ("instances", "Instâncias"),
+        ("templates", "Templates"),
+        ("events", "Eventos"),
+        ("messages", "Mensagens"),
+        ("reports", "Relatórios"),
+        ("settings", "Configurações"),
+        ("users", "Usuários"),
+    ];
+    for (key, title) in entries {
+        c.find(Locator::Css(&format!("nav a[data-nav={key}]")))
+            .await
+            .expect("menu entry")
+            .click()
+            .await
+            .expect("click");
+        assert_eq!(heading(&c).await, title, "menu entry {key}");
+        let current = c
+            .find(Locator::Css("nav a[aria-current=page]"))
+            .await
+            .expect("active entry");
+        assert_eq!(
+            current.attr("data-nav").await.expect("attr").as_deref(),
+            Some(key)
+        );
+        shot(&c, &format!("03-{key}")).await;
+    }
+
+    // Log out and back in: the login page works in the browser too.
+    c.find(Locator::Css("[data-testid=logout]"))
+        .await
+        .expect("logout")
+        .click()
+        .await
+        .expect("click");
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/login")
+    );
+    shot(&c, "04-login").await;
+    fill(&c, "email", ADMIN_EMAIL).await;
+    fill(&c, "password", ADMIN_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+
+    // Switch to English in Minha conta; the menu follows.
+    c.goto(&app.at("/conta")).await.expect("account");
+    c.find(Locator::Css("[data-testid=lang-select] option[value=en]"))
+        .await
+        .expect("English")
+        .click()
+        .await
+        .expect("pick");
+    c.find(Locator::Css("[data-testid=lang-save]"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("click");
+    assert_eq!(heading(&c).await, "My account");
+    let stores = c
+        .find(Locator::Css("nav a[data-nav=stores]"))
+        .await
+        .expect("menu")
+        .text()
+        .await
+        .expect("text");
+    assert!(stores.contains("Stores"), "menu in English: {stores}");
+    shot(&c, "05-english").await;
+
+    // A phone-sized window still reaches the menu through the toggle.
+    c.set_window_size(390, 844).await.expect("resize");
+    c.find(Locator::Css("label.nav-button"))
+        .await
+        .expect("menu button")
+        .click()
+        .await
+        .expect("open menu");
+    assert!(
+        c.find(Locator::Css("nav a[data-nav=events]"))
+            .await
+            .expect("menu")
+            .is_displayed()
+            .await
+            .expect("visible")
+    );
+    shot(&c, "06-phone-menu").await;
+    c.set_window_size(1280, 900).await.expect("resize");
+
+    c.find(Locator::Css("[data-testid=logout]"))
+        .await
+        .expect("logout")
+        .click()
+        .await
+        .expect("click");
+    c.goto(&app.at("/usuarios")).await.expect("open");
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/login"),
+        "logged out"
+    );
+    c.close().await.expect("close browser");
+}

@@ -1,0 +1,8 @@
+//! avisa's integration tests: one binary, the real server on 127.0.0.1:0, a temporary data
+//! directory per test, no sleeps.
+
+mod auth;
+mod browser;
+mod process;
+mod routes;
+mod support;

@@ -1,0 +1,126 @@
+//! `TestApp`: a real avisa on loopback with a fresh data directory, ready when /readyz answers.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use avisa::app::{self, ServeConfig};
+use avisa::domain::SystemClock;
+
+pub const ADMIN_EMAIL: &str = "dona@loja.com.br";
+pub const ADMIN_PASSWORD: &str = "senha-bem-longa-123";
+
+pub struct TestApp {
+    pub url: String,
+    pub data_dir: tempfile::TempDir,
+    handle: avisa::http::ServerHandle,
+}
+
+impl TestApp {
+    /// Starts avisa and waits for /readyz.
+    pub async fn start() -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let config = ServeConfig {
+            data_dir: data_dir.path().join("data"),
+            public_url: Some(url.clone()),
+            cache_bytes: 4 * 1024 * 1024,
+        };
+        let running = app::start(&config, listener, Arc::new(SystemClock)).expect("avisa starts");
+        let handle = running.server.handle();
+        tokio::spawn(running.server);
+        let app = TestApp {
+            url,
+            data_dir,
+            handle,
+        };
+        // The listener is bound before start: the first request waits in its backlog, no retry loop.
+        let ready = app
+            .client()
+            .get(app.at("/readyz"))
+            .send()
+            .await
+            .expect("readyz answers");
+        assert_eq!(ready.status(), 200, "avisa is ready");
+        app
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    pub fn data_path(&self) -> std::path::PathBuf {
+        self.data_dir.path().join("data")
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client")
+    }
+
+    /// The CSRF token the page at `path` puts in its forms (the client keeps the cookie).
+    pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
+        let html = client
+            .get(self.at(path))
+            .send()
+            .await
+            .expect("page answers")
+            .text()
+            .await
+            .expect("page body");
+        let marker = "name=\"_csrf\" value=\"";
+        let start = html
+            .find(marker)
+            .unwrap_or_else(|| panic!("{path} has a CSRF field: {}", &html[..html.len().min(600)]))
+            + marker.len();
+        html[start..start + 64].to_owned()
+    }
+
+    /// Creates the first admin through the setup page and returns the logged-in client.
+    pub async fn setup_admin(&self) -> reqwest::Client {
+        let client = self.client();
+        let csrf = self.csrf(&client, "/setup").await;
+        let response = client
+            .post(self.at("/setup"))
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("name", "Dona Maria"),
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("password_confirm", ADMIN_PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("setup answers");
+        assert_eq!(response.status(), 303, "setup redirects home");
+        client
+    }
+
+    /// Logs in with e-mail and password on a fresh client.
+    pub async fn login(&self, email: &str, password: &str) -> (reqwest::Client, reqwest::Response) {
+        let client = self.client();
+        let csrf = self.csrf(&client, "/login").await;
+        let response = client
+            .post(self.at("/login"))
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("login answers");
+        (client, response)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting; the runtime ends with the test and closes the data file.
+        drop(self.handle.stop(false));
+    }
+}
