@@ -399,6 +399,23 @@ pub fn dedup_key(event: &Event, delivery_id: Option<&str>) -> String {
     hex::encode(&hasher.finalize()[..16])
 }
 
+/// The elements of a list at `path`: a JSON array, or the numeric-keyed object a form body makes
+/// of one (`items[0][name]=…` reads as `{"0": {"name": …}}`), in key order. Anything else is empty.
+pub fn list<'v>(value: &'v Value, path: &str) -> Vec<&'v Value> {
+    match at(value, path) {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(Value::Object(map)) if map.keys().all(|k| k.parse::<usize>().is_ok()) => {
+            let mut entries: Vec<(usize, &Value)> = map
+                .iter()
+                .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
+                .collect();
+            entries.sort_by_key(|(i, _)| *i);
+            entries.into_iter().map(|(_, v)| v).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
