@@ -84,7 +84,9 @@ fn is_order(data: &Value) -> bool {
 fn read_order(data: &Value, draft: &mut Draft) {
     let e = &mut draft.event;
     e.order_id = text(data, "id");
-    e.occurred_at = timestamp(data, "paid_at").or_else(|| timestamp(data, "created_at"));
+    e.occurred_at = ["refunded_at", "paid_at", "created_at"]
+        .iter()
+        .find_map(|path| timestamp(data, path));
     e.total_cents = reais(data, "total").or_else(|| reais(data, "full_payment_amount"));
     let method = text(data, "payment_type").map(|t| match t.to_lowercase().as_str() {
         "creditcard" | "credit_card" => PaymentMethod::CreditCard,
