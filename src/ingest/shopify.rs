@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use super::common::{at, body_value, first_text, int, reais, text, timestamp};
+use super::common::{at, body_value, first_text, int, reais, text, timestamp, utm_from_url};
 use super::signature::{check_base64, hmac_sha256};
 use super::{Draft, ParseError, Request, SignatureError};
-use crate::domain::{EventKind, PaymentMethod, Product, Utm};
+use crate::domain::{EventKind, PaymentMethod, Product};
 
 /// Reads one delivery. The body has no event name: the topic header decides, and without it
 /// only the resources that cannot be mistaken (checkout, fulfillment, refund, dispute) are read.
@@ -190,7 +190,7 @@ fn read_order(draft: &mut Draft, body: &Value) {
     e.currency = text(body, "currency");
     e.payment.method = method(body);
     e.payment.checkout_url = text(body, "abandoned_checkout_url");
-    e.utm = landing_utm(text(body, "landing_site").as_deref());
+    e.utm = utm_from_url(text(body, "landing_site").as_deref());
     if let Some(Value::Array(fulfillments)) = at(body, "fulfillments")
         && let Some(last) = fulfillments.last()
     {
@@ -274,26 +274,6 @@ fn full_name(body: &Value, prefix: &str) -> Option<String> {
     let last = text(body, &format!("{prefix}.last_name"));
     let name = [first, last].into_iter().flatten().collect::<Vec<_>>();
     (!name.is_empty()).then(|| name.join(" "))
-}
-
-/// UTM tags from the landing page's query string (`/?utm_source=ig&utm_campaign=bf`).
-fn landing_utm(landing: Option<&str>) -> Utm {
-    let mut utm = Utm::default();
-    let Some(query) = landing.and_then(|l| l.split_once('?')).map(|(_, q)| q) else {
-        return utm;
-    };
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        let value = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
-        match key.as_ref() {
-            "utm_source" => utm.source = value,
-            "utm_medium" => utm.medium = value,
-            "utm_campaign" => utm.campaign = value,
-            "utm_content" => utm.content = value,
-            "utm_term" => utm.term = value,
-            _ => {}
-        }
-    }
-    utm
 }
 
 /// Fixtures where this recogniser knowingly disagrees with EXPECTED.json: (file, why).
