@@ -416,6 +416,31 @@ pub fn list<'v>(value: &'v Value, path: &str) -> Vec<&'v Value> {
     }
 }
 
+/// UTM tags from a landing page URL's query string (`https://loja/?utm_source=ig&utm_campaign=bf`),
+/// as stores record it on orders (Shopify and Nuvemshop `landing_site`).
+pub fn utm_from_url(url: Option<&str>) -> crate::domain::Utm {
+    let mut utm = crate::domain::Utm::default();
+    let Some((_, query)) = url.and_then(|u| u.split_once('?')) else {
+        return utm;
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let value = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        let slot = match key.as_ref() {
+            "utm_source" => &mut utm.source,
+            "utm_medium" => &mut utm.medium,
+            "utm_campaign" => &mut utm.campaign,
+            "utm_content" => &mut utm.content,
+            "utm_term" => &mut utm.term,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = value;
+        }
+    }
+    utm
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
