@@ -13,10 +13,8 @@ pub enum ApiError {
     Unauthenticated,
     Forbidden,
     NotFound,
-    Conflict(String),
     Validation(String),
     CsrfRejected,
-    RateLimited { retry_after_secs: u64 },
     Store(StoreError),
     Internal(String),
 }
@@ -28,10 +26,8 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
-            ApiError::Conflict(_) => "conflict",
             ApiError::Validation(_) => "validation_failed",
             ApiError::CsrfRejected => "csrf_rejected",
-            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Store(StoreError::Locked(_)) => "database_locked",
             ApiError::Store(StoreError::NewerSchema { .. }) => "database_newer",
             ApiError::Store(StoreError::NotFound) => "not_found",
@@ -48,15 +44,9 @@ impl std::fmt::Display for ApiError {
             ApiError::Unauthenticated => f.write_str("log in first"),
             ApiError::Forbidden => f.write_str("your role does not allow this"),
             ApiError::NotFound => f.write_str("not found"),
-            ApiError::Conflict(what) | ApiError::Validation(what) => f.write_str(what),
+            ApiError::Validation(what) => f.write_str(what),
             ApiError::CsrfRejected => {
                 f.write_str("the form expired or came from another site; reload the page")
-            }
-            ApiError::RateLimited { retry_after_secs } => {
-                write!(
-                    f,
-                    "too many attempts; try again in {retry_after_secs} seconds"
-                )
             }
             ApiError::Store(e) => write!(f, "{e}"),
             ApiError::Internal(e) => f.write_str(e),
@@ -82,11 +72,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::Store(StoreError::NotFound) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::Store(StoreError::Conflict(_)) => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,9 +83,6 @@ impl ResponseError for ApiError {
             tracing::error!(code = self.code(), error = %self, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::RateLimited { retry_after_secs } = self {
-            response.insert_header(("Retry-After", retry_after_secs.to_string()));
-        }
         response.json(json!({ "error": { "code": self.code(), "message": self.to_string() } }))
     }
 }
