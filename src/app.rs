@@ -11,6 +11,12 @@ use crate::domain::Clock;
 use crate::http::{self, AppState, HttpConfig};
 use crate::store::{Store, StoreError, StoreOptions};
 
+/// Deliveries that may wait for the intake writer before new ones get 503 (bounded memory:
+/// at most this many bodies of up to 1 MiB each).
+const INTAKE_CAPACITY: usize = 1024;
+/// Deliveries written in one transaction at most.
+const INTAKE_BATCH: usize = 256;
+
 /// What `avisa serve` needs before the database opens (everything else lives in redb).
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
@@ -53,12 +59,14 @@ pub fn start(
         })
         .trim_end_matches('/')
         .to_owned();
+    let intake = crate::queue::Intake::start(store.clone(), INTAKE_CAPACITY, INTAKE_BATCH);
     let state = AppState::new(
         store.clone(),
         HttpConfig {
             public_url: public_url.clone(),
         },
         clock.clone(),
+        intake,
     );
     let ready = state.workers_ready.clone();
     spawn_session_sweeper(store.clone(), clock);

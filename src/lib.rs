@@ -8,4 +8,5 @@ pub mod cli;
 pub mod domain;
 pub mod http;
 pub mod ingest;
+pub mod queue;
 pub mod store;

@@ -15,12 +15,23 @@ use super::AppState;
 #[derive(Default)]
 pub struct Metrics {
     http: Mutex<BTreeMap<(String, String, u16), u64>>,
+    webhooks: Mutex<BTreeMap<(String, String), u64>>,
 }
 
 impl Metrics {
     pub fn count_request(&self, method: &str, route: &str, status: u16) {
         let mut map = self.http.lock().expect("metrics lock is never poisoned");
         *map.entry((method.to_owned(), route.to_owned(), status))
+            .or_default() += 1;
+    }
+
+    /// Counts a webhook delivery by platform and outcome (accepted, duplicate, bad_body, …).
+    pub fn count_webhook(&self, platform: &str, outcome: &str) {
+        let mut map = self
+            .webhooks
+            .lock()
+            .expect("metrics lock is never poisoned");
+        *map.entry((platform.to_owned(), outcome.to_owned()))
             .or_default() += 1;
     }
 

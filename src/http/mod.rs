@@ -12,6 +12,7 @@ pub mod password;
 mod ratelimit;
 pub mod routes;
 mod ui;
+mod webhook;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -51,10 +52,17 @@ pub struct AppState {
     pub login_limiter: ratelimit::RateLimiter,
     /// Set once background workers run; /readyz reports it.
     pub workers_ready: Arc<AtomicBool>,
+    /// The ingestion writer (group commit).
+    pub intake: crate::queue::Intake,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: HttpConfig, clock: Arc<dyn Clock>) -> AppState {
+    pub fn new(
+        store: Store,
+        config: HttpConfig,
+        clock: Arc<dyn Clock>,
+        intake: crate::queue::Intake,
+    ) -> AppState {
         AppState {
             store,
             ui: Ui::load(),
@@ -63,6 +71,7 @@ impl AppState {
             clock,
             login_limiter: ratelimit::RateLimiter::new(5, 15 * 60),
             workers_ready: Arc::new(AtomicBool::new(false)),
+            intake,
         }
     }
 }
@@ -78,6 +87,7 @@ pub fn server(
             .app_data(state.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
             .app_data(web::JsonConfig::default().limit(256 * 1024))
+            .app_data(web::PayloadConfig::new(webhook::MAX_BODY))
             .configure(routes::configure)
             .default_service(web::to(pages::not_found))
             .wrap(middleware::from_fn(auth::require_login))
@@ -91,6 +101,7 @@ pub fn server(
             )
     })
     .workers(2)
+    .max_connections(1024)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();

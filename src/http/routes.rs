@@ -5,7 +5,7 @@
 use actix_web::http::Method;
 use actix_web::{Resource, Route as ActixRoute, web};
 
-use super::{assets, ops, pages};
+use super::{assets, ops, pages, webhook};
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,8 @@ routes! {
     GET  "/readyz"                           Public => ops::readyz;
     GET  "/metrics"                          Public => ops::metrics;
     GET  "/static/{path:.*}"                 Public => assets::serve;
+    POST "/webhook/{token}"                  Public => webhook::receive_webhook;
+    POST "/webhook/{token}/{tail:.*}"        Public => webhook::receive_webhook_tail;
     GET  "/setup"                            Public => pages::setup_form;
     POST "/setup"                            Public => pages::create_first_admin;
     GET  "/login"                            Public => pages::login_form;

@@ -10,7 +10,7 @@ use rust_embed::RustEmbed;
 #[derive(RustEmbed)]
 #[folder = "templates/"]
 #[include = "ui/*"]
-#[include = "i18n/*"]
+#[include = "i18n/**"]
 struct Templates;
 
 /// The languages the console speaks; the first is the default.
@@ -32,14 +32,26 @@ pub fn catalog_keys(lang: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Each language's catalog is every `i18n/<lang>/*.json` file merged (one file per area of the
+/// console, so parts can grow their strings independently).
 fn load_catalogs() -> Catalogs {
     LANGUAGES
         .iter()
         .map(|(lang, _)| {
-            let file = Templates::get(&format!("i18n/{lang}.json"))
-                .unwrap_or_else(|| panic!("catalog i18n/{lang}.json is compiled in"));
-            let catalog: BTreeMap<String, String> =
-                serde_json::from_slice(&file.data).expect("the compiled-in catalog is valid JSON");
+            let prefix = format!("i18n/{lang}/");
+            let mut catalog = BTreeMap::new();
+            for name in Templates::iter().filter(|n| n.starts_with(&prefix)) {
+                let file = Templates::get(&name).expect("listed catalog exists");
+                let part: BTreeMap<String, String> = serde_json::from_slice(&file.data)
+                    .unwrap_or_else(|e| panic!("catalog {name} is valid JSON: {e}"));
+                for (key, value) in part {
+                    assert!(
+                        catalog.insert(key.clone(), value).is_none(),
+                        "key {key} defined twice in {prefix}"
+                    );
+                }
+            }
+            assert!(!catalog.is_empty(), "catalog {prefix} is compiled in");
             ((*lang).to_owned(), catalog)
         })
         .collect()

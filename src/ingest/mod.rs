@@ -26,7 +26,7 @@ mod woocommerce;
 #[cfg(test)]
 mod fixture_tests;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Event, PhoneError, Platform};
 pub use common::{Draft, ParseError};
@@ -67,7 +67,7 @@ impl<'a> Request<'a> {
 }
 
 /// What avisa made of one event in a delivery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Recognised, with a buyer to write to.
@@ -79,7 +79,7 @@ pub enum Status {
 }
 
 /// Stable reason codes, shown in the console and `avisa parse`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
     EmptyBody,
@@ -94,7 +94,7 @@ pub enum ReasonCode {
 }
 
 /// Why an event is not `ok`: a stable code and a sentence for people.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     pub code: ReasonCode,
     pub detail: String,

@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{StoreError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
@@ -31,6 +31,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
     while version < SCHEMA_VERSION {
         match version {
             0 => create_v1(&txn)?,
+            1 => migrate_from_1(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -50,5 +51,16 @@ fn create_v1(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::SESSIONS)?;
     txn.open_table(tables::API_TOKENS)?;
     txn.open_table(tables::SETTINGS)?;
+    Ok(())
+}
+
+/// Schema 2: stores, events, raw bodies, dedup keys and counters (ingestion).
+fn migrate_from_1(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::STORES)?;
+    txn.open_table(tables::STORE_TOKENS)?;
+    txn.open_table(tables::EVENTS)?;
+    txn.open_table(tables::RAW_BODIES)?;
+    txn.open_table(tables::DEDUP)?;
+    txn.open_table(tables::COUNTERS)?;
     Ok(())
 }

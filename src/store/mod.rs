@@ -3,8 +3,10 @@
 //! on a blocking thread (`web::block` / `spawn_blocking`): a transaction never spans an `.await`.
 
 mod accounts;
+mod events;
 mod migrate;
 mod settings;
+mod stores;
 mod tables;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +16,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
+pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
 pub use migrate::SCHEMA_VERSION;
 pub use settings::ConsoleSettings;
+pub use stores::{NewStore, StoreRecord};
 
 /// The name of the data file inside the data directory.
 pub const DATA_FILE: &str = "avisa.redb";

@@ -19,3 +19,16 @@ pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessio
 pub const API_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("api_tokens_v1");
 /// Settings documents by name (JSON), edited in Configurações.
 pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings_v1");
+
+/// Stores (lojas) by id (JSON `StoreRecord`).
+pub const STORES: TableDefinition<u64, &[u8]> = TableDefinition::new("stores_v1");
+/// Webhook token -> store id. Written in the same transaction as `STORES`.
+pub const STORE_TOKENS: TableDefinition<&str, u64> = TableDefinition::new("store_tokens_v1");
+/// Events by id (JSON `EventRecord`); ids grow with time, so id order is arrival order.
+pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events_v1");
+/// Raw deliveries by the id of their first event: JSON header, a zero byte, the body as received.
+pub const RAW_BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("raw_bodies_v1");
+/// (store id, dedup key) -> the event id that first carried it.
+pub const DEDUP: TableDefinition<(u64, &str), u64> = TableDefinition::new("dedup_v1");
+/// Counters shown in the console (e.g. unacknowledged unmapped events).
+pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");

@@ -1,0 +1,187 @@
+//! `POST /webhook/{token}[/{anything}]`: the platforms' door. Public by design; the unguessable
+//! token finds the store, the platform's signature (when the merchant configured a secret) proves
+//! the sender. The answer is 2xx only after the delivery is durable.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::ingest::{self, Reading, ReasonCode, Request};
+use crate::queue::IntakeError;
+use crate::store::{Delivery, RawDelivery, Recorded};
+
+/// The largest body avisa reads; larger ones are answered 413 (actix's payload limit).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Header names whose values are credentials: never stored, never shown.
+fn is_secret_header(name: &str) -> bool {
+    [
+        "authorization",
+        "cookie",
+        "token",
+        "secret",
+        "password",
+        "api-key",
+        "apikey",
+        "hottok",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
+}
+
+fn body_reason(reading: &Reading) -> bool {
+    matches!(
+        reading.reason.as_ref().map(|r| r.code),
+        Some(
+            ReasonCode::EmptyBody | ReasonCode::NotUtf8 | ReasonCode::BadJson | ReasonCode::BadForm
+        )
+    )
+}
+
+pub async fn receive_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String,)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let token = path.into_inner().0;
+    let store = state.store.clone();
+    let found = web::block(move || store.store_by_token(&token)).await??;
+    let Some(shop) = found else {
+        state.metrics.count_webhook("unknown", "unknown_token");
+        return Ok(HttpResponse::NotFound().json(json!({
+            "error": { "code": "unknown_webhook", "message": "no store has this webhook URL" }
+        })));
+    };
+    let platform = shop.platform;
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let query = req.query_string().to_owned();
+    let now = state.clock.now();
+    let request = Request::new(&body, &headers, &query);
+
+    let signature = match shop.secret.as_deref().filter(|s| !s.is_empty()) {
+        Some(secret) => ingest::verify_signature(platform, secret, &request, now),
+        None => Ok(()),
+    };
+    let bad_signature = signature.is_err();
+    let readings = match signature {
+        Ok(()) => ingest::recognise(platform, &request),
+        Err(e) => vec![Reading::invalid(ReasonCode::BadSignature, e.to_string())],
+    };
+    let rejected_body = readings.iter().all(body_reason);
+
+    let delivery = Delivery {
+        store_id: shop.id,
+        received_at: now,
+        raw: RawDelivery {
+            content_type: req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            query: strip_secret_params(&query),
+            headers: headers
+                .into_iter()
+                .filter(|(n, _)| !is_secret_header(n))
+                .collect(),
+            body: body.to_vec(),
+        },
+        readings,
+    };
+    let recorded = match state.intake.submit(delivery).await {
+        Ok(r) => r,
+        Err(IntakeError::Full) => {
+            state.metrics.count_webhook(platform.id(), "busy");
+            return Ok(HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, "5"))
+                .json(json!({ "error": { "code": "busy", "message": "avisa is busy; retry shortly" } })));
+        }
+        Err(e) => return Err(ApiError::Internal(e.to_string())),
+    };
+    let event_ids: Vec<u64> = recorded
+        .iter()
+        .map(|r| match r {
+            Recorded::New(id) | Recorded::Duplicate(id) => *id,
+        })
+        .collect();
+    let duplicates: Vec<u64> = recorded
+        .iter()
+        .filter_map(|r| match r {
+            Recorded::Duplicate(id) => Some(*id),
+            Recorded::New(_) => None,
+        })
+        .collect();
+
+    let (outcome, response) = if bad_signature {
+        ("bad_signature", HttpResponse::Unauthorized().json(json!({
+            "error": { "code": "bad_signature", "message": "the signature or token does not match this store's secret" },
+            "event_ids": event_ids,
+        })))
+    } else if rejected_body {
+        ("bad_body", HttpResponse::BadRequest().json(json!({
+            "error": { "code": "bad_body", "message": "the body cannot be read; it was kept for inspection" },
+            "event_ids": event_ids,
+        })))
+    } else if duplicates.len() == recorded.len() {
+        (
+            "duplicate",
+            HttpResponse::Ok().json(json!({ "event_ids": event_ids, "duplicate": true })),
+        )
+    } else {
+        (
+            "accepted",
+            HttpResponse::Accepted()
+                .json(json!({ "event_ids": event_ids, "duplicates": duplicates })),
+        )
+    };
+    state.metrics.count_webhook(platform.id(), outcome);
+    Ok(response)
+}
+
+/// The same door with the cosmetic store-name tail (`/webhook/{token}/minha-loja`).
+pub async fn receive_webhook_tail(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (token, _tail) = path.into_inner();
+    receive_webhook(state, req, web::Path::from((token,)), body).await
+}
+
+/// Kiwify-style query signatures are fine to keep; query tokens are not.
+fn strip_secret_params(query: &str) -> String {
+    form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| !is_secret_header(&k.to_ascii_lowercase()))
+        .fold(
+            form_urlencoded::Serializer::new(String::new()),
+            |mut s, (k, v)| {
+                s.append_pair(&k, &v);
+                s
+            },
+        )
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_reach_the_stored_request() {
+        assert!(is_secret_header("x-hotmart-hottok"));
+        assert!(is_secret_header("authorization"));
+        assert!(is_secret_header("x-avisa-token"));
+        assert!(!is_secret_header("x-shopify-hmac-sha256"));
+        assert_eq!(
+            strip_secret_params("signature=ab&token=s3cret"),
+            "signature=ab"
+        );
+    }
+}

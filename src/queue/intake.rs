@@ -1,0 +1,112 @@
+//! The intake writer: one thread owns every ingestion write. Requests hand it their recognised
+//! delivery through a bounded queue and wait for their own commit; the writer takes everything
+//! that is waiting and writes it in one transaction (group commit), so concurrent webhooks share
+//! one fsync instead of paying one each. A full queue is refused at once (the platform retries):
+//! memory stays bounded under any load.
+
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::store::{Delivery, Recorded, Store};
+
+/// Why a delivery was not recorded. Nothing was acknowledged in any of these cases.
+#[derive(Debug)]
+pub enum IntakeError {
+    /// The queue is full: answer 503 with Retry-After.
+    Full,
+    /// avisa is shutting down.
+    Closed,
+    /// The transaction failed.
+    Store(String),
+}
+
+impl std::fmt::Display for IntakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IntakeError::Full => f.write_str("the intake queue is full"),
+            IntakeError::Closed => f.write_str("avisa is shutting down"),
+            IntakeError::Store(e) => write!(f, "storage: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for IntakeError {}
+
+struct Job {
+    delivery: Delivery,
+    done: oneshot::Sender<Result<Vec<Recorded>, IntakeError>>,
+}
+
+/// The handle requests use to submit deliveries. Cheap to clone.
+#[derive(Clone)]
+pub struct Intake {
+    jobs: mpsc::Sender<Job>,
+    /// Body bytes (in KiB) that may wait at once, so a burst of large bodies cannot grow memory.
+    budget_kib: Arc<Semaphore>,
+}
+
+/// At most this many KiB of bodies wait for the writer at once (32 MiB).
+const BUDGET_KIB: usize = 32 * 1024;
+
+impl Intake {
+    /// Starts the writer thread. `capacity` bounds the waiting deliveries; `max_batch` bounds one
+    /// transaction.
+    pub fn start(store: Store, capacity: usize, max_batch: usize) -> Intake {
+        let (jobs, queue) = mpsc::channel(capacity);
+        std::thread::Builder::new()
+            .name("avisa-intake".into())
+            .spawn(move || write_loop(store, queue, max_batch.max(1)))
+            .expect("the intake thread starts");
+        Intake {
+            jobs,
+            budget_kib: Arc::new(Semaphore::new(BUDGET_KIB)),
+        }
+    }
+
+    /// Records `delivery` durably; returns when its transaction has committed.
+    pub async fn submit(&self, delivery: Delivery) -> Result<Vec<Recorded>, IntakeError> {
+        let kib = u32::try_from(delivery.raw.body.len() / 1024 + 1).unwrap_or(u32::MAX);
+        let _permit = self
+            .budget_kib
+            .clone()
+            .try_acquire_many_owned(kib)
+            .map_err(|_| IntakeError::Full)?;
+        let (done, result) = oneshot::channel();
+        self.jobs
+            .try_send(Job { delivery, done })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => IntakeError::Full,
+                mpsc::error::TrySendError::Closed(_) => IntakeError::Closed,
+            })?;
+        result.await.map_err(|_| IntakeError::Closed)?
+    }
+}
+
+fn write_loop(store: Store, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < max_batch {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let (deliveries, waiters): (Vec<Delivery>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.delivery, j.done)).unzip();
+        match store.record_deliveries(&deliveries) {
+            Ok(results) => {
+                for (waiter, recorded) in waiters.into_iter().zip(results) {
+                    // A caller that went away (client disconnected) still had its event stored.
+                    let _ = waiter.send(Ok(recorded));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, batch = deliveries.len(), "intake transaction failed");
+                for waiter in waiters {
+                    let _ = waiter.send(Err(IntakeError::Store(e.to_string())));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Intake (recognised deliveries -> one durable write transaction, shared by every request that
+//! is waiting) and, later, the outbox. Uses `store`, `ingest` and `domain`.
+
+pub mod intake;
+
+pub use intake::{Intake, IntakeError};

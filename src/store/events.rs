@@ -1,0 +1,258 @@
+//! Events: every delivery a store's webhook URL received, as avisa read it, with its raw body.
+//! `record_deliveries` writes a whole batch of deliveries in one transaction (group commit):
+//! dedup check, raw body, events, store counters. It is the durable step before the 2xx.
+
+use std::collections::HashMap;
+
+use redb::{ReadableDatabase, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError, from_json, next_id, tables, to_json};
+use crate::domain::{Event, EventKind};
+use crate::ingest::{Reading, Reason, Status};
+
+/// One stored event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub id: u64,
+    pub store_id: u64,
+    pub platform: String,
+    /// Unix seconds when avisa received the delivery.
+    pub received_at: i64,
+    pub status: Status,
+    pub reason: Option<Reason>,
+    pub event: Option<Event>,
+    /// The key of the delivery's raw body in `RAW_BODIES`.
+    pub raw_id: u64,
+    /// How many later deliveries carried the same dedup key (and were ignored).
+    pub duplicates: u64,
+}
+
+impl EventRecord {
+    pub fn kind(&self) -> Option<EventKind> {
+        self.event.as_ref().and_then(|e| e.kind)
+    }
+}
+
+/// A delivery exactly as received: the headers worth keeping and the body bytes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RawDelivery {
+    pub content_type: Option<String>,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+/// One delivery to record: the store, when, the raw request and avisa's reading of it.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub store_id: u64,
+    pub received_at: i64,
+    pub raw: RawDelivery,
+    pub readings: Vec<Reading>,
+}
+
+/// What happened to each reading of a delivery, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "event_id")]
+pub enum Recorded {
+    /// Stored as a new event with this id.
+    New(u64),
+    /// Same dedup key as this earlier event: counted there, nothing new stored.
+    Duplicate(u64),
+}
+
+/// Filters for the Eventos page and the API.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub store_id: Option<u64>,
+    pub kind: Option<EventKind>,
+    pub status: Option<Status>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// Only events with an id below this (for paging back in time).
+    pub before_id: Option<u64>,
+    pub limit: usize,
+}
+
+const UNMAPPED_UNACKED: &str = "unmapped_unacknowledged";
+
+fn encode_raw(raw: &RawDelivery) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = to_json(raw)?;
+    bytes.push(0);
+    bytes.extend_from_slice(&raw.body);
+    Ok(bytes)
+}
+
+fn decode_raw(bytes: &[u8]) -> Result<RawDelivery, StoreError> {
+    let split = bytes
+        .iter()
+        .position(|b| *b == 0)
+        .ok_or_else(|| StoreError::Db("raw body record has no header".into()))?;
+    let mut raw: RawDelivery = from_json(&bytes[..split])?;
+    raw.body = bytes[split + 1..].to_vec();
+    Ok(raw)
+}
+
+impl Store {
+    /// Records a batch of deliveries in one durable transaction; returns, per delivery, what
+    /// happened to each of its readings.
+    pub fn record_deliveries(&self, batch: &[Delivery]) -> Result<Vec<Vec<Recorded>>, StoreError> {
+        let txn = self.db().begin_write()?;
+        let mut results = Vec::with_capacity(batch.len());
+        {
+            let mut events = txn.open_table(tables::EVENTS)?;
+            let mut raws = txn.open_table(tables::RAW_BODIES)?;
+            let mut dedup = txn.open_table(tables::DEDUP)?;
+            let mut stores = txn.open_table(tables::STORES)?;
+            let mut counters = txn.open_table(tables::COUNTERS)?;
+            let mut new_unmapped = 0u64;
+            // Store counters change once per batch, not once per event.
+            let mut touched: HashMap<u64, (i64, u64)> = HashMap::new();
+            // Duplicates found in this batch are counted on their originals at the end.
+            let mut duplicate_hits: HashMap<u64, u64> = HashMap::new();
+            for delivery in batch {
+                let mut recorded = Vec::with_capacity(delivery.readings.len());
+                let mut raw_id = None;
+                for reading in &delivery.readings {
+                    let key = reading
+                        .event
+                        .as_ref()
+                        .map(|e| e.dedup_key.as_str())
+                        .filter(|k| !k.is_empty());
+                    if let Some(key) = key
+                        && let Some(original) =
+                            dedup.get((delivery.store_id, key))?.map(|v| v.value())
+                    {
+                        *duplicate_hits.entry(original).or_default() += 1;
+                        recorded.push(Recorded::Duplicate(original));
+                        continue;
+                    }
+                    let id = next_id(&txn, "events")?;
+                    let raw_id = *raw_id.get_or_insert(id);
+                    if raw_id == id {
+                        raws.insert(id, encode_raw(&delivery.raw)?.as_slice())?;
+                    }
+                    if let Some(key) = key {
+                        dedup.insert((delivery.store_id, key), id)?;
+                    }
+                    if reading.status == Status::Unmapped {
+                        new_unmapped += 1;
+                    }
+                    let record = EventRecord {
+                        id,
+                        store_id: delivery.store_id,
+                        platform: reading
+                            .event
+                            .as_ref()
+                            .map(|e| e.platform.clone())
+                            .unwrap_or_default(),
+                        received_at: delivery.received_at,
+                        status: reading.status,
+                        reason: reading.reason.clone(),
+                        event: reading.event.clone(),
+                        raw_id,
+                        duplicates: 0,
+                    };
+                    events.insert(id, to_json(&record)?.as_slice())?;
+                    let entry = touched
+                        .entry(delivery.store_id)
+                        .or_insert((delivery.received_at, 0));
+                    entry.0 = entry.0.max(delivery.received_at);
+                    entry.1 += 1;
+                    recorded.push(Recorded::New(id));
+                }
+                results.push(recorded);
+            }
+            for (original, hits) in duplicate_hits {
+                let record: Option<EventRecord> = events
+                    .get(original)?
+                    .map(|b| from_json(b.value()))
+                    .transpose()?;
+                if let Some(mut record) = record {
+                    record.duplicates += hits;
+                    events.insert(original, to_json(&record)?.as_slice())?;
+                }
+            }
+            for (store_id, (last, count)) in touched {
+                let record: Option<super::StoreRecord> = stores
+                    .get(store_id)?
+                    .map(|b| from_json(b.value()))
+                    .transpose()?;
+                if let Some(mut record) = record {
+                    record.first_event_at.get_or_insert(last);
+                    record.last_event_at = Some(last);
+                    record.event_count += count;
+                    stores.insert(store_id, to_json(&record)?.as_slice())?;
+                }
+            }
+            if new_unmapped > 0 {
+                let current = counters
+                    .get(UNMAPPED_UNACKED)?
+                    .map(|v| v.value())
+                    .unwrap_or(0);
+                counters.insert(UNMAPPED_UNACKED, current + new_unmapped)?;
+            }
+        }
+        txn.commit()?;
+        Ok(results)
+    }
+
+    /// Newest first, filtered.
+    pub fn list_events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::EVENTS)?;
+        let upper = filter.before_id.unwrap_or(u64::MAX);
+        let mut out = Vec::new();
+        for row in table.range(..upper)?.rev() {
+            let record: EventRecord = from_json(row?.1.value())?;
+            if filter.since.is_some_and(|s| record.received_at < s) {
+                // Ids grow with time: everything further back is older still.
+                break;
+            }
+            let wanted = filter.store_id.is_none_or(|s| s == record.store_id)
+                && filter.kind.is_none_or(|k| record.kind() == Some(k))
+                && filter.status.is_none_or(|s| s == record.status)
+                && filter.until.is_none_or(|u| record.received_at <= u);
+            if wanted {
+                out.push(record);
+                if out.len() >= filter.limit.max(1) {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One event and the raw delivery it came in.
+    pub fn event(&self, id: u64) -> Result<(EventRecord, RawDelivery), StoreError> {
+        let read = self.db().begin_read()?;
+        let record: EventRecord = from_json(
+            read.open_table(tables::EVENTS)?
+                .get(id)?
+                .ok_or(StoreError::NotFound)?
+                .value(),
+        )?;
+        let raw = match read.open_table(tables::RAW_BODIES)?.get(record.raw_id)? {
+            Some(bytes) => decode_raw(bytes.value())?,
+            None => RawDelivery::default(),
+        };
+        Ok((record, raw))
+    }
+
+    /// Unmapped events that arrived since the merchant last acknowledged them.
+    pub fn unacknowledged_unmapped(&self) -> Result<u64, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::COUNTERS)?;
+        Ok(table.get(UNMAPPED_UNACKED)?.map(|v| v.value()).unwrap_or(0))
+    }
+
+    pub fn acknowledge_unmapped(&self) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        txn.open_table(tables::COUNTERS)?
+            .insert(UNMAPPED_UNACKED, 0)?;
+        txn.commit()?;
+        Ok(())
+    }
+}

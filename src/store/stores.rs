@@ -1,0 +1,150 @@
+//! Stores (lojas): one platform account each, with a secret webhook token and an optional
+//! signing secret. The token index is written in the same transaction as the store.
+
+use redb::{ReadableDatabase, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError, from_json, next_id, tables, to_json};
+use crate::domain::Platform;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoreRecord {
+    pub id: u64,
+    /// The merchant's name for it (apelido).
+    pub name: String,
+    /// Cosmetic tail of the webhook URL, from the name; renaming keeps old URLs working.
+    pub slug: String,
+    pub platform: Platform,
+    pub enabled: bool,
+    /// The platform's signing secret or token; checked on every delivery when set.
+    pub secret: Option<String>,
+    /// The secret part of the webhook URL (at least 128 random bits, hex).
+    pub webhook_token: String,
+    pub created_at: i64,
+    pub first_event_at: Option<i64>,
+    pub last_event_at: Option<i64>,
+    pub event_count: u64,
+}
+
+/// What creating a store needs.
+#[derive(Clone, Debug)]
+pub struct NewStore {
+    pub name: String,
+    pub slug: String,
+    pub platform: Platform,
+    pub enabled: bool,
+    pub secret: Option<String>,
+    pub webhook_token: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    pub fn create_store(&self, new: NewStore) -> Result<StoreRecord, StoreError> {
+        let txn = self.db().begin_write()?;
+        let record = {
+            let id = next_id(&txn, "stores")?;
+            let record = StoreRecord {
+                id,
+                name: new.name,
+                slug: new.slug,
+                platform: new.platform,
+                enabled: new.enabled,
+                secret: new.secret,
+                webhook_token: new.webhook_token,
+                created_at: new.created_at,
+                first_event_at: None,
+                last_event_at: None,
+                event_count: 0,
+            };
+            let mut tokens = txn.open_table(tables::STORE_TOKENS)?;
+            if tokens.get(record.webhook_token.as_str())?.is_some() {
+                return Err(StoreError::Conflict("webhook token".into()));
+            }
+            tokens.insert(record.webhook_token.as_str(), id)?;
+            txn.open_table(tables::STORES)?
+                .insert(id, to_json(&record)?.as_slice())?;
+            record
+        };
+        txn.commit()?;
+        Ok(record)
+    }
+
+    pub fn list_stores(&self) -> Result<Vec<StoreRecord>, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::STORES)?;
+        let mut stores = Vec::new();
+        for row in table.iter()? {
+            stores.push(from_json(row?.1.value())?);
+        }
+        Ok(stores)
+    }
+
+    pub fn store(&self, id: u64) -> Result<StoreRecord, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::STORES)?;
+        let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;
+        from_json(bytes.value())
+    }
+
+    /// The store a webhook URL's token belongs to.
+    pub fn store_by_token(&self, token: &str) -> Result<Option<StoreRecord>, StoreError> {
+        let read = self.db().begin_read()?;
+        let Some(id) = read
+            .open_table(tables::STORE_TOKENS)?
+            .get(token)?
+            .map(|v| v.value())
+        else {
+            return Ok(None);
+        };
+        let table = read.open_table(tables::STORES)?;
+        table.get(id)?.map(|b| from_json(b.value())).transpose()
+    }
+
+    /// Changes a store; a new webhook token replaces the old one in the index (the old URL then
+    /// answers 404).
+    pub fn update_store(
+        &self,
+        id: u64,
+        change: impl FnOnce(&mut StoreRecord),
+    ) -> Result<StoreRecord, StoreError> {
+        let txn = self.db().begin_write()?;
+        let record = {
+            let mut stores = txn.open_table(tables::STORES)?;
+            let mut record: StoreRecord = match stores.get(id)? {
+                Some(bytes) => from_json(bytes.value())?,
+                None => return Err(StoreError::NotFound),
+            };
+            let old_token = record.webhook_token.clone();
+            change(&mut record);
+            record.id = id;
+            if record.webhook_token != old_token {
+                let mut tokens = txn.open_table(tables::STORE_TOKENS)?;
+                if tokens.get(record.webhook_token.as_str())?.is_some() {
+                    return Err(StoreError::Conflict("webhook token".into()));
+                }
+                tokens.remove(old_token.as_str())?;
+                tokens.insert(record.webhook_token.as_str(), id)?;
+            }
+            stores.insert(id, to_json(&record)?.as_slice())?;
+            record
+        };
+        txn.commit()?;
+        Ok(record)
+    }
+
+    /// Deletes a store and its webhook URL. Its events stay in the history.
+    pub fn delete_store(&self, id: u64) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        {
+            let mut stores = txn.open_table(tables::STORES)?;
+            let record: StoreRecord = match stores.remove(id)? {
+                Some(bytes) => from_json(bytes.value())?,
+                None => return Err(StoreError::NotFound),
+            };
+            txn.open_table(tables::STORE_TOKENS)?
+                .remove(record.webhook_token.as_str())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+}
