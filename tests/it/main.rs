@@ -5,4 +5,5 @@ mod auth;
 mod browser;
 mod process;
 mod routes;
+mod stores;
 mod support;
