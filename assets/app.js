@@ -12,3 +12,20 @@ document.addEventListener("click", async (event) => {
   }
   setTimeout(() => { button.textContent = original; }, 1500);
 });
+
+// New-store form: name the secret field after what the chosen platform offers (token, signing
+// key, or nothing). Without JavaScript the generic label and hint stay.
+document.querySelectorAll("form[data-secret-form]").forEach((form) => {
+  const select = form.querySelector("select[name=platform]");
+  const input = form.querySelector("[data-secret-input]");
+  const update = () => {
+    const kind = select.selectedOptions[0]?.dataset.secret || "any";
+    form.querySelectorAll("[data-secret-part]").forEach((part) => {
+      part.hidden = part.dataset.secretPart !== kind;
+    });
+    input.hidden = kind === "none";
+    input.disabled = kind === "none";
+  };
+  select.addEventListener("change", update);
+  update();
+});

@@ -5,6 +5,7 @@ pub mod event;
 pub mod money;
 pub mod phone;
 pub mod platform;
+pub mod slug;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use event::{
@@ -12,4 +13,5 @@ pub use event::{
     Utm,
 };
 pub use phone::{Phone, PhoneError};
-pub use platform::{Platform, PlatformGroup};
+pub use platform::{Platform, PlatformGroup, SecretKind};
+pub use slug::slugify;

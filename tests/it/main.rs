@@ -6,4 +6,5 @@ mod browser;
 mod durability;
 mod process;
 mod routes;
+mod stores;
 mod support;

@@ -5,6 +5,8 @@ mod account;
 mod admin;
 mod console;
 mod session;
+mod stores;
+mod stores_api;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
@@ -14,10 +16,16 @@ pub use admin::{
     api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
     revoke_api_token, save_settings, settings, users,
 };
-pub use console::{
-    api_me, dashboard, events, instances, messages, not_found, reports, stores, templates,
-};
+pub use console::{api_me, dashboard, events, instances, messages, not_found, reports, templates};
 pub use session::{create_first_admin, login, login_form, logout, setup_form};
+pub use stores::{
+    create_store, delete_store, list_stores, new_store_form, regenerate_store_token, show_store,
+    update_store,
+};
+pub use stores_api::{
+    api_create_store, api_delete_store, api_get_store, api_list_stores, api_regenerate_store_token,
+    api_update_store,
+};
 
 use super::AppState;
 use super::auth::Viewer;
@@ -35,6 +43,9 @@ const FLASHES: &[&str] = &[
     "user_created",
     "user_updated",
     "token_revoked",
+    "store_created",
+    "store_deleted",
+    "token_regenerated",
 ];
 
 /// Renders `template` with the layout context and `extra`.

@@ -1,0 +1,394 @@
+//! Stores through the JSON API (`/api/v1/stores`), and the rules the console's store forms share
+//! with it: what a valid name and secret are, how a store is created and changed, and the view
+//! that never carries the secret.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::json;
+
+use crate::domain::{Platform, PlatformGroup, SecretKind, slugify};
+use crate::http::AppState;
+use crate::http::auth::{AdminViewer, Viewer};
+use crate::http::error::{ApiError, blocking};
+use crate::http::password::random_token;
+use crate::store::{NewStore, Store, StoreError, StoreRecord};
+
+/// The longest store name (apelido), in characters.
+pub const MAX_NAME: usize = 80;
+/// The longest secret avisa keeps; real ones are far shorter.
+const MAX_SECRET: usize = 512;
+
+/// A store as the API and the pages show it: everything but the secret.
+#[derive(Clone, Debug, Serialize)]
+pub struct StoreView {
+    pub id: u64,
+    pub name: String,
+    pub slug: String,
+    pub platform: Platform,
+    pub platform_label: &'static str,
+    pub platform_group: PlatformGroup,
+    /// What secret the platform offers; absent when it offers none (the URL is the protection).
+    pub secret_kind: Option<SecretKind>,
+    pub has_secret: bool,
+    pub enabled: bool,
+    pub webhook_url: String,
+    pub created_at: i64,
+    pub first_event_at: Option<i64>,
+    pub last_event_at: Option<i64>,
+    pub event_count: u64,
+}
+
+impl StoreView {
+    pub fn new(record: &StoreRecord, public_url: &str) -> StoreView {
+        StoreView {
+            id: record.id,
+            name: record.name.clone(),
+            slug: record.slug.clone(),
+            platform: record.platform,
+            platform_label: record.platform.label(),
+            platform_group: record.platform.group(),
+            secret_kind: record.platform.secret_kind(),
+            has_secret: record.secret.as_deref().is_some_and(|s| !s.is_empty()),
+            enabled: record.enabled,
+            webhook_url: format!(
+                "{}/webhook/{}/{}",
+                public_url.trim_end_matches('/'),
+                record.webhook_token,
+                record.slug
+            ),
+            created_at: record.created_at,
+            first_event_at: record.first_event_at,
+            last_event_at: record.last_event_at,
+            event_count: record.event_count,
+        }
+    }
+}
+
+/// `POST /api/v1/stores`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStoreInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub platform: String,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// `PATCH /api/v1/stores/{id}`: absent fields stay as they are; `"secret": null` removes it.
+/// The platform cannot change (its URL and secret belong to that platform): create a new store.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreChangeInput {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub secret: Option<Option<String>>,
+}
+
+/// Tells an explicit `null` (`Some(None)`) from an absent field (`None`, via `default`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Why a store form or API body is refused; each is a catalog key (the API answers the English
+/// text, the console the reader's language).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreInvalid {
+    NameMissing,
+    NameTooLong,
+    UnknownPlatform,
+    SecretNotOffered,
+    SecretTooLong,
+}
+
+impl StoreInvalid {
+    pub fn key(self) -> &'static str {
+        match self {
+            StoreInvalid::NameMissing => "stores.error.name_missing",
+            StoreInvalid::NameTooLong => "stores.error.name_too_long",
+            StoreInvalid::UnknownPlatform => "stores.error.platform",
+            StoreInvalid::SecretNotOffered => "stores.error.secret_not_offered",
+            StoreInvalid::SecretTooLong => "stores.error.secret_too_long",
+        }
+    }
+
+    fn api_error(self, state: &AppState) -> ApiError {
+        ApiError::Validation(state.ui.text("en", self.key()))
+    }
+}
+
+/// A trimmed name of 1 to [`MAX_NAME`] characters.
+pub fn check_name(name: &str) -> Result<String, StoreInvalid> {
+    let name = name.trim();
+    if name.is_empty() {
+        Err(StoreInvalid::NameMissing)
+    } else if name.chars().count() > MAX_NAME {
+        Err(StoreInvalid::NameTooLong)
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+/// A trimmed secret, `None` when blank; refused for a platform that offers none.
+pub fn check_secret(platform: Platform, secret: &str) -> Result<Option<String>, StoreInvalid> {
+    let secret = secret.trim();
+    if secret.is_empty() {
+        Ok(None)
+    } else if platform.secret_kind().is_none() {
+        Err(StoreInvalid::SecretNotOffered)
+    } else if secret.len() > MAX_SECRET {
+        Err(StoreInvalid::SecretTooLong)
+    } else {
+        Ok(Some(secret.to_owned()))
+    }
+}
+
+/// A checked new store with a fresh webhook token.
+pub fn new_store(
+    name: &str,
+    platform: &str,
+    enabled: bool,
+    secret: &str,
+    now: i64,
+) -> Result<NewStore, StoreInvalid> {
+    let name = check_name(name)?;
+    let platform = Platform::parse(platform.trim()).ok_or(StoreInvalid::UnknownPlatform)?;
+    let secret = check_secret(platform, secret)?;
+    Ok(NewStore {
+        slug: slugify(&name),
+        name,
+        platform,
+        enabled,
+        secret,
+        webhook_token: random_token(),
+        created_at: now,
+    })
+}
+
+/// A change to a store, checked against its platform. The token (and so the URL) stays; renaming
+/// changes only the cosmetic slug.
+#[derive(Debug, Default)]
+pub struct StoreChange {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    /// `None` keeps the secret, `Some(None)` removes it, `Some(Some(s))` replaces it.
+    pub secret: Option<Option<String>>,
+}
+
+/// Reads, checks and writes a change (call it off the async workers).
+pub fn apply_change(
+    store: &Store,
+    id: u64,
+    change: StoreChange,
+) -> Result<Result<StoreRecord, StoreInvalid>, StoreError> {
+    let current = store.store(id)?;
+    let name = match change.name.as_deref().map(check_name).transpose() {
+        Ok(name) => name,
+        Err(e) => return Ok(Err(e)),
+    };
+    let secret = match change.secret {
+        Some(Some(s)) => match check_secret(current.platform, &s) {
+            // A blank replacement keeps the current secret, as the console's empty field does.
+            Ok(None) => None,
+            Ok(s) => Some(s),
+            Err(e) => return Ok(Err(e)),
+        },
+        Some(None) => Some(None),
+        None => None,
+    };
+    store
+        .update_store(id, |r| {
+            if let Some(name) = name {
+                r.slug = slugify(&name);
+                r.name = name;
+            }
+            if let Some(enabled) = change.enabled {
+                r.enabled = enabled;
+            }
+            if let Some(secret) = secret {
+                r.secret = secret;
+            }
+        })
+        .map(Ok)
+}
+
+/// Replaces the webhook token: the old URL answers 404 from now on.
+pub fn regenerate_token(store: &Store, id: u64) -> Result<StoreRecord, StoreError> {
+    let token = random_token();
+    store.update_store(id, |r| r.webhook_token = token)
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::Validation(format!("invalid JSON: {e}")))
+}
+
+/// `GET /api/v1/stores`.
+pub async fn api_list_stores(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let stores = blocking(move || store.list_stores()).await?;
+    let public_url = &state.config.public_url;
+    let views: Vec<StoreView> = stores
+        .iter()
+        .map(|r| StoreView::new(r, public_url))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "stores": views })))
+}
+
+/// `POST /api/v1/stores`.
+pub async fn api_create_store(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: NewStoreInput = parse_body(&body)?;
+    let new = new_store(
+        &input.name,
+        &input.platform,
+        input.enabled,
+        input.secret.as_deref().unwrap_or_default(),
+        state.clock.now(),
+    )
+    .map_err(|e| e.api_error(&state))?;
+    let store = state.store.clone();
+    let record = blocking(move || store.create_store(new)).await?;
+    tracing::info!(store_id = record.id, by = admin.0.user.id, "store created");
+    Ok(HttpResponse::Created().json(StoreView::new(&record, &state.config.public_url)))
+}
+
+/// `GET /api/v1/stores/{id}`.
+pub async fn api_get_store(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let id = id.into_inner();
+    let record = blocking(move || store.store(id)).await?;
+    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
+}
+
+/// `PATCH /api/v1/stores/{id}`.
+pub async fn api_update_store(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: StoreChangeInput = parse_body(&body)?;
+    let change = StoreChange {
+        name: input.name,
+        enabled: input.enabled,
+        secret: input.secret,
+    };
+    let store = state.store.clone();
+    let id = id.into_inner();
+    let record = blocking(move || apply_change(&store, id, change))
+        .await?
+        .map_err(|e| e.api_error(&state))?;
+    tracing::info!(store_id = id, by = admin.0.user.id, "store updated");
+    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
+}
+
+/// `DELETE /api/v1/stores/{id}`: the store and its URL go; its events stay in the history.
+pub async fn api_delete_store(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let id = id.into_inner();
+    blocking(move || store.delete_store(id)).await?;
+    tracing::info!(store_id = id, by = admin.0.user.id, "store deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/stores/{id}/token`: a new webhook URL; the old one stops working.
+pub async fn api_regenerate_store_token(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let id = id.into_inner();
+    let record = blocking(move || regenerate_token(&store, id)).await?;
+    tracing::info!(
+        store_id = id,
+        by = admin.0.user.id,
+        "webhook token regenerated"
+    );
+    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(check_name("  Loja  "), Ok("Loja".to_owned()));
+        assert_eq!(check_name("   "), Err(StoreInvalid::NameMissing));
+        assert_eq!(check_name(&"ç".repeat(80)), Ok("ç".repeat(80)));
+        assert_eq!(check_name(&"a".repeat(81)), Err(StoreInvalid::NameTooLong));
+    }
+
+    #[test]
+    fn appmax_takes_no_secret_and_blank_means_none() {
+        assert_eq!(check_secret(Platform::Appmax, "  "), Ok(None));
+        assert_eq!(
+            check_secret(Platform::Appmax, "abc"),
+            Err(StoreInvalid::SecretNotOffered)
+        );
+        assert_eq!(
+            check_secret(Platform::Kiwify, " abc "),
+            Ok(Some("abc".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_new_store_gets_a_long_random_token_and_a_slug() {
+        let new = new_store("Café da Ana", "hotmart", true, "", 1).expect("valid");
+        assert_eq!(new.slug, "cafe-da-ana");
+        assert!(new.webhook_token.len() >= 32, "at least 128 bits in hex");
+        assert!(new.webhook_token.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(new.webhook_token, random_token());
+        assert_eq!(
+            new_store("x", "yampi", true, "", 1).map(|_| ()),
+            Err(StoreInvalid::UnknownPlatform)
+        );
+    }
+
+    #[test]
+    fn patch_tells_null_from_absent() {
+        let absent: StoreChangeInput = serde_json::from_str("{}").expect("json");
+        assert_eq!(absent.secret, None);
+        let null: StoreChangeInput = serde_json::from_str(r#"{"secret":null}"#).expect("json");
+        assert_eq!(null.secret, Some(None));
+        assert!(serde_json::from_str::<StoreChangeInput>(r#"{"platform":"kiwify"}"#).is_err());
+    }
+
+    #[test]
+    fn every_store_error_has_catalog_text_in_both_languages() {
+        let all = [
+            StoreInvalid::NameMissing,
+            StoreInvalid::NameTooLong,
+            StoreInvalid::UnknownPlatform,
+            StoreInvalid::SecretNotOffered,
+            StoreInvalid::SecretTooLong,
+        ];
+        let keys = crate::http::ui::catalog_keys("en");
+        for e in all {
+            assert!(keys.iter().any(|k| k == e.key()), "{}", e.key());
+        }
+    }
+}
