@@ -258,3 +258,68 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
     );
     c.close().await.expect("close browser");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_opens_an_event_and_sees_the_raw_body_beside_the_reading() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let (_, token) = crate::events::create_store(&app, avisa::domain::Platform::Api, "Minha Loja");
+    let body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/api/pix.generated.json"),
+    )
+    .expect("fixture");
+    let (status, _) = crate::events::post_webhook(&app, &token, body, &[]).await;
+    assert_eq!(status, 202);
+
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&app.at("/login")).await.expect("open");
+    fill(&c, "email", ADMIN_EMAIL).await;
+    fill(&c, "password", ADMIN_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    c.find(Locator::Css("nav a[data-nav=events]"))
+        .await
+        .expect("menu entry")
+        .click()
+        .await
+        .expect("click");
+    assert_eq!(heading(&c).await, "Eventos");
+    shot(&c, "09-events").await;
+    c.find(Locator::Css("[data-testid=event-link]"))
+        .await
+        .expect("the event's link")
+        .click()
+        .await
+        .expect("click");
+    for testid in ["raw-body", "normalised-event"] {
+        let block = c
+            .find(Locator::Css(&format!("[data-testid={testid}]")))
+            .await
+            .unwrap_or_else(|_| panic!("{testid} block"));
+        assert!(block.is_displayed().await.expect("visible"), "{testid}");
+        let text = block.text().await.expect("text");
+        assert!(
+            text.contains("ana.souza@example.com") && text.contains("10442"),
+            "{testid} shows the buyer and the order: {text}"
+        );
+    }
+    shot(&c, "10-event-detail").await;
+    c.set_window_size(390, 844).await.expect("resize");
+    assert!(
+        c.find(Locator::Css("[data-testid=normalised-event]"))
+            .await
+            .expect("block")
+            .is_displayed()
+            .await
+            .expect("visible")
+    );
+    shot(&c, "11-event-detail-phone").await;
+    c.close().await.expect("close browser");
+}

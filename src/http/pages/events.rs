@@ -200,7 +200,7 @@ fn row_view(e: &EventRecord, names: &HashMap<u64, String>) -> Value {
         phone => event.and_then(|ev| ev.customer.phone.as_ref()).map(|p| mask_phone(p.as_str())),
         amount => event.and_then(|ev| ev.total_cents).map(format_brl),
         status => status_str(e.status),
-        reason => e.reason.as_ref().map(|r| reason_code(r)),
+        reason => e.reason.as_ref().map(reason_code),
         duplicates => e.duplicates,
     }
 }
