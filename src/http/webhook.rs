@@ -47,8 +47,13 @@ pub async fn receive_webhook(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner().0;
-    let store = state.store.clone();
-    let found = web::block(move || store.store_by_token(&token)).await??;
+    let found = match state.store.cached_store(&token) {
+        Some(hit) => Some(hit),
+        None => {
+            let store = state.store.clone();
+            web::block(move || store.store_by_token(&token)).await??
+        }
+    };
     let Some(shop) = found else {
         state.metrics.count_webhook("unknown", "unknown_token");
         return Ok(HttpResponse::NotFound().json(json!({

@@ -110,3 +110,48 @@ fn write_loop(store: Store, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{RawDelivery, StoreOptions};
+
+    fn delivery(body_len: usize) -> Delivery {
+        Delivery {
+            store_id: 1,
+            received_at: 0,
+            raw: RawDelivery {
+                body: vec![b'x'; body_len],
+                ..RawDelivery::default()
+            },
+            readings: vec![crate::ingest::Reading::invalid(
+                crate::ingest::ReasonCode::BadJson,
+                "test",
+            )],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delivery_is_answered_after_its_commit() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
+        let intake = Intake::start(store.clone(), 8, 8);
+        let recorded = intake.submit(delivery(10)).await.expect("recorded");
+        let [Recorded::New(id)] = recorded[..] else {
+            panic!("one new event: {recorded:?}")
+        };
+        assert_eq!(store.event(id).expect("stored").1.body.len(), 10);
+    }
+
+    #[tokio::test]
+    async fn more_waiting_bytes_than_the_budget_are_refused_at_once() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
+        let intake = Intake::start(store, 8, 8);
+        let too_big = delivery((BUDGET_KIB + 1) * 1024);
+        assert!(matches!(
+            intake.submit(too_big).await,
+            Err(IntakeError::Full)
+        ));
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_json, next_id, tables, to_json};
+use super::{Store, StoreError, from_json, tables, to_json};
 use crate::domain::{Event, EventKind};
 use crate::ingest::{Reading, Reason, Status};
 
@@ -107,6 +107,9 @@ impl Store {
             let mut dedup = txn.open_table(tables::DEDUP)?;
             let mut stores = txn.open_table(tables::STORES)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
+            let mut sequences = txn.open_table(tables::SEQUENCES)?;
+            // Ids are taken from one read of the sequence and written back once per batch.
+            let mut last_id = sequences.get("events")?.map(|v| v.value()).unwrap_or(0);
             let mut new_unmapped = 0u64;
             // Store counters change once per batch, not once per event.
             let mut touched: HashMap<u64, (i64, u64)> = HashMap::new();
@@ -129,7 +132,8 @@ impl Store {
                         recorded.push(Recorded::Duplicate(original));
                         continue;
                     }
-                    let id = next_id(&txn, "events")?;
+                    last_id += 1;
+                    let id = last_id;
                     let raw_id = *raw_id.get_or_insert(id);
                     if raw_id == id {
                         raws.insert(id, encode_raw(&delivery.raw)?.as_slice())?;
@@ -187,6 +191,7 @@ impl Store {
                     stores.insert(store_id, to_json(&record)?.as_slice())?;
                 }
             }
+            sequences.insert("events", last_id)?;
             if new_unmapped > 0 {
                 let current = counters
                     .get(UNMAPPED_UNACKED)?

@@ -110,6 +110,8 @@ impl Default for StoreOptions {
 pub struct Store {
     db: Arc<redb::Database>,
     path: PathBuf,
+    /// Webhook token -> store, for the hot path; cleared by every write to stores.
+    token_cache: Arc<std::sync::RwLock<std::collections::HashMap<String, StoreRecord>>>,
 }
 
 impl Store {
@@ -130,6 +132,7 @@ impl Store {
         Ok(Store {
             db: Arc::new(db),
             path,
+            token_cache: Arc::default(),
         })
     }
 

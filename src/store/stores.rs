@@ -66,6 +66,7 @@ impl Store {
             record
         };
         txn.commit()?;
+        self.forget_tokens();
         Ok(record)
     }
 
@@ -86,8 +87,39 @@ impl Store {
         from_json(bytes.value())
     }
 
-    /// The store a webhook URL's token belongs to.
+    /// The store a webhook URL's token belongs to, from memory when it was asked before.
+    /// Event counters in the answer may lag; everything a delivery needs is current.
     pub fn store_by_token(&self, token: &str) -> Result<Option<StoreRecord>, StoreError> {
+        if let Some(hit) = self.cached_store(token) {
+            return Ok(Some(hit));
+        }
+        let found = self.store_by_token_uncached(token)?;
+        if let Some(record) = &found {
+            self.token_cache
+                .write()
+                .expect("token cache lock is never poisoned")
+                .insert(token.to_owned(), record.clone());
+        }
+        Ok(found)
+    }
+
+    /// The cached store for a token, without touching the database.
+    pub fn cached_store(&self, token: &str) -> Option<StoreRecord> {
+        self.token_cache
+            .read()
+            .expect("token cache lock is never poisoned")
+            .get(token)
+            .cloned()
+    }
+
+    fn forget_tokens(&self) {
+        self.token_cache
+            .write()
+            .expect("token cache lock is never poisoned")
+            .clear();
+    }
+
+    fn store_by_token_uncached(&self, token: &str) -> Result<Option<StoreRecord>, StoreError> {
         let read = self.db().begin_read()?;
         let Some(id) = read
             .open_table(tables::STORE_TOKENS)?
@@ -129,6 +161,7 @@ impl Store {
             record
         };
         txn.commit()?;
+        self.forget_tokens();
         Ok(record)
     }
 
@@ -145,6 +178,7 @@ impl Store {
                 .remove(record.webhook_token.as_str())?;
         }
         txn.commit()?;
+        self.forget_tokens();
         Ok(())
     }
 }

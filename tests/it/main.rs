@@ -3,6 +3,7 @@
 
 mod auth;
 mod browser;
+mod durability;
 mod events;
 mod process;
 mod routes;

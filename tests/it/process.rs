@@ -156,3 +156,29 @@ fn admin_commands_print_one_time_passwords() {
     ]);
     assert!(stderr(&missing).contains("no user with that e-mail"));
 }
+
+#[test]
+fn parse_prints_one_json_line_per_event() {
+    let output = avisa(&[
+        "parse",
+        "--platform",
+        "shopify",
+        "--header",
+        "X-Shopify-Topic: orders/paid",
+        "tests/fixtures/shopify/orders_paid.json",
+        "tests/fixtures/hotmart/purchase-billet-printed-boleto.json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["file"], "tests/fixtures/shopify/orders_paid.json");
+    assert_eq!(lines[0]["event"]["kind"], "order.paid");
+    assert!(["ok", "unmapped", "invalid"].contains(&lines[1]["status"].as_str().expect("status")));
+
+    let unknown = avisa(&["parse", "--platform", "nope", "x.json"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("unknown platform"));
+}

@@ -134,12 +134,18 @@ async fn every_admin_route_refuses_an_attendant() {
         .filter(|r| r.access == Access::User && r.method == "GET")
     {
         let response = call(&attendant, &app, route.method, route.path, &csrf).await;
-        assert_eq!(
-            response.status(),
-            200,
-            "{} {} serves an attendant",
+        // A route about one record may not find record 1; it still let the attendant in.
+        let allowed: &[u16] = if route.path.contains("{id}") {
+            &[200, 404]
+        } else {
+            &[200]
+        };
+        assert!(
+            allowed.contains(&response.status().as_u16()),
+            "{} {} serves an attendant ({})",
             route.method,
-            route.path
+            route.path,
+            response.status()
         );
     }
 }
