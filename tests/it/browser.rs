@@ -264,11 +264,20 @@ async fn a_merchant_opens_an_event_and_sees_the_raw_body_beside_the_reading() {
     let app = TestApp::start().await;
     app.setup_admin().await;
     let (_, token) = crate::events::create_store(&app, avisa::domain::Platform::Api, "Minha Loja");
-    let body = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/api/pix.generated.json"),
-    )
-    .expect("fixture");
+    let fixture = |path: &str| {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(path),
+        )
+        .expect("fixture")
+    };
+    // An unmapped event first (it raises the alert), then the one the merchant opens.
+    let (_, hotmart) = crate::events::create_store(&app, avisa::domain::Platform::Hotmart, "Curso");
+    let unmapped = fixture("hotmart/club-module-completed-test.json");
+    let (status, _) = crate::events::post_webhook(&app, &hotmart, unmapped, &[]).await;
+    assert_eq!(status, 202);
+    let body = fixture("api/pix.generated.json");
     let (status, _) = crate::events::post_webhook(&app, &token, body, &[]).await;
     assert_eq!(status, 202);
 
@@ -291,6 +300,14 @@ async fn a_merchant_opens_an_event_and_sees_the_raw_body_beside_the_reading() {
         .await
         .expect("click");
     assert_eq!(heading(&c).await, "Eventos");
+    assert!(
+        c.find(Locator::Css("[data-testid=unmapped-badge]"))
+            .await
+            .expect("the unmapped badge")
+            .is_displayed()
+            .await
+            .expect("visible")
+    );
     shot(&c, "09-events").await;
     c.find(Locator::Css("[data-testid=event-link]"))
         .await
@@ -312,6 +329,9 @@ async fn a_merchant_opens_an_event_and_sees_the_raw_body_beside_the_reading() {
     }
     shot(&c, "10-event-detail").await;
     c.set_window_size(390, 844).await.expect("resize");
+    // Reload at phone width so the folding menu is not caught mid-animation.
+    let here = c.current_url().await.expect("url");
+    c.goto(here.as_str()).await.expect("reload");
     assert!(
         c.find(Locator::Css("[data-testid=normalised-event]"))
             .await

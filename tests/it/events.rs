@@ -352,13 +352,29 @@ async fn the_unmapped_badge_appears_and_goes_away_once_acknowledged() {
     assert!(html.contains("duplicatas: 1"));
 
     let csrf = app.csrf(&admin, "/eventos").await;
-    let response = admin
-        .post(app.at("/eventos/reconhecer"))
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .expect("acknowledge answers");
+    // One more arrives after the banner was drawn: acknowledging what was seen keeps it flagged.
+    let (_, other) = create_store(&app, Platform::Hotmart, "Outra loja");
+    post_webhook(
+        &app,
+        &other,
+        fixture("hotmart/club-module-completed-test.json"),
+        &[],
+    )
+    .await;
+    let acknowledge = || {
+        admin
+            .post(app.at("/eventos/reconhecer"))
+            .form(&[("_csrf", csrf.as_str()), ("seen", "1")])
+            .send()
+    };
+    let response = acknowledge().await.expect("acknowledge answers");
     assert_eq!(response.status(), 303);
+    let (_, html) = get_html(&admin, &app.at("/eventos")).await;
+    assert!(
+        html.contains("1 evento não mapeado chegou"),
+        "the later one"
+    );
+    acknowledge().await.expect("acknowledge answers");
     let (_, html) = get_html(&admin, &app.at("/eventos?ok=unmapped_acknowledged")).await;
     assert!(
         !html.contains("data-testid=\"unmapped-badge\""),

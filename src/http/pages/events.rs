@@ -360,13 +360,21 @@ pub async fn event_detail(
     render(&state, &req, Some(&viewer), "event.html", "events", ctx).await
 }
 
+#[derive(Deserialize)]
+pub struct AcknowledgeInput {
+    seen: Option<u64>,
+}
+
 /// `POST /eventos/reconhecer`: the merchant has seen the unmapped events; the badge goes away.
+/// The form says how many the banner showed, so events that arrived meanwhile stay flagged.
 pub async fn acknowledge_unmapped(
     state: web::Data<AppState>,
     viewer: Viewer,
+    form: web::Form<AcknowledgeInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let seen = form.seen.unwrap_or(u64::MAX);
     let store = state.store.clone();
-    blocking(move || store.acknowledge_unmapped()).await?;
+    blocking(move || store.acknowledge_unmapped_seen(seen)).await?;
     tracing::info!(by = viewer.user.id, "unmapped events acknowledged");
     Ok(redirect("/eventos?ok=unmapped_acknowledged"))
 }
