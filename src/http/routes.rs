@@ -73,6 +73,10 @@ routes! {
     GET  "/instancias"                       User   => pages::instances;
     GET  "/templates"                        User   => pages::templates;
     GET  "/eventos"                          User   => pages::events;
+    POST "/eventos/reconhecer"               User   => pages::acknowledge_unmapped;
+    GET  "/eventos/{id}"                     User   => pages::event_detail;
+    GET  "/api/v1/events"                    User   => pages::api_list_events;
+    GET  "/api/v1/events/{id}"               User   => pages::api_event;
     GET  "/mensagens"                        User   => pages::messages;
     GET  "/relatorios"                       User   => pages::reports;
     GET  "/conta"                            User   => pages::account;

@@ -254,9 +254,21 @@ impl Store {
     }
 
     pub fn acknowledge_unmapped(&self) -> Result<(), StoreError> {
+        self.acknowledge_unmapped_seen(u64::MAX)
+    }
+
+    /// Acknowledges the `seen` unmapped events the merchant was shown; any that arrived after
+    /// the page was drawn keep the alert up.
+    pub fn acknowledge_unmapped_seen(&self, seen: u64) -> Result<(), StoreError> {
         let txn = self.db().begin_write()?;
-        txn.open_table(tables::COUNTERS)?
-            .insert(UNMAPPED_UNACKED, 0)?;
+        {
+            let mut counters = txn.open_table(tables::COUNTERS)?;
+            let current = counters
+                .get(UNMAPPED_UNACKED)?
+                .map(|v| v.value())
+                .unwrap_or(0);
+            counters.insert(UNMAPPED_UNACKED, current.saturating_sub(seen))?;
+        }
         txn.commit()?;
         Ok(())
     }

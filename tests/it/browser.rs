@@ -74,11 +74,22 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
             ],
         }),
     );
-    ClientBuilder::new(HttpConnector::new())
+    let client = ClientBuilder::new(HttpConnector::new())
         .capabilities(caps)
         .connect(&driver.url)
         .await
-        .expect("WebDriver session starts")
+        .expect("WebDriver session starts");
+    // On a busy machine a click can return before the next page is parsed: let the driver
+    // itself wait for elements (WebDriver implicit wait) rather than the test sleeping.
+    client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            None,
+            None,
+            Some(std::time::Duration::from_secs(10)),
+        ))
+        .await
+        .expect("implicit wait set");
+    client
 }
 
 fn screenshots_dir() -> PathBuf {
@@ -101,17 +112,44 @@ async fn fill(client: &Client, id: &str, value: &str) {
 }
 
 async fn heading(client: &Client) -> String {
-    client
-        .find(Locator::Css("main h1"))
-        .await
-        .expect("a page heading")
-        .text()
-        .await
-        .expect("text")
+    // A click may return while the next page replaces the old one: a heading found on the old
+    // page goes stale, and is looked up again (the implicit wait finds the new one).
+    let mut last_error = None;
+    for _ in 0..20 {
+        let found = client
+            .find(Locator::Css("main h1"))
+            .await
+            .expect("a page heading");
+        match found.text().await {
+            Ok(text) => return text,
+            Err(e) => last_error = Some(e),
+        }
+    }
+    panic!("the heading stays stale: {last_error:?}")
 }
+
+/// Waits until the browser shows `path` (a click can return before its navigation ends).
+async fn arrive(client: &Client, path: &str) {
+    let target = client
+        .current_url()
+        .await
+        .expect("url")
+        .join(path)
+        .expect("a path");
+    client
+        .wait()
+        .at_most(std::time::Duration::from_secs(20))
+        .for_url(&target)
+        .await
+        .unwrap_or_else(|e| panic!("the browser reaches {path}: {e}"));
+}
+
+/// One Chromium at a time: the machine is small, and two browsers starve each other.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
+    let _turn = ONE_BROWSER.lock().await;
     let app = TestApp::start().await;
     let driver = Driver::start();
     let profile = tempfile::tempdir().expect("browser profile");
@@ -137,6 +175,7 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
         .click()
         .await
         .expect("click");
+    arrive(&c, "/").await;
     assert!(
         heading(&c).await.starts_with("Olá"),
         "home greets the merchant"
@@ -155,12 +194,13 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
         ("users", "Usuários"),
     ];
     for (key, title) in entries {
-        c.find(Locator::Css(&format!("nav a[data-nav={key}]")))
+        let link = c
+            .find(Locator::Css(&format!("nav a[data-nav={key}]")))
             .await
-            .expect("menu entry")
-            .click()
-            .await
-            .expect("click");
+            .expect("menu entry");
+        let href = link.attr("href").await.expect("attr").expect("href");
+        link.click().await.expect("click");
+        arrive(&c, &href).await;
         assert_eq!(heading(&c).await, title, "menu entry {key}");
         let current = c
             .find(Locator::Css("nav a[aria-current=page]"))
@@ -180,6 +220,7 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
         .click()
         .await
         .expect("click");
+    arrive(&c, "/login").await;
     assert!(
         c.current_url()
             .await
@@ -196,6 +237,7 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
         .click()
         .await
         .expect("click");
+    arrive(&c, "/").await;
 
     // Switch to English in Minha conta; the menu follows.
     c.goto(&app.at("/conta")).await.expect("account");
@@ -211,6 +253,7 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
         .click()
         .await
         .expect("click");
+    arrive(&c, "/conta?ok=saved").await;
     assert_eq!(heading(&c).await, "My account");
     let stores = c
         .find(Locator::Css("nav a[data-nav=stores]"))
@@ -247,6 +290,7 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
         .click()
         .await
         .expect("click");
+    arrive(&c, "/login").await;
     c.goto(&app.at("/usuarios")).await.expect("open");
     assert!(
         c.current_url()
@@ -256,5 +300,94 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
             .ends_with("/login"),
         "logged out"
     );
+    c.close().await.expect("close browser");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_opens_an_event_and_sees_the_raw_body_beside_the_reading() {
+    let _turn = ONE_BROWSER.lock().await;
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let (_, token) = crate::events::create_store(&app, avisa::domain::Platform::Api, "Minha Loja");
+    let fixture = |path: &str| {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(path),
+        )
+        .expect("fixture")
+    };
+    // An unmapped event first (it raises the alert), then the one the merchant opens.
+    let (_, hotmart) = crate::events::create_store(&app, avisa::domain::Platform::Hotmart, "Curso");
+    let unmapped = fixture("hotmart/club-module-completed-test.json");
+    let (status, _) = crate::events::post_webhook(&app, &hotmart, unmapped, &[]).await;
+    assert_eq!(status, 202);
+    let body = fixture("api/pix.generated.json");
+    let (status, _) = crate::events::post_webhook(&app, &token, body, &[]).await;
+    assert_eq!(status, 202);
+
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&app.at("/login")).await.expect("open");
+    fill(&c, "email", ADMIN_EMAIL).await;
+    fill(&c, "password", ADMIN_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, "/").await;
+    c.find(Locator::Css("nav a[data-nav=events]"))
+        .await
+        .expect("menu entry")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, "/eventos").await;
+    assert_eq!(heading(&c).await, "Eventos");
+    assert!(
+        c.find(Locator::Css("[data-testid=unmapped-badge]"))
+            .await
+            .expect("the unmapped badge")
+            .is_displayed()
+            .await
+            .expect("visible")
+    );
+    shot(&c, "09-events").await;
+    let link = c
+        .find(Locator::Css("[data-testid=event-link]"))
+        .await
+        .expect("the event's link");
+    let href = link.attr("href").await.expect("attr").expect("href");
+    link.click().await.expect("click");
+    arrive(&c, &href).await;
+    for testid in ["raw-body", "normalised-event"] {
+        let block = c
+            .find(Locator::Css(&format!("[data-testid={testid}]")))
+            .await
+            .unwrap_or_else(|_| panic!("{testid} block"));
+        assert!(block.is_displayed().await.expect("visible"), "{testid}");
+        let text = block.text().await.expect("text");
+        assert!(
+            text.contains("ana.souza@example.com") && text.contains("10442"),
+            "{testid} shows the buyer and the order: {text}"
+        );
+    }
+    shot(&c, "10-event-detail").await;
+    c.set_window_size(390, 844).await.expect("resize");
+    // Reload at phone width so the folding menu is not caught mid-animation.
+    let here = c.current_url().await.expect("url");
+    c.goto(here.as_str()).await.expect("reload");
+    assert!(
+        c.find(Locator::Css("[data-testid=normalised-event]"))
+            .await
+            .expect("block")
+            .is_displayed()
+            .await
+            .expect("visible")
+    );
+    shot(&c, "11-event-detail-phone").await;
     c.close().await.expect("close browser");
 }

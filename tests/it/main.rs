@@ -4,6 +4,7 @@
 mod auth;
 mod browser;
 mod durability;
+mod events;
 mod process;
 mod routes;
 mod stores;

@@ -12,6 +12,8 @@ pub const ADMIN_PASSWORD: &str = "senha-bem-longa-123";
 pub struct TestApp {
     pub url: String,
     pub data_dir: tempfile::TempDir,
+    /// The running server's storage, for arranging data the UI would take many steps to make.
+    pub store: avisa::store::Store,
     handle: avisa::http::ServerHandle,
 }
 
@@ -28,10 +30,12 @@ impl TestApp {
         };
         let running = app::start(&config, listener, Arc::new(SystemClock)).expect("avisa starts");
         let handle = running.server.handle();
+        let store = running.store.clone();
         tokio::spawn(running.server);
         let app = TestApp {
             url,
             data_dir,
+            store,
             handle,
         };
         // The listener is bound before start: the first request waits in its backlog, no retry loop.

@@ -60,14 +60,6 @@ pub async fn templates(
     empty_page(state, req, viewer, "templates").await
 }
 
-pub async fn events(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    viewer: Viewer,
-) -> Result<HttpResponse, ApiError> {
-    empty_page(state, req, viewer, "events").await
-}
-
 pub async fn messages(
     state: web::Data<AppState>,
     req: HttpRequest,

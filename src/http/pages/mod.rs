@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod console;
+mod events;
 mod session;
 mod stores;
 mod stores_api;
@@ -16,7 +17,8 @@ pub use admin::{
     api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
     revoke_api_token, save_settings, settings, users,
 };
-pub use console::{api_me, dashboard, events, instances, messages, not_found, reports, templates};
+pub use console::{api_me, dashboard, instances, messages, not_found, reports, templates};
+pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
 pub use session::{create_first_admin, login, login_form, logout, setup_form};
 pub use stores::{
     create_store, delete_store, list_stores, new_store_form, regenerate_store_token, show_store,
@@ -46,6 +48,7 @@ const FLASHES: &[&str] = &[
     "store_created",
     "store_deleted",
     "token_regenerated",
+    "unmapped_acknowledged",
 ];
 
 /// Renders `template` with the layout context and `extra`.
@@ -79,7 +82,17 @@ pub(super) async fn render_status(
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
-    let settings = blocking(move || store.console_settings()).await?;
+    let logged_in = viewer.is_some();
+    let (settings, unmapped_count) = blocking(move || {
+        // The Eventos badge: only people who can open the page see it.
+        let unmapped = if logged_in {
+            store.unacknowledged_unmapped()?
+        } else {
+            0
+        };
+        Ok((store.console_settings()?, unmapped))
+    })
+    .await?;
     let lang = match viewer {
         Some(v) => supported_lang(&v.user.lang),
         None => req
@@ -114,6 +127,7 @@ pub(super) async fn render_status(
         user => user,
         active => active,
         flash => flash,
+        unmapped_count => unmapped_count,
         company_name => settings.company_name,
         languages => LANGUAGES.iter().map(|(code, name)| context! { code => *code, name => *name }).collect::<Vec<_>>(),
         version => env!("CARGO_PKG_VERSION"),
