@@ -51,8 +51,14 @@ pub enum Command {
         /// The platform that sent the bodies (hotmart, kiwify, shopify, …).
         #[arg(long, env = "AVISA_PARSE_PLATFORM")]
         platform: String,
-        /// A header as the platform sends it, e.g. 'X-Shopify-Topic: orders/paid'. Repeatable.
-        #[arg(long = "header", value_name = "NAME: VALUE")]
+        /// A header as the platform sends it, e.g. 'X-Shopify-Topic: orders/paid'. Repeatable
+        /// (in the environment: one header per line).
+        #[arg(
+            long = "header",
+            value_name = "NAME: VALUE",
+            env = "AVISA_PARSE_HEADERS",
+            value_delimiter = '\n'
+        )]
         headers: Vec<String>,
         /// Body files (JSON or form-encoded).
         #[arg(required = true)]
@@ -64,14 +70,16 @@ pub enum Command {
 pub enum AdminCommand {
     /// Create an admin and print a one-time password (changed at first login).
     Create {
-        #[arg(long)]
+        /// The admin's e-mail (login).
+        #[arg(long, env = "AVISA_ADMIN_EMAIL")]
         email: String,
         #[command(flatten)]
         data: DataArgs,
     },
     /// Replace a user's password with a one-time password and print it.
     ResetPassword {
-        #[arg(long)]
+        /// The user's e-mail (login).
+        #[arg(long, env = "AVISA_ADMIN_EMAIL")]
         email: String,
         #[command(flatten)]
         data: DataArgs,

@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod channels;
 pub mod cli;
 pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod queue;
+pub mod render;
 pub mod store;
