@@ -47,6 +47,19 @@ pub enum Command {
         command: AdminCommand,
     },
     /// Read webhook bodies as a platform would send them and print what avisa makes of them.
+    /// Dry run: replay webhook bodies in order through recognition and planning with the default
+    /// templates, on a virtual clock, and print what would be sent or canceled.
+    Simulate {
+        /// The platform that sent the bodies.
+        #[arg(long, env = "AVISA_PARSE_PLATFORM")]
+        platform: String,
+        /// Virtual seconds between two files.
+        #[arg(long, default_value_t = 60)]
+        every: i64,
+        /// Body files, in the order the platform would send them.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     Parse {
         /// The platform that sent the bodies (hotmart, kiwify, shopify, …).
         #[arg(long, env = "AVISA_PARSE_PLATFORM")]
@@ -133,6 +146,11 @@ pub fn run(cli: Cli) -> ExitCode {
             headers,
             files,
         } => parse(&platform, &headers, &files),
+        Command::Simulate {
+            platform,
+            every,
+            files,
+        } => simulate(&platform, every, &files),
     }
 }
 
@@ -355,4 +373,58 @@ fn sort_file_first(value: serde_json::Value) -> serde_json::Value {
     }
     ordered.extend(map);
     serde_json::Value::Object(ordered)
+}
+
+fn simulate(platform: &str, every: i64, files: &[PathBuf]) -> ExitCode {
+    let Some(platform) = Platform::parse(platform) else {
+        eprintln!("avisa simulate: unknown platform {platform:?}");
+        return ExitCode::from(2);
+    };
+    let mut inputs = Vec::new();
+    for file in files {
+        match std::fs::read(file) {
+            Ok(body) => inputs.push(crate::queue::simulate::Input {
+                name: file.display().to_string(),
+                platform,
+                headers: Vec::new(),
+                body,
+            }),
+            Err(e) => {
+                eprintln!("avisa simulate: {}: {e}", file.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let work = match tempfile_dir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("avisa simulate: cannot create a scratch directory: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let start = jiff::Timestamp::now().as_second();
+    let result = crate::queue::simulate::simulate(&work, &inputs, start, every);
+    let _ = std::fs::remove_dir_all(&work);
+    match result {
+        Ok(outcomes) => {
+            for outcome in outcomes {
+                println!("{}", serde_json::to_string(&outcome).expect("serialises"));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("avisa simulate: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A private scratch directory under the system's temp dir.
+fn tempfile_dir() -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "avisa-simulate-{}",
+        crate::http::password::random_token()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }

@@ -2,5 +2,9 @@
 //! is waiting) and, later, the outbox. Uses `store`, `ingest` and `domain`.
 
 pub mod intake;
+pub mod simulate;
+
+#[cfg(test)]
+mod planning_specs;
 
 pub use intake::{Intake, IntakeError};

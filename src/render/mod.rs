@@ -1,2 +1,123 @@
-//! Message text rendering (minijinja, strict undefined, no HTML escaping), its filters and
-//! template validation. Pure: uses only `domain`. Filled by the Messages work.
+//! Message text rendering: minijinja with strict undefined and no HTML escaping, the `brl`,
+//! `first_name` and `date_br` filters, and template validation for the editor. Pure: uses only
+//! `domain`. The context always has every variable of the schema (absent facts are empty
+//! strings), so a typo is an error while a missing boleto URL is simply empty.
+
+mod context;
+mod defaults;
+
+use minijinja::{Environment, UndefinedBehavior};
+
+pub use context::{VARIABLES, message_context, variables_for};
+pub use defaults::default_template;
+
+use crate::domain::Event;
+use crate::domain::money::format_brl;
+
+/// Why a template cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RenderError {
+    /// The template does not parse.
+    Syntax { line: usize, message: String },
+    /// It names a variable avisa does not have.
+    UnknownVariable { name: String, line: usize },
+    /// Rendering failed (a filter on the wrong kind of value, …).
+    Failed(String),
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RenderError::Syntax { line, message } => write!(f, "line {line}: {message}"),
+            RenderError::UnknownVariable { name, line } => {
+                write!(f, "line {line}: unknown variable `{name}`")
+            }
+            RenderError::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.add_filter("brl", brl);
+    env.add_filter("first_name", first_name);
+    env.add_filter("date_br", date_br);
+    env
+}
+
+/// Checks a template: it parses and names only variables avisa has. Errors carry a line.
+pub fn validate(source: &str) -> Result<(), RenderError> {
+    let env = environment();
+    let template = env
+        .template_from_str(source)
+        .map_err(|e| RenderError::Syntax {
+            line: e.line().unwrap_or(1),
+            message: e.detail().unwrap_or("syntax error").to_owned(),
+        })?;
+    let mut unknown: Vec<String> = template
+        .undeclared_variables(true)
+        .into_iter()
+        .filter(|name| !context::is_known(name))
+        .collect();
+    unknown.sort();
+    if let Some(name) = unknown.into_iter().next() {
+        let line = source
+            .lines()
+            .position(|l| l.contains(name.as_str()))
+            .map_or(1, |i| i + 1);
+        return Err(RenderError::UnknownVariable { name, line });
+    }
+    Ok(())
+}
+
+/// Renders `source` for an event of a store. Surrounding blank lines are trimmed.
+pub fn render(source: &str, event: &Event, store_name: &str) -> Result<String, RenderError> {
+    validate(source)?;
+    let env = environment();
+    let text = env
+        .render_str(source, message_context(event, store_name))
+        .map_err(|e| RenderError::Failed(format!("{e}")))?;
+    Ok(text.trim().to_owned())
+}
+
+/// `{{ total_cents | brl }}` -> `R$ 1.234,56`; an absent amount renders empty.
+fn brl(value: minijinja::Value) -> Result<String, minijinja::Error> {
+    if value.as_str().is_some_and(str::is_empty) || value.is_none() {
+        return Ok(String::new());
+    }
+    let cents = i64::try_from(value.clone()).map_err(|_| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("brl needs an amount in cents, got {value}"),
+        )
+    })?;
+    Ok(format_brl(cents))
+}
+
+/// `{{ customer.name | first_name }}` -> the first word.
+fn first_name(value: &str) -> String {
+    value
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// `{{ payment.due_at | date_br }}` -> `dd/mm/aaaa` in Brasília time; empty stays empty.
+fn date_br(value: &str) -> String {
+    let tz = jiff::tz::TimeZone::get("America/Sao_Paulo").ok();
+    if let (Ok(ts), Some(tz)) = (value.parse::<jiff::Timestamp>(), tz) {
+        return ts.to_zoned(tz).strftime("%d/%m/%Y").to_string();
+    }
+    if let Ok(date) = value.parse::<jiff::civil::Date>() {
+        return date.strftime("%d/%m/%Y").to_string();
+    }
+    value.to_owned()
+}
+
+#[cfg(test)]
+mod tests;

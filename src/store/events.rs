@@ -101,6 +101,8 @@ impl Store {
     pub fn record_deliveries(&self, batch: &[Delivery]) -> Result<Vec<Vec<Recorded>>, StoreError> {
         let txn = self.db().begin_write()?;
         let mut results = Vec::with_capacity(batch.len());
+        // Events to plan once their rows are written: (store, event id, reading index).
+        let mut to_plan: Vec<(u64, u64, usize, usize)> = Vec::new();
         {
             let mut events = txn.open_table(tables::EVENTS)?;
             let mut raws = txn.open_table(tables::RAW_BODIES)?;
@@ -118,7 +120,8 @@ impl Store {
             for delivery in batch {
                 let mut recorded = Vec::with_capacity(delivery.readings.len());
                 let mut raw_id = None;
-                for reading in &delivery.readings {
+                let delivery_index = results.len();
+                for (reading_index, reading) in delivery.readings.iter().enumerate() {
                     let key = reading
                         .event
                         .as_ref()
@@ -160,6 +163,9 @@ impl Store {
                         duplicates: 0,
                     };
                     events.insert(id, to_json(&record)?.as_slice())?;
+                    if reading.status == Status::Ok {
+                        to_plan.push((delivery.store_id, id, delivery_index, reading_index));
+                    }
                     let entry = touched
                         .entry(delivery.store_id)
                         .or_insert((delivery.received_at, 0));
@@ -199,6 +205,30 @@ impl Store {
                     .unwrap_or(0);
                 counters.insert(UNMAPPED_UNACKED, current + new_unmapped)?;
             }
+        }
+        if !to_plan.is_empty() {
+            let settings =
+                super::settings::read_message_settings(&txn.open_table(tables::SETTINGS)?)?;
+            let shops: HashMap<u64, super::StoreRecord> = {
+                let stores = txn.open_table(tables::STORES)?;
+                let mut shops = HashMap::new();
+                for (store_id, ..) in &to_plan {
+                    if let Some(bytes) = stores.get(*store_id)? {
+                        shops.insert(*store_id, from_json(bytes.value())?);
+                    }
+                }
+                shops
+            };
+            let mut planner = super::planning::Planner::open(&txn)?;
+            for (store_id, event_id, d, r) in to_plan {
+                let (Some(shop), Some(event)) =
+                    (shops.get(&store_id), batch[d].readings[r].event.as_ref())
+                else {
+                    continue;
+                };
+                planner.plan(shop, event_id, event, &settings, batch[d].received_at)?;
+            }
+            planner.finish()?;
         }
         txn.commit()?;
         Ok(results)

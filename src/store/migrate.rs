@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{StoreError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
@@ -32,6 +32,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
         match version {
             0 => create_v1(&txn)?,
             1 => migrate_from_1(&txn)?,
+            2 => migrate_from_2(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -62,5 +63,18 @@ fn migrate_from_1(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::RAW_BODIES)?;
     txn.open_table(tables::DEDUP)?;
     txn.open_table(tables::COUNTERS)?;
+    Ok(())
+}
+
+/// Schema 3: messages, the outbox, their indexes, templates, closed orders and opt-outs.
+fn migrate_from_2(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::MESSAGES)?;
+    txn.open_table(tables::OUTBOX)?;
+    txn.open_multimap_table(tables::MESSAGES_BY_ORDER)?;
+    txn.open_multimap_table(tables::MESSAGES_BY_PHONE)?;
+    txn.open_table(tables::TEMPLATES)?;
+    txn.open_table(tables::CLOSED_ORDERS)?;
+    txn.open_table(tables::CLOSED_PURCHASES)?;
+    txn.open_table(tables::OPT_OUTS)?;
     Ok(())
 }

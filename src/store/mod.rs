@@ -4,7 +4,9 @@
 
 mod accounts;
 mod events;
+mod messages;
 mod migrate;
+mod planning;
 mod settings;
 mod stores;
 mod tables;
@@ -17,8 +19,10 @@ use serde::de::DeserializeOwned;
 
 pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
+pub use messages::{MessageFilter, MessageRecord, OptOutRecord, StatusChange};
 pub use migrate::SCHEMA_VERSION;
-pub use settings::ConsoleSettings;
+pub use planning::product_key;
+pub use settings::{ConsoleSettings, MessageSettings};
 pub use stores::{NewStore, StoreRecord};
 
 /// The name of the data file inside the data directory.

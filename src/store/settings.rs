@@ -28,6 +28,35 @@ impl Default for ConsoleSettings {
 }
 
 const CONSOLE: &str = "console";
+const MESSAGES: &str = "messages";
+
+/// How avisa plans messages for buyers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MessageSettings {
+    /// Reminders a buyer may get in `cap_window_hours` (confirmations never count).
+    pub buyer_cap: u32,
+    pub cap_window_hours: u32,
+    /// A payment in one store silences cart and payment reminders of another store for the same
+    /// buyer phone and product.
+    pub cross_store_happy_path: bool,
+    /// Planning defers messages out of these hours (Brasília time).
+    pub quiet_hours: crate::domain::planning::QuietHours,
+    /// The merchant's own numbers (E.164): never capped, marked as tests.
+    pub test_numbers: Vec<String>,
+}
+
+impl Default for MessageSettings {
+    fn default() -> Self {
+        MessageSettings {
+            buyer_cap: 3,
+            cap_window_hours: 24,
+            cross_store_happy_path: true,
+            quiet_hours: crate::domain::planning::QuietHours::default(),
+            test_numbers: Vec::new(),
+        }
+    }
+}
 
 impl Store {
     pub fn console_settings(&self) -> Result<ConsoleSettings, StoreError> {
@@ -45,5 +74,30 @@ impl Store {
             .insert(CONSOLE, to_json(settings)?.as_slice())?;
         txn.commit()?;
         Ok(())
+    }
+}
+
+impl Store {
+    pub fn message_settings(&self) -> Result<MessageSettings, StoreError> {
+        let read = self.db().begin_read()?;
+        read_message_settings(&read.open_table(tables::SETTINGS)?)
+    }
+
+    pub fn save_message_settings(&self, settings: &MessageSettings) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        txn.open_table(tables::SETTINGS)?
+            .insert(MESSAGES, to_json(settings)?.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+/// The message settings as seen by a transaction (planning reads them inside its write).
+pub(super) fn read_message_settings(
+    table: &impl redb::ReadableTable<&'static str, &'static [u8]>,
+) -> Result<MessageSettings, StoreError> {
+    match table.get(MESSAGES)? {
+        Some(bytes) => from_json(bytes.value()),
+        None => Ok(MessageSettings::default()),
     }
 }

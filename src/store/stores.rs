@@ -24,6 +24,9 @@ pub struct StoreRecord {
     pub first_event_at: Option<i64>,
     pub last_event_at: Option<i64>,
     pub event_count: u64,
+    /// Modo teste: messages are planned and rendered but go to the sandbox inbox, never out.
+    #[serde(default)]
+    pub test_mode: bool,
 }
 
 /// What creating a store needs.
@@ -55,6 +58,7 @@ impl Store {
                 first_event_at: None,
                 last_event_at: None,
                 event_count: 0,
+                test_mode: false,
             };
             let mut tokens = txn.open_table(tables::STORE_TOKENS)?;
             if tokens.get(record.webhook_token.as_str())?.is_some() {

@@ -1,7 +1,7 @@
 //! Every redb table avisa has, in one place. Names carry a version: a change of a table's layout
 //! is a new name plus a migration step in `migrate.rs`, never an in-place reinterpretation.
 
-use redb::TableDefinition;
+use redb::{MultimapTableDefinition, TableDefinition};
 
 /// `schema_version` and other single facts about the file.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta_v1");
@@ -32,3 +32,25 @@ pub const RAW_BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("raw_bo
 pub const DEDUP: TableDefinition<(u64, &str), u64> = TableDefinition::new("dedup_v1");
 /// Counters shown in the console (e.g. unacknowledged unmapped events).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
+
+/// Messages by id (JSON `MessageRecord`).
+pub const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages_v1");
+/// Scheduled messages by (due time, id): the next due message is one range read.
+pub const OUTBOX: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox_v1");
+/// (store id, order id) -> its messages, for the happy path.
+pub const MESSAGES_BY_ORDER: MultimapTableDefinition<(u64, &str), u64> =
+    MultimapTableDefinition::new("messages_by_order_v1");
+/// Buyer phone -> their messages, for the per-buyer cap and orders without an id.
+pub const MESSAGES_BY_PHONE: MultimapTableDefinition<&str, u64> =
+    MultimapTableDefinition::new("messages_by_phone_v1");
+/// (store id, event kind) -> the store's template for it (JSON `MessageTemplate`); absent means
+/// the shipped default.
+pub const TEMPLATES: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("templates_v1");
+/// (store id, order id) -> when the order was closed (paid, refunded, …).
+pub const CLOSED_ORDERS: TableDefinition<(u64, &str), i64> =
+    TableDefinition::new("closed_orders_v1");
+/// (buyer phone, product key) -> (store id, when closed): orders without an id, and other stores.
+pub const CLOSED_PURCHASES: TableDefinition<(&str, &str), (u64, i64)> =
+    TableDefinition::new("closed_purchases_v1");
+/// Buyer phones that asked not to be messaged (JSON `OptOutRecord`).
+pub const OPT_OUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("opt_outs_v1");

@@ -1,0 +1,203 @@
+//! Planning and happy-path rules as table tests, replayed through `simulate` with avisa's own
+//! event format (`platform: api`).
+
+use serde_json::json;
+
+use super::simulate::{Input, Outcome, simulate};
+use crate::domain::Platform;
+
+/// 2026-11-18 12:00 in Brasília (a Wednesday, outside quiet hours).
+const NOON: i64 = 1_763_478_000;
+
+fn api(kind: &str, id: &str, order: Option<&str>, phone: &str, product: &str) -> Input {
+    let mut body = json!({
+        "kind": kind,
+        "event_id": id,
+        "customer": { "name": "Ana Souza", "phone": phone },
+        "products": [ { "name": product, "quantity": 1, "price_cents": 19700 } ],
+        "total_cents": 19700,
+        "payment": { "boleto_url": "https://b.example/1", "boleto_barcode": "34191.79001 01043.510047 91020.150008 5 84460000019700", "pix_code": "000201PIX", "due_at": "2026-11-21" }
+    });
+    if let Some(order) = order {
+        body["order_id"] = json!(order);
+    }
+    Input {
+        name: format!("{id}:{kind}"),
+        platform: Platform::Api,
+        headers: Vec::new(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+fn with_platform(mut input: Input, platform: Platform) -> Input {
+    input.platform = platform;
+    input
+}
+
+fn run(inputs: &[Input]) -> Vec<Outcome> {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    simulate(tmp.path(), inputs, NOON, 60).expect("simulates")
+}
+
+fn summary(outcomes: &[Outcome]) -> Vec<String> {
+    outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Planned {
+                file, kind, step, ..
+            } => format!("{file} planned {kind}#{step}"),
+            Outcome::Canceled {
+                file,
+                kind,
+                step,
+                reason,
+            } => format!("{file} canceled {kind}#{step} {reason}"),
+            Outcome::Ignored { file, .. } => format!("{file} ignored"),
+        })
+        .collect()
+}
+
+#[test]
+fn boleto_then_paid_cancels_the_reminders_and_confirms() {
+    let got = summary(&run(&[
+        api("boleto.generated", "e1", Some("O1"), "11987654321", "Curso"),
+        api("order.paid", "e2", Some("O1"), "11987654321", "Curso"),
+    ]));
+    assert_eq!(
+        got,
+        [
+            "e1:boleto.generated planned boleto.generated#0",
+            "e1:boleto.generated planned boleto.generated#0",
+            "e1:boleto.generated planned boleto.generated#1",
+            "e1:boleto.generated planned boleto.generated#2",
+            "e2:order.paid canceled boleto.generated#0 order_closed",
+            "e2:order.paid canceled boleto.generated#0 order_closed",
+            "e2:order.paid canceled boleto.generated#1 order_closed",
+            "e2:order.paid canceled boleto.generated#2 order_closed",
+            "e2:order.paid planned order.paid#0",
+        ]
+    );
+}
+
+#[test]
+fn the_boleto_line_goes_alone_in_its_own_message() {
+    let outcomes = run(&[api(
+        "boleto.generated",
+        "e1",
+        Some("O1"),
+        "11987654321",
+        "Curso",
+    )]);
+    let texts: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Planned { step: 0, text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts.len(), 2);
+    assert_eq!(
+        texts[1],
+        "34191.79001 01043.510047 91020.150008 5 84460000019700"
+    );
+}
+
+#[test]
+fn paid_twice_confirms_once() {
+    let got = summary(&run(&[
+        api("order.paid", "e1", Some("O1"), "11987654321", "Curso"),
+        api("order.paid", "e2", Some("O1"), "11987654321", "Curso"),
+        api("order.paid", "e1", Some("O1"), "11987654321", "Curso"),
+    ]));
+    assert_eq!(
+        got,
+        [
+            "e1:order.paid planned order.paid#0",
+            "e2:order.paid ignored",
+            "e1:order.paid ignored"
+        ]
+    );
+}
+
+#[test]
+fn a_reminder_arriving_after_the_payment_is_not_sent() {
+    let got = summary(&run(&[
+        api("order.paid", "e1", Some("O1"), "11987654321", "Curso"),
+        api("pix.generated", "e2", Some("O1"), "11987654321", "Curso"),
+    ]));
+    assert_eq!(got[0], "e1:order.paid planned order.paid#0");
+    assert!(
+        got[1..]
+            .iter()
+            .all(|l| l.contains("canceled pix.generated") && l.ends_with("order_closed")),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn refund_after_paid_plans_nothing_new_and_stops_nothing_else() {
+    let got = summary(&run(&[
+        api("order.paid", "e1", Some("O1"), "11987654321", "Curso"),
+        api("order.refunded", "e2", Some("O1"), "11987654321", "Curso"),
+    ]));
+    assert_eq!(
+        got,
+        [
+            "e1:order.paid planned order.paid#0",
+            "e2:order.refunded ignored"
+        ]
+    );
+}
+
+#[test]
+fn a_payment_on_another_platform_silences_the_cart_of_the_same_buyer_and_product() {
+    let got = summary(&run(&[
+        api("checkout.abandoned", "c1", None, "11987654321", "Curso"),
+        with_platform(
+            api("order.paid", "p1", Some("X9"), "+55 11 98765-4321", "Curso"),
+            Platform::Api,
+        ),
+    ]));
+    assert!(
+        got.contains(&"c1:checkout.abandoned planned checkout.abandoned#1".to_owned()),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&"p1:order.paid canceled checkout.abandoned#0 order_closed".to_owned()),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&"p1:order.paid canceled checkout.abandoned#1 order_closed".to_owned()),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn another_product_of_the_same_buyer_keeps_its_reminders() {
+    let got = summary(&run(&[
+        api("checkout.abandoned", "c1", None, "11987654321", "Curso A"),
+        api("order.paid", "p1", Some("X9"), "11987654321", "Curso B"),
+    ]));
+    assert!(!got.iter().any(|l| l.contains("canceled")), "{got:?}");
+}
+
+#[test]
+fn the_fourth_reminder_in_a_day_is_held_back_for_the_buyer() {
+    let got = summary(&run(&[
+        api("payment.refused", "r1", Some("A"), "11987654321", "P1"),
+        api("payment.refused", "r2", Some("B"), "11987654321", "P2"),
+        api("payment.refused", "r3", Some("C"), "11987654321", "P3"),
+        api("payment.refused", "r4", Some("D"), "11987654321", "P4"),
+        api("order.paid", "p5", Some("E"), "11987654321", "P5"),
+    ]));
+    assert_eq!(
+        got,
+        [
+            "r1:payment.refused planned payment.refused#0",
+            "r2:payment.refused planned payment.refused#0",
+            "r3:payment.refused planned payment.refused#0",
+            "r4:payment.refused canceled payment.refused#0 buyer_cap",
+            "p5:order.paid planned order.paid#0",
+        ]
+    );
+}

@@ -1,0 +1,135 @@
+//! Rendering specs: every default template, with a real fixture event of its kind, snapshotted.
+
+use super::*;
+use crate::domain::EventKind;
+use crate::ingest::{Request, Status, recognise};
+
+fn fixture_event(
+    platform: crate::domain::Platform,
+    file: &str,
+    headers: &[(String, String)],
+) -> Event {
+    let body = std::fs::read(format!(
+        "{}/tests/fixtures/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture");
+    let reading = recognise(platform, &Request::new(&body, headers, "")).remove(0);
+    assert_eq!(reading.status, Status::Ok, "{file} reads ok");
+    reading.event.expect("an event")
+}
+
+#[test]
+fn every_default_template_is_valid_and_renders() {
+    let event = Event {
+        platform: "api".into(),
+        kind: Some(EventKind::BoletoGenerated),
+        ..Event::default()
+    };
+    for kind in EventKind::ALL {
+        let template = default_template(kind);
+        for (i, step) in template.steps.iter().enumerate() {
+            for part in &step.parts {
+                validate(part).unwrap_or_else(|e| panic!("{kind} step {i}: {e}"));
+                render(part, &event, "Loja").unwrap_or_else(|e| panic!("{kind} step {i}: {e}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn default_templates_read_well_with_real_events() {
+    use crate::domain::Platform::*;
+    let cases: Vec<(&str, Event)> = vec![
+        (
+            "boleto",
+            fixture_event(Ticto, "ticto/bank_slip_created.json", &[]),
+        ),
+        ("pix", fixture_event(Kiwify, "kiwify/pix_created.json", &[])),
+        (
+            "paid",
+            fixture_event(Hotmart, "hotmart/purchase-approved-test.json", &[]),
+        ),
+        (
+            "abandoned",
+            fixture_event(Kiwify, "kiwify/abandoned_cart.json", &[]),
+        ),
+        ("refused", fixture_event(Ticto, "ticto/refused.json", &[])),
+        (
+            "completed",
+            fixture_event(
+                Woocommerce,
+                "woocommerce/order.updated.json",
+                &[("x-wc-webhook-topic".to_owned(), "order.updated".to_owned())],
+            ),
+        ),
+        (
+            "overdue_subscription",
+            fixture_event(Ticto, "ticto/subscription_delayed.json", &[]),
+        ),
+        ("api_pix", fixture_event(Api, "api/pix.generated.json", &[])),
+    ];
+    for (name, event) in cases {
+        let kind = event.kind.expect("kind");
+        let template = default_template(kind);
+        let texts: Vec<String> = template
+            .steps
+            .iter()
+            .flat_map(|s| s.parts.iter())
+            .map(|p| render(p, &event, "Loja da Ana").expect("renders"))
+            .collect();
+        insta::assert_snapshot!(format!("default_{name}"), texts.join("\n\n---\n\n"));
+    }
+}
+
+#[test]
+fn filters_write_brazilian_money_dates_and_names() {
+    let event = Event {
+        total_cents: Some(123_456),
+        customer: crate::domain::Customer {
+            name: Some("Ana Maria Souza".into()),
+            ..Default::default()
+        },
+        payment: crate::domain::Payment {
+            due_at: Some("2026-11-24".into()),
+            ..Default::default()
+        },
+        ..Event::default()
+    };
+    let text = render(
+        "{{ total_cents | brl }} {{ customer.name | first_name }} {{ payment.due_at | date_br }}",
+        &event,
+        "X",
+    )
+    .expect("renders");
+    assert_eq!(text, "R$ 1.234,56 Ana 24/11/2026");
+}
+
+#[test]
+fn validation_names_the_line_of_the_problem() {
+    assert_eq!(
+        validate("Olá\n{{ cliente.nome }}"),
+        Err(RenderError::UnknownVariable {
+            name: "cliente.nome".into(),
+            line: 2
+        })
+    );
+    match validate("Olá\n\n{% if %}") {
+        Err(RenderError::Syntax { line, .. }) => assert_eq!(line, 3),
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+    assert_eq!(
+        validate("{% for p in products %}{{ p.name }}{% endfor %}"),
+        Ok(())
+    );
+}
+
+#[test]
+fn absent_facts_render_empty_but_typos_fail() {
+    let event = Event::default();
+    assert_eq!(
+        render("[{{ payment.pix_code }}]", &event, "X").as_deref(),
+        Ok("[]")
+    );
+    assert!(render("{{ payment.pix }}", &event, "X").is_err());
+}

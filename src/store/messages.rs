@@ -1,0 +1,343 @@
+//! Messages: the plan of what to send (written by planning in the intake transaction), the queue
+//! and the history, and the console's actions on them (cancel, reschedule, send now, dar baixa).
+
+use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+use super::{Store, StoreError, from_json, tables, to_json};
+use crate::domain::{EventKind, MessageStatus};
+
+/// One status change, with why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub at: i64,
+    pub status: MessageStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub id: u64,
+    pub store_id: u64,
+    pub event_id: u64,
+    pub kind: EventKind,
+    /// 0 for the first message, 1.. for follow-ups.
+    pub step: u32,
+    /// Parts of one step go out in order (text, then the PIX code on its own).
+    pub part: u32,
+    pub order_id: Option<String>,
+    /// E.164.
+    pub phone: String,
+    pub buyer_name: Option<String>,
+    /// Product names, sorted and joined: matches purchases without an order id.
+    pub product_key: String,
+    pub text: String,
+    pub due_at: i64,
+    pub status: MessageStatus,
+    pub history: Vec<StatusChange>,
+    /// Planned for a store in test mode or a merchant test number: goes to the sandbox.
+    pub test: bool,
+    pub created_at: i64,
+}
+
+impl MessageRecord {
+    /// The reason of the latest change, when it has one.
+    pub fn reason(&self) -> Option<&str> {
+        self.history.last().and_then(|c| c.reason.as_deref())
+    }
+}
+
+/// Filters for the Mensagens page.
+#[derive(Clone, Debug, Default)]
+pub struct MessageFilter {
+    pub store_id: Option<u64>,
+    pub phone: Option<String>,
+    pub status: Option<MessageStatus>,
+    pub event_id: Option<u64>,
+    pub before_id: Option<u64>,
+    pub limit: usize,
+}
+
+/// A buyer who asked not to be messaged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptOutRecord {
+    pub phone: String,
+    pub added_at: i64,
+    /// `console`, `reply` (the WhatsApp channel), …
+    pub source: String,
+}
+
+/// Moves a message to `status` and keeps the outbox index in step. Inside a write transaction.
+pub(super) fn set_status(
+    txn: &redb::WriteTransaction,
+    record: &mut MessageRecord,
+    status: MessageStatus,
+    reason: Option<&str>,
+    at: i64,
+) -> Result<(), StoreError> {
+    let mut outbox = txn.open_table(tables::OUTBOX)?;
+    if record.status == MessageStatus::Scheduled {
+        outbox.remove((record.due_at, record.id))?;
+    }
+    if status == MessageStatus::Scheduled {
+        outbox.insert((record.due_at, record.id), ())?;
+    }
+    record.status = status;
+    record.history.push(StatusChange {
+        at,
+        status,
+        reason: reason.map(str::to_owned),
+    });
+    txn.open_table(tables::MESSAGES)?
+        .insert(record.id, to_json(record)?.as_slice())?;
+    Ok(())
+}
+
+fn load(txn: &redb::WriteTransaction, id: u64) -> Result<MessageRecord, StoreError> {
+    let table = txn.open_table(tables::MESSAGES)?;
+    let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;
+    from_json(bytes.value())
+}
+
+impl Store {
+    /// Newest first, filtered.
+    pub fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<MessageRecord>, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::MESSAGES)?;
+        let mut out = Vec::new();
+        let limit = filter.limit.max(1);
+        let mut push = |record: MessageRecord| {
+            let wanted = filter.store_id.is_none_or(|s| s == record.store_id)
+                && filter.status.is_none_or(|s| s == record.status)
+                && filter.event_id.is_none_or(|e| e == record.event_id)
+                && filter.before_id.is_none_or(|b| record.id < b);
+            if wanted {
+                out.push(record);
+            }
+            out.len() >= limit
+        };
+        if let Some(phone) = &filter.phone {
+            let by_phone = read.open_multimap_table(tables::MESSAGES_BY_PHONE)?;
+            let mut ids: Vec<u64> = by_phone
+                .get(phone.as_str())?
+                .map(|v| v.map(|v| v.value()))
+                .collect::<Result<_, _>>()?;
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            for id in ids {
+                if let Some(bytes) = table.get(id)?
+                    && push(from_json(bytes.value())?)
+                {
+                    break;
+                }
+            }
+        } else {
+            for row in table.iter()?.rev() {
+                if push(from_json(row?.1.value())?) {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn message(&self, id: u64) -> Result<MessageRecord, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::MESSAGES)?;
+        let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;
+        from_json(bytes.value())
+    }
+
+    /// Cancels a message that has not gone out yet.
+    pub fn cancel_message(
+        &self,
+        id: u64,
+        reason: &str,
+        now: i64,
+    ) -> Result<MessageRecord, StoreError> {
+        let txn = self.db().begin_write()?;
+        let mut record = load(&txn, id)?;
+        if !record.status.is_pending() {
+            return Err(StoreError::Conflict(format!(
+                "message is already {}",
+                record.status.as_str()
+            )));
+        }
+        set_status(
+            &txn,
+            &mut record,
+            MessageStatus::Canceled,
+            Some(reason),
+            now,
+        )?;
+        txn.commit()?;
+        Ok(record)
+    }
+
+    /// Moves a pending message to a new due time (`now` for "enviar agora").
+    pub fn reschedule_message(
+        &self,
+        id: u64,
+        due_at: i64,
+        now: i64,
+    ) -> Result<MessageRecord, StoreError> {
+        let txn = self.db().begin_write()?;
+        let mut record = load(&txn, id)?;
+        if !record.status.is_pending() {
+            return Err(StoreError::Conflict(format!(
+                "message is already {}",
+                record.status.as_str()
+            )));
+        }
+        {
+            let mut outbox = txn.open_table(tables::OUTBOX)?;
+            if record.status == MessageStatus::Scheduled {
+                outbox.remove((record.due_at, record.id))?;
+            }
+        }
+        record.due_at = due_at;
+        record.status = MessageStatus::Queued;
+        set_status(
+            &txn,
+            &mut record,
+            MessageStatus::Scheduled,
+            Some("rescheduled"),
+            now,
+        )?;
+        txn.commit()?;
+        Ok(record)
+    }
+
+    /// Dar baixa: the merchant marks an order paid by hand; its reminders stop as if the
+    /// platform had sent `order.paid`. Returns how many messages were canceled.
+    pub fn mark_order_paid(
+        &self,
+        store_id: u64,
+        order_id: &str,
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        let txn = self.db().begin_write()?;
+        let canceled = {
+            let mut planner = super::planning::Planner::open(&txn)?;
+            let canceled = planner.close_order(
+                store_id,
+                Some(order_id),
+                None,
+                "",
+                false,
+                crate::domain::message::cancel_reason::MARKED_PAID,
+                now,
+            )?;
+            planner.finish()?;
+            canceled
+        };
+        txn.commit()?;
+        Ok(canceled)
+    }
+
+    /// The next scheduled messages, earliest first (the outbox reads this).
+    pub fn due_messages(&self, until: i64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
+        let read = self.db().begin_read()?;
+        let outbox = read.open_table(tables::OUTBOX)?;
+        let messages = read.open_table(tables::MESSAGES)?;
+        let mut out = Vec::new();
+        for row in outbox.range((i64::MIN, 0)..=(until, u64::MAX))? {
+            let (key, _) = row?;
+            let (_, id) = key.value();
+            if let Some(bytes) = messages.get(id)? {
+                out.push(from_json(bytes.value())?);
+            }
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn list_opt_outs(&self) -> Result<Vec<OptOutRecord>, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::OPT_OUTS)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            out.push(from_json(row?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Adds a buyer to the opt-out list and cancels their pending messages.
+    pub fn add_opt_out(&self, phone: &str, source: &str, now: i64) -> Result<usize, StoreError> {
+        let txn = self.db().begin_write()?;
+        let record = OptOutRecord {
+            phone: phone.to_owned(),
+            added_at: now,
+            source: source.to_owned(),
+        };
+        txn.open_table(tables::OPT_OUTS)?
+            .insert(phone, to_json(&record)?.as_slice())?;
+        let ids: Vec<u64> = txn
+            .open_multimap_table(tables::MESSAGES_BY_PHONE)?
+            .get(phone)?
+            .map(|v| v.map(|v| v.value()))
+            .collect::<Result<_, _>>()?;
+        let mut canceled = 0;
+        for id in ids {
+            let mut message = load(&txn, id)?;
+            if message.status.is_pending() {
+                set_status(
+                    &txn,
+                    &mut message,
+                    MessageStatus::Canceled,
+                    Some(crate::domain::message::cancel_reason::OPTED_OUT),
+                    now,
+                )?;
+                canceled += 1;
+            }
+        }
+        txn.commit()?;
+        Ok(canceled)
+    }
+
+    pub fn remove_opt_out(&self, phone: &str) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        txn.open_table(tables::OPT_OUTS)?.remove(phone)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The store's template for a kind, or `None` when it uses the shipped default.
+    pub fn template(
+        &self,
+        store_id: u64,
+        kind: EventKind,
+    ) -> Result<Option<crate::domain::template::MessageTemplate>, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::TEMPLATES)?;
+        table
+            .get((store_id, kind.as_str()))?
+            .map(|b| from_json(b.value()))
+            .transpose()
+    }
+
+    pub fn save_template(
+        &self,
+        store_id: u64,
+        template: &crate::domain::template::MessageTemplate,
+    ) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        txn.open_table(tables::TEMPLATES)?.insert(
+            (store_id, template.kind.as_str()),
+            to_json(template)?.as_slice(),
+        )?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Back to the shipped default.
+    pub fn reset_template(&self, store_id: u64, kind: EventKind) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        txn.open_table(tables::TEMPLATES)?
+            .remove((store_id, kind.as_str()))?;
+        txn.commit()?;
+        Ok(())
+    }
+}
