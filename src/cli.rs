@@ -56,6 +56,9 @@ pub enum Command {
         /// Virtual seconds between two files.
         #[arg(long, default_value_t = 60)]
         every: i64,
+        /// When the first file arrives (RFC 3339); default: today at 10:00, Brasília time.
+        #[arg(long)]
+        start: Option<String>,
         /// Body files, in the order the platform would send them.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -149,8 +152,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Simulate {
             platform,
             every,
+            start,
             files,
-        } => simulate(&platform, every, &files),
+        } => simulate(&platform, every, start.as_deref(), &files),
     }
 }
 
@@ -375,7 +379,17 @@ fn sort_file_first(value: serde_json::Value) -> serde_json::Value {
     serde_json::Value::Object(ordered)
 }
 
-fn simulate(platform: &str, every: i64, files: &[PathBuf]) -> ExitCode {
+fn simulate(platform: &str, every: i64, start: Option<&str>, files: &[PathBuf]) -> ExitCode {
+    let start = match start {
+        Some(text) => match text.parse::<jiff::Timestamp>() {
+            Ok(ts) => ts.as_second(),
+            Err(e) => {
+                eprintln!("avisa simulate: --start {text:?}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => today_at_ten_in_brasilia(),
+    };
     let Some(platform) = Platform::parse(platform) else {
         eprintln!("avisa simulate: unknown platform {platform:?}");
         return ExitCode::from(2);
@@ -402,7 +416,6 @@ fn simulate(platform: &str, every: i64, files: &[PathBuf]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let start = jiff::Timestamp::now().as_second();
     let result = crate::queue::simulate::simulate(&work, &inputs, start, every);
     let _ = std::fs::remove_dir_all(&work);
     match result {
@@ -427,4 +440,15 @@ fn tempfile_dir() -> std::io::Result<PathBuf> {
     ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// Today at 10:00 in Brasília: a virtual clock that starts in business hours.
+fn today_at_ten_in_brasilia() -> i64 {
+    let tz = jiff::tz::TimeZone::get("America/Sao_Paulo").expect("bundled time zone");
+    let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+    today
+        .to_datetime(jiff::civil::Time::new(10, 0, 0, 0).expect("10:00"))
+        .to_zoned(tz)
+        .map(|z| z.timestamp().as_second())
+        .unwrap_or_else(|_| jiff::Timestamp::now().as_second())
 }

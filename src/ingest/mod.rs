@@ -24,7 +24,7 @@ mod ticto;
 mod woocommerce;
 
 #[cfg(test)]
-mod fixture_tests;
+pub(crate) mod fixture_tests;
 
 use serde::{Deserialize, Serialize};
 

@@ -133,3 +133,58 @@ fn absent_facts_render_empty_but_typos_fail() {
     );
     assert!(render("{{ payment.pix }}", &event, "X").is_err());
 }
+
+/// Every default template, rendered with the first fixture of its kind (any platform), or a
+/// sample event where no platform published one: the copy buyers will read.
+#[test]
+fn every_default_template_with_a_fixture_of_its_kind() {
+    use crate::ingest::fixture_tests::{all_fixtures, fixture_headers};
+    let mut out = String::new();
+    for kind in EventKind::ALL {
+        let found = all_fixtures()
+            .into_iter()
+            .find_map(|(name, platform, body)| {
+                let stem = name
+                    .rsplit('/')
+                    .next()
+                    .expect("name")
+                    .trim_end_matches(".json")
+                    .to_owned();
+                let headers = fixture_headers(platform, &stem);
+                let reading = recognise(platform, &Request::new(&body, &headers, "")).remove(0);
+                reading
+                    .event
+                    .filter(|e| e.kind == Some(kind))
+                    .map(|e| (name, e))
+            });
+        let (source, event) = found.unwrap_or_else(|| {
+            let event = Event {
+                platform: "api".into(),
+                kind: Some(kind),
+                order_id: Some("10442".into()),
+                customer: crate::domain::Customer {
+                    name: Some("Ana Souza".into()),
+                    first_name: Some("Ana".into()),
+                    ..Default::default()
+                },
+                products: vec![crate::domain::Product {
+                    name: "Curso de Confeitaria".into(),
+                    ..Default::default()
+                }],
+                total_cents: Some(19700),
+                ..Event::default()
+            };
+            ("(sample event)".to_owned(), event)
+        });
+        out.push_str(&format!("##### {kind} — {source}\n"));
+        for (i, step) in default_template(kind).steps.iter().enumerate() {
+            for part in &step.parts {
+                let text =
+                    render(part, &event, "Loja da Ana").unwrap_or_else(|e| panic!("{kind}: {e}"));
+                out.push_str(&format!("[step {i}, {}] {text}\n", step.delay.label()));
+            }
+        }
+        out.push('\n');
+    }
+    insta::assert_snapshot!("every_default_template", out);
+}

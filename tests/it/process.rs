@@ -182,3 +182,53 @@ fn parse_prints_one_json_line_per_event() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("unknown platform"));
 }
+
+#[test]
+fn simulate_shows_the_happy_path_on_a_virtual_clock() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let pix = tmp.path().join("1-pix.json");
+    let paid = tmp.path().join("2-paid.json");
+    let event = |kind: &str, id: &str| {
+        serde_json::json!({
+            "kind": kind, "event_id": id, "order_id": "A1",
+            "customer": { "name": "Ana Souza", "phone": "11987654321" },
+            "products": [ { "name": "Curso" } ],
+            "payment": { "pix_code": "000201PIXCODE" }
+        })
+        .to_string()
+    };
+    std::fs::write(&pix, event("pix.generated", "e1")).expect("write");
+    std::fs::write(&paid, event("order.paid", "e2")).expect("write");
+    let output = avisa(&[
+        "simulate",
+        "--platform",
+        "api",
+        pix.to_str().expect("utf-8"),
+        paid.to_str().expect("utf-8"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let planned_code = lines
+        .iter()
+        .any(|l| l["type"] == "planned" && l["text"] == "000201PIXCODE" && l["due_in_s"] == 125);
+    assert!(
+        planned_code,
+        "the PIX code goes alone, 2 minutes and 5 seconds later: {lines:?}"
+    );
+    let canceled = lines
+        .iter()
+        .filter(|l| l["type"] == "canceled" && l["reason"] == "order_closed")
+        .count();
+    assert_eq!(
+        canceled, 3,
+        "both PIX parts and the follow-up stop once paid: {lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "planned" && l["kind"] == "order.paid")
+    );
+}
