@@ -1,2 +1,4 @@
-//! Implementations of `queue::Channel`: WhatsApp (whatsapp-rust) and the fake used by tests and
-//! the visible sandbox. Filled by the Outbox and WhatsApp work.
+//! Implementations of `queue::Channel`: the fake used by tests and the visible sandbox, and
+//! (with the WhatsApp work) the whatsapp-rust client.
+
+pub mod fake;

@@ -7,6 +7,7 @@ pub mod money;
 pub mod phone;
 pub mod planning;
 pub mod platform;
+pub mod sending;
 pub mod slug;
 pub mod template;
 

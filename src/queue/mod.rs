@@ -1,6 +1,7 @@
 //! Intake (recognised deliveries -> one durable write transaction, shared by every request that
 //! is waiting) and, later, the outbox. Uses `store`, `ingest` and `domain`.
 
+pub mod channel;
 pub mod intake;
 pub mod simulate;
 

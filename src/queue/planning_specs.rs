@@ -6,7 +6,7 @@ use serde_json::json;
 use super::simulate::{Input, Outcome, simulate};
 use crate::domain::Platform;
 
-/// 2026-11-18 12:00 in Brasília (a Wednesday, outside quiet hours).
+/// 2025-11-18 12:00 in Brasília (a Tuesday, outside quiet hours).
 const NOON: i64 = 1_763_478_000;
 
 fn api(kind: &str, id: &str, order: Option<&str>, phone: &str, product: &str) -> Input {

@@ -1,0 +1,145 @@
+//! The fake channel: scripted outcomes for tests, and the sandbox an instance can be set to
+//! (everything "sent" is kept for the console's sandbox inbox; nothing reaches WhatsApp).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use tokio::sync::{broadcast, watch};
+
+use crate::queue::channel::{
+    Channel, ChannelState, Incoming, Receipt, SendError, SendFuture, SendReceipt,
+};
+
+/// One send the fake accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeSend {
+    pub to: String,
+    pub text: String,
+    pub message_id: String,
+}
+
+pub struct FakeChannel {
+    state: watch::Sender<ChannelState>,
+    script: Mutex<VecDeque<SendError>>,
+    sent: Mutex<Vec<FakeSend>>,
+    receipts: broadcast::Sender<Receipt>,
+    incoming: broadcast::Sender<Incoming>,
+    /// The time the fake reports for sends, set by the test or the sandbox's clock.
+    now: Mutex<i64>,
+}
+
+impl FakeChannel {
+    /// A fake that starts connected as the given number.
+    pub fn connected(number: &str) -> FakeChannel {
+        let (state, _) = watch::channel(ChannelState::Connected {
+            number: number.to_owned(),
+            name: "Sandbox".to_owned(),
+        });
+        FakeChannel {
+            state,
+            script: Mutex::new(VecDeque::new()),
+            sent: Mutex::new(Vec::new()),
+            receipts: broadcast::channel(1024).0,
+            incoming: broadcast::channel(256).0,
+            now: Mutex::new(0),
+        }
+    }
+
+    pub fn set_state(&self, state: ChannelState) {
+        self.state.send_replace(state);
+    }
+
+    /// The next sends fail with these errors, in order; after them, sends succeed.
+    pub fn fail_next(&self, error: SendError) {
+        self.script.lock().expect("fake lock").push_back(error);
+    }
+
+    pub fn set_now(&self, now: i64) {
+        *self.now.lock().expect("fake lock") = now;
+    }
+
+    pub fn sent(&self) -> Vec<FakeSend> {
+        self.sent.lock().expect("fake lock").clone()
+    }
+
+    pub fn emit_receipt(&self, receipt: Receipt) {
+        let _ = self.receipts.send(receipt);
+    }
+
+    pub fn emit_incoming(&self, message: Incoming) {
+        let _ = self.incoming.send(message);
+    }
+}
+
+impl Channel for FakeChannel {
+    fn state(&self) -> watch::Receiver<ChannelState> {
+        self.state.subscribe()
+    }
+
+    fn send<'a>(&'a self, to: &'a str, text: &'a str, message_id: &'a str) -> SendFuture<'a> {
+        Box::pin(async move {
+            if !self.state.borrow().is_connected() {
+                return Err(SendError::SessionUnavailable(
+                    "the sandbox is disconnected".into(),
+                ));
+            }
+            if let Some(error) = self.script.lock().expect("fake lock").pop_front() {
+                return Err(error);
+            }
+            self.sent.lock().expect("fake lock").push(FakeSend {
+                to: to.to_owned(),
+                text: text.to_owned(),
+                message_id: message_id.to_owned(),
+            });
+            Ok(SendReceipt {
+                sent_at: *self.now.lock().expect("fake lock"),
+            })
+        })
+    }
+
+    fn receipts(&self) -> broadcast::Receiver<Receipt> {
+        self.receipts.subscribe()
+    }
+
+    fn incoming(&self) -> broadcast::Receiver<Incoming> {
+        self.incoming.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_fake_sends_fails_as_scripted_and_holds_while_disconnected() {
+        let fake = FakeChannel::connected("+5511900000000");
+        fake.set_now(100);
+        assert_eq!(
+            fake.send("+5511987654321", "oi", "m1").await,
+            Ok(SendReceipt { sent_at: 100 })
+        );
+        fake.fail_next(SendError::Transient("timeout".into()));
+        assert_eq!(
+            fake.send("+5511987654321", "oi", "m2").await,
+            Err(SendError::Transient("timeout".into()))
+        );
+        fake.set_state(ChannelState::Disconnected);
+        assert!(matches!(
+            fake.send("+5511987654321", "oi", "m3").await,
+            Err(SendError::SessionUnavailable(_))
+        ));
+        assert_eq!(fake.sent().len(), 1);
+        let mut receipts = fake.receipts();
+        fake.emit_receipt(Receipt::Read {
+            message_id: "m1".into(),
+            at: 130,
+        });
+        assert_eq!(
+            receipts.try_recv().expect("receipt"),
+            Receipt::Read {
+                message_id: "m1".into(),
+                at: 130
+            }
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! The sending interface, defined by its consumer (the outbox). Channels (`channels/`) implement
+//! it: the WhatsApp client, and the fake used by tests and the visible sandbox.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+/// What an instance's connection is doing, as the console shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ChannelState {
+    Connecting,
+    /// Pairing: show this QR payload until `expires_at` (Unix seconds).
+    WaitingForQr {
+        qr: String,
+        expires_at: i64,
+    },
+    Connected {
+        number: String,
+        name: String,
+    },
+    /// Unlinked from the phone: the device state is gone; pair again.
+    LoggedOut,
+    TemporarilyBanned {
+        reason: String,
+        until: i64,
+    },
+    /// Another session took over this device.
+    Replaced,
+    Disconnected,
+}
+
+impl ChannelState {
+    pub fn is_connected(&self) -> bool {
+        matches!(self, ChannelState::Connected { .. })
+    }
+}
+
+/// A send WhatsApp's servers took.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendReceipt {
+    pub sent_at: i64,
+}
+
+/// Why a send did not happen; the outbox branches on the class.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// Try again on the retry schedule.
+    Transient(String),
+    /// Slow down: retry later than the schedule says.
+    RateLimited(String),
+    /// No live session (disconnected, pairing): hold the message, do not count an attempt.
+    SessionUnavailable(String),
+    /// Never going to work (not on WhatsApp, refused): the message fails.
+    Permanent(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Transient(e) => write!(f, "transient: {e}"),
+            SendError::RateLimited(e) => write!(f, "rate limited: {e}"),
+            SendError::SessionUnavailable(e) => write!(f, "session unavailable: {e}"),
+            SendError::Permanent(e) => write!(f, "permanent: {e}"),
+        }
+    }
+}
+
+/// What WhatsApp reports after a send, by avisa's message id (never by chat address).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Receipt {
+    ServerAck {
+        message_id: String,
+    },
+    /// The server refused the message (e.g. 463): a failure, not a success.
+    ServerNack {
+        message_id: String,
+        reason: String,
+    },
+    Delivered {
+        message_id: String,
+        at: i64,
+    },
+    Read {
+        message_id: String,
+        at: i64,
+    },
+}
+
+/// A message a buyer sent to the instance (opt-out words arrive here).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incoming {
+    pub from: String,
+    pub text: String,
+    pub at: i64,
+}
+
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<SendReceipt, SendError>> + Send + 'a>>;
+
+/// One WhatsApp number (or its stand-in).
+pub trait Channel: Send + Sync {
+    fn state(&self) -> watch::Receiver<ChannelState>;
+    /// Sends `text` to the E.164 phone `to` under avisa's own `message_id`.
+    fn send<'a>(&'a self, to: &'a str, text: &'a str, message_id: &'a str) -> SendFuture<'a>;
+    fn receipts(&self) -> broadcast::Receiver<Receipt>;
+    fn incoming(&self) -> broadcast::Receiver<Incoming>;
+}
