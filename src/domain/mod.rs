@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod event;
+pub mod housekeeping;
 pub mod money;
 pub mod phone;
 pub mod platform;

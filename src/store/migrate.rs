@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{StoreError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
@@ -32,6 +32,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
         match version {
             0 => create_v1(&txn)?,
             1 => migrate_from_1(&txn)?,
+            2 => migrate_from_2(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -62,5 +63,11 @@ fn migrate_from_1(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::RAW_BODIES)?;
     txn.open_table(tables::DEDUP)?;
     txn.open_table(tables::COUNTERS)?;
+    Ok(())
+}
+
+/// Schema 3: the erased-buyers (LGPD opt-out) table.
+fn migrate_from_2(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::ERASED_BUYERS)?;
     Ok(())
 }

@@ -3,8 +3,10 @@
 //! on a blocking thread (`web::block` / `spawn_blocking`): a transaction never spans an `.await`.
 
 mod accounts;
+mod backup;
 mod events;
 mod migrate;
+mod privacy;
 mod settings;
 mod stores;
 mod tables;
@@ -16,9 +18,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
+pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
 pub use migrate::SCHEMA_VERSION;
-pub use settings::ConsoleSettings;
+pub use privacy::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
+pub use settings::{ConsoleSettings, OpsSettings};
 pub use stores::{NewStore, StoreRecord};
 
 /// The name of the data file inside the data directory.

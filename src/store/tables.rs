@@ -32,3 +32,6 @@ pub const RAW_BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("raw_bo
 pub const DEDUP: TableDefinition<(u64, &str), u64> = TableDefinition::new("dedup_v1");
 /// Counters shown in the console (e.g. unacknowledged unmapped events).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
+/// SHA-256 of an erased buyer's E.164 phone -> when they were erased (LGPD): nothing else about
+/// them is kept, and nothing is ever sent to them again.
+pub const ERASED_BUYERS: TableDefinition<&[u8], i64> = TableDefinition::new("erased_buyers_v1");
