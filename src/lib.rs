@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod cli_ops;
 pub mod domain;
 pub mod http;
 pub mod ingest;
