@@ -35,13 +35,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Exit 0 when a running avisa answers /healthz (for container health checks).
     Healthcheck {
-        /// The health URL to ask.
-        #[arg(
-            long,
-            env = "AVISA_HEALTHCHECK_URL",
-            default_value = "http://127.0.0.1:8080/healthz"
-        )]
-        url: String,
+        /// The health URL to ask [default: /healthz on the --listen address, via loopback].
+        #[arg(long, env = "AVISA_HEALTHCHECK_URL")]
+        url: Option<String>,
+        /// The address avisa listens on (read from the same AVISA_LISTEN as `serve`).
+        #[arg(long, env = "AVISA_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
     },
     /// Manage console administrators (run while avisa is stopped: the data file is locked).
     Admin {
@@ -157,7 +156,9 @@ pub struct ServeArgs {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args),
-        Command::Healthcheck { url } => healthcheck(&url),
+        Command::Healthcheck { url, listen } => healthcheck(
+            &url.unwrap_or_else(|| format!("http://{}/healthz", cli_ops::dial_address(&listen))),
+        ),
         Command::Admin { command } => admin(command),
         Command::Parse {
             platform,

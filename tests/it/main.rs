@@ -6,6 +6,7 @@ mod browser;
 mod durability;
 mod events;
 mod ops;
+mod packaging;
 mod process;
 mod routes;
 mod stores;
