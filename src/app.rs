@@ -8,6 +8,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::domain::Clock;
+use crate::domain::housekeeping::{
+    DAY, backup_due, backup_file_name, backups_to_prune, retention_cutoff,
+};
 use crate::http::{self, AppState, HttpConfig};
 use crate::store::{Store, StoreError, StoreOptions};
 
@@ -69,7 +72,8 @@ pub fn start(
         intake,
     );
     let ready = state.workers_ready.clone();
-    spawn_session_sweeper(store.clone(), clock);
+    spawn_session_sweeper(store.clone(), clock.clone());
+    spawn_housekeeping(store.clone(), clock);
     ready.store(true, Ordering::SeqCst);
     let server = http::server(actix_web_data(state), listener).map_err(StartError::Io)?;
     Ok(Running {
@@ -104,6 +108,125 @@ fn spawn_session_sweeper(store: Store, clock: Arc<dyn Clock>) {
             }
         }
     });
+}
+
+/// Every hour: the scheduled backup when one is due (and pruning of old ones); once a day, the
+/// retention sweep. The first check runs at start-up, so a server restarted daily still backs up.
+fn spawn_housekeeping(store: Store, clock: Arc<dyn Clock>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let mut last_retention: Option<i64> = None;
+        loop {
+            tick.tick().await;
+            let now = clock.now();
+            let retention = last_retention.is_none_or(|last| now - last >= DAY);
+            let store = store.clone();
+            let result =
+                tokio::task::spawn_blocking(move || run_housekeeping(&store, now, retention)).await;
+            match result {
+                Ok(report) => {
+                    if retention {
+                        last_retention = Some(now);
+                    }
+                    if let Some(file) = &report.backup {
+                        tracing::info!(file = %file.display(), pruned = report.pruned.len(), "scheduled backup written");
+                    }
+                    if report.raw_bodies_purged > 0 {
+                        tracing::info!(
+                            raw_bodies = report.raw_bodies_purged,
+                            "retention: old raw bodies deleted"
+                        );
+                    }
+                    for error in report.errors {
+                        tracing::warn!(error, "housekeeping");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
+            }
+        }
+    });
+}
+
+/// What one housekeeping pass did.
+#[derive(Debug, Default)]
+pub struct HousekeepingReport {
+    /// The scheduled backup written, if one was due.
+    pub backup: Option<PathBuf>,
+    /// Old scheduled backups deleted.
+    pub pruned: Vec<PathBuf>,
+    pub raw_bodies_purged: u64,
+    pub errors: Vec<String>,
+}
+
+/// One pass of scheduled backup and (when `retention` is set) the retention sweep, at `now`.
+/// Public so tests can step time instead of waiting for the hourly tick.
+pub fn run_housekeeping(store: &Store, now: i64, retention: bool) -> HousekeepingReport {
+    let mut report = HousekeepingReport::default();
+    let settings = match store.ops_settings() {
+        Ok(s) => s,
+        Err(e) => {
+            report.errors.push(format!("settings: {e}"));
+            return report;
+        }
+    };
+    if settings.backup_enabled {
+        let dir = if settings.backup_dir.is_empty() {
+            store
+                .path()
+                .parent()
+                .expect("the data file is inside the data directory")
+                .join("backups")
+        } else {
+            PathBuf::from(&settings.backup_dir)
+        };
+        if let Err(e) = scheduled_backup(store, &dir, now, settings.backup_keep, &mut report) {
+            report
+                .errors
+                .push(format!("scheduled backup in {}: {e}", dir.display()));
+        }
+    }
+    if retention && let Some(cutoff) = retention_cutoff(now, settings.retention_days) {
+        match store.purge_raw_bodies_before(cutoff) {
+            Ok(n) => report.raw_bodies_purged = n,
+            Err(e) => report.errors.push(format!("retention: {e}")),
+        }
+    }
+    report
+}
+
+fn scheduled_backup(
+    store: &Store,
+    dir: &std::path::Path,
+    now: i64,
+    keep: u32,
+    report: &mut HousekeepingReport,
+) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let names = |dir: &std::path::Path| -> Result<Vec<String>, String> {
+        Ok(std::fs::read_dir(dir)
+            .map_err(|e| e.to_string())?
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .collect())
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| e.to_string())?;
+    if !backup_due(&names(dir)?, now) {
+        return Ok(());
+    }
+    let file = dir.join(backup_file_name(now));
+    store.backup_to(&file).map_err(|e| e.to_string())?;
+    report.backup = Some(file);
+    for name in backups_to_prune(&names(dir)?, keep) {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => report.pruned.push(path),
+            Err(e) => report.errors.push(format!("{}: {e}", path.display())),
+        }
+    }
+    Ok(())
 }
 
 /// Why avisa could not start.

@@ -1,4 +1,5 @@
-//! The command line: `serve` (the main job), `healthcheck`, `admin`, `parse`. Every flag has an
+//! The command line: `serve` (the main job), `healthcheck`, `admin`, `parse`, and the operator's
+//! `backup`, `restore`, `export`, `forget` (in `cli_ops`). Every flag has an
 //! `AVISA_*` environment twin. Flags set only what is needed before the database opens.
 
 use std::io::{Read, Write};
@@ -11,6 +12,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::{self, ServeConfig};
+use crate::cli_ops;
 use crate::domain::{Platform, SystemClock};
 use crate::http::password::{hash_password, one_time_password};
 use crate::ingest::{self, Request};
@@ -33,13 +35,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Exit 0 when a running avisa answers /healthz (for container health checks).
     Healthcheck {
-        /// The health URL to ask.
-        #[arg(
-            long,
-            env = "AVISA_HEALTHCHECK_URL",
-            default_value = "http://127.0.0.1:8080/healthz"
-        )]
-        url: String,
+        /// The health URL to ask [default: /healthz on the --listen address, via loopback].
+        #[arg(long, env = "AVISA_HEALTHCHECK_URL")]
+        url: Option<String>,
+        /// The address avisa listens on (read from the same AVISA_LISTEN as `serve`).
+        #[arg(long, env = "AVISA_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
     },
     /// Manage console administrators (run while avisa is stopped: the data file is locked).
     Admin {
@@ -79,6 +80,43 @@ pub enum Command {
         /// Body files (JSON or form-encoded).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Write a consistent, compressed backup of all data (works while avisa runs).
+    Backup {
+        /// The backup file to write (a zstd-compressed redb file, e.g. avisa.redb.zst).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Where the running avisa listens, when it holds the data file (its --listen).
+        #[arg(long, env = "AVISA_LISTEN", default_value = "127.0.0.1:8080")]
+        server: String,
+        /// An admin API token (Usuários → Tokens de API), needed only while avisa runs.
+        #[arg(long, env = "AVISA_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+    /// Restore a backup into a new, empty data directory (never overwrites anything).
+    Restore {
+        /// The backup file (from `avisa backup` or Configurações → Baixar backup).
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// LGPD: print everything avisa keeps about a buyer, as JSON (avisa stopped; or use the console).
+    Export {
+        /// The buyer's phone, e.g. +5511987654321 or "(11) 98765-4321".
+        #[arg(long, value_name = "PHONE")]
+        buyer: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// LGPD: erase a buyer's events and raw bodies; only a hash of the phone stays, as an opt-out.
+    Forget {
+        /// The buyer's phone, e.g. +5511987654321 or "(11) 98765-4321".
+        #[arg(long, value_name = "PHONE")]
+        buyer: String,
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -142,7 +180,9 @@ pub struct ServeArgs {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve(args),
-        Command::Healthcheck { url } => healthcheck(&url),
+        Command::Healthcheck { url, listen } => healthcheck(
+            &url.unwrap_or_else(|| format!("http://{}/healthz", cli_ops::dial_address(&listen))),
+        ),
         Command::Admin { command } => admin(command),
         Command::Parse {
             platform,
@@ -155,6 +195,15 @@ pub fn run(cli: Cli) -> ExitCode {
             start,
             files,
         } => simulate(&platform, every, start.as_deref(), &files),
+        Command::Backup {
+            out,
+            data,
+            server,
+            token,
+        } => cli_ops::backup(&out, &data.data_dir, &server, token.as_deref()),
+        Command::Restore { file, data } => cli_ops::restore_into(&file, &data.data_dir),
+        Command::Export { buyer, data } => cli_ops::export(&buyer, &data.data_dir),
+        Command::Forget { buyer, data } => cli_ops::forget(&buyer, &data.data_dir),
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod channels;
 pub mod cli;
+pub mod cli_ops;
 pub mod domain;
 pub mod http;
 pub mod ingest;

@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod event;
+pub mod housekeeping;
 pub mod message;
 pub mod money;
 pub mod phone;

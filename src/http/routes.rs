@@ -84,6 +84,11 @@ routes! {
     POST "/conta/senha"                      User   => pages::change_password;
     GET  "/configuracoes"                    Admin  => pages::settings;
     POST "/configuracoes"                    Admin  => pages::save_settings;
+    POST "/configuracoes/manutencao"         Admin  => pages::save_ops_settings;
+    POST "/configuracoes/backup"             Admin  => pages::download_backup;
+    POST "/configuracoes/lgpd/exportar"      Admin  => pages::export_buyer;
+    POST "/configuracoes/lgpd/esquecer"      Admin  => pages::forget_buyer;
+    POST "/api/v1/backup"                    Admin  => pages::api_backup;
     GET  "/usuarios"                         Admin  => pages::users;
     POST "/usuarios"                         Admin  => pages::create_user;
     POST "/usuarios/{id}/desativar"          Admin  => pages::disable_user;

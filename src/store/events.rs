@@ -85,7 +85,7 @@ fn encode_raw(raw: &RawDelivery) -> Result<Vec<u8>, StoreError> {
     Ok(bytes)
 }
 
-fn decode_raw(bytes: &[u8]) -> Result<RawDelivery, StoreError> {
+pub(super) fn decode_raw(bytes: &[u8]) -> Result<RawDelivery, StoreError> {
     let split = bytes
         .iter()
         .position(|b| *b == 0)

@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{StoreError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
@@ -33,6 +33,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
             0 => create_v1(&txn)?,
             1 => migrate_from_1(&txn)?,
             2 => migrate_from_2(&txn)?,
+            3 => migrate_from_3(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -76,5 +77,11 @@ fn migrate_from_2(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::CLOSED_ORDERS)?;
     txn.open_table(tables::CLOSED_PURCHASES)?;
     txn.open_table(tables::OPT_OUTS)?;
+    Ok(())
+}
+
+/// Schema 4: the erased-buyers (LGPD opt-out) table.
+fn migrate_from_3(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::ERASED_BUYERS)?;
     Ok(())
 }

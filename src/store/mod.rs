@@ -3,10 +3,12 @@
 //! on a blocking thread (`web::block` / `spawn_blocking`): a transaction never spans an `.await`.
 
 mod accounts;
+mod backup;
 mod events;
 mod messages;
 mod migrate;
 mod planning;
+mod privacy;
 mod settings;
 mod stores;
 mod tables;
@@ -18,11 +20,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
+pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
 pub use messages::{MessageFilter, MessageRecord, OptOutRecord, StatusChange};
 pub use migrate::SCHEMA_VERSION;
 pub use planning::product_key;
-pub use settings::{ConsoleSettings, MessageSettings};
+pub use privacy::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
+pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
 pub use stores::{NewStore, StoreRecord};
 
 /// The name of the data file inside the data directory.

@@ -92,6 +92,53 @@ impl Store {
     }
 }
 
+/// Backups and data retention, edited in Configurações by admins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OpsSettings {
+    /// Take a backup every day.
+    pub backup_enabled: bool,
+    /// Where scheduled backups go; empty means `backups/` inside the data directory.
+    pub backup_dir: String,
+    /// How many scheduled backups to keep (the oldest are deleted).
+    pub backup_keep: u32,
+    /// Raw webhook bodies (and message texts) older than this many days are deleted; counts
+    /// and the events' readings stay. 0 keeps everything.
+    pub retention_days: u32,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        OpsSettings {
+            backup_enabled: false,
+            backup_dir: String::new(),
+            backup_keep: 7,
+            retention_days: 180,
+        }
+    }
+}
+
+const OPS: &str = "ops";
+
+impl Store {
+    pub fn ops_settings(&self) -> Result<OpsSettings, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::SETTINGS)?;
+        match table.get(OPS)? {
+            Some(bytes) => from_json(bytes.value()),
+            None => Ok(OpsSettings::default()),
+        }
+    }
+
+    pub fn save_ops_settings(&self, settings: &OpsSettings) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        txn.open_table(tables::SETTINGS)?
+            .insert(OPS, to_json(settings)?.as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
 /// The message settings as seen by a transaction (planning reads them inside its write).
 pub(super) fn read_message_settings(
     table: &impl redb::ReadableTable<&'static str, &'static [u8]>,

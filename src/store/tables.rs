@@ -54,3 +54,6 @@ pub const CLOSED_PURCHASES: TableDefinition<(&str, &str), (u64, i64)> =
     TableDefinition::new("closed_purchases_v1");
 /// Buyer phones that asked not to be messaged (JSON `OptOutRecord`).
 pub const OPT_OUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("opt_outs_v1");
+/// SHA-256 of an erased buyer's E.164 phone -> when they were erased (LGPD): nothing else about
+/// them is kept, and nothing is ever sent to them again.
+pub const ERASED_BUYERS: TableDefinition<&[u8], i64> = TableDefinition::new("erased_buyers_v1");

@@ -5,6 +5,8 @@ mod auth;
 mod browser;
 mod durability;
 mod events;
+mod ops;
+mod packaging;
 mod process;
 mod routes;
 mod stores;

@@ -5,7 +5,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{render, render_status};
+use super::render_status;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
 use crate::http::error::{ApiError, blocking};
@@ -255,14 +255,50 @@ pub async fn revoke_api_token(
     Ok(redirect("/usuarios?ok=token_revoked"))
 }
 
+/// Configurações: console settings, backups and retention, LGPD tools. `extra` may override
+/// `settings`/`ops` (a form being corrected) and carry results.
+pub(super) async fn settings_page(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    admin: &AdminViewer,
+    extra: Value,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let (current, ops) =
+        blocking(move || Ok((store.console_settings()?, store.ops_settings()?))).await?;
+    let defaults = context! {
+        settings => Value::from(minijinja::value::Serde(&current)),
+        ops => Value::from(minijinja::value::Serde(&ops)),
+        error => None::<String>,
+    };
+    // The last map wins: a form being corrected shows what was typed.
+    let ctx = minijinja::value::merge_maps([defaults, extra]);
+    render_status(
+        state,
+        req,
+        Some(&admin.0),
+        "settings.html",
+        "settings",
+        ctx,
+        status,
+    )
+    .await
+}
+
 pub async fn settings(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: AdminViewer,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let current = blocking(move || store.console_settings()).await?;
-    render(&state, &req, Some(&admin.0), "settings.html", "settings", context! { settings => Value::from(minijinja::value::Serde(&current)), error => None::<String> }).await
+    settings_page(
+        &state,
+        &req,
+        &admin,
+        context! {},
+        actix_web::http::StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn save_settings(
@@ -285,12 +321,10 @@ pub async fn save_settings(
     };
     if idle.is_none() {
         let ctx = context! { settings => Value::from(minijinja::value::Serde(&settings)), error => Some("error.idle_minutes") };
-        return render_status(
+        return settings_page(
             &state,
             &req,
-            Some(&admin.0),
-            "settings.html",
-            "settings",
+            &admin,
             ctx,
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
         )

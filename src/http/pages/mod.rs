@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod console;
 mod events;
+mod maintenance;
 mod session;
 mod stores;
 mod stores_api;
@@ -19,6 +20,7 @@ pub use admin::{
 };
 pub use console::{api_me, dashboard, instances, messages, not_found, reports, templates};
 pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
+pub use maintenance::{api_backup, download_backup, export_buyer, forget_buyer, save_ops_settings};
 pub use session::{create_first_admin, login, login_form, logout, setup_form};
 pub use stores::{
     create_store, delete_store, list_stores, new_store_form, regenerate_store_token, show_store,

@@ -1,0 +1,302 @@
+//! The operator's commands: `backup`, `restore`, `export`, `forget`. They open the data file
+//! directly when avisa is stopped; a running avisa holds the file's lock, so `backup` then asks
+//! it over loopback HTTP (an admin API token) and the others point to the console.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::domain::Phone;
+use crate::store::{DATA_FILE, Store, StoreError, StoreOptions, restore};
+
+/// A small page cache: these commands read once and exit.
+fn options() -> StoreOptions {
+    StoreOptions {
+        cache_bytes: 8 * 1024 * 1024,
+    }
+}
+
+/// Opens an existing data file; `None` (after telling the operator why) when it cannot.
+fn open_existing(command: &str, dir: &Path, live_hint: &str) -> Result<Store, ExitCode> {
+    if !dir.join(DATA_FILE).exists() {
+        eprintln!(
+            "avisa {command}: no data file in {} (is --data-dir / AVISA_DATA_DIR right?)",
+            dir.display()
+        );
+        return Err(ExitCode::from(1));
+    }
+    match Store::open(dir, &options()) {
+        Ok(store) => Ok(store),
+        Err(StoreError::Locked(dir)) => {
+            eprintln!(
+                "avisa {command}: a running avisa is using {}; {live_hint}",
+                dir.display()
+            );
+            Err(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("avisa {command}: {e}");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// `avisa backup --out FILE`.
+pub fn backup(out: &Path, dir: &Path, server: &str, token: Option<&str>) -> ExitCode {
+    if !dir.join(DATA_FILE).exists() {
+        eprintln!(
+            "avisa backup: no data file in {} (is --data-dir / AVISA_DATA_DIR right?)",
+            dir.display()
+        );
+        return ExitCode::from(1);
+    }
+    match Store::open(dir, &options()) {
+        Ok(store) => match store.backup_to(out) {
+            Ok(summary) => {
+                println!(
+                    "backup written to {} ({} bytes, {} events, {} stores, {} users)",
+                    out.display(),
+                    summary.bytes,
+                    summary.rows("events_v1"),
+                    summary.rows("stores_v1"),
+                    summary.rows("users_v1"),
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("avisa backup: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Err(StoreError::Locked(_)) => {
+            let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+                eprintln!(
+                    "avisa backup: avisa is running and holds the data file, so the running avisa \
+                     must make the backup: pass an admin API token with --token or AVISA_TOKEN \
+                     (create one in Usuários → Tokens de API), or download it in Configurações"
+                );
+                return ExitCode::from(1);
+            };
+            match backup_over_http(server, token.trim(), out) {
+                Ok(bytes) => {
+                    println!(
+                        "backup written to {} ({bytes} bytes, made by the running avisa at {server})",
+                        out.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("avisa backup: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("avisa backup: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The address to dial for a listen address: a wildcard listener is reached on loopback.
+pub fn dial_address(server: &str) -> String {
+    let bare = server
+        .trim()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if let Some(port) = bare.strip_prefix("0.0.0.0:") {
+        format!("127.0.0.1:{port}")
+    } else if let Some(port) = bare.strip_prefix("[::]:") {
+        format!("[::1]:{port}")
+    } else {
+        bare.to_owned()
+    }
+}
+
+/// `POST /api/v1/backup` on the running avisa, body saved to `out` (via `out.partial`), its
+/// length and zstd checksum verified before the file takes its name.
+fn backup_over_http(server: &str, token: &str, out: &Path) -> Result<u64, String> {
+    let authority = dial_address(server);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&authority)
+        .map_err(|e| format!("{authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{authority}: no address"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("cannot reach the running avisa at {authority}: {e} (set --server or AVISA_LISTEN to its listen address)"))?;
+    // The server copies the whole file before the first byte: allow large files time.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30 * 60)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "POST /api/v1/backup HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("{authority}: {e}"))?;
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader
+        .read_line(&mut status_line)
+        .map_err(|e| format!("{authority}: {e}"))?;
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{authority} did not answer HTTP ({status_line:?})"))?;
+    let mut length: Option<u64> = None;
+    loop {
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .map_err(|e| format!("{authority}: {e}"))?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().ok();
+        }
+    }
+    if status != 200 {
+        let mut body = String::new();
+        let _ = reader.take(4096).read_to_string(&mut body);
+        let why = match status {
+            401 => "the token was refused (create an admin API token in Usuários)".to_owned(),
+            403 => "the token belongs to a user who is not an admin".to_owned(),
+            _ => format!("the running avisa answered {status}: {}", body.trim()),
+        };
+        return Err(why);
+    }
+    let length = length.ok_or("the answer has no Content-Length")?;
+    let mut partial_name = out.file_name().unwrap_or_default().to_os_string();
+    partial_name.push(".partial");
+    let partial = out.with_file_name(partial_name);
+    let result = (|| {
+        let mut file = private_file(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+        let copied = std::io::copy(&mut reader.take(length), &mut file)
+            .map_err(|e| format!("download: {e}"))?;
+        if copied != length {
+            return Err(format!(
+                "the download stopped after {copied} of {length} bytes"
+            ));
+        }
+        file.sync_all().map_err(|e| e.to_string())?;
+        crate::store::verify_backup(&partial)
+            .map_err(|e| format!("the downloaded backup does not verify: {e}"))?;
+        std::fs::rename(&partial, out).map_err(|e| format!("{}: {e}", out.display()))?;
+        Ok(length)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// `avisa restore FILE`.
+pub fn restore_into(file: &Path, dir: &Path) -> ExitCode {
+    match restore(file, dir) {
+        Ok(counts) => {
+            println!(
+                "restored into {}: {} users, {} stores, {} events. Start avisa with --data-dir {}",
+                dir.display(),
+                counts.users,
+                counts.stores,
+                counts.events,
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("avisa restore: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn buyer_phone(command: &str, raw: &str) -> Result<Phone, ExitCode> {
+    Phone::parse(raw).map_err(|e| {
+        eprintln!("avisa {command}: {raw:?} is not a usable phone: {e}");
+        ExitCode::from(2)
+    })
+}
+
+const LIVE_HINT: &str = "stop it first, or use the console (Configurações → Privacidade)";
+
+/// `avisa export --buyer PHONE`: the buyer's data as JSON on stdout.
+pub fn export(raw_phone: &str, dir: &Path) -> ExitCode {
+    let phone = match buyer_phone("export", raw_phone) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let store = match open_existing("export", dir, LIVE_HINT) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match store.export_buyer(&phone, jiff::Timestamp::now().as_second()) {
+        Ok(export) => {
+            let json = serde_json::to_string_pretty(&export).expect("an export serialises");
+            println!("{json}");
+            eprintln!("{} events for {}", export.events.len(), phone);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("avisa export: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `avisa forget --buyer PHONE`: erase the buyer's events, keep the opt-out hash.
+pub fn forget(raw_phone: &str, dir: &Path) -> ExitCode {
+    let phone = match buyer_phone("forget", raw_phone) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let store = match open_existing("forget", dir, LIVE_HINT) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match store.forget_buyer(&phone, jiff::Timestamp::now().as_second()) {
+        Ok(done) => {
+            println!(
+                "{phone}: {} events and {} raw bodies erased; the number is kept only as a hash \
+                 so it is never messaged again. Backups made before now still hold the old data.",
+                done.events, done.raw_bodies
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("avisa forget: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dial_address;
+
+    #[test]
+    fn a_wildcard_listen_address_is_dialled_on_loopback() {
+        assert_eq!(dial_address("0.0.0.0:8080"), "127.0.0.1:8080");
+        assert_eq!(dial_address("[::]:9000"), "[::1]:9000");
+        assert_eq!(dial_address("127.0.0.1:8080"), "127.0.0.1:8080");
+        assert_eq!(dial_address("http://127.0.0.1:8080/"), "127.0.0.1:8080");
+    }
+}
