@@ -8,6 +8,9 @@ mod events;
 mod session;
 mod stores;
 mod stores_api;
+mod template_form;
+mod template_preview;
+mod templates;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
@@ -17,7 +20,7 @@ pub use admin::{
     api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
     revoke_api_token, save_settings, settings, users,
 };
-pub use console::{api_me, dashboard, instances, messages, not_found, reports, templates};
+pub use console::{api_me, dashboard, instances, messages, not_found, reports};
 pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
 pub use session::{create_first_admin, login, login_form, logout, setup_form};
 pub use stores::{
@@ -27,6 +30,10 @@ pub use stores::{
 pub use stores_api::{
     api_create_store, api_delete_store, api_get_store, api_list_stores, api_regenerate_store_token,
     api_update_store,
+};
+pub use templates::{
+    api_preview_template, edit_template, list_templates, preview_template, reset_template,
+    save_template,
 };
 
 use super::AppState;
@@ -49,6 +56,7 @@ const FLASHES: &[&str] = &[
     "store_deleted",
     "token_regenerated",
     "unmapped_acknowledged",
+    "template_reset",
 ];
 
 /// Renders `template` with the layout context and `extra`.
