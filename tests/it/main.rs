@@ -9,3 +9,4 @@ mod process;
 mod routes;
 mod stores;
 mod support;
+mod templates;
