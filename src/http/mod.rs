@@ -11,6 +11,7 @@ mod pages;
 pub mod password;
 mod ratelimit;
 pub mod routes;
+mod samples;
 mod ui;
 mod webhook;
 

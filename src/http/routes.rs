@@ -71,7 +71,12 @@ routes! {
     DELETE "/api/v1/stores/{id}"             Admin  => pages::api_delete_store;
     POST "/api/v1/stores/{id}/token"         Admin  => pages::api_regenerate_store_token;
     GET  "/instancias"                       User   => pages::instances;
-    GET  "/templates"                        User   => pages::templates;
+    GET  "/templates"                        User   => pages::list_templates;
+    GET  "/templates/{id}/{kind}"            User   => pages::edit_template;
+    POST "/templates/{id}/{kind}"            Admin  => pages::save_template;
+    POST "/templates/{id}/{kind}/padrao"     Admin  => pages::reset_template;
+    POST "/templates/{id}/{kind}/previa"     User   => pages::preview_template;
+    POST "/api/v1/templates/preview"         User   => pages::api_preview_template;
     GET  "/eventos"                          User   => pages::events;
     POST "/eventos/reconhecer"               User   => pages::acknowledge_unmapped;
     GET  "/eventos/{id}"                     User   => pages::event_detail;

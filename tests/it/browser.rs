@@ -391,3 +391,99 @@ async fn a_merchant_opens_an_event_and_sees_the_raw_body_beside_the_reading() {
     shot(&c, "11-event-detail-phone").await;
     c.close().await.expect("close browser");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_fixes_a_template_error_and_previews_the_message() {
+    let _turn = ONE_BROWSER.lock().await;
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let (store_id, _) =
+        crate::events::create_store(&app, avisa::domain::Platform::Api, "Minha Loja");
+
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&app.at("/login")).await.expect("open");
+    fill(&c, "email", ADMIN_EMAIL).await;
+    fill(&c, "password", ADMIN_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, "/").await;
+    c.find(Locator::Css("nav a[data-nav=templates]"))
+        .await
+        .expect("menu entry")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, "/templates").await;
+    assert_eq!(heading(&c).await, "Templates");
+    c.find(Locator::Css("[data-testid=\"edit-pix.generated\"]"))
+        .await
+        .expect("the PIX gerado row")
+        .click()
+        .await
+        .expect("click");
+    let editor = format!("/templates/{store_id}/pix.generated");
+    arrive(&c, &editor).await;
+    assert!(heading(&c).await.starts_with("PIX gerado"));
+
+    // An unknown variable: saving answers with the step, part and line.
+    let first = c
+        .find(Locator::Css("[data-testid=part-0-0]"))
+        .await
+        .expect("the first message");
+    first.clear().await.expect("clear");
+    first
+        .send_keys("Oi {{ cliente.nome }}")
+        .await
+        .expect("type");
+    c.find(Locator::Css("[data-testid=save]"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("click");
+    let errors = c
+        .find(Locator::Css("[data-testid=template-errors]"))
+        .await
+        .expect("the errors")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        errors.contains("Passo 1, mensagem 1, linha 1: variável desconhecida cliente.nome"),
+        "{errors}"
+    );
+
+    // Fixed, then previewed: the bubble shows the text with the sample's buyer.
+    let first = c
+        .find(Locator::Css("[data-testid=part-0-0]"))
+        .await
+        .expect("the first message");
+    first.clear().await.expect("clear");
+    first
+        .send_keys("Oi {{ customer.first_name }}, seu PIX está pronto.")
+        .await
+        .expect("type");
+    c.find(Locator::Css("[data-testid=preview]"))
+        .await
+        .expect("preview")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, &format!("{editor}/previa")).await;
+    let bubble = c
+        .find(Locator::Css("[data-testid=bubble]"))
+        .await
+        .expect("a bubble")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(bubble, "Oi Ana, seu PIX está pronto.");
+    shot(&c, "12-template-editor").await;
+    c.close().await.expect("close browser");
+}

@@ -11,3 +11,4 @@ mod process;
 mod routes;
 mod stores;
 mod support;
+mod templates;

@@ -9,6 +9,9 @@ mod maintenance;
 mod session;
 mod stores;
 mod stores_api;
+mod template_form;
+mod template_preview;
+mod templates;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
@@ -18,7 +21,7 @@ pub use admin::{
     api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
     revoke_api_token, save_settings, settings, users,
 };
-pub use console::{api_me, dashboard, instances, messages, not_found, reports, templates};
+pub use console::{api_me, dashboard, instances, messages, not_found, reports};
 pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
 pub use maintenance::{api_backup, download_backup, export_buyer, forget_buyer, save_ops_settings};
 pub use session::{create_first_admin, login, login_form, logout, setup_form};
@@ -29,6 +32,10 @@ pub use stores::{
 pub use stores_api::{
     api_create_store, api_delete_store, api_get_store, api_list_stores, api_regenerate_store_token,
     api_update_store,
+};
+pub use templates::{
+    api_preview_template, edit_template, list_templates, preview_template, reset_template,
+    save_template,
 };
 
 use super::AppState;
@@ -51,6 +58,7 @@ const FLASHES: &[&str] = &[
     "store_deleted",
     "token_regenerated",
     "unmapped_acknowledged",
+    "template_reset",
 ];
 
 /// Renders `template` with the layout context and `extra`.

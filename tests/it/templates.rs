@@ -1,0 +1,384 @@
+//! Templates: the per-store list, the editor's validation, saving and resetting, the preview with
+//! real fixture events, and the proof that what is saved is what the next webhook plans.
+
+use avisa::domain::{EventKind, Platform};
+use avisa::store::{MessageFilter, MessageRecord, NewUser, Role};
+use serde_json::{Value, json};
+
+use crate::events::{create_store, post_webhook};
+use crate::support::{ADMIN_PASSWORD, TestApp};
+
+const API_PIX: &str = "api/pix.generated.json";
+
+fn fixture(path: &str) -> Vec<u8> {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path);
+    std::fs::read(&full).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+    let response = client.get(app.at(path)).send().await.expect("page answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("page body"))
+}
+
+/// Posts the editor form (`fields` after the CSRF token) to `path`.
+async fn post_form(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String, String) {
+    let csrf = app.csrf(client, "/templates").await;
+    let mut form = vec![("_csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let response = client
+        .post(app.at(path))
+        .form(&form)
+        .send()
+        .await
+        .expect("form answers");
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, location, response.text().await.expect("body"))
+}
+
+fn messages(app: &TestApp) -> Vec<MessageRecord> {
+    app.store
+        .list_messages(&MessageFilter {
+            limit: 50,
+            ..Default::default()
+        })
+        .expect("messages listed")
+}
+
+/// A logged-in attendant (made directly in storage: the users page is tested elsewhere).
+async fn attendant(app: &TestApp) -> reqwest::Client {
+    app.store
+        .create_user(NewUser {
+            email: "atendente@loja.com.br".into(),
+            name: "Ana".into(),
+            role: Role::Attendant,
+            password_hash: avisa::http::password::hash_password(ADMIN_PASSWORD),
+            lang: "pt-BR".into(),
+            must_change_password: false,
+            created_at: 0,
+        })
+        .expect("attendant created");
+    let (client, response) = app.login("atendente@loja.com.br", ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), 303, "the attendant logs in");
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_shows_every_kind_of_the_chosen_store() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (status, html) = page(&admin, &app, "/templates").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("data-testid=\"empty-state\"") && html.contains("href=\"/lojas\""),
+        "no store yet: an honest empty state that leads to Lojas"
+    );
+
+    let (first, _) = create_store(&app, Platform::Kiwify, "Curso A");
+    let (second, _) = create_store(&app, Platform::Api, "Loja B");
+    let (status, html) = page(&admin, &app, &format!("/templates?loja={second}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(html.matches("data-testid=\"kind-row\"").count(), 22);
+    for label in ["Carrinho abandonado", "PIX gerado", "Acesso liberado"] {
+        assert!(html.contains(label), "{label} is listed");
+    }
+    assert!(html.contains(&format!("/templates/{second}/pix.generated")));
+    assert!(!html.contains(&format!("/templates/{first}/pix.generated")));
+    assert!(html.contains("padrão") && !html.contains("badge custom"));
+    assert!(
+        html.contains("depois de 2 min"),
+        "the PIX first delay reads as words"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saving_an_unknown_variable_is_refused_with_the_step_part_and_line() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    let path = format!("/templates/{id}/pix.generated");
+    let (status, _, html) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[
+            ("enabled", "1"),
+            ("delay.0", "2m"),
+            ("part.0.0", "Olá {{ customer.first_name }}"),
+            ("delay.1", "1d"),
+            ("part.1.0", "Oi\r\nainda dá tempo\r\n{{ cliente.nome }}"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains(
+            "Passo 2, mensagem 1, linha 3: variável desconhecida <code>cliente.nome</code>"
+        ),
+        "the error names step, part and line"
+    );
+    assert!(
+        html.contains("Oi\nainda dá tempo"),
+        "the typed text is kept"
+    );
+    let stored = app
+        .store
+        .template(id, EventKind::PixGenerated)
+        .expect("read");
+    assert!(stored.is_none(), "nothing was saved");
+
+    let (status, _, html) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[("delay.0", "amanhã"), ("part.0.0", "{% if %}")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Passo 1: quando enviar inválido"));
+    assert!(html.contains("Passo 1, mensagem 1, linha 1: erro de sintaxe"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_template_is_what_the_next_webhook_plans_and_reset_restores_the_default() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, token) = create_store(&app, Platform::Api, "Minha Loja");
+    let path = format!("/templates/{id}/pix.generated");
+    let (status, location, _) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[
+            ("enabled", "1"),
+            ("delay.0", "0"),
+            (
+                "part.0.0",
+                "Oi {{ customer.first_name }}! Seu PIX de {{ total_cents | brl }}:",
+            ),
+            ("part.0.1", "{{ payment.pix_code }}"),
+            ("part.0.2", "   "),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(location, format!("{path}?ok=saved"));
+    let (_, html) = page(&admin, &app, &location).await;
+    assert!(html.contains("Alterações salvas") && html.contains("Texto personalizado"));
+    let (_, list) = page(&admin, &app, "/templates").await;
+    assert!(list.contains("personalizado"));
+
+    let (status, _) = post_webhook(&app, &token, fixture(API_PIX), &[]).await;
+    assert_eq!(status, 202);
+    let mut planned = messages(&app);
+    planned.sort_by_key(|m| (m.step, m.part));
+    let texts: Vec<&str> = planned.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts.len(), 2, "one step of two parts: {texts:?}");
+    assert_eq!(texts[0], "Oi Ana! Seu PIX de R$ 197,00:");
+    assert!(texts[1].starts_with("00020101021226900014br.gov.bcb.pix"));
+
+    let (status, location, _) = post_form(&app, &admin, &format!("{path}/padrao"), &[]).await;
+    assert_eq!(status, 303);
+    assert_eq!(location, format!("{path}?ok=template_reset"));
+    let stored = app
+        .store
+        .template(id, EventKind::PixGenerated)
+        .expect("read");
+    assert!(stored.is_none(), "back to the default");
+    let (_, html) = page(&admin, &app, &location).await;
+    assert!(html.contains("Texto padrão restaurado") && html.contains("Texto padrão do avisa"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_switched_off_plans_nothing() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, token) = create_store(&app, Platform::Api, "Minha Loja");
+    let (status, _, _) = post_form(
+        &app,
+        &admin,
+        &format!("/templates/{id}/pix.generated"),
+        &[
+            ("delay.0", "2m"),
+            ("part.0.0", "Oi {{ customer.first_name }}"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, list) = page(&admin, &app, "/templates").await;
+    let row = list
+        .split("data-kind=\"pix.generated\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .expect("the PIX row");
+    assert!(row.contains("Desligado"), "{row}");
+
+    let (status, answer) = post_webhook(&app, &token, fixture(API_PIX), &[]).await;
+    assert_eq!(status, 202, "{answer}");
+    assert!(
+        messages(&app).is_empty(),
+        "nothing planned for a kind turned off"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_renders_the_typed_text_with_a_real_fixture() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (kiwify, _) = create_store(&app, Platform::Kiwify, "Curso");
+    // The Kiwify PIX fixture's code (a `/` in it is HTML-escaped on the page, so only its start).
+    let code = "00020101021226840014br.gov.bcb.pix2562pix-h.stone.com.br";
+
+    let (status, html) = page(&admin, &app, &format!("/templates/{kiwify}/pix.generated")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("kiwify&#x2f;pix_created.json"),
+        "the sample is named"
+    );
+    assert!(
+        html.contains(code),
+        "the default text previews with the fixture's code"
+    );
+
+    let (status, _, html) = post_form(
+        &app,
+        &admin,
+        &format!("/templates/{kiwify}/pix.generated/previa"),
+        &[
+            ("delay.0", "15m"),
+            ("part.0.0", "Rascunho para {{ customer.first_name }}"),
+            ("part.0.1", "{{ payment.pix_code }}"),
+            ("delay.1", "due"),
+            ("part.1.0", "{{ pedido }}"),
+            ("action", "preview"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"bubble\">Rascunho para John</div>"));
+    assert!(html.contains(&format!("data-testid=\"bubble\">{code}")));
+    assert!(html.contains("depois de 15 min"));
+    assert!(
+        html.contains("Passo 2, mensagem 1, linha 1: variável desconhecida <code>pedido</code>"),
+        "rendering errors show inline"
+    );
+    assert!(
+        app.store
+            .template(kiwify, EventKind::PixGenerated)
+            .expect("read")
+            .is_none(),
+        "a preview saves nothing"
+    );
+
+    // The structural buttons work without JavaScript through the same form post.
+    let (status, _, html) = post_form(
+        &app,
+        &admin,
+        &format!("/templates/{kiwify}/pix.generated/previa"),
+        &[
+            ("delay.0", "15m"),
+            ("part.0.0", "Um"),
+            ("action", "add_part.0"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("name=\"part.0.1\""), "a second part appears");
+
+    // A platform without this kind borrows another platform's fixture, and says so.
+    let (api, _) = create_store(&app, Platform::Api, "Loja API");
+    let (_, html) = page(&admin, &app, &format!("/templates/{api}/boleto.generated")).await;
+    assert!(html.contains("usamos o de outra plataforma"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_preview_answers_with_rendered_steps() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Kiwify, "Curso");
+    let csrf = app.csrf(&admin, "/templates").await;
+    let response = admin
+        .post(app.at("/api/v1/templates/preview"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({
+            "store_id": id,
+            "kind": "pix.generated",
+            "steps": [ { "delay": "2m", "parts": ["{{ payment.pix_code }}", "{{ nada }}"] } ],
+        }))
+        .send()
+        .await
+        .expect("preview answers");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["source"], "platform");
+    assert_eq!(body["sample"], "kiwify/pix_created.json");
+    let parts = &body["steps"][0]["parts"];
+    assert!(
+        parts[0]["text"]
+            .as_str()
+            .expect("text")
+            .starts_with("000201")
+    );
+    assert_eq!(parts[1]["error"]["code"], "unknown_variable");
+    assert!(body["steps"][0]["due_at"].is_i64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attendant_may_preview_but_not_save() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    let client = attendant(&app).await;
+    let path = format!("/templates/{id}/pix.generated");
+    let (status, html) = page(&client, &app, &path).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Só administradores salvam"));
+    assert!(!html.contains("data-testid=\"save\""));
+    let fields = [
+        ("delay.0", "0"),
+        ("part.0.0", "Oi {{ customer.first_name }}"),
+    ];
+    let (status, _, _) = post_form(&app, &client, &path, &fields).await;
+    assert_eq!(status, 403);
+    let (status, _, _) = post_form(&app, &client, &format!("{path}/padrao"), &[]).await;
+    assert_eq!(status, 403);
+    let (status, _, html) = post_form(&app, &client, &format!("{path}/previa"), &fields).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"bubble\">Oi Ana</div>"));
+    assert!(
+        app.store
+            .template(id, EventKind::PixGenerated)
+            .expect("read")
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_stores_and_kinds_are_not_found() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    for path in [
+        "/templates/999/pix.generated".to_owned(),
+        format!("/templates/{id}/pix.gerado"),
+        "/templates/abc/pix.generated".to_owned(),
+    ] {
+        let (status, _) = page(&admin, &app, &path).await;
+        assert_eq!(status, 404, "{path}");
+    }
+}
