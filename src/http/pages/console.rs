@@ -60,14 +60,6 @@ pub async fn templates(
     empty_page(state, req, viewer, "templates").await
 }
 
-pub async fn messages(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    viewer: Viewer,
-) -> Result<HttpResponse, ApiError> {
-    empty_page(state, req, viewer, "messages").await
-}
-
 pub async fn reports(
     state: web::Data<AppState>,
     req: HttpRequest,
