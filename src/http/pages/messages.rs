@@ -457,7 +457,7 @@ mod tests {
         use crate::http::ui::{LANGUAGES, catalog_keys};
         let mut wanted: Vec<String> = MessageStatus::ALL
             .iter()
-            .map(|s| format!("message_status.{}", s.as_str()))
+            .map(|s| format!("messages.status.{}", s.as_str()))
             .collect();
         wanted.extend(KNOWN_REASONS.iter().map(|r| format!("messages.reason.{r}")));
         for e in [

@@ -81,7 +81,7 @@ pub async fn sandbox(
     let ctx = context! {
         conversations => conversations(&messages, &names),
         test_stores => test_stores,
-        test_numbers => test_numbers,
+        test_numbers => (test_numbers > 0).then(|| test_numbers.to_string()),
     };
     render_status(
         &state,
