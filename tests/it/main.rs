@@ -5,6 +5,7 @@ mod auth;
 mod browser;
 mod durability;
 mod events;
+mod messages;
 mod process;
 mod routes;
 mod stores;

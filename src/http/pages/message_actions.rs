@@ -89,7 +89,16 @@ pub async fn reschedule_message(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let now = state.clock.now();
-    let refused = |key| detail_page(&state, &req, &viewer, id, Some(key), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = |key| {
+        detail_page(
+            &state,
+            &req,
+            &viewer,
+            id,
+            Some(key),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
     let Some(due_at) = parse_local_input(&form.due_at) else {
         return refused("messages.error.bad_time").await;
     };
@@ -99,7 +108,12 @@ pub async fn reschedule_message(
     let store = state.store.clone();
     let outcome = attempt(move || store.reschedule_message(id, due_at.max(now), now)).await?;
     if matches!(outcome, Outcome::Done(_)) {
-        tracing::info!(message_id = id, by = viewer.user.id, due_at, "message rescheduled");
+        tracing::info!(
+            message_id = id,
+            by = viewer.user.id,
+            due_at,
+            "message rescheduled"
+        );
     }
     answer(&state, &req, &viewer, id, outcome, "message_rescheduled").await
 }
@@ -116,7 +130,11 @@ pub async fn send_message_now(
     let now = state.clock.now();
     let outcome = attempt(move || store.reschedule_message(id, now, now)).await?;
     if matches!(outcome, Outcome::Done(_)) {
-        tracing::info!(message_id = id, by = viewer.user.id, "message sent to the front");
+        tracing::info!(
+            message_id = id,
+            by = viewer.user.id,
+            "message sent to the front"
+        );
     }
     answer(&state, &req, &viewer, id, outcome, "message_send_now").await
 }
@@ -182,7 +200,15 @@ pub async fn mark_order_paid(
         Err(MarkPaidError::Store(e)) => Err(e.into()),
         Err(MarkPaidError::NoOrder) => {
             let error = Some("messages.error.no_order");
-            detail_page(&state, &req, &viewer, id, error, StatusCode::UNPROCESSABLE_ENTITY).await
+            detail_page(
+                &state,
+                &req,
+                &viewer,
+                id,
+                error,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }

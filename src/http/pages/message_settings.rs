@@ -260,7 +260,11 @@ pub async fn add_opt_out(
     let now = state.clock.now();
     let number = phone.as_str().to_owned();
     let canceled = blocking(move || store.add_opt_out(&number, "console", now)).await?;
-    tracing::info!(by = viewer.user.id, canceled, "buyer added to the opt-out list");
+    tracing::info!(
+        by = viewer.user.id,
+        canceled,
+        "buyer added to the opt-out list"
+    );
     let flash = count_flash("opt_out_added", canceled);
     Ok(redirect(&format!("/mensagens/descadastros?ok={flash}")))
 }

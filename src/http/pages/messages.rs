@@ -332,7 +332,9 @@ pub(super) fn local_input(unix: i64) -> String {
     let Ok(ts) = jiff::Timestamp::from_second(unix) else {
         return String::new();
     };
-    ts.to_zoned(sao_paulo()).strftime("%Y-%m-%dT%H:%M").to_string()
+    ts.to_zoned(sao_paulo())
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string()
 }
 
 /// A `datetime-local` value read as Brasília time; `None` when it is not a date and time.
@@ -483,7 +485,10 @@ mod tests {
         };
         let parsed = q("(11) 98765-4321").parse().expect("a Brazilian mobile");
         assert_eq!(parsed.filter.phone.as_deref(), Some("+5511987654321"));
-        assert!(matches!(q("11 9c150-eeca").parse(), Err(FilterError::Phone(_))));
+        assert!(matches!(
+            q("11 9c150-eeca").parse(),
+            Err(FilterError::Phone(_))
+        ));
         let view = MessagesQuery {
             view: "fila".into(),
             ..MessagesQuery::default()
@@ -502,9 +507,15 @@ mod tests {
     #[test]
     fn reasons_keep_their_detail_and_unknown_ones_their_text() {
         let v = reason_view(Some("render_error: unknown variable"));
-        assert_eq!(v.get_attr("code").expect("code").as_str(), Some("render_error"));
+        assert_eq!(
+            v.get_attr("code").expect("code").as_str(),
+            Some("render_error")
+        );
         let v = reason_view(Some("store_deleted"));
-        assert_eq!(v.get_attr("text").expect("text").as_str(), Some("store_deleted"));
+        assert_eq!(
+            v.get_attr("text").expect("text").as_str(),
+            Some("store_deleted")
+        );
         assert!(preview(&"a ".repeat(100)).ends_with('…'));
     }
 }

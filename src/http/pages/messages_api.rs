@@ -110,9 +110,10 @@ pub async fn api_message(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let store = state.store.clone();
-    Ok(one(
-        blocking(move || with_names(store.message(id)?, &store)).await?,
-    ))
+    Ok(one(blocking(move || {
+        with_names(store.message(id)?, &store)
+    })
+    .await?))
 }
 
 /// `POST /api/v1/messages/{id}/cancel`: 409 when it already left.
@@ -125,10 +126,17 @@ pub async fn api_cancel_message(
     let store = state.store.clone();
     let now = state.clock.now();
     let found = blocking(move || {
-        with_names(store.cancel_message(id, cancel_reason::BY_USER, now)?, &store)
+        with_names(
+            store.cancel_message(id, cancel_reason::BY_USER, now)?,
+            &store,
+        )
     })
     .await?;
-    tracing::info!(message_id = id, by = viewer.user.id, "message canceled (API)");
+    tracing::info!(
+        message_id = id,
+        by = viewer.user.id,
+        "message canceled (API)"
+    );
     Ok(one(found))
 }
 
@@ -158,7 +166,12 @@ pub async fn api_reschedule_message(
     let store = state.store.clone();
     let found =
         blocking(move || with_names(store.reschedule_message(id, due_at, now)?, &store)).await?;
-    tracing::info!(message_id = id, by = viewer.user.id, due_at, "message rescheduled (API)");
+    tracing::info!(
+        message_id = id,
+        by = viewer.user.id,
+        due_at,
+        "message rescheduled (API)"
+    );
     Ok(one(found))
 }
 
@@ -190,7 +203,12 @@ pub async fn api_mark_order_paid(
         store.mark_order_paid(store_id, &order_id, now)
     })
     .await?;
-    tracing::info!(store_id, canceled, by = viewer.user.id, "order marked paid (API)");
+    tracing::info!(
+        store_id,
+        canceled,
+        by = viewer.user.id,
+        "order marked paid (API)"
+    );
     Ok(HttpResponse::Ok().json(json!({
         "store_id": store_id,
         "order_id": for_answer,

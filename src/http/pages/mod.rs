@@ -30,8 +30,7 @@ pub use message_settings::{
 };
 pub use messages::{message_detail, messages};
 pub use messages_api::{
-    api_cancel_message, api_list_messages, api_mark_order_paid, api_message,
-    api_reschedule_message,
+    api_cancel_message, api_list_messages, api_mark_order_paid, api_message, api_reschedule_message,
 };
 pub use sandbox::{sandbox, set_store_test_mode};
 pub use session::{create_first_admin, login, login_form, logout, setup_form};

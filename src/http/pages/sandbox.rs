@@ -116,7 +116,12 @@ pub async fn set_store_test_mode(
     let store = state.store.clone();
     match blocking(move || store.update_store(id, |s| s.test_mode = on)).await {
         Ok(_) => {
-            tracing::info!(store_id = id, on, by = admin.0.user.id, "store test mode set");
+            tracing::info!(
+                store_id = id,
+                on,
+                by = admin.0.user.id,
+                "store test mode set"
+            );
             let flash = if on { "test_mode_on" } else { "test_mode_off" };
             Ok(redirect(&format!("/lojas/{id}?ok={flash}")))
         }
