@@ -77,6 +77,8 @@ routes! {
     GET  "/eventos/{id}"                     User   => pages::event_detail;
     GET  "/api/v1/events"                    User   => pages::api_list_events;
     GET  "/api/v1/events/{id}"               User   => pages::api_event;
+    // Attendants act on messages every day (cancel, move, send now, dar baixa, write down a
+    // buyer's opt-out); settings, undoing an opt-out and a store's test mode are admin decisions.
     GET  "/mensagens"                        User   => pages::messages;
     GET  "/mensagens/configuracoes"          Admin  => pages::message_settings;
     POST "/mensagens/configuracoes"          Admin  => pages::save_message_settings;
