@@ -82,7 +82,26 @@ routes! {
     GET  "/eventos/{id}"                     User   => pages::event_detail;
     GET  "/api/v1/events"                    User   => pages::api_list_events;
     GET  "/api/v1/events/{id}"               User   => pages::api_event;
+    // Attendants act on messages every day (cancel, move, send now, dar baixa, write down a
+    // buyer's opt-out); settings, undoing an opt-out and a store's test mode are admin decisions.
     GET  "/mensagens"                        User   => pages::messages;
+    GET  "/mensagens/configuracoes"          Admin  => pages::message_settings;
+    POST "/mensagens/configuracoes"          Admin  => pages::save_message_settings;
+    GET  "/mensagens/descadastros"           User   => pages::opt_outs;
+    POST "/mensagens/descadastros"           User   => pages::add_opt_out;
+    POST "/mensagens/descadastros/remover"   Admin  => pages::remove_opt_out;
+    GET  "/mensagens/sandbox"                User   => pages::sandbox;
+    GET  "/mensagens/{id}"                   User   => pages::message_detail;
+    POST "/mensagens/{id}/cancelar"          User   => pages::cancel_message;
+    POST "/mensagens/{id}/reagendar"         User   => pages::reschedule_message;
+    POST "/mensagens/{id}/enviar-agora"      User   => pages::send_message_now;
+    POST "/mensagens/{id}/dar-baixa"         User   => pages::mark_order_paid;
+    POST "/lojas/{id}/modo-teste"            Admin  => pages::set_store_test_mode;
+    GET  "/api/v1/messages"                  User   => pages::api_list_messages;
+    GET  "/api/v1/messages/{id}"             User   => pages::api_message;
+    POST "/api/v1/messages/{id}/cancel"      User   => pages::api_cancel_message;
+    POST "/api/v1/messages/{id}/reschedule"  User   => pages::api_reschedule_message;
+    POST "/api/v1/orders/mark-paid"          User   => pages::api_mark_order_paid;
     GET  "/relatorios"                       User   => pages::reports;
     GET  "/conta"                            User   => pages::account;
     POST "/conta/idioma"                     User   => pages::set_language;

@@ -52,14 +52,6 @@ pub async fn instances(
     empty_page(state, req, viewer, "instances").await
 }
 
-pub async fn messages(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    viewer: Viewer,
-) -> Result<HttpResponse, ApiError> {
-    empty_page(state, req, viewer, "messages").await
-}
-
 pub async fn reports(
     state: web::Data<AppState>,
     req: HttpRequest,

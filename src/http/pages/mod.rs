@@ -6,6 +6,11 @@ mod admin;
 mod console;
 mod events;
 mod maintenance;
+mod message_actions;
+mod message_settings;
+mod messages;
+mod messages_api;
+mod sandbox;
 mod session;
 mod stores;
 mod stores_api;
@@ -21,9 +26,18 @@ pub use admin::{
     api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
     revoke_api_token, save_settings, settings, users,
 };
-pub use console::{api_me, dashboard, instances, messages, not_found, reports};
+pub use console::{api_me, dashboard, instances, not_found, reports};
 pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
 pub use maintenance::{api_backup, download_backup, export_buyer, forget_buyer, save_ops_settings};
+pub use message_actions::{cancel_message, mark_order_paid, reschedule_message, send_message_now};
+pub use message_settings::{
+    add_opt_out, message_settings, opt_outs, remove_opt_out, save_message_settings,
+};
+pub use messages::{message_detail, messages};
+pub use messages_api::{
+    api_cancel_message, api_list_messages, api_mark_order_paid, api_message, api_reschedule_message,
+};
+pub use sandbox::{sandbox, set_store_test_mode};
 pub use session::{create_first_admin, login, login_form, logout, setup_form};
 pub use stores::{
     create_store, delete_store, list_stores, new_store_form, regenerate_store_token, show_store,
@@ -59,6 +73,18 @@ const FLASHES: &[&str] = &[
     "token_regenerated",
     "unmapped_acknowledged",
     "template_reset",
+    "message_canceled",
+    "message_rescheduled",
+    "message_send_now",
+    "marked_paid_none",
+    "marked_paid_one",
+    "marked_paid_many",
+    "opt_out_added_none",
+    "opt_out_added_one",
+    "opt_out_added_many",
+    "opt_out_removed",
+    "test_mode_on",
+    "test_mode_off",
 ];
 
 /// Renders `template` with the layout context and `extra`.
@@ -115,12 +141,23 @@ pub(super) async fn render_status(
         .get::<CsrfToken>()
         .map(|t| t.0.clone())
         .unwrap_or_default();
-    let flash =
+    let query =
         web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .ok()
-            .and_then(|q| q.get("ok").cloned())
-            .filter(|k| FLASHES.contains(&k.as_str()))
-            .map(|k| state.ui.text(lang, &format!("flash.{k}")));
+            .ok();
+    // A count the flash may carry (`&n=3`: "3 lembretes cancelados"); only digits pass.
+    let count = query
+        .as_ref()
+        .and_then(|q| q.get("n"))
+        .and_then(|n| n.parse::<u64>().ok());
+    let flash = query
+        .as_ref()
+        .and_then(|q| q.get("ok").cloned())
+        .filter(|k| FLASHES.contains(&k.as_str()))
+        .map(|k| state.ui.text(lang, &format!("flash.{k}")))
+        .map(|text| match count {
+            Some(n) => text.replace("{n}", &n.to_string()),
+            None => text,
+        });
     let user = viewer.map(|v| {
         context! {
             id => v.user.id,

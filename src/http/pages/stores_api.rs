@@ -36,6 +36,8 @@ pub struct StoreView {
     pub first_event_at: Option<i64>,
     pub last_event_at: Option<i64>,
     pub event_count: u64,
+    /// Modo teste: messages are planned but go to the sandbox inbox, never to WhatsApp.
+    pub test_mode: bool,
 }
 
 impl StoreView {
@@ -60,6 +62,7 @@ impl StoreView {
             first_event_at: record.first_event_at,
             last_event_at: record.last_event_at,
             event_count: record.event_count,
+            test_mode: record.test_mode,
         }
     }
 }
