@@ -29,11 +29,6 @@ fn api(kind: &str, id: &str, order: Option<&str>, phone: &str, product: &str) ->
     }
 }
 
-fn with_platform(mut input: Input, platform: Platform) -> Input {
-    input.platform = platform;
-    input
-}
-
 fn run(inputs: &[Input]) -> Vec<Outcome> {
     let tmp = tempfile::tempdir().expect("tempdir");
     simulate(tmp.path(), inputs, NOON, 60).expect("simulates")
@@ -151,23 +146,58 @@ fn refund_after_paid_plans_nothing_new_and_stops_nothing_else() {
 
 #[test]
 fn a_payment_on_another_platform_silences_the_cart_of_the_same_buyer_and_product() {
+    // The cart comes through a custom integration; the payment is Kiwify's own test delivery
+    // (buyer +88802598880, "Example product"): two platforms, two stores, one buyer.
+    let kiwify_paid = Input {
+        name: "kiwify:order_approved".into(),
+        platform: Platform::Kiwify,
+        headers: Vec::new(),
+        body: std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/kiwify/order_approved-test.json"
+        ))
+        .expect("fixture"),
+    };
     let got = summary(&run(&[
-        api("checkout.abandoned", "c1", None, "11987654321", "Curso"),
-        with_platform(
-            api("order.paid", "p1", Some("X9"), "+55 11 98765-4321", "Curso"),
-            Platform::Api,
+        api(
+            "checkout.abandoned",
+            "c1",
+            None,
+            "+88802598880",
+            "Example product",
         ),
+        kiwify_paid,
     ]));
     assert!(
         got.contains(&"c1:checkout.abandoned planned checkout.abandoned#1".to_owned()),
         "{got:?}"
     );
     assert!(
-        got.contains(&"p1:order.paid canceled checkout.abandoned#0 order_closed".to_owned()),
+        got.contains(
+            &"kiwify:order_approved canceled checkout.abandoned#0 order_closed".to_owned()
+        ),
         "{got:?}"
     );
     assert!(
-        got.contains(&"p1:order.paid canceled checkout.abandoned#1 order_closed".to_owned()),
+        got.contains(
+            &"kiwify:order_approved canceled checkout.abandoned#1 order_closed".to_owned()
+        ),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&"kiwify:order_approved planned order.paid#0".to_owned()),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_cart_then_a_payment_on_the_same_platform_without_an_order_id_stops_too() {
+    let got = summary(&run(&[
+        api("checkout.abandoned", "c1", None, "11987654321", "Curso"),
+        api("order.paid", "p1", Some("X9"), "+55 11 98765-4321", "Curso"),
+    ]));
+    assert!(
+        got.contains(&"p1:order.paid canceled checkout.abandoned#0 order_closed".to_owned()),
         "{got:?}"
     );
 }
