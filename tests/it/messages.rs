@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::auth::one_time_password_in;
 use crate::events::{create_store, post_webhook};
-use crate::support::{ADMIN_PASSWORD, TestApp};
+use crate::support::TestApp;
 
 /// The PIX fixture's buyer, order and copia-e-cola code.
 const PIX_PHONE: &str = "+5511987654321";
@@ -115,41 +115,6 @@ async fn with_pix() -> (TestApp, reqwest::Client, u64, String) {
     let (store_id, token) = create_store(&app, Platform::Api, "Minha Loja");
     webhook(&app, &token, fixture("pix.generated.json")).await;
     (app, admin, store_id, token)
-}
-
-/// Creates an attendant and logs them in with a password of their own.
-async fn attendant(app: &TestApp, admin: &reqwest::Client) -> reqwest::Client {
-    let csrf = app.csrf(admin, "/usuarios").await;
-    let html = admin
-        .post(app.at("/usuarios"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("email", "bia@loja.com.br"),
-            ("name", "Bia"),
-            ("role", "attendant"),
-        ])
-        .send()
-        .await
-        .expect("create user")
-        .text()
-        .await
-        .expect("page");
-    let one_time = one_time_password_in(&html);
-    let (client, _) = app.login("bia@loja.com.br", &one_time).await;
-    let csrf = app.csrf(&client, "/conta").await;
-    let changed = client
-        .post(app.at("/conta/senha"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("current", one_time.as_str()),
-            ("password", ADMIN_PASSWORD),
-            ("password_confirm", ADMIN_PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("change password");
-    assert_eq!(changed.status(), 303);
-    app.login("bia@loja.com.br", ADMIN_PASSWORD).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,8 +531,8 @@ async fn test_mode_sends_a_stores_messages_to_the_sandbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attendants_handle_messages_but_not_settings() {
-    let (app, admin, store_id, _) = with_pix().await;
-    let bia = attendant(&app, &admin).await;
+    let (app, _admin, store_id, _) = with_pix().await;
+    let bia = app.attendant("bia@loja.com.br").await;
     let messages = listed(&bia, &app, "").await;
     let id = id_of(first_pix(&messages));
 

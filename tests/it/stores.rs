@@ -5,7 +5,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 
 use crate::auth::one_time_password_in;
-use crate::support::{ADMIN_PASSWORD, TestApp};
+use crate::support::TestApp;
 
 const HOTMART_BOLETO: &str = "tests/fixtures/hotmart/purchase-billet-printed-boleto.json";
 const KIWIFY_BOLETO: &str = "tests/fixtures/kiwify/billet_created.json";
@@ -290,47 +290,12 @@ async fn invalid_store_forms_come_back_with_422_and_a_clear_message() {
     );
 }
 
-/// Creates an attendant and logs them in with a password of their own.
-async fn attendant(app: &TestApp, admin: &reqwest::Client) -> reqwest::Client {
-    let csrf = app.csrf(admin, "/usuarios").await;
-    let html = admin
-        .post(app.at("/usuarios"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("email", "ana@loja.com.br"),
-            ("name", "Ana"),
-            ("role", "attendant"),
-        ])
-        .send()
-        .await
-        .expect("create user")
-        .text()
-        .await
-        .expect("page");
-    let one_time = one_time_password_in(&html);
-    let (client, _) = app.login("ana@loja.com.br", &one_time).await;
-    let csrf = app.csrf(&client, "/conta").await;
-    let changed = client
-        .post(app.at("/conta/senha"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("current", one_time.as_str()),
-            ("password", ADMIN_PASSWORD),
-            ("password_confirm", ADMIN_PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("change password");
-    assert_eq!(changed.status(), 303);
-    app.login("ana@loja.com.br", ADMIN_PASSWORD).await.0
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attendant_sees_stores_but_cannot_create_or_change_them() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
     let (id, url) = create_store(&app, &admin, "Loja", "hotmart", "").await;
-    let ana = attendant(&app, &admin).await;
+    let ana = app.attendant("ana@loja.com.br").await;
 
     let (status, list) = page(&ana, &app, "/lojas").await;
     assert_eq!(status, 200);

@@ -104,6 +104,24 @@ impl TestApp {
         client
     }
 
+    /// A logged-in attendant, made directly in storage (the users page has its own tests).
+    pub async fn attendant(&self, email: &str) -> reqwest::Client {
+        self.store
+            .create_user(avisa::store::NewUser {
+                email: email.into(),
+                name: "Atendente".into(),
+                role: avisa::store::Role::Attendant,
+                password_hash: avisa::http::password::hash_password(ADMIN_PASSWORD),
+                lang: "pt-BR".into(),
+                must_change_password: false,
+                created_at: 0,
+            })
+            .expect("attendant created");
+        let (client, response) = self.login(email, ADMIN_PASSWORD).await;
+        assert_eq!(response.status(), 303, "the attendant logs in");
+        client
+    }
+
     /// Logs in with e-mail and password on a fresh client.
     pub async fn login(&self, email: &str, password: &str) -> (reqwest::Client, reqwest::Response) {
         let client = self.client();

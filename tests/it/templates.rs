@@ -2,11 +2,11 @@
 //! real fixture events, and the proof that what is saved is what the next webhook plans.
 
 use avisa::domain::{EventKind, Platform};
-use avisa::store::{MessageFilter, MessageRecord, NewUser, Role};
+use avisa::store::{MessageFilter, MessageRecord};
 use serde_json::{Value, json};
 
 use crate::events::{create_store, post_webhook};
-use crate::support::{ADMIN_PASSWORD, TestApp};
+use crate::support::TestApp;
 
 const API_PIX: &str = "api/pix.generated.json";
 
@@ -56,24 +56,6 @@ fn messages(app: &TestApp) -> Vec<MessageRecord> {
             ..Default::default()
         })
         .expect("messages listed")
-}
-
-/// A logged-in attendant (made directly in storage: the users page is tested elsewhere).
-async fn attendant(app: &TestApp) -> reqwest::Client {
-    app.store
-        .create_user(NewUser {
-            email: "atendente@loja.com.br".into(),
-            name: "Ana".into(),
-            role: Role::Attendant,
-            password_hash: avisa::http::password::hash_password(ADMIN_PASSWORD),
-            lang: "pt-BR".into(),
-            must_change_password: false,
-            created_at: 0,
-        })
-        .expect("attendant created");
-    let (client, response) = app.login("atendente@loja.com.br", ADMIN_PASSWORD).await;
-    assert_eq!(response.status(), 303, "the attendant logs in");
-    client
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,7 +325,7 @@ async fn an_attendant_may_preview_but_not_save() {
     let app = TestApp::start().await;
     app.setup_admin().await;
     let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
-    let client = attendant(&app).await;
+    let client = app.attendant("atendente@loja.com.br").await;
     let path = format!("/templates/{id}/pix.generated");
     let (status, html) = page(&client, &app, &path).await;
     assert_eq!(status, 200);
