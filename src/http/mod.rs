@@ -55,6 +55,10 @@ pub struct AppState {
     pub workers_ready: Arc<AtomicBool>,
     /// The ingestion writer (group commit).
     pub intake: crate::queue::Intake,
+    /// Every instance's live channel (state for the console, sends for the outbox).
+    pub channels: Arc<crate::queue::channels::Channels>,
+    /// Wakes the outbox when something it waits for changed (a link, a reschedule, …).
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -73,6 +77,8 @@ impl AppState {
             login_limiter: ratelimit::RateLimiter::new(5, 15 * 60),
             workers_ready: Arc::new(AtomicBool::new(false)),
             intake,
+            channels: Arc::default(),
+            outbox_wake: Arc::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! is waiting) and, later, the outbox. Uses `store`, `ingest` and `domain`.
 
 pub mod channel;
+pub mod channels;
 pub mod intake;
 pub mod simulate;
 

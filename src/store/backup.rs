@@ -249,6 +249,8 @@ fn copy_tables(
         DEDUP,
         COUNTERS,
         ERASED_BUYERS,
+        INSTANCES,
+        LEASES,
         MESSAGES,
         OUTBOX,
         TEMPLATES,

@@ -39,6 +39,16 @@ pub struct MessageRecord {
     /// Planned for a store in test mode or a merchant test number: goes to the sandbox.
     pub test: bool,
     pub created_at: i64,
+    /// Failed send attempts so far (transient failures retry on the schedule).
+    #[serde(default)]
+    pub attempts: u32,
+    /// The process died between handing it to WhatsApp and recording the outcome: it was sent
+    /// again once and may have reached the buyer twice.
+    #[serde(default)]
+    pub maybe_sent: bool,
+    /// The instance it went out through.
+    #[serde(default)]
+    pub instance_id: Option<u64>,
 }
 
 impl MessageRecord {

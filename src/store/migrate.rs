@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{StoreError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
@@ -34,6 +34,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
             1 => migrate_from_1(&txn)?,
             2 => migrate_from_2(&txn)?,
             3 => migrate_from_3(&txn)?,
+            4 => migrate_from_4(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -83,5 +84,12 @@ fn migrate_from_2(txn: &WriteTransaction) -> Result<(), StoreError> {
 /// Schema 4: the erased-buyers (LGPD opt-out) table.
 fn migrate_from_3(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::ERASED_BUYERS)?;
+    Ok(())
+}
+
+/// Schema 5: instances and send leases (the outbox).
+fn migrate_from_4(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::INSTANCES)?;
+    txn.open_table(tables::LEASES)?;
     Ok(())
 }

@@ -320,6 +320,9 @@ impl<'txn> Planner<'txn> {
                     }],
                     test,
                     created_at: now,
+                    attempts: 0,
+                    maybe_sent: false,
+                    instance_id: None,
                 };
                 self.messages
                     .insert(record.id, to_json(&record)?.as_slice())?;

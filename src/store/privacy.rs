@@ -56,7 +56,12 @@ const RETENTION_PURGED: &str = "raw_bodies_purged";
 const SWEEP_BATCH: usize = 2_000;
 
 fn phone_hash(phone: &Phone) -> Vec<u8> {
-    Sha256::digest(phone.as_str().as_bytes()).to_vec()
+    phone_hash_str(phone.as_str())
+}
+
+/// The hash of an E.164 phone as stored in `ERASED_BUYERS`.
+pub(super) fn phone_hash_str(e164: &str) -> Vec<u8> {
+    Sha256::digest(e164.as_bytes()).to_vec()
 }
 
 /// The national number, as platforms often put it in bodies (`11987654321`).

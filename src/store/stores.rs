@@ -27,6 +27,9 @@ pub struct StoreRecord {
     /// Modo teste: messages are planned and rendered but go to the sandbox inbox, never out.
     #[serde(default)]
     pub test_mode: bool,
+    /// The instance (WhatsApp number) this store sends through; none holds its messages.
+    #[serde(default)]
+    pub instance_id: Option<u64>,
 }
 
 /// What creating a store needs.
@@ -59,6 +62,7 @@ impl Store {
                 last_event_at: None,
                 event_count: 0,
                 test_mode: false,
+                instance_id: None,
             };
             let mut tokens = txn.open_table(tables::STORE_TOKENS)?;
             if tokens.get(record.webhook_token.as_str())?.is_some() {
@@ -114,6 +118,11 @@ impl Store {
             .expect("token cache lock is never poisoned")
             .get(token)
             .cloned()
+    }
+
+    /// Drops the webhook-token cache (a store changed).
+    pub(super) fn forget_cached_stores(&self) {
+        self.forget_tokens();
     }
 
     fn forget_tokens(&self) {

@@ -57,3 +57,9 @@ pub const OPT_OUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("opt_out
 /// SHA-256 of an erased buyer's E.164 phone -> when they were erased (LGPD): nothing else about
 /// them is kept, and nothing is ever sent to them again.
 pub const ERASED_BUYERS: TableDefinition<&[u8], i64> = TableDefinition::new("erased_buyers_v1");
+
+/// WhatsApp instances by id (JSON `InstanceRecord`): settings and today's send counters.
+pub const INSTANCES: TableDefinition<u64, &[u8]> = TableDefinition::new("instances_v1");
+/// Messages handed to a channel, by (lease expiry, id): a lease that runs out means the
+/// process died mid-send ("maybe sent").
+pub const LEASES: TableDefinition<(i64, u64), ()> = TableDefinition::new("leases_v1");

@@ -1,0 +1,333 @@
+//! The outbox's storage steps: claim a due message under a lease, record each attempt's outcome
+//! (sent, retry later, hold, fail) together with the instance's counters, requeue leases that
+//! ran out (the process died mid-send: "maybe sent"), expire, and apply WhatsApp's receipts.
+
+use redb::{ReadableDatabase, ReadableTable};
+
+use super::messages::{MessageRecord, StatusChange};
+use super::{InstanceRecord, Store, StoreError, from_json, tables, to_json};
+use crate::domain::MessageStatus;
+use crate::domain::planning::is_recovery;
+
+/// What happened to one attempt.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttemptOutcome {
+    /// WhatsApp took it (or the sandbox kept it).
+    Sent {
+        at: i64,
+        sandbox: bool,
+        next_slot: i64,
+    },
+    /// Transient failure: try again at `at`.
+    Retry { at: i64, reason: String },
+    /// No live session: back to the queue at its due time, no attempt counted.
+    Hold { reason: String },
+    /// Never going to work.
+    Fail { reason: String },
+}
+
+/// A receipt's effect on a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiptStatus {
+    Delivered,
+    Read,
+}
+
+fn push(record: &mut MessageRecord, status: MessageStatus, reason: Option<String>, at: i64) {
+    record.status = status;
+    record.history.push(StatusChange { at, status, reason });
+}
+
+impl Store {
+    /// Takes a scheduled message for sending until `lease_until`. `None` when it is no longer
+    /// scheduled (canceled or claimed meanwhile).
+    pub fn claim_message(
+        &self,
+        id: u64,
+        instance_id: u64,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let txn = self.db().begin_write()?;
+        let claimed = {
+            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut record: MessageRecord = match messages.get(id)? {
+                Some(bytes) => from_json(bytes.value())?,
+                None => return Ok(None),
+            };
+            if record.status != MessageStatus::Scheduled {
+                return Ok(None);
+            }
+            txn.open_table(tables::OUTBOX)?
+                .remove((record.due_at, id))?;
+            txn.open_table(tables::LEASES)?
+                .insert((lease_until, id), ())?;
+            record.instance_id = Some(instance_id);
+            push(&mut record, MessageStatus::Sending, None, now);
+            messages.insert(id, to_json(&record)?.as_slice())?;
+            record
+        };
+        txn.commit()?;
+        Ok(Some(claimed))
+    }
+
+    /// Records an attempt of a claimed message (its lease is `lease_until`), and on a send the
+    /// instance's counters, in one transaction.
+    pub fn record_attempt(
+        &self,
+        id: u64,
+        lease_until: i64,
+        outcome: AttemptOutcome,
+        now: i64,
+    ) -> Result<MessageRecord, StoreError> {
+        let txn = self.db().begin_write()?;
+        let record = {
+            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut record: MessageRecord = match messages.get(id)? {
+                Some(bytes) => from_json(bytes.value())?,
+                None => return Err(StoreError::NotFound),
+            };
+            txn.open_table(tables::LEASES)?.remove((lease_until, id))?;
+            let mut outbox = txn.open_table(tables::OUTBOX)?;
+            match outcome {
+                AttemptOutcome::Sent {
+                    at,
+                    sandbox,
+                    next_slot,
+                } => {
+                    if sandbox {
+                        record.test = true;
+                    }
+                    push(
+                        &mut record,
+                        MessageStatus::Sent,
+                        sandbox.then(|| "sandbox".to_owned()),
+                        at,
+                    );
+                    if let Some(instance_id) = record.instance_id {
+                        let mut instances = txn.open_table(tables::INSTANCES)?;
+                        let instance: Option<InstanceRecord> = instances
+                            .get(instance_id)?
+                            .map(|b| from_json(b.value()))
+                            .transpose()?;
+                        if let Some(mut instance) = instance {
+                            let day = crate::domain::sending::local_day(at).to_string();
+                            instance.sent_today = if instance.sent_day == day {
+                                instance.sent_today + 1
+                            } else {
+                                1
+                            };
+                            instance.sent_day = day;
+                            instance.last_sent_at = Some(at);
+                            instance.next_slot = next_slot;
+                            instances.insert(instance_id, to_json(&instance)?.as_slice())?;
+                        }
+                    }
+                }
+                AttemptOutcome::Retry { at, reason } => {
+                    record.attempts += 1;
+                    record.due_at = at;
+                    push(&mut record, MessageStatus::Scheduled, Some(reason), now);
+                    outbox.insert((record.due_at, id), ())?;
+                }
+                AttemptOutcome::Hold { reason } => {
+                    push(&mut record, MessageStatus::Scheduled, Some(reason), now);
+                    outbox.insert((record.due_at, id), ())?;
+                }
+                AttemptOutcome::Fail { reason } => {
+                    record.attempts += 1;
+                    push(&mut record, MessageStatus::Failed, Some(reason), now);
+                }
+            }
+            messages.insert(id, to_json(&record)?.as_slice())?;
+            record
+        };
+        txn.commit()?;
+        Ok(record)
+    }
+
+    /// Ends a scheduled message at send time (expired, or no longer wanted).
+    pub fn close_scheduled(
+        &self,
+        id: u64,
+        status: MessageStatus,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        {
+            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut record: MessageRecord = match messages.get(id)? {
+                Some(bytes) => from_json(bytes.value())?,
+                None => return Err(StoreError::NotFound),
+            };
+            if record.status != MessageStatus::Scheduled {
+                return Ok(());
+            }
+            txn.open_table(tables::OUTBOX)?
+                .remove((record.due_at, id))?;
+            push(&mut record, status, Some(reason.to_owned()), now);
+            messages.insert(id, to_json(&record)?.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Leases that ran out before `now` belong to a process that died mid-send: the message goes
+    /// back to the queue once, flagged "maybe sent". Returns how many.
+    pub fn requeue_expired_leases(&self, now: i64) -> Result<usize, StoreError> {
+        let txn = self.db().begin_write()?;
+        let mut count = 0;
+        {
+            let mut leases = txn.open_table(tables::LEASES)?;
+            let expired: Vec<(i64, u64)> = leases
+                .range(..(now, 0))?
+                .map(|row| row.map(|(k, _)| k.value()))
+                .collect::<Result<_, _>>()?;
+            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut outbox = txn.open_table(tables::OUTBOX)?;
+            for (lease_until, id) in expired {
+                leases.remove((lease_until, id))?;
+                let record: Option<MessageRecord> = messages
+                    .get(id)?
+                    .map(|b| from_json(b.value()))
+                    .transpose()?;
+                let Some(mut record) = record else { continue };
+                if record.status != MessageStatus::Sending {
+                    continue;
+                }
+                if record.maybe_sent {
+                    // Already requeued once: do not risk a third copy.
+                    push(
+                        &mut record,
+                        MessageStatus::Failed,
+                        Some("maybe_sent_twice".into()),
+                        now,
+                    );
+                } else {
+                    record.maybe_sent = true;
+                    push(
+                        &mut record,
+                        MessageStatus::Scheduled,
+                        Some("maybe_sent".into()),
+                        now,
+                    );
+                    outbox.insert((record.due_at, id), ())?;
+                }
+                messages.insert(id, to_json(&record)?.as_slice())?;
+                count += 1;
+            }
+        }
+        txn.commit()?;
+        Ok(count)
+    }
+
+    /// WhatsApp's receipts move a sent message forward, never back.
+    pub fn apply_receipt(
+        &self,
+        id: u64,
+        receipt: ReceiptStatus,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        {
+            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut record: MessageRecord = match messages.get(id)? {
+                Some(bytes) => from_json(bytes.value())?,
+                None => return Ok(()),
+            };
+            let next = match (record.status, receipt) {
+                (MessageStatus::Sent, ReceiptStatus::Delivered) => MessageStatus::Delivered,
+                (MessageStatus::Sent | MessageStatus::Delivered, ReceiptStatus::Read) => {
+                    MessageStatus::Read
+                }
+                _ => return Ok(()),
+            };
+            push(&mut record, next, None, at);
+            messages.insert(id, to_json(&record)?.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A server refusal after the send call returned: the message failed.
+    pub fn apply_nack(&self, id: u64, reason: &str, at: i64) -> Result<(), StoreError> {
+        let txn = self.db().begin_write()?;
+        {
+            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut record: MessageRecord = match messages.get(id)? {
+                Some(bytes) => from_json(bytes.value())?,
+                None => return Ok(()),
+            };
+            if !matches!(record.status, MessageStatus::Sent | MessageStatus::Sending) {
+                return Ok(());
+            }
+            push(
+                &mut record,
+                MessageStatus::Failed,
+                Some(format!("server_refused: {reason}")),
+                at,
+            );
+            messages.insert(id, to_json(&record)?.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Why a scheduled message should no longer go out, checked just before sending.
+    pub fn unwanted_reason(
+        &self,
+        message: &MessageRecord,
+    ) -> Result<Option<&'static str>, StoreError> {
+        use crate::domain::message::cancel_reason;
+        let read = self.db().begin_read()?;
+        let store: Option<super::StoreRecord> = read
+            .open_table(tables::STORES)?
+            .get(message.store_id)?
+            .map(|b| from_json(b.value()))
+            .transpose()?;
+        let Some(store) = store else {
+            return Ok(Some("store_deleted"));
+        };
+        if !store.enabled {
+            return Ok(Some("store_disabled"));
+        }
+        if read
+            .open_table(tables::OPT_OUTS)?
+            .get(message.phone.as_str())?
+            .is_some()
+        {
+            return Ok(Some(cancel_reason::OPTED_OUT));
+        }
+        let hash = super::privacy::phone_hash_str(&message.phone);
+        if read
+            .open_table(tables::ERASED_BUYERS)?
+            .get(hash.as_slice())?
+            .is_some()
+        {
+            return Ok(Some("buyer_erased"));
+        }
+        if is_recovery(message.kind)
+            && let Some(order_id) = message.order_id.as_deref()
+            && read
+                .open_table(tables::CLOSED_ORDERS)?
+                .get((message.store_id, order_id))?
+                .is_some()
+        {
+            return Ok(Some(cancel_reason::ORDER_CLOSED));
+        }
+        let template: Option<crate::domain::template::MessageTemplate> = read
+            .open_table(tables::TEMPLATES)?
+            .get((message.store_id, message.kind.as_str()))?
+            .map(|b| from_json(b.value()))
+            .transpose()?;
+        let enabled = template.map_or_else(
+            || crate::render::default_template(message.kind).enabled,
+            |t| t.enabled,
+        );
+        if !enabled {
+            return Ok(Some("template_off"));
+        }
+        Ok(None)
+    }
+}
