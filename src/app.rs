@@ -73,6 +73,7 @@ pub fn start(
     );
     let ready = state.workers_ready.clone();
     spawn_session_sweeper(store.clone(), clock.clone());
+    start_outbox(&store, &state, clock.clone())?;
     spawn_housekeeping(store.clone(), clock);
     ready.store(true, Ordering::SeqCst);
     let server = http::server(actix_web_data(state), listener).map_err(StartError::Io)?;
@@ -85,6 +86,21 @@ pub fn start(
 
 fn actix_web_data(state: AppState) -> http::Data<AppState> {
     http::Data::new(state)
+}
+
+/// Registers every instance's channel and starts the outbox loop.
+fn start_outbox(store: &Store, state: &AppState, clock: Arc<dyn Clock>) -> Result<(), StartError> {
+    for instance in store.list_instances()? {
+        state.channels.ensure(&instance);
+    }
+    let outbox = crate::queue::outbox::Outbox::new(
+        store.clone(),
+        state.channels.clone(),
+        clock,
+        Arc::new(rand::random::<f64>),
+    );
+    outbox.spawn(state.outbox_wake.clone());
+    Ok(())
 }
 
 /// Every ten minutes, forget sessions idle for longer than the configured limit.

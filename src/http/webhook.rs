@@ -100,7 +100,11 @@ pub async fn receive_webhook(
         readings,
     };
     let recorded = match state.intake.submit(delivery).await {
-        Ok(r) => r,
+        Ok(r) => {
+            // New messages may be due at once (confirmations): let the outbox look now.
+            state.outbox_wake.notify_one();
+            r
+        }
         Err(IntakeError::Full) => {
             state.metrics.count_webhook(platform.id(), "busy");
             return Ok(HttpResponse::ServiceUnavailable()

@@ -51,6 +51,11 @@ impl Channels {
         self.live.write().expect("lock").remove(&instance_id);
     }
 
+    /// Every instance that has a channel.
+    pub fn ids(&self) -> Vec<u64> {
+        self.live.read().expect("lock").keys().copied().collect()
+    }
+
     pub fn get(&self, instance_id: u64) -> Option<Arc<dyn Channel>> {
         self.live.read().expect("lock").get(&instance_id).cloned()
     }

@@ -4,6 +4,10 @@
 pub mod channel;
 pub mod channels;
 pub mod intake;
+pub mod outbox;
+
+#[cfg(test)]
+mod outbox_specs;
 pub mod simulate;
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ impl Store {
     pub fn claim_message(
         &self,
         id: u64,
-        instance_id: u64,
+        instance_id: Option<u64>,
         lease_until: i64,
         now: i64,
     ) -> Result<Option<MessageRecord>, StoreError> {
@@ -62,7 +62,7 @@ impl Store {
                 .remove((record.due_at, id))?;
             txn.open_table(tables::LEASES)?
                 .insert((lease_until, id), ())?;
-            record.instance_id = Some(instance_id);
+            record.instance_id = instance_id;
             push(&mut record, MessageStatus::Sending, None, now);
             messages.insert(id, to_json(&record)?.as_slice())?;
             record

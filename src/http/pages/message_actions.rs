@@ -107,6 +107,7 @@ pub async fn reschedule_message(
     }
     let store = state.store.clone();
     let outcome = attempt(move || store.reschedule_message(id, due_at.max(now), now)).await?;
+    state.outbox_wake.notify_one();
     if matches!(outcome, Outcome::Done(_)) {
         tracing::info!(
             message_id = id,
@@ -129,6 +130,7 @@ pub async fn send_message_now(
     let store = state.store.clone();
     let now = state.clock.now();
     let outcome = attempt(move || store.reschedule_message(id, now, now)).await?;
+    state.outbox_wake.notify_one();
     if matches!(outcome, Outcome::Done(_)) {
         tracing::info!(
             message_id = id,

@@ -166,6 +166,7 @@ pub async fn api_reschedule_message(
     let store = state.store.clone();
     let found =
         blocking(move || with_names(store.reschedule_message(id, due_at, now)?, &store)).await?;
+    state.outbox_wake.notify_one();
     tracing::info!(
         message_id = id,
         by = viewer.user.id,
