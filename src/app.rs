@@ -99,6 +99,10 @@ fn start_outbox(store: &Store, state: &AppState, clock: Arc<dyn Clock>) -> Resul
         clock,
         Arc::new(rand::random::<f64>),
     );
+    state
+        .outbox_metrics
+        .set(outbox.metrics())
+        .map_err(|_| StartError::Io(std::io::Error::other("outbox started twice")))?;
     outbox.spawn(state.outbox_wake.clone());
     Ok(())
 }

@@ -59,6 +59,8 @@ pub struct AppState {
     pub channels: Arc<crate::queue::channels::Channels>,
     /// Wakes the outbox when something it waits for changed (a link, a reschedule, …).
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// The outbox's counters, once it runs.
+    pub outbox_metrics: std::sync::OnceLock<Arc<crate::queue::outbox::OutboxMetrics>>,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
             intake,
             channels: Arc::default(),
             outbox_wake: Arc::default(),
+            outbox_metrics: std::sync::OnceLock::new(),
         }
     }
 }

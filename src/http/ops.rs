@@ -38,5 +38,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(match state.outbox_metrics.get() {
+            Some(outbox) => state.metrics.render() + &outbox.render(),
+            None => state.metrics.render(),
+        })
 }

@@ -399,3 +399,25 @@ async fn an_unlinked_store_holds_its_messages_until_linked_again() {
         .expect("link");
     assert_eq!(rig.pass().await.sent, 1);
 }
+
+#[tokio::test]
+async fn metrics_count_outcomes_and_the_due_to_sent_latency() {
+    let mut rig = rig(|_| {});
+    rig.paid("A");
+    rig.at(NOON + 45);
+    rig.pass().await;
+    let text = rig.outbox.metrics().render();
+    assert!(
+        text.contains("avisa_outbox_attempts_total{outcome=\"sent\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("avisa_send_latency_seconds_bucket{le=\"30\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("avisa_send_latency_seconds_bucket{le=\"60\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("avisa_send_latency_seconds_sum 45"), "{text}");
+}
