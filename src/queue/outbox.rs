@@ -162,11 +162,12 @@ impl Outbox {
         self.metrics.clone()
     }
 
-    /// Start-up: leases that ran out belong to a process that died mid-send.
+    /// Start-up: every lease left in the file belongs to a process that died mid-send (the data
+    /// file's lock guarantees no other avisa is running), so all of them are requeued once,
+    /// flagged "maybe sent".
     pub async fn recover(&self) -> Result<usize, StoreError> {
         let store = self.store.clone();
-        let now = self.clock.now();
-        blocking(move || store.requeue_expired_leases(now)).await
+        blocking(move || store.requeue_expired_leases(i64::MAX)).await
     }
 
     /// One pass over the due messages.
@@ -439,8 +440,14 @@ impl Outbox {
                             );
                         }
                         let now = self.clock.now();
-                        pass.next_wake
-                            .map_or(MAX_SLEEP_S, |w| (w - now).clamp(1, MAX_SLEEP_S))
+                        if pass.sent + pass.retried + pass.failed > 0 {
+                            // Work was done: more may be ready at once (other messages, other
+                            // instances); pacing holds what is not.
+                            0
+                        } else {
+                            pass.next_wake
+                                .map_or(MAX_SLEEP_S, |w| (w - now).clamp(1, MAX_SLEEP_S))
+                        }
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "outbox pass failed");

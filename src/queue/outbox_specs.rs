@@ -421,3 +421,18 @@ async fn metrics_count_outcomes_and_the_due_to_sent_latency() {
     );
     assert!(text.contains("avisa_send_latency_seconds_sum 45"), "{text}");
 }
+
+#[tokio::test]
+async fn without_an_interval_each_pass_sends_the_next_message() {
+    let mut rig = rig(|i| {
+        i.pacing.interval_s = 0;
+        i.pacing.jitter_pct = 0;
+    });
+    for order in ["A", "B", "C"] {
+        rig.paid(order);
+    }
+    for _ in 0..3 {
+        assert_eq!(rig.pass().await.sent, 1);
+    }
+    assert_eq!(rig.sent_orders(), ["A", "B", "C"]);
+}

@@ -79,3 +79,178 @@ async fn every_acknowledged_event_survives_a_kill() {
     acknowledged.dedup();
     assert_eq!(acknowledged.len(), 200, "every delivery got its own event");
 }
+
+/// Starts `avisa serve` on `dir`; returns the child and its base URL.
+fn serve(dir: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_avisa"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("AVISA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("avisa starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("avisa prints its URL");
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("URL on the first line")
+        .to_owned();
+    (child, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twice_unflagged() {
+    use avisa::domain::MessageStatus;
+    use avisa::store::{InstanceMode, InstanceRecord, MessageFilter, MessageSettings};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    let token = "c".repeat(32);
+    let api_token = "avisa_crash_test_token";
+    {
+        let store = Store::open(&dir, &StoreOptions::default()).expect("open");
+        let admin = store
+            .create_user(avisa::store::NewUser {
+                email: "dona@loja.com.br".into(),
+                name: "Dona".into(),
+                role: avisa::store::Role::Admin,
+                password_hash: "unused".into(),
+                lang: "pt-BR".into(),
+                must_change_password: false,
+                created_at: 0,
+            })
+            .expect("admin");
+        store
+            .create_api_token(
+                &avisa::http::password::secret_hash(api_token),
+                admin.id,
+                "test",
+                "avisa_crash",
+                0,
+            )
+            .expect("token");
+        let no_quiet = avisa::domain::planning::QuietHours {
+            start_min: 0,
+            end_min: 0,
+        };
+        store
+            .save_message_settings(&MessageSettings {
+                quiet_hours: no_quiet,
+                ..MessageSettings::default()
+            })
+            .expect("settings");
+        let mut sandbox = InstanceRecord::new("Sandbox", InstanceMode::Sandbox, 0);
+        sandbox.pacing.interval_s = 0;
+        sandbox.pacing.jitter_pct = 0;
+        sandbox.daily_limit = 0;
+        sandbox.quiet_hours = no_quiet;
+        let sandbox = store.create_instance(sandbox).expect("instance");
+        let shop = store
+            .create_store(NewStore {
+                name: "Loja".into(),
+                slug: "loja".into(),
+                platform: Platform::Api,
+                enabled: true,
+                secret: None,
+                webhook_token: token.clone(),
+                created_at: 0,
+            })
+            .expect("store");
+        store
+            .update_store(shop.id, |s| s.instance_id = Some(sandbox.id))
+            .expect("link");
+    }
+
+    let (mut child, base) = serve(&dir);
+    let client = reqwest::Client::new();
+    let mut sends = Vec::new();
+    for n in 0..100 {
+        let client = client.clone();
+        let url = format!("{base}/webhook/{token}/loja");
+        let body = serde_json::json!({
+            "kind": "order.paid", "event_id": format!("crash-{n}"), "order_id": format!("O{n}"),
+            "customer": { "name": "Ana", "phone": format!("119876{:05}", n) },
+            "products": [ { "name": "Curso" } ],
+        })
+        .to_string();
+        sends.push(tokio::spawn(async move {
+            let response = client.post(url).body(body).send().await.expect("post");
+            assert_eq!(response.status(), 202);
+            response.json::<serde_json::Value>().await.expect("json")["event_ids"][0]
+                .as_u64()
+                .expect("id")
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for send in sends {
+        acknowledged.push(send.await.expect("send task"));
+    }
+    // Killed while the outbox is sending those confirmations.
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+
+    let (mut child, base) = serve(&dir);
+    // Wait for the restarted outbox to drain the queue (a condition, polled; not a timing guess).
+    let mut drained = false;
+    let mut last = serde_json::Value::Null;
+    for _ in 0..600 {
+        let page: serde_json::Value = client
+            .get(format!("{base}/api/v1/messages?status=scheduled"))
+            .bearer_auth(api_token)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        if page["messages"].as_array().is_some_and(|m| m.is_empty()) {
+            drained = true;
+            break;
+        }
+        last = page;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        drained,
+        "the queue drains after the restart: {}",
+        &last.to_string()[..last.to_string().len().min(1500)]
+    );
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+
+    let store = Store::open(&dir, &StoreOptions::default()).expect("reopen");
+    for id in &acknowledged {
+        store
+            .event(*id)
+            .expect("every acknowledged event is in the file");
+    }
+    let messages = store
+        .list_messages(&MessageFilter {
+            limit: 1000,
+            ..MessageFilter::default()
+        })
+        .expect("messages");
+    assert_eq!(messages.len(), 100, "one confirmation per event, none lost");
+    for m in &messages {
+        assert!(
+            matches!(m.status, MessageStatus::Sent),
+            "message {} is {:?}",
+            m.id,
+            m.status
+        );
+        let sends = m
+            .history
+            .iter()
+            .filter(|h| h.status == MessageStatus::Sent)
+            .count();
+        assert!(
+            sends == 1 || m.maybe_sent,
+            "message {} was sent {sends} times without the maybe-sent flag",
+            m.id
+        );
+    }
+}
