@@ -117,3 +117,40 @@ impl MessageBody for EventBody {
         self.get_mut().rx.poll_recv(cx).map(|next| next.map(Ok))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channels::fake::FakeChannel;
+
+    async fn next(rx: &mut mpsc::Receiver<Bytes>) -> String {
+        let bytes = rx.recv().await.expect("an event");
+        String::from_utf8(bytes.to_vec()).expect("UTF-8")
+    }
+
+    #[tokio::test]
+    async fn follows_changes_hides_the_qr_and_reports_a_removed_channel() {
+        let channels = Arc::new(Channels::default());
+        let fake = Arc::new(FakeChannel::connected("5511999990000"));
+        channels.insert(7, fake.clone());
+        let (tx, mut rx) = mpsc::channel(8);
+        let task = tokio::spawn(follow(channels.clone(), 7, false, tx));
+
+        assert!(next(&mut rx).await.contains(r#""state":"connected""#));
+        fake.set_state(ChannelState::WaitingForQr {
+            qr: "2@pairing".into(),
+            expires_at: 60,
+        });
+        let qr = next(&mut rx).await;
+        assert!(qr.starts_with("data: ") && qr.ends_with("\n\n"), "{qr:?}");
+        assert!(qr.contains("waiting_for_qr") && !qr.contains("2@pairing"));
+
+        channels.remove(7);
+        drop(fake);
+        assert!(next(&mut rx).await.contains(r#""state":"disconnected""#));
+
+        // The page went away: the task ends.
+        drop(rx);
+        task.await.expect("the task ends when the page goes away");
+    }
+}
