@@ -5,6 +5,7 @@ mod auth;
 mod browser;
 mod durability;
 mod events;
+mod instances;
 mod messages;
 mod ops;
 mod packaging;

@@ -44,14 +44,6 @@ async fn empty_page(
     .await
 }
 
-pub async fn instances(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    viewer: Viewer,
-) -> Result<HttpResponse, ApiError> {
-    empty_page(state, req, viewer, "instances").await
-}
-
 pub async fn reports(
     state: web::Data<AppState>,
     req: HttpRequest,

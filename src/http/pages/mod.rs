@@ -5,6 +5,10 @@ mod account;
 mod admin;
 mod console;
 mod events;
+mod instance_events;
+mod instance_rules;
+mod instances;
+mod instances_api;
 mod maintenance;
 mod message_actions;
 mod message_settings;
@@ -26,8 +30,17 @@ pub use admin::{
     api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
     revoke_api_token, save_settings, settings, users,
 };
-pub use console::{api_me, dashboard, instances, not_found, reports};
+pub use console::{api_me, dashboard, not_found, reports};
 pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
+pub use instance_events::instance_events;
+pub use instances::{
+    create_instance, delete_instance, link_instance_store, list_instances, new_instance_form,
+    show_instance, unlink_instance_store, update_instance,
+};
+pub use instances_api::{
+    api_create_instance, api_delete_instance, api_get_instance, api_link_store, api_list_instances,
+    api_update_instance,
+};
 pub use maintenance::{api_backup, download_backup, export_buyer, forget_buyer, save_ops_settings};
 pub use message_actions::{cancel_message, mark_order_paid, reschedule_message, send_message_now};
 pub use message_settings::{
@@ -85,6 +98,10 @@ const FLASHES: &[&str] = &[
     "opt_out_removed",
     "test_mode_on",
     "test_mode_off",
+    "instance_created",
+    "instance_deleted",
+    "store_linked",
+    "store_unlinked",
 ];
 
 /// Renders `template` with the layout context and `extra`.

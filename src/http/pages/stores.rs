@@ -176,8 +176,25 @@ async fn store_page(
         Some((name, error)) => (name, Some(error), StatusCode::UNPROCESSABLE_ENTITY),
         None => (record.name.clone(), None, StatusCode::OK),
     };
+    // The instance it sends through: name, and whether it is connected, for the checklist.
+    let linked = match record.instance_id {
+        Some(instance_id) => {
+            let store = state.store.clone();
+            match blocking(move || store.instance(instance_id)).await {
+                Ok(instance) => Some(context! {
+                    id => instance.id,
+                    name => instance.name,
+                    connected => state.channels.state(instance_id).is_connected(),
+                }),
+                Err(ApiError::Store(StoreError::NotFound)) => None,
+                Err(e) => return Err(e),
+            }
+        }
+        None => None,
+    };
     let ctx = context! {
         store => ser(&view),
+        instance => linked,
         edit_name => edit_name,
         max_name => MAX_NAME,
         error => error,

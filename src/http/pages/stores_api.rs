@@ -38,6 +38,8 @@ pub struct StoreView {
     pub event_count: u64,
     /// Modo teste: messages are planned but go to the sandbox inbox, never to WhatsApp.
     pub test_mode: bool,
+    /// The instance this store sends through; none holds its messages.
+    pub instance_id: Option<u64>,
 }
 
 impl StoreView {
@@ -63,6 +65,7 @@ impl StoreView {
             last_event_at: record.last_event_at,
             event_count: record.event_count,
             test_mode: record.test_mode,
+            instance_id: record.instance_id,
         }
     }
 }

@@ -1,0 +1,401 @@
+//! Instances through the JSON API (`/api/v1/instances`), and what the console's instance pages
+//! share with it: the view of an instance with its live state, today's counters and queue (never
+//! a secret: no QR payload), and the actions (create, save, delete, link) with their side effects
+//! on the channel registry and the outbox.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::instance_rules::{
+    CheckedChange, InstanceChange, InstanceInvalid, api_error, apply_change, check_name, hhmm,
+    parse_hhmm,
+};
+use crate::domain::planning::QuietHours;
+use crate::domain::sending::Pacing;
+use crate::http::AppState;
+use crate::http::auth::{AdminViewer, Viewer};
+use crate::http::error::{ApiError, blocking};
+use crate::queue::channel::ChannelState;
+use crate::store::{InstanceMode, InstanceRecord, Store, StoreError, StoreRecord};
+
+/// Scheduled messages counted for the queue column at most (beyond it the count says "or more").
+pub const QUEUE_CAP: usize = 10_000;
+
+/// The state as a page or API client may see it: the pairing QR only when `show_qr` (admins on
+/// the live page); it would let whoever scans it attach their own phone.
+pub fn state_json(state: &ChannelState, show_qr: bool) -> serde_json::Value {
+    let mut value = serde_json::to_value(state).expect("channel state serialises");
+    if !show_qr && let Some(map) = value.as_object_mut() {
+        map.remove("qr");
+    }
+    value
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct QuietHoursView {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkedStoreView {
+    pub id: u64,
+    pub name: String,
+}
+
+/// An instance as the API and the pages show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct InstanceView {
+    pub id: u64,
+    pub name: String,
+    pub mode: InstanceMode,
+    pub interval_s: u32,
+    pub jitter_pct: u8,
+    /// The interval is below `Pacing::WARN_BELOW_S`: WhatsApp may flag the number as robotic.
+    pub interval_warning: bool,
+    /// Sends per Brasília day; 0 means no limit.
+    pub daily_limit: u32,
+    /// Equal start and end mean no quiet hours.
+    pub quiet_hours: QuietHoursView,
+    pub typing_seconds: u8,
+    pub created_at: i64,
+    pub state: serde_json::Value,
+    pub connected: bool,
+    pub sent_today: u32,
+    pub daily_limit_reached: bool,
+    pub last_sent_at: Option<i64>,
+    /// The pacing slot, when it is still ahead.
+    pub next_send_at: Option<i64>,
+    /// Now is inside the quiet hours: sending resumes at this time.
+    pub quiet_until: Option<i64>,
+    pub stores: Vec<LinkedStoreView>,
+    /// Scheduled messages of the linked stores (counted up to `QUEUE_CAP`).
+    pub queued: usize,
+    pub queued_capped: bool,
+}
+
+/// What the views are built from, read in one go.
+pub struct Overview {
+    pub instances: Vec<InstanceRecord>,
+    pub stores: Vec<StoreRecord>,
+    /// Scheduled messages by store.
+    pub queued_by_store: HashMap<u64, usize>,
+    pub queue_capped: bool,
+}
+
+impl Overview {
+    pub fn load(store: &Store) -> Result<Overview, StoreError> {
+        let mut instances = store.list_instances()?;
+        instances.sort_by_key(|i| (i.name.to_lowercase(), i.id));
+        let mut stores = store.list_stores()?;
+        stores.sort_by_key(|s| (s.name.to_lowercase(), s.id));
+        let due = store.due_messages(i64::MAX, QUEUE_CAP)?;
+        let mut queued_by_store = HashMap::new();
+        for message in &due {
+            *queued_by_store.entry(message.store_id).or_insert(0) += 1;
+        }
+        Ok(Overview {
+            instances,
+            stores,
+            queued_by_store,
+            queue_capped: due.len() >= QUEUE_CAP,
+        })
+    }
+
+    pub fn view(
+        &self,
+        record: &InstanceRecord,
+        state: &ChannelState,
+        show_qr: bool,
+        now: i64,
+    ) -> InstanceView {
+        let stores: Vec<&StoreRecord> = self
+            .stores
+            .iter()
+            .filter(|s| s.instance_id == Some(record.id))
+            .collect();
+        let queued = stores
+            .iter()
+            .map(|s| self.queued_by_store.get(&s.id).copied().unwrap_or(0))
+            .sum();
+        let quiet = record.quiet_hours;
+        InstanceView {
+            id: record.id,
+            name: record.name.clone(),
+            mode: record.mode,
+            interval_s: record.pacing.interval_s,
+            jitter_pct: record.pacing.jitter_pct,
+            interval_warning: record.pacing.interval_s < Pacing::WARN_BELOW_S,
+            daily_limit: record.daily_limit,
+            quiet_hours: QuietHoursView {
+                start: hhmm(quiet.start_min),
+                end: hhmm(quiet.end_min),
+            },
+            typing_seconds: record.typing_seconds,
+            created_at: record.created_at,
+            state: state_json(state, show_qr),
+            connected: state.is_connected(),
+            sent_today: record.sent_on(now),
+            daily_limit_reached: record.daily_limit_reached(now),
+            last_sent_at: record.last_sent_at,
+            next_send_at: (record.next_slot > now).then_some(record.next_slot),
+            quiet_until: quiet.contains(now).then(|| quiet.defer(now)),
+            stores: stores
+                .iter()
+                .map(|s| LinkedStoreView {
+                    id: s.id,
+                    name: s.name.clone(),
+                })
+                .collect(),
+            queued,
+            queued_capped: self.queue_capped,
+        }
+    }
+
+    pub fn find(&self, id: u64) -> Option<&InstanceRecord> {
+        self.instances.iter().find(|i| i.id == id)
+    }
+}
+
+/// One instance's view, read fresh.
+pub async fn load_view(
+    state: &web::Data<AppState>,
+    id: u64,
+    show_qr: bool,
+) -> Result<(InstanceView, Overview), ApiError> {
+    let store = state.store.clone();
+    let overview = blocking(move || Overview::load(&store)).await?;
+    let record = overview.find(id).ok_or(ApiError::NotFound)?;
+    let live = state.channels.state(id);
+    let view = overview.view(record, &live, show_qr, state.clock.now());
+    Ok((view, overview))
+}
+
+/// Links `store_id` to `instance_id` (moving it from any other instance).
+pub fn link_store(store: &Store, instance_id: u64, store_id: u64) -> Result<(), StoreError> {
+    store.instance(instance_id)?;
+    store.update_store(store_id, |s| s.instance_id = Some(instance_id))?;
+    Ok(())
+}
+
+/// Unlinks `store_id` if it sends through `instance_id`; its messages wait for a new link.
+pub fn unlink_store(store: &Store, instance_id: u64, store_id: u64) -> Result<(), StoreError> {
+    store.instance(instance_id)?;
+    store.update_store(store_id, |s| {
+        if s.instance_id == Some(instance_id) {
+            s.instance_id = None;
+        }
+    })?;
+    Ok(())
+}
+
+/// `POST /api/v1/instances`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInstanceInput {
+    #[serde(default)]
+    pub name: String,
+    pub mode: InstanceMode,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHoursInput {
+    pub start: String,
+    pub end: String,
+}
+
+/// `PATCH /api/v1/instances/{id}`: absent fields stay as they are.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceChangeInput {
+    pub name: Option<String>,
+    pub mode: Option<InstanceMode>,
+    pub interval_s: Option<u64>,
+    pub jitter_pct: Option<u64>,
+    pub daily_limit: Option<u64>,
+    pub quiet_hours: Option<QuietHoursInput>,
+    pub typing_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkStoreInput {
+    pub store_id: u64,
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::Validation(format!("invalid JSON: {e}")))
+}
+
+/// Creates an instance and gives it its channel (a sandbox is connected at once).
+pub async fn create(
+    state: &web::Data<AppState>,
+    name: String,
+    mode: InstanceMode,
+) -> Result<InstanceRecord, ApiError> {
+    let store = state.store.clone();
+    let new = InstanceRecord::new(&name, mode, state.clock.now());
+    let record = blocking(move || store.create_instance(new)).await?;
+    state.channels.ensure(&record);
+    if record.mode == InstanceMode::Sandbox {
+        state.outbox_wake.notify_one();
+    }
+    Ok(record)
+}
+
+/// Saves a checked change, re-homes the channel when the mode changed and wakes the outbox.
+pub async fn save(
+    state: &web::Data<AppState>,
+    id: u64,
+    change: CheckedChange,
+) -> Result<InstanceRecord, ApiError> {
+    let store = state.store.clone();
+    let mode_changed = change.changes_mode();
+    let record = blocking(move || apply_change(&store, id, change)).await?;
+    if mode_changed {
+        state.channels.ensure(&record);
+    }
+    state.outbox_wake.notify_one();
+    Ok(record)
+}
+
+/// Deletes an instance; its stores are unlinked and its channel goes.
+pub async fn delete(state: &web::Data<AppState>, id: u64) -> Result<(), ApiError> {
+    let store = state.store.clone();
+    blocking(move || store.delete_instance(id)).await?;
+    state.channels.remove(id);
+    Ok(())
+}
+
+/// `GET /api/v1/instances`.
+pub async fn api_list_instances(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let overview = blocking(move || Overview::load(&store)).await?;
+    let now = state.clock.now();
+    let views: Vec<InstanceView> = overview
+        .instances
+        .iter()
+        .map(|r| overview.view(r, &state.channels.state(r.id), false, now))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "instances": views })))
+}
+
+/// `POST /api/v1/instances`.
+pub async fn api_create_instance(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: NewInstanceInput = parse_body(&body)?;
+    let name = check_name(&input.name).map_err(|e| api_error(&state, &[e]))?;
+    let record = create(&state, name, input.mode).await?;
+    tracing::info!(
+        instance_id = record.id,
+        by = admin.0.user.id,
+        "instance created"
+    );
+    let (view, _) = load_view(&state, record.id, false).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// `GET /api/v1/instances/{id}`.
+pub async fn api_get_instance(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let (view, _) = load_view(&state, id.into_inner(), false).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `PATCH /api/v1/instances/{id}`.
+pub async fn api_update_instance(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: InstanceChangeInput = parse_body(&body)?;
+    let id = id.into_inner();
+    let quiet_hours = match input.quiet_hours {
+        None => None,
+        Some(q) => match (parse_hhmm(&q.start), parse_hhmm(&q.end)) {
+            (Some(start_min), Some(end_min)) => Some(QuietHours { start_min, end_min }),
+            _ => return Err(api_error(&state, &[InstanceInvalid::QuietHours])),
+        },
+    };
+    let change = InstanceChange {
+        name: input.name,
+        mode: input.mode,
+        interval_s: input.interval_s,
+        jitter_pct: input.jitter_pct,
+        daily_limit: input.daily_limit,
+        quiet_hours,
+        typing_seconds: input.typing_seconds,
+    }
+    .check()
+    .map_err(|errors| api_error(&state, &errors))?;
+    save(&state, id, change).await?;
+    tracing::info!(instance_id = id, by = admin.0.user.id, "instance updated");
+    let (view, _) = load_view(&state, id, false).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `DELETE /api/v1/instances/{id}`: its stores are unlinked; their messages wait.
+pub async fn api_delete_instance(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    delete(&state, id).await?;
+    tracing::info!(instance_id = id, by = admin.0.user.id, "instance deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/instances/{id}/stores`: `{"store_id": N}` sends that store through it.
+pub async fn api_link_store(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: LinkStoreInput = parse_body(&body)?;
+    let id = id.into_inner();
+    let store = state.store.clone();
+    blocking(move || link_store(&store, id, input.store_id)).await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(
+        instance_id = id,
+        store_id = input.store_id,
+        by = admin.0.user.id,
+        "store linked"
+    );
+    let (view, _) = load_view(&state, id, false).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_qr_is_left_out_unless_asked_for() {
+        let state = ChannelState::WaitingForQr {
+            qr: "2@secret".into(),
+            expires_at: 9,
+        };
+        assert_eq!(
+            state_json(&state, false),
+            json!({"state": "waiting_for_qr", "expires_at": 9})
+        );
+        assert_eq!(state_json(&state, true)["qr"], "2@secret");
+    }
+}
