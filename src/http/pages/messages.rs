@@ -32,6 +32,19 @@ const KNOWN_REASONS: &[&str] = &[
     cancel_reason::BY_USER,
     "rescheduled",
     "render_error",
+    // The outbox's outcomes.
+    "sandbox",
+    "maybe_sent",
+    "maybe_sent_twice",
+    "not_sent_within_48h",
+    "store_deleted",
+    "store_disabled",
+    "buyer_erased",
+    "template_off",
+    "session_unavailable",
+    "server_refused",
+    "transient",
+    "rate limited",
 ];
 
 /// The filters of the Mensagens page and `GET /api/v1/messages`, as the query string carries
@@ -237,6 +250,8 @@ pub(super) fn row_view(m: &MessageRecord, names: &HashMap<u64, String>) -> Value
         reason => reason_view(m.reason()),
         test => m.test,
         pending => m.status.is_pending(),
+        attempts => m.attempts,
+        maybe_sent => m.maybe_sent,
     }
 }
 
@@ -511,10 +526,10 @@ mod tests {
             v.get_attr("code").expect("code").as_str(),
             Some("render_error")
         );
-        let v = reason_view(Some("store_deleted"));
+        let v = reason_view(Some("some_new_reason"));
         assert_eq!(
             v.get_attr("text").expect("text").as_str(),
-            Some("store_deleted")
+            Some("some_new_reason")
         );
         assert!(preview(&"a ".repeat(100)).ends_with('…'));
     }
