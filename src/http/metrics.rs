@@ -49,6 +49,20 @@ impl Metrics {
                 "avisa_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
             );
         }
+        drop(map);
+        out.push_str("# HELP avisa_webhooks_total Webhook deliveries by platform and outcome.\n");
+        out.push_str("# TYPE avisa_webhooks_total counter\n");
+        let hooks = self
+            .webhooks
+            .lock()
+            .expect("metrics lock is never poisoned");
+        for ((platform, outcome), count) in hooks.iter() {
+            let _ = writeln!(
+                out,
+                "avisa_webhooks_total{{platform=\"{platform}\",outcome=\"{outcome}\"}} {count}"
+            );
+        }
+        drop(hooks);
         out.push_str(
             "# HELP avisa_build_info The running avisa version.\n# TYPE avisa_build_info gauge\n",
         );

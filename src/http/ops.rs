@@ -36,10 +36,28 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    use std::fmt::Write as _;
+    let mut body = state.metrics.render();
+    if let Some(outbox) = state.outbox_metrics.get() {
+        body.push_str(&outbox.render());
+    }
+    let store = state.store.clone();
+    if let Ok((depth, instances)) =
+        blocking(move || Ok((store.outbox_len()?, store.list_instances()?))).await
+    {
+        body.push_str("# HELP avisa_outbox_scheduled Messages scheduled and not yet sent.\n# TYPE avisa_outbox_scheduled gauge\n");
+        let _ = writeln!(body, "avisa_outbox_scheduled {depth}");
+        body.push_str("# HELP avisa_instance_connected 1 when the instance's channel is connected.\n# TYPE avisa_instance_connected gauge\n");
+        for instance in instances {
+            let connected = u8::from(state.channels.state(instance.id).is_connected());
+            let _ = writeln!(
+                body,
+                "avisa_instance_connected{{instance=\"{}\"}} {connected}",
+                instance.id
+            );
+        }
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(match state.outbox_metrics.get() {
-            Some(outbox) => state.metrics.render() + &outbox.render(),
-            None => state.metrics.render(),
-        })
+        .body(body)
 }

@@ -222,6 +222,13 @@ impl Store {
         Ok(count)
     }
 
+    /// How many messages are scheduled (the outbox's depth), without reading them.
+    pub fn outbox_len(&self) -> Result<u64, StoreError> {
+        use redb::ReadableTableMetadata;
+        let read = self.db().begin_read()?;
+        Ok(read.open_table(tables::OUTBOX)?.len()?)
+    }
+
     /// WhatsApp's receipts move a sent message forward, never back.
     pub fn apply_receipt(
         &self,

@@ -185,4 +185,12 @@ async fn public_routes_answer_without_a_login() {
         ),
         "{metrics}"
     );
+    for family in [
+        "avisa_outbox_scheduled 0",
+        "avisa_outbox_attempts_total",
+        "avisa_send_latency_seconds_count",
+        "avisa_webhooks_total",
+    ] {
+        assert!(metrics.contains(family), "/metrics has {family}: {metrics}");
+    }
 }
