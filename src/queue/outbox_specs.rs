@@ -436,3 +436,20 @@ async fn without_an_interval_each_pass_sends_the_next_message() {
     }
     assert_eq!(rig.sent_orders(), ["A", "B", "C"]);
 }
+
+#[tokio::test]
+async fn deleting_a_store_cancels_its_pending_messages_at_once() {
+    let mut rig = rig(|_| {});
+    rig.event(
+        json!({ "kind": "pix.generated", "order_id": "P", "payment": { "pix_code": "000201" } }),
+    );
+    rig.store.delete_store(rig.shop.id).expect("deleted");
+    let messages = rig.messages();
+    assert!(!messages.is_empty());
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.status == MessageStatus::Canceled && m.reason() == Some("store_deleted"))
+    );
+    assert_eq!(rig.store.outbox_len().expect("depth"), 0);
+}

@@ -104,6 +104,32 @@ pub(super) fn set_status(
     Ok(())
 }
 
+/// Cancels every pending message of a store (the store is being deleted). A full scan: deleting
+/// a store is rare.
+pub(super) fn cancel_pending_of_store(
+    txn: &redb::WriteTransaction,
+    store_id: u64,
+    reason: &str,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let pending: Vec<MessageRecord> = {
+        let table = txn.open_table(tables::MESSAGES)?;
+        let mut found = Vec::new();
+        for row in table.iter()? {
+            let record: MessageRecord = from_json(row?.1.value())?;
+            if record.store_id == store_id && record.status.is_pending() {
+                found.push(record);
+            }
+        }
+        found
+    };
+    let count = pending.len();
+    for mut record in pending {
+        set_status(txn, &mut record, MessageStatus::Canceled, Some(reason), now)?;
+    }
+    Ok(count)
+}
+
 fn load(txn: &redb::WriteTransaction, id: u64) -> Result<MessageRecord, StoreError> {
     let table = txn.open_table(tables::MESSAGES)?;
     let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;

@@ -178,7 +178,8 @@ impl Store {
         Ok(record)
     }
 
-    /// Deletes a store and its webhook URL. Its events stay in the history.
+    /// Deletes a store and its webhook URL; its pending messages are canceled. Its events and
+    /// sent messages stay in the history.
     pub fn delete_store(&self, id: u64) -> Result<(), StoreError> {
         let txn = self.db().begin_write()?;
         {
@@ -190,6 +191,12 @@ impl Store {
             txn.open_table(tables::STORE_TOKENS)?
                 .remove(record.webhook_token.as_str())?;
         }
+        super::messages::cancel_pending_of_store(
+            &txn,
+            id,
+            "store_deleted",
+            jiff::Timestamp::now().as_second(),
+        )?;
         txn.commit()?;
         self.forget_tokens();
         Ok(())
