@@ -42,9 +42,43 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         body.push_str(&outbox.render());
     }
     let store = state.store.clone();
-    if let Ok((depth, instances)) =
-        blocking(move || Ok((store.outbox_len()?, store.list_instances()?))).await
-    {
+    let read = blocking(move || {
+        Ok((
+            store.outbox_len()?,
+            store.list_instances()?,
+            store.outbox_depth_by_store()?,
+            store.list_stores()?,
+        ))
+    })
+    .await;
+    if let Ok((depth, instances, by_store, stores)) = read {
+        // Depth by instance (the stores it serves) and the instance's connection state.
+        let mut by_instance: std::collections::BTreeMap<Option<u64>, u64> = Default::default();
+        for (store_id, n) in by_store {
+            let instance = stores
+                .iter()
+                .find(|s| s.id == store_id)
+                .and_then(|s| s.instance_id);
+            *by_instance.entry(instance).or_default() += n;
+        }
+        body.push_str("# HELP avisa_outbox_scheduled_by_instance Scheduled messages by instance and its connection state.\n# TYPE avisa_outbox_scheduled_by_instance gauge\n");
+        for (instance, n) in by_instance {
+            let (id, channel) = match instance {
+                Some(id) => (id.to_string(), state.channels.state(id)),
+                None => (
+                    "none".to_owned(),
+                    crate::queue::channel::ChannelState::Disconnected,
+                ),
+            };
+            let label = serde_json::to_value(&channel)
+                .ok()
+                .and_then(|v| v["state"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let _ = writeln!(
+                body,
+                "avisa_outbox_scheduled_by_instance{{instance=\"{id}\",state=\"{label}\"}} {n}"
+            );
+        }
         body.push_str("# HELP avisa_outbox_scheduled Messages scheduled and not yet sent.\n# TYPE avisa_outbox_scheduled gauge\n");
         let _ = writeln!(body, "avisa_outbox_scheduled {depth}");
         body.push_str("# HELP avisa_instance_connected 1 when the instance's channel is connected.\n# TYPE avisa_instance_connected gauge\n");

@@ -116,7 +116,28 @@ impl Rig {
     }
 
     async fn pass(&self) -> super::outbox::Pass {
-        self.outbox.run_once().await.expect("pass")
+        let pass = self.outbox.run_once().await.expect("pass");
+        self.assert_depth_matches_the_outbox();
+        pass
+    }
+
+    /// The per-store depth counters equal a recount of the outbox, after every pass.
+    fn assert_depth_matches_the_outbox(&self) {
+        let mut recount: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+        for m in self
+            .store
+            .due_messages(i64::MAX, usize::MAX)
+            .expect("outbox")
+        {
+            *recount.entry(m.store_id).or_default() += 1;
+        }
+        let counted: std::collections::BTreeMap<u64, u64> = self
+            .store
+            .outbox_depth_by_store()
+            .expect("depth")
+            .into_iter()
+            .collect();
+        assert_eq!(counted, recount, "depth counters drifted from the outbox");
     }
 
     fn messages(&self) -> Vec<MessageRecord> {
@@ -338,6 +359,7 @@ async fn a_send_interrupted_by_a_crash_is_requeued_once_as_maybe_sent() {
         .expect("claimed");
     rig.at(NOON + 300);
     assert_eq!(rig.outbox.recover().await.expect("recover"), 1);
+    rig.assert_depth_matches_the_outbox();
     let m = &rig.messages()[0];
     assert!(m.maybe_sent && m.status == MessageStatus::Scheduled);
     assert_eq!(rig.pass().await.sent, 1);
@@ -452,4 +474,5 @@ async fn deleting_a_store_cancels_its_pending_messages_at_once() {
             .all(|m| m.status == MessageStatus::Canceled && m.reason() == Some("store_deleted"))
     );
     assert_eq!(rig.store.outbox_len().expect("depth"), 0);
+    rig.assert_depth_matches_the_outbox();
 }

@@ -251,6 +251,7 @@ fn copy_tables(
         ERASED_BUYERS,
         INSTANCES,
         LEASES,
+        OUTBOX_DEPTH,
         MESSAGES,
         OUTBOX,
         TEMPLATES,

@@ -86,12 +86,12 @@ pub(super) fn set_status(
     reason: Option<&str>,
     at: i64,
 ) -> Result<(), StoreError> {
-    let mut outbox = txn.open_table(tables::OUTBOX)?;
+    let mut queue = super::queue::Queue::open(txn)?;
     if record.status == MessageStatus::Scheduled {
-        outbox.remove((record.due_at, record.id))?;
+        queue.pull(record.due_at, record.id, record.store_id)?;
     }
     if status == MessageStatus::Scheduled {
-        outbox.insert((record.due_at, record.id), ())?;
+        queue.push(record.due_at, record.id, record.store_id)?;
     }
     record.status = status;
     record.history.push(StatusChange {
@@ -225,11 +225,8 @@ impl Store {
                 record.status.as_str()
             )));
         }
-        {
-            let mut outbox = txn.open_table(tables::OUTBOX)?;
-            if record.status == MessageStatus::Scheduled {
-                outbox.remove((record.due_at, record.id))?;
-            }
+        if record.status == MessageStatus::Scheduled {
+            super::queue::Queue::open(&txn)?.pull(record.due_at, record.id, record.store_id)?;
         }
         record.due_at = due_at;
         record.status = MessageStatus::Queued;

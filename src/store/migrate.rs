@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{StoreError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
@@ -35,6 +35,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
             2 => migrate_from_2(&txn)?,
             3 => migrate_from_3(&txn)?,
             4 => migrate_from_4(&txn)?,
+            5 => migrate_from_5(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -91,5 +92,27 @@ fn migrate_from_3(txn: &WriteTransaction) -> Result<(), StoreError> {
 fn migrate_from_4(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::INSTANCES)?;
     txn.open_table(tables::LEASES)?;
+    Ok(())
+}
+
+/// Schema 6: the outbox depth per store, counted once from the outbox as it stands.
+fn migrate_from_5(txn: &WriteTransaction) -> Result<(), StoreError> {
+    use redb::ReadableTable;
+    let mut counts: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    {
+        let outbox = txn.open_table(tables::OUTBOX)?;
+        let messages = txn.open_table(tables::MESSAGES)?;
+        for row in outbox.iter()? {
+            let (_, id) = row?.0.value();
+            if let Some(bytes) = messages.get(id)? {
+                let record: super::MessageRecord = super::from_json(bytes.value())?;
+                *counts.entry(record.store_id).or_default() += 1;
+            }
+        }
+    }
+    let mut depth = txn.open_table(tables::OUTBOX_DEPTH)?;
+    for (store_id, n) in counts {
+        depth.insert(store_id, n)?;
+    }
     Ok(())
 }

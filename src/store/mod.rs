@@ -11,6 +11,7 @@ mod migrate;
 mod outbox;
 mod planning;
 mod privacy;
+mod queue;
 mod settings;
 mod stores;
 mod tables;

@@ -58,8 +58,7 @@ impl Store {
             if record.status != MessageStatus::Scheduled {
                 return Ok(None);
             }
-            txn.open_table(tables::OUTBOX)?
-                .remove((record.due_at, id))?;
+            super::queue::Queue::open(&txn)?.pull(record.due_at, id, record.store_id)?;
             txn.open_table(tables::LEASES)?
                 .insert((lease_until, id), ())?;
             record.instance_id = instance_id;
@@ -88,7 +87,7 @@ impl Store {
                 None => return Err(StoreError::NotFound),
             };
             txn.open_table(tables::LEASES)?.remove((lease_until, id))?;
-            let mut outbox = txn.open_table(tables::OUTBOX)?;
+            let mut queue = super::queue::Queue::open(&txn)?;
             match outcome {
                 AttemptOutcome::Sent {
                     at,
@@ -128,11 +127,11 @@ impl Store {
                     record.attempts += 1;
                     record.due_at = at;
                     push(&mut record, MessageStatus::Scheduled, Some(reason), now);
-                    outbox.insert((record.due_at, id), ())?;
+                    queue.push(record.due_at, id, record.store_id)?;
                 }
                 AttemptOutcome::Hold { reason } => {
                     push(&mut record, MessageStatus::Scheduled, Some(reason), now);
-                    outbox.insert((record.due_at, id), ())?;
+                    queue.push(record.due_at, id, record.store_id)?;
                 }
                 AttemptOutcome::Fail { reason } => {
                     record.attempts += 1;
@@ -164,8 +163,7 @@ impl Store {
             if record.status != MessageStatus::Scheduled {
                 return Ok(());
             }
-            txn.open_table(tables::OUTBOX)?
-                .remove((record.due_at, id))?;
+            super::queue::Queue::open(&txn)?.pull(record.due_at, id, record.store_id)?;
             push(&mut record, status, Some(reason.to_owned()), now);
             messages.insert(id, to_json(&record)?.as_slice())?;
         }
@@ -185,7 +183,7 @@ impl Store {
                 .map(|row| row.map(|(k, _)| k.value()))
                 .collect::<Result<_, _>>()?;
             let mut messages = txn.open_table(tables::MESSAGES)?;
-            let mut outbox = txn.open_table(tables::OUTBOX)?;
+            let mut queue = super::queue::Queue::open(&txn)?;
             for (lease_until, id) in expired {
                 leases.remove((lease_until, id))?;
                 let record: Option<MessageRecord> = messages
@@ -212,7 +210,7 @@ impl Store {
                         Some("maybe_sent".into()),
                         now,
                     );
-                    outbox.insert((record.due_at, id), ())?;
+                    queue.push(record.due_at, id, record.store_id)?;
                 }
                 messages.insert(id, to_json(&record)?.as_slice())?;
                 count += 1;
@@ -227,6 +225,18 @@ impl Store {
         use redb::ReadableTableMetadata;
         let read = self.db().begin_read()?;
         Ok(read.open_table(tables::OUTBOX)?.len()?)
+    }
+
+    /// Scheduled messages per store (stores with none are absent).
+    pub fn outbox_depth_by_store(&self) -> Result<Vec<(u64, u64)>, StoreError> {
+        let read = self.db().begin_read()?;
+        let table = read.open_table(tables::OUTBOX_DEPTH)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            out.push((k.value(), v.value()));
+        }
+        Ok(out)
     }
 
     /// WhatsApp's receipts move a sent message forward, never back.

@@ -29,7 +29,7 @@ pub fn product_key(event: &Event) -> String {
 /// The tables planning touches, opened once per transaction.
 pub(super) struct Planner<'txn> {
     messages: Table<'txn, u64, &'static [u8]>,
-    outbox: Table<'txn, (i64, u64), ()>,
+    queue: super::queue::Queue<'txn>,
     by_order: MultimapTable<'txn, (u64, &'static str), u64>,
     by_phone: MultimapTable<'txn, &'static str, u64>,
     templates: Table<'txn, (u64, &'static str), &'static [u8]>,
@@ -46,7 +46,7 @@ impl<'txn> Planner<'txn> {
         let next_id = sequences.get("messages")?.map(|v| v.value()).unwrap_or(0);
         Ok(Planner {
             messages: txn.open_table(tables::MESSAGES)?,
-            outbox: txn.open_table(tables::OUTBOX)?,
+            queue: super::queue::Queue::open(txn)?,
             by_order: txn.open_multimap_table(tables::MESSAGES_BY_ORDER)?,
             by_phone: txn.open_multimap_table(tables::MESSAGES_BY_PHONE)?,
             templates: txn.open_table(tables::TEMPLATES)?,
@@ -94,7 +94,7 @@ impl<'txn> Planner<'txn> {
         now: i64,
     ) -> Result<(), StoreError> {
         if record.status == MessageStatus::Scheduled {
-            self.outbox.remove((record.due_at, record.id))?;
+            self.queue.pull(record.due_at, record.id, record.store_id)?;
         }
         record.status = MessageStatus::Canceled;
         record.history.push(StatusChange {
@@ -327,7 +327,7 @@ impl<'txn> Planner<'txn> {
                 self.messages
                     .insert(record.id, to_json(&record)?.as_slice())?;
                 if status == MessageStatus::Scheduled {
-                    self.outbox.insert((record.due_at, record.id), ())?;
+                    self.queue.push(record.due_at, record.id, record.store_id)?;
                 }
                 if let Some(order_id) = event.order_id.as_deref() {
                     self.by_order.insert((store.id, order_id), record.id)?;

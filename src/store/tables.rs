@@ -63,3 +63,6 @@ pub const INSTANCES: TableDefinition<u64, &[u8]> = TableDefinition::new("instanc
 /// Messages handed to a channel, by (lease expiry, id): a lease that runs out means the
 /// process died mid-send ("maybe sent").
 pub const LEASES: TableDefinition<(i64, u64), ()> = TableDefinition::new("leases_v1");
+/// Store id -> how many of its messages are in `OUTBOX`, kept in step by `queue::Queue`, so
+/// the depth per store and instance is a read, not a scan.
+pub const OUTBOX_DEPTH: TableDefinition<u64, u64> = TableDefinition::new("outbox_depth_v1");

@@ -728,3 +728,21 @@ async fn the_messages_api_works_with_a_bearer_token() {
     assert_eq!(paid.status(), 200);
     assert_eq!(paid.json::<Value>().await.expect("json")["canceled"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_the_queue_by_instance_and_its_state() {
+    let (app, _admin, _store_id, _) = with_pix().await;
+    let metrics = reqwest::get(app.at("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains(
+            "avisa_outbox_scheduled_by_instance{instance=\"none\",state=\"disconnected\"} 3"
+        ),
+        "a store with no instance holds its 3 PIX messages: {metrics}"
+    );
+    assert!(metrics.contains("avisa_outbox_scheduled 3"), "{metrics}");
+}
