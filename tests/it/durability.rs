@@ -197,7 +197,7 @@ async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twi
     // Wait for the restarted outbox to drain the queue (a condition, polled; not a timing guess).
     let mut drained = false;
     let mut last = serde_json::Value::Null;
-    for _ in 0..600 {
+    for _ in 0..1200 {
         let page: serde_json::Value = client
             .get(format!("{base}/api/v1/messages?status=scheduled"))
             .bearer_auth(api_token)
