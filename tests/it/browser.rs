@@ -111,6 +111,20 @@ async fn fill(client: &Client, id: &str, value: &str) {
     field.send_keys(value).await.expect("type");
 }
 
+/// Logs the admin in through the login page and waits for home.
+async fn log_in(c: &Client, app: &TestApp) {
+    c.goto(&app.at("/login")).await.expect("open");
+    fill(c, "email", ADMIN_EMAIL).await;
+    fill(c, "password", ADMIN_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    arrive(c, "/").await;
+}
+
 async fn heading(client: &Client) -> String {
     // A click may return while the next page replaces the old one: a heading found on the old
     // page goes stale, and is looked up again (the implicit wait finds the new one).
@@ -329,16 +343,7 @@ async fn a_merchant_opens_an_event_and_sees_the_raw_body_beside_the_reading() {
     let driver = Driver::start();
     let profile = tempfile::tempdir().expect("browser profile");
     let c = browser(&driver, profile.path()).await;
-    c.goto(&app.at("/login")).await.expect("open");
-    fill(&c, "email", ADMIN_EMAIL).await;
-    fill(&c, "password", ADMIN_PASSWORD).await;
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
-    arrive(&c, "/").await;
+    log_in(&c, &app).await;
     c.find(Locator::Css("nav a[data-nav=events]"))
         .await
         .expect("menu entry")
@@ -403,16 +408,7 @@ async fn a_merchant_fixes_a_template_error_and_previews_the_message() {
     let driver = Driver::start();
     let profile = tempfile::tempdir().expect("browser profile");
     let c = browser(&driver, profile.path()).await;
-    c.goto(&app.at("/login")).await.expect("open");
-    fill(&c, "email", ADMIN_EMAIL).await;
-    fill(&c, "password", ADMIN_PASSWORD).await;
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
-    arrive(&c, "/").await;
+    log_in(&c, &app).await;
     c.find(Locator::Css("nav a[data-nav=templates]"))
         .await
         .expect("menu entry")

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::auth::one_time_password_in;
 use crate::support::TestApp;
 
 async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
@@ -373,18 +372,7 @@ async fn attendants_see_instances_but_cannot_change_them() {
 async fn the_api_creates_changes_links_and_deletes_instances() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
-    let page = post_form(
-        &app,
-        &admin,
-        "/usuarios",
-        "/usuarios/tokens",
-        &[("name", "ERP")],
-    )
-    .await
-    .text()
-    .await
-    .expect("page");
-    let token = one_time_password_in(&page);
+    let token = app.api_token(&admin).await;
     let api = reqwest::Client::new();
     let shop = create_store(&app, "Loja");
 

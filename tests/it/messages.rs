@@ -7,7 +7,6 @@ use std::path::Path;
 use avisa::domain::Platform;
 use serde_json::{Value, json};
 
-use crate::auth::one_time_password_in;
 use crate::events::{create_store, post_webhook};
 use crate::support::TestApp;
 
@@ -610,17 +609,7 @@ async fn anonymous_visitors_are_sent_to_login() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_messages_api_works_with_a_bearer_token() {
     let (app, admin, store_id, _) = with_pix().await;
-    let csrf = app.csrf(&admin, "/usuarios").await;
-    let html = admin
-        .post(app.at("/usuarios/tokens"))
-        .form(&[("_csrf", csrf.as_str()), ("name", "ERP")])
-        .send()
-        .await
-        .expect("create token")
-        .text()
-        .await
-        .expect("page");
-    let token = one_time_password_in(&html);
+    let token = app.api_token(&admin).await;
     let api = reqwest::Client::new();
     let call =
         |method: reqwest::Method, path: &str| api.request(method, app.at(path)).bearer_auth(&token);

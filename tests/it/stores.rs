@@ -4,7 +4,6 @@
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 
-use crate::auth::one_time_password_in;
 use crate::support::TestApp;
 
 const HOTMART_BOLETO: &str = "tests/fixtures/hotmart/purchase-billet-printed-boleto.json";
@@ -330,17 +329,7 @@ async fn an_attendant_sees_stores_but_cannot_create_or_change_them() {
 async fn the_store_api_round_trip_with_a_bearer_token() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
-    let csrf = app.csrf(&admin, "/usuarios").await;
-    let html = admin
-        .post(app.at("/usuarios/tokens"))
-        .form(&[("_csrf", csrf.as_str()), ("name", "ERP")])
-        .send()
-        .await
-        .expect("create token")
-        .text()
-        .await
-        .expect("page");
-    let token = one_time_password_in(&html);
+    let token = app.api_token(&admin).await;
     let api = reqwest::Client::new();
     let call =
         |method: reqwest::Method, path: &str| api.request(method, app.at(path)).bearer_auth(&token);

@@ -104,6 +104,21 @@ impl TestApp {
         client
     }
 
+    /// An admin API token created through the users page, as the page shows it once.
+    pub async fn api_token(&self, admin: &reqwest::Client) -> String {
+        let csrf = self.csrf(admin, "/usuarios").await;
+        let html = admin
+            .post(self.at("/usuarios/tokens"))
+            .form(&[("_csrf", csrf.as_str()), ("name", "ERP")])
+            .send()
+            .await
+            .expect("create token")
+            .text()
+            .await
+            .expect("page");
+        crate::auth::one_time_password_in(&html)
+    }
+
     /// A logged-in attendant, made directly in storage (the users page has its own tests).
     pub async fn attendant(&self, email: &str) -> reqwest::Client {
         self.store
