@@ -17,6 +17,15 @@ pub enum ChannelState {
         qr: String,
         expires_at: i64,
     },
+    /// Pairing by phone number: type this 8-character code on the phone before `expires_at`.
+    WaitingForCode {
+        code: String,
+        expires_at: i64,
+    },
+    /// The QR codes ran out (about 160 s) before anyone scanned one: offer a new QR.
+    PairingExpired,
+    /// A paired session lost its connection and is trying again.
+    Reconnecting,
     Connected {
         number: String,
         name: String,
@@ -98,6 +107,20 @@ pub struct Incoming {
 }
 
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<SendReceipt, SendError>> + Send + 'a>>;
+
+/// The console's control of a real WhatsApp connection. Outcomes arrive on the channel's state
+/// stream, never as return values, so the page simply follows the stream.
+pub trait Pairing: Send + Sync {
+    /// Connects. An unpaired device starts showing QR codes; after they ran out (or after a
+    /// logout) a fresh client replaces the dead one.
+    fn connect(&self);
+    /// Pairs by phone number instead of QR: the code arrives as `ChannelState::WaitingForCode`.
+    fn pair_with_code(&self, phone: &str);
+    /// Unlinks this device from the phone and wipes the instance's device state.
+    fn logout(&self);
+    /// Stops the connection for good (instance deleted or switched to sandbox; avisa stopping).
+    fn shutdown(&self);
+}
 
 /// One WhatsApp number (or its stand-in).
 pub trait Channel: Send + Sync {

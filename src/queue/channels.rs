@@ -7,21 +7,37 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 
-use super::channel::{Channel, ChannelState};
+use super::channel::{Channel, ChannelState, Pairing};
 use crate::channels::fake::FakeChannel;
 use crate::store::{InstanceMode, InstanceRecord};
+
+/// Builds the channel and its pairing control for a WhatsApp-mode instance (the WhatsApp
+/// supervisor in production; tests may give their own).
+pub type WhatsappFactory =
+    Box<dyn Fn(&InstanceRecord) -> (Arc<dyn Channel>, Arc<dyn Pairing>) + Send + Sync>;
 
 #[derive(Default)]
 pub struct Channels {
     live: RwLock<HashMap<u64, Arc<dyn Channel>>>,
     sandboxes: RwLock<HashMap<u64, Arc<FakeChannel>>>,
+    pairings: RwLock<HashMap<u64, Arc<dyn Pairing>>>,
+    whatsapp: Option<WhatsappFactory>,
 }
 
 impl Channels {
+    /// A registry that builds WhatsApp-mode channels with `factory`.
+    pub fn with_whatsapp(factory: WhatsappFactory) -> Channels {
+        Channels {
+            whatsapp: Some(factory),
+            ..Channels::default()
+        }
+    }
+
     /// Gives `instance` the channel its mode calls for (idempotent).
     pub fn ensure(&self, instance: &InstanceRecord) {
         match instance.mode {
             InstanceMode::Sandbox => {
+                self.stop_pairing(instance.id);
                 if self.sandbox(instance.id).is_none() {
                     let fake = Arc::new(FakeChannel::connected("sandbox"));
                     self.sandboxes
@@ -32,9 +48,59 @@ impl Channels {
                 }
             }
             InstanceMode::Whatsapp => {
-                self.sandboxes.write().expect("lock").remove(&instance.id);
-                self.live.write().expect("lock").remove(&instance.id);
+                if self
+                    .sandboxes
+                    .write()
+                    .expect("lock")
+                    .remove(&instance.id)
+                    .is_some()
+                {
+                    self.live.write().expect("lock").remove(&instance.id);
+                }
+                if let Some(factory) = &self.whatsapp
+                    && self.pairing(instance.id).is_none()
+                {
+                    let (channel, pairing) = factory(instance);
+                    self.live
+                        .write()
+                        .expect("lock")
+                        .insert(instance.id, channel);
+                    self.insert_pairing(instance.id, pairing);
+                }
             }
+        }
+    }
+
+    /// Registers the pairing control of a channel built elsewhere.
+    pub fn insert_pairing(&self, instance_id: u64, pairing: Arc<dyn Pairing>) {
+        self.pairings
+            .write()
+            .expect("lock")
+            .insert(instance_id, pairing);
+    }
+
+    /// The pairing control of a WhatsApp-mode instance.
+    pub fn pairing(&self, instance_id: u64) -> Option<Arc<dyn Pairing>> {
+        self.pairings
+            .read()
+            .expect("lock")
+            .get(&instance_id)
+            .cloned()
+    }
+
+    fn stop_pairing(&self, instance_id: u64) {
+        let pairing = self.pairings.write().expect("lock").remove(&instance_id);
+        if let Some(pairing) = pairing {
+            pairing.shutdown();
+            self.live.write().expect("lock").remove(&instance_id);
+        }
+    }
+
+    /// Stops every WhatsApp connection (avisa stopping).
+    pub fn shutdown(&self) {
+        let all: Vec<_> = self.pairings.write().expect("lock").drain().collect();
+        for (_, pairing) in all {
+            pairing.shutdown();
         }
     }
 
@@ -47,6 +113,7 @@ impl Channels {
     }
 
     pub fn remove(&self, instance_id: u64) {
+        self.stop_pairing(instance_id);
         self.sandboxes.write().expect("lock").remove(&instance_id);
         self.live.write().expect("lock").remove(&instance_id);
     }

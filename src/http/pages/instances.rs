@@ -27,6 +27,9 @@ use crate::store::{InstanceMode, StoreError};
 pub const STATES: &[(&str, &str)] = &[
     ("connecting", "msg-scheduled"),
     ("waiting_for_qr", "msg-scheduled"),
+    ("waiting_for_code", "msg-scheduled"),
+    ("pairing_expired", "off"),
+    ("reconnecting", "msg-scheduled"),
     ("connected", "on"),
     ("logged_out", "msg-failed"),
     ("temporarily_banned", "msg-failed"),
@@ -458,6 +461,12 @@ mod tests {
                 qr: String::new(),
                 expires_at: 0,
             },
+            ChannelState::WaitingForCode {
+                code: String::new(),
+                expires_at: 0,
+            },
+            ChannelState::PairingExpired,
+            ChannelState::Reconnecting,
             ChannelState::Connected {
                 number: String::new(),
                 name: String::new(),

@@ -29,7 +29,9 @@ pub const QUEUE_CAP: usize = 10_000;
 pub fn state_json(state: &ChannelState, show_qr: bool) -> serde_json::Value {
     let mut value = serde_json::to_value(state).expect("channel state serialises");
     if !show_qr && let Some(map) = value.as_object_mut() {
+        // The QR payload and the pairing code link a phone to this number: admins only.
         map.remove("qr");
+        map.remove("code");
     }
     value
 }
