@@ -11,7 +11,9 @@ use crate::domain::Clock;
 use crate::domain::housekeeping::{
     DAY, backup_due, backup_file_name, backups_to_prune, retention_cutoff,
 };
+use crate::channels::whatsapp::{self, Supervisors, WhatsappConfig};
 use crate::http::{self, AppState, HttpConfig};
+use crate::queue::channels::Channels;
 use crate::store::{Store, StoreError, StoreOptions};
 
 /// Deliveries that may wait for the intake writer before new ones get 503 (bounded memory:
@@ -27,6 +29,8 @@ pub struct ServeConfig {
     /// Shown in webhook URLs; defaults to the listen address.
     pub public_url: Option<String>,
     pub cache_bytes: usize,
+    /// Where WhatsApp clients connect (WhatsApp Web unless a relay or a test server).
+    pub whatsapp: WhatsappConfig,
 }
 
 /// A running avisa: await `server` (or spawn it) and stop it through its handle.
@@ -34,6 +38,18 @@ pub struct Running {
     pub server: http::Server,
     pub store: Store,
     pub public_url: String,
+    /// Every instance's channel; `stop` ends the WhatsApp connections.
+    pub channels: Arc<Channels>,
+    pub whatsapp: Arc<Supervisors>,
+}
+
+impl Running {
+    /// Stops every WhatsApp connection and waits (bounded) until their state is flushed. Call
+    /// after the server stopped.
+    pub async fn stop_channels(channels: &Channels, whatsapp: &Supervisors) {
+        channels.shutdown();
+        whatsapp.wait_stopped(Duration::from_secs(15)).await;
+    }
 }
 
 /// Opens the store, starts workers and builds the server on `listener`.
@@ -63,7 +79,7 @@ pub fn start(
         .trim_end_matches('/')
         .to_owned();
     let intake = crate::queue::Intake::start(store.clone(), INTAKE_CAPACITY, INTAKE_BATCH);
-    let state = AppState::new(
+    let mut state = AppState::new(
         store.clone(),
         HttpConfig {
             public_url: public_url.clone(),
@@ -71,6 +87,14 @@ pub fn start(
         clock.clone(),
         intake,
     );
+    let supervisors = Arc::new(Supervisors::default());
+    state.channels = Arc::new(Channels::with_whatsapp(whatsapp::factory(
+        store.clone(),
+        clock.clone(),
+        config.whatsapp.clone(),
+        supervisors.clone(),
+    )));
+    let channels = state.channels.clone();
     let ready = state.workers_ready.clone();
     spawn_session_sweeper(store.clone(), clock.clone());
     start_outbox(&store, &state, clock.clone())?;
@@ -81,6 +105,8 @@ pub fn start(
         server,
         store,
         public_url,
+        channels,
+        whatsapp: supervisors,
     })
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::app::{self, ServeConfig};
+use crate::channels::whatsapp::{WHATSAPP_WEB_URL, WhatsappConfig};
 use crate::cli_ops;
 use crate::domain::{Platform, SystemClock};
 use crate::http::password::{hash_password, one_time_password};
@@ -174,6 +175,9 @@ pub struct ServeArgs {
     /// Log level or filter (error, warn, info, debug; or a tracing filter).
     #[arg(long, env = "AVISA_LOG", default_value = "info")]
     pub log_level: String,
+    /// The WhatsApp WebSocket endpoint (WhatsApp Web; change only to go through a relay).
+    #[arg(long, env = "AVISA_WHATSAPP_URL", default_value = WHATSAPP_WEB_URL)]
+    pub whatsapp_url: String,
 }
 
 /// Runs the parsed command line; the exit code is the process's.
@@ -239,6 +243,10 @@ fn serve(args: ServeArgs) -> ExitCode {
             data_dir: args.data.data_dir.clone(),
             public_url: args.public_url.clone(),
             cache_bytes: args.cache_mb.max(1) * 1024 * 1024,
+            whatsapp: WhatsappConfig {
+                url: args.whatsapp_url.clone(),
+                version: None,
+            },
         };
         let running = match app::start(&config, listener, Arc::new(SystemClock)) {
             Ok(r) => r,
@@ -254,6 +262,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             running.public_url
         );
         let result = running.server.await;
+        app::Running::stop_channels(&running.channels, &running.whatsapp).await;
         tracing::info!("stopped; closing the data file");
         drop(running.store);
         match result {

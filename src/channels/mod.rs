@@ -1,4 +1,5 @@
 //! Implementations of `queue::Channel`: the fake used by tests and the visible sandbox, and
-//! (with the WhatsApp work) the whatsapp-rust client.
+//! the whatsapp-rust client.
 
 pub mod fake;
+pub mod whatsapp;

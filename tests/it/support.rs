@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use avisa::app::{self, ServeConfig};
+use avisa::channels::whatsapp::WhatsappConfig;
 use avisa::domain::SystemClock;
 
 pub const ADMIN_EMAIL: &str = "dona@loja.com.br";
@@ -14,12 +15,28 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     /// The running server's storage, for arranging data the UI would take many steps to make.
     pub store: avisa::store::Store,
+    /// Every instance's live channel (pairing controls for the WhatsApp tests).
+    pub channels: Arc<avisa::queue::channels::Channels>,
     handle: avisa::http::ServerHandle,
+}
+
+/// Where WhatsApp clients of a test app dial unless a test says otherwise: a loopback port
+/// nothing listens on (the discard port), with the version pinned, so no test reaches the internet.
+pub fn offline_whatsapp() -> WhatsappConfig {
+    WhatsappConfig {
+        url: "ws://127.0.0.1:9/ws/chat".into(),
+        version: Some(avisa::channels::whatsapp::BUNDLED_VERSION),
+    }
 }
 
 impl TestApp {
     /// Starts avisa and waits for /readyz.
     pub async fn start() -> TestApp {
+        TestApp::start_with(offline_whatsapp()).await
+    }
+
+    /// Starts avisa with its WhatsApp clients pointed at `whatsapp`.
+    pub async fn start_with(whatsapp: WhatsappConfig) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
@@ -27,15 +44,18 @@ impl TestApp {
             data_dir: data_dir.path().join("data"),
             public_url: Some(url.clone()),
             cache_bytes: 4 * 1024 * 1024,
+            whatsapp,
         };
         let running = app::start(&config, listener, Arc::new(SystemClock)).expect("avisa starts");
         let handle = running.server.handle();
         let store = running.store.clone();
+        let channels = running.channels.clone();
         tokio::spawn(running.server);
         let app = TestApp {
             url,
             data_dir,
             store,
+            channels,
             handle,
         };
         // The listener is bound before start: the first request waits in its backlog, no retry loop.
