@@ -14,3 +14,5 @@ mod routes;
 mod stores;
 mod support;
 mod templates;
+mod wa_server;
+mod whatsapp;

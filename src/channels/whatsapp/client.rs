@@ -308,9 +308,8 @@ impl Channel for WhatsappChannel {
     }
 }
 
-/// The running client of one generation.
+/// The running client.
 struct Live {
-    generation: u64,
     handle: BotHandle,
 }
 
@@ -398,7 +397,8 @@ impl Supervisor {
                 self.shared.state.send_replace(ChannelState::LoggedOut);
             }
             Command::Terminal(generation, effect) => {
-                if self.live.as_ref().map(|l| l.generation) != Some(generation) {
+                // The client may already have ended by itself; the effect still applies.
+                if !self.shared.current(generation) {
                     return;
                 }
                 self.stop_client().await;
@@ -464,7 +464,7 @@ impl Supervisor {
             Ok(bot) => {
                 let handle = bot.spawn();
                 *shared.client.lock().expect("lock") = Some(handle.client());
-                self.live = Some(Live { generation, handle });
+                self.live = Some(Live { handle });
             }
             Err(e) => {
                 tracing::error!(instance = shared.instance_id, error = %e, "WhatsApp client not built");
@@ -523,7 +523,6 @@ impl TransportFactory for CountingTransport {
         &self,
     ) -> Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>), anyhow::Error> {
         let tries = self.tries.fetch_add(1, Ordering::SeqCst);
-        self.shared.attempts.send_modify(|n| *n += 1);
         let state = if tries == 0 {
             ChannelState::Connecting
         } else {
@@ -533,6 +532,7 @@ impl TransportFactory for CountingTransport {
         if !self.shared.state.borrow().is_connected() || tries == 0 {
             self.shared.publish(self.generation, state);
         }
+        self.shared.attempts.send_modify(|n| *n += 1);
         self.inner.create_transport().await
     }
 }

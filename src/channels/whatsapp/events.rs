@@ -151,3 +151,284 @@ pub fn nack_reason(code: &str) -> String {
         other => format!("server_nack {other}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use whatsapp_rust::chrono::{TimeDelta, TimeZone, Utc};
+    use whatsapp_rust::types::events::{
+        BatchOrigin, ConnectFailureReason, Connected, Disconnected, InboundMessage, LoggedOut,
+        MessageBatch, PairSuccess, PairingCode, PairingQrCode, PairingQrCodesExhausted,
+        Receipt as LibReceipt, ServerAck, StreamReplaced, TemporaryBan,
+    };
+    use whatsapp_rust::types::message::{MessageInfo, MessageSource};
+    use whatsapp_rust::wacore::net::DisconnectReason;
+    use whatsapp_rust::wacore::proto_helpers::MessageBuilderExt;
+    use whatsapp_rust::waproto::whatsapp as wa;
+
+    use super::*;
+
+    const NOW: i64 = 1_750_000_000;
+
+    fn account() -> Account {
+        Account {
+            number: "+5511900001111".into(),
+            name: "Loja da Ana".into(),
+        }
+    }
+
+    fn map(event: Event) -> Vec<Effect> {
+        effects(&event, &account(), NOW)
+    }
+
+    #[test]
+    fn qr_codes_become_waiting_for_qr_until_they_rotate() {
+        let event = Event::PairingQrCode(
+            PairingQrCode::builder()
+                .code("2@ref0,noise,identity,adv".into())
+                .timeout(Duration::from_secs(60))
+                .build(),
+        );
+        assert_eq!(
+            map(event),
+            vec![Effect::State(ChannelState::WaitingForQr {
+                qr: "2@ref0,noise,identity,adv".into(),
+                expires_at: NOW + 60,
+            })]
+        );
+    }
+
+    #[test]
+    fn a_pairing_code_becomes_waiting_for_code() {
+        let event = Event::PairingCode(
+            PairingCode::builder()
+                .code("ABCD1234".into())
+                .timeout(Duration::from_secs(180))
+                .build(),
+        );
+        assert_eq!(
+            map(event),
+            vec![Effect::State(ChannelState::WaitingForCode {
+                code: "ABCD1234".into(),
+                expires_at: NOW + 180,
+            })]
+        );
+    }
+
+    #[test]
+    fn exhausted_qr_codes_end_the_client() {
+        let event = Event::PairingQrCodesExhausted(
+            PairingQrCodesExhausted::builder().disconnected(true).build(),
+        );
+        assert_eq!(map(event), vec![Effect::QrExhausted]);
+    }
+
+    #[test]
+    fn pair_success_shows_the_number_and_name() {
+        let event = Event::PairSuccess(
+            PairSuccess::builder()
+                .id(Jid::pn("5511987654321"))
+                .lid(Jid::new("123456789", whatsapp_rust::Server::Lid))
+                .business_name("Ana Doces".into())
+                .platform("android".into())
+                .build(),
+        );
+        assert_eq!(
+            map(event),
+            vec![Effect::State(ChannelState::Connected {
+                number: "+5511987654321".into(),
+                name: "Ana Doces".into(),
+            })]
+        );
+    }
+
+    #[test]
+    fn connected_shows_the_paired_account() {
+        assert_eq!(
+            map(Event::Connected(Connected::builder().build())),
+            vec![Effect::State(ChannelState::Connected {
+                number: "+5511900001111".into(),
+                name: "Loja da Ana".into(),
+            })]
+        );
+    }
+
+    #[test]
+    fn an_unexpected_drop_is_reconnecting() {
+        let event = Event::Disconnected(
+            Disconnected::builder()
+                .reason(DisconnectReason::StreamEnded)
+                .build(),
+        );
+        assert_eq!(
+            map(event),
+            vec![Effect::State(ChannelState::Reconnecting)]
+        );
+    }
+
+    #[test]
+    fn logged_out_from_the_phone_wipes() {
+        let event = Event::LoggedOut(
+            LoggedOut::builder()
+                .on_connect(false)
+                .reason(ConnectFailureReason::LoggedOut)
+                .build(),
+        );
+        assert_eq!(map(event), vec![Effect::LoggedOut]);
+    }
+
+    #[test]
+    fn a_temporary_ban_pauses_until_it_expires() {
+        let event = Event::TemporaryBan(
+            TemporaryBan::builder()
+                .code(TempBanReason::SentToTooManyPeople)
+                .expire(TimeDelta::hours(24))
+                .build(),
+        );
+        assert_eq!(
+            map(event),
+            vec![Effect::Banned {
+                reason: "sent_to_too_many_people".into(),
+                until: NOW + 24 * 3600,
+            }]
+        );
+    }
+
+    #[test]
+    fn replaced_by_another_session_stops() {
+        assert_eq!(
+            map(Event::StreamReplaced(StreamReplaced::builder().build())),
+            vec![Effect::Replaced]
+        );
+    }
+
+    #[test]
+    fn a_server_ack_is_a_receipt_and_a_nack_a_failure() {
+        let ack = Event::ServerAck(
+            ServerAck::builder()
+                .id("AVISA42".into())
+                .class("message".into())
+                .build(),
+        );
+        assert_eq!(
+            map(ack),
+            vec![Effect::Receipt(Receipt::ServerAck {
+                message_id: "AVISA42".into()
+            })]
+        );
+        let nack = Event::ServerAck(
+            ServerAck::builder()
+                .id("AVISA43".into())
+                .class("message".into())
+                .error("463".into())
+                .build(),
+        );
+        let effects = map(nack);
+        let [Effect::Receipt(Receipt::ServerNack { message_id, reason })] = effects.as_slice()
+        else {
+            panic!("a nack is a ServerNack: {effects:?}");
+        };
+        assert_eq!(message_id, "AVISA43");
+        assert!(reason.starts_with("server_nack 463"), "{reason}");
+        let receipt_ack = Event::ServerAck(
+            ServerAck::builder()
+                .id("r1".into())
+                .class("receipt".into())
+                .build(),
+        );
+        assert_eq!(map(receipt_ack), vec![], "acks of our receipts are not sends");
+    }
+
+    fn receipt(kind: ReceiptType, ids: &[&str]) -> Event {
+        Event::Receipt(
+            LibReceipt::builder()
+                .message_ids(ids.iter().map(|s| s.to_string()).collect())
+                .source(MessageSource {
+                    // The buyer may answer under a LID: correlation is by id only.
+                    chat: Jid::new("99887766", whatsapp_rust::Server::Lid),
+                    sender: Jid::new("99887766", whatsapp_rust::Server::Lid),
+                    ..Default::default()
+                })
+                .timestamp(Utc.timestamp_opt(NOW + 5, 0).single().expect("valid"))
+                .r#type(kind)
+                .offline(false)
+                .build(),
+        )
+    }
+
+    #[test]
+    fn delivered_and_read_receipts_move_messages_by_id() {
+        assert_eq!(
+            map(receipt(ReceiptType::Delivered, &["AVISA1", "AVISA2"])),
+            vec![
+                Effect::Receipt(Receipt::Delivered {
+                    message_id: "AVISA1".into(),
+                    at: NOW + 5
+                }),
+                Effect::Receipt(Receipt::Delivered {
+                    message_id: "AVISA2".into(),
+                    at: NOW + 5
+                }),
+            ]
+        );
+        assert_eq!(
+            map(receipt(ReceiptType::Read, &["AVISA1"])),
+            vec![Effect::Receipt(Receipt::Read {
+                message_id: "AVISA1".into(),
+                at: NOW + 5
+            })]
+        );
+        assert_eq!(map(receipt(ReceiptType::Retry, &["AVISA1"])), vec![]);
+    }
+
+    fn inbound(source: MessageSource, text: &str) -> InboundMessage {
+        InboundMessage::builder()
+            .message(Arc::new(wa::Message::text(text)))
+            .info(Arc::new(MessageInfo {
+                source,
+                timestamp: Utc.timestamp_opt(NOW, 0).single().expect("valid"),
+                ..Default::default()
+            }))
+            .build()
+    }
+
+    #[test]
+    fn a_buyers_text_arrives_with_their_phone() {
+        let from_lid = MessageSource {
+            chat: Jid::new("99887766", whatsapp_rust::Server::Lid),
+            sender: Jid::new("99887766", whatsapp_rust::Server::Lid),
+            sender_alt: Some(Jid::pn("5511987654321")),
+            ..Default::default()
+        };
+        let mine = MessageSource {
+            chat: Jid::pn("5511987654321"),
+            sender: Jid::pn("5511900001111"),
+            is_from_me: true,
+            ..Default::default()
+        };
+        let group = MessageSource {
+            chat: Jid::new("1203630", whatsapp_rust::Server::Group),
+            sender: Jid::pn("5511955554444"),
+            is_group: true,
+            ..Default::default()
+        };
+        let batch = MessageBatch::builder()
+            .messages(Arc::from(vec![
+                inbound(from_lid, " SAIR "),
+                inbound(mine, "Olá, Ana"),
+                inbound(group, "oi grupo"),
+            ]))
+            .origin(BatchOrigin::Live)
+            .build();
+        assert_eq!(
+            map(Event::Messages(batch)),
+            vec![Effect::Incoming(Incoming {
+                from: "+5511987654321".into(),
+                text: "SAIR".into(),
+                at: NOW,
+            })]
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The real WhatsApp adapter on loopback: a closed port (connecting, backing off, stopping
+//! cleanly) and the stand-in server of `wa_server` (real QR codes from the library reach the
+//! pairing page's event stream).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use avisa::channels::whatsapp::{BUNDLED_VERSION, WhatsappChannel, WhatsappConfig};
+use avisa::domain::ManualClock;
+use avisa::queue::channel::{ChannelState, Pairing};
+use avisa::store::{InstanceMode, InstanceRecord, Store, StoreOptions};
+use serde_json::Value;
+
+use crate::support::TestApp;
+use crate::wa_server;
+
+/// A loopback port nobody listens on: bound, then released.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+// Paused time: the library's backoff sleeps run instantly and the stop waits are virtual, so the
+// test neither sleeps nor depends on the machine's speed.
+#[tokio::test(start_paused = true)]
+async fn a_closed_port_is_retried_with_backoff_and_shutdown_is_prompt() {
+    let dir = tempfile::tempdir().expect("data dir");
+    let store = Store::open(&dir.path().join("data"), &StoreOptions::default()).expect("store");
+    let config = WhatsappConfig {
+        url: format!("ws://127.0.0.1:{}/ws/chat", closed_port()),
+        version: Some(BUNDLED_VERSION),
+    };
+    let channel = WhatsappChannel::start(1, store, Arc::new(ManualClock::at(0)), config);
+    let state = avisa::queue::channel::Channel::state(channel.as_ref());
+    let mut attempts = channel.attempts();
+    tokio::task::yield_now().await;
+    assert_eq!(
+        *state.borrow(),
+        ChannelState::Disconnected,
+        "an unpaired instance waits for Conectar"
+    );
+
+    channel.connect();
+    let mut seen = Vec::new();
+    let mut times = Vec::new();
+    while times.len() < 5 {
+        tokio::time::timeout(Duration::from_secs(600), attempts.changed())
+            .await
+            .expect("the client keeps retrying")
+            .expect("the channel is alive");
+        times.push(tokio::time::Instant::now());
+        seen.push(state.borrow().clone());
+    }
+    assert_eq!(seen[0], ChannelState::Connecting, "{seen:?}");
+    assert!(
+        seen[1..].iter().all(|s| *s == ChannelState::Reconnecting),
+        "{seen:?}"
+    );
+    // The library backs off (Fibonacci from 1 s, ±10% jitter): never a hot loop, and growing.
+    let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(900)),
+        "{gaps:?}"
+    );
+    assert!(gaps[3] > gaps[0], "the waits grow: {gaps:?}");
+
+    channel.shutdown();
+    tokio::time::timeout(Duration::from_secs(30), channel.stopped())
+        .await
+        .expect("shutdown does not hang");
+    assert_eq!(*state.borrow(), ChannelState::Disconnected);
+    let before = *attempts.borrow();
+    tokio::time::sleep(Duration::from_secs(3600)).await; // virtual: nothing dials after the stop
+    assert_eq!(*attempts.borrow(), before, "a stopped channel stays quiet");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_qr_codes_reach_the_pairing_page_event_stream() {
+    let server = wa_server::start().await;
+    let app = TestApp::start_with(WhatsappConfig {
+        url: server.url.clone(),
+        version: Some(BUNDLED_VERSION),
+    })
+    .await;
+    let admin = app.setup_admin().await;
+    let instance = app
+        .store
+        .create_instance(InstanceRecord::new("Loja", InstanceMode::Whatsapp, 0))
+        .expect("instance");
+    app.channels.ensure(&instance);
+    let pairing = app
+        .channels
+        .pairing(instance.id)
+        .expect("a WhatsApp instance has a pairing control");
+
+    let mut events = admin
+        .get(app.at(&format!("/instancias/{}/eventos", instance.id)))
+        .send()
+        .await
+        .expect("stream answers");
+    assert_eq!(events.status(), 200);
+    pairing.connect();
+
+    // Events until the first QR; the timeout only guards against a hang.
+    let mut states = Vec::new();
+    let mut buffer = String::new();
+    let qr = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let chunk = events
+                .chunk()
+                .await
+                .expect("body")
+                .expect("the stream stays open");
+            buffer.push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                let Some(data) = event.trim().strip_prefix("data: ") else {
+                    continue; // keep-alive comment
+                };
+                let state: Value = serde_json::from_str(data).expect("JSON state");
+                states.push(state["state"].as_str().unwrap_or_default().to_owned());
+                if state["state"] == "waiting_for_qr" {
+                    return state;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no QR event; states seen: {states:?}"));
+
+    let payload = qr["qr"].as_str().expect("admins see the QR payload");
+    let parts: Vec<&str> = payload.split(',').collect();
+    assert_eq!(
+        parts[0],
+        wa_server::REFS[0],
+        "the library's payload starts with the server's first ref: {payload}"
+    );
+    assert!(
+        parts.len() >= 4 && parts[1..].iter().all(|p| !p.is_empty()),
+        "ref, noise key, identity key and secret: {payload}"
+    );
+    assert!(qr["expires_at"].as_i64().expect("expiry") > 0);
+
+    pairing.shutdown();
+}
