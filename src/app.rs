@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::channels::whatsapp::{self, Supervisors, WhatsappConfig};
 use crate::domain::Clock;
 use crate::domain::housekeeping::{
     DAY, backup_due, backup_file_name, backups_to_prune, retention_cutoff,
 };
-use crate::channels::whatsapp::{self, Supervisors, WhatsappConfig};
 use crate::http::{self, AppState, HttpConfig};
 use crate::queue::channels::Channels;
 use crate::store::{Store, StoreError, StoreOptions};

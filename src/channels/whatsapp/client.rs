@@ -94,12 +94,8 @@ pub fn factory(
     supervisors: Arc<Supervisors>,
 ) -> WhatsappFactory {
     Box::new(move |instance: &InstanceRecord| {
-        let channel = WhatsappChannel::start(
-            instance.id,
-            store.clone(),
-            clock.clone(),
-            config.clone(),
-        );
+        let channel =
+            WhatsappChannel::start(instance.id, store.clone(), clock.clone(), config.clone());
         supervisors
             .channels
             .lock()

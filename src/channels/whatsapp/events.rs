@@ -27,7 +27,10 @@ pub enum Effect {
     /// Unlinked from the phone (or refused as logged out): wipe the device state, pair again.
     LoggedOut,
     /// Temporarily banned: pause the instance, no reconnect before `until` (Unix seconds).
-    Banned { reason: String, until: i64 },
+    Banned {
+        reason: String,
+        until: i64,
+    },
     /// Another session took this device over: stop and do not fight back.
     Replaced,
     Receipt(Receipt),
@@ -220,7 +223,9 @@ mod tests {
     #[test]
     fn exhausted_qr_codes_end_the_client() {
         let event = Event::PairingQrCodesExhausted(
-            PairingQrCodesExhausted::builder().disconnected(true).build(),
+            PairingQrCodesExhausted::builder()
+                .disconnected(true)
+                .build(),
         );
         assert_eq!(map(event), vec![Effect::QrExhausted]);
     }
@@ -262,10 +267,7 @@ mod tests {
                 .reason(DisconnectReason::StreamEnded)
                 .build(),
         );
-        assert_eq!(
-            map(event),
-            vec![Effect::State(ChannelState::Reconnecting)]
-        );
+        assert_eq!(map(event), vec![Effect::State(ChannelState::Reconnecting)]);
     }
 
     #[test]
@@ -338,7 +340,11 @@ mod tests {
                 .class("receipt".into())
                 .build(),
         );
-        assert_eq!(map(receipt_ack), vec![], "acks of our receipts are not sends");
+        assert_eq!(
+            map(receipt_ack),
+            vec![],
+            "acks of our receipts are not sends"
+        );
     }
 
     fn receipt(kind: ReceiptType, ids: &[&str]) -> Event {

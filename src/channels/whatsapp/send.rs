@@ -108,7 +108,11 @@ pub async fn resolve(
                 .as_ref()
                 .filter(|_| r.jid.is_lid())
                 .unwrap_or(&r.jid);
-            (asked.user.to_string(), r.is_registered, asked.user.to_string())
+            (
+                asked.user.to_string(),
+                r.is_registered,
+                asked.user.to_string(),
+            )
         })
         .collect();
     let address = choose(&asked, &answers);
@@ -182,7 +186,11 @@ mod tests {
     fn the_registered_candidate_wins_in_candidate_order() {
         let asked = candidates("+5511987654321");
         let old_account = [
-            ("5511987654321".to_owned(), false, "5511987654321".to_owned()),
+            (
+                "5511987654321".to_owned(),
+                false,
+                "5511987654321".to_owned(),
+            ),
             ("551187654321".to_owned(), true, "551187654321".to_owned()),
         ];
         assert_eq!(
@@ -203,7 +211,11 @@ mod tests {
     fn nobody_registered_is_not_on_whatsapp() {
         let asked = candidates("+5511987654321");
         assert_eq!(choose(&asked, &[]), Address::NotOnWhatsapp);
-        let none = [("5511987654321".to_owned(), false, "5511987654321".to_owned())];
+        let none = [(
+            "5511987654321".to_owned(),
+            false,
+            "5511987654321".to_owned(),
+        )];
         assert_eq!(choose(&asked, &none), Address::NotOnWhatsapp);
     }
 
