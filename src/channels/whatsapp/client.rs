@@ -138,6 +138,36 @@ struct Shared {
 }
 
 impl Shared {
+    fn new(
+        instance_id: u64,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> (Arc<Shared>, mpsc::UnboundedReceiver<Command>) {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            instance_id,
+            store,
+            clock,
+            state: watch::channel(ChannelState::Disconnected).0,
+            receipts: broadcast::channel(256).0,
+            incoming: broadcast::channel(256).0,
+            commands,
+            client: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            terminal: AtomicBool::new(false),
+            attempts: watch::channel(0).0,
+            addresses: AddressBook::default(),
+        });
+        (shared, rx)
+    }
+
+    /// The client's event handler: maps one library event and applies what it means.
+    fn on_event(&self, generation: u64, event: &Event, account: &Account) {
+        for effect in events::effects(event, account, self.clock.now()) {
+            self.apply(generation, effect);
+        }
+    }
+
     fn current(&self, generation: u64) -> bool {
         self.generation.load(Ordering::SeqCst) == generation
     }
@@ -198,21 +228,7 @@ impl WhatsappChannel {
         clock: Arc<dyn Clock>,
         config: WhatsappConfig,
     ) -> Arc<WhatsappChannel> {
-        let (commands, rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            instance_id,
-            store,
-            clock,
-            state: watch::channel(ChannelState::Disconnected).0,
-            receipts: broadcast::channel(256).0,
-            incoming: broadcast::channel(256).0,
-            commands,
-            client: Mutex::new(None),
-            generation: AtomicU64::new(0),
-            terminal: AtomicBool::new(false),
-            attempts: watch::channel(0).0,
-            addresses: AddressBook::default(),
-        });
+        let (shared, rx) = Shared::new(instance_id, store, clock);
         let supervisor = Supervisor {
             shared: shared.clone(),
             config,
@@ -441,10 +457,7 @@ impl Supervisor {
                     number: client.pn().map(|j| events::e164(&j)).unwrap_or_default(),
                     name: client.push_name(),
                 };
-                let now = handler_shared.clock.now();
-                for effect in events::effects(&event, &account, now) {
-                    handler_shared.apply(generation, effect);
-                }
+                handler_shared.on_event(generation, &event, &account);
                 async {}
             });
         if let Some(version) = self.config.version {
@@ -530,5 +543,116 @@ impl TransportFactory for CountingTransport {
         }
         self.shared.attempts.send_modify(|n| *n += 1);
         self.inner.create_transport().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use whatsapp_rust::types::events::{
+        LoggedOut, PairingQrCode, PairingQrCodesExhausted, ServerAck, StreamReplaced,
+    };
+
+    use super::*;
+    use crate::domain::ManualClock;
+    use crate::store::StoreOptions;
+
+    fn shared() -> (
+        Arc<Shared>,
+        mpsc::UnboundedReceiver<Command>,
+        tempfile::TempDir,
+    ) {
+        let dir = tempfile::tempdir().expect("data dir");
+        let store = Store::open(&dir.path().join("data"), &StoreOptions::default()).expect("store");
+        let (shared, rx) = Shared::new(7, store, Arc::new(ManualClock::at(1_000)));
+        shared.generation.store(1, Ordering::SeqCst);
+        (shared, rx, dir)
+    }
+
+    fn qr(code: &str) -> Event {
+        Event::PairingQrCode(
+            PairingQrCode::builder()
+                .code(code.into())
+                .timeout(Duration::from_secs(20))
+                .build(),
+        )
+    }
+
+    fn state(shared: &Shared) -> ChannelState {
+        shared.state.borrow().clone()
+    }
+
+    #[test]
+    fn exhausted_codes_stop_the_client_and_later_noise_is_not_shown() {
+        let (shared, mut rx, _dir) = shared();
+        let account = Account::default();
+        shared.on_event(1, &qr("2@a,b,c,d"), &account);
+        assert_eq!(
+            state(&shared),
+            ChannelState::WaitingForQr {
+                qr: "2@a,b,c,d".into(),
+                expires_at: 1_020
+            }
+        );
+        let exhausted = PairingQrCodesExhausted::builder()
+            .disconnected(true)
+            .build();
+        shared.on_event(1, &Event::PairingQrCodesExhausted(exhausted), &account);
+        assert_eq!(state(&shared), ChannelState::PairingExpired);
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Command::Terminal(1, Effect::QrExhausted))
+        ));
+        shared.publish(1, ChannelState::Reconnecting);
+        assert_eq!(
+            state(&shared),
+            ChannelState::PairingExpired,
+            "the page keeps \"gerar novo QR\""
+        );
+    }
+
+    #[test]
+    fn events_of_a_replaced_client_are_ignored() {
+        let (shared, mut rx, _dir) = shared();
+        shared.on_event(0, &qr("2@old,b,c,d"), &Account::default());
+        shared.on_event(
+            0,
+            &Event::StreamReplaced(StreamReplaced::builder().build()),
+            &Account::default(),
+        );
+        assert_eq!(state(&shared), ChannelState::Disconnected);
+        assert!(rx.try_recv().is_err(), "no command for a dead client");
+    }
+
+    #[test]
+    fn logged_out_reaches_the_supervisor() {
+        let (shared, mut rx, _dir) = shared();
+        let logged_out = LoggedOut::builder()
+            .on_connect(false)
+            .reason(whatsapp_rust::types::events::ConnectFailureReason::LoggedOut)
+            .build();
+        shared.on_event(1, &Event::LoggedOut(logged_out), &Account::default());
+        assert_eq!(state(&shared), ChannelState::LoggedOut);
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Command::Terminal(1, Effect::LoggedOut))
+        ));
+    }
+
+    #[test]
+    fn receipts_are_broadcast_by_message_id_even_from_an_old_client() {
+        let (shared, _rx, _dir) = shared();
+        let mut receipts = shared.receipts.subscribe();
+        let nack = ServerAck::builder()
+            .id("AVISA9".into())
+            .class("message".into())
+            .error("463".into())
+            .build();
+        shared.on_event(0, &Event::ServerAck(nack), &Account::default());
+        match receipts.try_recv() {
+            Ok(Receipt::ServerNack { message_id, .. }) => assert_eq!(message_id, "AVISA9"),
+            other => panic!("a nack is a failure receipt: {other:?}"),
+        }
     }
 }
