@@ -1,7 +1,7 @@
-//! One supervisor task per WhatsApp instance: the only place a whatsapp-rust client is built,
-//! rebuilt or stopped (two live clients on one device state corrupt it). The console's Pairing
-//! commands and the library's terminal events (QR codes ran out, logged out, banned, replaced)
-//! reach it through one queue; sends use the client it currently runs.
+//! A WhatsApp instance's channel: its state, receipts and incoming texts, its Pairing control
+//! (commands to the instance's one supervisor task, `supervisor`), the event handler the client
+//! calls, and sends through the client the supervisor currently runs. Two live clients on one
+//! device state corrupt it, so nothing here builds one.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,17 +9,13 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
-use whatsapp_rust::bot::{Bot, BotHandle, EventDelivery};
-use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::Client;
 use whatsapp_rust::store::traits::Backend;
-use whatsapp_rust::transport::{
-    TokioWebSocketTransportFactory, Transport, TransportEvent, TransportFactory,
-};
 use whatsapp_rust::types::events::Event;
-use whatsapp_rust::{Client, anyhow, async_channel, async_trait};
 
 use super::events::{self, Account, Effect};
 use super::send::{self, AddressBook};
+use super::supervisor::Supervisor;
 use crate::domain::Clock;
 use crate::queue::channel::{
     Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture, SendReceipt,
@@ -33,9 +29,6 @@ pub const BUNDLED_VERSION: (u32, u32, u32) = (2, 3000, 1_042_742_319);
 
 /// WhatsApp Web's WebSocket endpoint, the default for `--whatsapp-url`.
 pub const WHATSAPP_WEB_URL: &str = whatsapp_rust::wacore::net::WHATSAPP_WEB_WS_URL;
-
-/// How long a stopping client may take to flush its state before it is aborted.
-const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Where and how clients connect.
 #[derive(Clone, Debug)]
@@ -58,12 +51,12 @@ impl Default for WhatsappConfig {
 
 // INTEGRATION: replace with backend::backend (the redb-backed device state). Until then the
 // device state lives in memory and a restart needs a new pairing.
-fn backend(_store: &Store, _instance_id: u64) -> Arc<dyn Backend> {
+pub(super) fn backend(_store: &Store, _instance_id: u64) -> Arc<dyn Backend> {
     Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new())
 }
 
 // INTEGRATION: replace with the backend module's wipe of this instance's device state.
-fn wipe_device_state(_store: &Store, _instance_id: u64) {}
+pub(super) fn wipe_device_state(_store: &Store, _instance_id: u64) {}
 
 /// Every supervisor the factory started, so avisa can wait for them when it stops.
 #[derive(Default)]
@@ -108,7 +101,7 @@ pub fn factory(
     })
 }
 
-enum Command {
+pub(super) enum Command {
     Connect,
     PairWithCode(String),
     Logout,
@@ -118,23 +111,23 @@ enum Command {
 }
 
 /// What the supervisor, the event handler and the sender share.
-struct Shared {
-    instance_id: u64,
-    store: Store,
-    clock: Arc<dyn Clock>,
-    state: watch::Sender<ChannelState>,
-    receipts: broadcast::Sender<Receipt>,
-    incoming: broadcast::Sender<Incoming>,
-    commands: mpsc::UnboundedSender<Command>,
+pub(super) struct Shared {
+    pub(super) instance_id: u64,
+    pub(super) store: Store,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) state: watch::Sender<ChannelState>,
+    pub(super) receipts: broadcast::Sender<Receipt>,
+    pub(super) incoming: broadcast::Sender<Incoming>,
+    pub(super) commands: mpsc::UnboundedSender<Command>,
     /// The running client, for sends.
-    client: Mutex<Option<Arc<Client>>>,
+    pub(super) client: Mutex<Option<Arc<Client>>>,
     /// Which client is current; events of older ones are ignored.
-    generation: AtomicU64,
+    pub(super) generation: AtomicU64,
     /// The current client reached a terminal state: its late reconnect noise is not shown.
-    terminal: AtomicBool,
+    pub(super) terminal: AtomicBool,
     /// Connection attempts of all clients so far.
-    attempts: watch::Sender<u32>,
-    addresses: AddressBook,
+    pub(super) attempts: watch::Sender<u32>,
+    pub(super) addresses: AddressBook,
 }
 
 impl Shared {
@@ -162,18 +155,18 @@ impl Shared {
     }
 
     /// The client's event handler: maps one library event and applies what it means.
-    fn on_event(&self, generation: u64, event: &Event, account: &Account) {
+    pub(super) fn on_event(&self, generation: u64, event: &Event, account: &Account) {
         for effect in events::effects(event, account, self.clock.now()) {
             self.apply(generation, effect);
         }
     }
 
-    fn current(&self, generation: u64) -> bool {
+    pub(super) fn current(&self, generation: u64) -> bool {
         self.generation.load(Ordering::SeqCst) == generation
     }
 
     /// Publishes a state of the client `generation`, unless that client is done.
-    fn publish(&self, generation: u64, state: ChannelState) {
+    pub(super) fn publish(&self, generation: u64, state: ChannelState) {
         if self.current(generation) && !self.terminal.load(Ordering::SeqCst) {
             self.state.send_replace(state);
         }
@@ -229,13 +222,7 @@ impl WhatsappChannel {
         config: WhatsappConfig,
     ) -> Arc<WhatsappChannel> {
         let (shared, rx) = Shared::new(instance_id, store, clock);
-        let supervisor = Supervisor {
-            shared: shared.clone(),
-            config,
-            backend: backend(&shared.store, instance_id),
-            live: None,
-            paused_until: None,
-        };
+        let supervisor = Supervisor::new(shared.clone(), config);
         let task = tokio::spawn(supervisor.run(rx));
         Arc::new(WhatsappChannel {
             shared,
@@ -317,232 +304,6 @@ impl Channel for WhatsappChannel {
 
     fn incoming(&self) -> broadcast::Receiver<Incoming> {
         self.shared.incoming.subscribe()
-    }
-}
-
-/// The running client.
-struct Live {
-    handle: BotHandle,
-}
-
-struct Supervisor {
-    shared: Arc<Shared>,
-    config: WhatsappConfig,
-    backend: Arc<dyn Backend>,
-    live: Option<Live>,
-    /// Banned: no client before this time.
-    paused_until: Option<i64>,
-}
-
-impl Supervisor {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
-        if self.is_paired().await {
-            self.start_client(None).await;
-        }
-        loop {
-            let pause = self.paused_until.map(|until| {
-                let wait = until.saturating_sub(self.shared.clock.now()).max(0);
-                Duration::from_secs(u64::try_from(wait).unwrap_or(0))
-            });
-            tokio::select! {
-                command = rx.recv() => match command {
-                    None | Some(Command::Shutdown) => break,
-                    Some(command) => self.handle(command).await,
-                },
-                () = ended(&mut self.live) => {
-                    // The client stopped on its own (its run loop gave up).
-                    self.live = None;
-                    *self.shared.client.lock().expect("lock") = None;
-                    if !self.shared.terminal.load(Ordering::SeqCst) {
-                        self.shared.state.send_replace(ChannelState::Disconnected);
-                    }
-                }
-                () = sleep_opt(pause) => {
-                    self.paused_until = None;
-                    self.start_client(None).await;
-                }
-            }
-        }
-        self.stop_client().await;
-        self.shared.state.send_replace(ChannelState::Disconnected);
-    }
-
-    async fn handle(&mut self, command: Command) {
-        match command {
-            Command::Connect => {
-                if self.live.is_none() && self.paused_until.is_none() {
-                    self.start_client(None).await;
-                }
-            }
-            Command::PairWithCode(phone) => {
-                if self.paused_until.is_some() {
-                    return;
-                }
-                let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-                match &self.live {
-                    Some(live) if !live.handle.client().is_logged_in() => {
-                        let client = live.handle.client();
-                        // Failures arrive as PairingCodeError events; the QR flow keeps running.
-                        tokio::spawn(async move {
-                            let options = PairCodeOptions {
-                                phone_number: digits,
-                                ..Default::default()
-                            };
-                            if let Err(e) = client.pair_with_code(options).await {
-                                tracing::warn!(error = %e, "pairing code not issued");
-                            }
-                        });
-                    }
-                    Some(_) => {}
-                    None => self.start_client(Some(digits)).await,
-                }
-            }
-            Command::Logout => {
-                if let Some(live) = self.live.take() {
-                    *self.shared.client.lock().expect("lock") = None;
-                    let client = live.handle.client();
-                    let _ = tokio::time::timeout(STOP_GRACE, client.logout()).await;
-                    stop(live.handle).await;
-                }
-                self.wipe();
-                self.shared.terminal.store(true, Ordering::SeqCst);
-                self.shared.state.send_replace(ChannelState::LoggedOut);
-            }
-            Command::Terminal(generation, effect) => {
-                // The client may already have ended by itself; the effect still applies.
-                if !self.shared.current(generation) {
-                    return;
-                }
-                self.stop_client().await;
-                match effect {
-                    Effect::LoggedOut => self.wipe(),
-                    Effect::Banned { until, .. } => self.paused_until = Some(until),
-                    _ => {}
-                }
-            }
-            Command::Shutdown => unreachable!("handled by the loop"),
-        }
-    }
-
-    async fn is_paired(&self) -> bool {
-        matches!(self.backend.load().await, Ok(Some(device)) if device.is_registered())
-    }
-
-    fn wipe(&mut self) {
-        wipe_device_state(&self.shared.store, self.shared.instance_id);
-        self.backend = backend(&self.shared.store, self.shared.instance_id);
-        self.shared.addresses.clear();
-    }
-
-    async fn start_client(&mut self, pair_phone: Option<String>) {
-        self.stop_client().await;
-        let shared = self.shared.clone();
-        let generation = shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        shared.terminal.store(false, Ordering::SeqCst);
-        shared.state.send_replace(ChannelState::Connecting);
-        let transport = CountingTransport {
-            inner: TokioWebSocketTransportFactory::new().with_url(self.config.url.clone()),
-            shared: shared.clone(),
-            generation,
-            tries: AtomicU64::new(0),
-        };
-        let handler_shared = shared.clone();
-        let mut builder = Bot::builder()
-            .with_backend_arc(self.backend.clone())
-            .with_transport_factory(transport)
-            .with_event_delivery(EventDelivery::Ordered { capacity: 1024 })
-            .skip_history_sync()
-            .on_event(move |event: Arc<Event>, client: Arc<Client>| {
-                let account = Account {
-                    number: client.pn().map(|j| events::e164(&j)).unwrap_or_default(),
-                    name: client.push_name(),
-                };
-                handler_shared.on_event(generation, &event, &account);
-                async {}
-            });
-        if let Some(version) = self.config.version {
-            builder = builder.with_version(version);
-        }
-        if let Some(phone) = pair_phone {
-            builder = builder.with_pair_code(PairCodeOptions {
-                phone_number: phone,
-                ..Default::default()
-            });
-        }
-        match builder.build().await {
-            Ok(bot) => {
-                let handle = bot.spawn();
-                *shared.client.lock().expect("lock") = Some(handle.client());
-                self.live = Some(Live { handle });
-            }
-            Err(e) => {
-                tracing::error!(instance = shared.instance_id, error = %e, "WhatsApp client not built");
-                shared.state.send_replace(ChannelState::Disconnected);
-            }
-        }
-    }
-
-    async fn stop_client(&mut self) {
-        if let Some(live) = self.live.take() {
-            *self.shared.client.lock().expect("lock") = None;
-            stop(live.handle).await;
-        }
-    }
-}
-
-/// Disconnects a client (flushing its state) and waits for its run loop; aborts it if that
-/// takes too long. The client is dead afterwards.
-async fn stop(handle: BotHandle) {
-    if tokio::time::timeout(STOP_GRACE, handle.shutdown())
-        .await
-        .is_err()
-    {
-        // Dropping the timed-out shutdown dropped the handle, which aborts the bot task.
-        tracing::warn!("WhatsApp client did not stop in time; aborted");
-    }
-}
-
-/// Resolves when the live client's run loop ended; never while there is none.
-async fn ended(live: &mut Option<Live>) {
-    match live {
-        Some(live) => (&mut live.handle).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_opt(pause: Option<Duration>) {
-    match pause {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// The library's WebSocket transport, counting attempts so the page can say "conectando" on the
-/// first one and "reconectando" on the retries (a refused dial raises no library event).
-struct CountingTransport {
-    inner: TokioWebSocketTransportFactory,
-    shared: Arc<Shared>,
-    generation: u64,
-    tries: AtomicU64,
-}
-
-#[async_trait]
-impl TransportFactory for CountingTransport {
-    async fn create_transport(
-        &self,
-    ) -> Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>), anyhow::Error> {
-        let tries = self.tries.fetch_add(1, Ordering::SeqCst);
-        let state = if tries == 0 {
-            ChannelState::Connecting
-        } else {
-            ChannelState::Reconnecting
-        };
-        // A paired client reconnecting after the post-pairing restart keeps showing "conectado".
-        if !self.shared.state.borrow().is_connected() || tries == 0 {
-            self.shared.publish(self.generation, state);
-        }
-        self.shared.attempts.send_modify(|n| *n += 1);
-        self.inner.create_transport().await
     }
 }
 

@@ -1,10 +1,11 @@
 //! The WhatsApp channel (whatsapp-rust behind `queue::Channel`). Everything that names the
-//! library lives under this module: the supervisor (`client`), the pure event mapping (`events`)
-//! and sending (`send`).
+//! library lives under this module: the channel (`client`), its supervisor task (`supervisor`),
+//! the pure event mapping (`events`) and sending (`send`).
 
 pub mod client;
 pub mod events;
 pub mod send;
+mod supervisor;
 
 pub use client::{
     BUNDLED_VERSION, Supervisors, WHATSAPP_WEB_URL, WhatsappChannel, WhatsappConfig, factory,

@@ -1,0 +1,261 @@
+//! The supervisor loop of one WhatsApp instance (started by `client::WhatsappChannel`): builds,
+//! rebuilds and stops the whatsapp-rust client, and is the only code that does. Commands from the
+//! console and terminal events from the client arrive on one queue.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use whatsapp_rust::bot::{Bot, BotHandle, EventDelivery};
+use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::store::traits::Backend;
+use whatsapp_rust::transport::{
+    TokioWebSocketTransportFactory, Transport, TransportEvent, TransportFactory,
+};
+use whatsapp_rust::types::events::Event;
+use whatsapp_rust::{Client, anyhow, async_channel, async_trait};
+
+use super::client::{Command, Shared, WhatsappConfig, backend, wipe_device_state};
+use super::events::{self, Account, Effect};
+use crate::queue::channel::ChannelState;
+
+/// How long a stopping client may take to flush its state before it is aborted.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// The running client.
+struct Live {
+    handle: BotHandle,
+}
+
+pub(super) struct Supervisor {
+    shared: Arc<Shared>,
+    config: WhatsappConfig,
+    backend: Arc<dyn Backend>,
+    live: Option<Live>,
+    /// Banned: no client before this time.
+    paused_until: Option<i64>,
+}
+
+impl Supervisor {
+    pub(super) fn new(shared: Arc<Shared>, config: WhatsappConfig) -> Supervisor {
+        let backend = backend(&shared.store, shared.instance_id);
+        Supervisor {
+            shared,
+            config,
+            backend,
+            live: None,
+            paused_until: None,
+        }
+    }
+
+    pub(super) async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        if self.is_paired().await {
+            self.start_client(None).await;
+        }
+        loop {
+            let pause = self.paused_until.map(|until| {
+                let wait = until.saturating_sub(self.shared.clock.now()).max(0);
+                Duration::from_secs(u64::try_from(wait).unwrap_or(0))
+            });
+            tokio::select! {
+                command = rx.recv() => match command {
+                    None | Some(Command::Shutdown) => break,
+                    Some(command) => self.handle(command).await,
+                },
+                () = ended(&mut self.live) => {
+                    // The client stopped on its own (its run loop gave up).
+                    self.live = None;
+                    *self.shared.client.lock().expect("lock") = None;
+                    if !self.shared.terminal.load(Ordering::SeqCst) {
+                        self.shared.state.send_replace(ChannelState::Disconnected);
+                    }
+                }
+                () = sleep_opt(pause) => {
+                    self.paused_until = None;
+                    self.start_client(None).await;
+                }
+            }
+        }
+        self.stop_client().await;
+        self.shared.state.send_replace(ChannelState::Disconnected);
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::Connect => {
+                if self.live.is_none() && self.paused_until.is_none() {
+                    self.start_client(None).await;
+                }
+            }
+            Command::PairWithCode(phone) => {
+                if self.paused_until.is_some() {
+                    return;
+                }
+                let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+                match &self.live {
+                    Some(live) if !live.handle.client().is_logged_in() => {
+                        let client = live.handle.client();
+                        // Failures arrive as PairingCodeError events; the QR flow keeps running.
+                        tokio::spawn(async move {
+                            let options = PairCodeOptions {
+                                phone_number: digits,
+                                ..Default::default()
+                            };
+                            if let Err(e) = client.pair_with_code(options).await {
+                                tracing::warn!(error = %e, "pairing code not issued");
+                            }
+                        });
+                    }
+                    Some(_) => {}
+                    None => self.start_client(Some(digits)).await,
+                }
+            }
+            Command::Logout => {
+                if let Some(live) = self.live.take() {
+                    *self.shared.client.lock().expect("lock") = None;
+                    let client = live.handle.client();
+                    let _ = tokio::time::timeout(STOP_GRACE, client.logout()).await;
+                    stop(live.handle).await;
+                }
+                self.wipe();
+                self.shared.terminal.store(true, Ordering::SeqCst);
+                self.shared.state.send_replace(ChannelState::LoggedOut);
+            }
+            Command::Terminal(generation, effect) => {
+                // The client may already have ended by itself; the effect still applies.
+                if !self.shared.current(generation) {
+                    return;
+                }
+                self.stop_client().await;
+                match effect {
+                    Effect::LoggedOut => self.wipe(),
+                    Effect::Banned { until, .. } => self.paused_until = Some(until),
+                    _ => {}
+                }
+            }
+            Command::Shutdown => unreachable!("handled by the loop"),
+        }
+    }
+
+    async fn is_paired(&self) -> bool {
+        matches!(self.backend.load().await, Ok(Some(device)) if device.is_registered())
+    }
+
+    fn wipe(&mut self) {
+        wipe_device_state(&self.shared.store, self.shared.instance_id);
+        self.backend = backend(&self.shared.store, self.shared.instance_id);
+        self.shared.addresses.clear();
+    }
+
+    async fn start_client(&mut self, pair_phone: Option<String>) {
+        self.stop_client().await;
+        let shared = self.shared.clone();
+        let generation = shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.terminal.store(false, Ordering::SeqCst);
+        shared.state.send_replace(ChannelState::Connecting);
+        let transport = CountingTransport {
+            inner: TokioWebSocketTransportFactory::new().with_url(self.config.url.clone()),
+            shared: shared.clone(),
+            generation,
+            tries: AtomicU64::new(0),
+        };
+        let handler_shared = shared.clone();
+        let mut builder = Bot::builder()
+            .with_backend_arc(self.backend.clone())
+            .with_transport_factory(transport)
+            .with_event_delivery(EventDelivery::Ordered { capacity: 1024 })
+            .skip_history_sync()
+            .on_event(move |event: Arc<Event>, client: Arc<Client>| {
+                let account = Account {
+                    number: client.pn().map(|j| events::e164(&j)).unwrap_or_default(),
+                    name: client.push_name(),
+                };
+                handler_shared.on_event(generation, &event, &account);
+                async {}
+            });
+        if let Some(version) = self.config.version {
+            builder = builder.with_version(version);
+        }
+        if let Some(phone) = pair_phone {
+            builder = builder.with_pair_code(PairCodeOptions {
+                phone_number: phone,
+                ..Default::default()
+            });
+        }
+        match builder.build().await {
+            Ok(bot) => {
+                let handle = bot.spawn();
+                *shared.client.lock().expect("lock") = Some(handle.client());
+                self.live = Some(Live { handle });
+            }
+            Err(e) => {
+                tracing::error!(instance = shared.instance_id, error = %e, "WhatsApp client not built");
+                shared.state.send_replace(ChannelState::Disconnected);
+            }
+        }
+    }
+
+    async fn stop_client(&mut self) {
+        if let Some(live) = self.live.take() {
+            *self.shared.client.lock().expect("lock") = None;
+            stop(live.handle).await;
+        }
+    }
+}
+
+/// Disconnects a client (flushing its state) and waits for its run loop; aborts it if that
+/// takes too long. The client is dead afterwards.
+async fn stop(handle: BotHandle) {
+    if tokio::time::timeout(STOP_GRACE, handle.shutdown())
+        .await
+        .is_err()
+    {
+        // Dropping the timed-out shutdown dropped the handle, which aborts the bot task.
+        tracing::warn!("WhatsApp client did not stop in time; aborted");
+    }
+}
+
+/// Resolves when the live client's run loop ended; never while there is none.
+async fn ended(live: &mut Option<Live>) {
+    match live {
+        Some(live) => (&mut live.handle).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_opt(pause: Option<Duration>) {
+    match pause {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The library's WebSocket transport, counting attempts so the page can say "conectando" on the
+/// first one and "reconectando" on the retries (a refused dial raises no library event).
+struct CountingTransport {
+    inner: TokioWebSocketTransportFactory,
+    shared: Arc<Shared>,
+    generation: u64,
+    tries: AtomicU64,
+}
+
+#[async_trait]
+impl TransportFactory for CountingTransport {
+    async fn create_transport(
+        &self,
+    ) -> Result<(Arc<dyn Transport>, async_channel::Receiver<TransportEvent>), anyhow::Error> {
+        let tries = self.tries.fetch_add(1, Ordering::SeqCst);
+        let state = if tries == 0 {
+            ChannelState::Connecting
+        } else {
+            ChannelState::Reconnecting
+        };
+        // A paired client reconnecting after the post-pairing restart keeps showing "conectado".
+        if !self.shared.state.borrow().is_connected() || tries == 0 {
+            self.shared.publish(self.generation, state);
+        }
+        self.shared.attempts.send_modify(|n| *n += 1);
+        self.inner.create_transport().await
+    }
+}
