@@ -125,6 +125,8 @@ pub(super) struct Shared {
     pub(super) generation: AtomicU64,
     /// The current client reached a terminal state: its late reconnect noise is not shown.
     pub(super) terminal: AtomicBool,
+    /// The current pairing is by phone number (set by the supervisor).
+    pub(super) pairing_by_code: AtomicBool,
     /// Connection attempts of all clients so far.
     pub(super) attempts: watch::Sender<u32>,
     pub(super) addresses: AddressBook,
@@ -148,6 +150,7 @@ impl Shared {
             client: Mutex::new(None),
             generation: AtomicU64::new(0),
             terminal: AtomicBool::new(false),
+            pairing_by_code: AtomicBool::new(false),
             attempts: watch::channel(0).0,
             addresses: AddressBook::default(),
         });
@@ -173,7 +176,11 @@ impl Shared {
     }
 
     fn apply(&self, generation: u64, effect: Effect) {
+        let by_code = self.pairing_by_code.load(Ordering::SeqCst);
         match effect {
+            // Pairing by phone number: the library keeps rotating QR codes alongside; the page
+            // shows the code, and the end of the QR codes does not end the code's client.
+            Effect::State(ChannelState::WaitingForQr { .. }) | Effect::QrExhausted if by_code => {}
             Effect::State(state) => self.publish(generation, state),
             Effect::Receipt(receipt) => {
                 let _ = self.receipts.send(receipt);
@@ -371,6 +378,34 @@ mod tests {
             ChannelState::PairingExpired,
             "the page keeps \"gerar novo QR\""
         );
+    }
+
+    #[test]
+    fn pairing_by_code_shows_the_code_not_the_qr_rotation() {
+        let (shared, mut rx, _dir) = shared();
+        shared.pairing_by_code.store(true, Ordering::SeqCst);
+        let code = whatsapp_rust::types::events::PairingCode::builder()
+            .code("ABCD1234".into())
+            .timeout(Duration::from_secs(180))
+            .build();
+        shared.on_event(1, &Event::PairingCode(code), &Account::default());
+        shared.on_event(1, &qr("2@a,b,c,d"), &Account::default());
+        let exhausted = PairingQrCodesExhausted::builder()
+            .disconnected(false)
+            .build();
+        shared.on_event(
+            1,
+            &Event::PairingQrCodesExhausted(exhausted),
+            &Account::default(),
+        );
+        assert_eq!(
+            state(&shared),
+            ChannelState::WaitingForCode {
+                code: "ABCD1234".into(),
+                expires_at: 1_180
+            }
+        );
+        assert!(rx.try_recv().is_err(), "the code's client keeps running");
     }
 
     #[test]

@@ -85,6 +85,7 @@ impl Supervisor {
         match command {
             Command::Connect => {
                 if self.live.is_none() && self.paused_until.is_none() {
+                    self.shared.pairing_by_code.store(false, Ordering::SeqCst);
                     self.start_client(None).await;
                 }
             }
@@ -93,6 +94,7 @@ impl Supervisor {
                     return;
                 }
                 let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+                self.shared.pairing_by_code.store(true, Ordering::SeqCst);
                 match &self.live {
                     Some(live) if !live.handle.client().is_logged_in() => {
                         let client = live.handle.client();
