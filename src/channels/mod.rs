@@ -2,3 +2,4 @@
 //! (with the WhatsApp work) the whatsapp-rust client.
 
 pub mod fake;
+pub mod whatsapp;

@@ -87,7 +87,52 @@ impl WaWrite<'_> {
     }
 }
 
+/// The instance's rows in one read snapshot, for answers that need several consistent reads.
+/// Handed out by `Store::wa_read`.
+pub struct WaRead {
+    table: redb::ReadOnlyTable<Key<'static>, &'static [u8]>,
+    instance: u64,
+}
+
+impl WaRead {
+    pub fn get(&self, space: u8, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .table
+            .get((self.instance, space, key))?
+            .map(|v| v.value().to_vec()))
+    }
+
+    /// Rows of `space` whose key starts with `prefix` (empty: the whole space), in key order.
+    pub fn scan(&self, space: u8, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let range = PrefixRange::new(self.instance, space, prefix);
+        collect(self.table.range::<Key<'_>>(range.bounds())?)
+    }
+
+    /// The row with the greatest key in a space, if any.
+    pub fn last(&self, space: u8) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let range = PrefixRange::new(self.instance, space, &[]);
+        match self.table.range::<Key<'_>>(range.bounds())?.next_back() {
+            Some(row) => {
+                let (k, v) = row?;
+                Ok(Some((k.value().2.to_vec(), v.value().to_vec())))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
 impl Store {
+    /// Runs `read` over one consistent snapshot of the instance's rows.
+    pub fn wa_read<T, E: From<StoreError>>(
+        &self,
+        instance: u64,
+        read: impl FnOnce(&WaRead) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let txn = self.db().begin_read().map_err(StoreError::from)?;
+        let table = txn.open_table(tables::WA_STATE).map_err(StoreError::from)?;
+        read(&WaRead { table, instance })
+    }
+
     /// One row of an instance's WhatsApp state.
     pub fn wa_get(
         &self,
@@ -95,11 +140,7 @@ impl Store {
         space: u8,
         key: &[u8],
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let read = self.db().begin_read()?;
-        let table = read.open_table(tables::WA_STATE)?;
-        Ok(table
-            .get((instance, space, key))?
-            .map(|v| v.value().to_vec()))
+        self.wa_read(instance, |r| r.get(space, key))
     }
 
     /// Rows of one space whose key starts with `prefix` (empty: the whole space), in key order.
@@ -109,10 +150,7 @@ impl Store {
         space: u8,
         prefix: &[u8],
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let read = self.db().begin_read()?;
-        let table = read.open_table(tables::WA_STATE)?;
-        let range = PrefixRange::new(instance, space, prefix);
-        collect(table.range::<Key<'_>>(range.bounds())?)
+        self.wa_read(instance, |r| r.scan(space, prefix))
     }
 
     /// The row with the greatest key in a space, if any.
@@ -121,16 +159,7 @@ impl Store {
         instance: u64,
         space: u8,
     ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let read = self.db().begin_read()?;
-        let table = read.open_table(tables::WA_STATE)?;
-        let range = PrefixRange::new(instance, space, &[]);
-        match table.range::<Key<'_>>(range.bounds())?.next_back() {
-            Some(row) => {
-                let (k, v) = row?;
-                Ok(Some((k.value().2.to_vec(), v.value().to_vec())))
-            }
-            None => Ok(None),
-        }
+        self.wa_read(instance, |r| r.last(space))
     }
 
     /// Applies `ops` in order in one durable write transaction: all of them or none.
@@ -172,10 +201,10 @@ impl Store {
 
     /// Whether the instance has any stored WhatsApp state in `space` (e.g. a device record).
     pub fn wa_has_any(&self, instance: u64, space: u8) -> Result<bool, StoreError> {
-        let read = self.db().begin_read()?;
-        let table = read.open_table(tables::WA_STATE)?;
-        let range = PrefixRange::new(instance, space, &[]);
-        Ok(table.range::<Key<'_>>(range.bounds())?.next().is_some())
+        self.wa_read(instance, |r| {
+            let range = PrefixRange::new(instance, space, &[]);
+            Ok(r.table.range::<Key<'_>>(range.bounds())?.next().is_some())
+        })
     }
 }
 
