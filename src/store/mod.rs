@@ -34,7 +34,7 @@ pub use planning::product_key;
 pub use privacy::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
 pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
 pub use stores::{NewStore, StoreRecord};
-pub use wa_state::{WaOp, WaRead, WaWrite};
+pub use wa_state::{WaOp, WaRead, WaRow, WaWrite};
 
 /// The name of the data file inside the data directory.
 pub const DATA_FILE: &str = "avisa.redb";

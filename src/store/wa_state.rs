@@ -10,6 +10,9 @@ use super::{Store, StoreError, tables};
 
 type Key<'a> = (u64, u8, &'a [u8]);
 
+/// One row of a space: its key (without the instance and space) and its value.
+pub type WaRow = (Vec<u8>, Vec<u8>);
+
 /// One change inside an atomic `wa_apply`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WaOp {
@@ -48,7 +51,7 @@ impl WaWrite<'_> {
     }
 
     /// Rows of `space` whose key starts with `prefix`, in key order.
-    pub fn scan(&self, space: u8, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn scan(&self, space: u8, prefix: &[u8]) -> Result<Vec<WaRow>, StoreError> {
         let range = PrefixRange::new(self.instance, space, prefix);
         collect(self.table.range::<Key<'_>>(range.bounds())?)
     }
@@ -103,13 +106,13 @@ impl WaRead {
     }
 
     /// Rows of `space` whose key starts with `prefix` (empty: the whole space), in key order.
-    pub fn scan(&self, space: u8, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn scan(&self, space: u8, prefix: &[u8]) -> Result<Vec<WaRow>, StoreError> {
         let range = PrefixRange::new(self.instance, space, prefix);
         collect(self.table.range::<Key<'_>>(range.bounds())?)
     }
 
     /// The row with the greatest key in a space, if any.
-    pub fn last(&self, space: u8) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn last(&self, space: u8) -> Result<Option<WaRow>, StoreError> {
         let range = PrefixRange::new(self.instance, space, &[]);
         match self.table.range::<Key<'_>>(range.bounds())?.next_back() {
             Some(row) => {
@@ -149,16 +152,12 @@ impl Store {
         instance: u64,
         space: u8,
         prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<WaRow>, StoreError> {
         self.wa_read(instance, |r| r.scan(space, prefix))
     }
 
     /// The row with the greatest key in a space, if any.
-    pub fn wa_last(
-        &self,
-        instance: u64,
-        space: u8,
-    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn wa_last(&self, instance: u64, space: u8) -> Result<Option<WaRow>, StoreError> {
         self.wa_read(instance, |r| r.last(space))
     }
 
@@ -275,9 +274,7 @@ fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-fn collect(
-    range: redb::Range<'_, Key<'static>, &'static [u8]>,
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+fn collect(range: redb::Range<'_, Key<'static>, &'static [u8]>) -> Result<Vec<WaRow>, StoreError> {
     let mut out = Vec::new();
     for row in range {
         let (k, v) = row?;

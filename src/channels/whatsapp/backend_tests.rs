@@ -263,7 +263,10 @@ fn random_op(rng: &mut StdRng, devices: usize) -> Op {
         8 => Op::HasSession(address(rng)),
         9 => Op::HasSignalStateForUser(s(rng, &USERS)),
         10 => Op::StorePrekey(prekey(rng), bytes(rng, 5), rng.random_bool(0.5)),
-        11 => Op::StorePrekeysBatch(few(rng, 4, |r| (prekey(r), bytes(r, 5))), rng.random_bool(0.5)),
+        11 => Op::StorePrekeysBatch(
+            few(rng, 4, |r| (prekey(r), bytes(r, 5))),
+            rng.random_bool(0.5),
+        ),
         12 => Op::LoadPrekey(prekey(rng)),
         13 => Op::LoadPrekeysBatch(few(rng, 5, prekey)),
         14 => Op::MarkPrekeysUploaded(few(rng, 4, prekey)),
@@ -453,8 +456,10 @@ async fn exec(
         Ok(match op {
             Op::PutIdentity(a, k) => text(b.put_identity(a, *k).await?),
             Op::PutIdentitiesBatch(items) => {
-                let items: Vec<(Arc<str>, [u8; 32])> =
-                    items.iter().map(|(a, k)| (Arc::from(a.as_str()), *k)).collect();
+                let items: Vec<(Arc<str>, [u8; 32])> = items
+                    .iter()
+                    .map(|(a, k)| (Arc::from(a.as_str()), *k))
+                    .collect();
                 text(b.put_identities_batch(&items).await?)
             }
             Op::LoadIdentity(a) => text(b.load_identity(a).await?),
@@ -558,9 +563,7 @@ async fn exec(
             }
             Op::StoreSentMessage(chat, id, v) => text(b.store_sent_message(chat, id, v).await?),
             Op::TakeSentMessage(chat, id) => text(b.take_sent_message(chat, id).await?),
-            Op::DeleteExpiredSentMessages(c) => {
-                text(b.delete_expired_sent_messages(c.at()).await?)
-            }
+            Op::DeleteExpiredSentMessages(c) => text(b.delete_expired_sent_messages(c.at()).await?),
             Op::StorePendingInbound(c, s, id, v) => {
                 text(b.store_pending_inbound(c, s, id, v).await?)
             }
@@ -606,7 +609,10 @@ async fn exec(
 /// Fields of `Device` that `Device::new()` fills at random (two fresh devices disagree there).
 fn random_device_fields() -> Vec<String> {
     let (a, b) = (json(&Device::new()), json(&Device::new()));
-    let (a, b) = (a.as_object().expect("object"), b.as_object().expect("object"));
+    let (a, b) = (
+        a.as_object().expect("object"),
+        b.as_object().expect("object"),
+    );
     let fields: Vec<String> = a
         .keys()
         .filter(|k| a.get(*k) != b.get(*k))
@@ -669,7 +675,9 @@ impl Pair {
         );
         match op {
             Op::Save(_) => self.origin = DeviceOrigin::Saved,
-            Op::Create if self.origin == DeviceOrigin::Absent => self.origin = DeviceOrigin::Created,
+            Op::Create if self.origin == DeviceOrigin::Absent => {
+                self.origin = DeviceOrigin::Created
+            }
             _ => {}
         }
     }
@@ -728,8 +736,15 @@ const OPS: usize = 3_000;
 async fn random_sequences_answer_like_the_in_memory_reference() {
     for seed in SEEDS {
         let kinds = differential(seed, OPS, None).await;
-        println!("wa backend differential: seed {seed}: {OPS} ops, {} kinds", kinds.len());
-        assert_eq!(kinds.len(), OP_KINDS, "seed {seed} reached every trait method: {kinds:?}");
+        println!(
+            "wa backend differential: seed {seed}: {OPS} ops, {} kinds",
+            kinds.len()
+        );
+        assert_eq!(
+            kinds.len(),
+            OP_KINDS,
+            "seed {seed} reached every trait method: {kinds:?}"
+        );
     }
 }
 
@@ -773,7 +788,10 @@ async fn a_saved_device_with_a_phone_reads_as_paired() {
     let redb = RedbBackend::new(store.clone(), 3);
     assert!(!is_paired(&store, 3).expect("read"));
     redb.create().await.expect("create");
-    assert!(!is_paired(&store, 3).expect("read"), "a fresh device is not paired");
+    assert!(
+        !is_paired(&store, 3).expect("read"),
+        "a fresh device is not paired"
+    );
     redb.save(&device_pool()[1]).await.expect("save");
     assert!(is_paired(&store, 3).expect("read"));
     store.wa_wipe_instance(3).expect("wipe");
