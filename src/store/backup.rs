@@ -258,6 +258,7 @@ fn copy_tables(
         CLOSED_ORDERS,
         CLOSED_PURCHASES,
         OPT_OUTS,
+        WA_STATE,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

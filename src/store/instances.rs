@@ -127,7 +127,8 @@ impl Store {
         Ok(record)
     }
 
-    /// Deletes an instance; its stores are unlinked (their messages wait for a new link).
+    /// Deletes an instance; its stores are unlinked (their messages wait for a new link) and its
+    /// WhatsApp state (device keys, sessions) is wiped in the same transaction.
     pub fn delete_instance(&self, id: u64) -> Result<(), StoreError> {
         let txn = self.db().begin_write()?;
         {
@@ -148,6 +149,7 @@ impl Store {
                 stores.insert(shop.id, to_json(&shop)?.as_slice())?;
             }
         }
+        super::wa_state::wipe_in(&txn, id)?;
         txn.commit()?;
         self.forget_cached_stores();
         Ok(())

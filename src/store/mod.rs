@@ -15,6 +15,7 @@ mod queue;
 mod settings;
 mod stores;
 mod tables;
+mod wa_state;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use planning::product_key;
 pub use privacy::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
 pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
 pub use stores::{NewStore, StoreRecord};
+pub use wa_state::{WaOp, WaRead, WaRow, WaWrite};
 
 /// The name of the data file inside the data directory.
 pub const DATA_FILE: &str = "avisa.redb";

@@ -66,3 +66,8 @@ pub const LEASES: TableDefinition<(i64, u64), ()> = TableDefinition::new("leases
 /// Store id -> how many of its messages are in `OUTBOX`, kept in step by `queue::Queue`, so
 /// the depth per store and instance is a read, not a scan.
 pub const OUTBOX_DEPTH: TableDefinition<u64, u64> = TableDefinition::new("outbox_depth_v1");
+
+/// The WhatsApp library's own state (device keys, Signal sessions, pre-keys, app-state versions,
+/// LID mappings, …) by (instance id, space, key): one namespace per instance, so one file and
+/// one backup hold everything. The spaces and encodings are `channels/whatsapp/backend.rs`'s.
+pub const WA_STATE: TableDefinition<(u64, u8, &[u8]), &[u8]> = TableDefinition::new("wa_state_v1");

@@ -49,14 +49,17 @@ impl Default for WhatsappConfig {
     }
 }
 
-// INTEGRATION: replace with backend::backend (the redb-backed device state). Until then the
-// device state lives in memory and a restart needs a new pairing.
-pub(super) fn backend(_store: &Store, _instance_id: u64) -> Arc<dyn Backend> {
-    Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new())
+/// The instance's device and Signal state, in avisa's redb file.
+pub(super) fn backend(store: &Store, instance_id: u64) -> Arc<dyn Backend> {
+    super::backend::backend(Arc::new(store.clone()), instance_id)
 }
 
-// INTEGRATION: replace with the backend module's wipe of this instance's device state.
-pub(super) fn wipe_device_state(_store: &Store, _instance_id: u64) {}
+/// Forgets the instance's device state (logged out from the phone: pair again).
+pub(super) fn wipe_device_state(store: &Store, instance_id: u64) {
+    if let Err(e) = store.wa_wipe_instance(instance_id) {
+        tracing::error!(instance = instance_id, error = %e, "could not wipe the WhatsApp device state");
+    }
+}
 
 /// Every supervisor the factory started, so avisa can wait for them when it stops.
 #[derive(Default)]

@@ -1,7 +1,11 @@
 //! The WhatsApp channel (whatsapp-rust behind `queue::Channel`). Everything that names the
 //! library lives under this module: the channel (`client`), its supervisor task (`supervisor`),
-//! the pure event mapping (`events`) and sending (`send`).
+//! the pure event mapping (`events`), sending (`send`) and the library's device and Signal state
+//! over avisa's redb file (`backend`).
 
+pub mod backend;
+#[cfg(test)]
+mod backend_tests;
 pub mod client;
 pub mod events;
 pub mod send;
