@@ -10,8 +10,10 @@
 //! after the redb transaction committed (fsync'd): redb is synchronous and a write may wait for
 //! the file's single write lock (the intake writer holds it for a few ms), which must not stall
 //! a runtime worker. One caller's calls stay in order because each is awaited to its commit
-//! before the caller can issue the next; batch methods and read-modify-writes are one
-//! transaction each.
+//! before the caller can issue the next; and a write whose future is dropped half-way (a timeout,
+//! a shutdown) still holds this backend's FIFO write lock until its transaction ends, so a later
+//! write can never commit before it and be overwritten by it. Batch methods and
+//! read-modify-writes are one transaction each.
 //!
 //! Encoding (stable across restarts): opaque blobs (sessions, pre-keys, sender keys, …) are
 //! stored as given; the library's serde types (`Device`, `HashState`, `AppStateSyncKey`,
@@ -88,6 +90,9 @@ const LATEST_SYNC_KEY: &[u8] = b"latest_sync_key_id";
 pub struct RedbBackend {
     store: Arc<Store>,
     instance_id: u64,
+    /// Writes commit in the order they were issued (tokio's mutex is FIFO); the blocking task
+    /// owns the guard, so dropping the caller's future does not release it early.
+    write_order: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The backend a client for `instance_id` is built with. Two live clients must never share one
@@ -109,7 +114,11 @@ pub fn is_paired(store: &Store, instance_id: u64) -> std::result::Result<bool, S
 
 impl RedbBackend {
     pub fn new(store: Arc<Store>, instance_id: u64) -> RedbBackend {
-        RedbBackend { store, instance_id }
+        RedbBackend {
+            store,
+            instance_id,
+            write_order: Arc::default(),
+        }
     }
 
     /// Runs `f` over one read snapshot on the blocking pool.
@@ -129,7 +138,13 @@ impl RedbBackend {
         F: FnOnce(&mut WaWrite<'_>) -> Result<T> + Send + 'static,
     {
         let (store, id) = (self.store.clone(), self.instance_id);
-        blocking(move || store.wa_write(id, f)).await
+        let turn = self.write_order.clone().lock_owned().await;
+        blocking(move || {
+            let result = store.wa_write(id, f);
+            drop(turn);
+            result
+        })
+        .await
     }
 
     async fn get(&self, space: u8, key: Vec<u8>) -> Result<Option<Vec<u8>>> {
@@ -859,6 +874,8 @@ impl ProtocolStore for RedbBackend {
         .await
     }
 
+    /// Unlike the in-memory backend, no 4,096-row cap: that is a memory bound there, and the
+    /// library's keepalive sweep (`delete_expired_sent_messages`) bounds the rows here.
     async fn store_sent_message(
         &self,
         chat_jid: &str,

@@ -798,3 +798,36 @@ async fn a_saved_device_with_a_phone_reads_as_paired() {
     assert!(!is_paired(&store, 3).expect("read"));
     assert!(!redb.exists().await.expect("exists"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_abandoned_half_way_still_commits_before_the_next_one() {
+    use std::future::Future;
+    use std::task::{Context as TaskContext, Poll, Waker};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let store = open(tmp.path());
+    let redb = backend(store.clone(), 5);
+    let address = "5511999990001:1@s.whatsapp.net";
+    // Another writer (the intake writer, say) holds the file's write lock.
+    let other = store.db().begin_write().expect("write");
+    let mut first = Box::pin(redb.put_session(address, b"first"));
+    let polled = first
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(Waker::noop()));
+    assert!(
+        matches!(polled, Poll::Pending),
+        "the first write waits for the lock"
+    );
+    // The caller gives up on it (a timeout, a shutdown) and moves on to the next write.
+    drop(first);
+    let second = {
+        let redb = redb.clone();
+        tokio::spawn(async move { redb.put_session(address, b"second").await })
+    };
+    drop(other);
+    second.await.expect("join").expect("second write");
+    assert_eq!(
+        redb.get_session(address).await.expect("read").as_deref(),
+        Some(&b"second"[..]),
+        "the abandoned write committed first, never over the later one"
+    );
+}
