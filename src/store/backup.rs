@@ -258,6 +258,9 @@ fn copy_tables(
         CLOSED_ORDERS,
         CLOSED_PURCHASES,
         OPT_OUTS,
+        CONVERSATIONS,
+        INCOMING_SEEN,
+        AUTO_REPLIES,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(
