@@ -34,6 +34,8 @@ pub struct Running {
     pub server: http::Server,
     pub store: Store,
     pub public_url: String,
+    /// Every instance's live channel (tests register fakes here).
+    pub channels: Arc<crate::queue::channels::Channels>,
 }
 
 /// Opens the store, starts workers and builds the server on `listener`.
@@ -76,11 +78,13 @@ pub fn start(
     start_outbox(&store, &state, clock.clone())?;
     spawn_housekeeping(store.clone(), clock);
     ready.store(true, Ordering::SeqCst);
+    let channels = state.channels.clone();
     let server = http::server(actix_web_data(state), listener).map_err(StartError::Io)?;
     Ok(Running {
         server,
         store,
         public_url,
+        channels,
     })
 }
 

@@ -6,6 +6,8 @@ mod admin;
 mod console;
 mod events;
 mod instance_events;
+mod instance_pairing;
+mod instance_replies;
 mod instance_rules;
 mod instances;
 mod instances_api;
@@ -33,6 +35,8 @@ pub use admin::{
 pub use console::{api_me, dashboard, not_found, reports};
 pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
 pub use instance_events::instance_events;
+pub use instance_pairing::{connect_instance, disconnect_instance, pair_instance_with_code};
+pub use instance_replies::save_auto_reply;
 pub use instances::{
     create_instance, delete_instance, link_instance_store, list_instances, new_instance_form,
     show_instance, unlink_instance_store, update_instance,
