@@ -109,6 +109,7 @@ routes! {
     POST "/mensagens/descadastros"           User   => pages::add_opt_out;
     POST "/mensagens/descadastros/remover"   Admin  => pages::remove_opt_out;
     GET  "/mensagens/sandbox"                User   => pages::sandbox;
+    GET  "/mensagens/comprador"              User   => pages::buyer_history;
     GET  "/mensagens/{id}"                   User   => pages::message_detail;
     POST "/mensagens/{id}/cancelar"          User   => pages::cancel_message;
     POST "/mensagens/{id}/reagendar"         User   => pages::reschedule_message;

@@ -14,6 +14,8 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     /// The running server's storage, for arranging data the UI would take many steps to make.
     pub store: avisa::store::Store,
+    /// The running server's channel registry, for registering fake channels and pairing.
+    pub channels: Arc<avisa::queue::channels::Channels>,
     handle: avisa::http::ServerHandle,
 }
 
@@ -31,11 +33,13 @@ impl TestApp {
         let running = app::start(&config, listener, Arc::new(SystemClock)).expect("avisa starts");
         let handle = running.server.handle();
         let store = running.store.clone();
+        let channels = running.channels.clone();
         tokio::spawn(running.server);
         let app = TestApp {
             url,
             data_dir,
             store,
+            channels,
             handle,
         };
         // The listener is bound before start: the first request waits in its backlog, no retry loop.

@@ -46,14 +46,16 @@ pub fn state_json(state: &ChannelState, show_qr: bool) -> serde_json::Value {
 pub fn qr_svg(payload: &str) -> Option<String> {
     use qrcode::render::svg;
     let code = qrcode::QrCode::with_error_correction_level(payload, qrcode::EcLevel::L).ok()?;
-    Some(
-        code.render::<svg::Color<'_>>()
-            .min_dimensions(264, 264)
-            .quiet_zone(true)
-            .dark_color(svg::Color("#000000"))
-            .light_color(svg::Color("#ffffff"))
-            .build(),
-    )
+    let image = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(264, 264)
+        .quiet_zone(true)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    // Inline in the page: the XML declaration has no place in HTML.
+    let start = image.find("<svg")?;
+    Some(image[start..].to_owned())
 }
 
 #[derive(Clone, Debug, Serialize)]

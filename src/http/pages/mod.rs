@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod buyer_history;
 mod console;
 mod events;
 mod instance_events;
@@ -32,6 +33,7 @@ pub use admin::{
     api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
     revoke_api_token, save_settings, settings, users,
 };
+pub use buyer_history::buyer_history;
 pub use console::{api_me, dashboard, not_found, reports};
 pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
 pub use instance_events::instance_events;
