@@ -9,7 +9,7 @@ mod instances;
 mod messages;
 mod ops;
 mod packaging;
-mod pairing;
+pub mod pairing;
 mod process;
 mod routes;
 mod stores;
