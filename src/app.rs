@@ -119,6 +119,7 @@ fn start_outbox(store: &Store, state: &AppState, clock: Arc<dyn Clock>) -> Resul
     for instance in store.list_instances()? {
         state.channels.ensure(&instance);
     }
+    let clock_for_inbox = clock.clone();
     let outbox = crate::queue::outbox::Outbox::new(
         store.clone(),
         state.channels.clone(),
@@ -130,6 +131,7 @@ fn start_outbox(store: &Store, state: &AppState, clock: Arc<dyn Clock>) -> Resul
         .set(outbox.metrics())
         .map_err(|_| StartError::Io(std::io::Error::other("outbox started twice")))?;
     outbox.spawn(state.outbox_wake.clone());
+    crate::queue::inbox::Inbox::new(store.clone(), state.channels.clone(), clock_for_inbox).spawn();
     Ok(())
 }
 

@@ -2,12 +2,12 @@
 //! (everything "sent" is kept for the console's sandbox inbox; nothing reaches WhatsApp).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
 
 use crate::queue::channel::{
-    Channel, ChannelState, Incoming, Receipt, SendError, SendFuture, SendReceipt,
+    Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture, SendReceipt,
 };
 
 /// One send the fake accepted.
@@ -31,10 +31,15 @@ pub struct FakeChannel {
 impl FakeChannel {
     /// A fake that starts connected as the given number.
     pub fn connected(number: &str) -> FakeChannel {
-        let (state, _) = watch::channel(ChannelState::Connected {
+        FakeChannel::in_state(ChannelState::Connected {
             number: number.to_owned(),
             name: "Sandbox".to_owned(),
-        });
+        })
+    }
+
+    /// A fake that starts in `state` (e.g. disconnected, waiting to be paired).
+    pub fn in_state(state: ChannelState) -> FakeChannel {
+        let (state, _) = watch::channel(state);
         FakeChannel {
             state,
             script: Mutex::new(VecDeque::new()),
@@ -68,6 +73,67 @@ impl FakeChannel {
 
     pub fn emit_incoming(&self, message: Incoming) {
         let _ = self.incoming.send(message);
+    }
+
+    /// How many followers listen for incoming messages (a test waits for the inbox to listen
+    /// before it emits).
+    pub fn incoming_listeners(&self) -> usize {
+        self.incoming.receiver_count()
+    }
+}
+
+/// One call the console made on a `FakePairing`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PairingCall {
+    Connect,
+    PairWithCode(String),
+    Logout,
+    Shutdown,
+}
+
+/// A scripted pairing control over a `FakeChannel`: it records each call and moves the channel
+/// the first step a real client would (connect -> connecting, logout -> logged out); the test
+/// pushes the rest (QR codes, a pairing code, connected) with `FakeChannel::set_state`.
+pub struct FakePairing {
+    channel: Arc<FakeChannel>,
+    calls: Mutex<Vec<PairingCall>>,
+}
+
+impl FakePairing {
+    pub fn new(channel: Arc<FakeChannel>) -> FakePairing {
+        FakePairing {
+            channel,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn calls(&self) -> Vec<PairingCall> {
+        self.calls.lock().expect("fake lock").clone()
+    }
+
+    fn record(&self, call: PairingCall) {
+        self.calls.lock().expect("fake lock").push(call);
+    }
+}
+
+impl Pairing for FakePairing {
+    fn connect(&self) {
+        self.record(PairingCall::Connect);
+        self.channel.set_state(ChannelState::Connecting);
+    }
+
+    fn pair_with_code(&self, phone: &str) {
+        self.record(PairingCall::PairWithCode(phone.to_owned()));
+    }
+
+    fn logout(&self) {
+        self.record(PairingCall::Logout);
+        self.channel.set_state(ChannelState::LoggedOut);
+    }
+
+    fn shutdown(&self) {
+        self.record(PairingCall::Shutdown);
+        self.channel.set_state(ChannelState::Disconnected);
     }
 }
 

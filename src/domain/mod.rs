@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod event;
 pub mod housekeeping;
+pub mod inbox;
 pub mod message;
 pub mod money;
 pub mod phone;

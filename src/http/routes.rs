@@ -79,6 +79,10 @@ routes! {
     POST "/instancias/{id}/lojas"            Admin  => pages::link_instance_store;
     POST "/instancias/{id}/lojas/{store}/desvincular" Admin => pages::unlink_instance_store;
     GET  "/instancias/{id}/eventos"          User   => pages::instance_events;
+    POST "/instancias/{id}/conectar"         Admin  => pages::connect_instance;
+    POST "/instancias/{id}/codigo"           Admin  => pages::pair_instance_with_code;
+    POST "/instancias/{id}/desconectar"      Admin  => pages::disconnect_instance;
+    POST "/instancias/{id}/resposta-automatica" Admin => pages::save_auto_reply;
     GET  "/api/v1/instances"                 User   => pages::api_list_instances;
     POST "/api/v1/instances"                 Admin  => pages::api_create_instance;
     GET  "/api/v1/instances/{id}"            User   => pages::api_get_instance;
@@ -105,6 +109,7 @@ routes! {
     POST "/mensagens/descadastros"           User   => pages::add_opt_out;
     POST "/mensagens/descadastros/remover"   Admin  => pages::remove_opt_out;
     GET  "/mensagens/sandbox"                User   => pages::sandbox;
+    GET  "/mensagens/comprador"              User   => pages::buyer_history;
     GET  "/mensagens/{id}"                   User   => pages::message_detail;
     POST "/mensagens/{id}/cancelar"          User   => pages::cancel_message;
     POST "/mensagens/{id}/reagendar"         User   => pages::reschedule_message;

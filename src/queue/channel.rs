@@ -101,9 +101,13 @@ pub enum Receipt {
 /// A message a buyer sent to the instance (opt-out words arrive here).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Incoming {
+    /// E.164, or the WhatsApp address as given when the channel could not map it to a phone.
     pub from: String,
     pub text: String,
     pub at: i64,
+    /// WhatsApp's id of the message, when the channel knows it: a redelivery with the same id
+    /// is handled once.
+    pub id: Option<String>,
 }
 
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<SendReceipt, SendError>> + Send + 'a>>;

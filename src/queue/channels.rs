@@ -22,6 +22,9 @@ pub struct Channels {
     sandboxes: RwLock<HashMap<u64, Arc<FakeChannel>>>,
     pairings: RwLock<HashMap<u64, Arc<dyn Pairing>>>,
     whatsapp: Option<WhatsappFactory>,
+    /// Bumped whenever a channel is added or removed, so followers (the inbox) pick up
+    /// channels that appear after they started.
+    changes: watch::Sender<u64>,
 }
 
 impl Channels {
@@ -45,6 +48,7 @@ impl Channels {
                         .expect("lock")
                         .insert(instance.id, fake.clone());
                     self.live.write().expect("lock").insert(instance.id, fake);
+                    self.changed();
                 }
             }
             InstanceMode::Whatsapp => {
@@ -56,6 +60,7 @@ impl Channels {
                     .is_some()
                 {
                     self.live.write().expect("lock").remove(&instance.id);
+                    self.changed();
                 }
                 if let Some(factory) = &self.whatsapp
                     && self.pairing(instance.id).is_none()
@@ -66,9 +71,19 @@ impl Channels {
                         .expect("lock")
                         .insert(instance.id, channel);
                     self.insert_pairing(instance.id, pairing);
+                    self.changed();
                 }
             }
         }
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// Fires whenever the set of channels changes.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Registers the pairing control of a channel built elsewhere.
@@ -93,6 +108,7 @@ impl Channels {
         if let Some(pairing) = pairing {
             pairing.shutdown();
             self.live.write().expect("lock").remove(&instance_id);
+            self.changed();
         }
     }
 
@@ -110,12 +126,14 @@ impl Channels {
             .write()
             .expect("lock")
             .insert(instance_id, channel);
+        self.changed();
     }
 
     pub fn remove(&self, instance_id: u64) {
         self.stop_pairing(instance_id);
         self.sandboxes.write().expect("lock").remove(&instance_id);
         self.live.write().expect("lock").remove(&instance_id);
+        self.changed();
     }
 
     /// Every instance that has a channel.

@@ -3,9 +3,12 @@
 
 pub mod channel;
 pub mod channels;
+pub mod inbox;
 pub mod intake;
 pub mod outbox;
 
+#[cfg(test)]
+mod inbox_specs;
 #[cfg(test)]
 mod outbox_specs;
 pub mod simulate;

@@ -259,6 +259,9 @@ fn copy_tables(
         CLOSED_PURCHASES,
         OPT_OUTS,
         WA_STATE,
+        CONVERSATIONS,
+        INCOMING_SEEN,
+        AUTO_REPLIES,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

@@ -41,6 +41,24 @@ pub struct InstanceRecord {
     /// The earliest next send (pacing with jitter, decided at the last send).
     #[serde(default)]
     pub next_slot: i64,
+    /// One text answered to a buyer who writes to this number (at most once a day per buyer).
+    #[serde(default)]
+    pub auto_reply: AutoReply,
+}
+
+/// An instance's optional automatic answer to buyers' replies. Not a chatbot: one text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoReply {
+    pub enabled: bool,
+    pub text: String,
+}
+
+impl AutoReply {
+    /// The text to answer with, when the auto-reply is on and says something.
+    pub fn active_text(&self) -> Option<&str> {
+        let text = self.text.trim();
+        (self.enabled && !text.is_empty()).then_some(text)
+    }
 }
 
 impl InstanceRecord {
@@ -59,6 +77,7 @@ impl InstanceRecord {
             sent_today: 0,
             last_sent_at: None,
             next_slot: 0,
+            auto_reply: AutoReply::default(),
         }
     }
 

@@ -297,6 +297,12 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether this buyer address is on the opt-out list.
+    pub fn is_opted_out(&self, phone: &str) -> Result<bool, StoreError> {
+        let read = self.db().begin_read()?;
+        Ok(read.open_table(tables::OPT_OUTS)?.get(phone)?.is_some())
+    }
+
     /// Adds a buyer to the opt-out list and cancels their pending messages.
     pub fn add_opt_out(&self, phone: &str, source: &str, now: i64) -> Result<usize, StoreError> {
         let txn = self.db().begin_write()?;

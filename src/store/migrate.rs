@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{StoreError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 7;
+pub const SCHEMA_VERSION: u64 = 8;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
@@ -37,6 +37,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
             4 => migrate_from_4(&txn)?,
             5 => migrate_from_5(&txn)?,
             6 => migrate_from_6(&txn)?,
+            7 => migrate_from_7(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -121,5 +122,13 @@ fn migrate_from_5(txn: &WriteTransaction) -> Result<(), StoreError> {
 /// Schema 7: the WhatsApp library's per-instance state.
 fn migrate_from_6(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::WA_STATE)?;
+    Ok(())
+}
+
+/// Schema 8: buyers' replies and avisa's answers, handled reply ids, auto-reply times.
+fn migrate_from_7(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::CONVERSATIONS)?;
+    txn.open_table(tables::INCOMING_SEEN)?;
+    txn.open_table(tables::AUTO_REPLIES)?;
     Ok(())
 }

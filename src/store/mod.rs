@@ -4,6 +4,7 @@
 
 mod accounts;
 mod backup;
+mod conversations;
 mod events;
 mod instances;
 mod messages;
@@ -25,8 +26,9 @@ use serde::de::DeserializeOwned;
 
 pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
 pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
+pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntry};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
-pub use instances::{InstanceMode, InstanceRecord};
+pub use instances::{AutoReply, InstanceMode, InstanceRecord};
 pub use messages::{MessageFilter, MessageRecord, OptOutRecord, StatusChange};
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};

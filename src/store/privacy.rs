@@ -138,6 +138,7 @@ impl Store {
             txn.open_table(tables::ERASED_BUYERS)?
                 .insert(phone_hash(phone).as_slice(), now)?;
         }
+        Store::forget_conversation(&txn, phone.as_str())?;
         txn.commit()?;
         Ok(forgotten)
     }

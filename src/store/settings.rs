@@ -44,6 +44,11 @@ pub struct MessageSettings {
     pub quiet_hours: crate::domain::planning::QuietHours,
     /// The merchant's own numbers (E.164): never capped, marked as tests.
     pub test_numbers: Vec<String>,
+    /// A buyer's reply that is exactly one of these words (any case, accents ignored) puts
+    /// them on the opt-out list.
+    pub opt_out_words: Vec<String>,
+    /// Sent once to a buyer who opted out by reply.
+    pub opt_out_confirmation: String,
 }
 
 impl Default for MessageSettings {
@@ -54,6 +59,11 @@ impl Default for MessageSettings {
             cross_store_happy_path: true,
             quiet_hours: crate::domain::planning::QuietHours::default(),
             test_numbers: Vec::new(),
+            opt_out_words: crate::domain::inbox::DEFAULT_OPT_OUT_WORDS
+                .iter()
+                .map(|w| (*w).to_owned())
+                .collect(),
+            opt_out_confirmation: crate::domain::inbox::DEFAULT_OPT_OUT_CONFIRMATION.to_owned(),
         }
     }
 }

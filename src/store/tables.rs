@@ -71,3 +71,15 @@ pub const OUTBOX_DEPTH: TableDefinition<u64, u64> = TableDefinition::new("outbox
 /// LID mappings, …) by (instance id, space, key): one namespace per instance, so one file and
 /// one backup hold everything. The spaces and encodings are `channels/whatsapp/backend.rs`'s.
 pub const WA_STATE: TableDefinition<(u64, u8, &[u8]), &[u8]> = TableDefinition::new("wa_state_v1");
+
+/// Each buyer's conversation: (buyer address, entry id) -> JSON `ConversationEntry` (their
+/// replies and avisa's answers to them). The address is E.164, or the WhatsApp address as the
+/// channel gave it when it could not map it to a phone.
+pub const CONVERSATIONS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("conversations_v1");
+/// (instance id, WhatsApp message id) of every reply already handled -> when it arrived:
+/// WhatsApp redelivers, and a redelivered "SAIR" must not be confirmed twice.
+pub const INCOMING_SEEN: TableDefinition<(u64, &str), i64> =
+    TableDefinition::new("incoming_seen_v1");
+/// (instance id, buyer address) -> when the instance's auto-reply last answered that buyer.
+pub const AUTO_REPLIES: TableDefinition<(u64, &str), i64> = TableDefinition::new("auto_replies_v1");

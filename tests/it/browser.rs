@@ -483,3 +483,129 @@ async fn a_merchant_fixes_a_template_error_and_previews_the_message() {
     shot(&c, "12-template-editor").await;
     c.close().await.expect("close browser");
 }
+
+/// Draws the page's QR SVG onto a canvas in the browser and hands back its grey pixels: what a
+/// phone camera would see, not the markup.
+async fn qr_pixels(c: &Client) -> (usize, usize, Vec<u8>) {
+    let script = r##"
+        const done = arguments[arguments.length - 1];
+        const svg = document.querySelector("[data-testid=qr] svg");
+        if (!svg) { done(null); return; }
+        const size = 400;
+        const img = new Image();
+        img.onload = () => {
+            const canvas = document.createElement("canvas");
+            canvas.width = size; canvas.height = size;
+            const ctx = canvas.getContext("2d");
+            ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, size, size);
+            ctx.drawImage(img, 0, 0, size, size);
+            const rgba = ctx.getImageData(0, 0, size, size).data;
+            const grey = [];
+            for (let i = 0; i < rgba.length; i += 4) grey.push(rgba[i]);
+            done({ w: size, h: size, px: grey });
+        };
+        img.onerror = () => done(null);
+        const xml = new XMLSerializer().serializeToString(svg);
+        img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(xml);
+    "##;
+    let value = c
+        .execute_async(script, vec![])
+        .await
+        .expect("the script runs");
+    let w = value["w"].as_u64().expect("a drawn QR") as usize;
+    let h = value["h"].as_u64().expect("height") as usize;
+    let px = value["px"]
+        .as_array()
+        .expect("pixels")
+        .iter()
+        .map(|v| v.as_u64().expect("grey value") as u8)
+        .collect();
+    (w, h, px)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_connects_a_whatsapp_instance_and_the_page_shows_a_qr_that_decodes_to_the_payload()
+{
+    use avisa::queue::channel::ChannelState;
+    let _turn = ONE_BROWSER.lock().await;
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let (id, fake, pairing) = crate::pairing::paired_fake(&app);
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let c = browser(&driver, profile.path()).await;
+    log_in(&c, &app).await;
+
+    let page = format!("/instancias/{id}");
+    c.goto(&app.at(&page)).await.expect("open");
+    c.find(Locator::Css("[data-testid=connect]"))
+        .await
+        .expect("a Conectar button")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, &format!("{page}#conexao")).await;
+    assert_eq!(
+        pairing.calls(),
+        [avisa::channels::fake::PairingCall::Connect]
+    );
+
+    // What a real client emits: ref, noise key, identity key, adv secret.
+    let payload = "2@Xk3ZqP0aH9vY2rT7mLw4sN8dC1fB6gJ5,Lw0u3Yb2xV7cN1mQ9rT4eS6dF8gH0jK2lZ5aP3oI7U=,7t9hH0pQkXf2Z4cVbN6mL8sD1aR3eW5yU7iO9pA2sD=,vB3nM5kJ7hG9fD1sA2qW4eR6tY8uI0oPzXcVbNmLkJ=";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    fake.set_state(ChannelState::WaitingForQr {
+        qr: payload.into(),
+        expires_at: now + 60,
+    });
+    // The implicit wait finds the SVG once the stream delivered it.
+    c.find(Locator::Css("[data-testid=qr] svg"))
+        .await
+        .expect("the QR arrives over the stream");
+    let countdown = c
+        .find(Locator::Css("[data-testid=pairing-qr] [data-countdown]"))
+        .await
+        .expect("countdown")
+        .text()
+        .await
+        .expect("text");
+    assert!(countdown.starts_with("Expira em "), "{countdown:?}");
+    shot(&c, "pairing").await;
+
+    let (w, h, px) = qr_pixels(&c).await;
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the canvas");
+    let (_, decoded) = grids[0].decode().expect("the QR decodes");
+    assert_eq!(decoded, payload);
+
+    // The codes ran out: the page offers a new QR; then the phone pairs.
+    fake.set_state(ChannelState::PairingExpired);
+    let expired = c
+        .find(Locator::Css("[data-testid=pairing-expired]:not([hidden])"))
+        .await
+        .expect("the expired note shows");
+    assert!(expired.text().await.expect("text").contains("QR expirou"));
+    let button = c
+        .find(Locator::Css("[data-testid=connect]"))
+        .await
+        .expect("button");
+    assert_eq!(button.text().await.expect("text"), "Gerar novo QR");
+    fake.set_state(ChannelState::Connected {
+        number: "+5511912345678".into(),
+        name: "Loja da Maria".into(),
+    });
+    let paired = c
+        .find(Locator::Css("[data-testid=paired-number]:not([hidden])"))
+        .await
+        .expect("number and name show");
+    let text = paired.text().await.expect("text");
+    assert!(
+        text.contains("+5511912345678") && text.contains("Loja da Maria"),
+        "{text}"
+    );
+    shot(&c, "pairing-connected").await;
+    c.close().await.expect("browser closes");
+}

@@ -9,6 +9,7 @@ mod instances;
 mod messages;
 mod ops;
 mod packaging;
+pub mod pairing;
 mod process;
 mod routes;
 mod stores;

@@ -15,7 +15,7 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     /// The running server's storage, for arranging data the UI would take many steps to make.
     pub store: avisa::store::Store,
-    /// Every instance's live channel (pairing controls for the WhatsApp tests).
+    /// The running server's channel registry, for registering fake channels and pairing.
     pub channels: Arc<avisa::queue::channels::Channels>,
     handle: avisa::http::ServerHandle,
 }

@@ -116,6 +116,7 @@ pub fn effects(event: &Event, account: &Account, now: i64) -> Vec<Effect> {
                     from: phone.map(e164).unwrap_or_else(|| source.sender.to_string()),
                     text: text.to_owned(),
                     at: m.info.timestamp.timestamp(),
+                    id: Some(m.info.id.to_string()).filter(|id| !id.is_empty()),
                 }))
             })
             .collect(),
@@ -395,6 +396,7 @@ mod tests {
             .info(Arc::new(MessageInfo {
                 source,
                 timestamp: Utc.timestamp_opt(NOW, 0).single().expect("valid"),
+                id: format!("3EB0{}", text.trim()).into(),
                 ..Default::default()
             }))
             .build()
@@ -434,6 +436,7 @@ mod tests {
                 from: "+5511987654321".into(),
                 text: "SAIR".into(),
                 at: NOW,
+                id: Some("3EB0SAIR".into()),
             })]
         );
     }

@@ -319,6 +319,8 @@ async fn instance_page(
         max_typing => MAX_TYPING_S,
         state_names => state_names(),
         state_class => state_classes(),
+        auto_reply => ser(&overview.find(id).map(|r| r.auto_reply.clone()).unwrap_or_default()),
+        max_auto_reply => super::instance_replies::MAX_AUTO_REPLY,
     };
     render_status(
         state,

@@ -28,12 +28,34 @@ pub const QUEUE_CAP: usize = 10_000;
 /// the live page); it would let whoever scans it attach their own phone.
 pub fn state_json(state: &ChannelState, show_qr: bool) -> serde_json::Value {
     let mut value = serde_json::to_value(state).expect("channel state serialises");
-    if !show_qr && let Some(map) = value.as_object_mut() {
-        // The QR payload and the pairing code link a phone to this number: admins only.
-        map.remove("qr");
-        map.remove("code");
+    if let Some(map) = value.as_object_mut() {
+        if !show_qr {
+            // The QR payload and the pairing code link a phone to this number: admins only.
+            map.remove("qr");
+            map.remove("code");
+        } else if let ChannelState::WaitingForQr { qr, .. } = state
+            && let Some(svg) = qr_svg(qr)
+        {
+            map.insert("qr_svg".into(), svg.into());
+        }
     }
     value
+}
+
+/// The pairing QR as an SVG image, drawn here so the page needs no QR library.
+pub fn qr_svg(payload: &str) -> Option<String> {
+    use qrcode::render::svg;
+    let code = qrcode::QrCode::with_error_correction_level(payload, qrcode::EcLevel::L).ok()?;
+    let image = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(264, 264)
+        .quiet_zone(true)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    // Inline in the page: the XML declaration has no place in HTML.
+    let start = image.find("<svg")?;
+    Some(image[start..].to_owned())
 }
 
 #[derive(Clone, Debug, Serialize)]

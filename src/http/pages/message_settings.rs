@@ -22,6 +22,10 @@ const MAX_BUYER_CAP: u32 = 50;
 const MAX_WINDOW_HOURS: u32 = 7 * 24;
 /// More test numbers than a merchant owns phones is a mistake.
 const MAX_TEST_NUMBERS: usize = 50;
+/// Opt-out words: a short list of short words (a sentence would never match a whole reply).
+const MAX_OPT_OUT_WORDS: usize = 20;
+const MAX_OPT_OUT_WORD: usize = 40;
+const MAX_CONFIRMATION: usize = 1000;
 
 /// The settings form as posted. Checkboxes send nothing when unticked.
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +41,10 @@ pub struct MessageSettingsForm {
     quiet_end: String,
     #[serde(default)]
     test_numbers: String,
+    #[serde(default)]
+    opt_out_words: String,
+    #[serde(default)]
+    opt_out_confirmation: String,
 }
 
 /// Why the settings form was refused: a catalog key, and the line and value it is about.
@@ -92,6 +100,56 @@ pub(super) fn parse_test_numbers(text: &str) -> Result<Vec<String>, SettingsErro
     Ok(numbers)
 }
 
+/// Words separated by commas or lines, without repeats. None given means the shipped words:
+/// a buyer can always opt out.
+pub(super) fn parse_opt_out_words(text: &str) -> Result<Vec<String>, SettingsError> {
+    let mut words: Vec<String> = Vec::new();
+    for word in text
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        if word.chars().count() > MAX_OPT_OUT_WORD {
+            return Err(SettingsError {
+                key: "messages.settings.error.opt_out_word",
+                line: 0,
+                value: word.to_owned(),
+            });
+        }
+        let folded = crate::domain::inbox::fold(word);
+        if !words
+            .iter()
+            .any(|w| crate::domain::inbox::fold(w) == folded)
+        {
+            words.push(word.to_owned());
+        }
+    }
+    if words.len() > MAX_OPT_OUT_WORDS {
+        return Err(SettingsError::plain(
+            "messages.settings.error.opt_out_words",
+        ));
+    }
+    if words.is_empty() {
+        words = crate::domain::inbox::DEFAULT_OPT_OUT_WORDS
+            .iter()
+            .map(|w| (*w).to_owned())
+            .collect();
+    }
+    Ok(words)
+}
+
+fn parse_confirmation(text: &str) -> Result<String, SettingsError> {
+    let text = text.trim();
+    if text.chars().count() > MAX_CONFIRMATION {
+        return Err(SettingsError::plain("messages.settings.error.confirmation"));
+    }
+    Ok(if text.is_empty() {
+        crate::domain::inbox::DEFAULT_OPT_OUT_CONFIRMATION.to_owned()
+    } else {
+        text.to_owned()
+    })
+}
+
 fn parse_settings(form: &MessageSettingsForm) -> Result<MessageSettings, SettingsError> {
     let buyer_cap = form
         .buyer_cap
@@ -118,6 +176,8 @@ fn parse_settings(form: &MessageSettingsForm) -> Result<MessageSettings, Setting
         cross_store_happy_path: form.cross_store_happy_path.is_some(),
         quiet_hours: QuietHours { start_min, end_min },
         test_numbers: parse_test_numbers(&form.test_numbers)?,
+        opt_out_words: parse_opt_out_words(&form.opt_out_words)?,
+        opt_out_confirmation: parse_confirmation(&form.opt_out_confirmation)?,
     })
 }
 
@@ -129,6 +189,8 @@ fn form_from(settings: &MessageSettings) -> MessageSettingsForm {
         quiet_start: hhmm(settings.quiet_hours.start_min),
         quiet_end: hhmm(settings.quiet_hours.end_min),
         test_numbers: settings.test_numbers.join("\n"),
+        opt_out_words: settings.opt_out_words.join(", "),
+        opt_out_confirmation: settings.opt_out_confirmation.clone(),
     }
 }
 
@@ -151,7 +213,10 @@ async fn settings_page(
             quiet_start => form.quiet_start.clone(),
             quiet_end => form.quiet_end.clone(),
             test_numbers => form.test_numbers.clone(),
+            opt_out_words => form.opt_out_words.clone(),
+            opt_out_confirmation => form.opt_out_confirmation.clone(),
         },
+        max_confirmation => MAX_CONFIRMATION,
         max_cap => MAX_BUYER_CAP,
         max_window => MAX_WINDOW_HOURS,
         error => error.map(|e| context! { key => e.key, line => e.line.to_string(), value => e.value }),

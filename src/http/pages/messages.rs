@@ -291,6 +291,7 @@ pub async fn messages(
         older => older,
         newest => newest,
         filtered => query.is_filtered(),
+        conversation_link => parsed.as_ref().ok().and_then(|p| p.filter.phone.as_ref()).map(|phone| format!("/mensagens/comprador?phone={}", form_urlencoded::byte_serialize(phone.as_bytes()).collect::<String>())),
         error => error,
         test_stores => test_stores,
         stores => stores.iter().map(|s| context! { id => s.id.to_string(), name => s.name.clone() }).collect::<Vec<_>>(),
@@ -434,6 +435,7 @@ pub(super) async fn detail_page(
         min_input => local_input(now),
         can_mark_paid => record.order_id.is_some() && is_recovery(record.kind),
         buyer_link => format!("/mensagens?phone={}", form_urlencoded::byte_serialize(record.phone.as_bytes()).collect::<String>()),
+        conversation_link => format!("/mensagens/comprador?phone={}", form_urlencoded::byte_serialize(record.phone.as_bytes()).collect::<String>()),
     };
     render_status(
         state,

@@ -3,9 +3,12 @@
 
 mod account;
 mod admin;
+mod buyer_history;
 mod console;
 mod events;
 mod instance_events;
+mod instance_pairing;
+mod instance_replies;
 mod instance_rules;
 mod instances;
 mod instances_api;
@@ -30,9 +33,12 @@ pub use admin::{
     api_list_users, create_api_token, create_user, disable_user, enable_user, reset_user_password,
     revoke_api_token, save_settings, settings, users,
 };
+pub use buyer_history::buyer_history;
 pub use console::{api_me, dashboard, not_found, reports};
 pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
 pub use instance_events::instance_events;
+pub use instance_pairing::{connect_instance, disconnect_instance, pair_instance_with_code};
+pub use instance_replies::save_auto_reply;
 pub use instances::{
     create_instance, delete_instance, link_instance_store, list_instances, new_instance_form,
     show_instance, unlink_instance_store, update_instance,
