@@ -128,11 +128,11 @@ async fn a_sandbox_instance_made_in_the_form_is_connected_and_says_it_sends_noth
         "today's sends against the limit"
     );
 
-    // A WhatsApp instance has no channel yet, and says so.
+    // A WhatsApp instance is disconnected until paired, and offers to connect.
     let wa = create_instance(&app, &admin, "Número da loja", "whatsapp").await;
     let (_, detail) = page(&admin, &app, &format!("/instancias/{wa}")).await;
     assert!(detail.contains("data-state=\"disconnected\""));
-    assert!(detail.contains("pareamento por QR code chega na próxima versão"));
+    assert!(detail.contains("data-testid=\"connect\""));
 
     // A bad form is refused with its reason.
     let bad = post_form(

@@ -82,6 +82,19 @@ pub async fn buyer_history(
     viewer: Viewer,
     query: web::Query<BuyerQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if query.phone.trim().is_empty() {
+        // No buyer chosen yet: the page asks for a phone.
+        return render_status(
+            &state,
+            &req,
+            Some(&viewer),
+            "buyer.html",
+            "messages",
+            context! { ask => true },
+            StatusCode::OK,
+        )
+        .await;
+    }
     let Some(address) = buyer_address(&query.phone) else {
         return Err(ApiError::Validation(
             "give the buyer's phone with the area code".into(),
