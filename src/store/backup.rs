@@ -258,6 +258,10 @@ fn copy_tables(
         CLOSED_ORDERS,
         CLOSED_PURCHASES,
         OPT_OUTS,
+        REPORT_DAYS,
+        EVENT_DAYS,
+        BUYER_DAYS,
+        RECOVERED_ORDERS,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

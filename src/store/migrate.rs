@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{StoreError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
@@ -36,6 +36,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
             3 => migrate_from_3(&txn)?,
             4 => migrate_from_4(&txn)?,
             5 => migrate_from_5(&txn)?,
+            6 => migrate_from_6(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -115,4 +116,9 @@ fn migrate_from_5(txn: &WriteTransaction) -> Result<(), StoreError> {
         depth.insert(store_id, n)?;
     }
     Ok(())
+}
+
+/// Schema 7: report counters, counted once from the messages and events already stored.
+fn migrate_from_6(txn: &WriteTransaction) -> Result<(), StoreError> {
+    super::tally::rebuild(txn)
 }

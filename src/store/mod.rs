@@ -12,9 +12,11 @@ mod outbox;
 mod planning;
 mod privacy;
 mod queue;
+mod reports;
 mod settings;
 mod stores;
 mod tables;
+mod tally;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,8 +33,10 @@ pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
 pub use planning::product_key;
 pub use privacy::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
+pub use reports::{BuyerCount, BuyerFrequency, ReportFilter, ReportRows};
 pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
 pub use stores::{NewStore, StoreRecord};
+pub use tally::{CANCEL_REASONS, COUNTERS, Counter, Counters, DayKey, Recovery};
 
 /// The name of the data file inside the data directory.
 pub const DATA_FILE: &str = "avisa.redb";
@@ -260,3 +264,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod report_specs;

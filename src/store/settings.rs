@@ -44,6 +44,9 @@ pub struct MessageSettings {
     pub quiet_hours: crate::domain::planning::QuietHours,
     /// The merchant's own numbers (E.164): never capped, marked as tests.
     pub test_numbers: Vec<String>,
+    /// A payment counts as recovered when a recovery message for the order went out at most
+    /// this many days before it (Relatórios).
+    pub attribution_days: u32,
 }
 
 impl Default for MessageSettings {
@@ -54,6 +57,7 @@ impl Default for MessageSettings {
             cross_store_happy_path: true,
             quiet_hours: crate::domain::planning::QuietHours::default(),
             test_numbers: Vec::new(),
+            attribution_days: crate::domain::report::DEFAULT_ATTRIBUTION_DAYS,
         }
     }
 }

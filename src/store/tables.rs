@@ -66,3 +66,19 @@ pub const LEASES: TableDefinition<(i64, u64), ()> = TableDefinition::new("leases
 /// Store id -> how many of its messages are in `OUTBOX`, kept in step by `queue::Queue`, so
 /// the depth per store and instance is a read, not a scan.
 pub const OUTBOX_DEPTH: TableDefinition<u64, u64> = TableDefinition::new("outbox_depth_v1");
+
+/// Report counters: (Brasília day number, store id, instance id or 0, event kind, follow-up
+/// step, test) -> little-endian i64 counters (`tally::Counter`). Kept in step with `MESSAGES`
+/// by `tally::Ledger` in the transaction that changes a message, so a period is a range read.
+pub const REPORT_DAYS: TableDefinition<(i32, u64, u64, &str, u32, bool), &[u8]> =
+    TableDefinition::new("report_days_v1");
+/// (day, store id, event kind or `unmapped`/`invalid`) -> events received that day.
+pub const EVENT_DAYS: TableDefinition<(i32, u64, &str), u64> =
+    TableDefinition::new("event_days_v1");
+/// (day the message went out, store id, instance id or 0, buyer phone digits) -> messages that
+/// buyer got that day (test messages excluded): the per-buyer frequency of a period.
+pub const BUYER_DAYS: TableDefinition<(i32, u64, u64, u64), u64> =
+    TableDefinition::new("buyer_days_v1");
+/// (store id, order id) -> the recovery credited to it (JSON `Recovery`): once per order.
+pub const RECOVERED_ORDERS: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("recovered_orders_v1");

@@ -22,6 +22,8 @@ const MAX_BUYER_CAP: u32 = 50;
 const MAX_WINDOW_HOURS: u32 = 7 * 24;
 /// More test numbers than a merchant owns phones is a mistake.
 const MAX_TEST_NUMBERS: usize = 50;
+/// A payment months after a reminder is not the reminder's doing.
+const MAX_ATTRIBUTION_DAYS: u32 = 90;
 
 /// The settings form as posted. Checkboxes send nothing when unticked.
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +39,9 @@ pub struct MessageSettingsForm {
     quiet_end: String,
     #[serde(default)]
     test_numbers: String,
+    /// Empty keeps the default (a form from before the setting existed).
+    #[serde(default)]
+    attribution_days: String,
 }
 
 /// Why the settings form was refused: a catalog key, and the line and value it is about.
@@ -118,6 +123,14 @@ fn parse_settings(form: &MessageSettingsForm) -> Result<MessageSettings, Setting
         cross_store_happy_path: form.cross_store_happy_path.is_some(),
         quiet_hours: QuietHours { start_min, end_min },
         test_numbers: parse_test_numbers(&form.test_numbers)?,
+        attribution_days: match form.attribution_days.trim() {
+            "" => crate::domain::report::DEFAULT_ATTRIBUTION_DAYS,
+            days => days
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_ATTRIBUTION_DAYS).contains(n))
+                .ok_or_else(|| SettingsError::plain("reports.settings.error.attribution"))?,
+        },
     })
 }
 
@@ -129,6 +142,7 @@ fn form_from(settings: &MessageSettings) -> MessageSettingsForm {
         quiet_start: hhmm(settings.quiet_hours.start_min),
         quiet_end: hhmm(settings.quiet_hours.end_min),
         test_numbers: settings.test_numbers.join("\n"),
+        attribution_days: settings.attribution_days.to_string(),
     }
 }
 
@@ -154,6 +168,7 @@ async fn settings_page(
         },
         max_cap => MAX_BUYER_CAP,
         max_window => MAX_WINDOW_HOURS,
+        max_attribution => MAX_ATTRIBUTION_DAYS,
         error => error.map(|e| context! { key => e.key, line => e.line.to_string(), value => e.value }),
     };
     render_status(
