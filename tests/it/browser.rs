@@ -483,3 +483,61 @@ async fn a_merchant_fixes_a_template_error_and_previews_the_message() {
     shot(&c, "12-template-editor").await;
     c.close().await.expect("close browser");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_reads_the_reports_after_sandbox_sends() {
+    let _turn = ONE_BROWSER.lock().await;
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    crate::reports::arrange_sends(&app).await;
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let c = browser(&driver, profile.path()).await;
+    log_in(&c, &app).await;
+    c.find(Locator::Css("nav a[data-nav=reports]"))
+        .await
+        .expect("menu entry")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, "/relatorios").await;
+    assert_eq!(heading(&c).await, "Relatórios");
+    c.find(Locator::Css("[data-testid=include-tests]"))
+        .await
+        .expect("the test messages box")
+        .click()
+        .await
+        .expect("tick");
+    c.find(Locator::Css(
+        "[data-testid=report-filters] button[type=submit]",
+    ))
+    .await
+    .expect("apply")
+    .click()
+    .await
+    .expect("click");
+    arrive(
+        &c,
+        "/relatorios?periodo=7d&de=&ate=&loja=&instancia=&tipo=&testes=1",
+    )
+    .await;
+    for chart in ["chart-sends", "chart-events"] {
+        let svg = c
+            .find(Locator::Css(&format!("[data-testid={chart}]")))
+            .await
+            .unwrap_or_else(|_| panic!("{chart}"));
+        assert!(svg.is_displayed().await.expect("visible"), "{chart}");
+    }
+    let recovered = c
+        .find(Locator::Css(
+            "[data-testid=recovered] [data-figure=recovered]",
+        ))
+        .await
+        .expect("recovered orders")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(recovered, "1");
+    shot(&c, "reports").await;
+    c.close().await.expect("close browser");
+}

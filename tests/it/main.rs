@@ -10,6 +10,7 @@ mod messages;
 mod ops;
 mod packaging;
 mod process;
+mod reports;
 mod routes;
 mod stores;
 mod support;
