@@ -119,7 +119,8 @@ mod tests {
         let window = 7 * DAY;
         let paid = 100 * DAY;
         // (sent at, message), expected credit.
-        let cases: &[(&[(i64, &str)], Option<&str>)] = &[
+        type Case<'a> = (&'a [(i64, &'a str)], Option<&'a str>);
+        let cases: &[Case] = &[
             (&[], None),
             // Paid before any message went out: the buyer paid on their own.
             (&[(paid + 60, "after")], None),

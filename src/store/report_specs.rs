@@ -151,7 +151,8 @@ use Step::*;
 fn payments_are_credited_to_recovery_messages_once_within_the_window() {
     let day = |d: i64| NOON + d * DAY;
     // Script, then (recovered orders, recovered cents, refunded orders).
-    let cases: &[(&str, &[Step], (i64, i64, i64))] = &[
+    type Case<'a> = (&'a str, &'a [Step], (i64, i64, i64));
+    let cases: &[Case] = &[
         (
             "paid a day after the boleto reminder: recovered",
             &[

@@ -70,7 +70,9 @@ pub const OUTBOX_DEPTH: TableDefinition<u64, u64> = TableDefinition::new("outbox
 /// Report counters: (Brasília day number, store id, instance id or 0, event kind, follow-up
 /// step, test) -> little-endian i64 counters (`tally::Counter`). Kept in step with `MESSAGES`
 /// by `tally::Ledger` in the transaction that changes a message, so a period is a range read.
-pub const REPORT_DAYS: TableDefinition<(i32, u64, u64, &str, u32, bool), &[u8]> =
+/// (day, store, instance, kind, step, test): the key of a report row.
+pub type ReportKey<'a> = (i32, u64, u64, &'a str, u32, bool);
+pub const REPORT_DAYS: TableDefinition<ReportKey<'static>, &[u8]> =
     TableDefinition::new("report_days_v1");
 /// (day, store id, event kind or `unmapped`/`invalid`) -> events received that day.
 pub const EVENT_DAYS: TableDefinition<(i32, u64, &str), u64> =

@@ -215,7 +215,7 @@ fn contribution(m: &MessageRecord) -> Contribution {
 
 /// Adds `delta` to a row, removing it when it comes to zero.
 fn apply(
-    days: &mut Table<'_, (i32, u64, u64, &'static str, u32, bool), &'static [u8]>,
+    days: &mut Table<'_, tables::ReportKey<'static>, &'static [u8]>,
     key: &DayKey,
     delta: &Counters,
 ) -> Result<(), StoreError> {
@@ -262,7 +262,7 @@ fn bump_buyer(
 /// `put`; nothing else in a write transaction may insert into `MESSAGES`.
 pub(super) struct Ledger<'txn> {
     messages: Table<'txn, u64, &'static [u8]>,
-    days: Table<'txn, (i32, u64, u64, &'static str, u32, bool), &'static [u8]>,
+    days: Table<'txn, tables::ReportKey<'static>, &'static [u8]>,
     buyers: Table<'txn, BuyerKey, u64>,
 }
 
@@ -556,7 +556,7 @@ pub(super) fn recount(
 
 /// What the counter tables hold.
 pub(super) fn stored(
-    days: &impl ReadableTable<(i32, u64, u64, &'static str, u32, bool), &'static [u8]>,
+    days: &impl ReadableTable<tables::ReportKey<'static>, &'static [u8]>,
     buyers: &impl ReadableTable<BuyerKey, u64>,
     events: &impl ReadableTable<(i32, u64, &'static str), u64>,
 ) -> Result<Recount, StoreError> {

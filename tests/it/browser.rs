@@ -538,6 +538,13 @@ async fn a_merchant_reads_the_reports_after_sandbox_sends() {
         .await
         .expect("text");
     assert_eq!(recovered, "1");
+    // The charts are what the screenshot is for.
+    c.execute(
+        "document.querySelector('[data-testid=chart-sends]').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .expect("scroll to the charts");
     shot(&c, "reports").await;
     c.close().await.expect("close browser");
 }

@@ -501,6 +501,29 @@ fn message_fields(m: &MessageRecord) -> Vec<String> {
     ]
 }
 
+/// The last 7 days of one store or one instance (their pages show it).
+pub(super) async fn last_week_summary(
+    state: &web::Data<AppState>,
+    store_id: Option<u64>,
+    instance_id: Option<u64>,
+) -> Result<Value, ApiError> {
+    let period = Period::last_days(state.clock.now(), 7);
+    let store = state.store.clone();
+    let totals = blocking(move || {
+        store.report_rows(&ReportFilter {
+            first_day: period.first,
+            last_day: period.last,
+            store_id,
+            instance_id,
+            kind: None,
+            include_test: false,
+        })
+    })
+    .await?
+    .totals();
+    Ok(figures(&totals))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,27 +557,4 @@ mod tests {
         };
         assert_eq!(bad.parse(now), Err("reports.error.dates"));
     }
-}
-
-/// The last 7 days of one store or one instance (their pages show it).
-pub(super) async fn last_week_summary(
-    state: &web::Data<AppState>,
-    store_id: Option<u64>,
-    instance_id: Option<u64>,
-) -> Result<Value, ApiError> {
-    let period = Period::last_days(state.clock.now(), 7);
-    let store = state.store.clone();
-    let totals = blocking(move || {
-        store.report_rows(&ReportFilter {
-            first_day: period.first,
-            last_day: period.last,
-            store_id,
-            instance_id,
-            kind: None,
-            include_test: false,
-        })
-    })
-    .await?
-    .totals();
-    Ok(figures(&totals))
 }
