@@ -9,6 +9,7 @@ pub mod money;
 pub mod phone;
 pub mod planning;
 pub mod platform;
+pub mod report;
 pub mod sending;
 pub mod slug;
 pub mod template;

@@ -122,6 +122,8 @@ routes! {
     POST "/api/v1/messages/{id}/reschedule"  User   => pages::api_reschedule_message;
     POST "/api/v1/orders/mark-paid"          User   => pages::api_mark_order_paid;
     GET  "/relatorios"                       User   => pages::reports;
+    GET  "/relatorios/tabela.csv"            User   => pages::export_report_table;
+    GET  "/relatorios/mensagens.csv"         User   => pages::export_report_messages;
     GET  "/conta"                            User   => pages::account;
     POST "/conta/idioma"                     User   => pages::set_language;
     POST "/conta/senha"                      User   => pages::change_password;

@@ -262,6 +262,10 @@ fn copy_tables(
         CONVERSATIONS,
         INCOMING_SEEN,
         AUTO_REPLIES,
+        REPORT_DAYS,
+        EVENT_DAYS,
+        BUYER_DAYS,
+        RECOVERED_ORDERS,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

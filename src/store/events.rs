@@ -110,6 +110,7 @@ impl Store {
             let mut stores = txn.open_table(tables::STORES)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
             let mut sequences = txn.open_table(tables::SEQUENCES)?;
+            let mut event_days = txn.open_table(tables::EVENT_DAYS)?;
             // Ids are taken from one read of the sequence and written back once per batch.
             let mut last_id = sequences.get("events")?.map(|v| v.value()).unwrap_or(0);
             let mut new_unmapped = 0u64;
@@ -163,6 +164,7 @@ impl Store {
                         duplicates: 0,
                     };
                     events.insert(id, to_json(&record)?.as_slice())?;
+                    super::tally::count_event(&mut event_days, &record)?;
                     if reading.status == Status::Ok {
                         to_plan.push((delivery.store_id, id, delivery_index, reading_index));
                     }

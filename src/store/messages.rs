@@ -99,8 +99,7 @@ pub(super) fn set_status(
         status,
         reason: reason.map(str::to_owned),
     });
-    txn.open_table(tables::MESSAGES)?
-        .insert(record.id, to_json(record)?.as_slice())?;
+    super::tally::Ledger::open(txn)?.put(record)?;
     Ok(())
 }
 
@@ -261,6 +260,9 @@ impl Store {
                 crate::domain::message::cancel_reason::MARKED_PAID,
                 now,
             )?;
+            let settings =
+                super::settings::read_message_settings(&txn.open_table(tables::SETTINGS)?)?;
+            planner.credit(store_id, order_id, None, "", None, &settings, now)?;
             planner.finish()?;
             canceled
         };

@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{StoreError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 8;
+pub const SCHEMA_VERSION: u64 = 9;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
@@ -38,6 +38,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
             5 => migrate_from_5(&txn)?,
             6 => migrate_from_6(&txn)?,
             7 => migrate_from_7(&txn)?,
+            8 => migrate_from_8(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -131,4 +132,9 @@ fn migrate_from_7(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::INCOMING_SEEN)?;
     txn.open_table(tables::AUTO_REPLIES)?;
     Ok(())
+}
+
+/// Schema 9: report counters, counted once from the messages and events already stored.
+fn migrate_from_8(txn: &WriteTransaction) -> Result<(), StoreError> {
+    super::tally::rebuild(txn)
 }

@@ -13,9 +13,11 @@ mod outbox;
 mod planning;
 mod privacy;
 mod queue;
+mod reports;
 mod settings;
 mod stores;
 mod tables;
+mod tally;
 mod wa_state;
 
 use std::path::{Path, PathBuf};
@@ -34,8 +36,10 @@ pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
 pub use planning::product_key;
 pub use privacy::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
+pub use reports::{BuyerCount, BuyerFrequency, ReportFilter, ReportRows};
 pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
 pub use stores::{NewStore, StoreRecord};
+pub use tally::{CANCEL_REASONS, COUNTERS, Counter, Counters, DayKey, Recovery};
 pub use wa_state::{WaOp, WaRead, WaRow, WaWrite};
 
 /// The name of the data file inside the data directory.
@@ -264,3 +268,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod report_specs;

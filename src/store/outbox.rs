@@ -50,9 +50,9 @@ impl Store {
     ) -> Result<Option<MessageRecord>, StoreError> {
         let txn = self.db().begin_write()?;
         let claimed = {
-            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
-                Some(bytes) => from_json(bytes.value())?,
+                Some(record) => record,
                 None => return Ok(None),
             };
             if record.status != MessageStatus::Scheduled {
@@ -63,7 +63,7 @@ impl Store {
                 .insert((lease_until, id), ())?;
             record.instance_id = instance_id;
             push(&mut record, MessageStatus::Sending, None, now);
-            messages.insert(id, to_json(&record)?.as_slice())?;
+            messages.put(&record)?;
             record
         };
         txn.commit()?;
@@ -81,9 +81,9 @@ impl Store {
     ) -> Result<MessageRecord, StoreError> {
         let txn = self.db().begin_write()?;
         let record = {
-            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
-                Some(bytes) => from_json(bytes.value())?,
+                Some(record) => record,
                 None => return Err(StoreError::NotFound),
             };
             txn.open_table(tables::LEASES)?.remove((lease_until, id))?;
@@ -138,7 +138,7 @@ impl Store {
                     push(&mut record, MessageStatus::Failed, Some(reason), now);
                 }
             }
-            messages.insert(id, to_json(&record)?.as_slice())?;
+            messages.put(&record)?;
             record
         };
         txn.commit()?;
@@ -155,9 +155,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let txn = self.db().begin_write()?;
         {
-            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
-                Some(bytes) => from_json(bytes.value())?,
+                Some(record) => record,
                 None => return Err(StoreError::NotFound),
             };
             if record.status != MessageStatus::Scheduled {
@@ -165,7 +165,7 @@ impl Store {
             }
             super::queue::Queue::open(&txn)?.pull(record.due_at, id, record.store_id)?;
             push(&mut record, status, Some(reason.to_owned()), now);
-            messages.insert(id, to_json(&record)?.as_slice())?;
+            messages.put(&record)?;
         }
         txn.commit()?;
         Ok(())
@@ -182,14 +182,11 @@ impl Store {
                 .range(..(now, 0))?
                 .map(|row| row.map(|(k, _)| k.value()))
                 .collect::<Result<_, _>>()?;
-            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut messages = super::tally::Ledger::open(&txn)?;
             let mut queue = super::queue::Queue::open(&txn)?;
             for (lease_until, id) in expired {
                 leases.remove((lease_until, id))?;
-                let record: Option<MessageRecord> = messages
-                    .get(id)?
-                    .map(|b| from_json(b.value()))
-                    .transpose()?;
+                let record: Option<MessageRecord> = messages.get(id)?;
                 let Some(mut record) = record else { continue };
                 if record.status != MessageStatus::Sending {
                     continue;
@@ -212,7 +209,7 @@ impl Store {
                     );
                     queue.push(record.due_at, id, record.store_id)?;
                 }
-                messages.insert(id, to_json(&record)?.as_slice())?;
+                messages.put(&record)?;
                 count += 1;
             }
         }
@@ -248,9 +245,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let txn = self.db().begin_write()?;
         {
-            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
-                Some(bytes) => from_json(bytes.value())?,
+                Some(record) => record,
                 None => return Ok(()),
             };
             let next = match (record.status, receipt) {
@@ -261,7 +258,7 @@ impl Store {
                 _ => return Ok(()),
             };
             push(&mut record, next, None, at);
-            messages.insert(id, to_json(&record)?.as_slice())?;
+            messages.put(&record)?;
         }
         txn.commit()?;
         Ok(())
@@ -271,9 +268,9 @@ impl Store {
     pub fn apply_nack(&self, id: u64, reason: &str, at: i64) -> Result<(), StoreError> {
         let txn = self.db().begin_write()?;
         {
-            let mut messages = txn.open_table(tables::MESSAGES)?;
+            let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
-                Some(bytes) => from_json(bytes.value())?,
+                Some(record) => record,
                 None => return Ok(()),
             };
             if !matches!(record.status, MessageStatus::Sent | MessageStatus::Sending) {
@@ -285,7 +282,7 @@ impl Store {
                 Some(format!("server_refused: {reason}")),
                 at,
             );
-            messages.insert(id, to_json(&record)?.as_slice())?;
+            messages.put(&record)?;
         }
         txn.commit()?;
         Ok(())

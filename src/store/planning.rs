@@ -6,11 +6,11 @@ use redb::{MultimapTable, ReadableMultimapTable, ReadableTable, Table, WriteTran
 
 use super::messages::{MessageRecord, StatusChange};
 use super::settings::MessageSettings;
-use super::{StoreError, StoreRecord, from_json, tables, to_json};
+use super::{StoreError, StoreRecord, from_json, tables};
 use crate::domain::message::cancel_reason;
 use crate::domain::planning::{counts_toward_cap, due_time, ends_recovery, is_recovery};
 use crate::domain::template::MessageTemplate;
-use crate::domain::{Event, MessageStatus};
+use crate::domain::{Event, EventKind, MessageStatus};
 
 /// A phone+product purchase closes reminders of that buyer for this long (days).
 const PURCHASE_MEMORY_DAYS: i64 = 30;
@@ -28,7 +28,8 @@ pub fn product_key(event: &Event) -> String {
 
 /// The tables planning touches, opened once per transaction.
 pub(super) struct Planner<'txn> {
-    messages: Table<'txn, u64, &'static [u8]>,
+    txn: &'txn WriteTransaction,
+    ledger: super::tally::Ledger<'txn>,
     queue: super::queue::Queue<'txn>,
     by_order: MultimapTable<'txn, (u64, &'static str), u64>,
     by_phone: MultimapTable<'txn, &'static str, u64>,
@@ -45,7 +46,8 @@ impl<'txn> Planner<'txn> {
         let sequences = txn.open_table(tables::SEQUENCES)?;
         let next_id = sequences.get("messages")?.map(|v| v.value()).unwrap_or(0);
         Ok(Planner {
-            messages: txn.open_table(tables::MESSAGES)?,
+            txn,
+            ledger: super::tally::Ledger::open(txn)?,
             queue: super::queue::Queue::open(txn)?,
             by_order: txn.open_multimap_table(tables::MESSAGES_BY_ORDER)?,
             by_phone: txn.open_multimap_table(tables::MESSAGES_BY_PHONE)?,
@@ -65,10 +67,7 @@ impl<'txn> Planner<'txn> {
     }
 
     fn load(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
-        self.messages
-            .get(id)?
-            .map(|b| from_json(b.value()))
-            .transpose()
+        self.ledger.get(id)
     }
 
     fn ids_for_order(&self, store_id: u64, order_id: &str) -> Result<Vec<u64>, StoreError> {
@@ -102,8 +101,42 @@ impl<'txn> Planner<'txn> {
             status: MessageStatus::Canceled,
             reason: Some(reason.to_owned()),
         });
-        self.messages
-            .insert(record.id, to_json(&record)?.as_slice())?;
+        self.ledger.put(&record)
+    }
+
+    /// Credits a payment of the order to the recovery message that preceded it (Relatórios):
+    /// the order's messages, and the buyer's unnumbered ones for the same purchase in the store.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn credit(
+        &mut self,
+        store_id: u64,
+        order_id: &str,
+        phone: Option<&str>,
+        product_key: &str,
+        amount_cents: Option<i64>,
+        settings: &MessageSettings,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut candidates = self.ids_for_order(store_id, order_id)?;
+        if let Some(phone) = phone
+            && !product_key.is_empty()
+        {
+            for id in self.ids_for_phone(phone)? {
+                if self.load(id)?.is_some_and(|m| {
+                    m.store_id == store_id && m.order_id.is_none() && m.product_key == product_key
+                }) {
+                    candidates.push(id);
+                }
+            }
+        }
+        let payment = super::tally::Payment {
+            store_id,
+            order_id,
+            paid_at: now,
+            amount_cents,
+            window_s: i64::from(settings.attribution_days) * 86_400,
+        };
+        super::tally::credit_payment(self.txn, &mut self.ledger, &payment, &candidates)?;
         Ok(())
     }
 
@@ -227,6 +260,29 @@ impl<'txn> Planner<'txn> {
                 now,
             )?;
         }
+        if let Some(order_id) = event.order_id.as_deref() {
+            match kind {
+                EventKind::OrderPaid => self.credit(
+                    store.id,
+                    order_id,
+                    Some(phone),
+                    &key,
+                    event.total_cents,
+                    settings,
+                    now,
+                )?,
+                EventKind::OrderRefunded | EventKind::OrderChargeback => {
+                    super::tally::mark_refunded(
+                        self.txn,
+                        &mut self.ledger,
+                        store.id,
+                        order_id,
+                        now,
+                    )?
+                }
+                _ => {}
+            }
+        }
         if !store.enabled {
             return Ok(0);
         }
@@ -324,8 +380,7 @@ impl<'txn> Planner<'txn> {
                     maybe_sent: false,
                     instance_id: None,
                 };
-                self.messages
-                    .insert(record.id, to_json(&record)?.as_slice())?;
+                self.ledger.put(&record)?;
                 if status == MessageStatus::Scheduled {
                     self.queue.push(record.due_at, record.id, record.store_id)?;
                 }

@@ -49,6 +49,9 @@ pub struct MessageSettings {
     pub opt_out_words: Vec<String>,
     /// Sent once to a buyer who opted out by reply.
     pub opt_out_confirmation: String,
+    /// A payment counts as recovered when a recovery message for the order went out at most
+    /// this many days before it (Relatórios).
+    pub attribution_days: u32,
 }
 
 impl Default for MessageSettings {
@@ -64,6 +67,7 @@ impl Default for MessageSettings {
                 .map(|w| (*w).to_owned())
                 .collect(),
             opt_out_confirmation: crate::domain::inbox::DEFAULT_OPT_OUT_CONFIRMATION.to_owned(),
+            attribution_days: crate::domain::report::DEFAULT_ATTRIBUTION_DAYS,
         }
     }
 }

@@ -83,3 +83,21 @@ pub const INCOMING_SEEN: TableDefinition<(u64, &str), i64> =
     TableDefinition::new("incoming_seen_v1");
 /// (instance id, buyer address) -> when the instance's auto-reply last answered that buyer.
 pub const AUTO_REPLIES: TableDefinition<(u64, &str), i64> = TableDefinition::new("auto_replies_v1");
+
+/// Report counters: (Brasília day number, store id, instance id or 0, event kind, follow-up
+/// step, test) -> little-endian i64 counters (`tally::Counter`). Kept in step with `MESSAGES`
+/// by `tally::Ledger` in the transaction that changes a message, so a period is a range read.
+/// (day, store, instance, kind, step, test): the key of a report row.
+pub type ReportKey<'a> = (i32, u64, u64, &'a str, u32, bool);
+pub const REPORT_DAYS: TableDefinition<ReportKey<'static>, &[u8]> =
+    TableDefinition::new("report_days_v1");
+/// (day, store id, event kind or `unmapped`/`invalid`) -> events received that day.
+pub const EVENT_DAYS: TableDefinition<(i32, u64, &str), u64> =
+    TableDefinition::new("event_days_v1");
+/// (day the message went out, store id, instance id or 0, buyer phone digits) -> messages that
+/// buyer got that day (test messages excluded): the per-buyer frequency of a period.
+pub const BUYER_DAYS: TableDefinition<(i32, u64, u64, u64), u64> =
+    TableDefinition::new("buyer_days_v1");
+/// (store id, order id) -> the recovery credited to it (JSON `Recovery`): once per order.
+pub const RECOVERED_ORDERS: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("recovered_orders_v1");

@@ -609,3 +609,134 @@ async fn an_admin_connects_a_whatsapp_instance_and_the_page_shows_a_qr_that_deco
     shot(&c, "pairing-connected").await;
     c.close().await.expect("browser closes");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchant_reads_the_reports_after_sandbox_sends() {
+    let _turn = ONE_BROWSER.lock().await;
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    crate::reports::arrange_sends(&app).await;
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let c = browser(&driver, profile.path()).await;
+    log_in(&c, &app).await;
+    c.find(Locator::Css("nav a[data-nav=reports]"))
+        .await
+        .expect("menu entry")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, "/relatorios").await;
+    assert_eq!(heading(&c).await, "Relatórios");
+    c.find(Locator::Css("[data-testid=include-tests]"))
+        .await
+        .expect("the test messages box")
+        .click()
+        .await
+        .expect("tick");
+    c.find(Locator::Css(
+        "[data-testid=report-filters] button[type=submit]",
+    ))
+    .await
+    .expect("apply")
+    .click()
+    .await
+    .expect("click");
+    arrive(
+        &c,
+        "/relatorios?periodo=7d&de=&ate=&loja=&instancia=&tipo=&testes=1",
+    )
+    .await;
+    for chart in ["chart-sends", "chart-events"] {
+        let svg = c
+            .find(Locator::Css(&format!("[data-testid={chart}]")))
+            .await
+            .unwrap_or_else(|_| panic!("{chart}"));
+        assert!(svg.is_displayed().await.expect("visible"), "{chart}");
+    }
+    let recovered = c
+        .find(Locator::Css(
+            "[data-testid=recovered] [data-figure=recovered]",
+        ))
+        .await
+        .expect("recovered orders")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(recovered, "1");
+    // The charts are what the screenshot is for.
+    c.execute(
+        "document.querySelector('[data-testid=chart-sends]').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .expect("scroll to the charts");
+    shot(&c, "reports").await;
+    c.close().await.expect("close browser");
+}
+
+/// The whole pairing path with no fake in it: the real library client dials the loopback
+/// stand-in for WhatsApp's servers (`wa_server`), completes the Noise handshake, gets a
+/// pair-device request and emits its QR; avisa pushes it to the page, and the code the browser
+/// draws decodes to the payload the library made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
+    use avisa::channels::whatsapp::{BUNDLED_VERSION, WhatsappConfig};
+    use avisa::queue::channel::ChannelState;
+    use avisa::store::{InstanceMode, InstanceRecord};
+    let _turn = ONE_BROWSER.lock().await;
+    let server = crate::wa_server::start().await;
+    let app = TestApp::start_with(WhatsappConfig {
+        url: server.url.clone(),
+        version: Some(BUNDLED_VERSION),
+    })
+    .await;
+    app.setup_admin().await;
+    let instance = app
+        .store
+        .create_instance(InstanceRecord::new(
+            "Loja da Maria",
+            InstanceMode::Whatsapp,
+            0,
+        ))
+        .expect("instance");
+    app.channels.ensure(&instance);
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let c = browser(&driver, profile.path()).await;
+    log_in(&c, &app).await;
+
+    let page = format!("/instancias/{}", instance.id);
+    c.goto(&app.at(&page)).await.expect("open");
+    c.find(Locator::Css("[data-testid=connect]"))
+        .await
+        .expect("a Conectar button")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, &format!("{page}#conexao")).await;
+    // The implicit wait finds the SVG once the library's first QR went through the stream.
+    c.find(Locator::Css("[data-testid=qr] svg"))
+        .await
+        .expect("the library's QR arrives over the stream");
+    let ChannelState::WaitingForQr { qr: payload, .. } = app.channels.state(instance.id) else {
+        panic!(
+            "the channel waits for a scan: {:?}",
+            app.channels.state(instance.id)
+        );
+    };
+    assert!(
+        payload.starts_with(&format!("{},", crate::wa_server::REFS[0])),
+        "the payload carries the server's first ref: {payload}"
+    );
+    shot(&c, "pairing-real-client").await;
+
+    let (w, h, px) = qr_pixels(&c).await;
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the canvas");
+    let (_, decoded) = grids[0].decode().expect("the QR decodes");
+    assert_eq!(decoded, payload, "the phone reads what the library made");
+    c.close().await.expect("browser closes");
+    app.channels.shutdown();
+}

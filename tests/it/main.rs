@@ -11,6 +11,7 @@ mod ops;
 mod packaging;
 pub mod pairing;
 mod process;
+mod reports;
 mod routes;
 mod stores;
 mod support;

@@ -1,55 +1,81 @@
-//! The console's main pages. Until the issues that fill them land, they say honestly what will
-//! appear there and what to do first.
+//! The console's home page (today's and the week's figures, alerts), the 404 page and `/api/v1/me`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde_json::json;
 
 use super::render;
+use super::reports::figures;
+use crate::domain::report::Period;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::ApiError;
+use crate::http::error::blocking;
+use crate::store::{Counter, ReportFilter};
+
+/// Messages due for this long or more without going out make a backlog alert.
+const BACKLOG_ALERT: usize = 50;
 
 pub async fn dashboard(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let store = state.store.clone();
+    let (today, week, unmapped, instances, backlog) = blocking(move || {
+        let rows = |days| {
+            let period = Period::last_days(now, days);
+            store.report_rows(&ReportFilter {
+                first_day: period.first,
+                last_day: period.last,
+                store_id: None,
+                instance_id: None,
+                kind: None,
+                include_test: false,
+            })
+        };
+        Ok((
+            rows(1)?.totals(),
+            rows(7)?.totals(),
+            store.unacknowledged_unmapped()?,
+            store.list_instances()?,
+            store.due_messages(now, BACKLOG_ALERT + 1)?.len(),
+        ))
+    })
+    .await?;
+    let mut alerts = Vec::new();
+    if unmapped > 0 {
+        alerts.push(context! { kind => "unmapped", count => unmapped, href => "/eventos" });
+    }
+    for instance in &instances {
+        let href = format!("/instancias/{}", instance.id);
+        if !state.channels.state(instance.id).is_connected() {
+            alerts.push(context! { kind => "disconnected", name => instance.name.clone(), href => href.clone() });
+        }
+        if instance.daily_limit_reached(now) {
+            alerts.push(
+                context! { kind => "limit_reached", name => instance.name.clone(), href => href },
+            );
+        }
+    }
+    if backlog > BACKLOG_ALERT {
+        alerts.push(context! { kind => "backlog", count => format!("{BACKLOG_ALERT}+"), href => "/mensagens?view=fila" });
+    }
     render(
         &state,
         &req,
         Some(&viewer),
         "dashboard.html",
         "dashboard",
-        context! {},
+        context! {
+            today => figures(&today),
+            week => figures(&week),
+            has_figures => week.get(Counter::Planned) > 0,
+            alerts => alerts,
+        },
     )
     .await
-}
-
-/// A menu page whose content arrives with a later part of avisa: an honest empty state.
-async fn empty_page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    viewer: Viewer,
-    section: &'static str,
-) -> Result<HttpResponse, ApiError> {
-    render(
-        &state,
-        &req,
-        Some(&viewer),
-        "empty.html",
-        section,
-        context! { section => section },
-    )
-    .await
-}
-
-pub async fn reports(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    viewer: Viewer,
-) -> Result<HttpResponse, ApiError> {
-    empty_page(state, req, viewer, "reports").await
 }
 
 pub async fn not_found(

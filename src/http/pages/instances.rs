@@ -306,7 +306,9 @@ async fn instance_page(
         Some((form, errors)) => (form, errors, StatusCode::UNPROCESSABLE_ENTITY),
         None => (SettingsForm::from_view(&view), Vec::new(), StatusCode::OK),
     };
+    let summary = super::reports::last_week_summary(state, None, Some(id)).await?;
     let ctx = context! {
+        summary => summary,
         instance => ser(&view),
         form => ser(&form),
         errors => errors.iter().map(|e| e.key()).collect::<Vec<_>>(),

@@ -26,6 +26,8 @@ const MAX_TEST_NUMBERS: usize = 50;
 const MAX_OPT_OUT_WORDS: usize = 20;
 const MAX_OPT_OUT_WORD: usize = 40;
 const MAX_CONFIRMATION: usize = 1000;
+/// A payment months after a reminder is not the reminder's doing.
+const MAX_ATTRIBUTION_DAYS: u32 = 90;
 
 /// The settings form as posted. Checkboxes send nothing when unticked.
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +47,9 @@ pub struct MessageSettingsForm {
     opt_out_words: String,
     #[serde(default)]
     opt_out_confirmation: String,
+    /// Empty keeps the default (a form from before the setting existed).
+    #[serde(default)]
+    attribution_days: String,
 }
 
 /// Why the settings form was refused: a catalog key, and the line and value it is about.
@@ -178,6 +183,14 @@ fn parse_settings(form: &MessageSettingsForm) -> Result<MessageSettings, Setting
         test_numbers: parse_test_numbers(&form.test_numbers)?,
         opt_out_words: parse_opt_out_words(&form.opt_out_words)?,
         opt_out_confirmation: parse_confirmation(&form.opt_out_confirmation)?,
+        attribution_days: match form.attribution_days.trim() {
+            "" => crate::domain::report::DEFAULT_ATTRIBUTION_DAYS,
+            days => days
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_ATTRIBUTION_DAYS).contains(n))
+                .ok_or_else(|| SettingsError::plain("reports.settings.error.attribution"))?,
+        },
     })
 }
 
@@ -191,6 +204,7 @@ fn form_from(settings: &MessageSettings) -> MessageSettingsForm {
         test_numbers: settings.test_numbers.join("\n"),
         opt_out_words: settings.opt_out_words.join(", "),
         opt_out_confirmation: settings.opt_out_confirmation.clone(),
+        attribution_days: settings.attribution_days.to_string(),
     }
 }
 
@@ -219,6 +233,7 @@ async fn settings_page(
         max_confirmation => MAX_CONFIRMATION,
         max_cap => MAX_BUYER_CAP,
         max_window => MAX_WINDOW_HOURS,
+        max_attribution => MAX_ATTRIBUTION_DAYS,
         error => error.map(|e| context! { key => e.key, line => e.line.to_string(), value => e.value }),
     };
     render_status(

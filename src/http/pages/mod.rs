@@ -17,6 +17,8 @@ mod message_actions;
 mod message_settings;
 mod messages;
 mod messages_api;
+mod report_charts;
+mod reports;
 mod sandbox;
 mod session;
 mod stores;
@@ -34,7 +36,7 @@ pub use admin::{
     revoke_api_token, save_settings, settings, users,
 };
 pub use buyer_history::buyer_history;
-pub use console::{api_me, dashboard, not_found, reports};
+pub use console::{api_me, dashboard, not_found};
 pub use events::{acknowledge_unmapped, api_event, api_list_events, event_detail, events};
 pub use instance_events::instance_events;
 pub use instance_pairing::{connect_instance, disconnect_instance, pair_instance_with_code};
@@ -56,6 +58,7 @@ pub use messages::{message_detail, messages};
 pub use messages_api::{
     api_cancel_message, api_list_messages, api_mark_order_paid, api_message, api_reschedule_message,
 };
+pub use reports::{export_report_messages, export_report_table, reports};
 pub use sandbox::{sandbox, set_store_test_mode};
 pub use session::{create_first_admin, login, login_form, logout, setup_form};
 pub use stores::{

@@ -192,7 +192,9 @@ async fn store_page(
         }
         None => None,
     };
+    let summary = super::reports::last_week_summary(state, Some(record.id), None).await?;
     let ctx = context! {
+        summary => summary,
         store => ser(&view),
         instance => linked,
         edit_name => edit_name,

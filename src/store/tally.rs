@@ -1,0 +1,628 @@
+//! Report counters kept in step with the data they count, in the same write transaction:
+//! every write of a message goes through `Ledger::put`, which takes the stored record's share of
+//! the counters out and puts the new record's share in. A record's share is a pure function of
+//! the record (`contribution`), so a full recount (`Store::verify_report_counters`) must give
+//! the same tables; a test proves it after a randomised history. Events are counted at intake,
+//! recoveries when a payment is credited (`credit_payment`) or refunded (`mark_refunded`).
+
+use std::collections::BTreeMap;
+
+use redb::{ReadableTable, Table, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::messages::MessageRecord;
+use super::{StoreError, from_json, tables, to_json};
+use crate::domain::message::cancel_reason;
+use crate::domain::report::day_number;
+use crate::domain::{EventKind, MessageStatus};
+
+/// One counter of a report row. The order is the stored layout: append, never reorder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// Every message avisa planned.
+    Planned,
+    /// Not sent yet (scheduled, queued, being sent).
+    Pending,
+    /// Went out (sent, delivered or read).
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+    Expired,
+    Canceled,
+    /// First messages (step 0, part 0) of a recovery that went out: one per recovery attempt.
+    Attempts,
+    CancelOrderClosed,
+    CancelMarkedPaid,
+    CancelOptedOut,
+    CancelBuyerCap,
+    CancelByUser,
+    CancelTemplateOff,
+    /// The store was deleted or switched off.
+    CancelStore,
+    CancelOther,
+    /// Orders paid after a recovery message (credited to that message's row, on the paid day).
+    Recovered,
+    RecoveredCents,
+    /// Of those, orders refunded or charged back afterwards.
+    Refunded,
+    RefundedCents,
+}
+
+/// How many counters a row has.
+pub const COUNTERS: usize = 21;
+
+/// The cancel reasons the report breaks down, in `Counter` order.
+pub const CANCEL_REASONS: [(Counter, &str); 8] = [
+    (Counter::CancelOrderClosed, cancel_reason::ORDER_CLOSED),
+    (Counter::CancelMarkedPaid, cancel_reason::MARKED_PAID),
+    (Counter::CancelOptedOut, cancel_reason::OPTED_OUT),
+    (Counter::CancelBuyerCap, cancel_reason::BUYER_CAP),
+    (Counter::CancelByUser, cancel_reason::BY_USER),
+    (Counter::CancelTemplateOff, "template_off"),
+    (Counter::CancelStore, "store_deleted"),
+    (Counter::CancelOther, "other"),
+];
+
+/// One row's counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counters(pub [i64; COUNTERS]);
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters([0; COUNTERS])
+    }
+}
+
+impl Counters {
+    pub fn get(&self, c: Counter) -> i64 {
+        self.0[c as usize]
+    }
+
+    fn bump(&mut self, c: Counter, by: i64) {
+        self.0[c as usize] += by;
+    }
+
+    pub fn add(&mut self, other: &Counters) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    fn scaled(mut self, by: i64) -> Counters {
+        for a in &mut self.0 {
+            *a *= by;
+        }
+        self
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.iter().all(|v| *v == 0)
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    /// Shorter rows (written before a counter was appended) read the missing ones as zero.
+    pub(super) fn decode(bytes: &[u8]) -> Counters {
+        let mut out = Counters::default();
+        for (slot, chunk) in out.0.iter_mut().zip(bytes.chunks_exact(8)) {
+            *slot = i64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
+        }
+        out
+    }
+}
+
+/// Where a row's counters live.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DayKey {
+    pub day: i32,
+    pub store_id: u64,
+    /// 0: not sent through an instance yet.
+    pub instance_id: u64,
+    pub kind: EventKind,
+    pub step: u32,
+    pub test: bool,
+}
+
+type BuyerKey = (i32, u64, u64, u64);
+
+/// A message's share of the counters: one row, and the buyer's day when it went out.
+struct Contribution {
+    key: DayKey,
+    counters: Counters,
+    buyer: Option<BuyerKey>,
+}
+
+/// The day a message counts on: the day it went out; if it never did, the day it ended
+/// (canceled, failed, expired); while it waits, the day it is due.
+pub(super) fn message_day(m: &MessageRecord) -> i32 {
+    use MessageStatus::*;
+    let last = m.history.last().map_or(m.created_at, |c| c.at);
+    let at = match m.status {
+        Sent | Delivered | Read => m
+            .history
+            .iter()
+            .find(|c| c.status == Sent)
+            .map_or(last, |c| c.at),
+        Canceled | Failed | Expired => last,
+        Scheduled | Queued | Sending => m.due_at,
+    };
+    day_number(at)
+}
+
+fn cancel_counter(reason: Option<&str>) -> Counter {
+    match reason {
+        Some("store_disabled") => Counter::CancelStore,
+        Some(r) => CANCEL_REASONS
+            .iter()
+            .find(|(_, code)| *code == r)
+            .map_or(Counter::CancelOther, |(c, _)| *c),
+        None => Counter::CancelOther,
+    }
+}
+
+/// Digits of an E.164 phone as a number (compact buyer keys).
+pub(super) fn phone_number(e164: &str) -> Option<u64> {
+    e164.strip_prefix('+').unwrap_or(e164).parse().ok()
+}
+
+fn contribution(m: &MessageRecord) -> Contribution {
+    use MessageStatus::*;
+    let key = DayKey {
+        day: message_day(m),
+        store_id: m.store_id,
+        instance_id: m.instance_id.unwrap_or(0),
+        kind: m.kind,
+        step: m.step,
+        test: m.test,
+    };
+    let mut c = Counters::default();
+    c.bump(Counter::Planned, 1);
+    let sent = matches!(m.status, Sent | Delivered | Read);
+    match m.status {
+        Scheduled | Queued | Sending => c.bump(Counter::Pending, 1),
+        Sent => {}
+        Delivered => c.bump(Counter::Delivered, 1),
+        Read => {
+            c.bump(Counter::Delivered, 1);
+            c.bump(Counter::Read, 1);
+        }
+        Failed => c.bump(Counter::Failed, 1),
+        Expired => c.bump(Counter::Expired, 1),
+        Canceled => {
+            c.bump(Counter::Canceled, 1);
+            c.bump(cancel_counter(m.reason()), 1);
+        }
+    }
+    if sent {
+        c.bump(Counter::Sent, 1);
+        if crate::domain::planning::is_recovery(m.kind) && m.step == 0 && m.part == 0 {
+            c.bump(Counter::Attempts, 1);
+        }
+    }
+    let buyer = (sent && !m.test)
+        .then(|| phone_number(&m.phone))
+        .flatten()
+        .map(|phone| (key.day, key.store_id, key.instance_id, phone));
+    Contribution {
+        key,
+        counters: c,
+        buyer,
+    }
+}
+
+/// Adds `delta` to a row, removing it when it comes to zero.
+fn apply(
+    days: &mut Table<'_, tables::ReportKey<'static>, &'static [u8]>,
+    key: &DayKey,
+    delta: &Counters,
+) -> Result<(), StoreError> {
+    if delta.is_zero() {
+        return Ok(());
+    }
+    let k = (
+        key.day,
+        key.store_id,
+        key.instance_id,
+        key.kind.as_str(),
+        key.step,
+        key.test,
+    );
+    let mut row = days
+        .get(k)?
+        .map(|v| Counters::decode(v.value()))
+        .unwrap_or_default();
+    row.add(delta);
+    if row.is_zero() {
+        days.remove(k)?;
+    } else {
+        days.insert(k, row.encode().as_slice())?;
+    }
+    Ok(())
+}
+
+fn bump_buyer(
+    buyers: &mut Table<'_, BuyerKey, u64>,
+    key: BuyerKey,
+    up: bool,
+) -> Result<(), StoreError> {
+    let n = buyers.get(key)?.map_or(0, |v| v.value());
+    let next = if up { n + 1 } else { n.saturating_sub(1) };
+    if next == 0 {
+        buyers.remove(key)?;
+    } else {
+        buyers.insert(key, next)?;
+    }
+    Ok(())
+}
+
+/// The messages table and the counters that follow it. Every write of a message goes through
+/// `put`; nothing else in a write transaction may insert into `MESSAGES`.
+pub(super) struct Ledger<'txn> {
+    messages: Table<'txn, u64, &'static [u8]>,
+    days: Table<'txn, tables::ReportKey<'static>, &'static [u8]>,
+    buyers: Table<'txn, BuyerKey, u64>,
+}
+
+impl<'txn> Ledger<'txn> {
+    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Ledger<'txn>, StoreError> {
+        Ok(Ledger {
+            messages: txn.open_table(tables::MESSAGES)?,
+            days: txn.open_table(tables::REPORT_DAYS)?,
+            buyers: txn.open_table(tables::BUYER_DAYS)?,
+        })
+    }
+
+    pub(super) fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+        self.messages
+            .get(id)?
+            .map(|b| from_json(b.value()))
+            .transpose()
+    }
+
+    /// Stores `record` and moves the counters from what was stored to what is now.
+    pub(super) fn put(&mut self, record: &MessageRecord) -> Result<(), StoreError> {
+        let before: Option<MessageRecord> = self
+            .messages
+            .insert(record.id, to_json(record)?.as_slice())?
+            .map(|old| from_json(old.value()))
+            .transpose()?;
+        let after = contribution(record);
+        match before.as_ref().map(contribution) {
+            Some(old) if old.key == after.key => {
+                let mut delta = after.counters;
+                delta.add(&old.counters.scaled(-1));
+                apply(&mut self.days, &after.key, &delta)?;
+                if old.buyer != after.buyer {
+                    self.move_buyer(old.buyer, after.buyer)?;
+                }
+            }
+            Some(old) => {
+                apply(&mut self.days, &old.key, &old.counters.scaled(-1))?;
+                apply(&mut self.days, &after.key, &after.counters)?;
+                self.move_buyer(old.buyer, after.buyer)?;
+            }
+            None => {
+                apply(&mut self.days, &after.key, &after.counters)?;
+                self.move_buyer(None, after.buyer)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn move_buyer(
+        &mut self,
+        old: Option<BuyerKey>,
+        new: Option<BuyerKey>,
+    ) -> Result<(), StoreError> {
+        if old == new {
+            return Ok(());
+        }
+        if let Some(k) = old {
+            bump_buyer(&mut self.buyers, k, false)?;
+        }
+        if let Some(k) = new {
+            bump_buyer(&mut self.buyers, k, true)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a recovery's counters to its row (`sign` -1 takes them out).
+    fn add_recovery(&mut self, r: &Recovery, counters: &Counters) -> Result<(), StoreError> {
+        apply(&mut self.days, &r.key(), counters)
+    }
+}
+
+/// A payment credited to a recovery message: stored once per (store, order).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    pub store_id: u64,
+    pub order_id: String,
+    pub paid_at: i64,
+    pub amount_cents: i64,
+    /// The message credited (the last recovery message sent before the payment).
+    pub message_id: u64,
+    pub kind: EventKind,
+    pub step: u32,
+    pub instance_id: Option<u64>,
+    pub test: bool,
+    pub sent_at: i64,
+    /// Refunded or charged back afterwards.
+    pub refunded_at: Option<i64>,
+}
+
+impl Recovery {
+    fn key(&self) -> DayKey {
+        DayKey {
+            day: day_number(self.paid_at),
+            store_id: self.store_id,
+            instance_id: self.instance_id.unwrap_or(0),
+            kind: self.kind,
+            step: self.step,
+            test: self.test,
+        }
+    }
+
+    fn counters(&self) -> Counters {
+        let mut c = Counters::default();
+        c.bump(Counter::Recovered, 1);
+        c.bump(Counter::RecoveredCents, self.amount_cents);
+        if self.refunded_at.is_some() {
+            c.bump(Counter::Refunded, 1);
+            c.bump(Counter::RefundedCents, self.amount_cents);
+        }
+        c
+    }
+}
+
+/// When a message went out (its first `sent`), if it did.
+pub(super) fn sent_at(m: &MessageRecord) -> Option<i64> {
+    if !matches!(
+        m.status,
+        MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read
+    ) {
+        return None;
+    }
+    m.history
+        .iter()
+        .find(|c| c.status == MessageStatus::Sent)
+        .map(|c| c.at)
+}
+
+/// What `credit_payment` needs to know about a payment.
+pub(super) struct Payment<'a> {
+    pub store_id: u64,
+    pub order_id: &'a str,
+    pub paid_at: i64,
+    /// From the paid event; `None` (dar baixa, or a platform that omits it) falls back to the
+    /// credited message's event.
+    pub amount_cents: Option<i64>,
+    pub window_s: i64,
+}
+
+/// Credits a payment to the last recovery message sent for the order within the window, once
+/// per order: a second payment event for the same order changes nothing. `candidates` are the
+/// order's messages (and the buyer's unnumbered ones for the same purchase).
+pub(super) fn credit_payment(
+    txn: &WriteTransaction,
+    ledger: &mut Ledger<'_>,
+    payment: &Payment<'_>,
+    candidates: &[u64],
+) -> Result<Option<Recovery>, StoreError> {
+    let mut recovered = txn.open_table(tables::RECOVERED_ORDERS)?;
+    if recovered
+        .get((payment.store_id, payment.order_id))?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let mut sent = Vec::new();
+    for id in candidates {
+        if let Some(m) = ledger.get(*id)?
+            && crate::domain::planning::is_recovery(m.kind)
+            && let Some(at) = sent_at(&m)
+        {
+            sent.push((at, m));
+        }
+    }
+    let Some((at, m)) = crate::domain::report::credited(payment.paid_at, payment.window_s, sent)
+    else {
+        return Ok(None);
+    };
+    let amount_cents = match payment.amount_cents {
+        Some(cents) => cents,
+        None => txn
+            .open_table(tables::EVENTS)?
+            .get(m.event_id)?
+            .map(|b| from_json::<super::EventRecord>(b.value()))
+            .transpose()?
+            .and_then(|e| e.event.and_then(|e| e.total_cents))
+            .unwrap_or(0),
+    };
+    let recovery = Recovery {
+        store_id: payment.store_id,
+        order_id: payment.order_id.to_owned(),
+        paid_at: payment.paid_at,
+        amount_cents,
+        message_id: m.id,
+        kind: m.kind,
+        step: m.step,
+        instance_id: m.instance_id,
+        test: m.test,
+        sent_at: at,
+        refunded_at: None,
+    };
+    recovered.insert(
+        (payment.store_id, payment.order_id),
+        to_json(&recovery)?.as_slice(),
+    )?;
+    ledger.add_recovery(&recovery, &recovery.counters())?;
+    Ok(Some(recovery))
+}
+
+/// A refund or chargeback of a recovered order: it stays recovered, shown as refunded after.
+pub(super) fn mark_refunded(
+    txn: &WriteTransaction,
+    ledger: &mut Ledger<'_>,
+    store_id: u64,
+    order_id: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    let mut recovered = txn.open_table(tables::RECOVERED_ORDERS)?;
+    let record: Option<Recovery> = recovered
+        .get((store_id, order_id))?
+        .map(|b| from_json(b.value()))
+        .transpose()?;
+    let Some(mut record) = record else {
+        return Ok(());
+    };
+    if record.refunded_at.is_some() {
+        return Ok(());
+    }
+    let before = record.counters();
+    record.refunded_at = Some(at);
+    let mut delta = record.counters();
+    delta.add(&before.scaled(-1));
+    ledger.add_recovery(&record, &delta)?;
+    recovered.insert((store_id, order_id), to_json(&record)?.as_slice())?;
+    Ok(())
+}
+
+/// The event-day row an event counts in: its kind, or why it could not be used.
+pub(super) fn event_bucket(record: &super::EventRecord) -> &'static str {
+    match (record.status, record.kind()) {
+        (crate::ingest::Status::Ok, Some(kind)) => kind.as_str(),
+        (crate::ingest::Status::Unmapped, _) => "unmapped",
+        _ => "invalid",
+    }
+}
+
+/// Counts one event received into `EVENT_DAYS`.
+pub(super) fn count_event(
+    table: &mut Table<'_, (i32, u64, &'static str), u64>,
+    record: &super::EventRecord,
+) -> Result<(), StoreError> {
+    let key = (
+        day_number(record.received_at),
+        record.store_id,
+        event_bucket(record),
+    );
+    let n = table.get(key)?.map_or(0, |v| v.value());
+    table.insert(key, n + 1)?;
+    Ok(())
+}
+
+/// What the counter tables should hold, recounted from the records.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Recount {
+    pub days: BTreeMap<DayKey, Counters>,
+    pub buyers: BTreeMap<BuyerKey, u64>,
+    pub events: BTreeMap<(i32, u64, String), u64>,
+}
+
+pub(super) fn recount(
+    messages: &impl ReadableTable<u64, &'static [u8]>,
+    recovered: &impl ReadableTable<(u64, &'static str), &'static [u8]>,
+    events: &impl ReadableTable<u64, &'static [u8]>,
+) -> Result<Recount, StoreError> {
+    let mut out = Recount::default();
+    for row in messages.iter()? {
+        let m: MessageRecord = from_json(row?.1.value())?;
+        let c = contribution(&m);
+        out.days.entry(c.key).or_default().add(&c.counters);
+        if let Some(b) = c.buyer {
+            *out.buyers.entry(b).or_default() += 1;
+        }
+    }
+    for row in recovered.iter()? {
+        let r: Recovery = from_json(row?.1.value())?;
+        out.days.entry(r.key()).or_default().add(&r.counters());
+    }
+    for row in events.iter()? {
+        let e: super::EventRecord = from_json(row?.1.value())?;
+        *out.events
+            .entry((
+                day_number(e.received_at),
+                e.store_id,
+                event_bucket(&e).to_owned(),
+            ))
+            .or_default() += 1;
+    }
+    out.days.retain(|_, c| !c.is_zero());
+    Ok(out)
+}
+
+/// What the counter tables hold.
+pub(super) fn stored(
+    days: &impl ReadableTable<tables::ReportKey<'static>, &'static [u8]>,
+    buyers: &impl ReadableTable<BuyerKey, u64>,
+    events: &impl ReadableTable<(i32, u64, &'static str), u64>,
+) -> Result<Recount, StoreError> {
+    let mut out = Recount::default();
+    for row in days.iter()? {
+        let (k, v) = row?;
+        let (day, store_id, instance_id, kind, step, test) = k.value();
+        let kind = EventKind::parse(kind)
+            .ok_or_else(|| StoreError::Db(format!("report row with unknown kind {kind}")))?;
+        out.days.insert(
+            DayKey {
+                day,
+                store_id,
+                instance_id,
+                kind,
+                step,
+                test,
+            },
+            Counters::decode(v.value()),
+        );
+    }
+    for row in buyers.iter()? {
+        let (k, v) = row?;
+        out.buyers.insert(k.value(), v.value());
+    }
+    for row in events.iter()? {
+        let (k, v) = row?;
+        let (day, store, bucket) = k.value();
+        out.events
+            .insert((day, store, bucket.to_owned()), v.value());
+    }
+    Ok(out)
+}
+
+/// Rebuilds every counter table from the records (the schema 7 migration).
+pub(super) fn rebuild(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let counted = {
+        let messages = txn.open_table(tables::MESSAGES)?;
+        let recovered = txn.open_table(tables::RECOVERED_ORDERS)?;
+        let events = txn.open_table(tables::EVENTS)?;
+        recount(&messages, &recovered, &events)?
+    };
+    let mut days = txn.open_table(tables::REPORT_DAYS)?;
+    days.retain(|_, _| false)?;
+    for (k, c) in &counted.days {
+        days.insert(
+            (
+                k.day,
+                k.store_id,
+                k.instance_id,
+                k.kind.as_str(),
+                k.step,
+                k.test,
+            ),
+            c.encode().as_slice(),
+        )?;
+    }
+    let mut buyers = txn.open_table(tables::BUYER_DAYS)?;
+    buyers.retain(|_, _| false)?;
+    for (k, n) in &counted.buyers {
+        buyers.insert(*k, *n)?;
+    }
+    let mut events = txn.open_table(tables::EVENT_DAYS)?;
+    events.retain(|_, _| false)?;
+    for ((day, store, bucket), n) in &counted.events {
+        events.insert((*day, *store, bucket.as_str()), *n)?;
+    }
+    Ok(())
+}
