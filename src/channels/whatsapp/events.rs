@@ -396,7 +396,7 @@ mod tests {
             .info(Arc::new(MessageInfo {
                 source,
                 timestamp: Utc.timestamp_opt(NOW, 0).single().expect("valid"),
-                id: format!("3EB0{}", text.trim()).into(),
+                id: format!("3EB0{}", text.trim()),
                 ..Default::default()
             }))
             .build()
