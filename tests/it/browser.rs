@@ -125,6 +125,37 @@ async fn log_in(c: &Client, app: &TestApp) {
     arrive(c, "/").await;
 }
 
+/// A fresh browser with the admin logged in; keep the driver and profile alive with it.
+async fn logged_in(app: &TestApp) -> (Driver, tempfile::TempDir, Client) {
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().expect("browser profile");
+    let c = browser(&driver, profile.path()).await;
+    log_in(&c, app).await;
+    (driver, profile, c)
+}
+
+/// Opens an instance's page and presses Conectar; the page lands on its connection panel.
+async fn press_connect(c: &Client, app: &TestApp, id: u64) {
+    let page = format!("/instancias/{id}");
+    c.goto(&app.at(&page)).await.expect("open");
+    c.find(Locator::Css("[data-testid=connect]"))
+        .await
+        .expect("a Conectar button")
+        .click()
+        .await
+        .expect("click");
+    arrive(c, &format!("{page}#conexao")).await;
+}
+
+/// Decodes the one QR code the page draws, from its pixels.
+async fn decode_qr(c: &Client) -> String {
+    let (w, h, px) = qr_pixels(c).await;
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the canvas");
+    grids[0].decode().expect("the QR decodes").1
+}
+
 async fn heading(client: &Client) -> String {
     // A click may return while the next page replaces the old one: a heading found on the old
     // page goes stale, and is looked up again (the implicit wait finds the new one).
@@ -340,10 +371,7 @@ async fn a_merchant_opens_an_event_and_sees_the_raw_body_beside_the_reading() {
     let (status, _) = crate::events::post_webhook(&app, &token, body, &[]).await;
     assert_eq!(status, 202);
 
-    let driver = Driver::start();
-    let profile = tempfile::tempdir().expect("browser profile");
-    let c = browser(&driver, profile.path()).await;
-    log_in(&c, &app).await;
+    let (_driver, _profile, c) = logged_in(&app).await;
     c.find(Locator::Css("nav a[data-nav=events]"))
         .await
         .expect("menu entry")
@@ -405,10 +433,7 @@ async fn a_merchant_fixes_a_template_error_and_previews_the_message() {
     let (store_id, _) =
         crate::events::create_store(&app, avisa::domain::Platform::Api, "Minha Loja");
 
-    let driver = Driver::start();
-    let profile = tempfile::tempdir().expect("browser profile");
-    let c = browser(&driver, profile.path()).await;
-    log_in(&c, &app).await;
+    let (_driver, _profile, c) = logged_in(&app).await;
     c.find(Locator::Css("nav a[data-nav=templates]"))
         .await
         .expect("menu entry")
@@ -531,20 +556,9 @@ async fn an_admin_connects_a_whatsapp_instance_and_the_page_shows_a_qr_that_deco
     let app = TestApp::start().await;
     app.setup_admin().await;
     let (id, fake, pairing) = crate::pairing::paired_fake(&app);
-    let driver = Driver::start();
-    let profile = tempfile::tempdir().expect("browser profile");
-    let c = browser(&driver, profile.path()).await;
-    log_in(&c, &app).await;
+    let (_driver, _profile, c) = logged_in(&app).await;
 
-    let page = format!("/instancias/{id}");
-    c.goto(&app.at(&page)).await.expect("open");
-    c.find(Locator::Css("[data-testid=connect]"))
-        .await
-        .expect("a Conectar button")
-        .click()
-        .await
-        .expect("click");
-    arrive(&c, &format!("{page}#conexao")).await;
+    press_connect(&c, &app, id).await;
     assert_eq!(
         pairing.calls(),
         [avisa::channels::fake::PairingCall::Connect]
@@ -574,11 +588,7 @@ async fn an_admin_connects_a_whatsapp_instance_and_the_page_shows_a_qr_that_deco
     assert!(countdown.starts_with("Expira em "), "{countdown:?}");
     shot(&c, "pairing").await;
 
-    let (w, h, px) = qr_pixels(&c).await;
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code on the canvas");
-    let (_, decoded) = grids[0].decode().expect("the QR decodes");
+    let decoded = decode_qr(&c).await;
     assert_eq!(decoded, payload);
 
     // The codes ran out: the page offers a new QR; then the phone pairs.
@@ -616,10 +626,7 @@ async fn a_merchant_reads_the_reports_after_sandbox_sends() {
     let app = TestApp::start().await;
     app.setup_admin().await;
     crate::reports::arrange_sends(&app).await;
-    let driver = Driver::start();
-    let profile = tempfile::tempdir().expect("browser profile");
-    let c = browser(&driver, profile.path()).await;
-    log_in(&c, &app).await;
+    let (_driver, _profile, c) = logged_in(&app).await;
     c.find(Locator::Css("nav a[data-nav=reports]"))
         .await
         .expect("menu entry")
@@ -701,20 +708,9 @@ async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
         ))
         .expect("instance");
     app.channels.ensure(&instance);
-    let driver = Driver::start();
-    let profile = tempfile::tempdir().expect("browser profile");
-    let c = browser(&driver, profile.path()).await;
-    log_in(&c, &app).await;
+    let (_driver, _profile, c) = logged_in(&app).await;
 
-    let page = format!("/instancias/{}", instance.id);
-    c.goto(&app.at(&page)).await.expect("open");
-    c.find(Locator::Css("[data-testid=connect]"))
-        .await
-        .expect("a Conectar button")
-        .click()
-        .await
-        .expect("click");
-    arrive(&c, &format!("{page}#conexao")).await;
+    press_connect(&c, &app, instance.id).await;
     // The implicit wait finds the SVG once the library's first QR went through the stream.
     c.find(Locator::Css("[data-testid=qr] svg"))
         .await
@@ -731,11 +727,7 @@ async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
     );
     shot(&c, "pairing-real-client").await;
 
-    let (w, h, px) = qr_pixels(&c).await;
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| px[y * w + x]);
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code on the canvas");
-    let (_, decoded) = grids[0].decode().expect("the QR decodes");
+    let decoded = decode_qr(&c).await;
     assert_eq!(decoded, payload, "the phone reads what the library made");
     c.close().await.expect("browser closes");
     app.channels.shutdown();
