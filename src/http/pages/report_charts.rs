@@ -20,6 +20,20 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The smallest step of 1, 2 or 5 × 10ⁿ with which four steps reach `max`.
+fn nice_step(max: i64) -> i64 {
+    let need = (max.max(1) + 3) / 4;
+    let mut magnitude = 1;
+    loop {
+        for factor in [1, 2, 5] {
+            if factor * magnitude >= need {
+                return factor * magnitude;
+            }
+        }
+        magnitude *= 10;
+    }
+}
+
 /// Stacked bars: one bar per day (`labels`), the series stacked bottom up.
 pub fn stacked_bars(id: &str, title: &str, labels: &[String], series: &[Series]) -> String {
     let (w, h, left, bottom, top) = (720.0_f64, 240.0_f64, 40.0, 28.0, 10.0);
@@ -32,7 +46,9 @@ pub fn stacked_bars(id: &str, title: &str, labels: &[String], series: &[Series])
                 .sum()
         })
         .collect();
-    let max = totals.iter().copied().max().unwrap_or(0).max(1) as f64;
+    // Four gridlines at whole, round steps: the axis tops out at 4 × step, never a repeated label.
+    let step = nice_step(totals.iter().copied().max().unwrap_or(0));
+    let max = (step * 4) as f64;
     let plot_w = w - left - 8.0;
     let plot_h = h - bottom - top;
     let slot = plot_w / days as f64;
@@ -44,7 +60,7 @@ pub fn stacked_bars(id: &str, title: &str, labels: &[String], series: &[Series])
     );
     for i in 0..=4 {
         let y = top + plot_h * (1.0 - i as f64 / 4.0);
-        let v = (max * i as f64 / 4.0).round() as i64;
+        let v = step * i;
         out.push_str(&format!(
             r##"<line x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e3e6ea"/><text x="{}" y="{:.1}" font-size="10" text-anchor="end" fill="#667">{v}</text>"##,
             w - 8.0,
@@ -109,6 +125,26 @@ fn describe(labels: &[String], series: &[Series]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_axis_steps_are_whole_and_round() {
+        let cases = [
+            (0, 1),
+            (1, 1),
+            (3, 1),
+            (4, 1),
+            (5, 2),
+            (8, 2),
+            (9, 5),
+            (20, 5),
+            (21, 10),
+        ];
+        for (max, step) in cases {
+            assert_eq!(nice_step(max), step, "max {max}");
+        }
+        assert_eq!(nice_step(800_000), 200_000);
+        assert_eq!(nice_step(800_001), 500_000);
+    }
 
     #[test]
     fn a_chart_has_a_title_a_bar_per_value_and_a_legend() {
