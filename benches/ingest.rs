@@ -42,9 +42,9 @@ fn serve_avisa() {
         };
         let running = avisa::app::start(&config, listener, Arc::new(avisa::domain::SystemClock))
             .expect("avisa starts");
-        let shop = running
-            .store
-            .create_store(avisa::store::NewStore {
+        let store = running
+            .db
+            .create_store(avisa::db::NewStore {
                 name: "Bench".into(),
                 slug: "bench".into(),
                 platform: avisa::domain::Platform::Hotmart,
@@ -54,7 +54,7 @@ fn serve_avisa() {
                 created_at: 0,
             })
             .expect("store");
-        println!("READY {url} /webhook/{}/bench", shop.webhook_token);
+        println!("READY {url} /webhook/{}/bench", store.webhook_token);
         running.server.await.expect("server");
         drop(dir);
     });

@@ -11,13 +11,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
+use avisa::db::{Db, DbOptions, Delivery, InstanceMode, InstanceRecord, NewStore, RawDelivery};
 use avisa::domain::{Platform, SystemClock};
 use avisa::ingest::{Request, recognise};
 use avisa::queue::channels::Channels;
 use avisa::queue::outbox::{LEASE_S, Outbox};
-use avisa::store::{
-    Delivery, InstanceMode, InstanceRecord, NewStore, RawDelivery, Store, StoreOptions,
-};
 
 const INSTANCES: u64 = 100;
 const CLAIMS: usize = 2000;
@@ -53,16 +51,16 @@ fn main() {
 /// Stores linked to instances, then `total` `order.paid` deliveries (one message each), due now,
 /// through the intake path in batches of 1,000 deliveries per transaction.
 fn fill(dir: &std::path::Path, total: u64) {
-    let store = Store::open(dir, &StoreOptions::default()).expect("open");
-    let mut shops = Vec::new();
+    let db = Db::open(dir, &DbOptions::default()).expect("open");
+    let mut stores = Vec::new();
     for i in 0..INSTANCES {
         let mut instance = InstanceRecord::new(&format!("Instância {i}"), InstanceMode::Sandbox, 0);
         instance.quiet_hours = avisa::domain::planning::QuietHours {
             start_min: 0,
             end_min: 0,
         };
-        let instance = store.create_instance(instance).expect("instance");
-        let shop = store
+        let instance = db.create_instance(instance).expect("instance");
+        let store = db
             .create_store(NewStore {
                 name: format!("Loja {i}"),
                 slug: format!("loja-{i}"),
@@ -73,21 +71,19 @@ fn fill(dir: &std::path::Path, total: u64) {
                 created_at: 0,
             })
             .expect("store");
-        store
-            .update_store(shop.id, |s| s.instance_id = Some(instance.id))
+        db.update_store(store.id, |s| s.instance_id = Some(instance.id))
             .expect("link");
-        shops.push(shop.id);
+        stores.push(store.id);
     }
     let quiet_off = avisa::domain::planning::QuietHours {
         start_min: 0,
         end_min: 0,
     };
-    store
-        .save_message_settings(&avisa::store::MessageSettings {
-            quiet_hours: quiet_off,
-            ..Default::default()
-        })
-        .expect("settings");
+    db.save_message_settings(&avisa::db::MessageSettings {
+        quiet_hours: quiet_off,
+        ..Default::default()
+    })
+    .expect("settings");
     let now = jiff::Timestamp::now().as_second();
     let mut n = 0u64;
     while n < total {
@@ -99,7 +95,7 @@ fn fill(dir: &std::path::Path, total: u64) {
             );
             let readings = recognise(Platform::Api, &Request::new(body.as_bytes(), &[], ""));
             batch.push(Delivery {
-                store_id: shops[(n % INSTANCES) as usize],
+                store_id: stores[(n % INSTANCES) as usize],
                 received_at: now - 60,
                 raw: RawDelivery {
                     body: body.into_bytes(),
@@ -109,7 +105,7 @@ fn fill(dir: &std::path::Path, total: u64) {
             });
             n += 1;
         }
-        store.record_deliveries(&batch).expect("recorded");
+        db.record_deliveries(&batch).expect("recorded");
     }
 }
 
@@ -120,13 +116,13 @@ fn restart(dir: &std::path::Path) {
         .expect("runtime");
     runtime.block_on(async {
         let started = Instant::now();
-        let store = Store::open(dir, &StoreOptions::default()).expect("reopen");
+        let db = Db::open(dir, &DbOptions::default()).expect("reopen");
         let channels = Arc::new(Channels::default());
-        for instance in store.list_instances().expect("instances") {
+        for instance in db.list_instances().expect("instances") {
             channels.ensure(&instance);
         }
         let outbox = Outbox::new(
-            store.clone(),
+            db.clone(),
             channels,
             Arc::new(SystemClock),
             Arc::new(|| 0.5),
@@ -138,15 +134,14 @@ fn restart(dir: &std::path::Path) {
         let mut latencies = Vec::with_capacity(CLAIMS);
         for _ in 0..CLAIMS {
             let t = Instant::now();
-            let next = store
+            let next = db
                 .due_messages(now, 1)
                 .expect("due")
                 .into_iter()
                 .next()
                 .expect("a due message");
-            let instance = store.store(next.store_id).expect("store").instance_id;
-            store
-                .claim_message(next.id, instance, now + LEASE_S, now)
+            let instance = db.store(next.store_id).expect("store").instance_id;
+            db.claim_message(next.id, instance, now + LEASE_S, now)
                 .expect("claim")
                 .expect("claimed");
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -154,7 +149,7 @@ fn restart(dir: &std::path::Path) {
         latencies.sort_by(f64::total_cmp);
         let p50 = latencies[latencies.len() / 2];
         let p99 = latencies[(latencies.len() * 99) / 100];
-        let queued = store.outbox_len().expect("outbox length");
+        let queued = db.outbox_len().expect("outbox length");
         let rss = std::fs::read_to_string("/proc/self/status")
             .unwrap_or_default()
             .lines()

@@ -8,12 +8,10 @@
 
 use std::time::Instant;
 
+use avisa::db::{AttemptOutcome, Db, DbOptions, Delivery, NewStore, RawDelivery, ReportFilter};
 use avisa::domain::Platform;
 use avisa::domain::report::Period;
 use avisa::ingest::{Request, recognise};
-use avisa::store::{
-    AttemptOutcome, Delivery, NewStore, RawDelivery, ReportFilter, Store, StoreOptions,
-};
 
 const STORES: u64 = 5;
 const DAYS: i64 = 90;
@@ -29,35 +27,34 @@ fn main() {
     let total = env("BENCH_MESSAGES", 1_000_000);
     let sends = env("BENCH_SENDS", 20_000);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&tmp.path().join("data"), &StoreOptions::default()).expect("open");
+    let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
     let now = jiff::Timestamp::now().as_second();
     let started = Instant::now();
-    let planned = fill(&store, total, now);
+    let planned = fill(&db, total, now);
     eprintln!(
         "planned {planned} messages in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
     let mut sent = 0;
-    for m in store.due_messages(now, sends as usize).expect("due") {
+    for m in db.due_messages(now, sends as usize).expect("due") {
         let at = m.due_at.max(m.created_at);
-        if store
+        if db
             .claim_message(m.id, None, at + 60, at)
             .expect("claim")
             .is_some()
         {
-            store
-                .record_attempt(
-                    m.id,
-                    at + 60,
-                    AttemptOutcome::Sent {
-                        at,
-                        sandbox: false,
-                        next_slot: at,
-                    },
+            db.record_attempt(
+                m.id,
+                at + 60,
+                AttemptOutcome::Sent {
                     at,
-                )
-                .expect("sent");
+                    sandbox: false,
+                    next_slot: at,
+                },
+                at,
+            )
+            .expect("sent");
             sent += 1;
         }
     }
@@ -80,7 +77,7 @@ fn main() {
         for days in [1, 7, 30, 90] {
             for store_id in [None, Some(1)] {
                 let t = Instant::now();
-                let rows = store.report_rows(&filter(days, store_id)).expect("rows");
+                let rows = db.report_rows(&filter(days, store_id)).expect("rows");
                 let _ = (rows.totals(), rows.by_day(), rows.by_template());
                 latencies.push(t.elapsed().as_secs_f64() * 1000.0);
                 if days == 90 && store_id.is_none() {
@@ -90,8 +87,7 @@ fn main() {
         }
         for days in [7, 30] {
             let t = Instant::now();
-            store
-                .buyer_frequency(&filter(days, None), 10)
+            db.buyer_frequency(&filter(days, None), 10)
                 .expect("frequency");
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
         }
@@ -113,10 +109,10 @@ fn main() {
 
 /// Deliveries spread evenly back over 90 days, in batches of 1,000 per transaction: paid
 /// orders (one message), PIX (two) and carts (two), so rows vary by kind and step.
-fn fill(store: &Store, total: u64, now: i64) -> u64 {
-    let mut shops = Vec::new();
+fn fill(db: &Db, total: u64, now: i64) -> u64 {
+    let mut stores = Vec::new();
     for i in 0..STORES {
-        let shop = store
+        let store = db
             .create_store(NewStore {
                 name: format!("Loja {i}"),
                 slug: format!("loja-{i}"),
@@ -127,18 +123,17 @@ fn fill(store: &Store, total: u64, now: i64) -> u64 {
                 created_at: 0,
             })
             .expect("store");
-        shops.push(shop.id);
+        stores.push(store.id);
     }
-    store
-        .save_message_settings(&avisa::store::MessageSettings {
-            quiet_hours: avisa::domain::planning::QuietHours {
-                start_min: 0,
-                end_min: 0,
-            },
-            buyer_cap: 50,
-            ..Default::default()
-        })
-        .expect("settings");
+    db.save_message_settings(&avisa::db::MessageSettings {
+        quiet_hours: avisa::domain::planning::QuietHours {
+            start_min: 0,
+            end_min: 0,
+        },
+        buyer_cap: 50,
+        ..Default::default()
+    })
+    .expect("settings");
     let kinds = ["order.paid", "pix.generated", "checkout.abandoned"];
     // The default templates plan two messages per event on average over these three kinds
     // (400,001 events planned 800,002 messages), so half as many events as messages.
@@ -155,21 +150,20 @@ fn fill(store: &Store, total: u64, now: i64) -> u64 {
             );
             let readings = recognise(Platform::Api, &Request::new(body.as_bytes(), &[], ""));
             batch.push(Delivery {
-                store_id: shops[(n % STORES) as usize],
+                store_id: stores[(n % STORES) as usize],
                 received_at: now - DAYS * 86_400 + n as i64 * step,
                 raw: RawDelivery::default(),
                 readings,
             });
             n += 1;
         }
-        store.record_deliveries(&batch).expect("recorded");
+        db.record_deliveries(&batch).expect("recorded");
     }
-    store
-        .list_messages(&avisa::store::MessageFilter {
-            limit: 1,
-            ..Default::default()
-        })
-        .expect("list")
-        .first()
-        .map_or(0, |m| m.id)
+    db.list_messages(&avisa::db::MessageFilter {
+        limit: 1,
+        ..Default::default()
+    })
+    .expect("list")
+    .first()
+    .map_or(0, |m| m.id)
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use avisa::channels::whatsapp::backend::backend;
-use avisa::store::{Store, StoreOptions};
+use avisa::db::{Db, DbOptions};
 use whatsapp_rust::bytes::Bytes;
 use whatsapp_rust::wacore::store::InMemoryBackend;
 use whatsapp_rust::wacore::store::traits::Backend;
@@ -32,7 +32,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Arc::new(Store::open(tmp.path(), &StoreOptions::default()).expect("open"));
+        let store = Arc::new(Db::open(tmp.path(), &DbOptions::default()).expect("open"));
         let redb = backend(store, 1);
         let memory: Arc<dyn Backend> = Arc::new(InMemoryBackend::new());
         let addresses: Vec<String> = (0..ADDRESSES)

@@ -8,13 +8,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::channels::whatsapp::{self, Supervisors, WhatsappConfig};
+use crate::db::{Db, DbError, DbOptions};
 use crate::domain::Clock;
 use crate::domain::housekeeping::{
     DAY, backup_due, backup_file_name, backups_to_prune, retention_cutoff,
 };
 use crate::http::{self, AppState, HttpConfig};
 use crate::queue::channels::Channels;
-use crate::store::{Store, StoreError, StoreOptions};
 
 /// Deliveries that may wait for the intake writer before new ones get 503 (bounded memory:
 /// at most this many bodies of up to 1 MiB each).
@@ -36,7 +36,7 @@ pub struct ServeConfig {
 /// A running avisa: await `server` (or spawn it) and stop it through its handle.
 pub struct Running {
     pub server: http::Server,
-    pub store: Store,
+    pub db: Db,
     pub public_url: String,
     /// Every instance's channel; `stop` ends the WhatsApp connections.
     pub channels: Arc<Channels>,
@@ -58,9 +58,9 @@ pub fn start(
     listener: TcpListener,
     clock: Arc<dyn Clock>,
 ) -> Result<Running, StartError> {
-    let store = Store::open(
+    let db = Db::open(
         &config.data_dir,
-        &StoreOptions {
+        &DbOptions {
             cache_bytes: config.cache_bytes,
         },
     )?;
@@ -78,9 +78,9 @@ pub fn start(
         })
         .trim_end_matches('/')
         .to_owned();
-    let intake = crate::queue::Intake::start(store.clone(), INTAKE_CAPACITY, INTAKE_BATCH);
+    let intake = crate::queue::Intake::start(db.clone(), INTAKE_CAPACITY, INTAKE_BATCH);
     let mut state = AppState::new(
-        store.clone(),
+        db.clone(),
         HttpConfig {
             public_url: public_url.clone(),
         },
@@ -89,21 +89,21 @@ pub fn start(
     );
     let supervisors = Arc::new(Supervisors::default());
     state.channels = Arc::new(Channels::with_whatsapp(whatsapp::factory(
-        store.clone(),
+        db.clone(),
         clock.clone(),
         config.whatsapp.clone(),
         supervisors.clone(),
     )));
     let channels = state.channels.clone();
     let ready = state.workers_ready.clone();
-    spawn_session_sweeper(store.clone(), clock.clone());
-    start_outbox(&store, &state, clock.clone())?;
-    spawn_housekeeping(store.clone(), clock);
+    spawn_session_sweeper(db.clone(), clock.clone());
+    start_outbox(&db, &state, clock.clone())?;
+    spawn_housekeeping(db.clone(), clock);
     ready.store(true, Ordering::SeqCst);
     let server = http::server(actix_web_data(state), listener).map_err(StartError::Io)?;
     Ok(Running {
         server,
-        store,
+        db,
         public_url,
         channels,
         whatsapp: supervisors,
@@ -115,13 +115,13 @@ fn actix_web_data(state: AppState) -> http::Data<AppState> {
 }
 
 /// Registers every instance's channel and starts the outbox loop.
-fn start_outbox(store: &Store, state: &AppState, clock: Arc<dyn Clock>) -> Result<(), StartError> {
-    for instance in store.list_instances()? {
+fn start_outbox(db: &Db, state: &AppState, clock: Arc<dyn Clock>) -> Result<(), StartError> {
+    for instance in db.list_instances()? {
         state.channels.ensure(&instance);
     }
     let clock_for_inbox = clock.clone();
     let outbox = crate::queue::outbox::Outbox::new(
-        store.clone(),
+        db.clone(),
         state.channels.clone(),
         clock,
         Arc::new(rand::random::<f64>),
@@ -131,21 +131,21 @@ fn start_outbox(store: &Store, state: &AppState, clock: Arc<dyn Clock>) -> Resul
         .set(outbox.metrics())
         .map_err(|_| StartError::Io(std::io::Error::other("outbox started twice")))?;
     outbox.spawn(state.outbox_wake.clone());
-    crate::queue::inbox::Inbox::new(store.clone(), state.channels.clone(), clock_for_inbox).spawn();
+    crate::queue::inbox::Inbox::new(db.clone(), state.channels.clone(), clock_for_inbox).spawn();
     Ok(())
 }
 
 /// Every ten minutes, forget sessions idle for longer than the configured limit.
-fn spawn_session_sweeper(store: Store, clock: Arc<dyn Clock>) {
+fn spawn_session_sweeper(db: Db, clock: Arc<dyn Clock>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let store = store.clone();
+            let db = db.clone();
             let now = clock.now();
             let result = tokio::task::spawn_blocking(move || {
-                let idle = i64::from(store.console_settings()?.session_idle_minutes) * 60;
-                store.purge_sessions(now - idle)
+                let idle = i64::from(db.console_settings()?.session_idle_minutes) * 60;
+                db.purge_sessions(now - idle)
             })
             .await;
             match result {
@@ -160,7 +160,7 @@ fn spawn_session_sweeper(store: Store, clock: Arc<dyn Clock>) {
 
 /// Every hour: the scheduled backup when one is due (and pruning of old ones); once a day, the
 /// retention sweep. The first check runs at start-up, so a server restarted daily still backs up.
-fn spawn_housekeeping(store: Store, clock: Arc<dyn Clock>) {
+fn spawn_housekeeping(db: Db, clock: Arc<dyn Clock>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         let mut last_retention: Option<i64> = None;
@@ -168,9 +168,9 @@ fn spawn_housekeeping(store: Store, clock: Arc<dyn Clock>) {
             tick.tick().await;
             let now = clock.now();
             let retention = last_retention.is_none_or(|last| now - last >= DAY);
-            let store = store.clone();
+            let db = db.clone();
             let result =
-                tokio::task::spawn_blocking(move || run_housekeeping(&store, now, retention)).await;
+                tokio::task::spawn_blocking(move || run_housekeeping(&db, now, retention)).await;
             match result {
                 Ok(report) => {
                     if retention {
@@ -208,9 +208,9 @@ pub struct HousekeepingReport {
 
 /// One pass of scheduled backup and (when `retention` is set) the retention sweep, at `now`.
 /// Public so tests can step time instead of waiting for the hourly tick.
-pub fn run_housekeeping(store: &Store, now: i64, retention: bool) -> HousekeepingReport {
+pub fn run_housekeeping(db: &Db, now: i64, retention: bool) -> HousekeepingReport {
     let mut report = HousekeepingReport::default();
-    let settings = match store.ops_settings() {
+    let settings = match db.ops_settings() {
         Ok(s) => s,
         Err(e) => {
             report.errors.push(format!("settings: {e}"));
@@ -219,22 +219,21 @@ pub fn run_housekeeping(store: &Store, now: i64, retention: bool) -> Housekeepin
     };
     if settings.backup_enabled {
         let dir = if settings.backup_dir.is_empty() {
-            store
-                .path()
+            db.path()
                 .parent()
                 .expect("the data file is inside the data directory")
                 .join("backups")
         } else {
             PathBuf::from(&settings.backup_dir)
         };
-        if let Err(e) = scheduled_backup(store, &dir, now, settings.backup_keep, &mut report) {
+        if let Err(e) = scheduled_backup(db, &dir, now, settings.backup_keep, &mut report) {
             report
                 .errors
                 .push(format!("scheduled backup in {}: {e}", dir.display()));
         }
     }
     if retention && let Some(cutoff) = retention_cutoff(now, settings.retention_days) {
-        match store.purge_raw_bodies_before(cutoff) {
+        match db.purge_raw_bodies_before(cutoff) {
             Ok(n) => report.raw_bodies_purged = n,
             Err(e) => report.errors.push(format!("retention: {e}")),
         }
@@ -243,7 +242,7 @@ pub fn run_housekeeping(store: &Store, now: i64, retention: bool) -> Housekeepin
 }
 
 fn scheduled_backup(
-    store: &Store,
+    db: &Db,
     dir: &std::path::Path,
     now: i64,
     keep: u32,
@@ -265,7 +264,7 @@ fn scheduled_backup(
         return Ok(());
     }
     let file = dir.join(backup_file_name(now));
-    store.backup_to(&file).map_err(|e| e.to_string())?;
+    db.backup_to(&file).map_err(|e| e.to_string())?;
     report.backup = Some(file);
     for name in backups_to_prune(&names(dir)?, keep) {
         let path = dir.join(name);
@@ -280,20 +279,20 @@ fn scheduled_backup(
 /// Why avisa could not start.
 #[derive(Debug)]
 pub enum StartError {
-    Store(StoreError),
+    Db(DbError),
     Io(std::io::Error),
 }
 
-impl From<StoreError> for StartError {
-    fn from(e: StoreError) -> Self {
-        StartError::Store(e)
+impl From<DbError> for StartError {
+    fn from(e: DbError) -> Self {
+        StartError::Db(e)
     }
 }
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StartError::Store(e) => write!(f, "{e}"),
+            StartError::Db(e) => write!(f, "{e}"),
             StartError::Io(e) => write!(f, "{e}"),
         }
     }

@@ -14,10 +14,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::app::{self, ServeConfig};
 use crate::channels::whatsapp::{WHATSAPP_WEB_URL, WhatsappConfig};
 use crate::cli_ops;
+use crate::db::{Db, DbError, DbOptions, NewUser, Role};
 use crate::domain::{Platform, SystemClock};
 use crate::http::password::{hash_password, one_time_password};
 use crate::ingest::{self, Request};
-use crate::store::{NewUser, Role, Store, StoreError, StoreOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -255,7 +255,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        tracing::info!(data = %running.store.path().display(), "data file open");
+        tracing::info!(data = %running.db.path().display(), "data file open");
         println!(
             "avisa {} no ar: abra {} no navegador",
             env!("CARGO_PKG_VERSION"),
@@ -264,7 +264,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         let result = running.server.await;
         app::Running::stop_channels(&running.channels, &running.whatsapp).await;
         tracing::info!("stopped; closing the data file");
-        drop(running.store);
+        drop(running.db);
         match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -317,9 +317,9 @@ fn admin(command: AdminCommand) -> ExitCode {
             data.clone()
         }
     };
-    let store = match Store::open(&data.data_dir, &StoreOptions::default()) {
+    let db = match Db::open(&data.data_dir, &DbOptions::default()) {
         Ok(s) => s,
-        Err(StoreError::Locked(dir)) => {
+        Err(DbError::Locked(dir)) => {
             eprintln!(
                 "avisa admin: the data directory {} is in use by a running avisa; stop it first (or use the console)",
                 dir.display()
@@ -333,7 +333,7 @@ fn admin(command: AdminCommand) -> ExitCode {
     };
     let password = one_time_password();
     let result = match command {
-        AdminCommand::Create { email, .. } => store
+        AdminCommand::Create { email, .. } => db
             .create_user(NewUser {
                 email,
                 name: String::new(),
@@ -344,15 +344,14 @@ fn admin(command: AdminCommand) -> ExitCode {
                 created_at: jiff::Timestamp::now().as_second(),
             })
             .map(|u| u.email),
-        AdminCommand::ResetPassword { email, .. } => store.user_by_email(&email).and_then(|u| {
+        AdminCommand::ResetPassword { email, .. } => db.user_by_email(&email).and_then(|u| {
             let hash = hash_password(&password);
-            store
-                .update_user(u.id, |u| {
-                    u.password_hash = hash;
-                    u.must_change_password = true;
-                    u.disabled = false;
-                })
-                .map(|u| u.email)
+            db.update_user(u.id, |u| {
+                u.password_hash = hash;
+                u.must_change_password = true;
+                u.disabled = false;
+            })
+            .map(|u| u.email)
         }),
     };
     match result {
@@ -361,11 +360,11 @@ fn admin(command: AdminCommand) -> ExitCode {
             println!("It must be changed at the first login.");
             ExitCode::SUCCESS
         }
-        Err(StoreError::NotFound) => {
+        Err(DbError::NotFound) => {
             eprintln!("avisa admin: no user with that e-mail");
             ExitCode::from(1)
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(DbError::Conflict(_)) => {
             eprintln!("avisa admin: a user with that e-mail already exists (use reset-password)");
             ExitCode::from(1)
         }

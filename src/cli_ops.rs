@@ -8,18 +8,18 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::db::{DATA_FILE, Db, DbError, DbOptions, restore};
 use crate::domain::Phone;
-use crate::store::{DATA_FILE, Store, StoreError, StoreOptions, restore};
 
 /// A small page cache: these commands read once and exit.
-fn options() -> StoreOptions {
-    StoreOptions {
+fn options() -> DbOptions {
+    DbOptions {
         cache_bytes: 8 * 1024 * 1024,
     }
 }
 
 /// Opens an existing data file; `None` (after telling the operator why) when it cannot.
-fn open_existing(command: &str, dir: &Path, live_hint: &str) -> Result<Store, ExitCode> {
+fn open_existing(command: &str, dir: &Path, live_hint: &str) -> Result<Db, ExitCode> {
     if !dir.join(DATA_FILE).exists() {
         eprintln!(
             "avisa {command}: no data file in {} (is --data-dir / AVISA_DATA_DIR right?)",
@@ -27,9 +27,9 @@ fn open_existing(command: &str, dir: &Path, live_hint: &str) -> Result<Store, Ex
         );
         return Err(ExitCode::from(1));
     }
-    match Store::open(dir, &options()) {
+    match Db::open(dir, &options()) {
         Ok(store) => Ok(store),
-        Err(StoreError::Locked(dir)) => {
+        Err(DbError::Locked(dir)) => {
             eprintln!(
                 "avisa {command}: a running avisa is using {}; {live_hint}",
                 dir.display()
@@ -52,7 +52,7 @@ pub fn backup(out: &Path, dir: &Path, server: &str, token: Option<&str>) -> Exit
         );
         return ExitCode::from(1);
     }
-    match Store::open(dir, &options()) {
+    match Db::open(dir, &options()) {
         Ok(store) => match store.backup_to(out) {
             Ok(summary) => {
                 println!(
@@ -70,7 +70,7 @@ pub fn backup(out: &Path, dir: &Path, server: &str, token: Option<&str>) -> Exit
                 ExitCode::from(1)
             }
         },
-        Err(StoreError::Locked(_)) => {
+        Err(DbError::Locked(_)) => {
             let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
                 eprintln!(
                     "avisa backup: avisa is running and holds the data file, so the running avisa \
@@ -187,7 +187,7 @@ fn backup_over_http(server: &str, token: &str, out: &Path) -> Result<u64, String
             ));
         }
         file.sync_all().map_err(|e| e.to_string())?;
-        crate::store::verify_backup(&partial)
+        crate::db::verify_backup(&partial)
             .map_err(|e| format!("the downloaded backup does not verify: {e}"))?;
         std::fs::rename(&partial, out).map_err(|e| format!("{}: {e}", out.display()))?;
         Ok(length)
@@ -244,11 +244,11 @@ pub fn export(raw_phone: &str, dir: &Path) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let store = match open_existing("export", dir, LIVE_HINT) {
+    let db = match open_existing("export", dir, LIVE_HINT) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    match store.export_buyer(&phone, jiff::Timestamp::now().as_second()) {
+    match db.export_buyer(&phone, jiff::Timestamp::now().as_second()) {
         Ok(export) => {
             let json = serde_json::to_string_pretty(&export).expect("an export serialises");
             println!("{json}");
@@ -268,11 +268,11 @@ pub fn forget(raw_phone: &str, dir: &Path) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let store = match open_existing("forget", dir, LIVE_HINT) {
+    let db = match open_existing("forget", dir, LIVE_HINT) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    match store.forget_buyer(&phone, jiff::Timestamp::now().as_second()) {
+    match db.forget_buyer(&phone, jiff::Timestamp::now().as_second()) {
         Ok(done) => {
             println!(
                 "{phone}: {} events and {} raw bodies erased; the number is kept only as a hash \

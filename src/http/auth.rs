@@ -16,7 +16,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::password::secret_hash;
 use super::routes::{Access, ROUTES};
-use crate::store::{Role, SessionRecord, StoreError, UserRecord};
+use crate::db::{DbError, Role, SessionRecord, UserRecord};
 
 pub const SESSION_COOKIE: &str = "avisa_session";
 
@@ -123,13 +123,13 @@ async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
         .map(|t| t.trim().to_owned());
     let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
     let now = state.clock.now();
-    let store = state.store.clone();
-    let found = web::block(move || -> Result<Option<Viewer>, StoreError> {
+    let db = state.db.clone();
+    let found = web::block(move || -> Result<Option<Viewer>, DbError> {
         if let Some(token) = bearer {
-            let Some(record) = store.api_token(&secret_hash(&token))? else {
+            let Some(record) = db.api_token(&secret_hash(&token))? else {
                 return Ok(None);
             };
-            let user = store.user(record.user_id)?;
+            let user = db.user(record.user_id)?;
             return Ok((!user.disabled).then_some(Viewer {
                 user,
                 via: AuthVia::ApiToken,
@@ -139,21 +139,21 @@ async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
             return Ok(None);
         };
         let id_hash = secret_hash(&cookie);
-        let Some(session) = store.session(&id_hash)? else {
+        let Some(session) = db.session(&id_hash)? else {
             return Ok(None);
         };
-        let idle_limit = i64::from(store.console_settings()?.session_idle_minutes) * 60;
+        let idle_limit = i64::from(db.console_settings()?.session_idle_minutes) * 60;
         if now - session.last_seen > idle_limit {
-            store.delete_session(&id_hash)?;
+            db.delete_session(&id_hash)?;
             return Ok(None);
         }
-        let user = match store.user(session.user_id) {
+        let user = match db.user(session.user_id) {
             Ok(user) if !user.disabled => user,
-            Ok(_) | Err(StoreError::NotFound) => return Ok(None),
+            Ok(_) | Err(DbError::NotFound) => return Ok(None),
             Err(e) => return Err(e),
         };
         if now - session.last_seen >= 60 {
-            store.touch_session(&id_hash, now)?;
+            db.touch_session(&id_hash, now)?;
         }
         Ok(Some(Viewer {
             user,
@@ -175,9 +175,9 @@ async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
             Ok(viewer)
         }
         None => {
-            let store = state.store.clone();
+            let db = state.db.clone();
             let setup = !api
-                && !web::block(move || store.has_admin())
+                && !web::block(move || db.has_admin())
                     .await
                     .map_err(|e| AuthError::Failed(e.into()))?
                     .map_err(|e| AuthError::Failed(e.into()))?;

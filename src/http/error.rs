@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
-use crate::store::StoreError;
+use crate::db::DbError;
 
 /// An error answered to a JSON API caller or a console page.
 #[derive(Debug)]
@@ -15,7 +15,7 @@ pub enum ApiError {
     NotFound,
     Validation(String),
     CsrfRejected,
-    Store(StoreError),
+    Db(DbError),
     Internal(String),
 }
 
@@ -28,11 +28,11 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::Validation(_) => "validation_failed",
             ApiError::CsrfRejected => "csrf_rejected",
-            ApiError::Store(StoreError::Locked(_)) => "database_locked",
-            ApiError::Store(StoreError::NewerSchema { .. }) => "database_newer",
-            ApiError::Store(StoreError::NotFound) => "not_found",
-            ApiError::Store(StoreError::Conflict(_)) => "conflict",
-            ApiError::Store(StoreError::Io(_) | StoreError::Db(_)) => "storage_failed",
+            ApiError::Db(DbError::Locked(_)) => "database_locked",
+            ApiError::Db(DbError::NewerSchema { .. }) => "database_newer",
+            ApiError::Db(DbError::NotFound) => "not_found",
+            ApiError::Db(DbError::Conflict(_)) => "conflict",
+            ApiError::Db(DbError::Io(_) | DbError::Engine(_)) => "storage_failed",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -48,15 +48,15 @@ impl std::fmt::Display for ApiError {
             ApiError::CsrfRejected => {
                 f.write_str("the form expired or came from another site; reload the page")
             }
-            ApiError::Store(e) => write!(f, "{e}"),
+            ApiError::Db(e) => write!(f, "{e}"),
             ApiError::Internal(e) => f.write_str(e),
         }
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError::Store(e)
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ApiError::Db(e)
     }
 }
 
@@ -71,10 +71,10 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
-            ApiError::NotFound | ApiError::Store(StoreError::NotFound) => StatusCode::NOT_FOUND,
-            ApiError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            ApiError::NotFound | ApiError::Db(DbError::NotFound) => StatusCode::NOT_FOUND,
+            ApiError::Db(DbError::Conflict(_)) => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Db(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -90,7 +90,7 @@ impl ResponseError for ApiError {
 /// Runs a blocking storage call off the async workers.
 pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
 where
-    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce() -> Result<T, DbError> + Send + 'static,
     T: Send + 'static,
 {
     Ok(actix_web::web::block(f).await??)

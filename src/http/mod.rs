@@ -1,5 +1,5 @@
 //! The only code that names actix-web: the route table, auth extractors, pages, JSON API,
-//! static assets. Uses `store`, `ingest` and `domain`.
+//! static assets. Uses `db`, `ingest` and `domain`.
 
 mod assets;
 mod auth;
@@ -21,8 +21,8 @@ use std::sync::atomic::AtomicBool;
 
 use actix_web::{App, HttpServer, middleware, web};
 
+use crate::db::Db;
 use crate::domain::Clock;
-use crate::store::Store;
 
 pub use actix_web::dev::{Server, ServerHandle};
 pub use actix_web::web::Data;
@@ -45,7 +45,7 @@ impl HttpConfig {
 
 /// Everything a handler can reach. Cloned per worker; the parts are shared.
 pub struct AppState {
-    pub store: Store,
+    pub db: Db,
     pub ui: Ui,
     pub config: HttpConfig,
     pub metrics: Arc<Metrics>,
@@ -65,13 +65,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(
-        store: Store,
+        db: Db,
         config: HttpConfig,
         clock: Arc<dyn Clock>,
         intake: crate::queue::Intake,
     ) -> AppState {
         AppState {
-            store,
+            db,
             ui: Ui::load(),
             config,
             metrics: Arc::new(Metrics::default()),

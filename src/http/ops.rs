@@ -16,8 +16,8 @@ pub async fn healthz() -> HttpResponse {
 
 /// Ready: the database answers and the background workers run.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let store = state.store.clone();
-    let db_ok = blocking(move || store.ping()).await.is_ok();
+    let db = state.db.clone();
+    let db_ok = blocking(move || db.ping()).await.is_ok();
     let workers = state.workers_ready.load(Ordering::SeqCst);
     let body = format!(
         "database: {}\nworkers: {}\n",
@@ -41,13 +41,13 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     if let Some(outbox) = state.outbox_metrics.get() {
         body.push_str(&outbox.render());
     }
-    let store = state.store.clone();
+    let db = state.db.clone();
     let read = blocking(move || {
         Ok((
-            store.outbox_len()?,
-            store.list_instances()?,
-            store.outbox_depth_by_store()?,
-            store.list_stores()?,
+            db.outbox_len()?,
+            db.list_instances()?,
+            db.outbox_depth_by_store()?,
+            db.list_stores()?,
         ))
     })
     .await;

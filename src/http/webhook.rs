@@ -8,9 +8,9 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::db::{Delivery, RawDelivery, Recorded};
 use crate::ingest::{self, Reading, ReasonCode, Request};
 use crate::queue::IntakeError;
-use crate::store::{Delivery, RawDelivery, Recorded};
 
 /// The largest body avisa reads; larger ones are answered 413 (actix's payload limit).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -47,20 +47,20 @@ pub async fn receive_webhook(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner().0;
-    let found = match state.store.cached_store(&token) {
+    let found = match state.db.cached_store(&token) {
         Some(hit) => Some(hit),
         None => {
-            let store = state.store.clone();
-            web::block(move || store.store_by_token(&token)).await??
+            let db = state.db.clone();
+            web::block(move || db.store_by_token(&token)).await??
         }
     };
-    let Some(shop) = found else {
+    let Some(store) = found else {
         state.metrics.count_webhook("unknown", "unknown_token");
         return Ok(HttpResponse::NotFound().json(json!({
             "error": { "code": "unknown_webhook", "message": "no store has this webhook URL" }
         })));
     };
-    let platform = shop.platform;
+    let platform = store.platform;
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -70,7 +70,7 @@ pub async fn receive_webhook(
     let now = state.clock.now();
     let request = Request::new(&body, &headers, &query);
 
-    let signature = match shop.secret.as_deref().filter(|s| !s.is_empty()) {
+    let signature = match store.secret.as_deref().filter(|s| !s.is_empty()) {
         Some(secret) => ingest::verify_signature(platform, secret, &request, now),
         None => Ok(()),
     };
@@ -82,7 +82,7 @@ pub async fn receive_webhook(
     let rejected_body = readings.iter().all(body_reason);
 
     let delivery = Delivery {
-        store_id: shop.id,
+        store_id: store.id,
         received_at: now,
         raw: RawDelivery {
             content_type: req

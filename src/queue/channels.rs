@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use super::channel::{Channel, ChannelState, Pairing};
 use crate::channels::fake::FakeChannel;
-use crate::store::{InstanceMode, InstanceRecord};
+use crate::db::{InstanceMode, InstanceRecord};
 
 /// Builds the channel and its pairing control for a WhatsApp-mode instance (the WhatsApp
 /// supervisor in production; tests may give their own).

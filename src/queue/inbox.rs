@@ -3,7 +3,7 @@
 //! (opt-out list + one confirmation) or lets the instance's auto-reply answer (at most once per
 //! buyer per 24 h). A redelivered reply (same WhatsApp id) is handled once. Answers go straight
 //! through the channel: they answer someone who just wrote, so pacing and quiet hours (which
-//! protect unsolicited sends) do not hold them. Uses `store`, `domain` and the channel traits.
+//! protect unsolicited sends) do not hold them. Uses `db`, `domain` and the channel traits.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,9 +13,9 @@ use tokio::task::JoinHandle;
 
 use super::channel::{Channel, Incoming};
 use super::channels::Channels;
+use crate::db::{ConversationKind, Db, DbError, NewConversationEntry};
 use crate::domain::Clock;
 use crate::domain::inbox::{DEFAULT_OPT_OUT_WORDS, auto_reply_due, is_opt_out};
-use crate::store::{ConversationKind, NewConversationEntry, Store, StoreError};
 
 /// What handling one reply did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,24 +32,24 @@ pub enum Handled {
 
 #[derive(Clone)]
 pub struct Inbox {
-    store: Store,
+    db: Db,
     channels: Arc<Channels>,
     clock: Arc<dyn Clock>,
 }
 
 /// Runs a storage call off the async workers: a transaction never spans an `.await`.
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
+    f: impl FnOnce() -> Result<T, DbError> + Send + 'static,
+) -> Result<T, DbError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| StoreError::Db(format!("blocking task: {e}")))?
+        .map_err(|e| DbError::Engine(format!("blocking task: {e}")))?
 }
 
 impl Inbox {
-    pub fn new(store: Store, channels: Arc<Channels>, clock: Arc<dyn Clock>) -> Inbox {
+    pub fn new(db: Db, channels: Arc<Channels>, clock: Arc<dyn Clock>) -> Inbox {
         Inbox {
-            store,
+            db,
             channels,
             clock,
         }
@@ -61,9 +61,9 @@ impl Inbox {
         instance_id: u64,
         channel: &dyn Channel,
         incoming: Incoming,
-    ) -> Result<Handled, StoreError> {
-        let store = self.store.clone();
-        let settings = blocking(move || store.message_settings()).await?;
+    ) -> Result<Handled, DbError> {
+        let db = self.db.clone();
+        let settings = blocking(move || db.message_settings()).await?;
         let words = if settings.opt_out_words.is_empty() {
             DEFAULT_OPT_OUT_WORDS
                 .iter()
@@ -74,10 +74,10 @@ impl Inbox {
         };
         let opt_out = is_opt_out(&incoming.text, &words);
         let buyer = incoming.from.clone();
-        let store = self.store.clone();
+        let db = self.db.clone();
         let reply = incoming.clone();
         let (recorded, already_out) = blocking(move || {
-            let already_out = store.is_opted_out(&reply.from)?;
+            let already_out = db.is_opted_out(&reply.from)?;
             let entry = NewConversationEntry {
                 instance_id,
                 buyer: &reply.from,
@@ -87,10 +87,7 @@ impl Inbox {
                 opt_out,
                 error: None,
             };
-            Ok((
-                store.record_reply(&entry, reply.id.as_deref())?,
-                already_out,
-            ))
+            Ok((db.record_reply(&entry, reply.id.as_deref())?, already_out))
         })
         .await?;
         let Some(recorded) = recorded else {
@@ -99,9 +96,9 @@ impl Inbox {
         let now = self.clock.now();
         let wire_id = format!("AVISA-R{}", recorded.id);
         if opt_out {
-            let store = self.store.clone();
+            let db = self.db.clone();
             let phone = buyer.clone();
-            let canceled = blocking(move || store.add_opt_out(&phone, "reply", now)).await?;
+            let canceled = blocking(move || db.add_opt_out(&phone, "reply", now)).await?;
             tracing::info!(instance_id, canceled, "buyer opted out by reply");
             if already_out {
                 return Ok(Handled::OptedOut { confirmed: false });
@@ -126,19 +123,19 @@ impl Inbox {
         if already_out {
             return Ok(Handled::Kept);
         }
-        let store = self.store.clone();
-        let text = match blocking(move || store.instance(instance_id)).await {
+        let db = self.db.clone();
+        let text = match blocking(move || db.instance(instance_id)).await {
             Ok(instance) => instance.auto_reply.active_text().map(str::to_owned),
-            Err(StoreError::NotFound) => None,
+            Err(DbError::NotFound) => None,
             Err(e) => return Err(e),
         };
         let Some(text) = text else {
             return Ok(Handled::Kept);
         };
-        let store = self.store.clone();
+        let db = self.db.clone();
         let to = buyer.clone();
         let claimed = blocking(move || {
-            store.claim_auto_reply(instance_id, &to, now, |last| auto_reply_due(last, now))
+            db.claim_auto_reply(instance_id, &to, now, |last| auto_reply_due(last, now))
         })
         .await?;
         if !claimed {
@@ -166,7 +163,7 @@ impl Inbox {
         text: &str,
         wire_id: &str,
         kind: ConversationKind,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, DbError> {
         let error = match channel.send(buyer, text, wire_id).await {
             Ok(_) => None,
             Err(e) => {
@@ -175,11 +172,11 @@ impl Inbox {
             }
         };
         let sent = error.is_none();
-        let store = self.store.clone();
+        let db = self.db.clone();
         let (buyer, text) = (buyer.to_owned(), text.to_owned());
         let at = self.clock.now();
         blocking(move || {
-            store.record_answer(&NewConversationEntry {
+            db.record_answer(&NewConversationEntry {
                 instance_id,
                 buyer: &buyer,
                 kind,

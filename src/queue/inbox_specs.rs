@@ -7,18 +7,16 @@ use super::channel::{ChannelState, Incoming};
 use super::channels::Channels;
 use super::inbox::{Handled, Inbox};
 use crate::channels::fake::FakeChannel;
+use crate::db::{ConversationKind, Db, DbOptions, InstanceMode, InstanceRecord, MessageSettings};
 use crate::domain::ManualClock;
 use crate::domain::inbox::{AUTO_REPLY_WINDOW_S, DEFAULT_OPT_OUT_CONFIRMATION};
-use crate::store::{
-    ConversationKind, InstanceMode, InstanceRecord, MessageSettings, Store, StoreOptions,
-};
 
 const NOON: i64 = 1_750_000_000;
 const ANA: &str = "+5511987654321";
 
 struct Rig {
     _tmp: tempfile::TempDir,
-    store: Store,
+    db: Db,
     clock: ManualClock,
     inbox: Inbox,
     channels: Arc<Channels>,
@@ -28,20 +26,20 @@ struct Rig {
 
 fn rig(auto_reply: Option<&str>) -> Rig {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
+    let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
     let mut instance = InstanceRecord::new("Loja", InstanceMode::Whatsapp, NOON);
     if let Some(text) = auto_reply {
         instance.auto_reply.enabled = true;
         instance.auto_reply.text = text.to_owned();
     }
-    let instance_id = store.create_instance(instance).expect("instance").id;
+    let instance_id = db.create_instance(instance).expect("instance").id;
     let clock = ManualClock::at(NOON);
     let channels = Arc::new(Channels::default());
     let fake = Arc::new(FakeChannel::connected("+5511900000000"));
-    let inbox = Inbox::new(store.clone(), channels.clone(), Arc::new(clock.clone()));
+    let inbox = Inbox::new(db.clone(), channels.clone(), Arc::new(clock.clone()));
     Rig {
         _tmp: tmp,
-        store,
+        db,
         clock,
         inbox,
         channels,
@@ -68,7 +66,7 @@ impl Rig {
     }
 
     fn conversation(&self) -> Vec<(ConversationKind, String)> {
-        self.store
+        self.db
             .conversation(ANA, 100)
             .expect("conversation")
             .into_iter()
@@ -84,8 +82,8 @@ async fn an_opt_out_word_puts_the_buyer_on_the_list_and_confirms_once() {
         rig.receive(reply(" Sáir! ", "W1", NOON)).await,
         Handled::OptedOut { confirmed: true }
     );
-    assert!(rig.store.is_opted_out(ANA).expect("read"));
-    let list = rig.store.list_opt_outs().expect("list");
+    assert!(rig.db.is_opted_out(ANA).expect("read"));
+    let list = rig.db.list_opt_outs().expect("list");
     assert_eq!((list[0].source.as_str(), list[0].added_at), ("reply", NOON));
     let sent = rig.fake.sent();
     assert_eq!(sent.len(), 1);
@@ -126,7 +124,7 @@ async fn an_opt_out_word_puts_the_buyer_on_the_list_and_confirms_once() {
 #[tokio::test]
 async fn the_opt_out_words_and_confirmation_come_from_the_settings() {
     let rig = rig(None);
-    rig.store
+    rig.db
         .save_message_settings(&MessageSettings {
             opt_out_words: vec!["descadastrar".into()],
             opt_out_confirmation: "Ok, removido.".into(),
@@ -160,7 +158,7 @@ async fn the_auto_reply_answers_a_buyer_at_most_once_in_24_hours() {
     let texts: Vec<String> = rig.fake.sent().into_iter().map(|s| s.text).collect();
     assert_eq!(texts.len(), 2);
     assert!(texts.iter().all(|t| t.starts_with("Recebemos")));
-    assert!(!rig.store.is_opted_out(ANA).expect("read"));
+    assert!(!rig.db.is_opted_out(ANA).expect("read"));
 }
 
 #[tokio::test]
@@ -171,7 +169,7 @@ async fn an_answer_the_channel_refuses_is_kept_with_the_reason() {
         rig.receive(reply("oi", "W1", NOON)).await,
         Handled::AutoReplied { sent: false }
     );
-    let lines = rig.store.conversation(ANA, 10).expect("conversation");
+    let lines = rig.db.conversation(ANA, 10).expect("conversation");
     assert_eq!(lines[1].kind, ConversationKind::AutoReply);
     assert!(
         lines[1]
@@ -194,6 +192,6 @@ async fn the_inbox_follows_channels_that_appear_after_it_started() {
     while rig.fake.sent().is_empty() {
         tokio::task::yield_now().await;
     }
-    assert!(rig.store.is_opted_out(ANA).expect("read"));
+    assert!(rig.db.is_opted_out(ANA).expect("read"));
     task.abort();
 }

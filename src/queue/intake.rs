@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::store::{Delivery, Recorded, Store};
+use crate::db::{Db, Delivery, Recorded};
 
 /// Why a delivery was not recorded. Nothing was acknowledged in any of these cases.
 #[derive(Debug)]
@@ -18,7 +18,7 @@ pub enum IntakeError {
     /// avisa is shutting down.
     Closed,
     /// The transaction failed.
-    Store(String),
+    Db(String),
 }
 
 impl std::fmt::Display for IntakeError {
@@ -26,7 +26,7 @@ impl std::fmt::Display for IntakeError {
         match self {
             IntakeError::Full => f.write_str("the intake queue is full"),
             IntakeError::Closed => f.write_str("avisa is shutting down"),
-            IntakeError::Store(e) => write!(f, "storage: {e}"),
+            IntakeError::Db(e) => write!(f, "storage: {e}"),
         }
     }
 }
@@ -52,11 +52,11 @@ const BUDGET_KIB: usize = 32 * 1024;
 impl Intake {
     /// Starts the writer thread. `capacity` bounds the waiting deliveries; `max_batch` bounds one
     /// transaction.
-    pub fn start(store: Store, capacity: usize, max_batch: usize) -> Intake {
+    pub fn start(db: Db, capacity: usize, max_batch: usize) -> Intake {
         let (jobs, queue) = mpsc::channel(capacity);
         std::thread::Builder::new()
             .name("avisa-intake".into())
-            .spawn(move || write_loop(store, queue, max_batch.max(1)))
+            .spawn(move || write_loop(db, queue, max_batch.max(1)))
             .expect("the intake thread starts");
         Intake {
             jobs,
@@ -83,7 +83,7 @@ impl Intake {
     }
 }
 
-fn write_loop(store: Store, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
+fn write_loop(db: Db, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
     while let Some(first) = queue.blocking_recv() {
         let mut jobs = vec![first];
         while jobs.len() < max_batch {
@@ -94,7 +94,7 @@ fn write_loop(store: Store, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
         }
         let (deliveries, waiters): (Vec<Delivery>, Vec<_>) =
             jobs.into_iter().map(|j| (j.delivery, j.done)).unzip();
-        match store.record_deliveries(&deliveries) {
+        match db.record_deliveries(&deliveries) {
             Ok(results) => {
                 for (waiter, recorded) in waiters.into_iter().zip(results) {
                     // A caller that went away (client disconnected) still had its event stored.
@@ -104,7 +104,7 @@ fn write_loop(store: Store, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
             Err(e) => {
                 tracing::error!(error = %e, batch = deliveries.len(), "intake transaction failed");
                 for waiter in waiters {
-                    let _ = waiter.send(Err(IntakeError::Store(e.to_string())));
+                    let _ = waiter.send(Err(IntakeError::Db(e.to_string())));
                 }
             }
         }
@@ -114,7 +114,7 @@ fn write_loop(store: Store, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{RawDelivery, StoreOptions};
+    use crate::db::{DbOptions, RawDelivery};
 
     fn delivery(body_len: usize) -> Delivery {
         Delivery {
@@ -134,20 +134,20 @@ mod tests {
     #[tokio::test]
     async fn a_delivery_is_answered_after_its_commit() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
-        let intake = Intake::start(store.clone(), 8, 8);
+        let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
+        let intake = Intake::start(db.clone(), 8, 8);
         let recorded = intake.submit(delivery(10)).await.expect("recorded");
         let [Recorded::New(id)] = recorded[..] else {
             panic!("one new event: {recorded:?}")
         };
-        assert_eq!(store.event(id).expect("stored").1.body.len(), 10);
+        assert_eq!(db.event(id).expect("stored").1.body.len(), 10);
     }
 
     #[tokio::test]
     async fn more_waiting_bytes_than_the_budget_are_refused_at_once() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
-        let intake = Intake::start(store, 8, 8);
+        let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
+        let intake = Intake::start(db, 8, 8);
         let too_big = delivery((BUDGET_KIB + 1) * 1024);
         assert!(matches!(
             intake.submit(too_big).await,

@@ -1,5 +1,5 @@
 //! Intake (recognised deliveries -> one durable write transaction, shared by every request that
-//! is waiting) and, later, the outbox. Uses `store`, `ingest` and `domain`.
+//! is waiting) and, later, the outbox. Uses `db`, `ingest` and `domain`.
 
 pub mod channel;
 pub mod channels;

@@ -12,12 +12,11 @@ use tokio::sync::{Notify, broadcast};
 
 use super::channel::{Receipt, SendError};
 use super::channels::Channels;
+use crate::db::{
+    AttemptOutcome, Db, DbError, InstanceMode, InstanceRecord, MessageRecord, ReceiptStatus, Store,
+};
 use crate::domain::sending::{EXPIRY_S, Failure, retry_delay};
 use crate::domain::{Clock, MessageStatus};
-use crate::store::{
-    AttemptOutcome, InstanceMode, InstanceRecord, MessageRecord, ReceiptStatus, Store, StoreError,
-    StoreRecord,
-};
 
 /// How long a claimed message may stay "sending" before a restart treats it as maybe sent.
 pub const LEASE_S: i64 = 120;
@@ -123,7 +122,7 @@ impl OutboxMetrics {
 
 pub struct Outbox {
     metrics: Arc<OutboxMetrics>,
-    store: Store,
+    db: Db,
     channels: Arc<Channels>,
     clock: Arc<dyn Clock>,
     jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
@@ -132,24 +131,24 @@ pub struct Outbox {
 
 /// Runs a storage call off the async workers: a transaction never spans an `.await`.
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
+    f: impl FnOnce() -> Result<T, DbError> + Send + 'static,
+) -> Result<T, DbError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| StoreError::Db(format!("blocking task: {e}")))?
+        .map_err(|e| DbError::Engine(format!("blocking task: {e}")))?
 }
 
 impl Outbox {
     /// `jitter` returns values in [0, 1); production passes a random source, tests a constant.
     pub fn new(
-        store: Store,
+        db: Db,
         channels: Arc<Channels>,
         clock: Arc<dyn Clock>,
         jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
     ) -> Outbox {
         Outbox {
             metrics: Arc::default(),
-            store,
+            db,
             channels,
             clock,
             jitter,
@@ -165,19 +164,19 @@ impl Outbox {
     /// Start-up: every lease left in the file belongs to a process that died mid-send (the data
     /// file's lock guarantees no other avisa is running), so all of them are requeued once,
     /// flagged "maybe sent".
-    pub async fn recover(&self) -> Result<usize, StoreError> {
-        let store = self.store.clone();
-        blocking(move || store.requeue_expired_leases(i64::MAX)).await
+    pub async fn recover(&self) -> Result<usize, DbError> {
+        let db = self.db.clone();
+        blocking(move || db.requeue_expired_leases(i64::MAX)).await
     }
 
     /// One pass over the due messages.
-    pub async fn run_once(&self) -> Result<Pass, StoreError> {
+    pub async fn run_once(&self) -> Result<Pass, DbError> {
         self.drain_receipts().await?;
         let now = self.clock.now();
-        let store = self.store.clone();
-        let due = blocking(move || store.due_messages(now, BATCH)).await?;
+        let db = self.db.clone();
+        let due = blocking(move || db.due_messages(now, BATCH)).await?;
         let mut pass = Pass::default();
-        let mut shops: HashMap<u64, Option<StoreRecord>> = HashMap::new();
+        let mut stores: HashMap<u64, Option<Store>> = HashMap::new();
         let mut instances: HashMap<u64, Option<InstanceRecord>> = HashMap::new();
         let mut used: HashSet<u64> = HashSet::new();
         for message in due {
@@ -187,9 +186,9 @@ impl Outbox {
                 pass.expired += 1;
                 continue;
             }
-            let store = self.store.clone();
+            let db = self.db.clone();
             let checked = message.clone();
-            if let Some(reason) = blocking(move || store.unwanted_reason(&checked)).await? {
+            if let Some(reason) = blocking(move || db.unwanted_reason(&checked)).await? {
                 self.close(message.id, MessageStatus::Canceled, reason)
                     .await?;
                 pass.canceled += 1;
@@ -201,17 +200,17 @@ impl Outbox {
                 pass.sent += 1;
                 continue;
             }
-            let shop = match shops.get(&message.store_id) {
+            let store = match stores.get(&message.store_id) {
                 Some(s) => s.clone(),
                 None => {
-                    let store = self.store.clone();
+                    let db = self.db.clone();
                     let id = message.store_id;
-                    let s = blocking(move || store.store(id)).await.ok();
-                    shops.insert(id, s.clone());
+                    let s = blocking(move || db.store(id)).await.ok();
+                    stores.insert(id, s.clone());
                     s
                 }
             };
-            let Some(instance_id) = shop.and_then(|s| s.instance_id) else {
+            let Some(instance_id) = store.and_then(|s| s.instance_id) else {
                 pass.held += 1; // Unlinked store: held until it is linked again.
                 continue;
             };
@@ -222,8 +221,8 @@ impl Outbox {
             let instance = match instances.get(&instance_id) {
                 Some(i) => i.clone(),
                 None => {
-                    let store = self.store.clone();
-                    let i = blocking(move || store.instance(instance_id)).await.ok();
+                    let db = self.db.clone();
+                    let i = blocking(move || db.instance(instance_id)).await.ok();
                     instances.insert(instance_id, i.clone());
                     i
                 }
@@ -253,11 +252,10 @@ impl Outbox {
                 continue;
             }
             let lease_until = now + LEASE_S;
-            let store = self.store.clone();
+            let db = self.db.clone();
             let id = message.id;
             let Some(claimed) =
-                blocking(move || store.claim_message(id, Some(instance_id), lease_until, now))
-                    .await?
+                blocking(move || db.claim_message(id, Some(instance_id), lease_until, now)).await?
             else {
                 continue;
             };
@@ -316,8 +314,8 @@ impl Outbox {
                     }
                 }
             };
-            let store = self.store.clone();
-            blocking(move || store.record_attempt(id, lease_until, outcome, now)).await?;
+            let db = self.db.clone();
+            blocking(move || db.record_attempt(id, lease_until, outcome, now)).await?;
         }
         for (outcome, n) in [
             ("sent", pass.sent),
@@ -328,8 +326,8 @@ impl Outbox {
         ] {
             self.metrics.count(outcome, n);
         }
-        let store = self.store.clone();
-        let next_due = blocking(move || store.due_messages(i64::MAX, 1))
+        let db = self.db.clone();
+        let next_due = blocking(move || db.due_messages(i64::MAX, 1))
             .await?
             .first()
             .map(|m| m.due_at);
@@ -344,23 +342,19 @@ impl Outbox {
         id: u64,
         status: MessageStatus,
         reason: &'static str,
-    ) -> Result<(), StoreError> {
-        let store = self.store.clone();
+    ) -> Result<(), DbError> {
+        let db = self.db.clone();
         let now = self.clock.now();
-        blocking(move || store.close_scheduled(id, status, reason, now)).await
+        blocking(move || db.close_scheduled(id, status, reason, now)).await
     }
 
-    async fn deliver_to_sandbox(
-        &self,
-        message: &MessageRecord,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let store = self.store.clone();
+    async fn deliver_to_sandbox(&self, message: &MessageRecord, now: i64) -> Result<(), DbError> {
+        let db = self.db.clone();
         let id = message.id;
         blocking(move || {
             let lease_until = now + LEASE_S;
-            if store.claim_message(id, None, lease_until, now)?.is_some() {
-                store.record_attempt(
+            if db.claim_message(id, None, lease_until, now)?.is_some() {
+                db.record_attempt(
                     id,
                     lease_until,
                     AttemptOutcome::Sent {
@@ -377,7 +371,7 @@ impl Outbox {
     }
 
     /// Applies the receipts every channel reported since the last pass.
-    async fn drain_receipts(&self) -> Result<(), StoreError> {
+    async fn drain_receipts(&self) -> Result<(), DbError> {
         let mut pending = Vec::new();
         {
             let mut subscriptions = self.receipts.lock().expect("receipts lock");
@@ -394,19 +388,19 @@ impl Outbox {
             }
         }
         for receipt in pending {
-            let store = self.store.clone();
+            let db = self.db.clone();
             blocking(move || match receipt {
                 Receipt::ServerAck { .. } => Ok(()),
                 Receipt::ServerNack { message_id, reason } => match message_id_of(&message_id) {
-                    Some(id) => store.apply_nack(id, &reason, jiff::Timestamp::now().as_second()),
+                    Some(id) => db.apply_nack(id, &reason, jiff::Timestamp::now().as_second()),
                     None => Ok(()),
                 },
                 Receipt::Delivered { message_id, at } => match message_id_of(&message_id) {
-                    Some(id) => store.apply_receipt(id, ReceiptStatus::Delivered, at),
+                    Some(id) => db.apply_receipt(id, ReceiptStatus::Delivered, at),
                     None => Ok(()),
                 },
                 Receipt::Read { message_id, at } => match message_id_of(&message_id) {
-                    Some(id) => store.apply_receipt(id, ReceiptStatus::Read, at),
+                    Some(id) => db.apply_receipt(id, ReceiptStatus::Read, at),
                     None => Ok(()),
                 },
             })

@@ -10,13 +10,13 @@ use super::channel::{Channel, ChannelState, Receipt, SendError};
 use super::channels::Channels;
 use super::outbox::{Outbox, wire_id};
 use crate::channels::fake::FakeChannel;
+use crate::db::{
+    Db, DbOptions, Delivery, InstanceMode, InstanceRecord, MessageFilter, MessageRecord,
+    MessageSettings, NewStore, RawDelivery, Store,
+};
 use crate::domain::planning::QuietHours;
 use crate::domain::{ManualClock, MessageStatus, Platform};
 use crate::ingest::{Request, recognise};
-use crate::store::{
-    Delivery, InstanceMode, InstanceRecord, MessageFilter, MessageRecord, MessageSettings,
-    NewStore, RawDelivery, Store, StoreOptions, StoreRecord,
-};
 
 /// 2025-11-18 12:00 in Brasília (a Tuesday).
 const NOON: i64 = 1_763_478_000;
@@ -28,29 +28,28 @@ const NO_QUIET: QuietHours = QuietHours {
 
 struct Rig {
     _tmp: tempfile::TempDir,
-    store: Store,
+    db: Db,
     fake: Arc<FakeChannel>,
     clock: ManualClock,
     outbox: Outbox,
-    shop: StoreRecord,
+    store: Store,
     instance: InstanceRecord,
     events: usize,
 }
 
 fn rig(configure: impl FnOnce(&mut InstanceRecord)) -> Rig {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
-    store
-        .save_message_settings(&MessageSettings {
-            quiet_hours: NO_QUIET,
-            ..MessageSettings::default()
-        })
-        .expect("settings");
+    let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
+    db.save_message_settings(&MessageSettings {
+        quiet_hours: NO_QUIET,
+        ..MessageSettings::default()
+    })
+    .expect("settings");
     let mut instance = InstanceRecord::new("Loja", InstanceMode::Whatsapp, NOON);
     instance.quiet_hours = NO_QUIET;
     configure(&mut instance);
-    let instance = store.create_instance(instance).expect("instance");
-    let shop = store
+    let instance = db.create_instance(instance).expect("instance");
+    let store = db
         .create_store(NewStore {
             name: "Loja".into(),
             slug: "loja".into(),
@@ -61,26 +60,26 @@ fn rig(configure: impl FnOnce(&mut InstanceRecord)) -> Rig {
             created_at: NOON,
         })
         .expect("store");
-    let shop = store
-        .update_store(shop.id, |s| s.instance_id = Some(instance.id))
+    let store = db
+        .update_store(store.id, |s| s.instance_id = Some(instance.id))
         .expect("link");
     let channels = Arc::new(Channels::default());
     let fake = Arc::new(FakeChannel::connected("+5511900000000"));
     channels.insert(instance.id, fake.clone() as Arc<dyn Channel>);
     let clock = ManualClock::at(NOON);
     let outbox = Outbox::new(
-        store.clone(),
+        db.clone(),
         channels,
         Arc::new(clock.clone()),
         Arc::new(|| 0.5),
     );
     Rig {
         _tmp: tmp,
-        store,
+        db,
         fake,
         clock,
         outbox,
-        shop,
+        store,
         instance,
         events: 0,
     }
@@ -99,9 +98,9 @@ impl Rig {
         body["products"] = json!([{ "name": "Curso" }]);
         let bytes = body.to_string().into_bytes();
         let readings = recognise(Platform::Api, &Request::new(&bytes, &[], ""));
-        self.store
+        self.db
             .record_deliveries(&[Delivery {
-                store_id: self.shop.id,
+                store_id: self.store.id,
                 received_at: self.clock.now(),
                 raw: RawDelivery::default(),
                 readings,
@@ -124,15 +123,11 @@ impl Rig {
     /// The per-store depth counters equal a recount of the outbox, after every pass.
     fn assert_depth_matches_the_outbox(&self) {
         let mut recount: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
-        for m in self
-            .store
-            .due_messages(i64::MAX, usize::MAX)
-            .expect("outbox")
-        {
+        for m in self.db.due_messages(i64::MAX, usize::MAX).expect("outbox") {
             *recount.entry(m.store_id).or_default() += 1;
         }
         let counted: std::collections::BTreeMap<u64, u64> = self
-            .store
+            .db
             .outbox_depth_by_store()
             .expect("depth")
             .into_iter()
@@ -142,7 +137,7 @@ impl Rig {
 
     fn messages(&self) -> Vec<MessageRecord> {
         let mut all = self
-            .store
+            .db
             .list_messages(&MessageFilter {
                 limit: 1000,
                 ..MessageFilter::default()
@@ -309,8 +304,8 @@ async fn a_message_no_longer_wanted_is_canceled_at_send_time() {
     );
     let mut template = crate::render::default_template(crate::domain::EventKind::PixGenerated);
     template.enabled = false;
-    rig.store
-        .save_template(rig.shop.id, &template)
+    rig.db
+        .save_template(rig.store.id, &template)
         .expect("template off");
     rig.at(NOON + 200);
     let pass = rig.pass().await;
@@ -323,8 +318,8 @@ async fn a_message_no_longer_wanted_is_canceled_at_send_time() {
     );
 
     rig.paid("Q");
-    rig.store
-        .update_store(rig.shop.id, |s| s.enabled = false)
+    rig.db
+        .update_store(rig.store.id, |s| s.enabled = false)
         .expect("disable");
     assert_eq!(
         rig.pass().await.canceled,
@@ -353,7 +348,7 @@ async fn a_send_interrupted_by_a_crash_is_requeued_once_as_maybe_sent() {
     rig.paid("A");
     let id = rig.messages()[0].id;
     // The process claimed it and died before recording the outcome.
-    rig.store
+    rig.db
         .claim_message(id, Some(rig.instance.id), NOON + 120, NOON)
         .expect("claim")
         .expect("claimed");
@@ -397,8 +392,8 @@ async fn receipts_move_messages_forward_by_their_id_and_a_nack_fails_them() {
 #[tokio::test]
 async fn test_mode_messages_go_to_the_sandbox_and_never_to_the_channel() {
     let mut rig = rig(|_| {});
-    rig.store
-        .update_store(rig.shop.id, |s| s.test_mode = true)
+    rig.db
+        .update_store(rig.store.id, |s| s.test_mode = true)
         .expect("test mode");
     rig.paid("A");
     assert_eq!(rig.pass().await.sent, 1);
@@ -410,14 +405,14 @@ async fn test_mode_messages_go_to_the_sandbox_and_never_to_the_channel() {
 #[tokio::test]
 async fn an_unlinked_store_holds_its_messages_until_linked_again() {
     let mut rig = rig(|_| {});
-    rig.store
-        .update_store(rig.shop.id, |s| s.instance_id = None)
+    rig.db
+        .update_store(rig.store.id, |s| s.instance_id = None)
         .expect("unlink");
     rig.paid("A");
     assert_eq!(rig.pass().await.held, 1);
     let instance = rig.instance.id;
-    rig.store
-        .update_store(rig.shop.id, |s| s.instance_id = Some(instance))
+    rig.db
+        .update_store(rig.store.id, |s| s.instance_id = Some(instance))
         .expect("link");
     assert_eq!(rig.pass().await.sent, 1);
 }
@@ -465,7 +460,7 @@ async fn deleting_a_store_cancels_its_pending_messages_at_once() {
     rig.event(
         json!({ "kind": "pix.generated", "order_id": "P", "payment": { "pix_code": "000201" } }),
     );
-    rig.store.delete_store(rig.shop.id).expect("deleted");
+    rig.db.delete_store(rig.store.id).expect("deleted");
     let messages = rig.messages();
     assert!(!messages.is_empty());
     assert!(
@@ -473,6 +468,6 @@ async fn deleting_a_store_cancels_its_pending_messages_at_once() {
             .iter()
             .all(|m| m.status == MessageStatus::Canceled && m.reason() == Some("store_deleted"))
     );
-    assert_eq!(rig.store.outbox_len().expect("depth"), 0);
+    assert_eq!(rig.db.outbox_len().expect("depth"), 0);
     rig.assert_depth_matches_the_outbox();
 }

@@ -7,11 +7,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::db::{Db, DbError, DbOptions, Delivery, MessageFilter, NewStore, RawDelivery};
 use crate::domain::{MessageStatus, Platform};
 use crate::ingest::{self, Request};
-use crate::store::{
-    Delivery, MessageFilter, NewStore, RawDelivery, Store, StoreError, StoreOptions,
-};
 
 /// One outcome line.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -52,22 +50,22 @@ pub fn simulate(
     inputs: &[Input],
     start: i64,
     step_s: i64,
-) -> Result<Vec<Outcome>, StoreError> {
-    let store = Store::open(
+) -> Result<Vec<Outcome>, DbError> {
+    let db = Db::open(
         work_dir,
-        &StoreOptions {
+        &DbOptions {
             cache_bytes: 4 << 20,
         },
     )?;
-    let mut shops: HashMap<Platform, u64> = HashMap::new();
+    let mut stores: HashMap<Platform, u64> = HashMap::new();
     let mut seen: HashMap<u64, MessageStatus> = HashMap::new();
     let mut outcomes = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let now = start + i as i64 * step_s;
-        let shop = match shops.get(&input.platform) {
+        let store = match stores.get(&input.platform) {
             Some(id) => *id,
             None => {
-                let record = store.create_store(NewStore {
+                let record = db.create_store(NewStore {
                     name: format!("Loja {}", input.platform.label()),
                     slug: input.platform.id().into(),
                     platform: input.platform,
@@ -76,7 +74,7 @@ pub fn simulate(
                     webhook_token: format!("simulate-{}", input.platform.id()),
                     created_at: now,
                 })?;
-                shops.insert(input.platform, record.id);
+                stores.insert(input.platform, record.id);
                 record.id
             }
         };
@@ -84,13 +82,13 @@ pub fn simulate(
             input.platform,
             &Request::new(&input.body, &input.headers, ""),
         );
-        let recorded = store.record_deliveries(&[Delivery {
-            store_id: shop,
+        let recorded = db.record_deliveries(&[Delivery {
+            store_id: store,
             received_at: now,
             raw: RawDelivery::default(),
             readings: readings.clone(),
         }])?;
-        let messages = store.list_messages(&MessageFilter {
+        let messages = db.list_messages(&MessageFilter {
             limit: usize::MAX,
             ..MessageFilter::default()
         })?;
@@ -130,7 +128,7 @@ pub fn simulate(
             let duplicate = recorded
                 .first()
                 .and_then(|r| r.first())
-                .is_some_and(|r| matches!(r, crate::store::Recorded::Duplicate(_)));
+                .is_some_and(|r| matches!(r, crate::db::Recorded::Duplicate(_)));
             let reason = if duplicate {
                 "duplicate".to_owned()
             } else {

@@ -689,8 +689,8 @@ async fn a_merchant_reads_the_reports_after_sandbox_sends() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
     use avisa::channels::whatsapp::{BUNDLED_VERSION, WhatsappConfig};
+    use avisa::db::{InstanceMode, InstanceRecord};
     use avisa::queue::channel::ChannelState;
-    use avisa::store::{InstanceMode, InstanceRecord};
     let _turn = ONE_BROWSER.lock().await;
     let server = crate::wa_server::start().await;
     let app = TestApp::start_with(WhatsappConfig {
@@ -700,7 +700,7 @@ async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
     .await;
     app.setup_admin().await;
     let instance = app
-        .store
+        .db
         .create_instance(InstanceRecord::new(
             "Loja da Maria",
             InstanceMode::Whatsapp,

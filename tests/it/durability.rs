@@ -4,8 +4,8 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use avisa::db::{Db, DbOptions, NewStore};
 use avisa::domain::Platform;
-use avisa::store::{NewStore, Store, StoreOptions};
 
 const FIXTURE: &str = "tests/fixtures/hotmart/purchase-approved-test.json";
 
@@ -15,18 +15,17 @@ async fn every_acknowledged_event_survives_a_kill() {
     let dir = tmp.path().join("data");
     let token = "d".repeat(32);
     {
-        let store = Store::open(&dir, &StoreOptions::default()).expect("open");
-        store
-            .create_store(NewStore {
-                name: "Loja".into(),
-                slug: "loja".into(),
-                platform: Platform::Hotmart,
-                enabled: true,
-                secret: None,
-                webhook_token: token.clone(),
-                created_at: 0,
-            })
-            .expect("store");
+        let db = Db::open(&dir, &DbOptions::default()).expect("open");
+        db.create_store(NewStore {
+            name: "Loja".into(),
+            slug: "loja".into(),
+            platform: Platform::Hotmart,
+            enabled: true,
+            secret: None,
+            webhook_token: token.clone(),
+            created_at: 0,
+        })
+        .expect("store");
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_avisa"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -67,11 +66,9 @@ async fn every_acknowledged_event_survives_a_kill() {
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
 
-    let store = Store::open(&dir, &StoreOptions::default()).expect("reopen after the kill");
+    let db = Db::open(&dir, &DbOptions::default()).expect("reopen after the kill");
     for id in &acknowledged {
-        let (record, raw) = store
-            .event(*id)
-            .expect("an acknowledged event is in the file");
+        let (record, raw) = db.event(*id).expect("an acknowledged event is in the file");
         assert!(raw.body.starts_with(b"{"), "its raw body too");
         assert_eq!(record.platform, "hotmart");
     }
@@ -104,52 +101,50 @@ fn serve(dir: &std::path::Path) -> (std::process::Child, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twice_unflagged() {
+    use avisa::db::{InstanceMode, InstanceRecord, MessageFilter, MessageSettings};
     use avisa::domain::MessageStatus;
-    use avisa::store::{InstanceMode, InstanceRecord, MessageFilter, MessageSettings};
 
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
     let token = "c".repeat(32);
     let api_token = "avisa_crash_test_token";
     {
-        let store = Store::open(&dir, &StoreOptions::default()).expect("open");
-        let admin = store
-            .create_user(avisa::store::NewUser {
+        let db = Db::open(&dir, &DbOptions::default()).expect("open");
+        let admin = db
+            .create_user(avisa::db::NewUser {
                 email: "dona@loja.com.br".into(),
                 name: "Dona".into(),
-                role: avisa::store::Role::Admin,
+                role: avisa::db::Role::Admin,
                 password_hash: "unused".into(),
                 lang: "pt-BR".into(),
                 must_change_password: false,
                 created_at: 0,
             })
             .expect("admin");
-        store
-            .create_api_token(
-                &avisa::http::password::secret_hash(api_token),
-                admin.id,
-                "test",
-                "avisa_crash",
-                0,
-            )
-            .expect("token");
+        db.create_api_token(
+            &avisa::http::password::secret_hash(api_token),
+            admin.id,
+            "test",
+            "avisa_crash",
+            0,
+        )
+        .expect("token");
         let no_quiet = avisa::domain::planning::QuietHours {
             start_min: 0,
             end_min: 0,
         };
-        store
-            .save_message_settings(&MessageSettings {
-                quiet_hours: no_quiet,
-                ..MessageSettings::default()
-            })
-            .expect("settings");
+        db.save_message_settings(&MessageSettings {
+            quiet_hours: no_quiet,
+            ..MessageSettings::default()
+        })
+        .expect("settings");
         let mut sandbox = InstanceRecord::new("Sandbox", InstanceMode::Sandbox, 0);
         sandbox.pacing.interval_s = 0;
         sandbox.pacing.jitter_pct = 0;
         sandbox.daily_limit = 0;
         sandbox.quiet_hours = no_quiet;
-        let sandbox = store.create_instance(sandbox).expect("instance");
-        let shop = store
+        let sandbox = db.create_instance(sandbox).expect("instance");
+        let store = db
             .create_store(NewStore {
                 name: "Loja".into(),
                 slug: "loja".into(),
@@ -160,8 +155,7 @@ async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twi
                 created_at: 0,
             })
             .expect("store");
-        store
-            .update_store(shop.id, |s| s.instance_id = Some(sandbox.id))
+        db.update_store(store.id, |s| s.instance_id = Some(sandbox.id))
             .expect("link");
     }
 
@@ -222,13 +216,12 @@ async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twi
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
 
-    let store = Store::open(&dir, &StoreOptions::default()).expect("reopen");
+    let db = Db::open(&dir, &DbOptions::default()).expect("reopen");
     for id in &acknowledged {
-        store
-            .event(*id)
+        db.event(*id)
             .expect("every acknowledged event is in the file");
     }
-    let messages = store
+    let messages = db
         .list_messages(&MessageFilter {
             limit: 1000,
             ..MessageFilter::default()

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use avisa::db::NewStore;
 use avisa::domain::Platform;
-use avisa::store::NewStore;
 use serde_json::Value;
 
 use crate::support::TestApp;
@@ -19,7 +19,7 @@ fn fixtures_dir() -> PathBuf {
 pub fn create_store(app: &TestApp, platform: Platform, name: &str) -> (u64, String) {
     let token = format!("{:032x}", rand_token(name));
     let record = app
-        .store
+        .db
         .create_store(NewStore {
             name: name.to_owned(),
             slug: name.to_lowercase().replace(' ', "-"),

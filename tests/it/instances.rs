@@ -60,8 +60,8 @@ async fn create_instance(app: &TestApp, admin: &reqwest::Client, name: &str, mod
 
 /// A store made directly in storage (the store forms have their own tests).
 fn create_store(app: &TestApp, name: &str) -> u64 {
-    app.store
-        .create_store(avisa::store::NewStore {
+    app.db
+        .create_store(avisa::db::NewStore {
             name: name.into(),
             slug: avisa::domain::slugify(name),
             platform: avisa::domain::Platform::Hotmart,
@@ -211,7 +211,7 @@ async fn settings_are_checked_and_a_short_interval_warns() {
         assert!(html.contains(reason), "says {reason}");
     }
     assert!(html.contains("value=\"abc\""), "the typed values come back");
-    let kept = app.store.instance(id).expect("instance");
+    let kept = app.db.instance(id).expect("instance");
     assert_eq!(kept.pacing.interval_s, 30, "nothing was saved");
 
     let good = settings(&[
@@ -223,7 +223,7 @@ async fn settings_are_checked_and_a_short_interval_warns() {
     ]);
     let response = post_form(&app, &admin, &path, &path, &good).await;
     assert_eq!(response.status(), 303);
-    let saved = app.store.instance(id).expect("instance");
+    let saved = app.db.instance(id).expect("instance");
     assert_eq!(saved.name, "Loja principal");
     assert_eq!(saved.pacing.interval_s, 10);
     assert_eq!(saved.daily_limit, 0);
@@ -248,15 +248,15 @@ async fn a_linked_store_shows_on_both_pages_and_unlinking_holds_it() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
     let id = create_instance(&app, &admin, "Número da Ana", "sandbox").await;
-    let shop = create_store(&app, "Loja da Ana");
+    let store = create_store(&app, "Loja da Ana");
     let path = format!("/instancias/{id}");
 
-    let (_, store_page) = page(&admin, &app, &format!("/lojas/{shop}")).await;
+    let (_, store_page) = page(&admin, &app, &format!("/lojas/{store}")).await;
     assert!(store_page.contains("não está vinculada a nenhuma instância"));
     let (_, list) = page(&admin, &app, "/instancias").await;
     assert!(list.contains("data-testid=\"unlinked-stores\""));
 
-    let shop_id = shop.to_string();
+    let shop_id = store.to_string();
     let linked = post_form(
         &app,
         &admin,
@@ -266,11 +266,11 @@ async fn a_linked_store_shows_on_both_pages_and_unlinking_holds_it() {
     )
     .await;
     assert_eq!(linked.status(), 303);
-    assert_eq!(app.store.store(shop).expect("store").instance_id, Some(id));
+    assert_eq!(app.db.store(store).expect("store").instance_id, Some(id));
     let (_, detail) = page(&admin, &app, &format!("{path}?ok=store_linked")).await;
     assert!(detail.contains("Loja vinculada"));
-    assert!(detail.contains(&format!("href=\"/lojas/{shop}\">Loja da Ana</a>")));
-    let (_, store_page) = page(&admin, &app, &format!("/lojas/{shop}")).await;
+    assert!(detail.contains(&format!("href=\"/lojas/{store}\">Loja da Ana</a>")));
+    let (_, store_page) = page(&admin, &app, &format!("/lojas/{store}")).await;
     assert!(store_page.contains("Envia pela instância"));
     assert!(store_page.contains(&format!("href=\"/instancias/{id}\">Número da Ana</a>")));
     let (_, list) = page(&admin, &app, "/instancias").await;
@@ -280,12 +280,12 @@ async fn a_linked_store_shows_on_both_pages_and_unlinking_holds_it() {
         &app,
         &admin,
         &path,
-        &format!("{path}/lojas/{shop}/desvincular"),
+        &format!("{path}/lojas/{store}/desvincular"),
         &[],
     )
     .await;
     assert_eq!(unlinked.status(), 303);
-    assert_eq!(app.store.store(shop).expect("store").instance_id, None);
+    assert_eq!(app.db.store(store).expect("store").instance_id, None);
     let (_, detail) = page(&admin, &app, &format!("{path}?ok=store_unlinked")).await;
     assert!(detail.contains("ficam aguardando até ser vinculada de novo"));
 
@@ -305,9 +305,9 @@ async fn deleting_an_instance_unlinks_its_stores() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
     let id = create_instance(&app, &admin, "Velho", "sandbox").await;
-    let shop = create_store(&app, "Loja");
-    app.store
-        .update_store(shop, |s| s.instance_id = Some(id))
+    let store = create_store(&app, "Loja");
+    app.db
+        .update_store(store, |s| s.instance_id = Some(id))
         .expect("linked");
     let path = format!("/instancias/{id}");
     let deleted = post_form(
@@ -323,7 +323,7 @@ async fn deleting_an_instance_unlinks_its_stores() {
         deleted.headers()["location"],
         "/instancias?ok=instance_deleted"
     );
-    assert_eq!(app.store.store(shop).expect("store").instance_id, None);
+    assert_eq!(app.db.store(store).expect("store").instance_id, None);
     let (status, _) = page(&admin, &app, &path).await;
     assert_eq!(status, 404);
     let (_, list) = page(&admin, &app, "/instancias?ok=instance_deleted").await;
@@ -335,7 +335,7 @@ async fn attendants_see_instances_but_cannot_change_them() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
     let id = create_instance(&app, &admin, "Teste", "sandbox").await;
-    let shop = create_store(&app, "Loja");
+    let store = create_store(&app, "Loja");
     let attendant = app.attendant("ana@loja.com.br").await;
     let path = format!("/instancias/{id}");
 
@@ -347,7 +347,7 @@ async fn attendants_see_instances_but_cannot_change_them() {
     assert!(detail.contains("Só administradores"));
     assert!(!detail.contains(&format!("action=\"{path}\"")));
 
-    let shop_id = shop.to_string();
+    let shop_id = store.to_string();
     let attempts: [(String, Vec<(&str, &str)>); 4] = [
         (
             "/instancias".into(),
@@ -364,8 +364,8 @@ async fn attendants_see_instances_but_cannot_change_them() {
         let response = post_form(&app, &attendant, "/", &target, &fields).await;
         assert_eq!(response.status(), 403, "POST {target}");
     }
-    assert_eq!(app.store.list_instances().expect("list").len(), 1);
-    assert_eq!(app.store.store(shop).expect("store").instance_id, None);
+    assert_eq!(app.db.list_instances().expect("list").len(), 1);
+    assert_eq!(app.db.store(store).expect("store").instance_id, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,7 +374,7 @@ async fn the_api_creates_changes_links_and_deletes_instances() {
     let admin = app.setup_admin().await;
     let token = app.api_token(&admin).await;
     let api = reqwest::Client::new();
-    let shop = create_store(&app, "Loja");
+    let store = create_store(&app, "Loja");
 
     let created = api
         .post(app.at("/api/v1/instances"))
@@ -421,15 +421,15 @@ async fn the_api_creates_changes_links_and_deletes_instances() {
     let linked = api
         .post(format!("{instance}/stores"))
         .bearer_auth(&token)
-        .json(&json!({ "store_id": shop }))
+        .json(&json!({ "store_id": store }))
         .send()
         .await
         .expect("link");
     assert_eq!(linked.status(), 200);
     let view: Value = linked.json().await.expect("json");
-    assert_eq!(view["stores"], json!([{ "id": shop, "name": "Loja" }]));
-    let store: Value = api
-        .get(app.at(&format!("/api/v1/stores/{shop}")))
+    assert_eq!(view["stores"], json!([{ "id": store, "name": "Loja" }]));
+    let store_view: Value = api
+        .get(app.at(&format!("/api/v1/stores/{store}")))
         .bearer_auth(&token)
         .send()
         .await
@@ -437,7 +437,7 @@ async fn the_api_creates_changes_links_and_deletes_instances() {
         .json()
         .await
         .expect("json");
-    assert_eq!(store["instance_id"], id);
+    assert_eq!(store_view["instance_id"], id);
 
     let listed: Value = api
         .get(app.at("/api/v1/instances"))
@@ -464,5 +464,5 @@ async fn the_api_creates_changes_links_and_deletes_instances() {
         .await
         .expect("get");
     assert_eq!(gone.status(), 404);
-    assert_eq!(app.store.store(shop).expect("store").instance_id, None);
+    assert_eq!(app.db.store(store).expect("store").instance_id, None);
 }

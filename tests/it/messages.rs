@@ -439,7 +439,7 @@ async fn test_numbers_are_normalised_and_a_bad_line_is_named() {
         html.contains("11 9c150-eeca"),
         "the bad value is echoed (escaped)"
     );
-    assert_eq!(app.store.message_settings().expect("settings").buyer_cap, 3);
+    assert_eq!(app.db.message_settings().expect("settings").buyer_cap, 3);
 
     let saved = post_form(
         &admin,
@@ -449,7 +449,7 @@ async fn test_numbers_are_normalised_and_a_bad_line_is_named() {
     )
     .await;
     assert_eq!(saved.status(), 303);
-    let settings = app.store.message_settings().expect("settings");
+    let settings = app.db.message_settings().expect("settings");
     assert_eq!(settings.buyer_cap, 2);
     assert_eq!(settings.cap_window_hours, 12);
     assert!(!settings.cross_store_happy_path, "unticked box means off");
@@ -487,7 +487,7 @@ async fn test_mode_sends_a_stores_messages_to_the_sandbox() {
     )
     .await;
     assert_eq!(location(&on), format!("/lojas/{store_id}?ok=test_mode_on"));
-    assert!(app.store.store(store_id).expect("store").test_mode);
+    assert!(app.db.store(store_id).expect("store").test_mode);
 
     webhook(&app, &token, fixture("pix.generated.json")).await;
     let messages = listed(&admin, &app, "").await;

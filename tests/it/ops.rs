@@ -6,9 +6,9 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use avisa::db::{ConsoleSettings, Db, DbOptions, NewStore, OpsSettings};
 use avisa::domain::Platform;
 use avisa::http::password::secret_hash;
-use avisa::store::{ConsoleSettings, NewStore, OpsSettings, Store, StoreOptions};
 
 use crate::support::{ADMIN_EMAIL, TestApp};
 
@@ -56,22 +56,22 @@ async fn arranged() -> (TestApp, reqwest::Client, String) {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
     let hook = "h".repeat(32);
-    app.store.create_store(new_store(&hook)).expect("store");
-    app.store
+    app.db.create_store(new_store(&hook)).expect("store");
+    app.db
         .save_console_settings(&ConsoleSettings {
             company_name: "Ana Doces".into(),
             ..ConsoleSettings::default()
         })
         .expect("settings");
-    app.store
+    app.db
         .save_ops_settings(&OpsSettings {
             backup_keep: 3,
             retention_days: 90,
             ..OpsSettings::default()
         })
         .expect("ops settings");
-    let user = app.store.user_by_email(ADMIN_EMAIL).expect("admin");
-    app.store
+    let user = app.db.user_by_email(ADMIN_EMAIL).expect("admin");
+    app.db
         .create_api_token(&secret_hash(TOKEN), user.id, "backup", &TOKEN[..12], 1)
         .expect("token");
     let url = app.at(&format!("/webhook/{hook}/loja-da-ana"));
@@ -157,7 +157,7 @@ async fn a_backup_under_write_load_restores_every_acknowledged_event() {
         fresh.to_str().expect("utf-8"),
     ]);
     assert!(restored.status.success(), "{}", text(&restored.stderr));
-    let copy = Store::open(&fresh, &StoreOptions::default()).expect("restored data opens");
+    let copy = Db::open(&fresh, &DbOptions::default()).expect("restored data opens");
     for id in &before {
         let (record, raw) = copy
             .event(*id)
@@ -165,8 +165,8 @@ async fn a_backup_under_write_load_restores_every_acknowledged_event() {
         assert_eq!(record.platform, "hotmart");
         assert!(raw.body.starts_with(b"{"), "with its raw body");
     }
-    let live = &app.store;
-    let names = |s: &Store| -> Vec<(u64, String, String)> {
+    let live = &app.db;
+    let names = |s: &Db| -> Vec<(u64, String, String)> {
         s.list_stores()
             .expect("stores")
             .into_iter()
@@ -280,7 +280,7 @@ async fn the_console_downloads_a_backup_that_restores() {
     let bytes = response.bytes().await.expect("body");
     let file = app.data_dir.path().join("console.redb.zst");
     std::fs::write(&file, &bytes).expect("save");
-    let counts = avisa::store::restore(&file, &app.data_dir.path().join("fresh")).expect("restore");
+    let counts = avisa::db::restore(&file, &app.data_dir.path().join("fresh")).expect("restore");
     assert_eq!((counts.users, counts.stores), (1, 1));
     let leftovers: Vec<_> = std::fs::read_dir(app.data_path())
         .expect("data dir")
@@ -345,7 +345,7 @@ async fn backup_and_retention_settings_are_validated_and_saved() {
     .expect("post");
     assert_eq!(ok.status(), 303);
     assert_eq!(
-        app.store.ops_settings().expect("ops"),
+        app.db.ops_settings().expect("ops"),
         OpsSettings {
             backup_enabled: true,
             backup_dir: "/var/backups/avisa".into(),
@@ -358,30 +358,27 @@ async fn backup_and_retention_settings_are_validated_and_saved() {
 #[test]
 fn scheduled_backups_run_daily_and_keep_the_newest() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&tmp.path().join("data"), &StoreOptions::default()).expect("open");
-    store
-        .create_store(new_store(&"s".repeat(32)))
-        .expect("store");
+    let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
+    db.create_store(new_store(&"s".repeat(32))).expect("store");
     let backups = tmp.path().join("backups");
-    store
-        .save_ops_settings(&OpsSettings {
-            backup_enabled: true,
-            backup_dir: backups.to_str().expect("utf-8").into(),
-            backup_keep: 2,
-            retention_days: 180,
-        })
-        .expect("settings");
+    db.save_ops_settings(&OpsSettings {
+        backup_enabled: true,
+        backup_dir: backups.to_str().expect("utf-8").into(),
+        backup_keep: 2,
+        retention_days: 180,
+    })
+    .expect("settings");
     let day = 24 * 3600;
     let start = 1_746_112_731;
-    let first = avisa::app::run_housekeeping(&store, start, true);
+    let first = avisa::app::run_housekeeping(&db, start, true);
     assert!(
         first.backup.is_some() && first.errors.is_empty(),
         "{first:?}"
     );
-    let hour_later = avisa::app::run_housekeeping(&store, start + 3600, false);
+    let hour_later = avisa::app::run_housekeeping(&db, start + 3600, false);
     assert!(hour_later.backup.is_none(), "one a day");
     for n in 1..=3 {
-        let report = avisa::app::run_housekeeping(&store, start + n * day, false);
+        let report = avisa::app::run_housekeeping(&db, start + n * day, false);
         assert!(report.backup.is_some(), "day {n}");
     }
     let mut names: Vec<String> = std::fs::read_dir(&backups)
@@ -397,7 +394,7 @@ fn scheduled_backups_run_daily_and_keep_the_newest() {
         ]
     );
     let counts =
-        avisa::store::restore(&backups.join(&names[1]), &tmp.path().join("r")).expect("restore");
+        avisa::db::restore(&backups.join(&names[1]), &tmp.path().join("r")).expect("restore");
     assert_eq!(counts.stores, 1);
 }
 
@@ -465,16 +462,12 @@ async fn the_console_exports_and_forgets_a_buyer() {
     let html = forgotten.text().await.expect("html");
     assert!(html.contains("data-testid=\"forgotten\""), "{html}");
     let ana = avisa::domain::Phone::parse("11987654321").expect("phone");
-    assert!(app.store.is_erased_buyer(&ana).expect("erased"));
-    let after = app.store.export_buyer(&ana, 0).expect("export");
+    assert!(app.db.is_erased_buyer(&ana).expect("erased"));
+    let after = app.db.export_buyer(&ana, 0).expect("export");
     assert!(after.events.is_empty() && after.erased);
     let other = avisa::domain::Phone::parse("21912345678").expect("phone");
     assert_eq!(
-        app.store
-            .export_buyer(&other, 0)
-            .expect("export")
-            .events
-            .len(),
+        app.db.export_buyer(&other, 0).expect("export").events.len(),
         1
     );
 }
@@ -484,8 +477,8 @@ fn the_command_line_exports_and_forgets_a_buyer_on_a_stopped_avisa() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
     {
-        let store = Store::open(&dir, &StoreOptions::default()).expect("open");
-        let id = store
+        let db = Db::open(&dir, &DbOptions::default()).expect("open");
+        let id = db
             .create_store(new_store(&"c".repeat(32)))
             .expect("store")
             .id;
@@ -497,10 +490,10 @@ fn the_command_line_exports_and_forgets_a_buyer_on_a_stopped_avisa() {
                     Platform::Hotmart,
                     &avisa::ingest::Request::new(&body, &[], ""),
                 );
-                avisa::store::Delivery {
+                avisa::db::Delivery {
                     store_id: id,
                     received_at: 10,
-                    raw: avisa::store::RawDelivery {
+                    raw: avisa::db::RawDelivery {
                         body,
                         ..Default::default()
                     },
@@ -508,7 +501,7 @@ fn the_command_line_exports_and_forgets_a_buyer_on_a_stopped_avisa() {
                 }
             })
             .collect();
-        store.record_deliveries(&deliveries).expect("record");
+        db.record_deliveries(&deliveries).expect("record");
     }
     let dir = dir.to_str().expect("utf-8");
     let export = avisa(&["export", "--buyer", "+5511987654321", "--data-dir", dir]);

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use avisa::db::NewStore;
 use avisa::domain::Platform;
-use avisa::store::NewStore;
 
 use crate::support::TestApp;
 
@@ -252,7 +252,7 @@ async fn send_fixture_posts_a_body_to_a_running_avisa() {
     }
     let app = TestApp::start().await;
     let token = "f".repeat(32);
-    app.store
+    app.db
         .create_store(NewStore {
             name: "Loja".into(),
             slug: "loja".into(),
@@ -284,8 +284,8 @@ async fn send_fixture_posts_a_body_to_a_running_avisa() {
         String::from_utf8_lossy(&output.stderr)
     );
     let events = app
-        .store
-        .list_events(&avisa::store::EventFilter {
+        .db
+        .list_events(&avisa::db::EventFilter {
             limit: 10,
             ..Default::default()
         })

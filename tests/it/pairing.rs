@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use avisa::channels::fake::{FakeChannel, FakePairing, PairingCall};
+use avisa::db::{InstanceMode, InstanceRecord};
 use avisa::queue::channel::{Channel, ChannelState, Incoming};
-use avisa::store::{InstanceMode, InstanceRecord};
 use serde_json::Value;
 
 use crate::support::TestApp;
@@ -33,7 +33,7 @@ async fn post_form(
 }
 
 fn instance(app: &TestApp, mode: InstanceMode) -> u64 {
-    app.store
+    app.db
         .create_instance(InstanceRecord::new("Número da loja", mode, 0))
         .expect("instance")
         .id
@@ -235,7 +235,7 @@ async fn a_buyer_who_replies_sair_is_opted_out_confirmed_once_and_the_reply_show
         id: Some("3EB0A2".into()),
     });
     while app
-        .store
+        .db
         .conversation("+5511987654321", 10)
         .expect("conversation")
         .len()
@@ -244,7 +244,7 @@ async fn a_buyer_who_replies_sair_is_opted_out_confirmed_once_and_the_reply_show
         tokio::task::yield_now().await;
     }
     assert_eq!(fake.sent().len(), 1, "one confirmation");
-    assert!(app.store.is_opted_out("+5511987654321").expect("read"));
+    assert!(app.db.is_opted_out("+5511987654321").expect("read"));
 
     let html = admin
         .get(app.at("/mensagens/comprador?phone=11987654321"))

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
+use avisa::db::{AttemptOutcome, ReceiptStatus};
 use avisa::domain::Platform;
-use avisa::store::{AttemptOutcome, ReceiptStatus};
 
 use crate::support::TestApp;
 
@@ -31,33 +31,31 @@ pub async fn arrange_sends(app: &TestApp) -> u64 {
         assert_eq!(status, 202);
     }
     let now = jiff::Timestamp::now().as_second();
-    let store = app.store.clone();
+    let db = app.db.clone();
     let sent: Vec<u64> = tokio::task::spawn_blocking(move || {
         let mut sent = Vec::new();
         // Step 0 of each: the boleto's follow-ups stay queued.
-        for m in store.due_messages(now + 3600, 100).expect("due") {
-            if store
+        for m in db.due_messages(now + 3600, 100).expect("due") {
+            if db
                 .claim_message(m.id, None, now + 60, now)
                 .expect("claim")
                 .is_some()
             {
-                store
-                    .record_attempt(
-                        m.id,
-                        now + 60,
-                        AttemptOutcome::Sent {
-                            at: now,
-                            sandbox: true,
-                            next_slot: now,
-                        },
-                        now,
-                    )
-                    .expect("sent");
+                db.record_attempt(
+                    m.id,
+                    now + 60,
+                    AttemptOutcome::Sent {
+                        at: now,
+                        sandbox: true,
+                        next_slot: now,
+                    },
+                    now,
+                )
+                .expect("sent");
                 sent.push(m.id);
             }
         }
-        store
-            .apply_receipt(sent[0], ReceiptStatus::Read, now)
+        db.apply_receipt(sent[0], ReceiptStatus::Read, now)
             .expect("read");
         sent
     })
@@ -188,7 +186,7 @@ async fn the_report_shows_sends_and_the_recovery_and_its_csv_parses_back() {
     let texts = column(&rows, "text");
     let ids = column(&rows, "id");
     let first = app
-        .store
+        .db
         .message(ids[0].parse().expect("id"))
         .expect("message");
     assert_eq!(

@@ -14,7 +14,7 @@ pub struct TestApp {
     pub url: String,
     pub data_dir: tempfile::TempDir,
     /// The running server's storage, for arranging data the UI would take many steps to make.
-    pub store: avisa::store::Store,
+    pub db: avisa::db::Db,
     /// The running server's channel registry, for registering fake channels and pairing.
     pub channels: Arc<avisa::queue::channels::Channels>,
     handle: avisa::http::ServerHandle,
@@ -48,13 +48,13 @@ impl TestApp {
         };
         let running = app::start(&config, listener, Arc::new(SystemClock)).expect("avisa starts");
         let handle = running.server.handle();
-        let store = running.store.clone();
+        let db = running.db.clone();
         let channels = running.channels.clone();
         tokio::spawn(running.server);
         let app = TestApp {
             url,
             data_dir,
-            store,
+            db,
             channels,
             handle,
         };
@@ -141,11 +141,11 @@ impl TestApp {
 
     /// A logged-in attendant, made directly in storage (the users page has its own tests).
     pub async fn attendant(&self, email: &str) -> reqwest::Client {
-        self.store
-            .create_user(avisa::store::NewUser {
+        self.db
+            .create_user(avisa::db::NewUser {
                 email: email.into(),
                 name: "Atendente".into(),
-                role: avisa::store::Role::Attendant,
+                role: avisa::db::Role::Attendant,
                 password_hash: avisa::http::password::hash_password(ADMIN_PASSWORD),
                 lang: "pt-BR".into(),
                 must_change_password: false,

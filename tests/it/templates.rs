@@ -1,8 +1,8 @@
 //! Templates: the per-store list, the editor's validation, saving and resetting, the preview with
 //! real fixture events, and the proof that what is saved is what the next webhook plans.
 
+use avisa::db::{MessageFilter, MessageRecord};
 use avisa::domain::{EventKind, Platform};
-use avisa::store::{MessageFilter, MessageRecord};
 use serde_json::{Value, json};
 
 use crate::events::{create_store, post_webhook};
@@ -50,7 +50,7 @@ async fn post_form(
 }
 
 fn messages(app: &TestApp) -> Vec<MessageRecord> {
-    app.store
+    app.db
         .list_messages(&MessageFilter {
             limit: 50,
             ..Default::default()
@@ -117,10 +117,7 @@ async fn saving_an_unknown_variable_is_refused_with_the_step_part_and_line() {
         html.contains("Oi\nainda dá tempo"),
         "the typed text is kept"
     );
-    let stored = app
-        .store
-        .template(id, EventKind::PixGenerated)
-        .expect("read");
+    let stored = app.db.template(id, EventKind::PixGenerated).expect("read");
     assert!(stored.is_none(), "nothing was saved");
 
     let (status, _, html) = post_form(
@@ -177,10 +174,7 @@ async fn a_saved_template_is_what_the_next_webhook_plans_and_reset_restores_the_
     let (status, location, _) = post_form(&app, &admin, &format!("{path}/padrao"), &[]).await;
     assert_eq!(status, 303);
     assert_eq!(location, format!("{path}?ok=template_reset"));
-    let stored = app
-        .store
-        .template(id, EventKind::PixGenerated)
-        .expect("read");
+    let stored = app.db.template(id, EventKind::PixGenerated).expect("read");
     assert!(stored.is_none(), "back to the default");
     let (_, html) = page(&admin, &app, &location).await;
     assert!(html.contains("Texto padrão restaurado") && html.contains("Texto padrão do avisa"));
@@ -260,7 +254,7 @@ async fn the_preview_renders_the_typed_text_with_a_real_fixture() {
         "rendering errors show inline"
     );
     assert!(
-        app.store
+        app.db
             .template(kiwify, EventKind::PixGenerated)
             .expect("read")
             .is_none(),
@@ -343,7 +337,7 @@ async fn an_attendant_may_preview_but_not_save() {
     assert_eq!(status, 200);
     assert!(html.contains("data-testid=\"bubble\">Oi Ana</div>"));
     assert!(
-        app.store
+        app.db
             .template(id, EventKind::PixGenerated)
             .expect("read")
             .is_none()

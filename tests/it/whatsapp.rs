@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use avisa::channels::whatsapp::{BUNDLED_VERSION, WhatsappChannel, WhatsappConfig};
+use avisa::db::{Db, DbOptions, InstanceMode, InstanceRecord};
 use avisa::domain::ManualClock;
 use avisa::queue::channel::{ChannelState, Pairing};
-use avisa::store::{InstanceMode, InstanceRecord, Store, StoreOptions};
 use serde_json::Value;
 
 use crate::support::TestApp;
@@ -25,12 +25,12 @@ fn closed_port() -> u16 {
 #[tokio::test(start_paused = true)]
 async fn a_closed_port_is_retried_with_backoff_and_shutdown_is_prompt() {
     let dir = tempfile::tempdir().expect("data dir");
-    let store = Store::open(&dir.path().join("data"), &StoreOptions::default()).expect("store");
+    let db = Db::open(&dir.path().join("data"), &DbOptions::default()).expect("store");
     let config = WhatsappConfig {
         url: format!("ws://127.0.0.1:{}/ws/chat", closed_port()),
         version: Some(BUNDLED_VERSION),
     };
-    let channel = WhatsappChannel::start(1, store, Arc::new(ManualClock::at(0)), config);
+    let channel = WhatsappChannel::start(1, db, Arc::new(ManualClock::at(0)), config);
     let state = avisa::queue::channel::Channel::state(channel.as_ref());
     let mut attempts = channel.attempts();
     tokio::task::yield_now().await;
@@ -84,7 +84,7 @@ async fn real_qr_codes_reach_the_pairing_page_event_stream() {
     .await;
     let admin = app.setup_admin().await;
     let instance = app
-        .store
+        .db
         .create_instance(InstanceRecord::new("Loja", InstanceMode::Whatsapp, 0))
         .expect("instance");
     app.channels.ensure(&instance);

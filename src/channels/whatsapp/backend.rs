@@ -1,6 +1,6 @@
 //! whatsapp-rust's storage `Backend` over avisa's redb file: every trait of the library's store
 //! (device, Signal identities/sessions/pre-keys/sender keys, app-state keys and versions, LID↔phone
-//! mappings, tc tokens, sent messages, message secrets, …) kept in `store::wa_state` under one
+//! mappings, tc tokens, sent messages, message secrets, …) kept in `db::wa_state` under one
 //! instance's namespace, so one data file and one backup hold everything.
 //!
 //! The library's `InMemoryBackend` is the reference: every method answers what it answers (the
@@ -36,7 +36,7 @@ use whatsapp_rust::wacore::store::traits::{
     ProtocolStore, SignalStore, TcTokenEntry, merge_msg_secret_expiry, merge_msg_secret_message_ts,
 };
 
-use crate::store::{Store, StoreError, WaRead, WaWrite};
+use crate::db::{Db, DbError, WaRead, WaWrite};
 
 /// The spaces of an instance's namespace. These numbers are in users' data files: never
 /// renumber one; a new kind of row gets a new number.
@@ -88,7 +88,7 @@ const LATEST_SYNC_KEY: &[u8] = b"latest_sync_key_id";
 
 /// The library's storage for one instance, in avisa's data file.
 pub struct RedbBackend {
-    store: Arc<Store>,
+    db: Arc<Db>,
     instance_id: u64,
     /// Writes commit in the order they were issued (tokio's mutex is FIFO); the blocking task
     /// owns the guard, so dropping the caller's future does not release it early.
@@ -97,13 +97,13 @@ pub struct RedbBackend {
 
 /// The backend a client for `instance_id` is built with. Two live clients must never share one
 /// instance's state (the supervisor guarantees one).
-pub fn backend(store: Arc<Store>, instance_id: u64) -> Arc<dyn Backend> {
-    Arc::new(RedbBackend::new(store, instance_id))
+pub fn backend(db: Arc<Db>, instance_id: u64) -> Arc<dyn Backend> {
+    Arc::new(RedbBackend::new(db, instance_id))
 }
 
 /// Whether the instance has a paired device (a device record that knows its own phone number).
-pub fn is_paired(store: &Store, instance_id: u64) -> std::result::Result<bool, StoreError> {
-    match store.wa_get(instance_id, space::DEVICE, b"")? {
+pub fn is_paired(db: &Db, instance_id: u64) -> std::result::Result<bool, DbError> {
+    match db.wa_get(instance_id, space::DEVICE, b"")? {
         None => Ok(false),
         Some(bytes) => {
             let device: Device = serde_json::from_slice(&bytes)?;
@@ -113,9 +113,9 @@ pub fn is_paired(store: &Store, instance_id: u64) -> std::result::Result<bool, S
 }
 
 impl RedbBackend {
-    pub fn new(store: Arc<Store>, instance_id: u64) -> RedbBackend {
+    pub fn new(db: Arc<Db>, instance_id: u64) -> RedbBackend {
         RedbBackend {
-            store,
+            db,
             instance_id,
             write_order: Arc::default(),
         }
@@ -127,7 +127,7 @@ impl RedbBackend {
         T: Send + 'static,
         F: FnOnce(&WaRead) -> Result<T> + Send + 'static,
     {
-        let (store, id) = (self.store.clone(), self.instance_id);
+        let (store, id) = (self.db.clone(), self.instance_id);
         blocking(move || store.wa_read(id, f)).await
     }
 
@@ -137,7 +137,7 @@ impl RedbBackend {
         T: Send + 'static,
         F: FnOnce(&mut WaWrite<'_>) -> Result<T> + Send + 'static,
     {
-        let (store, id) = (self.store.clone(), self.instance_id);
+        let (store, id) = (self.db.clone(), self.instance_id);
         let turn = self.write_order.clone().lock_owned().await;
         blocking(move || {
             let result = store.wa_write(id, f);
@@ -178,8 +178,8 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| WaError::Database(Box::new(e)))?
 }
 
-impl From<StoreError> for WaError {
-    fn from(e: StoreError) -> Self {
+impl From<DbError> for WaError {
+    fn from(e: DbError) -> Self {
         WaError::Database(Box::new(e))
     }
 }

@@ -20,7 +20,7 @@ use whatsapp_rust::wacore::store::traits::{
 use whatsapp_rust::wacore::store::{Device, InMemoryBackend};
 
 use super::backend::{RedbBackend, backend, is_paired};
-use crate::store::{Store, StoreOptions};
+use crate::db::{Db, DbOptions};
 
 const USERS: [&str; 4] = ["5511999990001", "551199999000", "100000012345678", "5511"];
 const DEVICE_SUFFIXES: [&str; 3] = ["", ":1", ":12"];
@@ -657,10 +657,10 @@ struct Pair {
 }
 
 impl Pair {
-    fn new(store: &Arc<Store>, instance: u64) -> Pair {
+    fn new(db: &Arc<Db>, instance: u64) -> Pair {
         Pair {
             reference: InMemoryBackend::new(),
-            redb: backend(store.clone(), instance),
+            redb: backend(db.clone(), instance),
             origin: DeviceOrigin::Absent,
         }
     }
@@ -697,8 +697,8 @@ impl Context {
     }
 }
 
-fn open(dir: &std::path::Path) -> Arc<Store> {
-    Arc::new(Store::open(dir, &StoreOptions::default()).expect("open the data file"))
+fn open(dir: &std::path::Path) -> Arc<Db> {
+    Arc::new(Db::open(dir, &DbOptions::default()).expect("open the data file"))
 }
 
 /// Runs `ops` random operations from `seed`; with `reopen_every`, closes and reopens the data
@@ -707,8 +707,8 @@ async fn differential(seed: u64, ops: usize, reopen_every: Option<usize>) -> BTr
     let tmp = tempfile::tempdir().expect("tempdir");
     let ctx = Context::new();
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut store = open(tmp.path());
-    let mut pair = Pair::new(&store, 7);
+    let mut db = open(tmp.path());
+    let mut pair = Pair::new(&db, 7);
     let mut kinds = BTreeSet::new();
     for index in 0..ops {
         if let Some(every) = reopen_every
@@ -718,9 +718,9 @@ async fn differential(seed: u64, ops: usize, reopen_every: Option<usize>) -> BTr
             // Drop every handle on the file (the backend's via a placeholder), then open it
             // again: only what was committed is there.
             pair.redb = Arc::new(InMemoryBackend::new());
-            drop(store);
-            store = open(tmp.path());
-            pair.redb = backend(store.clone(), 7);
+            drop(db);
+            db = open(tmp.path());
+            pair.redb = backend(db.clone(), 7);
         }
         let op = random_op(&mut rng, ctx.devices.len());
         kinds.insert(kind(&op));
@@ -764,13 +764,13 @@ async fn answers_survive_reopening_the_data_file() {
 async fn instances_never_see_each_other_and_a_wipe_leaves_the_other_intact() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let ctx = Context::new();
-    let store = open(tmp.path());
-    let mut pairs = [Pair::new(&store, 1), Pair::new(&store, 2)];
+    let db = open(tmp.path());
+    let mut pairs = [Pair::new(&db, 1), Pair::new(&db, 2)];
     let seed = 99;
     let mut rng = StdRng::seed_from_u64(seed);
     for index in 0..3_000 {
         if index == 1_500 {
-            assert!(store.wa_wipe_instance(1).expect("wipe") > 0);
+            assert!(db.wa_wipe_instance(1).expect("wipe") > 0);
             pairs[0].reference = InMemoryBackend::new();
             pairs[0].origin = DeviceOrigin::Absent;
         }
@@ -784,18 +784,18 @@ async fn instances_never_see_each_other_and_a_wipe_leaves_the_other_intact() {
 #[tokio::test]
 async fn a_saved_device_with_a_phone_reads_as_paired() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = open(tmp.path());
-    let redb = RedbBackend::new(store.clone(), 3);
-    assert!(!is_paired(&store, 3).expect("read"));
+    let db = open(tmp.path());
+    let redb = RedbBackend::new(db.clone(), 3);
+    assert!(!is_paired(&db, 3).expect("read"));
     redb.create().await.expect("create");
     assert!(
-        !is_paired(&store, 3).expect("read"),
+        !is_paired(&db, 3).expect("read"),
         "a fresh device is not paired"
     );
     redb.save(&device_pool()[1]).await.expect("save");
-    assert!(is_paired(&store, 3).expect("read"));
-    store.wa_wipe_instance(3).expect("wipe");
-    assert!(!is_paired(&store, 3).expect("read"));
+    assert!(is_paired(&db, 3).expect("read"));
+    db.wa_wipe_instance(3).expect("wipe");
+    assert!(!is_paired(&db, 3).expect("read"));
     assert!(!redb.exists().await.expect("exists"));
 }
 
@@ -804,11 +804,11 @@ async fn a_write_abandoned_half_way_still_commits_before_the_next_one() {
     use std::future::Future;
     use std::task::{Context as TaskContext, Poll, Waker};
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = open(tmp.path());
-    let redb = backend(store.clone(), 5);
+    let db = open(tmp.path());
+    let redb = backend(db.clone(), 5);
     let address = "5511999990001:1@s.whatsapp.net";
     // Another writer (the intake writer, say) holds the file's write lock.
-    let other = store.db().begin_write().expect("write");
+    let other = db.redb().begin_write().expect("write");
     let mut first = Box::pin(redb.put_session(address, b"first"));
     let polled = first
         .as_mut()

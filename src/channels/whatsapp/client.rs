@@ -16,12 +16,12 @@ use whatsapp_rust::types::events::Event;
 use super::events::{self, Account, Effect};
 use super::send::{self, AddressBook};
 use super::supervisor::Supervisor;
+use crate::db::{Db, InstanceRecord};
 use crate::domain::Clock;
 use crate::queue::channel::{
     Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture, SendReceipt,
 };
 use crate::queue::channels::WhatsappFactory;
-use crate::store::{InstanceRecord, Store};
 
 /// The WhatsApp Web version the library ships with, used when the version is pinned (a test
 /// server, or a relay without internet access for the version check).
@@ -50,13 +50,13 @@ impl Default for WhatsappConfig {
 }
 
 /// The instance's device and Signal state, in avisa's redb file.
-pub(super) fn backend(store: &Store, instance_id: u64) -> Arc<dyn Backend> {
-    super::backend::backend(Arc::new(store.clone()), instance_id)
+pub(super) fn backend(db: &Db, instance_id: u64) -> Arc<dyn Backend> {
+    super::backend::backend(Arc::new(db.clone()), instance_id)
 }
 
 /// Forgets the instance's device state (logged out from the phone: pair again).
-pub(super) fn wipe_device_state(store: &Store, instance_id: u64) {
-    if let Err(e) = store.wa_wipe_instance(instance_id) {
+pub(super) fn wipe_device_state(db: &Db, instance_id: u64) {
+    if let Err(e) = db.wa_wipe_instance(instance_id) {
         tracing::error!(instance = instance_id, error = %e, "could not wipe the WhatsApp device state");
     }
 }
@@ -84,14 +84,14 @@ impl Supervisors {
 
 /// The factory `Channels::with_whatsapp` takes: one supervised channel per WhatsApp instance.
 pub fn factory(
-    store: Store,
+    db: Db,
     clock: Arc<dyn Clock>,
     config: WhatsappConfig,
     supervisors: Arc<Supervisors>,
 ) -> WhatsappFactory {
     Box::new(move |instance: &InstanceRecord| {
         let channel =
-            WhatsappChannel::start(instance.id, store.clone(), clock.clone(), config.clone());
+            WhatsappChannel::start(instance.id, db.clone(), clock.clone(), config.clone());
         supervisors
             .channels
             .lock()
@@ -116,7 +116,7 @@ pub(super) enum Command {
 /// What the supervisor, the event handler and the sender share.
 pub(super) struct Shared {
     pub(super) instance_id: u64,
-    pub(super) store: Store,
+    pub(super) db: Db,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) state: watch::Sender<ChannelState>,
     pub(super) receipts: broadcast::Sender<Receipt>,
@@ -138,13 +138,13 @@ pub(super) struct Shared {
 impl Shared {
     fn new(
         instance_id: u64,
-        store: Store,
+        db: Db,
         clock: Arc<dyn Clock>,
     ) -> (Arc<Shared>, mpsc::UnboundedReceiver<Command>) {
         let (commands, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             instance_id,
-            store,
+            db,
             clock,
             state: watch::channel(ChannelState::Disconnected).0,
             receipts: broadcast::channel(256).0,
@@ -227,11 +227,11 @@ impl WhatsappChannel {
     /// disconnected until `connect` (or `pair_with_code`).
     pub fn start(
         instance_id: u64,
-        store: Store,
+        db: Db,
         clock: Arc<dyn Clock>,
         config: WhatsappConfig,
     ) -> Arc<WhatsappChannel> {
-        let (shared, rx) = Shared::new(instance_id, store, clock);
+        let (shared, rx) = Shared::new(instance_id, db, clock);
         let supervisor = Supervisor::new(shared.clone(), config);
         let task = tokio::spawn(supervisor.run(rx));
         Arc::new(WhatsappChannel {
@@ -286,9 +286,9 @@ impl Channel for WhatsappChannel {
             let Some(client) = client else {
                 return Err(SendError::SessionUnavailable("not connected".into()));
             };
-            let store = self.shared.store.clone();
+            let db = self.shared.db.clone();
             let id = self.shared.instance_id;
-            let typing = tokio::task::spawn_blocking(move || store.instance(id))
+            let typing = tokio::task::spawn_blocking(move || db.instance(id))
                 .await
                 .ok()
                 .and_then(Result::ok)
@@ -326,8 +326,8 @@ mod tests {
     };
 
     use super::*;
+    use crate::db::DbOptions;
     use crate::domain::ManualClock;
-    use crate::store::StoreOptions;
 
     fn shared() -> (
         Arc<Shared>,
@@ -335,8 +335,8 @@ mod tests {
         tempfile::TempDir,
     ) {
         let dir = tempfile::tempdir().expect("data dir");
-        let store = Store::open(&dir.path().join("data"), &StoreOptions::default()).expect("store");
-        let (shared, rx) = Shared::new(7, store, Arc::new(ManualClock::at(1_000)));
+        let db = Db::open(&dir.path().join("data"), &DbOptions::default()).expect("store");
+        let (shared, rx) = Shared::new(7, db, Arc::new(ManualClock::at(1_000)));
         shared.generation.store(1, Ordering::SeqCst);
         (shared, rx, dir)
     }

@@ -39,7 +39,7 @@ pub(super) struct Supervisor {
 
 impl Supervisor {
     pub(super) fn new(shared: Arc<Shared>, config: WhatsappConfig) -> Supervisor {
-        let backend = backend(&shared.store, shared.instance_id);
+        let backend = backend(&shared.db, shared.instance_id);
         Supervisor {
             shared,
             config,
@@ -145,8 +145,8 @@ impl Supervisor {
     }
 
     fn wipe(&mut self) {
-        wipe_device_state(&self.shared.store, self.shared.instance_id);
-        self.backend = backend(&self.shared.store, self.shared.instance_id);
+        wipe_device_state(&self.shared.db, self.shared.instance_id);
+        self.backend = backend(&self.shared.db, self.shared.instance_id);
         self.shared.addresses.clear();
     }
 

@@ -45,9 +45,9 @@ pub async fn set_language(
     form: web::Form<LanguageInput>,
 ) -> Result<HttpResponse, ApiError> {
     let lang = supported_lang(&form.lang).to_owned();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = viewer.user.id;
-    blocking(move || store.update_user(id, |u| u.lang = lang)).await?;
+    blocking(move || db.update_user(id, |u| u.lang = lang)).await?;
     Ok(redirect("/conta?ok=saved"))
 }
 
@@ -81,11 +81,11 @@ pub async fn change_password(
         .await;
     }
     let hash = hash_password(&form.password);
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = viewer.user.id;
     // Changing the password ends every session of the user, this one included: log in again.
     blocking(move || {
-        store.update_user(id, |u| {
+        db.update_user(id, |u| {
             u.password_hash = hash;
             u.must_change_password = false;
         })

@@ -6,12 +6,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::render_status;
+use crate::db::{ConsoleSettings, DbError, NewUser, Role};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
 use crate::http::error::{ApiError, blocking};
 use crate::http::password::{hash_password, one_time_password, random_token, secret_hash};
 use crate::http::ui::supported_lang;
-use crate::store::{ConsoleSettings, NewUser, Role, StoreError};
 
 #[derive(Deserialize)]
 pub struct NewUserInput {
@@ -40,9 +40,8 @@ async fn users_page(
     extra: Value,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let (users, tokens) =
-        blocking(move || Ok((store.list_users()?, store.list_api_tokens()?))).await?;
+    let db = state.db.clone();
+    let (users, tokens) = blocking(move || Ok((db.list_users()?, db.list_api_tokens()?))).await?;
     let users: Vec<Value> = users
         .into_iter()
         .map(|u| {
@@ -111,12 +110,12 @@ pub async fn create_user(
     let password = one_time_password();
     let hash = hash_password(&password);
     let now = state.clock.now();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let email = form.email.trim().to_owned();
     let name = form.name.trim().to_owned();
     let role = role.expect("checked above");
     let created = blocking(move || {
-        match store.create_user(NewUser {
+        match db.create_user(NewUser {
             email,
             name,
             role,
@@ -126,7 +125,7 @@ pub async fn create_user(
             created_at: now,
         }) {
             Ok(user) => Ok(Some(user)),
-            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(DbError::Conflict(_)) => Ok(None),
             Err(e) => Err(e),
         }
     })
@@ -163,8 +162,8 @@ async fn set_disabled(
             "you cannot disable your own account".into(),
         ));
     }
-    let store = state.store.clone();
-    blocking(move || store.update_user(id, |u| u.disabled = disabled)).await?;
+    let db = state.db.clone();
+    blocking(move || db.update_user(id, |u| u.disabled = disabled)).await?;
     tracing::info!(user_id = id, disabled, by = admin.0.user.id, "user updated");
     Ok(redirect("/usuarios?ok=user_updated"))
 }
@@ -193,10 +192,10 @@ pub async fn reset_user_password(
 ) -> Result<HttpResponse, ApiError> {
     let password = one_time_password();
     let hash = hash_password(&password);
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = id.into_inner();
     let user = blocking(move || {
-        store.update_user(id, |u| {
+        db.update_user(id, |u| {
             u.password_hash = hash;
             u.must_change_password = true;
         })
@@ -229,9 +228,9 @@ pub async fn create_api_token(
     let hash = secret_hash(&token);
     let prefix = token[..12].to_owned();
     let now = state.clock.now();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let user_id = admin.0.user.id;
-    blocking(move || store.create_api_token(&hash, user_id, &name, &prefix, now)).await?;
+    blocking(move || db.create_api_token(&hash, user_id, &name, &prefix, now)).await?;
     tracing::info!(by = user_id, "API token created");
     users_page(
         &state,
@@ -248,9 +247,9 @@ pub async fn revoke_api_token(
     admin: AdminViewer,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = id.into_inner();
-    blocking(move || store.revoke_api_token(id)).await?;
+    blocking(move || db.revoke_api_token(id)).await?;
     tracing::info!(token_id = id, by = admin.0.user.id, "API token revoked");
     Ok(redirect("/usuarios?ok=token_revoked"))
 }
@@ -264,9 +263,8 @@ pub(super) async fn settings_page(
     extra: Value,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let (current, ops) =
-        blocking(move || Ok((store.console_settings()?, store.ops_settings()?))).await?;
+    let db = state.db.clone();
+    let (current, ops) = blocking(move || Ok((db.console_settings()?, db.ops_settings()?))).await?;
     let defaults = context! {
         settings => Value::from(minijinja::value::Serde(&current)),
         ops => Value::from(minijinja::value::Serde(&ops)),
@@ -330,8 +328,8 @@ pub async fn save_settings(
         )
         .await;
     }
-    let store = state.store.clone();
-    blocking(move || store.save_console_settings(&settings)).await?;
+    let db = state.db.clone();
+    blocking(move || db.save_console_settings(&settings)).await?;
     Ok(redirect("/configuracoes?ok=saved"))
 }
 
@@ -340,8 +338,8 @@ pub async fn api_list_users(
     state: web::Data<AppState>,
     _admin: AdminViewer,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let users = blocking(move || store.list_users()).await?;
+    let db = state.db.clone();
+    let users = blocking(move || db.list_users()).await?;
     let users: Vec<_> = users
         .iter()
         .map(|u| json!({ "id": u.id, "email": u.email, "name": u.name, "role": u.role.as_str(), "disabled": u.disabled }))

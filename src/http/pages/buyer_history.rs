@@ -12,11 +12,11 @@ use serde::Deserialize;
 use super::events::mask_phone;
 use super::messages::{row_view, store_names};
 use super::render_status;
+use crate::db::{ConversationEntry, MessageFilter, MessageRecord};
 use crate::domain::{MessageStatus, Phone};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::{ApiError, blocking};
-use crate::store::{ConversationEntry, MessageFilter, MessageRecord};
 
 /// The most lines of each kind one page shows (the latest ones).
 const LIMIT: usize = 200;
@@ -100,7 +100,7 @@ pub async fn buyer_history(
             "give the buyer's phone with the area code".into(),
         ));
     };
-    let store = state.store.clone();
+    let db = state.db.clone();
     let lookup = address.clone();
     let (messages, lines, stores, opted_out) = blocking(move || {
         let filter = MessageFilter {
@@ -109,10 +109,10 @@ pub async fn buyer_history(
             ..MessageFilter::default()
         };
         Ok((
-            store.list_messages(&filter)?,
-            store.conversation(&lookup, LIMIT)?,
-            store.list_stores()?,
-            store.is_opted_out(&lookup)?,
+            db.list_messages(&filter)?,
+            db.conversation(&lookup, LIMIT)?,
+            db.list_stores()?,
+            db.is_opted_out(&lookup)?,
         ))
     })
     .await?;

@@ -6,12 +6,12 @@ use serde_json::json;
 
 use super::render;
 use super::reports::figures;
+use crate::db::{Counter, ReportFilter};
 use crate::domain::report::Period;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::ApiError;
 use crate::http::error::blocking;
-use crate::store::{Counter, ReportFilter};
 
 /// Messages due for this long or more without going out make a backlog alert.
 const BACKLOG_ALERT: usize = 50;
@@ -22,11 +22,11 @@ pub async fn dashboard(
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let (today, week, unmapped, instances, backlog) = blocking(move || {
         let rows = |days| {
             let period = Period::last_days(now, days);
-            store.report_rows(&ReportFilter {
+            db.report_rows(&ReportFilter {
                 first_day: period.first,
                 last_day: period.last,
                 store_id: None,
@@ -38,9 +38,9 @@ pub async fn dashboard(
         Ok((
             rows(1)?.totals(),
             rows(7)?.totals(),
-            store.unacknowledged_unmapped()?,
-            store.list_instances()?,
-            store.due_messages(now, BACKLOG_ALERT + 1)?.len(),
+            db.unacknowledged_unmapped()?,
+            db.list_instances()?,
+            db.due_messages(now, BACKLOG_ALERT + 1)?.len(),
         ))
     })
     .await?;

@@ -1,6 +1,6 @@
 //! Eventos: every delivery the stores' webhook URLs received, filtered and paged, one event's raw
 //! body beside avisa's reading of it, and the alert for unmapped events. Pages and the JSON API
-//! share the filter parsing and the views; storage is reached only through `Store`.
+//! share the filter parsing and the views; storage is reached only through `Db`.
 
 use std::collections::HashMap;
 
@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{render, render_status};
+use crate::db::{Db, DbError, EventFilter, EventRecord, RawDelivery, Store};
 use crate::domain::money::format_brl;
 use crate::domain::{Event, EventKind, Platform};
 use crate::http::AppState;
 use crate::http::auth::{Viewer, redirect};
 use crate::http::error::{ApiError, blocking};
 use crate::ingest::{Reason, Status};
-use crate::store::{EventFilter, EventRecord, RawDelivery, Store, StoreError, StoreRecord};
 
 /// Events per page (and the API's default and largest page).
 const PAGE_SIZE: usize = 100;
@@ -133,16 +133,16 @@ fn period_start(period: &str, now: i64) -> Option<Option<i64>> {
 /// One page of events, newest first, and whether older ones exist. Events of deleted stores
 /// cannot be found by an index, so that filter reads on until the page is full.
 fn page_of_events(
-    store: &Store,
+    db: &Db,
     parsed: &Parsed,
-) -> Result<(Vec<EventRecord>, Vec<StoreRecord>, bool), StoreError> {
-    let stores = store.list_stores()?;
+) -> Result<(Vec<EventRecord>, Vec<Store>, bool), DbError> {
+    let stores = db.list_stores()?;
     let limit = parsed.filter.limit;
     let mut filter = parsed.filter.clone();
     filter.limit = limit + 1;
     let mut page = Vec::new();
     loop {
-        let batch = store.list_events(&filter)?;
+        let batch = db.list_events(&filter)?;
         let exhausted = batch.len() < filter.limit;
         filter.before_id = batch.last().map(|e| e.id);
         page.extend(batch.into_iter().filter(|e| match parsed.store {
@@ -176,7 +176,7 @@ pub fn mask_phone(e164: &str) -> String {
     }
 }
 
-fn store_names(stores: &[StoreRecord]) -> HashMap<u64, String> {
+fn store_names(stores: &[Store]) -> HashMap<u64, String> {
     stores.iter().map(|s| (s.id, s.name.clone())).collect()
 }
 
@@ -221,11 +221,11 @@ pub async fn events(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let parsed = query.parse(state.clock.now())?;
-    let store = state.store.clone();
+    let db = state.db.clone();
     let for_page = parsed.clone();
     let (page, stores, more, unmapped) = blocking(move || {
-        let (page, stores, more) = page_of_events(&store, &for_page)?;
-        Ok((page, stores, more, store.unacknowledged_unmapped()?))
+        let (page, stores, more) = page_of_events(&db, &for_page)?;
+        Ok((page, stores, more, db.unacknowledged_unmapped()?))
     })
     .await?;
     let names = store_names(&stores);
@@ -302,20 +302,20 @@ fn raw_text(raw: &RawDelivery) -> RawText {
 
 /// One event, its raw delivery and its store (absent when deleted); `None` when unknown.
 fn load_event(
-    store: &Store,
+    db: &Db,
     id: u64,
-) -> Result<Option<(EventRecord, RawDelivery, Option<StoreRecord>)>, StoreError> {
-    let (record, raw) = match store.event(id) {
+) -> Result<Option<(EventRecord, RawDelivery, Option<Store>)>, DbError> {
+    let (record, raw) = match db.event(id) {
         Ok(found) => found,
-        Err(StoreError::NotFound) => return Ok(None),
+        Err(DbError::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let shop = match store.store(record.store_id) {
+    let store = match db.store(record.store_id) {
         Ok(s) => Some(s),
-        Err(StoreError::NotFound) => None,
+        Err(DbError::NotFound) => None,
         Err(e) => return Err(e),
     };
-    Ok(Some((record, raw, shop)))
+    Ok(Some((record, raw, store)))
 }
 
 /// `GET /eventos/{id}`: the raw body beside the normalised event.
@@ -326,8 +326,8 @@ pub async fn event_detail(
     path: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let store = state.store.clone();
-    let Some((record, raw, shop)) = blocking(move || load_event(&store, id)).await? else {
+    let db = state.db.clone();
+    let Some((record, raw, store)) = blocking(move || load_event(&db, id)).await? else {
         return render_status(
             &state,
             &req,
@@ -339,7 +339,7 @@ pub async fn event_detail(
         )
         .await;
     };
-    let names: HashMap<u64, String> = shop.iter().map(|s| (s.id, s.name.clone())).collect();
+    let names: HashMap<u64, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
     let text = raw_text(&raw);
     let event = record.event.as_ref();
     let ctx = context! {
@@ -373,8 +373,8 @@ pub async fn acknowledge_unmapped(
     form: web::Form<AcknowledgeInput>,
 ) -> Result<HttpResponse, ApiError> {
     let seen = form.seen.unwrap_or(u64::MAX);
-    let store = state.store.clone();
-    blocking(move || store.acknowledge_unmapped_seen(seen)).await?;
+    let db = state.db.clone();
+    blocking(move || db.acknowledge_unmapped_seen(seen)).await?;
     tracing::info!(by = viewer.user.id, "unmapped events acknowledged");
     Ok(redirect("/eventos?ok=unmapped_acknowledged"))
 }
@@ -417,8 +417,8 @@ pub async fn api_list_events(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let parsed = query.parse(state.clock.now())?;
-    let store = state.store.clone();
-    let (page, stores, more) = blocking(move || page_of_events(&store, &parsed)).await?;
+    let db = state.db.clone();
+    let (page, stores, more) = blocking(move || page_of_events(&db, &parsed)).await?;
     let names = store_names(&stores);
     let views: Vec<EventView> = page.iter().map(|e| event_view(e, &names)).collect();
     let next_before = more.then(|| page.last().map(|e| e.id)).flatten();
@@ -432,11 +432,11 @@ pub async fn api_event(
     path: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let store = state.store.clone();
-    let (record, raw, shop) = blocking(move || load_event(&store, id))
+    let db = state.db.clone();
+    let (record, raw, store) = blocking(move || load_event(&db, id))
         .await?
         .ok_or(ApiError::NotFound)?;
-    let names: HashMap<u64, String> = shop.iter().map(|s| (s.id, s.name.clone())).collect();
+    let names: HashMap<u64, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
     Ok(HttpResponse::Ok().json(json!({
         "event": event_view(&record, &names),
         "raw": {

@@ -31,8 +31,8 @@ pub async fn instance_events(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let store = state.store.clone();
-    blocking(move || store.instance(id)).await?;
+    let db = state.db.clone();
+    blocking(move || db.instance(id)).await?;
     let (tx, rx) = mpsc::channel(8);
     tokio::spawn(follow(state.channels.clone(), id, viewer.is_admin(), tx));
     Ok(HttpResponse::Ok()

@@ -8,12 +8,12 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::render_status;
+use crate::db::{DbError, InstanceMode};
 use crate::domain::Phone;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
 use crate::http::error::{ApiError, blocking};
 use crate::queue::channel::Pairing;
-use crate::store::{InstanceMode, StoreError};
 
 /// Why a pairing action cannot run; each is a 409 with its own message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,10 +45,10 @@ async fn control(
     state: &web::Data<AppState>,
     id: u64,
 ) -> Result<Result<std::sync::Arc<dyn Pairing>, Refusal>, ApiError> {
-    let store = state.store.clone();
-    let instance = match blocking(move || store.instance(id)).await {
+    let db = state.db.clone();
+    let instance = match blocking(move || db.instance(id)).await {
         Ok(i) => i,
-        Err(ApiError::Store(StoreError::NotFound)) => return Err(ApiError::NotFound),
+        Err(ApiError::Db(DbError::NotFound)) => return Err(ApiError::NotFound),
         Err(e) => return Err(e),
     };
     if instance.mode == InstanceMode::Sandbox {

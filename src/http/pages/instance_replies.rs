@@ -4,10 +4,10 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
+use crate::db::AutoReply;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
 use crate::http::error::{ApiError, blocking};
-use crate::store::AutoReply;
 
 /// The longest auto-reply text.
 pub const MAX_AUTO_REPLY: usize = 1000;
@@ -48,8 +48,8 @@ pub async fn save_auto_reply(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let auto_reply = checked(&form)?;
-    let store = state.store.clone();
-    blocking(move || store.update_instance(id, |i| i.auto_reply = auto_reply)).await?;
+    let db = state.db.clone();
+    blocking(move || db.update_instance(id, |i| i.auto_reply = auto_reply)).await?;
     tracing::info!(instance_id = id, by = admin.0.user.id, "auto-reply saved");
     Ok(redirect(&format!("/instancias/{id}?ok=saved#respostas")))
 }

@@ -2,10 +2,10 @@
 //! a valid name, mode, pacing, daily limit, quiet hours and typing time are, and how a checked
 //! change is written.
 
+use crate::db::{Db, DbError, InstanceMode, InstanceRecord};
 use crate::domain::planning::QuietHours;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::store::{InstanceMode, InstanceRecord, Store, StoreError};
 
 /// The longest instance name, in characters.
 pub const MAX_NAME: usize = 80;
@@ -201,12 +201,8 @@ impl InstanceChange {
 }
 
 /// Writes a checked change (call it off the async workers).
-pub fn apply_change(
-    store: &Store,
-    id: u64,
-    change: CheckedChange,
-) -> Result<InstanceRecord, StoreError> {
-    store.update_instance(id, |r| {
+pub fn apply_change(db: &Db, id: u64, change: CheckedChange) -> Result<InstanceRecord, DbError> {
+    db.update_instance(id, |r| {
         if let Some(name) = change.name {
             r.name = name;
         }

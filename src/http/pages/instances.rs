@@ -15,12 +15,12 @@ use super::instance_rules::{
 };
 use super::instances_api::{self, InstanceView, Overview};
 use super::{render, render_status};
+use crate::db::{DbError, InstanceMode};
 use crate::domain::planning::QuietHours;
 use crate::domain::sending::Pacing;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::error::{ApiError, blocking};
-use crate::store::{InstanceMode, StoreError};
 
 /// The states a page can show (`instances.state.<name>`), as `ChannelState` serialises them,
 /// each with its badge class.
@@ -173,8 +173,8 @@ pub async fn list_instances(
     req: HttpRequest,
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let overview = blocking(move || Overview::load(&store)).await?;
+    let db = state.db.clone();
+    let overview = blocking(move || Overview::load(&db)).await?;
     let now = state.clock.now();
     let views: Vec<InstanceView> = overview
         .instances
@@ -367,7 +367,7 @@ pub async fn update_instance(
             tracing::info!(instance_id = id, by = admin.0.user.id, "instance updated");
             Ok(redirect(&format!("/instancias/{id}?ok=saved")))
         }
-        Err(ApiError::Store(StoreError::NotFound)) => missing(&state, &req, &admin.0).await,
+        Err(ApiError::Db(DbError::NotFound)) => missing(&state, &req, &admin.0).await,
         Err(e) => Err(e),
     }
 }
@@ -385,7 +385,7 @@ pub async fn delete_instance(
             tracing::info!(instance_id = id, by = admin.0.user.id, "instance deleted");
             Ok(redirect("/instancias?ok=instance_deleted"))
         }
-        Err(ApiError::Store(StoreError::NotFound)) => missing(&state, &req, &admin.0).await,
+        Err(ApiError::Db(DbError::NotFound)) => missing(&state, &req, &admin.0).await,
         Err(e) => Err(e),
     }
 }
@@ -408,8 +408,8 @@ pub async fn link_instance_store(
     let Ok(store_id) = form.store_id.trim().parse::<u64>() else {
         return missing(&state, &req, &admin.0).await;
     };
-    let store = state.store.clone();
-    match blocking(move || instances_api::link_store(&store, id, store_id)).await {
+    let db = state.db.clone();
+    match blocking(move || instances_api::link_store(&db, id, store_id)).await {
         Ok(()) => {
             state.outbox_wake.notify_one();
             tracing::info!(
@@ -420,7 +420,7 @@ pub async fn link_instance_store(
             );
             Ok(redirect(&format!("/instancias/{id}?ok=store_linked")))
         }
-        Err(ApiError::Store(StoreError::NotFound)) => missing(&state, &req, &admin.0).await,
+        Err(ApiError::Db(DbError::NotFound)) => missing(&state, &req, &admin.0).await,
         Err(e) => Err(e),
     }
 }
@@ -434,8 +434,8 @@ pub async fn unlink_instance_store(
     path: web::Path<(u64, u64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, store_id) = path.into_inner();
-    let store = state.store.clone();
-    match blocking(move || instances_api::unlink_store(&store, id, store_id)).await {
+    let db = state.db.clone();
+    match blocking(move || instances_api::unlink_store(&db, id, store_id)).await {
         Ok(()) => {
             tracing::info!(
                 instance_id = id,
@@ -445,7 +445,7 @@ pub async fn unlink_instance_store(
             );
             Ok(redirect(&format!("/instancias/{id}?ok=store_unlinked")))
         }
-        Err(ApiError::Store(StoreError::NotFound)) => missing(&state, &req, &admin.0).await,
+        Err(ApiError::Db(DbError::NotFound)) => missing(&state, &req, &admin.0).await,
         Err(e) => Err(e),
     }
 }

@@ -13,13 +13,13 @@ use super::instance_rules::{
     CheckedChange, InstanceChange, InstanceInvalid, api_error, apply_change, check_name, hhmm,
     parse_hhmm,
 };
+use crate::db::{Db, DbError, InstanceMode, InstanceRecord, Store};
 use crate::domain::planning::QuietHours;
 use crate::domain::sending::Pacing;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer};
 use crate::http::error::{ApiError, blocking};
 use crate::queue::channel::ChannelState;
-use crate::store::{InstanceMode, InstanceRecord, Store, StoreError, StoreRecord};
 
 /// Scheduled messages counted for the queue column at most (beyond it the count says "or more").
 pub const QUEUE_CAP: usize = 10_000;
@@ -104,19 +104,19 @@ pub struct InstanceView {
 /// What the views are built from, read in one go.
 pub struct Overview {
     pub instances: Vec<InstanceRecord>,
-    pub stores: Vec<StoreRecord>,
+    pub stores: Vec<Store>,
     /// Scheduled messages by store.
     pub queued_by_store: HashMap<u64, usize>,
     pub queue_capped: bool,
 }
 
 impl Overview {
-    pub fn load(store: &Store) -> Result<Overview, StoreError> {
-        let mut instances = store.list_instances()?;
+    pub fn load(db: &Db) -> Result<Overview, DbError> {
+        let mut instances = db.list_instances()?;
         instances.sort_by_key(|i| (i.name.to_lowercase(), i.id));
-        let mut stores = store.list_stores()?;
+        let mut stores = db.list_stores()?;
         stores.sort_by_key(|s| (s.name.to_lowercase(), s.id));
-        let due = store.due_messages(i64::MAX, QUEUE_CAP)?;
+        let due = db.due_messages(i64::MAX, QUEUE_CAP)?;
         let mut queued_by_store = HashMap::new();
         for message in &due {
             *queued_by_store.entry(message.store_id).or_insert(0) += 1;
@@ -136,7 +136,7 @@ impl Overview {
         show_qr: bool,
         now: i64,
     ) -> InstanceView {
-        let stores: Vec<&StoreRecord> = self
+        let stores: Vec<&Store> = self
             .stores
             .iter()
             .filter(|s| s.instance_id == Some(record.id))
@@ -190,8 +190,8 @@ pub async fn load_view(
     id: u64,
     show_qr: bool,
 ) -> Result<(InstanceView, Overview), ApiError> {
-    let store = state.store.clone();
-    let overview = blocking(move || Overview::load(&store)).await?;
+    let db = state.db.clone();
+    let overview = blocking(move || Overview::load(&db)).await?;
     let record = overview.find(id).ok_or(ApiError::NotFound)?;
     let live = state.channels.state(id);
     let view = overview.view(record, &live, show_qr, state.clock.now());
@@ -199,16 +199,16 @@ pub async fn load_view(
 }
 
 /// Links `store_id` to `instance_id` (moving it from any other instance).
-pub fn link_store(store: &Store, instance_id: u64, store_id: u64) -> Result<(), StoreError> {
-    store.instance(instance_id)?;
-    store.update_store(store_id, |s| s.instance_id = Some(instance_id))?;
+pub fn link_store(db: &Db, instance_id: u64, store_id: u64) -> Result<(), DbError> {
+    db.instance(instance_id)?;
+    db.update_store(store_id, |s| s.instance_id = Some(instance_id))?;
     Ok(())
 }
 
 /// Unlinks `store_id` if it sends through `instance_id`; its messages wait for a new link.
-pub fn unlink_store(store: &Store, instance_id: u64, store_id: u64) -> Result<(), StoreError> {
-    store.instance(instance_id)?;
-    store.update_store(store_id, |s| {
+pub fn unlink_store(db: &Db, instance_id: u64, store_id: u64) -> Result<(), DbError> {
+    db.instance(instance_id)?;
+    db.update_store(store_id, |s| {
         if s.instance_id == Some(instance_id) {
             s.instance_id = None;
         }
@@ -261,9 +261,9 @@ pub async fn create(
     name: String,
     mode: InstanceMode,
 ) -> Result<InstanceRecord, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let new = InstanceRecord::new(&name, mode, state.clock.now());
-    let record = blocking(move || store.create_instance(new)).await?;
+    let record = blocking(move || db.create_instance(new)).await?;
     state.channels.ensure(&record);
     if record.mode == InstanceMode::Sandbox {
         state.outbox_wake.notify_one();
@@ -277,9 +277,9 @@ pub async fn save(
     id: u64,
     change: CheckedChange,
 ) -> Result<InstanceRecord, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let mode_changed = change.changes_mode();
-    let record = blocking(move || apply_change(&store, id, change)).await?;
+    let record = blocking(move || apply_change(&db, id, change)).await?;
     if mode_changed {
         state.channels.ensure(&record);
     }
@@ -289,8 +289,8 @@ pub async fn save(
 
 /// Deletes an instance; its stores are unlinked and its channel goes.
 pub async fn delete(state: &web::Data<AppState>, id: u64) -> Result<(), ApiError> {
-    let store = state.store.clone();
-    blocking(move || store.delete_instance(id)).await?;
+    let db = state.db.clone();
+    blocking(move || db.delete_instance(id)).await?;
     state.channels.remove(id);
     Ok(())
 }
@@ -300,8 +300,8 @@ pub async fn api_list_instances(
     state: web::Data<AppState>,
     _viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let overview = blocking(move || Overview::load(&store)).await?;
+    let db = state.db.clone();
+    let overview = blocking(move || Overview::load(&db)).await?;
     let now = state.clock.now();
     let views: Vec<InstanceView> = overview
         .instances
@@ -393,8 +393,8 @@ pub async fn api_link_store(
 ) -> Result<HttpResponse, ApiError> {
     let input: LinkStoreInput = parse_body(&body)?;
     let id = id.into_inner();
-    let store = state.store.clone();
-    blocking(move || link_store(&store, id, input.store_id)).await?;
+    let db = state.db.clone();
+    blocking(move || link_store(&db, id, input.store_id)).await?;
     state.outbox_wake.notify_one();
     tracing::info!(
         instance_id = id,

@@ -16,13 +16,13 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::admin::settings_page;
+use crate::db::{DbError, OpsSettings};
 use crate::domain::Phone;
 use crate::domain::housekeeping::backup_file_name;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
 use crate::http::error::{ApiError, blocking};
 use crate::http::password::random_token;
-use crate::store::{OpsSettings, StoreError};
 
 /// Bytes read from the backup file per chunk sent.
 const CHUNK: usize = 256 * 1024;
@@ -66,20 +66,20 @@ impl MessageBody for BackupBody {
 /// Makes a backup in the data directory, unlinks it (the open handle keeps it readable, and a
 /// dropped download leaves nothing behind) and answers it as an attachment.
 async fn backup_response(state: &AppState, by: u64) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let name = backup_file_name(state.clock.now());
     let (file, size) = blocking(move || {
-        let dir = store
+        let dir = db
             .path()
             .parent()
             .expect("the data file is inside the data directory")
             .to_path_buf();
         let staged = dir.join(format!(".download-{}.redb.zst", &random_token()[..16]));
-        store.backup_to(&staged)?;
-        let file = std::fs::File::open(&staged).map_err(StoreError::Io);
+        db.backup_to(&staged)?;
+        let file = std::fs::File::open(&staged).map_err(DbError::Io);
         let _ = std::fs::remove_file(&staged);
         let file = file?;
-        let size = file.metadata().map_err(StoreError::Io)?.len();
+        let size = file.metadata().map_err(DbError::Io)?.len();
         Ok((file, size))
     })
     .await?;
@@ -178,8 +178,8 @@ pub async fn save_ops_settings(
         )
         .await;
     }
-    let store = state.store.clone();
-    blocking(move || store.save_ops_settings(&settings)).await?;
+    let db = state.db.clone();
+    blocking(move || db.save_ops_settings(&settings)).await?;
     tracing::info!(by = admin.0.user.id, "backup and retention settings saved");
     Ok(redirect("/configuracoes?ok=saved"))
 }
@@ -210,10 +210,10 @@ pub async fn export_buyer(
     let Ok(phone) = Phone::parse(&form.phone) else {
         return invalid_phone(&state, &req, &admin, "ops.error.phone").await;
     };
-    let store = state.store.clone();
+    let db = state.db.clone();
     let now = state.clock.now();
     let digits = phone.digits().to_owned();
-    let export = blocking(move || store.export_buyer(&phone, now)).await?;
+    let export = blocking(move || db.export_buyer(&phone, now)).await?;
     tracing::info!(
         by = admin.0.user.id,
         events = export.events.len(),
@@ -245,10 +245,10 @@ pub async fn forget_buyer(
     if form.confirm.is_none() {
         return invalid_phone(&state, &req, &admin, "ops.error.confirm").await;
     }
-    let store = state.store.clone();
+    let db = state.db.clone();
     let now = state.clock.now();
     let shown = phone.as_str().to_owned();
-    let forgotten = blocking(move || store.forget_buyer(&phone, now)).await?;
+    let forgotten = blocking(move || db.forget_buyer(&phone, now)).await?;
     // The phone is not logged: the log would keep what the buyer asked to erase.
     tracing::info!(
         by = admin.0.user.id,

@@ -7,11 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::messages::{detail_page, missing, parse_local_input};
+use crate::db::{Db, DbError, MessageRecord};
 use crate::domain::message::cancel_reason;
 use crate::http::AppState;
 use crate::http::auth::{Viewer, redirect};
 use crate::http::error::{ApiError, blocking};
-use crate::store::{MessageRecord, Store, StoreError};
 
 /// How far in the past a new due time may be: a time picked in the current minute is "now".
 pub(super) const PAST_SLACK_SECONDS: i64 = 60;
@@ -32,13 +32,13 @@ enum Outcome<T> {
 
 async fn attempt<T, F>(f: F) -> Result<Outcome<T>, ApiError>
 where
-    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce() -> Result<T, DbError> + Send + 'static,
     T: Send + 'static,
 {
     match blocking(f).await {
         Ok(value) => Ok(Outcome::Done(value)),
-        Err(ApiError::Store(StoreError::NotFound)) => Ok(Outcome::Missing),
-        Err(ApiError::Store(StoreError::Conflict(_))) => Ok(Outcome::NotPending),
+        Err(ApiError::Db(DbError::NotFound)) => Ok(Outcome::Missing),
+        Err(ApiError::Db(DbError::Conflict(_))) => Ok(Outcome::NotPending),
         Err(e) => Err(e),
     }
 }
@@ -70,9 +70,9 @@ pub async fn cancel_message(
     path: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let now = state.clock.now();
-    let outcome = attempt(move || store.cancel_message(id, cancel_reason::BY_USER, now)).await?;
+    let outcome = attempt(move || db.cancel_message(id, cancel_reason::BY_USER, now)).await?;
     if matches!(outcome, Outcome::Done(_)) {
         tracing::info!(message_id = id, by = viewer.user.id, "message canceled");
     }
@@ -105,8 +105,8 @@ pub async fn reschedule_message(
     if due_at < now - PAST_SLACK_SECONDS {
         return refused("messages.error.past_time").await;
     }
-    let store = state.store.clone();
-    let outcome = attempt(move || store.reschedule_message(id, due_at.max(now), now)).await?;
+    let db = state.db.clone();
+    let outcome = attempt(move || db.reschedule_message(id, due_at.max(now), now)).await?;
     state.outbox_wake.notify_one();
     if matches!(outcome, Outcome::Done(_)) {
         tracing::info!(
@@ -127,9 +127,9 @@ pub async fn send_message_now(
     path: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let now = state.clock.now();
-    let outcome = attempt(move || store.reschedule_message(id, now, now)).await?;
+    let outcome = attempt(move || db.reschedule_message(id, now, now)).await?;
     state.outbox_wake.notify_one();
     if matches!(outcome, Outcome::Done(_)) {
         tracing::info!(
@@ -146,22 +146,22 @@ pub async fn send_message_now(
 pub(super) enum MarkPaidError {
     /// The message carries no order id (carts without a number, some platforms).
     NoOrder,
-    Store(StoreError),
+    Db(DbError),
 }
 
 /// Dar baixa on the order of message `id`; returns the message and how many reminders stopped.
 pub(super) fn mark_paid_from_message(
-    store: &Store,
+    db: &Db,
     id: u64,
     now: i64,
 ) -> Result<(MessageRecord, usize), MarkPaidError> {
-    let message = store.message(id).map_err(MarkPaidError::Store)?;
+    let message = db.message(id).map_err(MarkPaidError::Db)?;
     let Some(order_id) = message.order_id.clone() else {
         return Err(MarkPaidError::NoOrder);
     };
-    let canceled = store
+    let canceled = db
         .mark_order_paid(message.store_id, &order_id, now)
-        .map_err(MarkPaidError::Store)?;
+        .map_err(MarkPaidError::Db)?;
     Ok((message, canceled))
 }
 
@@ -183,9 +183,9 @@ pub async fn mark_order_paid(
     path: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let now = state.clock.now();
-    let outcome = web::block(move || mark_paid_from_message(&store, id, now)).await?;
+    let outcome = web::block(move || mark_paid_from_message(&db, id, now)).await?;
     match outcome {
         Ok((message, canceled)) => {
             tracing::info!(
@@ -198,8 +198,8 @@ pub async fn mark_order_paid(
             let flash = count_flash("marked_paid", canceled);
             Ok(redirect(&format!("/mensagens/{id}?ok={flash}")))
         }
-        Err(MarkPaidError::Store(StoreError::NotFound)) => missing(&state, &req, &viewer).await,
-        Err(MarkPaidError::Store(e)) => Err(e.into()),
+        Err(MarkPaidError::Db(DbError::NotFound)) => missing(&state, &req, &viewer).await,
+        Err(MarkPaidError::Db(e)) => Err(e.into()),
         Err(MarkPaidError::NoOrder) => {
             let error = Some("messages.error.no_order");
             detail_page(

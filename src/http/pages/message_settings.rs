@@ -10,12 +10,12 @@ use serde::Deserialize;
 
 use super::message_actions::count_flash;
 use super::render_status;
+use crate::db::MessageSettings;
 use crate::domain::Phone;
 use crate::domain::planning::QuietHours;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::error::{ApiError, blocking};
-use crate::store::MessageSettings;
 
 /// Limits of the numeric settings, shown in the form too.
 const MAX_BUYER_CAP: u32 = 50;
@@ -254,8 +254,8 @@ pub async fn message_settings(
     req: HttpRequest,
     admin: AdminViewer,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let settings = blocking(move || store.message_settings()).await?;
+    let db = state.db.clone();
+    let settings = blocking(move || db.message_settings()).await?;
     settings_page(&state, &req, &admin, &form_from(&settings), None).await
 }
 
@@ -272,8 +272,8 @@ pub async fn save_message_settings(
         Ok(s) => s,
         Err(e) => return settings_page(&state, &req, &admin, &form, Some(e)).await,
     };
-    let store = state.store.clone();
-    blocking(move || store.save_message_settings(&settings)).await?;
+    let db = state.db.clone();
+    blocking(move || db.save_message_settings(&settings)).await?;
     tracing::info!(by = admin.0.user.id, "message settings saved");
     Ok(redirect("/mensagens/configuracoes?ok=saved"))
 }
@@ -291,8 +291,8 @@ async fn opt_outs_page(
     typed: &str,
     error: Option<&'static str>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let mut list = blocking(move || store.list_opt_outs()).await?;
+    let db = state.db.clone();
+    let mut list = blocking(move || db.list_opt_outs()).await?;
     list.sort_by(|a, b| b.added_at.cmp(&a.added_at).then(a.phone.cmp(&b.phone)));
     let rows: Vec<Value> = list
         .iter()
@@ -336,10 +336,10 @@ pub async fn add_opt_out(
         let error = Some("messages.opt_outs.error.bad_phone");
         return opt_outs_page(&state, &req, &viewer, &form.phone, error).await;
     };
-    let store = state.store.clone();
+    let db = state.db.clone();
     let now = state.clock.now();
     let number = phone.as_str().to_owned();
-    let canceled = blocking(move || store.add_opt_out(&number, "console", now)).await?;
+    let canceled = blocking(move || db.add_opt_out(&number, "console", now)).await?;
     tracing::info!(
         by = viewer.user.id,
         canceled,
@@ -357,8 +357,8 @@ pub async fn remove_opt_out(
     form: web::Form<OptOutForm>,
 ) -> Result<HttpResponse, ApiError> {
     let phone = form.into_inner().phone;
-    let store = state.store.clone();
-    blocking(move || store.remove_opt_out(phone.trim())).await?;
+    let db = state.db.clone();
+    blocking(move || db.remove_opt_out(phone.trim())).await?;
     tracing::info!(by = admin.0.user.id, "buyer removed from the opt-out list");
     Ok(redirect("/mensagens/descadastros?ok=opt_out_removed"))
 }

@@ -1,7 +1,7 @@
 //! Mensagens: the queue and the history of planned messages, filtered and paged, and one
 //! message's full text and status history. The filters and views are shared with the JSON API
 //! (`messages_api.rs`) and the sandbox inbox; the actions live in `message_actions.rs`.
-//! Storage is reached only through `Store`.
+//! Storage is reached only through `Db`.
 
 use std::collections::HashMap;
 
@@ -12,13 +12,13 @@ use serde::Deserialize;
 
 use super::events::mask_phone;
 use super::render_status;
+use crate::db::{Db, DbError, MessageFilter, MessageRecord, Store};
 use crate::domain::message::cancel_reason;
 use crate::domain::planning::is_recovery;
 use crate::domain::{MessageStatus, Phone};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::{ApiError, blocking};
-use crate::store::{MessageFilter, MessageRecord, Store, StoreError, StoreRecord};
 
 /// Messages per page (and the API's default and largest page).
 pub(super) const PAGE_SIZE: usize = 100;
@@ -177,15 +177,15 @@ impl Parsed {
 /// One page of messages, newest first, and whether older ones exist. What storage cannot filter
 /// (queue or history, test only) is filtered here, reading on until the page is full.
 pub(super) fn page_of_messages(
-    store: &Store,
+    db: &Db,
     parsed: &Parsed,
-) -> Result<(Vec<MessageRecord>, bool), StoreError> {
+) -> Result<(Vec<MessageRecord>, bool), DbError> {
     let limit = parsed.filter.limit;
     let mut filter = parsed.filter.clone();
     filter.limit = limit + 1;
     let mut page = Vec::new();
     loop {
-        let batch = store.list_messages(&filter)?;
+        let batch = db.list_messages(&filter)?;
         let exhausted = batch.len() < filter.limit;
         filter.before_id = batch.last().map(|m| m.id);
         page.extend(batch.into_iter().filter(|m| parsed.admits(m)));
@@ -198,7 +198,7 @@ pub(super) fn page_of_messages(
     Ok((page, more))
 }
 
-pub(super) fn store_names(stores: &[StoreRecord]) -> HashMap<u64, String> {
+pub(super) fn store_names(stores: &[Store]) -> HashMap<u64, String> {
     stores.iter().map(|s| (s.id, s.name.clone())).collect()
 }
 
@@ -264,14 +264,14 @@ pub async fn messages(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let parsed = query.parse();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let for_page = parsed.clone().ok();
     let (page, more, stores) = blocking(move || {
         let (page, more) = match &for_page {
-            Some(parsed) => page_of_messages(&store, parsed)?,
+            Some(parsed) => page_of_messages(&db, parsed)?,
             None => (Vec::new(), false),
         };
-        Ok((page, more, store.list_stores()?))
+        Ok((page, more, db.list_stores()?))
     })
     .await?;
     let names = store_names(&stores);
@@ -365,21 +365,18 @@ fn sao_paulo() -> jiff::tz::TimeZone {
 }
 
 /// One message with its store (absent when deleted); `None` when unknown.
-fn load_message(
-    store: &Store,
-    id: u64,
-) -> Result<Option<(MessageRecord, Option<StoreRecord>)>, StoreError> {
-    let record = match store.message(id) {
+fn load_message(db: &Db, id: u64) -> Result<Option<(MessageRecord, Option<Store>)>, DbError> {
+    let record = match db.message(id) {
         Ok(found) => found,
-        Err(StoreError::NotFound) => return Ok(None),
+        Err(DbError::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let shop = match store.store(record.store_id) {
+    let store = match db.store(record.store_id) {
         Ok(s) => Some(s),
-        Err(StoreError::NotFound) => None,
+        Err(DbError::NotFound) => None,
         Err(e) => return Err(e),
     };
-    Ok(Some((record, shop)))
+    Ok(Some((record, store)))
 }
 
 /// The console's 404 page inside the Mensagens section.
@@ -409,11 +406,11 @@ pub(super) async fn detail_page(
     error: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let Some((record, shop)) = blocking(move || load_message(&store, id)).await? else {
+    let db = state.db.clone();
+    let Some((record, store)) = blocking(move || load_message(&db, id)).await? else {
         return missing(state, req, viewer).await;
     };
-    let names: HashMap<u64, String> = shop.iter().map(|s| (s.id, s.name.clone())).collect();
+    let names: HashMap<u64, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
     let history: Vec<Value> = record
         .history
         .iter()

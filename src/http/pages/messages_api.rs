@@ -9,12 +9,12 @@ use serde_json::json;
 
 use super::message_actions::PAST_SLACK_SECONDS;
 use super::messages::{MessagesQuery, page_of_messages, store_names};
+use crate::db::{DbError, MessageRecord, StatusChange};
 use crate::domain::message::cancel_reason;
 use crate::domain::{EventKind, MessageStatus};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::{ApiError, blocking};
-use crate::store::{MessageRecord, StatusChange, StoreError};
 
 /// A message as the API shows it. The phone is the full E.164 number: integrations need it.
 #[derive(Serialize)]
@@ -68,11 +68,11 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> 
 /// A message with its store's name (none when the store was deleted).
 fn with_names(
     record: MessageRecord,
-    store: &crate::store::Store,
-) -> Result<(MessageRecord, HashMap<u64, String>), StoreError> {
-    let names = match store.store(record.store_id) {
+    db: &crate::db::Db,
+) -> Result<(MessageRecord, HashMap<u64, String>), DbError> {
+    let names = match db.store(record.store_id) {
         Ok(s) => HashMap::from([(s.id, s.name)]),
-        Err(StoreError::NotFound) => HashMap::new(),
+        Err(DbError::NotFound) => HashMap::new(),
         Err(e) => return Err(e),
     };
     Ok((record, names))
@@ -90,10 +90,10 @@ pub async fn api_list_messages(
     query: web::Query<MessagesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let parsed = query.parse()?;
-    let store = state.store.clone();
+    let db = state.db.clone();
     let (page, more, stores) = blocking(move || {
-        let (page, more) = page_of_messages(&store, &parsed)?;
-        Ok((page, more, store.list_stores()?))
+        let (page, more) = page_of_messages(&db, &parsed)?;
+        Ok((page, more, db.list_stores()?))
     })
     .await?;
     let names = store_names(&stores);
@@ -109,11 +109,10 @@ pub async fn api_message(
     path: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let store = state.store.clone();
-    Ok(one(blocking(move || {
-        with_names(store.message(id)?, &store)
-    })
-    .await?))
+    let db = state.db.clone();
+    Ok(one(
+        blocking(move || with_names(db.message(id)?, &db)).await?
+    ))
 }
 
 /// `POST /api/v1/messages/{id}/cancel`: 409 when it already left.
@@ -123,15 +122,11 @@ pub async fn api_cancel_message(
     path: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let now = state.clock.now();
-    let found = blocking(move || {
-        with_names(
-            store.cancel_message(id, cancel_reason::BY_USER, now)?,
-            &store,
-        )
-    })
-    .await?;
+    let found =
+        blocking(move || with_names(db.cancel_message(id, cancel_reason::BY_USER, now)?, &db))
+            .await?;
     tracing::info!(
         message_id = id,
         by = viewer.user.id,
@@ -163,9 +158,8 @@ pub async fn api_reschedule_message(
     }
     let id = path.into_inner();
     let due_at = input.due_at.max(now);
-    let store = state.store.clone();
-    let found =
-        blocking(move || with_names(store.reschedule_message(id, due_at, now)?, &store)).await?;
+    let db = state.db.clone();
+    let found = blocking(move || with_names(db.reschedule_message(id, due_at, now)?, &db)).await?;
     state.outbox_wake.notify_one();
     tracing::info!(
         message_id = id,
@@ -195,13 +189,13 @@ pub async fn api_mark_order_paid(
     if order_id.is_empty() {
         return Err(ApiError::Validation("order_id is empty".into()));
     }
-    let store = state.store.clone();
+    let db = state.db.clone();
     let now = state.clock.now();
     let store_id = input.store_id;
     let for_answer = order_id.clone();
     let canceled = blocking(move || {
-        store.store(store_id)?;
-        store.mark_order_paid(store_id, &order_id, now)
+        db.store(store_id)?;
+        db.mark_order_paid(store_id, &order_id, now)
     })
     .await?;
     tracing::info!(

@@ -143,16 +143,16 @@ pub(super) async fn render_status(
     extra: Value,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let logged_in = viewer.is_some();
     let (settings, unmapped_count) = blocking(move || {
         // The Eventos badge: only people who can open the page see it.
         let unmapped = if logged_in {
-            store.unacknowledged_unmapped()?
+            db.unacknowledged_unmapped()?
         } else {
             0
         };
-        Ok((store.console_settings()?, unmapped))
+        Ok((db.console_settings()?, unmapped))
     })
     .await?;
     let lang = match viewer {

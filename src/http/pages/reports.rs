@@ -1,7 +1,7 @@
 //! Relatórios: for a period and filter, what was planned, sent, delivered and read, why messages
 //! were canceled, charts per day, results per template and step, the revenue recovered, and how
 //! often each buyer was messaged; with CSV exports. Every figure comes from the day-keyed
-//! counters (`Store::report_rows`): a page load is a few range reads, never a scan.
+//! counters (`Db::report_rows`): a page load is a few range reads, never a scan.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use super::events::mask_phone;
 use super::report_charts::{PALETTE, Series, stacked_bars};
+use crate::db::{
+    BuyerFrequency, CANCEL_REASONS, Counter, Counters, MessageRecord, ReportFilter, ReportRows,
+};
 use crate::domain::EventKind;
 use crate::domain::money::format_brl;
 use crate::domain::report::{Period, day_date, rate};
@@ -18,9 +21,6 @@ use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::{ApiError, blocking};
 use crate::http::ui::supported_lang;
-use crate::store::{
-    BuyerFrequency, CANCEL_REASONS, Counter, Counters, MessageRecord, ReportFilter, ReportRows,
-};
 
 /// The longest custom period (days).
 const MAX_DAYS: u32 = 366;
@@ -255,20 +255,17 @@ pub async fn reports(
     let query = query.into_inner();
     let lang = supported_lang(&viewer.user.lang);
     let parsed = query.parse(now);
-    let store = state.store.clone();
+    let db = state.db.clone();
     let filter_for_load = parsed.clone().ok();
     let (stores, instances, settings, loaded) = blocking(move || {
         let loaded = match filter_for_load {
-            Some(f) => Some((
-                store.report_rows(&f)?,
-                store.buyer_frequency(&f, TOP_BUYERS)?,
-            )),
+            Some(f) => Some((db.report_rows(&f)?, db.buyer_frequency(&f, TOP_BUYERS)?)),
             None => None,
         };
         Ok((
-            store.list_stores()?,
-            store.list_instances()?,
-            store.message_settings()?,
+            db.list_stores()?,
+            db.list_instances()?,
+            db.message_settings()?,
             loaded,
         ))
     })
@@ -353,8 +350,8 @@ pub async fn export_report_table(
     let filter = query
         .parse(state.clock.now())
         .map_err(|k| ApiError::Validation(format!("report filter: {k}")))?;
-    let store = state.store.clone();
-    let rows = blocking(move || store.report_rows(&filter)).await?;
+    let db = state.db.clone();
+    let rows = blocking(move || db.report_rows(&filter)).await?;
     let mut grouped: BTreeMap<(i32, u64, EventKind, u32), Counters> = BTreeMap::new();
     for (k, c) in &rows.rows {
         grouped
@@ -437,8 +434,8 @@ pub async fn export_report_messages(
     let filter = query
         .parse(state.clock.now())
         .map_err(|k| ApiError::Validation(format!("report filter: {k}")))?;
-    let store = state.store.clone();
-    let (messages, _more) = blocking(move || store.report_messages(&filter, EXPORT_LIMIT)).await?;
+    let db = state.db.clone();
+    let (messages, _more) = blocking(move || db.report_messages(&filter, EXPORT_LIMIT)).await?;
     let mut out = String::new();
     csv_line(
         &mut out,
@@ -508,9 +505,9 @@ pub(super) async fn last_week_summary(
     instance_id: Option<u64>,
 ) -> Result<Value, ApiError> {
     let period = Period::last_days(state.clock.now(), 7);
-    let store = state.store.clone();
+    let db = state.db.clone();
     let totals = blocking(move || {
-        store.report_rows(&ReportFilter {
+        db.report_rows(&ReportFilter {
             first_day: period.first,
             last_day: period.last,
             store_id,

@@ -11,10 +11,10 @@ use serde::Deserialize;
 
 use super::messages::{Parsed, View, page_of_messages, row_view, store_names};
 use super::render_status;
+use crate::db::{DbError, MessageFilter, MessageRecord};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::error::{ApiError, blocking};
-use crate::store::{MessageFilter, MessageRecord, StoreError};
 
 /// The newest test messages the inbox shows.
 const SANDBOX_SIZE: usize = 300;
@@ -65,11 +65,11 @@ pub async fn sandbox(
         view: View::All,
         test_only: true,
     };
-    let store = state.store.clone();
+    let db = state.db.clone();
     let (messages, stores, test_numbers) = blocking(move || {
-        let (page, _) = page_of_messages(&store, &parsed)?;
-        let numbers = store.message_settings()?.test_numbers.len();
-        Ok((page, store.list_stores()?, numbers))
+        let (page, _) = page_of_messages(&db, &parsed)?;
+        let numbers = db.message_settings()?.test_numbers.len();
+        Ok((page, db.list_stores()?, numbers))
     })
     .await?;
     let names = store_names(&stores);
@@ -113,8 +113,8 @@ pub async fn set_store_test_mode(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let on = form.test_mode == "1";
-    let store = state.store.clone();
-    match blocking(move || store.update_store(id, |s| s.test_mode = on)).await {
+    let db = state.db.clone();
+    match blocking(move || db.update_store(id, |s| s.test_mode = on)).await {
         Ok(_) => {
             tracing::info!(
                 store_id = id,
@@ -125,7 +125,7 @@ pub async fn set_store_test_mode(
             let flash = if on { "test_mode_on" } else { "test_mode_off" };
             Ok(redirect(&format!("/lojas/{id}?ok={flash}")))
         }
-        Err(ApiError::Store(StoreError::NotFound)) => {
+        Err(ApiError::Db(DbError::NotFound)) => {
             render_status(
                 &state,
                 &req,

@@ -7,11 +7,11 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{render, render_status, safe_next};
+use crate::db::{DbError, NewUser, Role};
 use crate::http::AppState;
 use crate::http::auth::{AuthVia, Viewer, clear_session_cookie, new_session_cookie, redirect};
 use crate::http::error::{ApiError, blocking};
 use crate::http::password::{MIN_PASSWORD_LEN, dummy_hash, hash_password, verify_password};
-use crate::store::{NewUser, Role, StoreError};
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -34,8 +34,8 @@ pub struct SetupInput {
 }
 
 async fn has_admin(state: &web::Data<AppState>) -> Result<bool, ApiError> {
-    let store = state.store.clone();
-    blocking(move || store.has_admin()).await
+    let db = state.db.clone();
+    blocking(move || db.has_admin()).await
 }
 
 pub async fn setup_form(
@@ -81,12 +81,12 @@ pub async fn create_first_admin(
         .await;
     }
     let now = state.clock.now();
-    let store = state.store.clone();
+    let db = state.db.clone();
     let name = form.name.trim().to_owned();
     let email = form.email.trim().to_owned();
     let password = form.password;
     let user = blocking(move || {
-        store.create_user(NewUser {
+        db.create_user(NewUser {
             email,
             name,
             role: Role::Admin,
@@ -174,12 +174,12 @@ pub async fn login(
             .insert(actix_web::http::header::RETRY_AFTER, wait.into());
         return Ok(response);
     }
-    let store = state.store.clone();
+    let db = state.db.clone();
     let email = form.email.clone();
     let password = form.password;
-    let user = blocking(move || match store.user_by_email(&email) {
+    let user = blocking(move || match db.user_by_email(&email) {
         Ok(user) => Ok(Some(user)),
-        Err(StoreError::NotFound) => Ok(None),
+        Err(DbError::NotFound) => Ok(None),
         Err(e) => Err(e),
     })
     .await?;
@@ -222,8 +222,8 @@ async fn start_session(
     next: &str,
 ) -> Result<HttpResponse, ApiError> {
     let (cookie, id_hash, record) = new_session_cookie(state, user_id)?;
-    let store = state.store.clone();
-    blocking(move || store.create_session(&id_hash, &record)).await?;
+    let db = state.db.clone();
+    blocking(move || db.create_session(&id_hash, &record)).await?;
     let mut response = redirect(next);
     response
         .add_cookie(&cookie)
@@ -233,8 +233,8 @@ async fn start_session(
 
 pub async fn logout(state: web::Data<AppState>, viewer: Viewer) -> Result<HttpResponse, ApiError> {
     if let AuthVia::Session(id_hash) = viewer.via {
-        let store = state.store.clone();
-        blocking(move || store.delete_session(&id_hash)).await?;
+        let db = state.db.clone();
+        blocking(move || db.delete_session(&id_hash)).await?;
     }
     let mut response = redirect("/login");
     response

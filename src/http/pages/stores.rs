@@ -10,11 +10,11 @@ use super::stores_api::{
     MAX_NAME, StoreChange, StoreView, apply_change, new_store, regenerate_token,
 };
 use super::{render, render_status};
+use crate::db::{DbError, Store};
 use crate::domain::{Platform, PlatformGroup};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::error::{ApiError, blocking};
-use crate::store::{StoreError, StoreRecord};
 
 /// The groups of the platform `<select>`, in the order merchants scan them.
 const GROUPS: [PlatformGroup; 4] = [
@@ -79,8 +79,8 @@ pub async fn list_stores(
     req: HttpRequest,
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let mut stores = blocking(move || store.list_stores()).await?;
+    let db = state.db.clone();
+    let mut stores = blocking(move || db.list_stores()).await?;
     stores.sort_by_key(|s| s.name.to_lowercase());
     let stores: Vec<StoreView> = stores
         .iter()
@@ -157,8 +157,8 @@ pub async fn create_store(
             return new_store_page(&state, &req, &admin, form, Some(e.key()), status).await;
         }
     };
-    let store = state.store.clone();
-    let record = blocking(move || store.create_store(new)).await?;
+    let db = state.db.clone();
+    let record = blocking(move || db.create_store(new)).await?;
     tracing::info!(store_id = record.id, by = admin.0.user.id, "store created");
     Ok(redirect(&format!("/lojas/{}?ok=store_created", record.id)))
 }
@@ -168,7 +168,7 @@ async fn store_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     viewer: &Viewer,
-    record: &StoreRecord,
+    record: &Store,
     edit: Option<(String, &'static str)>,
 ) -> Result<HttpResponse, ApiError> {
     let view = StoreView::new(record, &state.config.public_url);
@@ -179,14 +179,14 @@ async fn store_page(
     // The instance it sends through: name, and whether it is connected, for the checklist.
     let linked = match record.instance_id {
         Some(instance_id) => {
-            let store = state.store.clone();
-            match blocking(move || store.instance(instance_id)).await {
+            let db = state.db.clone();
+            match blocking(move || db.instance(instance_id)).await {
                 Ok(instance) => Some(context! {
                     id => instance.id,
                     name => instance.name,
                     connected => state.channels.state(instance_id).is_connected(),
                 }),
-                Err(ApiError::Store(StoreError::NotFound)) => None,
+                Err(ApiError::Db(DbError::NotFound)) => None,
                 Err(e) => return Err(e),
             }
         }
@@ -239,11 +239,11 @@ pub async fn show_store(
     viewer: Viewer,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = id.into_inner();
-    match blocking(move || store.store(id)).await {
+    match blocking(move || db.store(id)).await {
         Ok(record) => store_page(&state, &req, &viewer, &record, None).await,
-        Err(ApiError::Store(StoreError::NotFound)) => missing(&state, &req, &viewer).await,
+        Err(ApiError::Db(DbError::NotFound)) => missing(&state, &req, &viewer).await,
         Err(e) => Err(e),
     }
 }
@@ -270,9 +270,9 @@ pub async fn update_store(
         enabled: Some(form.enabled.is_some()),
         secret,
     };
-    let store = state.store.clone();
-    let outcome = match blocking(move || apply_change(&store, id, change)).await {
-        Err(ApiError::Store(StoreError::NotFound)) => return missing(&state, &req, &admin.0).await,
+    let db = state.db.clone();
+    let outcome = match blocking(move || apply_change(&db, id, change)).await {
+        Err(ApiError::Db(DbError::NotFound)) => return missing(&state, &req, &admin.0).await,
         other => other?,
     };
     match outcome {
@@ -281,8 +281,8 @@ pub async fn update_store(
             Ok(redirect(&format!("/lojas/{id}?ok=saved")))
         }
         Err(invalid) => {
-            let store = state.store.clone();
-            let record = blocking(move || store.store(id)).await?;
+            let db = state.db.clone();
+            let record = blocking(move || db.store(id)).await?;
             let edit = Some((form.name, invalid.key()));
             store_page(&state, &req, &admin.0, &record, edit).await
         }
@@ -296,9 +296,9 @@ pub async fn regenerate_store_token(
     admin: AdminViewer,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = id.into_inner();
-    match blocking(move || regenerate_token(&store, id)).await {
+    match blocking(move || regenerate_token(&db, id)).await {
         Ok(_) => {
             tracing::info!(
                 store_id = id,
@@ -307,7 +307,7 @@ pub async fn regenerate_store_token(
             );
             Ok(redirect(&format!("/lojas/{id}?ok=token_regenerated")))
         }
-        Err(ApiError::Store(StoreError::NotFound)) => missing(&state, &req, &admin.0).await,
+        Err(ApiError::Db(DbError::NotFound)) => missing(&state, &req, &admin.0).await,
         Err(e) => Err(e),
     }
 }
@@ -319,14 +319,14 @@ pub async fn delete_store(
     admin: AdminViewer,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = id.into_inner();
-    match blocking(move || store.delete_store(id)).await {
+    match blocking(move || db.delete_store(id)).await {
         Ok(()) => {
             tracing::info!(store_id = id, by = admin.0.user.id, "store deleted");
             Ok(redirect("/lojas?ok=store_deleted"))
         }
-        Err(ApiError::Store(StoreError::NotFound)) => missing(&state, &req, &admin.0).await,
+        Err(ApiError::Db(DbError::NotFound)) => missing(&state, &req, &admin.0).await,
         Err(e) => Err(e),
     }
 }

@@ -6,12 +6,12 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
+use crate::db::{Db, DbError, NewStore, Store};
 use crate::domain::{Platform, PlatformGroup, SecretKind, slugify};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer};
 use crate::http::error::{ApiError, blocking};
 use crate::http::password::random_token;
-use crate::store::{NewStore, Store, StoreError, StoreRecord};
 
 /// The longest store name (apelido), in characters.
 pub const MAX_NAME: usize = 80;
@@ -43,7 +43,7 @@ pub struct StoreView {
 }
 
 impl StoreView {
-    pub fn new(record: &StoreRecord, public_url: &str) -> StoreView {
+    pub fn new(record: &Store, public_url: &str) -> StoreView {
         StoreView {
             id: record.id,
             name: record.name.clone(),
@@ -191,11 +191,11 @@ pub struct StoreChange {
 
 /// Reads, checks and writes a change (call it off the async workers).
 pub fn apply_change(
-    store: &Store,
+    db: &Db,
     id: u64,
     change: StoreChange,
-) -> Result<Result<StoreRecord, StoreInvalid>, StoreError> {
-    let current = store.store(id)?;
+) -> Result<Result<Store, StoreInvalid>, DbError> {
+    let current = db.store(id)?;
     let name = match change.name.as_deref().map(check_name).transpose() {
         Ok(name) => name,
         Err(e) => return Ok(Err(e)),
@@ -210,26 +210,25 @@ pub fn apply_change(
         Some(None) => Some(None),
         None => None,
     };
-    store
-        .update_store(id, |r| {
-            if let Some(name) = name {
-                r.slug = slugify(&name);
-                r.name = name;
-            }
-            if let Some(enabled) = change.enabled {
-                r.enabled = enabled;
-            }
-            if let Some(secret) = secret {
-                r.secret = secret;
-            }
-        })
-        .map(Ok)
+    db.update_store(id, |r| {
+        if let Some(name) = name {
+            r.slug = slugify(&name);
+            r.name = name;
+        }
+        if let Some(enabled) = change.enabled {
+            r.enabled = enabled;
+        }
+        if let Some(secret) = secret {
+            r.secret = secret;
+        }
+    })
+    .map(Ok)
 }
 
 /// Replaces the webhook token: the old URL answers 404 from now on.
-pub fn regenerate_token(store: &Store, id: u64) -> Result<StoreRecord, StoreError> {
+pub fn regenerate_token(db: &Db, id: u64) -> Result<Store, DbError> {
     let token = random_token();
-    store.update_store(id, |r| r.webhook_token = token)
+    db.update_store(id, |r| r.webhook_token = token)
 }
 
 fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
@@ -241,8 +240,8 @@ pub async fn api_list_stores(
     state: web::Data<AppState>,
     _viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
-    let stores = blocking(move || store.list_stores()).await?;
+    let db = state.db.clone();
+    let stores = blocking(move || db.list_stores()).await?;
     let public_url = &state.config.public_url;
     let views: Vec<StoreView> = stores
         .iter()
@@ -266,8 +265,8 @@ pub async fn api_create_store(
         state.clock.now(),
     )
     .map_err(|e| e.api_error(&state))?;
-    let store = state.store.clone();
-    let record = blocking(move || store.create_store(new)).await?;
+    let db = state.db.clone();
+    let record = blocking(move || db.create_store(new)).await?;
     tracing::info!(store_id = record.id, by = admin.0.user.id, "store created");
     Ok(HttpResponse::Created().json(StoreView::new(&record, &state.config.public_url)))
 }
@@ -278,9 +277,9 @@ pub async fn api_get_store(
     _viewer: Viewer,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = id.into_inner();
-    let record = blocking(move || store.store(id)).await?;
+    let record = blocking(move || db.store(id)).await?;
     Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
 }
 
@@ -297,9 +296,9 @@ pub async fn api_update_store(
         enabled: input.enabled,
         secret: input.secret,
     };
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = id.into_inner();
-    let record = blocking(move || apply_change(&store, id, change))
+    let record = blocking(move || apply_change(&db, id, change))
         .await?
         .map_err(|e| e.api_error(&state))?;
     tracing::info!(store_id = id, by = admin.0.user.id, "store updated");
@@ -312,9 +311,9 @@ pub async fn api_delete_store(
     admin: AdminViewer,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = id.into_inner();
-    blocking(move || store.delete_store(id)).await?;
+    blocking(move || db.delete_store(id)).await?;
     tracing::info!(store_id = id, by = admin.0.user.id, "store deleted");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -325,9 +324,9 @@ pub async fn api_regenerate_store_token(
     admin: AdminViewer,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = state.store.clone();
+    let db = state.db.clone();
     let id = id.into_inner();
-    let record = blocking(move || regenerate_token(&store, id)).await?;
+    let record = blocking(move || regenerate_token(&db, id)).await?;
     tracing::info!(
         store_id = id,
         by = admin.0.user.id,

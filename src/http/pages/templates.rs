@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 use super::template_form::{Action, EditorForm, FieldError, MAX_PARTS, MAX_STEPS};
 use super::template_preview::{DelayView, PreviewView, preview};
 use super::{render, render_status};
+use crate::db::{DbError, Store};
 use crate::domain::EventKind;
 use crate::domain::template::MessageTemplate;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::error::{ApiError, blocking};
 use crate::render::{default_template, variables_for};
-use crate::store::{StoreError, StoreRecord};
 
 /// The kinds as the list groups them: recovery first (what makes money back), then the rest.
 pub const KIND_GROUPS: [(&str, &[EventKind]); 5] = [
@@ -120,9 +120,9 @@ pub async fn list_templates(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let wanted = query.loja.as_deref().and_then(|s| s.parse::<u64>().ok());
-    let store = state.store.clone();
+    let db = state.db.clone();
     let (stores, selected, rows) = blocking(move || {
-        let mut stores = store.list_stores()?;
+        let mut stores = db.list_stores()?;
         stores.sort_by_key(|s| s.name.to_lowercase());
         let selected = wanted
             .and_then(|id| stores.iter().find(|s| s.id == id))
@@ -133,7 +133,7 @@ pub async fn list_templates(
             for (group, kinds) in KIND_GROUPS {
                 let mut rows = Vec::new();
                 for kind in kinds {
-                    rows.push(row(*kind, store.template(selected.id, *kind)?));
+                    rows.push(row(*kind, db.template(selected.id, *kind)?));
                 }
                 groups.push((group, rows));
             }
@@ -180,7 +180,7 @@ fn pairs(body: &[u8]) -> Vec<(String, String)> {
 
 /// What the editor page shows besides the layout.
 struct Editor {
-    store: StoreRecord,
+    store: Store,
     kind: EventKind,
     custom: bool,
     form: EditorForm,
@@ -257,15 +257,15 @@ async fn load(
     state: &web::Data<AppState>,
     id: u64,
     kind: EventKind,
-) -> Result<Option<(StoreRecord, bool, MessageTemplate)>, ApiError> {
-    let store = state.store.clone();
+) -> Result<Option<(Store, bool, MessageTemplate)>, ApiError> {
+    let db = state.db.clone();
     let loaded = blocking(move || {
-        let record = match store.store(id) {
+        let record = match db.store(id) {
             Ok(record) => record,
-            Err(StoreError::NotFound) => return Ok(None),
+            Err(DbError::NotFound) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let stored = store.template(id, kind)?;
+        let stored = db.template(id, kind)?;
         Ok(Some((record, stored)))
     })
     .await?;
@@ -282,11 +282,11 @@ async fn load(
 /// Renders the preview of `form` with the store's quiet hours.
 async fn preview_of(
     state: &web::Data<AppState>,
-    store: &StoreRecord,
+    store: &Store,
     kind: EventKind,
     form: &EditorForm,
 ) -> Result<PreviewView, ApiError> {
-    let settings = state.store.clone();
+    let settings = state.db.clone();
     let quiet = blocking(move || Ok(settings.message_settings()?.quiet_hours)).await?;
     Ok(preview(
         form,
@@ -341,7 +341,7 @@ pub async fn save_template(
     let (form, _) = EditorForm::from_pairs(&pairs(&body));
     match form.validate(kind) {
         Ok(template) => {
-            let db = state.store.clone();
+            let db = state.db.clone();
             blocking(move || db.save_template(id, &template)).await?;
             tracing::info!(store_id = id, kind = %kind, by = admin.0.user.id, "template saved");
             Ok(redirect(&format!("/templates/{id}/{kind}?ok=saved")))
@@ -371,10 +371,10 @@ pub async fn reset_template(
     let Some((id, kind)) = target(&path) else {
         return missing(&state, &req, &admin.0).await;
     };
-    let store = state.store.clone();
+    let db = state.db.clone();
     match blocking(move || {
-        store.store(id)?;
-        store.reset_template(id, kind)
+        db.store(id)?;
+        db.reset_template(id, kind)
     })
     .await
     {
@@ -384,7 +384,7 @@ pub async fn reset_template(
                 "/templates/{id}/{kind}?ok=template_reset"
             )))
         }
-        Err(ApiError::Store(StoreError::NotFound)) => missing(&state, &req, &admin.0).await,
+        Err(ApiError::Db(DbError::NotFound)) => missing(&state, &req, &admin.0).await,
         Err(e) => Err(e),
     }
 }
@@ -454,7 +454,7 @@ pub async fn api_preview_template(
         )));
     }
     let id = input.store_id;
-    let db = state.store.clone();
+    let db = state.db.clone();
     let store = blocking(move || db.store(id)).await?;
     let form = EditorForm {
         enabled: true,

@@ -5,7 +5,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_json, next_id, tables, to_json};
+use super::{Db, DbError, from_json, next_id, tables, to_json};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,15 +83,15 @@ fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-impl Store {
+impl Db {
     /// Creates a user; the e-mail must be unused.
-    pub fn create_user(&self, new: NewUser) -> Result<UserRecord, StoreError> {
+    pub fn create_user(&self, new: NewUser) -> Result<UserRecord, DbError> {
         let email = normalise_email(&new.email);
-        let txn = self.db().begin_write()?;
+        let txn = self.redb().begin_write()?;
         let user = {
             let mut by_email = txn.open_table(tables::USERS_BY_EMAIL)?;
             if by_email.get(email.as_str())?.is_some() {
-                return Err(StoreError::Conflict(format!("user {email}")));
+                return Err(DbError::Conflict(format!("user {email}")));
             }
             let id = next_id(&txn, "users")?;
             let user = UserRecord {
@@ -115,15 +115,15 @@ impl Store {
     }
 
     /// True when at least one enabled admin exists (setup is over).
-    pub fn has_admin(&self) -> Result<bool, StoreError> {
+    pub fn has_admin(&self) -> Result<bool, DbError> {
         Ok(self
             .list_users()?
             .iter()
             .any(|u| u.role == Role::Admin && !u.disabled))
     }
 
-    pub fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn list_users(&self) -> Result<Vec<UserRecord>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::USERS)?;
         let mut users = Vec::new();
         for row in table.iter()? {
@@ -133,22 +133,22 @@ impl Store {
         Ok(users)
     }
 
-    pub fn user(&self, id: u64) -> Result<UserRecord, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn user(&self, id: u64) -> Result<UserRecord, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::USERS)?;
-        let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;
+        let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
     }
 
-    pub fn user_by_email(&self, email: &str) -> Result<UserRecord, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn user_by_email(&self, email: &str) -> Result<UserRecord, DbError> {
+        let read = self.redb().begin_read()?;
         let id = read
             .open_table(tables::USERS_BY_EMAIL)?
             .get(normalise_email(email).as_str())?
-            .ok_or(StoreError::NotFound)?
+            .ok_or(DbError::NotFound)?
             .value();
         let table = read.open_table(tables::USERS)?;
-        let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;
+        let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
     }
 
@@ -157,13 +157,13 @@ impl Store {
         &self,
         id: u64,
         change: impl FnOnce(&mut UserRecord),
-    ) -> Result<UserRecord, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<UserRecord, DbError> {
+        let txn = self.redb().begin_write()?;
         let user = {
             let mut users = txn.open_table(tables::USERS)?;
             let mut user: UserRecord = match users.get(id)? {
                 Some(bytes) => from_json(bytes.value())?,
-                None => return Err(StoreError::NotFound),
+                None => return Err(DbError::NotFound),
             };
             let old_hash = user.password_hash.clone();
             change(&mut user);
@@ -177,20 +177,16 @@ impl Store {
         Ok(user)
     }
 
-    pub fn create_session(
-        &self,
-        id_hash: &[u8],
-        session: &SessionRecord,
-    ) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn create_session(&self, id_hash: &[u8], session: &SessionRecord) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         txn.open_table(tables::SESSIONS)?
             .insert(id_hash, to_json(session)?.as_slice())?;
         txn.commit()?;
         Ok(())
     }
 
-    pub fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::SESSIONS)?;
         table
             .get(id_hash)?
@@ -199,8 +195,8 @@ impl Store {
     }
 
     /// Records activity on a session (callers throttle this to about once a minute).
-    pub fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         {
             let mut table = txn.open_table(tables::SESSIONS)?;
             let session: Option<SessionRecord> = table
@@ -216,16 +212,16 @@ impl Store {
         Ok(())
     }
 
-    pub fn delete_session(&self, id_hash: &[u8]) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn delete_session(&self, id_hash: &[u8]) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         txn.open_table(tables::SESSIONS)?.remove(id_hash)?;
         txn.commit()?;
         Ok(())
     }
 
     /// Removes sessions idle since before `idle_before`. Returns how many went.
-    pub fn purge_sessions(&self, idle_before: i64) -> Result<usize, StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn purge_sessions(&self, idle_before: i64) -> Result<usize, DbError> {
+        let txn = self.redb().begin_write()?;
         let removed = {
             let mut table = txn.open_table(tables::SESSIONS)?;
             let stale = table.extract_if(|_, bytes| {
@@ -246,8 +242,8 @@ impl Store {
         name: &str,
         prefix: &str,
         now: i64,
-    ) -> Result<ApiTokenRecord, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<ApiTokenRecord, DbError> {
+        let txn = self.redb().begin_write()?;
         let record = ApiTokenRecord {
             id: next_id(&txn, "api_tokens")?,
             user_id,
@@ -262,8 +258,8 @@ impl Store {
         Ok(record)
     }
 
-    pub fn api_token(&self, token_hash: &[u8]) -> Result<Option<ApiTokenRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn api_token(&self, token_hash: &[u8]) -> Result<Option<ApiTokenRecord>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::API_TOKENS)?;
         table
             .get(token_hash)?
@@ -271,8 +267,8 @@ impl Store {
             .transpose()
     }
 
-    pub fn list_api_tokens(&self) -> Result<Vec<ApiTokenRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn list_api_tokens(&self) -> Result<Vec<ApiTokenRecord>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::API_TOKENS)?;
         let mut tokens: Vec<ApiTokenRecord> = Vec::new();
         for row in table.iter()? {
@@ -282,8 +278,8 @@ impl Store {
         Ok(tokens)
     }
 
-    pub fn revoke_api_token(&self, id: u64) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn revoke_api_token(&self, id: u64) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         let removed = {
             let mut table = txn.open_table(tables::API_TOKENS)?;
             let gone = table.extract_if(|_, bytes| {
@@ -292,14 +288,14 @@ impl Store {
             gone.count()
         };
         if removed == 0 {
-            return Err(StoreError::NotFound);
+            return Err(DbError::NotFound);
         }
         txn.commit()?;
         Ok(())
     }
 }
 
-fn delete_sessions_of(txn: &redb::WriteTransaction, user_id: u64) -> Result<(), StoreError> {
+fn delete_sessions_of(txn: &redb::WriteTransaction, user_id: u64) -> Result<(), DbError> {
     let mut table = txn.open_table(tables::SESSIONS)?;
     let gone = table.extract_if(|_, bytes| {
         serde_json::from_slice::<SessionRecord>(bytes).is_ok_and(|s| s.user_id == user_id)

@@ -5,7 +5,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_json, next_id, tables, to_json};
+use super::{Db, DbError, from_json, next_id, tables, to_json};
 
 /// What one conversation line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,15 +64,15 @@ pub struct NewConversationEntry<'a> {
     pub error: Option<String>,
 }
 
-impl Store {
+impl Db {
     /// Keeps a buyer's reply, once: with a WhatsApp message id seen before on this instance it
     /// returns `None` and changes nothing.
     pub fn record_reply(
         &self,
         entry: &NewConversationEntry<'_>,
         wire_id: Option<&str>,
-    ) -> Result<Option<ConversationEntry>, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<Option<ConversationEntry>, DbError> {
+        let txn = self.redb().begin_write()?;
         if let Some(wire_id) = wire_id {
             let mut seen = txn.open_table(tables::INCOMING_SEEN)?;
             if seen.get((entry.instance_id, wire_id))?.is_some() {
@@ -89,8 +89,8 @@ impl Store {
     pub fn record_answer(
         &self,
         entry: &NewConversationEntry<'_>,
-    ) -> Result<ConversationEntry, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<ConversationEntry, DbError> {
+        let txn = self.redb().begin_write()?;
         let record = insert(&txn, entry)?;
         txn.commit()?;
         Ok(record)
@@ -104,8 +104,8 @@ impl Store {
         buyer: &str,
         now: i64,
         due: impl FnOnce(Option<i64>) -> bool,
-    ) -> Result<bool, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<bool, DbError> {
+        let txn = self.redb().begin_write()?;
         let claimed = {
             let mut table = txn.open_table(tables::AUTO_REPLIES)?;
             let last = table.get((instance_id, buyer))?.map(|v| v.value());
@@ -124,8 +124,8 @@ impl Store {
         &self,
         buyer: &str,
         limit: usize,
-    ) -> Result<Vec<ConversationEntry>, StoreError> {
-        let read = self.db().begin_read()?;
+    ) -> Result<Vec<ConversationEntry>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::CONVERSATIONS)?;
         let mut out = Vec::new();
         for row in table.range((buyer, 0)..=(buyer, u64::MAX))?.rev() {
@@ -142,7 +142,7 @@ impl Store {
     pub(super) fn forget_conversation(
         txn: &redb::WriteTransaction,
         buyer: &str,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<u64, DbError> {
         let mut table = txn.open_table(tables::CONVERSATIONS)?;
         let ids: Vec<u64> = table
             .range((buyer, 0)..=(buyer, u64::MAX))?
@@ -170,7 +170,7 @@ impl Store {
 fn insert(
     txn: &redb::WriteTransaction,
     entry: &NewConversationEntry<'_>,
-) -> Result<ConversationEntry, StoreError> {
+) -> Result<ConversationEntry, DbError> {
     let record = ConversationEntry {
         id: next_id(txn, "conversation")?,
         instance_id: entry.instance_id,
@@ -189,12 +189,12 @@ fn insert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreOptions;
+    use crate::db::DbOptions;
 
-    fn open() -> (tempfile::TempDir, Store) {
+    fn open() -> (tempfile::TempDir, Db) {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&tmp.path().join("data"), &StoreOptions::default()).expect("open");
-        (tmp, store)
+        let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
+        (tmp, db)
     }
 
     fn reply<'a>(buyer: &'a str, text: &'a str, at: i64) -> NewConversationEntry<'a> {
@@ -252,27 +252,23 @@ mod tests {
         let dir = tmp.path().join("data");
         let due = |last: Option<i64>| crate::domain::inbox::auto_reply_due(last, 1000);
         {
-            let store = Store::open(&dir, &StoreOptions::default()).expect("open");
+            let db = Db::open(&dir, &DbOptions::default()).expect("open");
             assert!(
-                store
-                    .claim_auto_reply(1, "+5511987654321", 1000, due)
+                db.claim_auto_reply(1, "+5511987654321", 1000, due)
                     .expect("claim")
             );
             assert!(
-                !store
-                    .claim_auto_reply(1, "+5511987654321", 1000, due)
+                !db.claim_auto_reply(1, "+5511987654321", 1000, due)
                     .expect("claim")
             );
             assert!(
-                store
-                    .claim_auto_reply(2, "+5511987654321", 1000, due)
+                db.claim_auto_reply(2, "+5511987654321", 1000, due)
                     .expect("claim")
             );
         }
-        let store = Store::open(&dir, &StoreOptions::default()).expect("reopen");
+        let db = Db::open(&dir, &DbOptions::default()).expect("reopen");
         assert!(
-            !store
-                .claim_auto_reply(1, "+5511987654321", 1000, due)
+            !db.claim_auto_reply(1, "+5511987654321", 1000, due)
                 .expect("claim")
         );
     }

@@ -4,7 +4,7 @@
 use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_json, tables, to_json};
+use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::{EventKind, MessageStatus};
 
 /// One status change, with why.
@@ -85,7 +85,7 @@ pub(super) fn set_status(
     status: MessageStatus,
     reason: Option<&str>,
     at: i64,
-) -> Result<(), StoreError> {
+) -> Result<(), DbError> {
     let mut queue = super::queue::Queue::open(txn)?;
     if record.status == MessageStatus::Scheduled {
         queue.pull(record.due_at, record.id, record.store_id)?;
@@ -110,7 +110,7 @@ pub(super) fn cancel_pending_of_store(
     store_id: u64,
     reason: &str,
     now: i64,
-) -> Result<usize, StoreError> {
+) -> Result<usize, DbError> {
     let pending: Vec<MessageRecord> = {
         let table = txn.open_table(tables::MESSAGES)?;
         let mut found = Vec::new();
@@ -129,16 +129,16 @@ pub(super) fn cancel_pending_of_store(
     Ok(count)
 }
 
-fn load(txn: &redb::WriteTransaction, id: u64) -> Result<MessageRecord, StoreError> {
+fn load(txn: &redb::WriteTransaction, id: u64) -> Result<MessageRecord, DbError> {
     let table = txn.open_table(tables::MESSAGES)?;
-    let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;
+    let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
     from_json(bytes.value())
 }
 
-impl Store {
+impl Db {
     /// Newest first, filtered.
-    pub fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<MessageRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<MessageRecord>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
         let mut out = Vec::new();
         let limit = filter.limit.max(1);
@@ -176,10 +176,10 @@ impl Store {
         Ok(out)
     }
 
-    pub fn message(&self, id: u64) -> Result<MessageRecord, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn message(&self, id: u64) -> Result<MessageRecord, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
-        let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;
+        let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
     }
 
@@ -189,11 +189,11 @@ impl Store {
         id: u64,
         reason: &str,
         now: i64,
-    ) -> Result<MessageRecord, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<MessageRecord, DbError> {
+        let txn = self.redb().begin_write()?;
         let mut record = load(&txn, id)?;
         if !record.status.is_pending() {
-            return Err(StoreError::Conflict(format!(
+            return Err(DbError::Conflict(format!(
                 "message is already {}",
                 record.status.as_str()
             )));
@@ -215,11 +215,11 @@ impl Store {
         id: u64,
         due_at: i64,
         now: i64,
-    ) -> Result<MessageRecord, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<MessageRecord, DbError> {
+        let txn = self.redb().begin_write()?;
         let mut record = load(&txn, id)?;
         if !record.status.is_pending() {
-            return Err(StoreError::Conflict(format!(
+            return Err(DbError::Conflict(format!(
                 "message is already {}",
                 record.status.as_str()
             )));
@@ -247,8 +247,8 @@ impl Store {
         store_id: u64,
         order_id: &str,
         now: i64,
-    ) -> Result<usize, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<usize, DbError> {
+        let txn = self.redb().begin_write()?;
         let canceled = {
             let mut planner = super::planning::Planner::open(&txn)?;
             let canceled = planner.close_order(
@@ -271,8 +271,8 @@ impl Store {
     }
 
     /// The next scheduled messages, earliest first (the outbox reads this).
-    pub fn due_messages(&self, until: i64, limit: usize) -> Result<Vec<MessageRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn due_messages(&self, until: i64, limit: usize) -> Result<Vec<MessageRecord>, DbError> {
+        let read = self.redb().begin_read()?;
         let outbox = read.open_table(tables::OUTBOX)?;
         let messages = read.open_table(tables::MESSAGES)?;
         let mut out = Vec::new();
@@ -289,8 +289,8 @@ impl Store {
         Ok(out)
     }
 
-    pub fn list_opt_outs(&self) -> Result<Vec<OptOutRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn list_opt_outs(&self) -> Result<Vec<OptOutRecord>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::OPT_OUTS)?;
         let mut out = Vec::new();
         for row in table.iter()? {
@@ -300,14 +300,14 @@ impl Store {
     }
 
     /// Whether this buyer address is on the opt-out list.
-    pub fn is_opted_out(&self, phone: &str) -> Result<bool, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn is_opted_out(&self, phone: &str) -> Result<bool, DbError> {
+        let read = self.redb().begin_read()?;
         Ok(read.open_table(tables::OPT_OUTS)?.get(phone)?.is_some())
     }
 
     /// Adds a buyer to the opt-out list and cancels their pending messages.
-    pub fn add_opt_out(&self, phone: &str, source: &str, now: i64) -> Result<usize, StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn add_opt_out(&self, phone: &str, source: &str, now: i64) -> Result<usize, DbError> {
+        let txn = self.redb().begin_write()?;
         let record = OptOutRecord {
             phone: phone.to_owned(),
             added_at: now,
@@ -338,8 +338,8 @@ impl Store {
         Ok(canceled)
     }
 
-    pub fn remove_opt_out(&self, phone: &str) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn remove_opt_out(&self, phone: &str) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         txn.open_table(tables::OPT_OUTS)?.remove(phone)?;
         txn.commit()?;
         Ok(())
@@ -350,8 +350,8 @@ impl Store {
         &self,
         store_id: u64,
         kind: EventKind,
-    ) -> Result<Option<crate::domain::template::MessageTemplate>, StoreError> {
-        let read = self.db().begin_read()?;
+    ) -> Result<Option<crate::domain::template::MessageTemplate>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::TEMPLATES)?;
         table
             .get((store_id, kind.as_str()))?
@@ -363,8 +363,8 @@ impl Store {
         &self,
         store_id: u64,
         template: &crate::domain::template::MessageTemplate,
-    ) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         txn.open_table(tables::TEMPLATES)?.insert(
             (store_id, template.kind.as_str()),
             to_json(template)?.as_slice(),
@@ -374,8 +374,8 @@ impl Store {
     }
 
     /// Back to the shipped default.
-    pub fn reset_template(&self, store_id: u64, kind: EventKind) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn reset_template(&self, store_id: u64, kind: EventKind) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         txn.open_table(tables::TEMPLATES)?
             .remove((store_id, kind.as_str()))?;
         txn.commit()?;

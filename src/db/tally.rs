@@ -1,7 +1,7 @@
 //! Report counters kept in step with the data they count, in the same write transaction:
 //! every write of a message goes through `Ledger::put`, which takes the stored record's share of
 //! the counters out and puts the new record's share in. A record's share is a pure function of
-//! the record (`contribution`), so a full recount (`Store::verify_report_counters`) must give
+//! the record (`contribution`), so a full recount (`Db::verify_report_counters`) must give
 //! the same tables; a test proves it after a randomised history. Events are counted at intake,
 //! recoveries when a payment is credited (`credit_payment`) or refunded (`mark_refunded`).
 
@@ -11,7 +11,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::messages::MessageRecord;
-use super::{StoreError, from_json, tables, to_json};
+use super::{DbError, from_json, tables, to_json};
 use crate::domain::message::cancel_reason;
 use crate::domain::report::day_number;
 use crate::domain::{EventKind, MessageStatus};
@@ -218,7 +218,7 @@ fn apply(
     days: &mut Table<'_, tables::ReportKey<'static>, &'static [u8]>,
     key: &DayKey,
     delta: &Counters,
-) -> Result<(), StoreError> {
+) -> Result<(), DbError> {
     if delta.is_zero() {
         return Ok(());
     }
@@ -247,7 +247,7 @@ fn bump_buyer(
     buyers: &mut Table<'_, BuyerKey, u64>,
     key: BuyerKey,
     up: bool,
-) -> Result<(), StoreError> {
+) -> Result<(), DbError> {
     let n = buyers.get(key)?.map_or(0, |v| v.value());
     let next = if up { n + 1 } else { n.saturating_sub(1) };
     if next == 0 {
@@ -267,7 +267,7 @@ pub(super) struct Ledger<'txn> {
 }
 
 impl<'txn> Ledger<'txn> {
-    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Ledger<'txn>, StoreError> {
+    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Ledger<'txn>, DbError> {
         Ok(Ledger {
             messages: txn.open_table(tables::MESSAGES)?,
             days: txn.open_table(tables::REPORT_DAYS)?,
@@ -275,7 +275,7 @@ impl<'txn> Ledger<'txn> {
         })
     }
 
-    pub(super) fn get(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+    pub(super) fn get(&self, id: u64) -> Result<Option<MessageRecord>, DbError> {
         self.messages
             .get(id)?
             .map(|b| from_json(b.value()))
@@ -283,7 +283,7 @@ impl<'txn> Ledger<'txn> {
     }
 
     /// Stores `record` and moves the counters from what was stored to what is now.
-    pub(super) fn put(&mut self, record: &MessageRecord) -> Result<(), StoreError> {
+    pub(super) fn put(&mut self, record: &MessageRecord) -> Result<(), DbError> {
         let before: Option<MessageRecord> = self
             .messages
             .insert(record.id, to_json(record)?.as_slice())?
@@ -312,11 +312,7 @@ impl<'txn> Ledger<'txn> {
         Ok(())
     }
 
-    fn move_buyer(
-        &mut self,
-        old: Option<BuyerKey>,
-        new: Option<BuyerKey>,
-    ) -> Result<(), StoreError> {
+    fn move_buyer(&mut self, old: Option<BuyerKey>, new: Option<BuyerKey>) -> Result<(), DbError> {
         if old == new {
             return Ok(());
         }
@@ -330,7 +326,7 @@ impl<'txn> Ledger<'txn> {
     }
 
     /// Adds a recovery's counters to its row (`sign` -1 takes them out).
-    fn add_recovery(&mut self, r: &Recovery, counters: &Counters) -> Result<(), StoreError> {
+    fn add_recovery(&mut self, r: &Recovery, counters: &Counters) -> Result<(), DbError> {
         apply(&mut self.days, &r.key(), counters)
     }
 }
@@ -410,7 +406,7 @@ pub(super) fn credit_payment(
     ledger: &mut Ledger<'_>,
     payment: &Payment<'_>,
     candidates: &[u64],
-) -> Result<Option<Recovery>, StoreError> {
+) -> Result<Option<Recovery>, DbError> {
     let mut recovered = txn.open_table(tables::RECOVERED_ORDERS)?;
     if recovered
         .get((payment.store_id, payment.order_id))?
@@ -469,7 +465,7 @@ pub(super) fn mark_refunded(
     store_id: u64,
     order_id: &str,
     at: i64,
-) -> Result<(), StoreError> {
+) -> Result<(), DbError> {
     let mut recovered = txn.open_table(tables::RECOVERED_ORDERS)?;
     let record: Option<Recovery> = recovered
         .get((store_id, order_id))?
@@ -503,7 +499,7 @@ pub(super) fn event_bucket(record: &super::EventRecord) -> &'static str {
 pub(super) fn count_event(
     table: &mut Table<'_, (i32, u64, &'static str), u64>,
     record: &super::EventRecord,
-) -> Result<(), StoreError> {
+) -> Result<(), DbError> {
     let key = (
         day_number(record.received_at),
         record.store_id,
@@ -526,7 +522,7 @@ pub(super) fn recount(
     messages: &impl ReadableTable<u64, &'static [u8]>,
     recovered: &impl ReadableTable<(u64, &'static str), &'static [u8]>,
     events: &impl ReadableTable<u64, &'static [u8]>,
-) -> Result<Recount, StoreError> {
+) -> Result<Recount, DbError> {
     let mut out = Recount::default();
     for row in messages.iter()? {
         let m: MessageRecord = from_json(row?.1.value())?;
@@ -559,13 +555,13 @@ pub(super) fn stored(
     days: &impl ReadableTable<tables::ReportKey<'static>, &'static [u8]>,
     buyers: &impl ReadableTable<BuyerKey, u64>,
     events: &impl ReadableTable<(i32, u64, &'static str), u64>,
-) -> Result<Recount, StoreError> {
+) -> Result<Recount, DbError> {
     let mut out = Recount::default();
     for row in days.iter()? {
         let (k, v) = row?;
         let (day, store_id, instance_id, kind, step, test) = k.value();
         let kind = EventKind::parse(kind)
-            .ok_or_else(|| StoreError::Db(format!("report row with unknown kind {kind}")))?;
+            .ok_or_else(|| DbError::Engine(format!("report row with unknown kind {kind}")))?;
         out.days.insert(
             DayKey {
                 day,
@@ -592,7 +588,7 @@ pub(super) fn stored(
 }
 
 /// Rebuilds every counter table from the records (the schema 7 migration).
-pub(super) fn rebuild(txn: &WriteTransaction) -> Result<(), StoreError> {
+pub(super) fn rebuild(txn: &WriteTransaction) -> Result<(), DbError> {
     let counted = {
         let messages = txn.open_table(tables::MESSAGES)?;
         let recovered = txn.open_table(tables::RECOVERED_ORDERS)?;

@@ -20,7 +20,7 @@ pub const API_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("api_
 /// Settings documents by name (JSON), edited in Configurações.
 pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings_v1");
 
-/// Stores (lojas) by id (JSON `StoreRecord`).
+/// Stores (lojas) by id (JSON `Store`).
 pub const STORES: TableDefinition<u64, &[u8]> = TableDefinition::new("stores_v1");
 /// Webhook token -> store id. Written in the same transaction as `STORES`.
 pub const STORE_TOKENS: TableDefinition<&str, u64> = TableDefinition::new("store_tokens_v1");

@@ -38,7 +38,7 @@ pub use planning::product_key;
 pub use privacy::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
 pub use reports::{BuyerCount, BuyerFrequency, ReportFilter, ReportRows};
 pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
-pub use stores::{NewStore, StoreRecord};
+pub use stores::{NewStore, Store};
 pub use tally::{CANCEL_REASONS, COUNTERS, Counter, Counters, DayKey, Recovery};
 pub use wa_state::{WaOp, WaRead, WaRow, WaWrite};
 
@@ -47,7 +47,7 @@ pub const DATA_FILE: &str = "avisa.redb";
 
 /// Why a storage call failed. Callers branch on the variants; `Db` is the rest.
 #[derive(Debug)]
-pub enum StoreError {
+pub enum DbError {
     /// Another avisa process holds the data file.
     Locked(PathBuf),
     /// The file was written by a newer avisa; opening it could lose data.
@@ -59,36 +59,36 @@ pub enum StoreError {
     /// A unique value (e.g. an e-mail) is already taken.
     Conflict(String),
     Io(std::io::Error),
-    Db(String),
+    Engine(String),
 }
 
-impl std::fmt::Display for StoreError {
+impl std::fmt::Display for DbError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StoreError::Locked(path) => write!(
+            DbError::Locked(path) => write!(
                 f,
                 "another avisa is already running with the data directory {} (its data file is locked)",
                 path.display()
             ),
-            StoreError::NewerSchema { found, supported } => write!(
+            DbError::NewerSchema { found, supported } => write!(
                 f,
                 "the data file was written by a newer avisa (schema {found}; this avisa reads up to {supported}); \
                  upgrade avisa instead of opening it with this version"
             ),
-            StoreError::NotFound => f.write_str("not found"),
-            StoreError::Conflict(what) => write!(f, "already exists: {what}"),
-            StoreError::Io(e) => write!(f, "data directory: {e}"),
-            StoreError::Db(e) => write!(f, "database: {e}"),
+            DbError::NotFound => f.write_str("not found"),
+            DbError::Conflict(what) => write!(f, "already exists: {what}"),
+            DbError::Io(e) => write!(f, "data directory: {e}"),
+            DbError::Engine(e) => write!(f, "database: {e}"),
         }
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for DbError {}
 
 macro_rules! db_error {
     ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+        impl From<$t> for DbError {
+            fn from(e: $t) -> Self { DbError::Engine(e.to_string()) }
         }
     )*};
 }
@@ -99,28 +99,28 @@ db_error!(
     redb::CommitError
 );
 
-impl From<redb::DatabaseError> for StoreError {
+impl From<redb::DatabaseError> for DbError {
     fn from(e: redb::DatabaseError) -> Self {
-        StoreError::Db(e.to_string())
+        DbError::Engine(e.to_string())
     }
 }
 
-impl From<serde_json::Error> for StoreError {
+impl From<serde_json::Error> for DbError {
     fn from(e: serde_json::Error) -> Self {
-        StoreError::Db(format!("stored record cannot be read: {e}"))
+        DbError::Engine(format!("stored record cannot be read: {e}"))
     }
 }
 
 /// Options for opening the data file.
 #[derive(Clone, Debug)]
-pub struct StoreOptions {
+pub struct DbOptions {
     /// redb's page cache, in bytes.
     pub cache_bytes: usize,
 }
 
-impl Default for StoreOptions {
+impl Default for DbOptions {
     fn default() -> Self {
-        StoreOptions {
+        DbOptions {
             cache_bytes: 64 * 1024 * 1024,
         }
     }
@@ -128,17 +128,17 @@ impl Default for StoreOptions {
 
 /// The open data file. Cheap to clone; all clones share one database.
 #[derive(Clone)]
-pub struct Store {
+pub struct Db {
     db: Arc<redb::Database>,
     path: PathBuf,
     /// Webhook token -> store, for the hot path; cleared by every write to stores.
-    token_cache: Arc<std::sync::RwLock<std::collections::HashMap<String, StoreRecord>>>,
+    token_cache: Arc<std::sync::RwLock<std::collections::HashMap<String, Store>>>,
 }
 
-impl Store {
+impl Db {
     /// Opens (or creates) the data file in `dir`: directory 0700, file 0600, schema brought
     /// forward, a newer schema refused, a second process refused.
-    pub fn open(dir: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
+    pub fn open(dir: &Path, options: &DbOptions) -> Result<Db, DbError> {
         create_private_dir(dir)?;
         let path = dir.join(DATA_FILE);
         create_private_file(&path)?;
@@ -146,11 +146,11 @@ impl Store {
             .set_cache_size(options.cache_bytes)
             .create(&path)
             .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(dir.to_path_buf()),
-                other => StoreError::from(other),
+                redb::DatabaseError::DatabaseAlreadyOpen => DbError::Locked(dir.to_path_buf()),
+                other => DbError::from(other),
             })?;
         migrate::run(&db)?;
-        Ok(Store {
+        Ok(Db {
             db: Arc::new(db),
             path,
             token_cache: Arc::default(),
@@ -163,58 +163,57 @@ impl Store {
     }
 
     /// Proves the database answers (for /readyz).
-    pub fn ping(&self) -> Result<(), StoreError> {
+    pub fn ping(&self) -> Result<(), DbError> {
         use redb::ReadableDatabase;
         let read = self.db.begin_read()?;
         read.open_table(tables::META)?;
         Ok(())
     }
 
-    pub(crate) fn db(&self) -> &redb::Database {
+    pub(crate) fn redb(&self) -> &redb::Database {
         &self.db
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+fn create_private_dir(dir: &Path) -> Result<(), DbError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if !dir.exists() {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(StoreError::Io)?;
+            .map_err(DbError::Io)?;
     }
-    let meta = std::fs::metadata(dir).map_err(StoreError::Io)?;
+    let meta = std::fs::metadata(dir).map_err(DbError::Io)?;
     if meta.permissions().mode() & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(StoreError::Io)?;
+            .map_err(DbError::Io)?;
     }
     Ok(())
 }
 
-fn create_private_file(path: &Path) -> Result<(), StoreError> {
+fn create_private_file(path: &Path) -> Result<(), DbError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
         .open(path)
-        .map_err(StoreError::Io)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(StoreError::Io)?;
+        .map_err(DbError::Io)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(DbError::Io)?;
     Ok(())
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, DbError> {
     Ok(serde_json::to_vec(value)?)
 }
 
-fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DbError> {
     Ok(serde_json::from_slice(bytes)?)
 }
 
 /// Takes the next id of a sequence inside a write transaction.
-fn next_id(txn: &redb::WriteTransaction, sequence: &str) -> Result<u64, StoreError> {
+fn next_id(txn: &redb::WriteTransaction, sequence: &str) -> Result<u64, DbError> {
     use redb::ReadableTable;
     let mut table = txn.open_table(tables::SEQUENCES)?;
     let next = table.get(sequence)?.map(|v| v.value()).unwrap_or(0) + 1;
@@ -231,19 +230,19 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("data");
-        let store = Store::open(&dir, &StoreOptions::default()).expect("open");
+        let db = Db::open(&dir, &DbOptions::default()).expect("open");
         let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
-        assert_eq!(mode(store.path()), 0o600);
-        store.ping().expect("ping");
+        assert_eq!(mode(db.path()), 0o600);
+        db.ping().expect("ping");
     }
 
     #[test]
     fn a_second_open_of_the_same_directory_is_refused() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let _first = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
-        match Store::open(tmp.path(), &StoreOptions::default()) {
-            Err(StoreError::Locked(_)) => {}
+        let _first = Db::open(tmp.path(), &DbOptions::default()).expect("open");
+        match Db::open(tmp.path(), &DbOptions::default()) {
+            Err(DbError::Locked(_)) => {}
             other => panic!("expected Locked, got {:?}", other.err()),
         }
     }
@@ -260,8 +259,8 @@ mod tests {
                 .expect("insert");
             txn.commit().expect("commit");
         }
-        match Store::open(tmp.path(), &StoreOptions::default()) {
-            Err(StoreError::NewerSchema { found, supported }) => {
+        match Db::open(tmp.path(), &DbOptions::default()) {
+            Err(DbError::NewerSchema { found, supported }) => {
                 assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
             }
             other => panic!("expected NewerSchema, got {:?}", other.err()),

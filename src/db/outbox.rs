@@ -5,7 +5,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::messages::{MessageRecord, StatusChange};
-use super::{InstanceRecord, Store, StoreError, from_json, tables, to_json};
+use super::{Db, DbError, InstanceRecord, from_json, tables, to_json};
 use crate::domain::MessageStatus;
 use crate::domain::planning::is_recovery;
 
@@ -38,7 +38,7 @@ fn push(record: &mut MessageRecord, status: MessageStatus, reason: Option<String
     record.history.push(StatusChange { at, status, reason });
 }
 
-impl Store {
+impl Db {
     /// Takes a scheduled message for sending until `lease_until`. `None` when it is no longer
     /// scheduled (canceled or claimed meanwhile).
     pub fn claim_message(
@@ -47,8 +47,8 @@ impl Store {
         instance_id: Option<u64>,
         lease_until: i64,
         now: i64,
-    ) -> Result<Option<MessageRecord>, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<Option<MessageRecord>, DbError> {
+        let txn = self.redb().begin_write()?;
         let claimed = {
             let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
@@ -78,13 +78,13 @@ impl Store {
         lease_until: i64,
         outcome: AttemptOutcome,
         now: i64,
-    ) -> Result<MessageRecord, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<MessageRecord, DbError> {
+        let txn = self.redb().begin_write()?;
         let record = {
             let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
                 Some(record) => record,
-                None => return Err(StoreError::NotFound),
+                None => return Err(DbError::NotFound),
             };
             txn.open_table(tables::LEASES)?.remove((lease_until, id))?;
             let mut queue = super::queue::Queue::open(&txn)?;
@@ -152,13 +152,13 @@ impl Store {
         status: MessageStatus,
         reason: &str,
         now: i64,
-    ) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         {
             let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
                 Some(record) => record,
-                None => return Err(StoreError::NotFound),
+                None => return Err(DbError::NotFound),
             };
             if record.status != MessageStatus::Scheduled {
                 return Ok(());
@@ -173,8 +173,8 @@ impl Store {
 
     /// Leases that ran out before `now` belong to a process that died mid-send: the message goes
     /// back to the queue once, flagged "maybe sent". Returns how many.
-    pub fn requeue_expired_leases(&self, now: i64) -> Result<usize, StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn requeue_expired_leases(&self, now: i64) -> Result<usize, DbError> {
+        let txn = self.redb().begin_write()?;
         let mut count = 0;
         {
             let mut leases = txn.open_table(tables::LEASES)?;
@@ -218,15 +218,15 @@ impl Store {
     }
 
     /// How many messages are scheduled (the outbox's depth), without reading them.
-    pub fn outbox_len(&self) -> Result<u64, StoreError> {
+    pub fn outbox_len(&self) -> Result<u64, DbError> {
         use redb::ReadableTableMetadata;
-        let read = self.db().begin_read()?;
+        let read = self.redb().begin_read()?;
         Ok(read.open_table(tables::OUTBOX)?.len()?)
     }
 
     /// Scheduled messages per store (stores with none are absent).
-    pub fn outbox_depth_by_store(&self) -> Result<Vec<(u64, u64)>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn outbox_depth_by_store(&self) -> Result<Vec<(u64, u64)>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::OUTBOX_DEPTH)?;
         let mut out = Vec::new();
         for row in table.iter()? {
@@ -237,13 +237,8 @@ impl Store {
     }
 
     /// WhatsApp's receipts move a sent message forward, never back.
-    pub fn apply_receipt(
-        &self,
-        id: u64,
-        receipt: ReceiptStatus,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn apply_receipt(&self, id: u64, receipt: ReceiptStatus, at: i64) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         {
             let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
@@ -265,8 +260,8 @@ impl Store {
     }
 
     /// A server refusal after the send call returned: the message failed.
-    pub fn apply_nack(&self, id: u64, reason: &str, at: i64) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn apply_nack(&self, id: u64, reason: &str, at: i64) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         {
             let mut messages = super::tally::Ledger::open(&txn)?;
             let mut record: MessageRecord = match messages.get(id)? {
@@ -292,10 +287,10 @@ impl Store {
     pub fn unwanted_reason(
         &self,
         message: &MessageRecord,
-    ) -> Result<Option<&'static str>, StoreError> {
+    ) -> Result<Option<&'static str>, DbError> {
         use crate::domain::message::cancel_reason;
-        let read = self.db().begin_read()?;
-        let store: Option<super::StoreRecord> = read
+        let read = self.redb().begin_read()?;
+        let store: Option<super::Store> = read
             .open_table(tables::STORES)?
             .get(message.store_id)?
             .map(|b| from_json(b.value()))

@@ -18,28 +18,27 @@ const PHONE: &str = "11987654321";
 
 struct Rig {
     _tmp: tempfile::TempDir,
-    store: Store,
-    shops: Vec<u64>,
+    db: Db,
+    stores: Vec<u64>,
     instances: Vec<u64>,
     events: u64,
 }
 
-fn rig(shops: usize) -> Rig {
+fn rig(stores: usize) -> Rig {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
-    store
-        .save_message_settings(&MessageSettings {
-            quiet_hours: QuietHours {
-                start_min: 0,
-                end_min: 0,
-            },
-            ..MessageSettings::default()
-        })
-        .expect("settings");
+    let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
+    db.save_message_settings(&MessageSettings {
+        quiet_hours: QuietHours {
+            start_min: 0,
+            end_min: 0,
+        },
+        ..MessageSettings::default()
+    })
+    .expect("settings");
     let mut ids = Vec::new();
     let mut instances = Vec::new();
-    for i in 0..shops {
-        let instance = store
+    for i in 0..stores {
+        let instance = db
             .create_instance(InstanceRecord::new(
                 &format!("Número {i}"),
                 InstanceMode::Whatsapp,
@@ -47,7 +46,7 @@ fn rig(shops: usize) -> Rig {
             ))
             .expect("instance");
         instances.push(instance.id);
-        let shop = store
+        let store = db
             .create_store(NewStore {
                 name: format!("Loja {i}"),
                 slug: format!("loja-{i}"),
@@ -58,12 +57,12 @@ fn rig(shops: usize) -> Rig {
                 created_at: NOON,
             })
             .expect("store");
-        ids.push(shop.id);
+        ids.push(store.id);
     }
     Rig {
         _tmp: tmp,
-        store,
-        shops: ids,
+        db,
+        stores: ids,
         instances,
         events: 0,
     }
@@ -71,7 +70,7 @@ fn rig(shops: usize) -> Rig {
 
 impl Rig {
     /// An event of avisa's own format arrives at `at`.
-    fn event(&mut self, shop: usize, kind: &str, order: Option<&str>, phone: &str, at: i64) {
+    fn event(&mut self, store: usize, kind: &str, order: Option<&str>, phone: &str, at: i64) {
         self.events += 1;
         let mut body = json!({
             "kind": kind,
@@ -86,9 +85,9 @@ impl Rig {
         }
         let bytes = body.to_string().into_bytes();
         let readings = recognise(Platform::Api, &Request::new(&bytes, &[], ""));
-        self.store
+        self.db
             .record_deliveries(&[Delivery {
-                store_id: self.shops[shop],
+                store_id: self.stores[store],
                 received_at: at,
                 raw: RawDelivery::default(),
                 readings,
@@ -98,11 +97,11 @@ impl Rig {
 
     /// Sends every message due by `at` through the first instance.
     fn send_due(&self, at: i64) {
-        for m in self.store.due_messages(at, 1000).expect("due") {
-            self.store
+        for m in self.db.due_messages(at, 1000).expect("due") {
+            self.db
                 .claim_message(m.id, Some(self.instances[0]), at + 60, at)
                 .expect("claim");
-            self.store
+            self.db
                 .record_attempt(
                     m.id,
                     at + 60,
@@ -118,7 +117,7 @@ impl Rig {
     }
 
     fn totals(&self) -> Counters {
-        self.store
+        self.db
             .report_rows(&ReportFilter {
                 first_day: day_number(NOON) - 400,
                 last_day: day_number(NOON) + 400,
@@ -132,7 +131,7 @@ impl Rig {
     }
 
     fn assert_counters_match_a_recount(&self) {
-        let diffs = self.store.verify_report_counters().expect("recount");
+        let diffs = self.db.verify_report_counters().expect("recount");
         assert!(diffs.is_empty(), "counters drifted:\n{}", diffs.join("\n"));
     }
 }
@@ -254,8 +253,7 @@ fn payments_are_credited_to_recovery_messages_once_within_the_window() {
                 Event(kind, order, at) => r.event(0, kind, order, PHONE, at),
                 Send(at) => r.send_due(at),
                 MarkPaid(order, at) => {
-                    r.store
-                        .mark_order_paid(r.shops[0], order, at)
+                    r.db.mark_order_paid(r.stores[0], order, at)
                         .expect("mark paid");
                 }
             }
@@ -279,20 +277,18 @@ fn a_recovery_is_credited_to_the_last_message_and_counted_on_the_paid_day() {
     // The follow-ups go out on their own days; the payment comes after the second.
     r.send_due(NOON + 3 * DAY);
     r.event(0, "order.paid", Some("O1"), PHONE, NOON + 3 * DAY + 3600);
-    let recovery = r
-        .store
-        .recovery(r.shops[0], "O1")
-        .expect("read")
-        .expect("credited");
+    let recovery =
+        r.db.recovery(r.stores[0], "O1")
+            .expect("read")
+            .expect("credited");
     assert_eq!(recovery.kind, crate::domain::EventKind::BoletoGenerated);
     assert!(recovery.step > 0, "credited to a follow-up, not the first");
     assert_eq!(recovery.instance_id, Some(r.instances[0]));
-    let rows = r
-        .store
-        .report_rows(&ReportFilter {
+    let rows =
+        r.db.report_rows(&ReportFilter {
             first_day: day_number(NOON + 3 * DAY),
             last_day: day_number(NOON + 3 * DAY),
-            store_id: Some(r.shops[0]),
+            store_id: Some(r.stores[0]),
             instance_id: None,
             kind: None,
             include_test: false,
@@ -307,9 +303,8 @@ fn counters_follow_statuses_and_days() {
     r.event(0, "pix.generated", Some("O1"), PHONE, NOON);
     r.event(0, "order.shipped", Some("O2"), "11911112222", NOON);
     r.send_due(NOON + 3600);
-    let sent: Vec<MessageRecord> = r
-        .store
-        .list_messages(&MessageFilter {
+    let sent: Vec<MessageRecord> =
+        r.db.list_messages(&MessageFilter {
             limit: 100,
             ..MessageFilter::default()
         })
@@ -317,11 +312,9 @@ fn counters_follow_statuses_and_days() {
         .into_iter()
         .filter(|m| m.status == MessageStatus::Sent)
         .collect();
-    r.store
-        .apply_receipt(sent[0].id, ReceiptStatus::Read, NOON + 3660)
+    r.db.apply_receipt(sent[0].id, ReceiptStatus::Read, NOON + 3660)
         .expect("read");
-    r.store
-        .apply_nack(sent[1].id, "463", NOON + 3660)
+    r.db.apply_nack(sent[1].id, "463", NOON + 3660)
         .expect("nack");
     let t = r.totals();
     assert_eq!(t.get(Counter::Sent), sent.len() as i64 - 1);
@@ -332,9 +325,8 @@ fn counters_follow_statuses_and_days() {
         t.get(Counter::Planned),
         t.get(Counter::Pending) + t.get(Counter::Sent) + t.get(Counter::Failed)
     );
-    let freq = r
-        .store
-        .buyer_frequency(
+    let freq =
+        r.db.buyer_frequency(
             &ReportFilter {
                 first_day: day_number(NOON),
                 last_day: day_number(NOON),
@@ -383,9 +375,8 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
     for step in 0..600 {
         now += rng.random_range(0..2 * 3600);
         let pick = |rng: &mut rand::rngs::StdRng, n: usize| rng.random_range(0..n);
-        let all = r
-            .store
-            .list_messages(&MessageFilter {
+        let all =
+            r.db.list_messages(&MessageFilter {
                 limit: 10_000,
                 ..MessageFilter::default()
             })
@@ -395,19 +386,19 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
         };
         match rng.random_range(0..16) {
             0..=3 => {
-                let shop = pick(&mut rng, 2);
+                let store = pick(&mut rng, 2);
                 let kind = kinds[pick(&mut rng, kinds.len())];
                 let order = (rng.random_range(0..5) > 0)
                     .then(|| orders[pick(&mut rng, orders.len())].as_str());
                 let phone = phones[pick(&mut rng, phones.len())];
-                r.event(shop, kind, order, phone, now);
+                r.event(store, kind, order, phone, now);
             }
             4..=8 => {
-                let due = r.store.due_messages(now, 20).expect("due");
+                let due = r.db.due_messages(now, 20).expect("due");
                 if let Some(m) = due.get(pick(&mut rng, due.len().max(1))) {
                     let instance = r.instances[pick(&mut rng, 2)];
                     let lease = now + 60;
-                    if r.store
+                    if r.db
                         .claim_message(m.id, Some(instance), lease, now)
                         .expect("claim")
                         .is_some()
@@ -433,8 +424,7 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
                                 next_slot: now,
                             },
                         };
-                        r.store
-                            .record_attempt(m.id, lease, outcome, now)
+                        r.db.record_attempt(m.id, lease, outcome, now)
                             .expect("attempt");
                     }
                 }
@@ -446,11 +436,11 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
                     } else {
                         ReceiptStatus::Read
                     };
-                    r.store.apply_receipt(m.id, receipt, now).expect("receipt");
+                    r.db.apply_receipt(m.id, receipt, now).expect("receipt");
                 }
             }
             10 => {
-                let due = r.store.due_messages(i64::MAX, 50).expect("due");
+                let due = r.db.due_messages(i64::MAX, 50).expect("due");
                 let m = if rng.random_range(0..2) == 0 {
                     any(&mut rng)
                 } else {
@@ -458,22 +448,22 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
                 };
                 if let Some(m) = m {
                     match rng.random_range(0..4) {
-                        0 => r.store.apply_nack(m.id, "463", now).expect("nack"),
-                        1 => r
-                            .store
-                            .close_scheduled(
+                        0 => r.db.apply_nack(m.id, "463", now).expect("nack"),
+                        1 => {
+                            r.db.close_scheduled(
                                 m.id,
                                 MessageStatus::Expired,
                                 "not_sent_within_48h",
                                 now,
                             )
-                            .expect("expire"),
-                        2 => r
-                            .store
-                            .close_scheduled(m.id, MessageStatus::Canceled, "template_off", now)
-                            .expect("close"),
+                            .expect("expire")
+                        }
+                        2 => {
+                            r.db.close_scheduled(m.id, MessageStatus::Canceled, "template_off", now)
+                                .expect("close")
+                        }
                         _ => r
-                            .store
+                            .db
                             .close_scheduled(m.id, MessageStatus::Canceled, "store_disabled", now)
                             .expect("close"),
                     }
@@ -481,7 +471,7 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
             }
             11 => {
                 if let Some(m) = any(&mut rng) {
-                    let _ = r.store.cancel_message(
+                    let _ = r.db.cancel_message(
                         m.id,
                         crate::domain::message::cancel_reason::BY_USER,
                         now,
@@ -491,27 +481,24 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
             12 => {
                 if let Some(m) = any(&mut rng) {
                     let _ =
-                        r.store
-                            .reschedule_message(m.id, now + rng.random_range(0..3 * DAY), now);
+                        r.db.reschedule_message(m.id, now + rng.random_range(0..3 * DAY), now);
                 }
             }
             13 => {
                 let order = orders[pick(&mut rng, orders.len())].as_str();
-                r.store
-                    .mark_order_paid(r.shops[pick(&mut rng, 2)], order, now)
+                r.db.mark_order_paid(r.stores[pick(&mut rng, 2)], order, now)
                     .expect("mark paid");
             }
             14 => {
                 if rng.random_range(0..8) == 0 {
                     let phone = crate::domain::Phone::parse(phones[3]).expect("phone");
-                    r.store
-                        .add_opt_out(phone.as_str(), "console", now)
+                    r.db.add_opt_out(phone.as_str(), "console", now)
                         .expect("opt out");
                 }
             }
             _ => {
                 // Leases run out: the process "died" mid-send.
-                r.store.requeue_expired_leases(now).expect("requeue");
+                r.db.requeue_expired_leases(now).expect("requeue");
                 leased.clear();
             }
         }
@@ -519,7 +506,7 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
             r.assert_counters_match_a_recount();
         }
     }
-    r.store.delete_store(r.shops[1]).expect("delete");
+    r.db.delete_store(r.stores[1]).expect("delete");
     r.assert_counters_match_a_recount();
     // The history went through the paths the counters follow.
     let t = r.totals();

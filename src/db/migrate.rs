@@ -3,13 +3,13 @@
 
 use redb::{ReadableDatabase, WriteTransaction};
 
-use super::{StoreError, tables};
+use super::{DbError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
 pub const SCHEMA_VERSION: u64 = 9;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
-pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
+pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
     let found = {
         let read = db.begin_read()?;
         match read.open_table(tables::META) {
@@ -21,7 +21,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
     if let Some(found) = found
         && found > SCHEMA_VERSION
     {
-        return Err(StoreError::NewerSchema {
+        return Err(DbError::NewerSchema {
             found,
             supported: SCHEMA_VERSION,
         });
@@ -50,7 +50,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, StoreError> {
 }
 
 /// Schema 1: the foundation's tables, created empty so readers never meet a missing table.
-fn create_v1(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn create_v1(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::META)?;
     txn.open_table(tables::SEQUENCES)?;
     txn.open_table(tables::USERS)?;
@@ -62,7 +62,7 @@ fn create_v1(txn: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 /// Schema 2: stores, events, raw bodies, dedup keys and counters (ingestion).
-fn migrate_from_1(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn migrate_from_1(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::STORES)?;
     txn.open_table(tables::STORE_TOKENS)?;
     txn.open_table(tables::EVENTS)?;
@@ -73,7 +73,7 @@ fn migrate_from_1(txn: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 /// Schema 3: messages, the outbox, their indexes, templates, closed orders and opt-outs.
-fn migrate_from_2(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn migrate_from_2(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::MESSAGES)?;
     txn.open_table(tables::OUTBOX)?;
     txn.open_multimap_table(tables::MESSAGES_BY_ORDER)?;
@@ -86,20 +86,20 @@ fn migrate_from_2(txn: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 /// Schema 4: the erased-buyers (LGPD opt-out) table.
-fn migrate_from_3(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn migrate_from_3(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::ERASED_BUYERS)?;
     Ok(())
 }
 
 /// Schema 5: instances and send leases (the outbox).
-fn migrate_from_4(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn migrate_from_4(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::INSTANCES)?;
     txn.open_table(tables::LEASES)?;
     Ok(())
 }
 
 /// Schema 6: the outbox depth per store, counted once from the outbox as it stands.
-fn migrate_from_5(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn migrate_from_5(txn: &WriteTransaction) -> Result<(), DbError> {
     use redb::ReadableTable;
     let mut counts: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     {
@@ -121,13 +121,13 @@ fn migrate_from_5(txn: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 /// Schema 7: the WhatsApp library's per-instance state.
-fn migrate_from_6(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn migrate_from_6(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::WA_STATE)?;
     Ok(())
 }
 
 /// Schema 8: buyers' replies and avisa's answers, handled reply ids, auto-reply times.
-fn migrate_from_7(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn migrate_from_7(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::CONVERSATIONS)?;
     txn.open_table(tables::INCOMING_SEEN)?;
     txn.open_table(tables::AUTO_REPLIES)?;
@@ -135,6 +135,6 @@ fn migrate_from_7(txn: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 /// Schema 9: report counters, counted once from the messages and events already stored.
-fn migrate_from_8(txn: &WriteTransaction) -> Result<(), StoreError> {
+fn migrate_from_8(txn: &WriteTransaction) -> Result<(), DbError> {
     super::tally::rebuild(txn)
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::events::decode_raw;
-use super::{EventRecord, RawDelivery, Store, StoreError, from_json, tables};
+use super::{Db, DbError, EventRecord, RawDelivery, from_json, tables};
 use crate::domain::Phone;
 
 /// Everything avisa holds about one buyer, as handed to them.
@@ -84,10 +84,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-impl Store {
+impl Db {
     /// Every event of the buyer with this phone, oldest first, with its raw delivery.
-    pub fn export_buyer(&self, phone: &Phone, now: i64) -> Result<BuyerExport, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn export_buyer(&self, phone: &Phone, now: i64) -> Result<BuyerExport, DbError> {
+        let read = self.redb().begin_read()?;
         let events = read.open_table(tables::EVENTS)?;
         let raws = read.open_table(tables::RAW_BODIES)?;
         let mut out = Vec::new();
@@ -114,8 +114,8 @@ impl Store {
 
     /// Erases the buyer's events and raw deliveries in one transaction and records the hash of
     /// their phone as opted out. Store counters keep their totals (they name no one).
-    pub fn forget_buyer(&self, phone: &Phone, now: i64) -> Result<Forgotten, StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn forget_buyer(&self, phone: &Phone, now: i64) -> Result<Forgotten, DbError> {
+        let txn = self.redb().begin_write()?;
         let mut forgotten = Forgotten::default();
         {
             let mut events = txn.open_table(tables::EVENTS)?;
@@ -138,24 +138,24 @@ impl Store {
             txn.open_table(tables::ERASED_BUYERS)?
                 .insert(phone_hash(phone).as_slice(), now)?;
         }
-        Store::forget_conversation(&txn, phone.as_str())?;
+        Db::forget_conversation(&txn, phone.as_str())?;
         txn.commit()?;
         Ok(forgotten)
     }
 
     /// Whether this phone's owner asked to be forgotten (senders must not message them).
-    pub fn is_erased_buyer(&self, phone: &Phone) -> Result<bool, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn is_erased_buyer(&self, phone: &Phone) -> Result<bool, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::ERASED_BUYERS)?;
         Ok(table.get(phone_hash(phone).as_slice())?.is_some())
     }
 
     /// Deletes the raw deliveries of events received before `cutoff` (unix seconds); the events,
     /// their readings and every count stay. Returns how many bodies were deleted.
-    pub fn purge_raw_bodies_before(&self, cutoff: i64) -> Result<u64, StoreError> {
+    pub fn purge_raw_bodies_before(&self, cutoff: i64) -> Result<u64, DbError> {
         let mut total = 0;
         loop {
-            let txn = self.db().begin_write()?;
+            let txn = self.redb().begin_write()?;
             let (removed, done) = {
                 let events = txn.open_table(tables::EVENTS)?;
                 let mut raws = txn.open_table(tables::RAW_BODIES)?;
@@ -206,8 +206,8 @@ impl Store {
     }
 
     /// Whether the raw delivery of this event is still kept.
-    pub fn has_raw_body(&self, raw_id: u64) -> Result<bool, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn has_raw_body(&self, raw_id: u64) -> Result<bool, DbError> {
+        let read = self.redb().begin_read()?;
         Ok(read.open_table(tables::RAW_BODIES)?.get(raw_id)?.is_some())
     }
 }
@@ -223,16 +223,16 @@ fn export_raw(raw: RawDelivery) -> ExportedRaw {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{DbOptions, Delivery, NewStore};
     use crate::domain::Platform;
     use crate::ingest::{self, Request};
-    use crate::store::{Delivery, NewStore, StoreOptions};
 
     const FIXTURE: &str = "tests/fixtures/hotmart/purchase-billet-printed-boleto.json";
 
-    fn open() -> (tempfile::TempDir, Store, u64) {
+    fn open() -> (tempfile::TempDir, Db, u64) {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&tmp.path().join("data"), &StoreOptions::default()).expect("open");
-        let id = store
+        let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
+        let id = db
             .create_store(NewStore {
                 name: "Loja".into(),
                 slug: "loja".into(),
@@ -244,7 +244,7 @@ mod tests {
             })
             .expect("store")
             .id;
-        (tmp, store, id)
+        (tmp, db, id)
     }
 
     /// A Hotmart delivery at `at`, with the buyer phone replaced and a distinct transaction.
@@ -331,7 +331,7 @@ mod tests {
         assert_eq!(store.purge_raw_bodies_before(cutoff).expect("purge"), 3);
         assert_eq!(store.purge_raw_bodies_before(cutoff).expect("again"), 0);
         let events = store
-            .list_events(&crate::store::EventFilter {
+            .list_events(&crate::db::EventFilter {
                 limit: 100,
                 ..Default::default()
             })

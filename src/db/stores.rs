@@ -4,11 +4,11 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_json, next_id, tables, to_json};
+use super::{Db, DbError, from_json, next_id, tables, to_json};
 use crate::domain::Platform;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StoreRecord {
+pub struct Store {
     pub id: u64,
     /// The merchant's name for it (apelido).
     pub name: String,
@@ -44,12 +44,12 @@ pub struct NewStore {
     pub created_at: i64,
 }
 
-impl Store {
-    pub fn create_store(&self, new: NewStore) -> Result<StoreRecord, StoreError> {
-        let txn = self.db().begin_write()?;
+impl Db {
+    pub fn create_store(&self, new: NewStore) -> Result<Store, DbError> {
+        let txn = self.redb().begin_write()?;
         let record = {
             let id = next_id(&txn, "stores")?;
-            let record = StoreRecord {
+            let record = Store {
                 id,
                 name: new.name,
                 slug: new.slug,
@@ -66,7 +66,7 @@ impl Store {
             };
             let mut tokens = txn.open_table(tables::STORE_TOKENS)?;
             if tokens.get(record.webhook_token.as_str())?.is_some() {
-                return Err(StoreError::Conflict("webhook token".into()));
+                return Err(DbError::Conflict("webhook token".into()));
             }
             tokens.insert(record.webhook_token.as_str(), id)?;
             txn.open_table(tables::STORES)?
@@ -78,8 +78,8 @@ impl Store {
         Ok(record)
     }
 
-    pub fn list_stores(&self) -> Result<Vec<StoreRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn list_stores(&self) -> Result<Vec<Store>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::STORES)?;
         let mut stores = Vec::new();
         for row in table.iter()? {
@@ -88,16 +88,16 @@ impl Store {
         Ok(stores)
     }
 
-    pub fn store(&self, id: u64) -> Result<StoreRecord, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn store(&self, id: u64) -> Result<Store, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::STORES)?;
-        let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;
+        let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
     }
 
     /// The store a webhook URL's token belongs to, from memory when it was asked before.
     /// Event counters in the answer may lag; everything a delivery needs is current.
-    pub fn store_by_token(&self, token: &str) -> Result<Option<StoreRecord>, StoreError> {
+    pub fn store_by_token(&self, token: &str) -> Result<Option<Store>, DbError> {
         if let Some(hit) = self.cached_store(token) {
             return Ok(Some(hit));
         }
@@ -112,7 +112,7 @@ impl Store {
     }
 
     /// The cached store for a token, without touching the database.
-    pub fn cached_store(&self, token: &str) -> Option<StoreRecord> {
+    pub fn cached_store(&self, token: &str) -> Option<Store> {
         self.token_cache
             .read()
             .expect("token cache lock is never poisoned")
@@ -132,8 +132,8 @@ impl Store {
             .clear();
     }
 
-    fn store_by_token_uncached(&self, token: &str) -> Result<Option<StoreRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    fn store_by_token_uncached(&self, token: &str) -> Result<Option<Store>, DbError> {
+        let read = self.redb().begin_read()?;
         let Some(id) = read
             .open_table(tables::STORE_TOKENS)?
             .get(token)?
@@ -147,17 +147,13 @@ impl Store {
 
     /// Changes a store; a new webhook token replaces the old one in the index (the old URL then
     /// answers 404).
-    pub fn update_store(
-        &self,
-        id: u64,
-        change: impl FnOnce(&mut StoreRecord),
-    ) -> Result<StoreRecord, StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn update_store(&self, id: u64, change: impl FnOnce(&mut Store)) -> Result<Store, DbError> {
+        let txn = self.redb().begin_write()?;
         let record = {
             let mut stores = txn.open_table(tables::STORES)?;
-            let mut record: StoreRecord = match stores.get(id)? {
+            let mut record: Store = match stores.get(id)? {
                 Some(bytes) => from_json(bytes.value())?,
-                None => return Err(StoreError::NotFound),
+                None => return Err(DbError::NotFound),
             };
             let old_token = record.webhook_token.clone();
             change(&mut record);
@@ -165,7 +161,7 @@ impl Store {
             if record.webhook_token != old_token {
                 let mut tokens = txn.open_table(tables::STORE_TOKENS)?;
                 if tokens.get(record.webhook_token.as_str())?.is_some() {
-                    return Err(StoreError::Conflict("webhook token".into()));
+                    return Err(DbError::Conflict("webhook token".into()));
                 }
                 tokens.remove(old_token.as_str())?;
                 tokens.insert(record.webhook_token.as_str(), id)?;
@@ -180,13 +176,13 @@ impl Store {
 
     /// Deletes a store and its webhook URL; its pending messages are canceled. Its events and
     /// sent messages stay in the history.
-    pub fn delete_store(&self, id: u64) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn delete_store(&self, id: u64) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         {
             let mut stores = txn.open_table(tables::STORES)?;
-            let record: StoreRecord = match stores.remove(id)? {
+            let record: Store = match stores.remove(id)? {
                 Some(bytes) => from_json(bytes.value())?,
-                None => return Err(StoreError::NotFound),
+                None => return Err(DbError::NotFound),
             };
             txn.open_table(tables::STORE_TOKENS)?
                 .remove(record.webhook_token.as_str())?;

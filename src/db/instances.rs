@@ -5,7 +5,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_json, next_id, tables, to_json};
+use super::{Db, DbError, from_json, next_id, tables, to_json};
 use crate::domain::planning::QuietHours;
 use crate::domain::sending::Pacing;
 
@@ -95,12 +95,9 @@ impl InstanceRecord {
     }
 }
 
-impl Store {
-    pub fn create_instance(
-        &self,
-        mut record: InstanceRecord,
-    ) -> Result<InstanceRecord, StoreError> {
-        let txn = self.db().begin_write()?;
+impl Db {
+    pub fn create_instance(&self, mut record: InstanceRecord) -> Result<InstanceRecord, DbError> {
+        let txn = self.redb().begin_write()?;
         record.id = next_id(&txn, "instances")?;
         txn.open_table(tables::INSTANCES)?
             .insert(record.id, to_json(&record)?.as_slice())?;
@@ -108,8 +105,8 @@ impl Store {
         Ok(record)
     }
 
-    pub fn list_instances(&self) -> Result<Vec<InstanceRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn list_instances(&self) -> Result<Vec<InstanceRecord>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::INSTANCES)?;
         let mut out = Vec::new();
         for row in table.iter()? {
@@ -118,10 +115,10 @@ impl Store {
         Ok(out)
     }
 
-    pub fn instance(&self, id: u64) -> Result<InstanceRecord, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn instance(&self, id: u64) -> Result<InstanceRecord, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::INSTANCES)?;
-        let bytes = table.get(id)?.ok_or(StoreError::NotFound)?;
+        let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
     }
 
@@ -129,13 +126,13 @@ impl Store {
         &self,
         id: u64,
         change: impl FnOnce(&mut InstanceRecord),
-    ) -> Result<InstanceRecord, StoreError> {
-        let txn = self.db().begin_write()?;
+    ) -> Result<InstanceRecord, DbError> {
+        let txn = self.redb().begin_write()?;
         let record = {
             let mut table = txn.open_table(tables::INSTANCES)?;
             let mut record: InstanceRecord = match table.get(id)? {
                 Some(bytes) => from_json(bytes.value())?,
-                None => return Err(StoreError::NotFound),
+                None => return Err(DbError::NotFound),
             };
             change(&mut record);
             record.id = id;
@@ -148,24 +145,24 @@ impl Store {
 
     /// Deletes an instance; its stores are unlinked (their messages wait for a new link) and its
     /// WhatsApp state (device keys, sessions) is wiped in the same transaction.
-    pub fn delete_instance(&self, id: u64) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn delete_instance(&self, id: u64) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         {
             if txn.open_table(tables::INSTANCES)?.remove(id)?.is_none() {
-                return Err(StoreError::NotFound);
+                return Err(DbError::NotFound);
             }
             let mut stores = txn.open_table(tables::STORES)?;
-            let linked: Vec<super::StoreRecord> = stores
+            let linked: Vec<super::Store> = stores
                 .iter()?
                 .filter_map(|row| {
                     row.ok()
-                        .and_then(|(_, v)| from_json::<super::StoreRecord>(v.value()).ok())
+                        .and_then(|(_, v)| from_json::<super::Store>(v.value()).ok())
                 })
                 .filter(|s| s.instance_id == Some(id))
                 .collect();
-            for mut shop in linked {
-                shop.instance_id = None;
-                stores.insert(shop.id, to_json(&shop)?.as_slice())?;
+            for mut store in linked {
+                store.instance_id = None;
+                stores.insert(store.id, to_json(&store)?.as_slice())?;
             }
         }
         super::wa_state::wipe_in(&txn, id)?;

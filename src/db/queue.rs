@@ -3,7 +3,7 @@
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::{StoreError, tables};
+use super::{DbError, tables};
 
 pub(super) struct Queue<'txn> {
     outbox: Table<'txn, (i64, u64), ()>,
@@ -11,7 +11,7 @@ pub(super) struct Queue<'txn> {
 }
 
 impl<'txn> Queue<'txn> {
-    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Queue<'txn>, StoreError> {
+    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Queue<'txn>, DbError> {
         Ok(Queue {
             outbox: txn.open_table(tables::OUTBOX)?,
             depth: txn.open_table(tables::OUTBOX_DEPTH)?,
@@ -19,7 +19,7 @@ impl<'txn> Queue<'txn> {
     }
 
     /// Schedules message `id` of `store_id` at `due`.
-    pub(super) fn push(&mut self, due: i64, id: u64, store_id: u64) -> Result<(), StoreError> {
+    pub(super) fn push(&mut self, due: i64, id: u64, store_id: u64) -> Result<(), DbError> {
         if self.outbox.insert((due, id), ())?.is_none() {
             let n = self.depth.get(store_id)?.map(|v| v.value()).unwrap_or(0);
             self.depth.insert(store_id, n + 1)?;
@@ -28,7 +28,7 @@ impl<'txn> Queue<'txn> {
     }
 
     /// Takes message `id` out of the schedule (a no-op when it was not there).
-    pub(super) fn pull(&mut self, due: i64, id: u64, store_id: u64) -> Result<(), StoreError> {
+    pub(super) fn pull(&mut self, due: i64, id: u64, store_id: u64) -> Result<(), DbError> {
         if self.outbox.remove((due, id))?.is_some() {
             let n = self.depth.get(store_id)?.map(|v| v.value()).unwrap_or(0);
             if n <= 1 {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use redb::MultimapTableHandle;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle};
 
-use super::{DATA_FILE, Store, StoreError, StoreOptions, create_private_dir, tables};
+use super::{DATA_FILE, Db, DbError, DbOptions, create_private_dir, tables};
 
 /// zstd level: 3 is zstd's default, fast and already several times smaller on JSON rows.
 const LEVEL: i32 = 3;
@@ -54,7 +54,7 @@ pub enum RestoreError {
     Live(PathBuf),
     /// The backup file is damaged, truncated or not an avisa backup.
     BadBackup(String),
-    Store(StoreError),
+    Db(DbError),
 }
 
 impl std::fmt::Display for RestoreError {
@@ -73,24 +73,24 @@ impl std::fmt::Display for RestoreError {
                 dir.display()
             ),
             RestoreError::BadBackup(why) => write!(f, "not a usable avisa backup: {why}"),
-            RestoreError::Store(e) => write!(f, "{e}"),
+            RestoreError::Db(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for RestoreError {}
 
-impl From<StoreError> for RestoreError {
-    fn from(e: StoreError) -> Self {
-        RestoreError::Store(e)
+impl From<DbError> for RestoreError {
+    fn from(e: DbError) -> Self {
+        RestoreError::Db(e)
     }
 }
 
-impl Store {
+impl Db {
     /// Writes a consistent, compressed copy of the whole database to `out` while writers carry
     /// on. Every transaction committed before the call is in the copy. The uncompressed copy is
     /// staged beside `out` and the file appears under its name only when complete.
-    pub fn backup_to(&self, out: &Path) -> Result<BackupSummary, StoreError> {
+    pub fn backup_to(&self, out: &Path) -> Result<BackupSummary, DbError> {
         let staging = sibling(out, ".redb-partial");
         let partial = sibling(out, ".partial");
         let result = self.backup_via(&staging, &partial, out);
@@ -106,38 +106,37 @@ impl Store {
         staging: &Path,
         partial: &Path,
         out: &Path,
-    ) -> Result<BackupSummary, StoreError> {
+    ) -> Result<BackupSummary, DbError> {
         let _ = std::fs::remove_file(staging);
         let tables = {
             let copy = redb::Builder::new()
                 .set_cache_size(4 * 1024 * 1024)
                 .create(staging)?;
-            let read = self.db().begin_read()?;
+            let read = self.redb().begin_read()?;
             let write = copy.begin_write()?;
             let tables = copy_tables(&read, &write)?;
             write.commit()?;
             tables
         };
-        let mut input = BufReader::new(File::open(staging).map_err(StoreError::Io)?);
-        let file = private_create(partial).map_err(StoreError::Io)?;
-        let mut encoder =
-            zstd::Encoder::new(BufWriter::new(file), LEVEL).map_err(StoreError::Io)?;
-        encoder.include_checksum(true).map_err(StoreError::Io)?;
-        std::io::copy(&mut input, &mut encoder).map_err(StoreError::Io)?;
-        let mut writer = encoder.finish().map_err(StoreError::Io)?;
-        writer.flush().map_err(StoreError::Io)?;
+        let mut input = BufReader::new(File::open(staging).map_err(DbError::Io)?);
+        let file = private_create(partial).map_err(DbError::Io)?;
+        let mut encoder = zstd::Encoder::new(BufWriter::new(file), LEVEL).map_err(DbError::Io)?;
+        encoder.include_checksum(true).map_err(DbError::Io)?;
+        std::io::copy(&mut input, &mut encoder).map_err(DbError::Io)?;
+        let mut writer = encoder.finish().map_err(DbError::Io)?;
+        writer.flush().map_err(DbError::Io)?;
         let file = writer
             .into_inner()
-            .map_err(|e| StoreError::Io(e.into_error()))?;
-        file.sync_all().map_err(StoreError::Io)?;
-        let bytes = file.metadata().map_err(StoreError::Io)?.len();
-        std::fs::rename(partial, out).map_err(StoreError::Io)?;
+            .map_err(|e| DbError::Io(e.into_error()))?;
+        file.sync_all().map_err(DbError::Io)?;
+        let bytes = file.metadata().map_err(DbError::Io)?.len();
+        std::fs::rename(partial, out).map_err(DbError::Io)?;
         Ok(BackupSummary { tables, bytes })
     }
 
     /// How many users, stores and events the file holds.
-    pub fn counts(&self) -> Result<Counts, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn counts(&self) -> Result<Counts, DbError> {
+        let read = self.redb().begin_read()?;
         Ok(Counts {
             users: read.open_table(tables::USERS)?.len()?,
             stores: read.open_table(tables::STORES)?.len()?,
@@ -156,7 +155,7 @@ pub fn restore(backup: &Path, dir: &Path) -> Result<Counts, RestoreError> {
         {
             return Err(RestoreError::Live(dir.to_path_buf()));
         }
-        let mut entries = std::fs::read_dir(dir).map_err(StoreError::Io)?;
+        let mut entries = std::fs::read_dir(dir).map_err(DbError::Io)?;
         if entries.next().is_some() {
             return Err(RestoreError::NotEmpty(dir.to_path_buf()));
         }
@@ -166,9 +165,9 @@ pub fn restore(backup: &Path, dir: &Path) -> Result<Counts, RestoreError> {
     create_private_dir(dir)?;
     let partial = dir.join(format!("{DATA_FILE}.restoring"));
     let result = unpack(input, &partial).and_then(|()| {
-        std::fs::rename(&partial, dir.join(DATA_FILE)).map_err(StoreError::Io)?;
-        let store = Store::open(dir, &StoreOptions::default())?;
-        store.counts()
+        std::fs::rename(&partial, dir.join(DATA_FILE)).map_err(DbError::Io)?;
+        let db = Db::open(dir, &DbOptions::default())?;
+        db.counts()
     });
     match result {
         Ok(counts) => Ok(counts),
@@ -177,14 +176,14 @@ pub fn restore(backup: &Path, dir: &Path) -> Result<Counts, RestoreError> {
             let _ = std::fs::remove_file(&partial);
             let _ = std::fs::remove_file(dir.join(DATA_FILE));
             Err(match e {
-                StoreError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                DbError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
                     RestoreError::BadBackup(io.to_string())
                 }
-                StoreError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                DbError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                     RestoreError::BadBackup(format!("the file is truncated ({io})"))
                 }
-                StoreError::Db(why) => RestoreError::BadBackup(why),
-                other => RestoreError::Store(other),
+                DbError::Engine(why) => RestoreError::BadBackup(why),
+                other => RestoreError::Db(other),
             })
         }
     }
@@ -196,14 +195,14 @@ pub fn verify_backup(backup: &Path) -> Result<u64, std::io::Error> {
     std::io::copy(&mut decoder, &mut std::io::sink())
 }
 
-fn unpack(input: File, partial: &Path) -> Result<(), StoreError> {
-    let mut decoder = zstd::Decoder::new(input).map_err(StoreError::Io)?;
-    let mut output = BufWriter::new(private_create(partial).map_err(StoreError::Io)?);
-    std::io::copy(&mut decoder, &mut output).map_err(StoreError::Io)?;
+fn unpack(input: File, partial: &Path) -> Result<(), DbError> {
+    let mut decoder = zstd::Decoder::new(input).map_err(DbError::Io)?;
+    let mut output = BufWriter::new(private_create(partial).map_err(DbError::Io)?);
+    std::io::copy(&mut decoder, &mut output).map_err(DbError::Io)?;
     let file = output
         .into_inner()
-        .map_err(|e| StoreError::Io(e.into_error()))?;
-    file.sync_all().map_err(StoreError::Io)
+        .map_err(|e| DbError::Io(e.into_error()))?;
+    file.sync_all().map_err(DbError::Io)
 }
 
 fn private_create(path: &Path) -> std::io::Result<File> {
@@ -227,7 +226,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 fn copy_tables(
     read: &redb::ReadTransaction,
     write: &redb::WriteTransaction,
-) -> Result<Vec<(String, u64)>, StoreError> {
+) -> Result<Vec<(String, u64)>, DbError> {
     let mut copied = Vec::new();
     macro_rules! copy {
         ($($table:ident),* $(,)?) => {$(
@@ -280,7 +279,7 @@ fn copy_multimap_table<K: redb::Key + 'static, V: redb::Key + 'static>(
     read: &redb::ReadTransaction,
     write: &redb::WriteTransaction,
     definition: redb::MultimapTableDefinition<K, V>,
-) -> Result<u64, StoreError> {
+) -> Result<u64, DbError> {
     use redb::ReadableMultimapTable;
     let source = match read.open_multimap_table(definition) {
         Ok(table) => table,
@@ -303,7 +302,7 @@ fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     read: &redb::ReadTransaction,
     write: &redb::WriteTransaction,
     definition: TableDefinition<K, V>,
-) -> Result<u64, StoreError> {
+) -> Result<u64, DbError> {
     let source = match read.open_table(definition) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
@@ -322,13 +321,13 @@ fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::NewUser;
+    use crate::db::NewUser;
 
     fn user(email: &str) -> NewUser {
         NewUser {
             email: email.into(),
             name: "Ana".into(),
-            role: crate::store::Role::Admin,
+            role: crate::db::Role::Admin,
             password_hash: "x".into(),
             lang: "pt-BR".into(),
             must_change_password: false,
@@ -339,8 +338,8 @@ mod tests {
     #[test]
     fn every_table_is_in_the_backup() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&tmp.path().join("data"), &StoreOptions::default()).expect("open");
-        let read = store.db().begin_read().expect("read");
+        let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
+        let read = db.redb().begin_read().expect("read");
         let mut existing: Vec<String> = read
             .list_tables()
             .expect("tables")
@@ -351,7 +350,7 @@ mod tests {
                     .map(|t| t.name().to_owned()),
             )
             .collect();
-        let summary = store.backup_to(&tmp.path().join("b.zst")).expect("backup");
+        let summary = db.backup_to(&tmp.path().join("b.zst")).expect("backup");
         let mut copied: Vec<String> = summary.tables.iter().map(|(n, _)| n.clone()).collect();
         existing.sort();
         copied.sort();
@@ -361,10 +360,10 @@ mod tests {
     #[test]
     fn a_backup_restores_into_an_empty_directory_only() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&tmp.path().join("data"), &StoreOptions::default()).expect("open");
-        store.create_user(user("ana@loja.com.br")).expect("user");
+        let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
+        db.create_user(user("ana@loja.com.br")).expect("user");
         let file = tmp.path().join("avisa.redb.zst");
-        let summary = store.backup_to(&file).expect("backup");
+        let summary = db.backup_to(&file).expect("backup");
         assert_eq!(summary.rows("users_v1"), 1);
         assert!(!sibling(&file, ".partial").exists());
         assert!(!sibling(&file, ".redb-partial").exists());
@@ -385,10 +384,10 @@ mod tests {
     #[test]
     fn a_truncated_backup_is_refused_and_leaves_the_directory_empty() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&tmp.path().join("data"), &StoreOptions::default()).expect("open");
-        store.create_user(user("ana@loja.com.br")).expect("user");
+        let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
+        db.create_user(user("ana@loja.com.br")).expect("user");
         let file = tmp.path().join("b.zst");
-        store.backup_to(&file).expect("backup");
+        db.backup_to(&file).expect("backup");
         let bytes = std::fs::read(&file).expect("read");
         std::fs::write(&file, &bytes[..bytes.len() / 2]).expect("truncate");
         assert!(verify_backup(&file).is_err());

@@ -8,7 +8,7 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use super::messages::MessageRecord;
 use super::tally::{Counters, DayKey};
-use super::{Store, StoreError, from_json, tables};
+use super::{Db, DbError, from_json, tables};
 use crate::domain::EventKind;
 
 /// Which rows a report reads. Days are `domain::report` day numbers, both ends included.
@@ -90,10 +90,10 @@ pub struct BuyerFrequency {
     pub top: Vec<BuyerCount>,
 }
 
-impl Store {
+impl Db {
     /// The report rows of a period: one range read over the days.
-    pub fn report_rows(&self, filter: &ReportFilter) -> Result<ReportRows, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn report_rows(&self, filter: &ReportFilter) -> Result<ReportRows, DbError> {
+        let read = self.redb().begin_read()?;
         let days = read.open_table(tables::REPORT_DAYS)?;
         let mut rows = Vec::new();
         let start = (filter.first_day, 0u64, 0u64, "", 0u32, false);
@@ -143,8 +143,8 @@ impl Store {
         &self,
         filter: &ReportFilter,
         top: usize,
-    ) -> Result<BuyerFrequency, StoreError> {
-        let read = self.db().begin_read()?;
+    ) -> Result<BuyerFrequency, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::BUYER_DAYS)?;
         let mut per_buyer: HashMap<u64, u64> = HashMap::new();
         let range =
@@ -182,8 +182,8 @@ impl Store {
         &self,
         filter: &ReportFilter,
         limit: usize,
-    ) -> Result<(Vec<MessageRecord>, bool), StoreError> {
-        let read = self.db().begin_read()?;
+    ) -> Result<(Vec<MessageRecord>, bool), DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
         let mut out = Vec::new();
         for row in table.iter()?.rev() {
@@ -212,8 +212,8 @@ impl Store {
         &self,
         store_id: u64,
         order_id: &str,
-    ) -> Result<Option<super::Recovery>, StoreError> {
-        let read = self.db().begin_read()?;
+    ) -> Result<Option<super::Recovery>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::RECOVERED_ORDERS)?;
         table
             .get((store_id, order_id))?
@@ -223,8 +223,8 @@ impl Store {
 
     /// Recounts every report counter from the records and lists where the stored counters
     /// differ (empty: they match). A full scan, for tests and `avisa` maintenance.
-    pub fn verify_report_counters(&self) -> Result<Vec<String>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn verify_report_counters(&self) -> Result<Vec<String>, DbError> {
+        let read = self.redb().begin_read()?;
         let expected = super::tally::recount(
             &read.open_table(tables::MESSAGES)?,
             &read.open_table(tables::RECOVERED_ORDERS)?,

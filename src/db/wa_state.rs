@@ -6,7 +6,7 @@
 
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::{Store, StoreError, tables};
+use super::{Db, DbError, tables};
 
 type Key<'a> = (u64, u8, &'a [u8]);
 
@@ -36,14 +36,14 @@ pub enum WaOp {
 }
 
 /// The instance's rows inside one open write transaction, for reads that decide writes
-/// (read-modify-write). Handed out by `Store::wa_write`; nothing here outlives the transaction.
+/// (read-modify-write). Handed out by `Db::wa_write`; nothing here outlives the transaction.
 pub struct WaWrite<'t> {
     table: redb::Table<'t, Key<'static>, &'static [u8]>,
     instance: u64,
 }
 
 impl WaWrite<'_> {
-    pub fn get(&self, space: u8, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get(&self, space: u8, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
         Ok(self
             .table
             .get((self.instance, space, key))?
@@ -51,23 +51,23 @@ impl WaWrite<'_> {
     }
 
     /// Rows of `space` whose key starts with `prefix`, in key order.
-    pub fn scan(&self, space: u8, prefix: &[u8]) -> Result<Vec<WaRow>, StoreError> {
+    pub fn scan(&self, space: u8, prefix: &[u8]) -> Result<Vec<WaRow>, DbError> {
         let range = PrefixRange::new(self.instance, space, prefix);
         collect(self.table.range::<Key<'_>>(range.bounds())?)
     }
 
-    pub fn put(&mut self, space: u8, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+    pub fn put(&mut self, space: u8, key: &[u8], value: &[u8]) -> Result<(), DbError> {
         self.table.insert((self.instance, space, key), value)?;
         Ok(())
     }
 
     /// Removes one row; answers whether it was there.
-    pub fn delete(&mut self, space: u8, key: &[u8]) -> Result<bool, StoreError> {
+    pub fn delete(&mut self, space: u8, key: &[u8]) -> Result<bool, DbError> {
         Ok(self.table.remove((self.instance, space, key))?.is_some())
     }
 
     /// Removes every row of `space` whose key starts with `prefix`; answers how many.
-    pub fn delete_prefix(&mut self, space: u8, prefix: &[u8]) -> Result<u64, StoreError> {
+    pub fn delete_prefix(&mut self, space: u8, prefix: &[u8]) -> Result<u64, DbError> {
         let range = PrefixRange::new(self.instance, space, prefix);
         let mut removed = 0;
         for row in self
@@ -80,7 +80,7 @@ impl WaWrite<'_> {
         Ok(removed)
     }
 
-    pub fn apply(&mut self, op: &WaOp) -> Result<(), StoreError> {
+    pub fn apply(&mut self, op: &WaOp) -> Result<(), DbError> {
         match op {
             WaOp::Put { space, key, value } => self.put(*space, key, value),
             WaOp::Delete { space, key } => self.delete(*space, key).map(drop),
@@ -91,14 +91,14 @@ impl WaWrite<'_> {
 }
 
 /// The instance's rows in one read snapshot, for answers that need several consistent reads.
-/// Handed out by `Store::wa_read`.
+/// Handed out by `Db::wa_read`.
 pub struct WaRead {
     table: redb::ReadOnlyTable<Key<'static>, &'static [u8]>,
     instance: u64,
 }
 
 impl WaRead {
-    pub fn get(&self, space: u8, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn get(&self, space: u8, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
         Ok(self
             .table
             .get((self.instance, space, key))?
@@ -106,13 +106,13 @@ impl WaRead {
     }
 
     /// Rows of `space` whose key starts with `prefix` (empty: the whole space), in key order.
-    pub fn scan(&self, space: u8, prefix: &[u8]) -> Result<Vec<WaRow>, StoreError> {
+    pub fn scan(&self, space: u8, prefix: &[u8]) -> Result<Vec<WaRow>, DbError> {
         let range = PrefixRange::new(self.instance, space, prefix);
         collect(self.table.range::<Key<'_>>(range.bounds())?)
     }
 
     /// The row with the greatest key in a space, if any.
-    pub fn last(&self, space: u8) -> Result<Option<WaRow>, StoreError> {
+    pub fn last(&self, space: u8) -> Result<Option<WaRow>, DbError> {
         let range = PrefixRange::new(self.instance, space, &[]);
         match self.table.range::<Key<'_>>(range.bounds())?.next_back() {
             Some(row) => {
@@ -124,82 +124,72 @@ impl WaRead {
     }
 }
 
-impl Store {
+impl Db {
     /// Runs `read` over one consistent snapshot of the instance's rows.
-    pub fn wa_read<T, E: From<StoreError>>(
+    pub fn wa_read<T, E: From<DbError>>(
         &self,
         instance: u64,
         read: impl FnOnce(&WaRead) -> Result<T, E>,
     ) -> Result<T, E> {
-        let txn = self.db().begin_read().map_err(StoreError::from)?;
-        let table = txn.open_table(tables::WA_STATE).map_err(StoreError::from)?;
+        let txn = self.redb().begin_read().map_err(DbError::from)?;
+        let table = txn.open_table(tables::WA_STATE).map_err(DbError::from)?;
         read(&WaRead { table, instance })
     }
 
     /// One row of an instance's WhatsApp state.
-    pub fn wa_get(
-        &self,
-        instance: u64,
-        space: u8,
-        key: &[u8],
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn wa_get(&self, instance: u64, space: u8, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
         self.wa_read(instance, |r| r.get(space, key))
     }
 
     /// Rows of one space whose key starts with `prefix` (empty: the whole space), in key order.
-    pub fn wa_scan(
-        &self,
-        instance: u64,
-        space: u8,
-        prefix: &[u8],
-    ) -> Result<Vec<WaRow>, StoreError> {
+    pub fn wa_scan(&self, instance: u64, space: u8, prefix: &[u8]) -> Result<Vec<WaRow>, DbError> {
         self.wa_read(instance, |r| r.scan(space, prefix))
     }
 
     /// The row with the greatest key in a space, if any.
-    pub fn wa_last(&self, instance: u64, space: u8) -> Result<Option<WaRow>, StoreError> {
+    pub fn wa_last(&self, instance: u64, space: u8) -> Result<Option<WaRow>, DbError> {
         self.wa_read(instance, |r| r.last(space))
     }
 
     /// Applies `ops` in order in one durable write transaction: all of them or none.
-    pub fn wa_apply(&self, instance: u64, ops: &[WaOp]) -> Result<(), StoreError> {
+    pub fn wa_apply(&self, instance: u64, ops: &[WaOp]) -> Result<(), DbError> {
         self.wa_write(instance, |w| {
             for op in ops {
                 w.apply(op)?;
             }
-            Ok::<_, StoreError>(())
+            Ok::<_, DbError>(())
         })
     }
 
     /// Runs `change` inside one durable write transaction over the instance's rows: what it
     /// reads no other writer can change before its writes commit. An error from `change` rolls
     /// everything back.
-    pub fn wa_write<T, E: From<StoreError>>(
+    pub fn wa_write<T, E: From<DbError>>(
         &self,
         instance: u64,
         change: impl FnOnce(&mut WaWrite<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let txn = self.db().begin_write().map_err(StoreError::from)?;
+        let txn = self.redb().begin_write().map_err(DbError::from)?;
         let out = {
-            let table = txn.open_table(tables::WA_STATE).map_err(StoreError::from)?;
+            let table = txn.open_table(tables::WA_STATE).map_err(DbError::from)?;
             let mut write = WaWrite { table, instance };
             change(&mut write)?
         };
-        txn.commit().map_err(StoreError::from)?;
+        txn.commit().map_err(DbError::from)?;
         Ok(out)
     }
 
     /// Forgets everything the WhatsApp library stored for an instance (logged out from the
     /// phone, or the instance deleted); answers how many rows went.
-    pub fn wa_wipe_instance(&self, instance: u64) -> Result<u64, StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn wa_wipe_instance(&self, instance: u64) -> Result<u64, DbError> {
+        let txn = self.redb().begin_write()?;
         let removed = wipe_in(&txn, instance)?;
         txn.commit()?;
         Ok(removed)
     }
 
     /// Whether the instance has any stored WhatsApp state in `space` (e.g. a device record).
-    pub fn wa_has_any(&self, instance: u64, space: u8) -> Result<bool, StoreError> {
+    pub fn wa_has_any(&self, instance: u64, space: u8) -> Result<bool, DbError> {
         self.wa_read(instance, |r| {
             let range = PrefixRange::new(instance, space, &[]);
             Ok(r.table.range::<Key<'_>>(range.bounds())?.next().is_some())
@@ -208,7 +198,7 @@ impl Store {
 }
 
 /// Removes every row of one instance inside `txn` (also used by instance deletion).
-pub(super) fn wipe_in(txn: &redb::WriteTransaction, instance: u64) -> Result<u64, StoreError> {
+pub(super) fn wipe_in(txn: &redb::WriteTransaction, instance: u64) -> Result<u64, DbError> {
     use std::ops::Bound;
     let mut table = txn.open_table(tables::WA_STATE)?;
     let lower: Key<'_> = (instance, 0, &[]);
@@ -274,7 +264,7 @@ fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-fn collect(range: redb::Range<'_, Key<'static>, &'static [u8]>) -> Result<Vec<WaRow>, StoreError> {
+fn collect(range: redb::Range<'_, Key<'static>, &'static [u8]>) -> Result<Vec<WaRow>, DbError> {
     let mut out = Vec::new();
     for row in range {
         let (k, v) = row?;
@@ -286,12 +276,12 @@ fn collect(range: redb::Range<'_, Key<'static>, &'static [u8]>) -> Result<Vec<Wa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreOptions;
+    use crate::db::DbOptions;
 
-    fn open() -> (tempfile::TempDir, Store) {
+    fn open() -> (tempfile::TempDir, Db) {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
-        (tmp, store)
+        let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
+        (tmp, db)
     }
 
     fn put(space: u8, key: &[u8], value: &[u8]) -> WaOp {
@@ -384,9 +374,9 @@ mod tests {
     #[test]
     fn a_failed_write_leaves_nothing_behind() {
         let (_tmp, store) = open();
-        let result: Result<(), StoreError> = store.wa_write(1, |w| {
+        let result: Result<(), DbError> = store.wa_write(1, |w| {
             w.put(1, b"k", b"v")?;
-            Err(StoreError::Conflict("abort".into()))
+            Err(DbError::Conflict("abort".into()))
         });
         assert!(result.is_err());
         assert_eq!(store.wa_get(1, 1, b"k").expect("get"), None);
@@ -409,7 +399,7 @@ mod tests {
 
     #[test]
     fn deleting_an_instance_wipes_its_whatsapp_state() {
-        use crate::store::{InstanceMode, InstanceRecord};
+        use crate::db::{InstanceMode, InstanceRecord};
         let (_tmp, store) = open();
         let a = store
             .create_instance(InstanceRecord::new("a", InstanceMode::Whatsapp, 0))

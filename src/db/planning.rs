@@ -6,7 +6,7 @@ use redb::{MultimapTable, ReadableMultimapTable, ReadableTable, Table, WriteTran
 
 use super::messages::{MessageRecord, StatusChange};
 use super::settings::MessageSettings;
-use super::{StoreError, StoreRecord, from_json, tables};
+use super::{DbError, Store, from_json, tables};
 use crate::domain::message::cancel_reason;
 use crate::domain::planning::{counts_toward_cap, due_time, ends_recovery, is_recovery};
 use crate::domain::template::MessageTemplate;
@@ -42,7 +42,7 @@ pub(super) struct Planner<'txn> {
 }
 
 impl<'txn> Planner<'txn> {
-    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Planner<'txn>, StoreError> {
+    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Planner<'txn>, DbError> {
         let sequences = txn.open_table(tables::SEQUENCES)?;
         let next_id = sequences.get("messages")?.map(|v| v.value()).unwrap_or(0);
         Ok(Planner {
@@ -61,16 +61,16 @@ impl<'txn> Planner<'txn> {
     }
 
     /// Writes the message id sequence back; call once before the transaction commits.
-    pub(super) fn finish(mut self) -> Result<(), StoreError> {
+    pub(super) fn finish(mut self) -> Result<(), DbError> {
         self.sequences.insert("messages", self.next_id)?;
         Ok(())
     }
 
-    fn load(&self, id: u64) -> Result<Option<MessageRecord>, StoreError> {
+    fn load(&self, id: u64) -> Result<Option<MessageRecord>, DbError> {
         self.ledger.get(id)
     }
 
-    fn ids_for_order(&self, store_id: u64, order_id: &str) -> Result<Vec<u64>, StoreError> {
+    fn ids_for_order(&self, store_id: u64, order_id: &str) -> Result<Vec<u64>, DbError> {
         Ok(self
             .by_order
             .get((store_id, order_id))?
@@ -78,7 +78,7 @@ impl<'txn> Planner<'txn> {
             .collect::<Result<_, _>>()?)
     }
 
-    fn ids_for_phone(&self, phone: &str) -> Result<Vec<u64>, StoreError> {
+    fn ids_for_phone(&self, phone: &str) -> Result<Vec<u64>, DbError> {
         Ok(self
             .by_phone
             .get(phone)?
@@ -86,12 +86,7 @@ impl<'txn> Planner<'txn> {
             .collect::<Result<_, _>>()?)
     }
 
-    fn cancel(
-        &mut self,
-        mut record: MessageRecord,
-        reason: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    fn cancel(&mut self, mut record: MessageRecord, reason: &str, now: i64) -> Result<(), DbError> {
         if record.status == MessageStatus::Scheduled {
             self.queue.pull(record.due_at, record.id, record.store_id)?;
         }
@@ -116,7 +111,7 @@ impl<'txn> Planner<'txn> {
         amount_cents: Option<i64>,
         settings: &MessageSettings,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), DbError> {
         let mut candidates = self.ids_for_order(store_id, order_id)?;
         if let Some(phone) = phone
             && !product_key.is_empty()
@@ -152,7 +147,7 @@ impl<'txn> Planner<'txn> {
         cross_store: bool,
         reason: &str,
         now: i64,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, DbError> {
         let mut candidates = Vec::new();
         if let Some(order_id) = order_id {
             self.closed_orders.insert((store_id, order_id), now)?;
@@ -198,7 +193,7 @@ impl<'txn> Planner<'txn> {
         key: &str,
         settings: &MessageSettings,
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, DbError> {
         if let Some(order_id) = event.order_id.as_deref()
             && self.closed_orders.get((store_id, order_id))?.is_some()
         {
@@ -219,7 +214,7 @@ impl<'txn> Planner<'txn> {
     }
 
     /// Reminders this buyer already has due within the cap window around `due`.
-    fn capped_count(&self, phone: &str, due: i64, window: i64) -> Result<u32, StoreError> {
+    fn capped_count(&self, phone: &str, due: i64, window: i64) -> Result<u32, DbError> {
         let mut count = 0;
         for id in self.ids_for_phone(phone)? {
             let Some(m) = self.load(id)? else { continue };
@@ -238,12 +233,12 @@ impl<'txn> Planner<'txn> {
     /// Plans the messages of one recognised event. Returns how many were written.
     pub(super) fn plan(
         &mut self,
-        store: &StoreRecord,
+        store: &Store,
         event_id: u64,
         event: &Event,
         settings: &MessageSettings,
         now: i64,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, DbError> {
         let (Some(kind), Some(phone)) = (event.kind, event.customer.phone.as_ref()) else {
             return Ok(0);
         };

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_json, tables, to_json};
+use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::{Event, EventKind};
 use crate::ingest::{Reading, Reason, Status};
 
@@ -78,28 +78,28 @@ pub struct EventFilter {
 
 const UNMAPPED_UNACKED: &str = "unmapped_unacknowledged";
 
-fn encode_raw(raw: &RawDelivery) -> Result<Vec<u8>, StoreError> {
+fn encode_raw(raw: &RawDelivery) -> Result<Vec<u8>, DbError> {
     let mut bytes = to_json(raw)?;
     bytes.push(0);
     bytes.extend_from_slice(&raw.body);
     Ok(bytes)
 }
 
-pub(super) fn decode_raw(bytes: &[u8]) -> Result<RawDelivery, StoreError> {
+pub(super) fn decode_raw(bytes: &[u8]) -> Result<RawDelivery, DbError> {
     let split = bytes
         .iter()
         .position(|b| *b == 0)
-        .ok_or_else(|| StoreError::Db("raw body record has no header".into()))?;
+        .ok_or_else(|| DbError::Engine("raw body record has no header".into()))?;
     let mut raw: RawDelivery = from_json(&bytes[..split])?;
     raw.body = bytes[split + 1..].to_vec();
     Ok(raw)
 }
 
-impl Store {
+impl Db {
     /// Records a batch of deliveries in one durable transaction; returns, per delivery, what
     /// happened to each of its readings.
-    pub fn record_deliveries(&self, batch: &[Delivery]) -> Result<Vec<Vec<Recorded>>, StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn record_deliveries(&self, batch: &[Delivery]) -> Result<Vec<Vec<Recorded>>, DbError> {
+        let txn = self.redb().begin_write()?;
         let mut results = Vec::with_capacity(batch.len());
         // Events to plan once their rows are written: (store, event id, reading index).
         let mut to_plan: Vec<(u64, u64, usize, usize)> = Vec::new();
@@ -188,7 +188,7 @@ impl Store {
                 }
             }
             for (store_id, (last, count)) in touched {
-                let record: Option<super::StoreRecord> = stores
+                let record: Option<super::Store> = stores
                     .get(store_id)?
                     .map(|b| from_json(b.value()))
                     .transpose()?;
@@ -211,24 +211,24 @@ impl Store {
         if !to_plan.is_empty() {
             let settings =
                 super::settings::read_message_settings(&txn.open_table(tables::SETTINGS)?)?;
-            let shops: HashMap<u64, super::StoreRecord> = {
-                let stores = txn.open_table(tables::STORES)?;
-                let mut shops = HashMap::new();
+            let stores: HashMap<u64, super::Store> = {
+                let table = txn.open_table(tables::STORES)?;
+                let mut stores = HashMap::new();
                 for (store_id, ..) in &to_plan {
-                    if let Some(bytes) = stores.get(*store_id)? {
-                        shops.insert(*store_id, from_json(bytes.value())?);
+                    if let Some(bytes) = table.get(*store_id)? {
+                        stores.insert(*store_id, from_json(bytes.value())?);
                     }
                 }
-                shops
+                stores
             };
             let mut planner = super::planning::Planner::open(&txn)?;
             for (store_id, event_id, d, r) in to_plan {
-                let (Some(shop), Some(event)) =
-                    (shops.get(&store_id), batch[d].readings[r].event.as_ref())
+                let (Some(store), Some(event)) =
+                    (stores.get(&store_id), batch[d].readings[r].event.as_ref())
                 else {
                     continue;
                 };
-                planner.plan(shop, event_id, event, &settings, batch[d].received_at)?;
+                planner.plan(store, event_id, event, &settings, batch[d].received_at)?;
             }
             planner.finish()?;
         }
@@ -237,8 +237,8 @@ impl Store {
     }
 
     /// Newest first, filtered.
-    pub fn list_events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn list_events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::EVENTS)?;
         let upper = filter.before_id.unwrap_or(u64::MAX);
         let mut out = Vec::new();
@@ -263,12 +263,12 @@ impl Store {
     }
 
     /// One event and the raw delivery it came in.
-    pub fn event(&self, id: u64) -> Result<(EventRecord, RawDelivery), StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn event(&self, id: u64) -> Result<(EventRecord, RawDelivery), DbError> {
+        let read = self.redb().begin_read()?;
         let record: EventRecord = from_json(
             read.open_table(tables::EVENTS)?
                 .get(id)?
-                .ok_or(StoreError::NotFound)?
+                .ok_or(DbError::NotFound)?
                 .value(),
         )?;
         let raw = match read.open_table(tables::RAW_BODIES)?.get(record.raw_id)? {
@@ -279,20 +279,20 @@ impl Store {
     }
 
     /// Unmapped events that arrived since the merchant last acknowledged them.
-    pub fn unacknowledged_unmapped(&self) -> Result<u64, StoreError> {
-        let read = self.db().begin_read()?;
+    pub fn unacknowledged_unmapped(&self) -> Result<u64, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::COUNTERS)?;
         Ok(table.get(UNMAPPED_UNACKED)?.map(|v| v.value()).unwrap_or(0))
     }
 
-    pub fn acknowledge_unmapped(&self) -> Result<(), StoreError> {
+    pub fn acknowledge_unmapped(&self) -> Result<(), DbError> {
         self.acknowledge_unmapped_seen(u64::MAX)
     }
 
     /// Acknowledges the `seen` unmapped events the merchant was shown; any that arrived after
     /// the page was drawn keep the alert up.
-    pub fn acknowledge_unmapped_seen(&self, seen: u64) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn acknowledge_unmapped_seen(&self, seen: u64) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         {
             let mut counters = txn.open_table(tables::COUNTERS)?;
             let current = counters

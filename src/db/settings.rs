@@ -3,7 +3,7 @@
 use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_json, tables, to_json};
+use super::{Db, DbError, from_json, tables, to_json};
 
 /// Console-wide settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,9 +72,9 @@ impl Default for MessageSettings {
     }
 }
 
-impl Store {
-    pub fn console_settings(&self) -> Result<ConsoleSettings, StoreError> {
-        let read = self.db().begin_read()?;
+impl Db {
+    pub fn console_settings(&self) -> Result<ConsoleSettings, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::SETTINGS)?;
         match table.get(CONSOLE)? {
             Some(bytes) => from_json(bytes.value()),
@@ -82,8 +82,8 @@ impl Store {
         }
     }
 
-    pub fn save_console_settings(&self, settings: &ConsoleSettings) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn save_console_settings(&self, settings: &ConsoleSettings) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         txn.open_table(tables::SETTINGS)?
             .insert(CONSOLE, to_json(settings)?.as_slice())?;
         txn.commit()?;
@@ -91,14 +91,14 @@ impl Store {
     }
 }
 
-impl Store {
-    pub fn message_settings(&self) -> Result<MessageSettings, StoreError> {
-        let read = self.db().begin_read()?;
+impl Db {
+    pub fn message_settings(&self) -> Result<MessageSettings, DbError> {
+        let read = self.redb().begin_read()?;
         read_message_settings(&read.open_table(tables::SETTINGS)?)
     }
 
-    pub fn save_message_settings(&self, settings: &MessageSettings) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn save_message_settings(&self, settings: &MessageSettings) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         txn.open_table(tables::SETTINGS)?
             .insert(MESSAGES, to_json(settings)?.as_slice())?;
         txn.commit()?;
@@ -134,9 +134,9 @@ impl Default for OpsSettings {
 
 const OPS: &str = "ops";
 
-impl Store {
-    pub fn ops_settings(&self) -> Result<OpsSettings, StoreError> {
-        let read = self.db().begin_read()?;
+impl Db {
+    pub fn ops_settings(&self) -> Result<OpsSettings, DbError> {
+        let read = self.redb().begin_read()?;
         let table = read.open_table(tables::SETTINGS)?;
         match table.get(OPS)? {
             Some(bytes) => from_json(bytes.value()),
@@ -144,8 +144,8 @@ impl Store {
         }
     }
 
-    pub fn save_ops_settings(&self, settings: &OpsSettings) -> Result<(), StoreError> {
-        let txn = self.db().begin_write()?;
+    pub fn save_ops_settings(&self, settings: &OpsSettings) -> Result<(), DbError> {
+        let txn = self.redb().begin_write()?;
         txn.open_table(tables::SETTINGS)?
             .insert(OPS, to_json(settings)?.as_slice())?;
         txn.commit()?;
@@ -156,7 +156,7 @@ impl Store {
 /// The message settings as seen by a transaction (planning reads them inside its write).
 pub(super) fn read_message_settings(
     table: &impl redb::ReadableTable<&'static str, &'static [u8]>,
-) -> Result<MessageSettings, StoreError> {
+) -> Result<MessageSettings, DbError> {
     match table.get(MESSAGES)? {
         Some(bytes) => from_json(bytes.value()),
         None => Ok(MessageSettings::default()),
