@@ -44,7 +44,7 @@ fn serve_avisa() {
             .expect("avisa starts");
         let store = running
             .db
-            .create_store(avisa::db::NewStore {
+            .create_store(avisa::domain::NewStore {
                 name: "Bench".into(),
                 slug: "bench".into(),
                 platform: avisa::domain::Platform::Hotmart,

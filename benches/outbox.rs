@@ -11,7 +11,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use avisa::db::{Db, DbOptions, Delivery, InstanceMode, InstanceRecord, NewStore, RawDelivery};
+use avisa::db::{Db, DbOptions, Delivery, RawDelivery};
+
+use avisa::domain::{Instance, InstanceMode, NewStore};
 use avisa::domain::{Platform, SystemClock};
 use avisa::ingest::{Request, recognise};
 use avisa::queue::channels::Channels;
@@ -54,7 +56,7 @@ fn fill(dir: &std::path::Path, total: u64) {
     let db = Db::open(dir, &DbOptions::default()).expect("open");
     let mut stores = Vec::new();
     for i in 0..INSTANCES {
-        let mut instance = InstanceRecord::new(&format!("Instância {i}"), InstanceMode::Sandbox, 0);
+        let mut instance = Instance::new(&format!("Instância {i}"), InstanceMode::Sandbox, 0);
         instance.quiet_hours = avisa::domain::planning::QuietHours {
             start_min: 0,
             end_min: 0,
@@ -79,7 +81,7 @@ fn fill(dir: &std::path::Path, total: u64) {
         start_min: 0,
         end_min: 0,
     };
-    db.save_message_settings(&avisa::db::MessageSettings {
+    db.save_message_settings(&avisa::domain::MessageSettings {
         quiet_hours: quiet_off,
         ..Default::default()
     })

@@ -8,7 +8,9 @@
 
 use std::time::Instant;
 
-use avisa::db::{AttemptOutcome, Db, DbOptions, Delivery, NewStore, RawDelivery, ReportFilter};
+use avisa::db::{AttemptOutcome, Db, DbOptions, Delivery, RawDelivery, ReportFilter};
+
+use avisa::domain::NewStore;
 use avisa::domain::Platform;
 use avisa::domain::report::Period;
 use avisa::ingest::{Request, recognise};
@@ -125,7 +127,7 @@ fn fill(db: &Db, total: u64, now: i64) -> u64 {
             .expect("store");
         stores.push(store.id);
     }
-    db.save_message_settings(&avisa::db::MessageSettings {
+    db.save_message_settings(&avisa::domain::MessageSettings {
         quiet_hours: avisa::domain::planning::QuietHours {
             start_min: 0,
             end_min: 0,

@@ -188,7 +188,7 @@ impl Db {
                 }
             }
             for (store_id, (last, count)) in touched {
-                let record: Option<super::Store> = stores
+                let record: Option<crate::domain::Store> = stores
                     .get(store_id)?
                     .map(|b| from_json(b.value()))
                     .transpose()?;
@@ -211,7 +211,7 @@ impl Db {
         if !to_plan.is_empty() {
             let settings =
                 super::settings::read_message_settings(&txn.open_table(tables::SETTINGS)?)?;
-            let stores: HashMap<u64, super::Store> = {
+            let stores: HashMap<u64, crate::domain::Store> = {
                 let table = txn.open_table(tables::STORES)?;
                 let mut stores = HashMap::new();
                 for (store_id, ..) in &to_plan {

@@ -2,61 +2,10 @@
 //! and the history, and the console's actions on them (cancel, reschedule, send now, dar baixa).
 
 use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable};
-use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::{EventKind, MessageStatus};
-
-/// One status change, with why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusChange {
-    pub at: i64,
-    pub status: MessageStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MessageRecord {
-    pub id: u64,
-    pub store_id: u64,
-    pub event_id: u64,
-    pub kind: EventKind,
-    /// 0 for the first message, 1.. for follow-ups.
-    pub step: u32,
-    /// Parts of one step go out in order (text, then the PIX code on its own).
-    pub part: u32,
-    pub order_id: Option<String>,
-    /// E.164.
-    pub phone: String,
-    pub buyer_name: Option<String>,
-    /// Product names, sorted and joined: matches purchases without an order id.
-    pub product_key: String,
-    pub text: String,
-    pub due_at: i64,
-    pub status: MessageStatus,
-    pub history: Vec<StatusChange>,
-    /// Planned for a store in test mode or a merchant test number: goes to the sandbox.
-    pub test: bool,
-    pub created_at: i64,
-    /// Failed send attempts so far (transient failures retry on the schedule).
-    #[serde(default)]
-    pub attempts: u32,
-    /// The process died between handing it to WhatsApp and recording the outcome: it was sent
-    /// again once and may have reached the buyer twice.
-    #[serde(default)]
-    pub maybe_sent: bool,
-    /// The instance it went out through.
-    #[serde(default)]
-    pub instance_id: Option<u64>,
-}
-
-impl MessageRecord {
-    /// The reason of the latest change, when it has one.
-    pub fn reason(&self) -> Option<&str> {
-        self.history.last().and_then(|c| c.reason.as_deref())
-    }
-}
+use crate::domain::{Message, OptOut, StatusChange};
 
 /// Filters for the Mensagens page.
 #[derive(Clone, Debug, Default)]
@@ -69,19 +18,10 @@ pub struct MessageFilter {
     pub limit: usize,
 }
 
-/// A buyer who asked not to be messaged.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OptOutRecord {
-    pub phone: String,
-    pub added_at: i64,
-    /// `console`, `reply` (the WhatsApp channel), …
-    pub source: String,
-}
-
 /// Moves a message to `status` and keeps the outbox index in step. Inside a write transaction.
 pub(super) fn set_status(
     txn: &redb::WriteTransaction,
-    record: &mut MessageRecord,
+    record: &mut Message,
     status: MessageStatus,
     reason: Option<&str>,
     at: i64,
@@ -111,11 +51,11 @@ pub(super) fn cancel_pending_of_store(
     reason: &str,
     now: i64,
 ) -> Result<usize, DbError> {
-    let pending: Vec<MessageRecord> = {
+    let pending: Vec<Message> = {
         let table = txn.open_table(tables::MESSAGES)?;
         let mut found = Vec::new();
         for row in table.iter()? {
-            let record: MessageRecord = from_json(row?.1.value())?;
+            let record: Message = from_json(row?.1.value())?;
             if record.store_id == store_id && record.status.is_pending() {
                 found.push(record);
             }
@@ -129,7 +69,7 @@ pub(super) fn cancel_pending_of_store(
     Ok(count)
 }
 
-fn load(txn: &redb::WriteTransaction, id: u64) -> Result<MessageRecord, DbError> {
+fn load(txn: &redb::WriteTransaction, id: u64) -> Result<Message, DbError> {
     let table = txn.open_table(tables::MESSAGES)?;
     let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
     from_json(bytes.value())
@@ -137,12 +77,12 @@ fn load(txn: &redb::WriteTransaction, id: u64) -> Result<MessageRecord, DbError>
 
 impl Db {
     /// Newest first, filtered.
-    pub fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<MessageRecord>, DbError> {
+    pub fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
         let mut out = Vec::new();
         let limit = filter.limit.max(1);
-        let mut push = |record: MessageRecord| {
+        let mut push = |record: Message| {
             let wanted = filter.store_id.is_none_or(|s| s == record.store_id)
                 && filter.status.is_none_or(|s| s == record.status)
                 && filter.event_id.is_none_or(|e| e == record.event_id)
@@ -176,7 +116,7 @@ impl Db {
         Ok(out)
     }
 
-    pub fn message(&self, id: u64) -> Result<MessageRecord, DbError> {
+    pub fn message(&self, id: u64) -> Result<Message, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
         let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
@@ -184,12 +124,7 @@ impl Db {
     }
 
     /// Cancels a message that has not gone out yet.
-    pub fn cancel_message(
-        &self,
-        id: u64,
-        reason: &str,
-        now: i64,
-    ) -> Result<MessageRecord, DbError> {
+    pub fn cancel_message(&self, id: u64, reason: &str, now: i64) -> Result<Message, DbError> {
         let txn = self.redb().begin_write()?;
         let mut record = load(&txn, id)?;
         if !record.status.is_pending() {
@@ -210,12 +145,7 @@ impl Db {
     }
 
     /// Moves a pending message to a new due time (`now` for "enviar agora").
-    pub fn reschedule_message(
-        &self,
-        id: u64,
-        due_at: i64,
-        now: i64,
-    ) -> Result<MessageRecord, DbError> {
+    pub fn reschedule_message(&self, id: u64, due_at: i64, now: i64) -> Result<Message, DbError> {
         let txn = self.redb().begin_write()?;
         let mut record = load(&txn, id)?;
         if !record.status.is_pending() {
@@ -271,7 +201,7 @@ impl Db {
     }
 
     /// The next scheduled messages, earliest first (the outbox reads this).
-    pub fn due_messages(&self, until: i64, limit: usize) -> Result<Vec<MessageRecord>, DbError> {
+    pub fn due_messages(&self, until: i64, limit: usize) -> Result<Vec<Message>, DbError> {
         let read = self.redb().begin_read()?;
         let outbox = read.open_table(tables::OUTBOX)?;
         let messages = read.open_table(tables::MESSAGES)?;
@@ -289,7 +219,7 @@ impl Db {
         Ok(out)
     }
 
-    pub fn list_opt_outs(&self) -> Result<Vec<OptOutRecord>, DbError> {
+    pub fn list_opt_outs(&self) -> Result<Vec<OptOut>, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::OPT_OUTS)?;
         let mut out = Vec::new();
@@ -308,7 +238,7 @@ impl Db {
     /// Adds a buyer to the opt-out list and cancels their pending messages.
     pub fn add_opt_out(&self, phone: &str, source: &str, now: i64) -> Result<usize, DbError> {
         let txn = self.redb().begin_write()?;
-        let record = OptOutRecord {
+        let record = OptOut {
             phone: phone.to_owned(),
             added_at: now,
             source: source.to_owned(),

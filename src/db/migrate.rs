@@ -108,7 +108,7 @@ fn migrate_from_5(txn: &WriteTransaction) -> Result<(), DbError> {
         for row in outbox.iter()? {
             let (_, id) = row?.0.value();
             if let Some(bytes) = messages.get(id)? {
-                let record: super::MessageRecord = super::from_json(bytes.value())?;
+                let record: crate::domain::Message = super::from_json(bytes.value())?;
                 *counts.entry(record.store_id).or_default() += 1;
             }
         }

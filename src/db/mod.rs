@@ -20,6 +20,7 @@ mod tables;
 mod tally;
 mod wa_state;
 
+use crate::domain::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,15 +31,12 @@ pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
 pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
 pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntry};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
-pub use instances::{AutoReply, InstanceMode, InstanceRecord};
-pub use messages::{MessageFilter, MessageRecord, OptOutRecord, StatusChange};
+pub use messages::MessageFilter;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
 pub use planning::product_key;
 pub use privacy::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
 pub use reports::{BuyerCount, BuyerFrequency, ReportFilter, ReportRows};
-pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
-pub use stores::{NewStore, Store};
 pub use tally::{CANCEL_REASONS, COUNTERS, Counter, Counters, DayKey, Recovery};
 pub use wa_state::{WaOp, WaRead, WaRow, WaWrite};
 

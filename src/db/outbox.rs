@@ -4,10 +4,11 @@
 
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::messages::{MessageRecord, StatusChange};
-use super::{Db, DbError, InstanceRecord, from_json, tables, to_json};
+use super::{Db, DbError, from_json, tables, to_json};
+use crate::domain::Instance;
 use crate::domain::MessageStatus;
 use crate::domain::planning::is_recovery;
+use crate::domain::{Message, StatusChange};
 
 /// What happened to one attempt.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,7 +34,7 @@ pub enum ReceiptStatus {
     Read,
 }
 
-fn push(record: &mut MessageRecord, status: MessageStatus, reason: Option<String>, at: i64) {
+fn push(record: &mut Message, status: MessageStatus, reason: Option<String>, at: i64) {
     record.status = status;
     record.history.push(StatusChange { at, status, reason });
 }
@@ -47,11 +48,11 @@ impl Db {
         instance_id: Option<u64>,
         lease_until: i64,
         now: i64,
-    ) -> Result<Option<MessageRecord>, DbError> {
+    ) -> Result<Option<Message>, DbError> {
         let txn = self.redb().begin_write()?;
         let claimed = {
             let mut messages = super::tally::Ledger::open(&txn)?;
-            let mut record: MessageRecord = match messages.get(id)? {
+            let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Ok(None),
             };
@@ -78,11 +79,11 @@ impl Db {
         lease_until: i64,
         outcome: AttemptOutcome,
         now: i64,
-    ) -> Result<MessageRecord, DbError> {
+    ) -> Result<Message, DbError> {
         let txn = self.redb().begin_write()?;
         let record = {
             let mut messages = super::tally::Ledger::open(&txn)?;
-            let mut record: MessageRecord = match messages.get(id)? {
+            let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Err(DbError::NotFound),
             };
@@ -105,7 +106,7 @@ impl Db {
                     );
                     if let Some(instance_id) = record.instance_id {
                         let mut instances = txn.open_table(tables::INSTANCES)?;
-                        let instance: Option<InstanceRecord> = instances
+                        let instance: Option<Instance> = instances
                             .get(instance_id)?
                             .map(|b| from_json(b.value()))
                             .transpose()?;
@@ -156,7 +157,7 @@ impl Db {
         let txn = self.redb().begin_write()?;
         {
             let mut messages = super::tally::Ledger::open(&txn)?;
-            let mut record: MessageRecord = match messages.get(id)? {
+            let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Err(DbError::NotFound),
             };
@@ -186,7 +187,7 @@ impl Db {
             let mut queue = super::queue::Queue::open(&txn)?;
             for (lease_until, id) in expired {
                 leases.remove((lease_until, id))?;
-                let record: Option<MessageRecord> = messages.get(id)?;
+                let record: Option<Message> = messages.get(id)?;
                 let Some(mut record) = record else { continue };
                 if record.status != MessageStatus::Sending {
                     continue;
@@ -241,7 +242,7 @@ impl Db {
         let txn = self.redb().begin_write()?;
         {
             let mut messages = super::tally::Ledger::open(&txn)?;
-            let mut record: MessageRecord = match messages.get(id)? {
+            let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Ok(()),
             };
@@ -264,7 +265,7 @@ impl Db {
         let txn = self.redb().begin_write()?;
         {
             let mut messages = super::tally::Ledger::open(&txn)?;
-            let mut record: MessageRecord = match messages.get(id)? {
+            let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Ok(()),
             };
@@ -284,13 +285,10 @@ impl Db {
     }
 
     /// Why a scheduled message should no longer go out, checked just before sending.
-    pub fn unwanted_reason(
-        &self,
-        message: &MessageRecord,
-    ) -> Result<Option<&'static str>, DbError> {
+    pub fn unwanted_reason(&self, message: &Message) -> Result<Option<&'static str>, DbError> {
         use crate::domain::message::cancel_reason;
         let read = self.redb().begin_read()?;
-        let store: Option<super::Store> = read
+        let store: Option<crate::domain::Store> = read
             .open_table(tables::STORES)?
             .get(message.store_id)?
             .map(|b| from_json(b.value()))

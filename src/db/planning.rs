@@ -4,13 +4,14 @@
 
 use redb::{MultimapTable, ReadableMultimapTable, ReadableTable, Table, WriteTransaction};
 
-use super::messages::{MessageRecord, StatusChange};
-use super::settings::MessageSettings;
-use super::{DbError, Store, from_json, tables};
+use super::{DbError, from_json, tables};
+use crate::domain::MessageSettings;
+use crate::domain::Store;
 use crate::domain::message::cancel_reason;
 use crate::domain::planning::{counts_toward_cap, due_time, ends_recovery, is_recovery};
 use crate::domain::template::MessageTemplate;
 use crate::domain::{Event, EventKind, MessageStatus};
+use crate::domain::{Message, StatusChange};
 
 /// A phone+product purchase closes reminders of that buyer for this long (days).
 const PURCHASE_MEMORY_DAYS: i64 = 30;
@@ -66,7 +67,7 @@ impl<'txn> Planner<'txn> {
         Ok(())
     }
 
-    fn load(&self, id: u64) -> Result<Option<MessageRecord>, DbError> {
+    fn load(&self, id: u64) -> Result<Option<Message>, DbError> {
         self.ledger.get(id)
     }
 
@@ -86,7 +87,7 @@ impl<'txn> Planner<'txn> {
             .collect::<Result<_, _>>()?)
     }
 
-    fn cancel(&mut self, mut record: MessageRecord, reason: &str, now: i64) -> Result<(), DbError> {
+    fn cancel(&mut self, mut record: Message, reason: &str, now: i64) -> Result<(), DbError> {
         if record.status == MessageStatus::Scheduled {
             self.queue.pull(record.due_at, record.id, record.store_id)?;
         }
@@ -349,7 +350,7 @@ impl<'txn> Planner<'txn> {
                     (MessageStatus::Scheduled, None)
                 };
                 self.next_id += 1;
-                let record = MessageRecord {
+                let record = Message {
                     id: self.next_id,
                     store_id: store.id,
                     event_id,

@@ -223,7 +223,8 @@ fn export_raw(raw: RawDelivery) -> ExportedRaw {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{DbOptions, Delivery, NewStore};
+    use crate::db::{DbOptions, Delivery};
+    use crate::domain::NewStore;
     use crate::domain::Platform;
     use crate::ingest::{self, Request};
 

@@ -8,7 +8,9 @@ use serde_json::json;
 use super::*;
 use crate::domain::planning::QuietHours;
 use crate::domain::report::day_number;
-use crate::domain::{MessageStatus, Platform};
+use crate::domain::{
+    Instance, InstanceMode, Message, MessageSettings, MessageStatus, NewStore, Platform,
+};
 use crate::ingest::{Request, recognise};
 
 /// 2025-11-18 12:00 in Brasília (a Tuesday).
@@ -39,7 +41,7 @@ fn rig(stores: usize) -> Rig {
     let mut instances = Vec::new();
     for i in 0..stores {
         let instance = db
-            .create_instance(InstanceRecord::new(
+            .create_instance(Instance::new(
                 &format!("Número {i}"),
                 InstanceMode::Whatsapp,
                 NOON,
@@ -303,7 +305,7 @@ fn counters_follow_statuses_and_days() {
     r.event(0, "pix.generated", Some("O1"), PHONE, NOON);
     r.event(0, "order.shipped", Some("O2"), "11911112222", NOON);
     r.send_due(NOON + 3600);
-    let sent: Vec<MessageRecord> =
+    let sent: Vec<Message> =
         r.db.list_messages(&MessageFilter {
             limit: 100,
             ..MessageFilter::default()

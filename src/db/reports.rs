@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::messages::MessageRecord;
 use super::tally::{Counters, DayKey};
 use super::{Db, DbError, from_json, tables};
 use crate::domain::EventKind;
+use crate::domain::Message;
 
 /// Which rows a report reads. Days are `domain::report` day numbers, both ends included.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,12 +182,12 @@ impl Db {
         &self,
         filter: &ReportFilter,
         limit: usize,
-    ) -> Result<(Vec<MessageRecord>, bool), DbError> {
+    ) -> Result<(Vec<Message>, bool), DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
         let mut out = Vec::new();
         for row in table.iter()?.rev() {
-            let m: MessageRecord = from_json(row?.1.value())?;
+            let m: Message = from_json(row?.1.value())?;
             let day = super::tally::message_day(&m);
             let key = DayKey {
                 day,

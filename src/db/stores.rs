@@ -2,47 +2,9 @@
 //! signing secret. The token index is written in the same transaction as the store.
 
 use redb::{ReadableDatabase, ReadableTable};
-use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
-use crate::domain::Platform;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Store {
-    pub id: u64,
-    /// The merchant's name for it (apelido).
-    pub name: String,
-    /// Cosmetic tail of the webhook URL, from the name; renaming keeps old URLs working.
-    pub slug: String,
-    pub platform: Platform,
-    pub enabled: bool,
-    /// The platform's signing secret or token; checked on every delivery when set.
-    pub secret: Option<String>,
-    /// The secret part of the webhook URL (at least 128 random bits, hex).
-    pub webhook_token: String,
-    pub created_at: i64,
-    pub first_event_at: Option<i64>,
-    pub last_event_at: Option<i64>,
-    pub event_count: u64,
-    /// Modo teste: messages are planned and rendered but go to the sandbox inbox, never out.
-    #[serde(default)]
-    pub test_mode: bool,
-    /// The instance (WhatsApp number) this store sends through; none holds its messages.
-    #[serde(default)]
-    pub instance_id: Option<u64>,
-}
-
-/// What creating a store needs.
-#[derive(Clone, Debug)]
-pub struct NewStore {
-    pub name: String,
-    pub slug: String,
-    pub platform: Platform,
-    pub enabled: bool,
-    pub secret: Option<String>,
-    pub webhook_token: String,
-    pub created_at: i64,
-}
+use crate::domain::{NewStore, Store};
 
 impl Db {
     pub fn create_store(&self, new: NewStore) -> Result<Store, DbError> {

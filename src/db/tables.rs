@@ -33,7 +33,7 @@ pub const DEDUP: TableDefinition<(u64, &str), u64> = TableDefinition::new("dedup
 /// Counters shown in the console (e.g. unacknowledged unmapped events).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
 
-/// Messages by id (JSON `MessageRecord`).
+/// Messages by id (JSON `Message`).
 pub const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages_v1");
 /// Scheduled messages by (due time, id): the next due message is one range read.
 pub const OUTBOX: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox_v1");
@@ -52,13 +52,13 @@ pub const CLOSED_ORDERS: TableDefinition<(u64, &str), i64> =
 /// (buyer phone, product key) -> (store id, when closed): orders without an id, and other stores.
 pub const CLOSED_PURCHASES: TableDefinition<(&str, &str), (u64, i64)> =
     TableDefinition::new("closed_purchases_v1");
-/// Buyer phones that asked not to be messaged (JSON `OptOutRecord`).
+/// Buyer phones that asked not to be messaged (JSON `OptOut`).
 pub const OPT_OUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("opt_outs_v1");
 /// SHA-256 of an erased buyer's E.164 phone -> when they were erased (LGPD): nothing else about
 /// them is kept, and nothing is ever sent to them again.
 pub const ERASED_BUYERS: TableDefinition<&[u8], i64> = TableDefinition::new("erased_buyers_v1");
 
-/// WhatsApp instances by id (JSON `InstanceRecord`): settings and today's send counters.
+/// WhatsApp instances by id (JSON `Instance`): settings and today's send counters.
 pub const INSTANCES: TableDefinition<u64, &[u8]> = TableDefinition::new("instances_v1");
 /// Messages handed to a channel, by (lease expiry, id): a lease that runs out means the
 /// process died mid-send ("maybe sent").

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::messages::MessageRecord;
 use super::{DbError, from_json, tables, to_json};
+use crate::domain::Message;
 use crate::domain::message::cancel_reason;
 use crate::domain::report::day_number;
 use crate::domain::{EventKind, MessageStatus};
@@ -137,7 +137,7 @@ struct Contribution {
 
 /// The day a message counts on: the day it went out; if it never did, the day it ended
 /// (canceled, failed, expired); while it waits, the day it is due.
-pub(super) fn message_day(m: &MessageRecord) -> i32 {
+pub(super) fn message_day(m: &Message) -> i32 {
     use MessageStatus::*;
     let last = m.history.last().map_or(m.created_at, |c| c.at);
     let at = match m.status {
@@ -168,7 +168,7 @@ pub(super) fn phone_number(e164: &str) -> Option<u64> {
     e164.strip_prefix('+').unwrap_or(e164).parse().ok()
 }
 
-fn contribution(m: &MessageRecord) -> Contribution {
+fn contribution(m: &Message) -> Contribution {
     use MessageStatus::*;
     let key = DayKey {
         day: message_day(m),
@@ -275,7 +275,7 @@ impl<'txn> Ledger<'txn> {
         })
     }
 
-    pub(super) fn get(&self, id: u64) -> Result<Option<MessageRecord>, DbError> {
+    pub(super) fn get(&self, id: u64) -> Result<Option<Message>, DbError> {
         self.messages
             .get(id)?
             .map(|b| from_json(b.value()))
@@ -283,8 +283,8 @@ impl<'txn> Ledger<'txn> {
     }
 
     /// Stores `record` and moves the counters from what was stored to what is now.
-    pub(super) fn put(&mut self, record: &MessageRecord) -> Result<(), DbError> {
-        let before: Option<MessageRecord> = self
+    pub(super) fn put(&mut self, record: &Message) -> Result<(), DbError> {
+        let before: Option<Message> = self
             .messages
             .insert(record.id, to_json(record)?.as_slice())?
             .map(|old| from_json(old.value()))
@@ -374,7 +374,7 @@ impl Recovery {
 }
 
 /// When a message went out (its first `sent`), if it did.
-pub(super) fn sent_at(m: &MessageRecord) -> Option<i64> {
+pub(super) fn sent_at(m: &Message) -> Option<i64> {
     if !matches!(
         m.status,
         MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read
@@ -525,7 +525,7 @@ pub(super) fn recount(
 ) -> Result<Recount, DbError> {
     let mut out = Recount::default();
     for row in messages.iter()? {
-        let m: MessageRecord = from_json(row?.1.value())?;
+        let m: Message = from_json(row?.1.value())?;
         let c = contribution(&m);
         out.days.entry(c.key).or_default().add(&c.counters);
         if let Some(b) = c.buyer {

@@ -399,13 +399,13 @@ mod tests {
 
     #[test]
     fn deleting_an_instance_wipes_its_whatsapp_state() {
-        use crate::db::{InstanceMode, InstanceRecord};
+        use crate::domain::{Instance, InstanceMode};
         let (_tmp, store) = open();
         let a = store
-            .create_instance(InstanceRecord::new("a", InstanceMode::Whatsapp, 0))
+            .create_instance(Instance::new("a", InstanceMode::Whatsapp, 0))
             .expect("a");
         let b = store
-            .create_instance(InstanceRecord::new("b", InstanceMode::Whatsapp, 0))
+            .create_instance(Instance::new("b", InstanceMode::Whatsapp, 0))
             .expect("b");
         for id in [a.id, b.id] {
             store

@@ -1,9 +1,12 @@
-//! Pure types and rules of avisa: events, phones, money, platforms. No I/O, no async.
+//! avisa's model and rules, pure and tested without a database: the entities (stores,
+//! instances, messages, settings), events, phones, money, platforms, and the rules over them. No
+//! I/O, no async.
 
 pub mod clock;
 pub mod event;
 pub mod housekeeping;
 pub mod inbox;
+pub mod instance;
 pub mod message;
 pub mod money;
 pub mod phone;
@@ -11,7 +14,9 @@ pub mod planning;
 pub mod platform;
 pub mod report;
 pub mod sending;
+pub mod settings;
 pub mod slug;
+pub mod store;
 pub mod template;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -19,7 +24,10 @@ pub use event::{
     Access, Customer, Event, EventKind, Payment, PaymentMethod, Product, Shipping, Subscription,
     Utm,
 };
-pub use message::MessageStatus;
+pub use instance::{AutoReply, Instance, InstanceMode};
+pub use message::{Message, MessageStatus, OptOut, StatusChange};
 pub use phone::{Phone, PhoneError};
 pub use platform::{Platform, PlatformGroup, SecretKind};
+pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
 pub use slug::slugify;
+pub use store::{NewStore, Store};

@@ -9,12 +9,12 @@ use tokio::sync::watch;
 
 use super::channel::{Channel, ChannelState, Pairing};
 use crate::channels::fake::FakeChannel;
-use crate::db::{InstanceMode, InstanceRecord};
+use crate::domain::{Instance, InstanceMode};
 
 /// Builds the channel and its pairing control for a WhatsApp-mode instance (the WhatsApp
 /// supervisor in production; tests may give their own).
 pub type WhatsappFactory =
-    Box<dyn Fn(&InstanceRecord) -> (Arc<dyn Channel>, Arc<dyn Pairing>) + Send + Sync>;
+    Box<dyn Fn(&Instance) -> (Arc<dyn Channel>, Arc<dyn Pairing>) + Send + Sync>;
 
 #[derive(Default)]
 pub struct Channels {
@@ -37,7 +37,7 @@ impl Channels {
     }
 
     /// Gives `instance` the channel its mode calls for (idempotent).
-    pub fn ensure(&self, instance: &InstanceRecord) {
+    pub fn ensure(&self, instance: &Instance) {
         match instance.mode {
             InstanceMode::Sandbox => {
                 self.stop_pairing(instance.id);

@@ -7,9 +7,10 @@ use super::channel::{ChannelState, Incoming};
 use super::channels::Channels;
 use super::inbox::{Handled, Inbox};
 use crate::channels::fake::FakeChannel;
-use crate::db::{ConversationKind, Db, DbOptions, InstanceMode, InstanceRecord, MessageSettings};
+use crate::db::{ConversationKind, Db, DbOptions};
 use crate::domain::ManualClock;
 use crate::domain::inbox::{AUTO_REPLY_WINDOW_S, DEFAULT_OPT_OUT_CONFIRMATION};
+use crate::domain::{Instance, InstanceMode, MessageSettings};
 
 const NOON: i64 = 1_750_000_000;
 const ANA: &str = "+5511987654321";
@@ -27,7 +28,7 @@ struct Rig {
 fn rig(auto_reply: Option<&str>) -> Rig {
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
-    let mut instance = InstanceRecord::new("Loja", InstanceMode::Whatsapp, NOON);
+    let mut instance = Instance::new("Loja", InstanceMode::Whatsapp, NOON);
     if let Some(text) = auto_reply {
         instance.auto_reply.enabled = true;
         instance.auto_reply.text = text.to_owned();

@@ -12,11 +12,10 @@ use tokio::sync::{Notify, broadcast};
 
 use super::channel::{Receipt, SendError};
 use super::channels::Channels;
-use crate::db::{
-    AttemptOutcome, Db, DbError, InstanceMode, InstanceRecord, MessageRecord, ReceiptStatus, Store,
-};
+use crate::db::{AttemptOutcome, Db, DbError, ReceiptStatus};
 use crate::domain::sending::{EXPIRY_S, Failure, retry_delay};
 use crate::domain::{Clock, MessageStatus};
+use crate::domain::{Instance, InstanceMode, Message, Store};
 
 /// How long a claimed message may stay "sending" before a restart treats it as maybe sent.
 pub const LEASE_S: i64 = 120;
@@ -177,7 +176,7 @@ impl Outbox {
         let due = blocking(move || db.due_messages(now, BATCH)).await?;
         let mut pass = Pass::default();
         let mut stores: HashMap<u64, Option<Store>> = HashMap::new();
-        let mut instances: HashMap<u64, Option<InstanceRecord>> = HashMap::new();
+        let mut instances: HashMap<u64, Option<Instance>> = HashMap::new();
         let mut used: HashSet<u64> = HashSet::new();
         for message in due {
             if now - message.due_at > EXPIRY_S {
@@ -348,7 +347,7 @@ impl Outbox {
         blocking(move || db.close_scheduled(id, status, reason, now)).await
     }
 
-    async fn deliver_to_sandbox(&self, message: &MessageRecord, now: i64) -> Result<(), DbError> {
+    async fn deliver_to_sandbox(&self, message: &Message, now: i64) -> Result<(), DbError> {
         let db = self.db.clone();
         let id = message.id;
         blocking(move || {

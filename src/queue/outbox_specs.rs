@@ -10,11 +10,9 @@ use super::channel::{Channel, ChannelState, Receipt, SendError};
 use super::channels::Channels;
 use super::outbox::{Outbox, wire_id};
 use crate::channels::fake::FakeChannel;
-use crate::db::{
-    Db, DbOptions, Delivery, InstanceMode, InstanceRecord, MessageFilter, MessageRecord,
-    MessageSettings, NewStore, RawDelivery, Store,
-};
+use crate::db::{Db, DbOptions, Delivery, MessageFilter, RawDelivery};
 use crate::domain::planning::QuietHours;
+use crate::domain::{Instance, InstanceMode, Message, MessageSettings, NewStore, Store};
 use crate::domain::{ManualClock, MessageStatus, Platform};
 use crate::ingest::{Request, recognise};
 
@@ -33,11 +31,11 @@ struct Rig {
     clock: ManualClock,
     outbox: Outbox,
     store: Store,
-    instance: InstanceRecord,
+    instance: Instance,
     events: usize,
 }
 
-fn rig(configure: impl FnOnce(&mut InstanceRecord)) -> Rig {
+fn rig(configure: impl FnOnce(&mut Instance)) -> Rig {
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
     db.save_message_settings(&MessageSettings {
@@ -45,7 +43,7 @@ fn rig(configure: impl FnOnce(&mut InstanceRecord)) -> Rig {
         ..MessageSettings::default()
     })
     .expect("settings");
-    let mut instance = InstanceRecord::new("Loja", InstanceMode::Whatsapp, NOON);
+    let mut instance = Instance::new("Loja", InstanceMode::Whatsapp, NOON);
     instance.quiet_hours = NO_QUIET;
     configure(&mut instance);
     let instance = db.create_instance(instance).expect("instance");
@@ -135,7 +133,7 @@ impl Rig {
         assert_eq!(counted, recount, "depth counters drifted from the outbox");
     }
 
-    fn messages(&self) -> Vec<MessageRecord> {
+    fn messages(&self) -> Vec<Message> {
         let mut all = self
             .db
             .list_messages(&MessageFilter {

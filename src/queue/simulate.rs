@@ -7,7 +7,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::db::{Db, DbError, DbOptions, Delivery, MessageFilter, NewStore, RawDelivery};
+use crate::db::{Db, DbError, DbOptions, Delivery, MessageFilter, RawDelivery};
+
+use crate::domain::NewStore;
 use crate::domain::{MessageStatus, Platform};
 use crate::ingest::{self, Request};
 

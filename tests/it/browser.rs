@@ -689,7 +689,7 @@ async fn a_merchant_reads_the_reports_after_sandbox_sends() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
     use avisa::channels::whatsapp::{BUNDLED_VERSION, WhatsappConfig};
-    use avisa::db::{InstanceMode, InstanceRecord};
+    use avisa::domain::{Instance, InstanceMode};
     use avisa::queue::channel::ChannelState;
     let _turn = ONE_BROWSER.lock().await;
     let server = crate::wa_server::start().await;
@@ -701,11 +701,7 @@ async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
     app.setup_admin().await;
     let instance = app
         .db
-        .create_instance(InstanceRecord::new(
-            "Loja da Maria",
-            InstanceMode::Whatsapp,
-            0,
-        ))
+        .create_instance(Instance::new("Loja da Maria", InstanceMode::Whatsapp, 0))
         .expect("instance");
     app.channels.ensure(&instance);
     let (_driver, _profile, c) = logged_in(&app).await;

@@ -4,7 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use avisa::db::{Db, DbOptions, NewStore};
+use avisa::db::{Db, DbOptions};
+
+use avisa::domain::NewStore;
 use avisa::domain::Platform;
 
 const FIXTURE: &str = "tests/fixtures/hotmart/purchase-approved-test.json";
@@ -101,8 +103,9 @@ fn serve(dir: &std::path::Path) -> (std::process::Child, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twice_unflagged() {
-    use avisa::db::{InstanceMode, InstanceRecord, MessageFilter, MessageSettings};
+    use avisa::db::MessageFilter;
     use avisa::domain::MessageStatus;
+    use avisa::domain::{Instance, InstanceMode, MessageSettings};
 
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
@@ -138,7 +141,7 @@ async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twi
             ..MessageSettings::default()
         })
         .expect("settings");
-        let mut sandbox = InstanceRecord::new("Sandbox", InstanceMode::Sandbox, 0);
+        let mut sandbox = Instance::new("Sandbox", InstanceMode::Sandbox, 0);
         sandbox.pacing.interval_s = 0;
         sandbox.pacing.jitter_pct = 0;
         sandbox.daily_limit = 0;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use avisa::db::NewStore;
+use avisa::domain::NewStore;
 use avisa::domain::Platform;
 use serde_json::Value;
 

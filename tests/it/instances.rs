@@ -61,7 +61,7 @@ async fn create_instance(app: &TestApp, admin: &reqwest::Client, name: &str, mod
 /// A store made directly in storage (the store forms have their own tests).
 fn create_store(app: &TestApp, name: &str) -> u64 {
     app.db
-        .create_store(avisa::db::NewStore {
+        .create_store(avisa::domain::NewStore {
             name: name.into(),
             slug: avisa::domain::slugify(name),
             platform: avisa::domain::Platform::Hotmart,

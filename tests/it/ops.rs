@@ -6,8 +6,10 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use avisa::db::{ConsoleSettings, Db, DbOptions, NewStore, OpsSettings};
+use avisa::db::{Db, DbOptions};
+
 use avisa::domain::Platform;
+use avisa::domain::{ConsoleSettings, NewStore, OpsSettings};
 use avisa::http::password::secret_hash;
 
 use crate::support::{ADMIN_EMAIL, TestApp};

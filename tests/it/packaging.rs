@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use avisa::db::NewStore;
+use avisa::domain::NewStore;
 use avisa::domain::Platform;
 
 use crate::support::TestApp;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use avisa::channels::fake::{FakeChannel, FakePairing, PairingCall};
-use avisa::db::{InstanceMode, InstanceRecord};
+use avisa::domain::{Instance, InstanceMode};
 use avisa::queue::channel::{Channel, ChannelState, Incoming};
 use serde_json::Value;
 
@@ -34,7 +34,7 @@ async fn post_form(
 
 fn instance(app: &TestApp, mode: InstanceMode) -> u64 {
     app.db
-        .create_instance(InstanceRecord::new("Número da loja", mode, 0))
+        .create_instance(Instance::new("Número da loja", mode, 0))
         .expect("instance")
         .id
 }

@@ -1,7 +1,9 @@
 //! Templates: the per-store list, the editor's validation, saving and resetting, the preview with
 //! real fixture events, and the proof that what is saved is what the next webhook plans.
 
-use avisa::db::{MessageFilter, MessageRecord};
+use avisa::db::MessageFilter;
+
+use avisa::domain::Message;
 use avisa::domain::{EventKind, Platform};
 use serde_json::{Value, json};
 
@@ -49,7 +51,7 @@ async fn post_form(
     (status, location, response.text().await.expect("body"))
 }
 
-fn messages(app: &TestApp) -> Vec<MessageRecord> {
+fn messages(app: &TestApp) -> Vec<Message> {
     app.db
         .list_messages(&MessageFilter {
             limit: 50,

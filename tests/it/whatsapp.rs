@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use avisa::channels::whatsapp::{BUNDLED_VERSION, WhatsappChannel, WhatsappConfig};
-use avisa::db::{Db, DbOptions, InstanceMode, InstanceRecord};
+use avisa::db::{Db, DbOptions};
 use avisa::domain::ManualClock;
+use avisa::domain::{Instance, InstanceMode};
 use avisa::queue::channel::{ChannelState, Pairing};
 use serde_json::Value;
 
@@ -85,7 +86,7 @@ async fn real_qr_codes_reach_the_pairing_page_event_stream() {
     let admin = app.setup_admin().await;
     let instance = app
         .db
-        .create_instance(InstanceRecord::new("Loja", InstanceMode::Whatsapp, 0))
+        .create_instance(Instance::new("Loja", InstanceMode::Whatsapp, 0))
         .expect("instance");
     app.channels.ensure(&instance);
     let pairing = app

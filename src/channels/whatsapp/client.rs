@@ -16,8 +16,9 @@ use whatsapp_rust::types::events::Event;
 use super::events::{self, Account, Effect};
 use super::send::{self, AddressBook};
 use super::supervisor::Supervisor;
-use crate::db::{Db, InstanceRecord};
+use crate::db::Db;
 use crate::domain::Clock;
+use crate::domain::Instance;
 use crate::queue::channel::{
     Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture, SendReceipt,
 };
@@ -89,7 +90,7 @@ pub fn factory(
     config: WhatsappConfig,
     supervisors: Arc<Supervisors>,
 ) -> WhatsappFactory {
-    Box::new(move |instance: &InstanceRecord| {
+    Box::new(move |instance: &Instance| {
         let channel =
             WhatsappChannel::start(instance.id, db.clone(), clock.clone(), config.clone());
         supervisors

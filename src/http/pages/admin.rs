@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::render_status;
-use crate::db::{ConsoleSettings, DbError, NewUser, Role};
+use crate::db::{DbError, NewUser, Role};
+use crate::domain::ConsoleSettings;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
 use crate::http::error::{ApiError, blocking};

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use super::events::mask_phone;
 use super::messages::{row_view, store_names};
 use super::render_status;
-use crate::db::{ConversationEntry, MessageFilter, MessageRecord};
+use crate::db::{ConversationEntry, MessageFilter};
+use crate::domain::Message;
 use crate::domain::{MessageStatus, Phone};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
@@ -56,7 +57,7 @@ fn shown(address: &str) -> String {
 }
 
 /// When a planned message is placed in the conversation: when it went out, else when it is due.
-fn message_time(m: &MessageRecord) -> i64 {
+fn message_time(m: &Message) -> i64 {
     m.history
         .iter()
         .find(|c| c.status == MessageStatus::Sent)

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{render, render_status};
-use crate::db::{Db, DbError, EventFilter, EventRecord, RawDelivery, Store};
+use crate::db::{Db, DbError, EventFilter, EventRecord, RawDelivery};
+use crate::domain::Store;
 use crate::domain::money::format_brl;
 use crate::domain::{Event, EventKind, Platform};
 use crate::http::AppState;

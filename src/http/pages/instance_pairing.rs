@@ -8,7 +8,8 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::render_status;
-use crate::db::{DbError, InstanceMode};
+use crate::db::DbError;
+use crate::domain::InstanceMode;
 use crate::domain::Phone;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};

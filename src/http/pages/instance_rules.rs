@@ -2,8 +2,10 @@
 //! a valid name, mode, pacing, daily limit, quiet hours and typing time are, and how a checked
 //! change is written.
 
-use crate::db::{Db, DbError, InstanceMode, InstanceRecord};
+use crate::db::{Db, DbError};
+
 use crate::domain::planning::QuietHours;
+use crate::domain::{Instance, InstanceMode};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 
@@ -201,7 +203,7 @@ impl InstanceChange {
 }
 
 /// Writes a checked change (call it off the async workers).
-pub fn apply_change(db: &Db, id: u64, change: CheckedChange) -> Result<InstanceRecord, DbError> {
+pub fn apply_change(db: &Db, id: u64, change: CheckedChange) -> Result<Instance, DbError> {
     db.update_instance(id, |r| {
         if let Some(name) = change.name {
             r.name = name;

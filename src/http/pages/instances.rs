@@ -15,7 +15,8 @@ use super::instance_rules::{
 };
 use super::instances_api::{self, InstanceView, Overview};
 use super::{render, render_status};
-use crate::db::{DbError, InstanceMode};
+use crate::db::DbError;
+use crate::domain::InstanceMode;
 use crate::domain::planning::QuietHours;
 use crate::domain::sending::Pacing;
 use crate::http::AppState;

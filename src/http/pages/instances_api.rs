@@ -13,9 +13,10 @@ use super::instance_rules::{
     CheckedChange, InstanceChange, InstanceInvalid, api_error, apply_change, check_name, hhmm,
     parse_hhmm,
 };
-use crate::db::{Db, DbError, InstanceMode, InstanceRecord, Store};
+use crate::db::{Db, DbError};
 use crate::domain::planning::QuietHours;
 use crate::domain::sending::Pacing;
+use crate::domain::{Instance, InstanceMode, Store};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer};
 use crate::http::error::{ApiError, blocking};
@@ -103,7 +104,7 @@ pub struct InstanceView {
 
 /// What the views are built from, read in one go.
 pub struct Overview {
-    pub instances: Vec<InstanceRecord>,
+    pub instances: Vec<Instance>,
     pub stores: Vec<Store>,
     /// Scheduled messages by store.
     pub queued_by_store: HashMap<u64, usize>,
@@ -131,7 +132,7 @@ impl Overview {
 
     pub fn view(
         &self,
-        record: &InstanceRecord,
+        record: &Instance,
         state: &ChannelState,
         show_qr: bool,
         now: i64,
@@ -179,7 +180,7 @@ impl Overview {
         }
     }
 
-    pub fn find(&self, id: u64) -> Option<&InstanceRecord> {
+    pub fn find(&self, id: u64) -> Option<&Instance> {
         self.instances.iter().find(|i| i.id == id)
     }
 }
@@ -260,9 +261,9 @@ pub async fn create(
     state: &web::Data<AppState>,
     name: String,
     mode: InstanceMode,
-) -> Result<InstanceRecord, ApiError> {
+) -> Result<Instance, ApiError> {
     let db = state.db.clone();
-    let new = InstanceRecord::new(&name, mode, state.clock.now());
+    let new = Instance::new(&name, mode, state.clock.now());
     let record = blocking(move || db.create_instance(new)).await?;
     state.channels.ensure(&record);
     if record.mode == InstanceMode::Sandbox {
@@ -276,7 +277,7 @@ pub async fn save(
     state: &web::Data<AppState>,
     id: u64,
     change: CheckedChange,
-) -> Result<InstanceRecord, ApiError> {
+) -> Result<Instance, ApiError> {
     let db = state.db.clone();
     let mode_changed = change.changes_mode();
     let record = blocking(move || apply_change(&db, id, change)).await?;

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::admin::settings_page;
-use crate::db::{DbError, OpsSettings};
+use crate::db::DbError;
+use crate::domain::OpsSettings;
 use crate::domain::Phone;
 use crate::domain::housekeeping::backup_file_name;
 use crate::http::AppState;

@@ -7,7 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::messages::{detail_page, missing, parse_local_input};
-use crate::db::{Db, DbError, MessageRecord};
+use crate::db::{Db, DbError};
+use crate::domain::Message;
 use crate::domain::message::cancel_reason;
 use crate::http::AppState;
 use crate::http::auth::{Viewer, redirect};
@@ -154,7 +155,7 @@ pub(super) fn mark_paid_from_message(
     db: &Db,
     id: u64,
     now: i64,
-) -> Result<(MessageRecord, usize), MarkPaidError> {
+) -> Result<(Message, usize), MarkPaidError> {
     let message = db.message(id).map_err(MarkPaidError::Db)?;
     let Some(order_id) = message.order_id.clone() else {
         return Err(MarkPaidError::NoOrder);

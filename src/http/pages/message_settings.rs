@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::message_actions::count_flash;
 use super::render_status;
-use crate::db::MessageSettings;
+use crate::domain::MessageSettings;
 use crate::domain::Phone;
 use crate::domain::planning::QuietHours;
 use crate::http::AppState;

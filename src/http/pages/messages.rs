@@ -12,9 +12,10 @@ use serde::Deserialize;
 
 use super::events::mask_phone;
 use super::render_status;
-use crate::db::{Db, DbError, MessageFilter, MessageRecord, Store};
+use crate::db::{Db, DbError, MessageFilter};
 use crate::domain::message::cancel_reason;
 use crate::domain::planning::is_recovery;
+use crate::domain::{Message, Store};
 use crate::domain::{MessageStatus, Phone};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
@@ -164,7 +165,7 @@ impl MessagesQuery {
 }
 
 impl Parsed {
-    fn admits(&self, m: &MessageRecord) -> bool {
+    fn admits(&self, m: &Message) -> bool {
         let in_view = match self.view {
             View::All => true,
             View::Queue => m.status.is_pending(),
@@ -176,10 +177,7 @@ impl Parsed {
 
 /// One page of messages, newest first, and whether older ones exist. What storage cannot filter
 /// (queue or history, test only) is filtered here, reading on until the page is full.
-pub(super) fn page_of_messages(
-    db: &Db,
-    parsed: &Parsed,
-) -> Result<(Vec<MessageRecord>, bool), DbError> {
+pub(super) fn page_of_messages(db: &Db, parsed: &Parsed) -> Result<(Vec<Message>, bool), DbError> {
     let limit = parsed.filter.limit;
     let mut filter = parsed.filter.clone();
     filter.limit = limit + 1;
@@ -230,7 +228,7 @@ fn preview(text: &str) -> String {
 }
 
 /// One row of the Mensagens table (and the head of the detail page and the sandbox bubbles).
-pub(super) fn row_view(m: &MessageRecord, names: &HashMap<u64, String>) -> Value {
+pub(super) fn row_view(m: &Message, names: &HashMap<u64, String>) -> Value {
     context! {
         id => m.id,
         event_id => m.event_id,
@@ -365,7 +363,7 @@ fn sao_paulo() -> jiff::tz::TimeZone {
 }
 
 /// One message with its store (absent when deleted); `None` when unknown.
-fn load_message(db: &Db, id: u64) -> Result<Option<(MessageRecord, Option<Store>)>, DbError> {
+fn load_message(db: &Db, id: u64) -> Result<Option<(Message, Option<Store>)>, DbError> {
     let record = match db.message(id) {
         Ok(found) => found,
         Err(DbError::NotFound) => return Ok(None),

@@ -9,9 +9,10 @@ use serde_json::json;
 
 use super::message_actions::PAST_SLACK_SECONDS;
 use super::messages::{MessagesQuery, page_of_messages, store_names};
-use crate::db::{DbError, MessageRecord, StatusChange};
+use crate::db::DbError;
 use crate::domain::message::cancel_reason;
 use crate::domain::{EventKind, MessageStatus};
+use crate::domain::{Message, StatusChange};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::{ApiError, blocking};
@@ -39,7 +40,7 @@ pub struct MessageView<'a> {
     history: &'a [StatusChange],
 }
 
-fn message_view<'a>(m: &'a MessageRecord, names: &'a HashMap<u64, String>) -> MessageView<'a> {
+fn message_view<'a>(m: &'a Message, names: &'a HashMap<u64, String>) -> MessageView<'a> {
     MessageView {
         id: m.id,
         store_id: m.store_id,
@@ -67,9 +68,9 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> 
 
 /// A message with its store's name (none when the store was deleted).
 fn with_names(
-    record: MessageRecord,
+    record: Message,
     db: &crate::db::Db,
-) -> Result<(MessageRecord, HashMap<u64, String>), DbError> {
+) -> Result<(Message, HashMap<u64, String>), DbError> {
     let names = match db.store(record.store_id) {
         Ok(s) => HashMap::from([(s.id, s.name)]),
         Err(DbError::NotFound) => HashMap::new(),
@@ -78,7 +79,7 @@ fn with_names(
     Ok((record, names))
 }
 
-fn one((record, names): (MessageRecord, HashMap<u64, String>)) -> HttpResponse {
+fn one((record, names): (Message, HashMap<u64, String>)) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "message": message_view(&record, &names) }))
 }
 

@@ -11,10 +11,9 @@ use serde::Deserialize;
 
 use super::events::mask_phone;
 use super::report_charts::{PALETTE, Series, stacked_bars};
-use crate::db::{
-    BuyerFrequency, CANCEL_REASONS, Counter, Counters, MessageRecord, ReportFilter, ReportRows,
-};
+use crate::db::{BuyerFrequency, CANCEL_REASONS, Counter, Counters, ReportFilter, ReportRows};
 use crate::domain::EventKind;
+use crate::domain::Message;
 use crate::domain::money::format_brl;
 use crate::domain::report::{Period, day_date, rate};
 use crate::http::AppState;
@@ -471,7 +470,7 @@ fn iso(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-fn message_fields(m: &MessageRecord) -> Vec<String> {
+fn message_fields(m: &Message) -> Vec<String> {
     let sent_at = m
         .history
         .iter()

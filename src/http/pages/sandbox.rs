@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::messages::{Parsed, View, page_of_messages, row_view, store_names};
 use super::render_status;
-use crate::db::{DbError, MessageFilter, MessageRecord};
+use crate::db::{DbError, MessageFilter};
+use crate::domain::Message;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::error::{ApiError, blocking};
@@ -20,9 +21,9 @@ use crate::http::error::{ApiError, blocking};
 const SANDBOX_SIZE: usize = 300;
 
 /// Conversations, the latest first; each one's bubbles in the order the buyer would read them.
-fn conversations<'a>(messages: &'a [MessageRecord], names: &'a HashMap<u64, String>) -> Vec<Value> {
+fn conversations<'a>(messages: &'a [Message], names: &'a HashMap<u64, String>) -> Vec<Value> {
     let mut order: Vec<&'a str> = Vec::new();
-    let mut by_phone: HashMap<&'a str, Vec<&'a MessageRecord>> = HashMap::new();
+    let mut by_phone: HashMap<&'a str, Vec<&'a Message>> = HashMap::new();
     for m in messages {
         if !by_phone.contains_key(m.phone.as_str()) {
             order.push(&m.phone);

@@ -10,7 +10,8 @@ use super::stores_api::{
     MAX_NAME, StoreChange, StoreView, apply_change, new_store, regenerate_token,
 };
 use super::{render, render_status};
-use crate::db::{DbError, Store};
+use crate::db::DbError;
+use crate::domain::Store;
 use crate::domain::{Platform, PlatformGroup};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};

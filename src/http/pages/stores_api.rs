@@ -6,7 +6,9 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
-use crate::db::{Db, DbError, NewStore, Store};
+use crate::db::{Db, DbError};
+
+use crate::domain::{NewStore, Store};
 use crate::domain::{Platform, PlatformGroup, SecretKind, slugify};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer};
