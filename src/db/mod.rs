@@ -210,6 +210,19 @@ fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DbError> {
     Ok(serde_json::from_slice(bytes)?)
 }
 
+/// Runs a storage call on tokio's blocking pool, so a redb transaction never holds up an async
+/// worker nor spans an `.await`. The one helper every async caller (console, API, outbox, inbox)
+/// goes through.
+pub async fn blocking<T, F>(f: F) -> Result<T, DbError>
+where
+    F: FnOnce() -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DbError::Engine(format!("blocking task: {e}")))?
+}
+
 /// Takes the next id of a sequence inside a write transaction.
 fn next_id(txn: &redb::WriteTransaction, sequence: &str) -> Result<u64, DbError> {
     use redb::ReadableTable;

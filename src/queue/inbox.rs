@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::channel::{Channel, Incoming};
 use super::channels::Channels;
-use crate::db::{ConversationKind, Db, DbError, NewConversationEntry};
+use crate::db::{ConversationKind, Db, DbError, NewConversationEntry, blocking};
 use crate::domain::Clock;
 use crate::domain::inbox::{DEFAULT_OPT_OUT_WORDS, auto_reply_due, is_opt_out};
 
@@ -38,14 +38,6 @@ pub struct Inbox {
 }
 
 /// Runs a storage call off the async workers: a transaction never spans an `.await`.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, DbError> + Send + 'static,
-) -> Result<T, DbError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| DbError::Engine(format!("blocking task: {e}")))?
-}
-
 impl Inbox {
     pub fn new(db: Db, channels: Arc<Channels>, clock: Arc<dyn Clock>) -> Inbox {
         Inbox {

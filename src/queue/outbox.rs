@@ -12,7 +12,7 @@ use tokio::sync::{Notify, broadcast};
 
 use super::channel::{Receipt, SendError};
 use super::channels::Channels;
-use crate::db::{AttemptOutcome, Db, DbError, ReceiptStatus};
+use crate::db::{AttemptOutcome, Db, DbError, ReceiptStatus, blocking};
 use crate::domain::sending::{EXPIRY_S, Failure, retry_delay};
 use crate::domain::{Clock, MessageStatus};
 use crate::domain::{Instance, InstanceMode, Message, Store};
@@ -129,14 +129,6 @@ pub struct Outbox {
 }
 
 /// Runs a storage call off the async workers: a transaction never spans an `.await`.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, DbError> + Send + 'static,
-) -> Result<T, DbError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| DbError::Engine(format!("blocking task: {e}")))?
-}
-
 impl Outbox {
     /// `jitter` returns values in [0, 1); production passes a random source, tests a constant.
     pub fn new(
