@@ -39,7 +39,7 @@ pub(super) fn set_status(
         status,
         reason: reason.map(str::to_owned),
     });
-    super::tally::Ledger::open(txn)?.put(record)?;
+    super::report_ledger::Ledger::open(txn)?.put(record)?;
     Ok(())
 }
 

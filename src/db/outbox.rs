@@ -51,7 +51,7 @@ impl Db {
     ) -> Result<Option<Message>, DbError> {
         let txn = self.redb().begin_write()?;
         let claimed = {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Ok(None),
@@ -82,7 +82,7 @@ impl Db {
     ) -> Result<Message, DbError> {
         let txn = self.redb().begin_write()?;
         let record = {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Err(DbError::NotFound),
@@ -156,7 +156,7 @@ impl Db {
     ) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Err(DbError::NotFound),
@@ -183,7 +183,7 @@ impl Db {
                 .range(..(now, 0))?
                 .map(|row| row.map(|(k, _)| k.value()))
                 .collect::<Result<_, _>>()?;
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut queue = super::queue::Queue::open(&txn)?;
             for (lease_until, id) in expired {
                 leases.remove((lease_until, id))?;
@@ -241,7 +241,7 @@ impl Db {
     pub fn apply_receipt(&self, id: u64, receipt: ReceiptStatus, at: i64) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Ok(()),
@@ -264,7 +264,7 @@ impl Db {
     pub fn apply_nack(&self, id: u64, reason: &str, at: i64) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Ok(()),
@@ -306,7 +306,7 @@ impl Db {
         {
             return Ok(Some(cancel_reason::OPTED_OUT));
         }
-        let hash = super::privacy::phone_hash_str(&message.phone);
+        let hash = super::lgpd::phone_hash_str(&message.phone);
         if read
             .open_table(tables::ERASED_BUYERS)?
             .get(hash.as_slice())?

@@ -30,7 +30,7 @@ pub fn product_key(event: &Event) -> String {
 /// The tables planning touches, opened once per transaction.
 pub(super) struct Planner<'txn> {
     txn: &'txn WriteTransaction,
-    ledger: super::tally::Ledger<'txn>,
+    ledger: super::report_ledger::Ledger<'txn>,
     queue: super::queue::Queue<'txn>,
     by_order: MultimapTable<'txn, (u64, &'static str), u64>,
     by_phone: MultimapTable<'txn, &'static str, u64>,
@@ -48,7 +48,7 @@ impl<'txn> Planner<'txn> {
         let next_id = sequences.get("messages")?.map(|v| v.value()).unwrap_or(0);
         Ok(Planner {
             txn,
-            ledger: super::tally::Ledger::open(txn)?,
+            ledger: super::report_ledger::Ledger::open(txn)?,
             queue: super::queue::Queue::open(txn)?,
             by_order: txn.open_multimap_table(tables::MESSAGES_BY_ORDER)?,
             by_phone: txn.open_multimap_table(tables::MESSAGES_BY_PHONE)?,
@@ -125,14 +125,14 @@ impl<'txn> Planner<'txn> {
                 }
             }
         }
-        let payment = super::tally::Payment {
+        let payment = super::report_ledger::Payment {
             store_id,
             order_id,
             paid_at: now,
             amount_cents,
             window_s: i64::from(settings.attribution_days) * 86_400,
         };
-        super::tally::credit_payment(self.txn, &mut self.ledger, &payment, &candidates)?;
+        super::report_ledger::credit_payment(self.txn, &mut self.ledger, &payment, &candidates)?;
         Ok(())
     }
 
@@ -268,7 +268,7 @@ impl<'txn> Planner<'txn> {
                     now,
                 )?,
                 EventKind::OrderRefunded | EventKind::OrderChargeback => {
-                    super::tally::mark_refunded(
+                    super::report_ledger::mark_refunded(
                         self.txn,
                         &mut self.ledger,
                         store.id,

@@ -1,4 +1,4 @@
-//! Reading the report counters: a period is a range read over day-keyed rows (`tally.rs` keeps
+//! Reading the report counters: a period is a range read over day-keyed rows (`report_ledger.rs` keeps
 //! them), summed here by day, template and step; the per-buyer frequency; the messages of a
 //! period for export; and the recount that proves the counters match the records.
 
@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::tally::{Counters, DayKey};
+use super::report_ledger::{Counters, DayKey};
 use super::{Db, DbError, from_json, tables};
 use crate::domain::EventKind;
 use crate::domain::Message;
@@ -188,7 +188,7 @@ impl Db {
         let mut out = Vec::new();
         for row in table.iter()?.rev() {
             let m: Message = from_json(row?.1.value())?;
-            let day = super::tally::message_day(&m);
+            let day = super::report_ledger::message_day(&m);
             let key = DayKey {
                 day,
                 store_id: m.store_id,
@@ -225,12 +225,12 @@ impl Db {
     /// differ (empty: they match). A full scan, for tests and `avisa` maintenance.
     pub fn verify_report_counters(&self) -> Result<Vec<String>, DbError> {
         let read = self.redb().begin_read()?;
-        let expected = super::tally::recount(
+        let expected = super::report_ledger::recount(
             &read.open_table(tables::MESSAGES)?,
             &read.open_table(tables::RECOVERED_ORDERS)?,
             &read.open_table(tables::EVENTS)?,
         )?;
-        let stored = super::tally::stored(
+        let stored = super::report_ledger::stored(
             &read.open_table(tables::REPORT_DAYS)?,
             &read.open_table(tables::BUYER_DAYS)?,
             &read.open_table(tables::EVENT_DAYS)?,
