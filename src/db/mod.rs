@@ -36,7 +36,6 @@ pub use messages::MessageFilter;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
 pub use planning::product_key;
-pub use report_ledger::{CANCEL_REASONS, COUNTERS, Counter, Counters, DayKey, Recovery};
 pub use reports::{BuyerCount, BuyerFrequency, ReportFilter, ReportRows};
 pub use wa_state::{WaOp, WaRead, WaRow, WaWrite};
 

@@ -12,6 +12,7 @@ pub mod money;
 pub mod phone;
 pub mod planning;
 pub mod platform;
+pub mod reason;
 pub mod report;
 pub mod sending;
 pub mod settings;
@@ -25,9 +26,10 @@ pub use event::{
     Utm,
 };
 pub use instance::{AutoReply, Instance, InstanceMode};
-pub use message::{Message, MessageStatus, OptOut, StatusChange};
+pub use message::{Change, Message, MessageStatus, OptOut, StatusChange, transition};
 pub use phone::{Phone, PhoneError};
 pub use platform::{Platform, PlatformGroup, SecretKind};
+pub use reason::Reason;
 pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
 pub use slug::slugify;
 pub use store::{NewStore, Store};
