@@ -161,18 +161,9 @@ impl Db {
         let txn = self.redb().begin_write()?;
         let canceled = {
             let mut planner = super::planning::Planner::open(&txn)?;
-            let canceled = planner.close_order(
-                store_id,
-                Some(order_id),
-                None,
-                "",
-                false,
-                Reason::MarkedPaid.code(),
-                now,
-            )?;
             let settings =
                 super::settings::read_message_settings(&txn.open_table(tables::SETTINGS)?)?;
-            planner.credit(store_id, order_id, None, "", None, &settings, now)?;
+            let canceled = planner.mark_paid(store_id, order_id, &settings, now)?;
             planner.finish()?;
             canceled
         };

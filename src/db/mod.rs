@@ -35,7 +35,6 @@ pub use lgpd::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
 pub use messages::MessageFilter;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
-pub use planning::product_key;
 pub use reports::{BuyerCount, BuyerFrequency, ReportFilter, ReportRows};
 pub use wa_state::{WaOp, WaRead, WaRow, WaWrite};
 
