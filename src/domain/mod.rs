@@ -8,6 +8,8 @@ pub mod housekeeping;
 pub mod inbox;
 pub mod instance;
 pub mod message;
+#[cfg(test)]
+mod message_tests;
 pub mod money;
 pub mod phone;
 pub mod planning;
