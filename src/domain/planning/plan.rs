@@ -206,22 +206,32 @@ fn capped_count<'m>(messages: impl Iterator<Item = &'m Message>, due: i64, windo
 /// messages of the kind's template (the store's, or the shipped one), each step due by its delay
 /// and rendered once. An event without a kind or a phone plans nothing.
 pub fn plan(event: &Event, templates: &impl Templates, facts: &Facts<'_>, now: i64) -> Plan {
-    let mut plan = Plan::default();
     let (Some(kind), Some(phone)) = (event.kind, event.customer.phone.as_ref()) else {
-        return plan;
+        return Plan::default();
     };
-    let (store, settings) = (facts.store, facts.settings);
-    let phone = phone.as_str();
     let key = product_key(event);
     let order = Order {
-        store_id: store.id,
+        store_id: facts.store.id,
         order_id: event.order_id.as_deref(),
-        phone: Some(phone),
+        phone: Some(phone.as_str()),
         product_key: &key,
     };
+    let mut plan = happy_path(kind, event, &order, facts);
+    // A switched-off store still closes and credits its orders; it plans no messages.
+    if facts.store.enabled {
+        plan.create = messages(kind, event, &order, templates, facts, now);
+    }
+    plan
+}
+
+/// What the event does to the order it belongs to: a closing kind cancels its reminders, a
+/// payment is credited to a recovery, a refund or chargeback is shown on a recovered order.
+fn happy_path(kind: EventKind, event: &Event, order: &Order<'_>, facts: &Facts<'_>) -> Plan {
+    let settings = facts.settings;
+    let mut plan = Plan::default();
     if ends_recovery(kind) {
         plan.close = Some(close(
-            &order,
+            order,
             settings.cross_store_happy_path,
             Reason::OrderClosed,
             &facts.order_messages,
@@ -236,7 +246,7 @@ pub fn plan(event: &Event, templates: &impl Templates, facts: &Facts<'_>, now: i
                     amount_cents: event.total_cents,
                     window_s: i64::from(settings.attribution_days) * 86_400,
                     candidates: credit_candidates(
-                        &order,
+                        order,
                         &facts.order_messages,
                         &facts.phone_messages,
                     ),
@@ -248,15 +258,26 @@ pub fn plan(event: &Event, templates: &impl Templates, facts: &Facts<'_>, now: i
             _ => {}
         }
     }
-    if !store.enabled {
-        return plan;
-    }
+    plan
+}
+
+/// The messages of the kind's template for this buyer, each with its first status: scheduled,
+/// or canceled (closed order, opt-out, buyer cap), or failed when its text does not render.
+fn messages(
+    kind: EventKind,
+    event: &Event,
+    order: &Order<'_>,
+    templates: &impl Templates,
+    facts: &Facts<'_>,
+    now: i64,
+) -> Vec<Message> {
+    let (store, settings) = (facts.store, facts.settings);
     let template = match &facts.saved_template {
         Some(saved) => Cow::Borrowed(saved),
         None => Cow::Owned(templates.shipped(kind)),
     };
     if !template.enabled {
-        return plan;
+        return Vec::new();
     }
     // The same confirmation twice for one order (two platforms' events, a re-sent paid): once.
     if !is_recovery(kind)
@@ -266,9 +287,10 @@ pub fn plan(event: &Event, templates: &impl Templates, facts: &Facts<'_>, now: i
             .iter()
             .any(|m| m.kind == kind && m.status.is_live())
     {
-        return plan;
+        return Vec::new();
     }
-    let closed = is_recovery(kind) && already_closed(event, &key, facts, now);
+    let phone = order.phone.unwrap_or_default();
+    let closed = is_recovery(kind) && already_closed(event, order.product_key, facts, now);
     let test = store.test_mode || settings.test_numbers.iter().any(|t| t == phone);
     let window = i64::from(settings.cap_window_hours) * 3600;
     let mut created: Vec<Message> = Vec::new();
@@ -320,7 +342,7 @@ pub fn plan(event: &Event, templates: &impl Templates, facts: &Facts<'_>, now: i
                 order_id: event.order_id.clone(),
                 phone: phone.to_owned(),
                 buyer_name: event.customer.name.clone(),
-                product_key: key.clone(),
+                product_key: order.product_key.to_owned(),
                 text,
                 // Parts of one step keep their order: a few seconds apart.
                 due_at: due + i64::from(part_index) * 5,
@@ -339,6 +361,5 @@ pub fn plan(event: &Event, templates: &impl Templates, facts: &Facts<'_>, now: i
             part_index += 1;
         }
     }
-    plan.create = created;
-    plan
+    created
 }
