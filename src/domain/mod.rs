@@ -1,6 +1,7 @@
 //! avisa's model and rules, pure and tested without a database: the entities (stores,
-//! instances, messages, settings), events, phones, money, platforms, and the rules over them. No
-//! I/O, no async.
+//! instances, messages, settings), events, phones, money, platforms, and the rules over them:
+//! planning (`planning::plan`), message status changes (`message::transition`), the reason codes
+//! (`reason`), the report rules (`report`) and sending maths. No I/O, no async, no redb.
 
 pub mod clock;
 pub mod event;
