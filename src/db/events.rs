@@ -164,7 +164,7 @@ impl Db {
                         duplicates: 0,
                     };
                     events.insert(id, to_json(&record)?.as_slice())?;
-                    super::tally::count_event(&mut event_days, &record)?;
+                    super::report_ledger::count_event(&mut event_days, &record)?;
                     if reading.status == Status::Ok {
                         to_plan.push((delivery.store_id, id, delivery_index, reading_index));
                     }

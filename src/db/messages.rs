@@ -4,8 +4,8 @@
 use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable};
 
 use super::{Db, DbError, from_json, tables, to_json};
+use crate::domain::{Change, Message, OptOut, Reason, transition};
 use crate::domain::{EventKind, MessageStatus};
-use crate::domain::{Message, OptOut, StatusChange};
 
 /// Filters for the Mensagens page.
 #[derive(Clone, Debug, Default)]
@@ -18,29 +18,28 @@ pub struct MessageFilter {
     pub limit: usize,
 }
 
-/// Moves a message to `status` and keeps the outbox index in step. Inside a write transaction.
-pub(super) fn set_status(
+/// Puts a message through `change` (`domain::message::transition` decides and appends the
+/// history) and keeps the outbox index and the report counters in step. Inside a write
+/// transaction. False when the message's status does not allow the change: nothing is written.
+pub(super) fn change_status(
     txn: &redb::WriteTransaction,
     record: &mut Message,
-    status: MessageStatus,
-    reason: Option<&str>,
+    change: Change,
     at: i64,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
+    let old_due = record.due_at;
+    let Ok(from) = transition(record, change, at) else {
+        return Ok(false);
+    };
     let mut queue = super::queue::Queue::open(txn)?;
-    if record.status == MessageStatus::Scheduled {
-        queue.pull(record.due_at, record.id, record.store_id)?;
+    if from == MessageStatus::Scheduled {
+        queue.pull(old_due, record.id, record.store_id)?;
     }
-    if status == MessageStatus::Scheduled {
+    if record.status == MessageStatus::Scheduled {
         queue.push(record.due_at, record.id, record.store_id)?;
     }
-    record.status = status;
-    record.history.push(StatusChange {
-        at,
-        status,
-        reason: reason.map(str::to_owned),
-    });
-    super::tally::Ledger::open(txn)?.put(record)?;
-    Ok(())
+    super::report_ledger::Ledger::open(txn)?.put(record)?;
+    Ok(true)
 }
 
 /// Cancels every pending message of a store (the store is being deleted). A full scan: deleting
@@ -64,7 +63,7 @@ pub(super) fn cancel_pending_of_store(
     };
     let count = pending.len();
     for mut record in pending {
-        set_status(txn, &mut record, MessageStatus::Canceled, Some(reason), now)?;
+        change_status(txn, &mut record, Change::Cancel(reason.to_owned()), now)?;
     }
     Ok(count)
 }
@@ -127,19 +126,12 @@ impl Db {
     pub fn cancel_message(&self, id: u64, reason: &str, now: i64) -> Result<Message, DbError> {
         let txn = self.redb().begin_write()?;
         let mut record = load(&txn, id)?;
-        if !record.status.is_pending() {
+        if !change_status(&txn, &mut record, Change::Cancel(reason.to_owned()), now)? {
             return Err(DbError::Conflict(format!(
                 "message is already {}",
                 record.status.as_str()
             )));
         }
-        set_status(
-            &txn,
-            &mut record,
-            MessageStatus::Canceled,
-            Some(reason),
-            now,
-        )?;
         txn.commit()?;
         Ok(record)
     }
@@ -148,24 +140,12 @@ impl Db {
     pub fn reschedule_message(&self, id: u64, due_at: i64, now: i64) -> Result<Message, DbError> {
         let txn = self.redb().begin_write()?;
         let mut record = load(&txn, id)?;
-        if !record.status.is_pending() {
+        if !change_status(&txn, &mut record, Change::Reschedule { due_at }, now)? {
             return Err(DbError::Conflict(format!(
                 "message is already {}",
                 record.status.as_str()
             )));
         }
-        if record.status == MessageStatus::Scheduled {
-            super::queue::Queue::open(&txn)?.pull(record.due_at, record.id, record.store_id)?;
-        }
-        record.due_at = due_at;
-        record.status = MessageStatus::Queued;
-        set_status(
-            &txn,
-            &mut record,
-            MessageStatus::Scheduled,
-            Some("rescheduled"),
-            now,
-        )?;
         txn.commit()?;
         Ok(record)
     }
@@ -181,18 +161,9 @@ impl Db {
         let txn = self.redb().begin_write()?;
         let canceled = {
             let mut planner = super::planning::Planner::open(&txn)?;
-            let canceled = planner.close_order(
-                store_id,
-                Some(order_id),
-                None,
-                "",
-                false,
-                crate::domain::message::cancel_reason::MARKED_PAID,
-                now,
-            )?;
             let settings =
                 super::settings::read_message_settings(&txn.open_table(tables::SETTINGS)?)?;
-            planner.credit(store_id, order_id, None, "", None, &settings, now)?;
+            let canceled = planner.mark_paid(store_id, order_id, &settings, now)?;
             planner.finish()?;
             canceled
         };
@@ -253,14 +224,12 @@ impl Db {
         let mut canceled = 0;
         for id in ids {
             let mut message = load(&txn, id)?;
-            if message.status.is_pending() {
-                set_status(
-                    &txn,
-                    &mut message,
-                    MessageStatus::Canceled,
-                    Some(crate::domain::message::cancel_reason::OPTED_OUT),
-                    now,
-                )?;
+            if change_status(
+                &txn,
+                &mut message,
+                Change::Cancel(Reason::OptedOut.code().to_owned()),
+                now,
+            )? {
                 canceled += 1;
             }
         }

@@ -136,5 +136,5 @@ fn migrate_from_7(txn: &WriteTransaction) -> Result<(), DbError> {
 
 /// Schema 9: report counters, counted once from the messages and events already stored.
 fn migrate_from_8(txn: &WriteTransaction) -> Result<(), DbError> {
-    super::tally::rebuild(txn)
+    super::report_ledger::rebuild(txn)
 }

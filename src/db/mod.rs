@@ -7,17 +7,17 @@ mod backup;
 mod conversations;
 mod events;
 mod instances;
+mod lgpd;
 mod messages;
 mod migrate;
 mod outbox;
 mod planning;
-mod privacy;
 mod queue;
+mod report_ledger;
 mod reports;
 mod settings;
 mod stores;
 mod tables;
-mod tally;
 mod wa_state;
 
 use crate::domain::Store;
@@ -31,13 +31,11 @@ pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
 pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
 pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntry};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
+pub use lgpd::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
 pub use messages::MessageFilter;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
-pub use planning::product_key;
-pub use privacy::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
 pub use reports::{BuyerCount, BuyerFrequency, ReportFilter, ReportRows};
-pub use tally::{CANCEL_REASONS, COUNTERS, Counter, Counters, DayKey, Recovery};
 pub use wa_state::{WaOp, WaRead, WaRow, WaWrite};
 
 /// The name of the data file inside the data directory.
@@ -280,4 +278,6 @@ mod tests {
 }
 
 #[cfg(test)]
-mod report_specs;
+mod planning_tests;
+#[cfg(test)]
+mod reports_tests;

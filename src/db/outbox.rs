@@ -8,7 +8,7 @@ use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::Instance;
 use crate::domain::MessageStatus;
 use crate::domain::planning::is_recovery;
-use crate::domain::{Message, StatusChange};
+use crate::domain::{Change, Message, Reason, transition};
 
 /// What happened to one attempt.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,11 +34,6 @@ pub enum ReceiptStatus {
     Read,
 }
 
-fn push(record: &mut Message, status: MessageStatus, reason: Option<String>, at: i64) {
-    record.status = status;
-    record.history.push(StatusChange { at, status, reason });
-}
-
 impl Db {
     /// Takes a scheduled message for sending until `lease_until`. `None` when it is no longer
     /// scheduled (canceled or claimed meanwhile).
@@ -51,19 +46,18 @@ impl Db {
     ) -> Result<Option<Message>, DbError> {
         let txn = self.redb().begin_write()?;
         let claimed = {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Ok(None),
             };
-            if record.status != MessageStatus::Scheduled {
+            let due_at = record.due_at;
+            if transition(&mut record, Change::Claim { instance_id }, now).is_err() {
                 return Ok(None);
             }
-            super::queue::Queue::open(&txn)?.pull(record.due_at, id, record.store_id)?;
+            super::queue::Queue::open(&txn)?.pull(due_at, id, record.store_id)?;
             txn.open_table(tables::LEASES)?
                 .insert((lease_until, id), ())?;
-            record.instance_id = instance_id;
-            push(&mut record, MessageStatus::Sending, None, now);
             messages.put(&record)?;
             record
         };
@@ -82,7 +76,7 @@ impl Db {
     ) -> Result<Message, DbError> {
         let txn = self.redb().begin_write()?;
         let record = {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Err(DbError::NotFound),
@@ -95,15 +89,8 @@ impl Db {
                     sandbox,
                     next_slot,
                 } => {
-                    if sandbox {
-                        record.test = true;
-                    }
-                    push(
-                        &mut record,
-                        MessageStatus::Sent,
-                        sandbox.then(|| "sandbox".to_owned()),
-                        at,
-                    );
+                    transition(&mut record, Change::Sent { sandbox }, at)
+                        .expect("an outcome is recorded from any state");
                     if let Some(instance_id) = record.instance_id {
                         let mut instances = txn.open_table(tables::INSTANCES)?;
                         let instance: Option<Instance> = instances
@@ -125,18 +112,19 @@ impl Db {
                     }
                 }
                 AttemptOutcome::Retry { at, reason } => {
-                    record.attempts += 1;
-                    record.due_at = at;
-                    push(&mut record, MessageStatus::Scheduled, Some(reason), now);
+                    let retry = Change::Retry { due_at: at, reason };
+                    transition(&mut record, retry, now)
+                        .expect("an outcome is recorded from any state");
                     queue.push(record.due_at, id, record.store_id)?;
                 }
                 AttemptOutcome::Hold { reason } => {
-                    push(&mut record, MessageStatus::Scheduled, Some(reason), now);
+                    transition(&mut record, Change::Hold { reason }, now)
+                        .expect("an outcome is recorded from any state");
                     queue.push(record.due_at, id, record.store_id)?;
                 }
                 AttemptOutcome::Fail { reason } => {
-                    record.attempts += 1;
-                    push(&mut record, MessageStatus::Failed, Some(reason), now);
+                    transition(&mut record, Change::Fail { reason }, now)
+                        .expect("an outcome is recorded from any state");
                 }
             }
             messages.put(&record)?;
@@ -156,16 +144,19 @@ impl Db {
     ) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Err(DbError::NotFound),
             };
-            if record.status != MessageStatus::Scheduled {
+            let close = Change::Close {
+                status,
+                reason: reason.to_owned(),
+            };
+            if transition(&mut record, close, now).is_err() {
                 return Ok(());
             }
             super::queue::Queue::open(&txn)?.pull(record.due_at, id, record.store_id)?;
-            push(&mut record, status, Some(reason.to_owned()), now);
             messages.put(&record)?;
         }
         txn.commit()?;
@@ -183,31 +174,22 @@ impl Db {
                 .range(..(now, 0))?
                 .map(|row| row.map(|(k, _)| k.value()))
                 .collect::<Result<_, _>>()?;
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut queue = super::queue::Queue::open(&txn)?;
             for (lease_until, id) in expired {
                 leases.remove((lease_until, id))?;
                 let record: Option<Message> = messages.get(id)?;
                 let Some(mut record) = record else { continue };
-                if record.status != MessageStatus::Sending {
+                // Already requeued once: do not risk a third copy.
+                let change = if record.maybe_sent {
+                    Change::GiveUp
+                } else {
+                    Change::Requeue
+                };
+                if transition(&mut record, change, now).is_err() {
                     continue;
                 }
-                if record.maybe_sent {
-                    // Already requeued once: do not risk a third copy.
-                    push(
-                        &mut record,
-                        MessageStatus::Failed,
-                        Some("maybe_sent_twice".into()),
-                        now,
-                    );
-                } else {
-                    record.maybe_sent = true;
-                    push(
-                        &mut record,
-                        MessageStatus::Scheduled,
-                        Some("maybe_sent".into()),
-                        now,
-                    );
+                if record.status == MessageStatus::Scheduled {
                     queue.push(record.due_at, id, record.store_id)?;
                 }
                 messages.put(&record)?;
@@ -241,19 +223,18 @@ impl Db {
     pub fn apply_receipt(&self, id: u64, receipt: ReceiptStatus, at: i64) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Ok(()),
             };
-            let next = match (record.status, receipt) {
-                (MessageStatus::Sent, ReceiptStatus::Delivered) => MessageStatus::Delivered,
-                (MessageStatus::Sent | MessageStatus::Delivered, ReceiptStatus::Read) => {
-                    MessageStatus::Read
-                }
-                _ => return Ok(()),
+            let change = match receipt {
+                ReceiptStatus::Delivered => Change::Delivered,
+                ReceiptStatus::Read => Change::Read,
             };
-            push(&mut record, next, None, at);
+            if transition(&mut record, change, at).is_err() {
+                return Ok(());
+            }
             messages.put(&record)?;
         }
         txn.commit()?;
@@ -264,20 +245,17 @@ impl Db {
     pub fn apply_nack(&self, id: u64, reason: &str, at: i64) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
-            let mut messages = super::tally::Ledger::open(&txn)?;
+            let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
                 Some(record) => record,
                 None => return Ok(()),
             };
-            if !matches!(record.status, MessageStatus::Sent | MessageStatus::Sending) {
+            let refused = Change::Refused {
+                detail: reason.to_owned(),
+            };
+            if transition(&mut record, refused, at).is_err() {
                 return Ok(());
             }
-            push(
-                &mut record,
-                MessageStatus::Failed,
-                Some(format!("server_refused: {reason}")),
-                at,
-            );
             messages.put(&record)?;
         }
         txn.commit()?;
@@ -286,7 +264,6 @@ impl Db {
 
     /// Why a scheduled message should no longer go out, checked just before sending.
     pub fn unwanted_reason(&self, message: &Message) -> Result<Option<&'static str>, DbError> {
-        use crate::domain::message::cancel_reason;
         let read = self.redb().begin_read()?;
         let store: Option<crate::domain::Store> = read
             .open_table(tables::STORES)?
@@ -294,25 +271,25 @@ impl Db {
             .map(|b| from_json(b.value()))
             .transpose()?;
         let Some(store) = store else {
-            return Ok(Some("store_deleted"));
+            return Ok(Some(Reason::StoreDeleted.code()));
         };
         if !store.enabled {
-            return Ok(Some("store_disabled"));
+            return Ok(Some(Reason::StoreDisabled.code()));
         }
         if read
             .open_table(tables::OPT_OUTS)?
             .get(message.phone.as_str())?
             .is_some()
         {
-            return Ok(Some(cancel_reason::OPTED_OUT));
+            return Ok(Some(Reason::OptedOut.code()));
         }
-        let hash = super::privacy::phone_hash_str(&message.phone);
+        let hash = super::lgpd::phone_hash_str(&message.phone);
         if read
             .open_table(tables::ERASED_BUYERS)?
             .get(hash.as_slice())?
             .is_some()
         {
-            return Ok(Some("buyer_erased"));
+            return Ok(Some(Reason::BuyerErased.code()));
         }
         if is_recovery(message.kind)
             && let Some(order_id) = message.order_id.as_deref()
@@ -321,7 +298,7 @@ impl Db {
                 .get((message.store_id, order_id))?
                 .is_some()
         {
-            return Ok(Some(cancel_reason::ORDER_CLOSED));
+            return Ok(Some(Reason::OrderClosed.code()));
         }
         let template: Option<crate::domain::template::MessageTemplate> = read
             .open_table(tables::TEMPLATES)?
@@ -333,7 +310,7 @@ impl Db {
             |t| t.enabled,
         );
         if !enabled {
-            return Ok(Some("template_off"));
+            return Ok(Some(Reason::TemplateOff.code()));
         }
         Ok(None)
     }

@@ -1,36 +1,33 @@
-//! Planning inside the intake transaction: a recognised event becomes messages (rendered once,
-//! due times computed), and events that close an order cancel its pending reminders. The rules
-//! themselves are pure (`domain::planning`, `render`); this file applies them to the tables.
+//! Planning inside the intake transaction: gathers the facts an event is planned on (the order's
+//! and the buyer's messages, closed orders, opt-out, the store's template), asks
+//! `domain::planning::plan` what to do, and applies the plan to the tables: cancels, credits,
+//! new messages with their indexes. The rules are pure (`domain::planning`, `render`).
 
 use redb::{MultimapTable, ReadableMultimapTable, ReadableTable, Table, WriteTransaction};
 
 use super::{DbError, from_json, tables};
-use crate::domain::MessageSettings;
-use crate::domain::Store;
-use crate::domain::message::cancel_reason;
-use crate::domain::planning::{counts_toward_cap, due_time, ends_recovery, is_recovery};
+use crate::domain::planning::{self, Close, Credit, Facts, Order, Plan, Templates, product_key};
 use crate::domain::template::MessageTemplate;
-use crate::domain::{Event, EventKind, MessageStatus};
-use crate::domain::{Message, StatusChange};
+use crate::domain::{Change, Event, EventKind, Message, MessageSettings, MessageStatus};
+use crate::domain::{Reason, Store, transition};
 
-/// A phone+product purchase closes reminders of that buyer for this long (days).
-const PURCHASE_MEMORY_DAYS: i64 = 30;
+/// Planning's templates: the shipped defaults and the renderer of `render`.
+struct Rendering;
 
-/// Product names, sorted and joined: the same purchase across platforms and order ids.
-pub fn product_key(event: &Event) -> String {
-    let mut names: Vec<String> = event
-        .products
-        .iter()
-        .map(|p| p.name.trim().to_lowercase())
-        .collect();
-    names.sort();
-    names.join("|")
+impl Templates for Rendering {
+    fn shipped(&self, kind: EventKind) -> MessageTemplate {
+        crate::render::default_template(kind)
+    }
+
+    fn render(&self, part: &str, event: &Event, store_name: &str) -> Result<String, String> {
+        crate::render::render(part, event, store_name).map_err(|e| e.to_string())
+    }
 }
 
 /// The tables planning touches, opened once per transaction.
 pub(super) struct Planner<'txn> {
     txn: &'txn WriteTransaction,
-    ledger: super::tally::Ledger<'txn>,
+    ledger: super::report_ledger::Ledger<'txn>,
     queue: super::queue::Queue<'txn>,
     by_order: MultimapTable<'txn, (u64, &'static str), u64>,
     by_phone: MultimapTable<'txn, &'static str, u64>,
@@ -48,7 +45,7 @@ impl<'txn> Planner<'txn> {
         let next_id = sequences.get("messages")?.map(|v| v.value()).unwrap_or(0);
         Ok(Planner {
             txn,
-            ledger: super::tally::Ledger::open(txn)?,
+            ledger: super::report_ledger::Ledger::open(txn)?,
             queue: super::queue::Queue::open(txn)?,
             by_order: txn.open_multimap_table(tables::MESSAGES_BY_ORDER)?,
             by_phone: txn.open_multimap_table(tables::MESSAGES_BY_PHONE)?,
@@ -71,164 +68,189 @@ impl<'txn> Planner<'txn> {
         self.ledger.get(id)
     }
 
-    fn ids_for_order(&self, store_id: u64, order_id: &str) -> Result<Vec<u64>, DbError> {
-        Ok(self
+    /// The messages an index lists, in id order (ids whose record is gone are skipped).
+    fn load_all(&self, ids: Vec<u64>) -> Result<Vec<Message>, DbError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(m) = self.load(id)? {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    fn order_messages(
+        &self,
+        store_id: u64,
+        order_id: Option<&str>,
+    ) -> Result<Vec<Message>, DbError> {
+        let Some(order_id) = order_id else {
+            return Ok(Vec::new());
+        };
+        let ids = self
             .by_order
             .get((store_id, order_id))?
             .map(|v| v.map(|v| v.value()))
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, _>>()?;
+        self.load_all(ids)
     }
 
-    fn ids_for_phone(&self, phone: &str) -> Result<Vec<u64>, DbError> {
-        Ok(self
+    fn phone_messages(&self, phone: &str) -> Result<Vec<Message>, DbError> {
+        let ids = self
             .by_phone
             .get(phone)?
             .map(|v| v.map(|v| v.value()))
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, _>>()?;
+        self.load_all(ids)
     }
 
-    fn cancel(&mut self, mut record: Message, reason: &str, now: i64) -> Result<(), DbError> {
-        if record.status == MessageStatus::Scheduled {
-            self.queue.pull(record.due_at, record.id, record.store_id)?;
-        }
-        record.status = MessageStatus::Canceled;
-        record.history.push(StatusChange {
-            at: now,
-            status: MessageStatus::Canceled,
-            reason: Some(reason.to_owned()),
-        });
-        self.ledger.put(&record)
-    }
-
-    /// Credits a payment of the order to the recovery message that preceded it (Relatórios):
-    /// the order's messages, and the buyer's unnumbered ones for the same purchase in the store.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn credit(
-        &mut self,
-        store_id: u64,
-        order_id: &str,
-        phone: Option<&str>,
-        product_key: &str,
-        amount_cents: Option<i64>,
-        settings: &MessageSettings,
-        now: i64,
-    ) -> Result<(), DbError> {
-        let mut candidates = self.ids_for_order(store_id, order_id)?;
-        if let Some(phone) = phone
-            && !product_key.is_empty()
-        {
-            for id in self.ids_for_phone(phone)? {
-                if self.load(id)?.is_some_and(|m| {
-                    m.store_id == store_id && m.order_id.is_none() && m.product_key == product_key
-                }) {
-                    candidates.push(id);
-                }
-            }
-        }
-        let payment = super::tally::Payment {
-            store_id,
-            order_id,
-            paid_at: now,
-            amount_cents,
-            window_s: i64::from(settings.attribution_days) * 86_400,
-        };
-        super::tally::credit_payment(self.txn, &mut self.ledger, &payment, &candidates)?;
-        Ok(())
-    }
-
-    /// The happy path: the order is closed; its pending reminders (and, without an order id or
-    /// across stores, the buyer's reminders for the same products) are canceled.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn close_order(
-        &mut self,
-        store_id: u64,
-        order_id: Option<&str>,
-        phone: Option<&str>,
-        product_key: &str,
-        cross_store: bool,
-        reason: &str,
-        now: i64,
-    ) -> Result<usize, DbError> {
-        let mut candidates = Vec::new();
-        if let Some(order_id) = order_id {
+    /// Applies a close: the order and purchase are recorded closed, the reminders canceled.
+    fn apply_close(&mut self, store_id: u64, close: &Close, now: i64) -> Result<usize, DbError> {
+        if let Some(order_id) = close.order_id.as_deref() {
             self.closed_orders.insert((store_id, order_id), now)?;
-            candidates.extend(self.ids_for_order(store_id, order_id)?);
         }
-        if let Some(phone) = phone
-            && !product_key.is_empty()
-        {
+        if let Some((phone, key)) = &close.purchase {
             self.closed_purchases
-                .insert((phone, product_key), (store_id, now))?;
-            for id in self.ids_for_phone(phone)? {
-                let Some(m) = self.load(id)? else { continue };
-                let same_purchase = m.product_key == product_key;
-                let same_store_unnumbered =
-                    m.store_id == store_id && (m.order_id.is_none() || order_id.is_none());
-                let other_store = m.store_id != store_id && cross_store;
-                if same_purchase && (same_store_unnumbered || other_store) {
-                    candidates.push(id);
-                }
-            }
+                .insert((phone.as_str(), key.as_str()), (store_id, now))?;
         }
-        candidates.sort_unstable();
-        candidates.dedup();
         let mut canceled = 0;
-        for id in candidates {
-            let Some(record) = self.load(id)? else {
+        for id in &close.cancel {
+            let Some(mut record) = self.load(*id)? else {
                 continue;
             };
-            if is_recovery(record.kind) && record.status.is_pending() {
-                self.cancel(record, reason, now)?;
+            let due_at = record.due_at;
+            let cancel = Change::Cancel(close.reason.code().to_owned());
+            if let Ok(from) = transition(&mut record, cancel, now) {
+                if from == MessageStatus::Scheduled {
+                    self.queue.pull(due_at, record.id, record.store_id)?;
+                }
+                self.ledger.put(&record)?;
                 canceled += 1;
             }
         }
         Ok(canceled)
     }
 
-    /// True when a recovery event comes for an order (or purchase) already closed.
-    fn already_closed(
-        &self,
-        store_id: u64,
-        event: &Event,
-        phone: &str,
-        key: &str,
-        settings: &MessageSettings,
-        now: i64,
-    ) -> Result<bool, DbError> {
-        if let Some(order_id) = event.order_id.as_deref()
-            && self.closed_orders.get((store_id, order_id))?.is_some()
-        {
-            return Ok(true);
-        }
-        if key.is_empty() {
-            return Ok(false);
-        }
-        Ok(
-            match self.closed_purchases.get((phone, key))?.map(|v| v.value()) {
-                Some((closed_store, at)) if now - at < PURCHASE_MEMORY_DAYS * 86_400 => {
-                    (closed_store == store_id && event.order_id.is_none())
-                        || (closed_store != store_id && settings.cross_store_happy_path)
-                }
-                _ => false,
-            },
-        )
+    /// Credits a payment of the order to the recovery message that preceded it (Relatórios).
+    fn apply_credit(&mut self, store_id: u64, credit: &Credit, now: i64) -> Result<(), DbError> {
+        let payment = super::report_ledger::Payment {
+            store_id,
+            order_id: &credit.order_id,
+            paid_at: now,
+            amount_cents: credit.amount_cents,
+            window_s: credit.window_s,
+        };
+        super::report_ledger::credit_payment(
+            self.txn,
+            &mut self.ledger,
+            &payment,
+            &credit.candidates,
+        )?;
+        Ok(())
     }
 
-    /// Reminders this buyer already has due within the cap window around `due`.
-    fn capped_count(&self, phone: &str, due: i64, window: i64) -> Result<u32, DbError> {
-        let mut count = 0;
-        for id in self.ids_for_phone(phone)? {
-            let Some(m) = self.load(id)? else { continue };
-            if m.part == 0
-                && counts_toward_cap(m.kind)
-                && m.status.is_live()
-                && !m.test
-                && (m.due_at - due).abs() < window
-            {
-                count += 1;
-            }
+    /// Dar baixa: the order closes as if the platform had sent `order.paid` (its reminders are
+    /// canceled as `marked_paid`) and its payment is credited. Returns how many were canceled.
+    pub(super) fn mark_paid(
+        &mut self,
+        store_id: u64,
+        order_id: &str,
+        settings: &MessageSettings,
+        now: i64,
+    ) -> Result<usize, DbError> {
+        let order = Order {
+            store_id,
+            order_id: Some(order_id),
+            phone: None,
+            product_key: "",
+        };
+        let messages = self.order_messages(store_id, Some(order_id))?;
+        let close = planning::close(&order, false, Reason::MarkedPaid, &messages, &[]);
+        let canceled = self.apply_close(store_id, &close, now)?;
+        let credit = Credit {
+            order_id: order_id.to_owned(),
+            amount_cents: None,
+            window_s: i64::from(settings.attribution_days) * 86_400,
+            candidates: planning::credit_candidates(&order, &messages, &[]),
+        };
+        self.apply_credit(store_id, &credit, now)?;
+        Ok(canceled)
+    }
+
+    /// What planning `event` needs to know, read from the tables as they are now (earlier
+    /// events of the same batch included).
+    fn facts<'a>(
+        &self,
+        store: &'a Store,
+        settings: &'a MessageSettings,
+        event_id: u64,
+        event: &Event,
+    ) -> Result<Facts<'a>, DbError> {
+        let phone = event.customer.phone.as_ref().map_or("", |p| p.as_str());
+        let key = product_key(event);
+        let order_id = event.order_id.as_deref();
+        // A switched-off store plans no messages: its template is not read.
+        let saved_template = match event.kind {
+            Some(kind) if store.enabled => self
+                .templates
+                .get((store.id, kind.as_str()))?
+                .map(|bytes| from_json(bytes.value()))
+                .transpose()?,
+            _ => None,
+        };
+        let order_closed = match order_id {
+            Some(order_id) => self.closed_orders.get((store.id, order_id))?.is_some(),
+            None => false,
+        };
+        Ok(Facts {
+            event_id,
+            store,
+            settings,
+            saved_template,
+            order_messages: self.order_messages(store.id, order_id)?,
+            phone_messages: self.phone_messages(phone)?,
+            order_closed,
+            purchase_closed: self
+                .closed_purchases
+                .get((phone, key.as_str()))?
+                .map(|v| v.value()),
+            opted_out: self.opt_outs.get(phone)?.is_some(),
+            last_message_id: self.next_id,
+        })
+    }
+
+    /// Applies a plan: the close, the credit or refund, then the new messages and their
+    /// indexes. Returns how many messages were written.
+    fn apply(&mut self, store_id: u64, plan: Plan, now: i64) -> Result<usize, DbError> {
+        if let Some(close) = &plan.close {
+            self.apply_close(store_id, close, now)?;
         }
-        Ok(count)
+        if let Some(credit) = &plan.credit {
+            self.apply_credit(store_id, credit, now)?;
+        }
+        if let Some(order_id) = &plan.refund {
+            super::report_ledger::mark_refunded(
+                self.txn,
+                &mut self.ledger,
+                store_id,
+                order_id,
+                now,
+            )?;
+        }
+        let written = plan.create.len();
+        for record in plan.create {
+            self.next_id = self.next_id.max(record.id);
+            self.ledger.put(&record)?;
+            if record.status == MessageStatus::Scheduled {
+                self.queue.push(record.due_at, record.id, record.store_id)?;
+            }
+            if let Some(order_id) = record.order_id.as_deref() {
+                self.by_order
+                    .insert((record.store_id, order_id), record.id)?;
+            }
+            self.by_phone.insert(record.phone.as_str(), record.id)?;
+        }
+        Ok(written)
     }
 
     /// Plans the messages of one recognised event. Returns how many were written.
@@ -240,154 +262,11 @@ impl<'txn> Planner<'txn> {
         settings: &MessageSettings,
         now: i64,
     ) -> Result<usize, DbError> {
-        let (Some(kind), Some(phone)) = (event.kind, event.customer.phone.as_ref()) else {
-            return Ok(0);
-        };
-        let phone = phone.as_str();
-        let key = product_key(event);
-        if ends_recovery(kind) {
-            self.close_order(
-                store.id,
-                event.order_id.as_deref(),
-                Some(phone),
-                &key,
-                settings.cross_store_happy_path,
-                cancel_reason::ORDER_CLOSED,
-                now,
-            )?;
-        }
-        if let Some(order_id) = event.order_id.as_deref() {
-            match kind {
-                EventKind::OrderPaid => self.credit(
-                    store.id,
-                    order_id,
-                    Some(phone),
-                    &key,
-                    event.total_cents,
-                    settings,
-                    now,
-                )?,
-                EventKind::OrderRefunded | EventKind::OrderChargeback => {
-                    super::tally::mark_refunded(
-                        self.txn,
-                        &mut self.ledger,
-                        store.id,
-                        order_id,
-                        now,
-                    )?
-                }
-                _ => {}
-            }
-        }
-        if !store.enabled {
+        if event.kind.is_none() || event.customer.phone.is_none() {
             return Ok(0);
         }
-        let template: MessageTemplate = match self.templates.get((store.id, kind.as_str()))? {
-            Some(bytes) => from_json(bytes.value())?,
-            None => crate::render::default_template(kind),
-        };
-        if !template.enabled {
-            return Ok(0);
-        }
-        // The same confirmation twice for one order (two platforms' events, a re-sent paid): once.
-        if !is_recovery(kind)
-            && let Some(order_id) = event.order_id.as_deref()
-        {
-            for id in self.ids_for_order(store.id, order_id)? {
-                if self
-                    .load(id)?
-                    .is_some_and(|m| m.kind == kind && m.status.is_live())
-                {
-                    return Ok(0);
-                }
-            }
-        }
-        let closed = is_recovery(kind)
-            && self.already_closed(store.id, event, phone, &key, settings, now)?;
-        let opted_out = self.opt_outs.get(phone)?.is_some();
-        let test = store.test_mode || settings.test_numbers.iter().any(|t| t == phone);
-        let window = i64::from(settings.cap_window_hours) * 3600;
-        let mut written = 0;
-        for (step_index, step) in template.steps.iter().enumerate() {
-            let Some(due) = due_time(
-                now,
-                kind,
-                step_index,
-                step.delay,
-                event.payment.due_at.as_deref(),
-                settings.quiet_hours,
-            ) else {
-                continue;
-            };
-            let capped = counts_toward_cap(kind)
-                && !test
-                && self.capped_count(phone, due, window)? >= settings.buyer_cap;
-            let mut part_index = 0;
-            for part in &step.parts {
-                let (text, failure) = match crate::render::render(part, event, &store.name) {
-                    Ok(text) if text.is_empty() => continue,
-                    Ok(text) => (text, None),
-                    Err(e) => (String::new(), Some(format!("render_error: {e}"))),
-                };
-                let (status, reason) = if let Some(f) = failure {
-                    (MessageStatus::Failed, Some(f))
-                } else if closed {
-                    (
-                        MessageStatus::Canceled,
-                        Some(cancel_reason::ORDER_CLOSED.to_owned()),
-                    )
-                } else if opted_out {
-                    (
-                        MessageStatus::Canceled,
-                        Some(cancel_reason::OPTED_OUT.to_owned()),
-                    )
-                } else if capped {
-                    (
-                        MessageStatus::Canceled,
-                        Some(cancel_reason::BUYER_CAP.to_owned()),
-                    )
-                } else {
-                    (MessageStatus::Scheduled, None)
-                };
-                self.next_id += 1;
-                let record = Message {
-                    id: self.next_id,
-                    store_id: store.id,
-                    event_id,
-                    kind,
-                    step: step_index as u32,
-                    part: part_index,
-                    order_id: event.order_id.clone(),
-                    phone: phone.to_owned(),
-                    buyer_name: event.customer.name.clone(),
-                    product_key: key.clone(),
-                    text,
-                    // Parts of one step keep their order: a few seconds apart.
-                    due_at: due + i64::from(part_index) * 5,
-                    status,
-                    history: vec![StatusChange {
-                        at: now,
-                        status,
-                        reason,
-                    }],
-                    test,
-                    created_at: now,
-                    attempts: 0,
-                    maybe_sent: false,
-                    instance_id: None,
-                };
-                self.ledger.put(&record)?;
-                if status == MessageStatus::Scheduled {
-                    self.queue.push(record.due_at, record.id, record.store_id)?;
-                }
-                if let Some(order_id) = event.order_id.as_deref() {
-                    self.by_order.insert((store.id, order_id), record.id)?;
-                }
-                self.by_phone.insert(phone, record.id)?;
-                part_index += 1;
-                written += 1;
-            }
-        }
-        Ok(written)
+        let facts = self.facts(store, settings, event_id, event)?;
+        let plan = planning::plan(event, &Rendering, &facts, now);
+        self.apply(store.id, plan, now)
     }
 }

@@ -1,15 +1,15 @@
-//! Reading the report counters: a period is a range read over day-keyed rows (`tally.rs` keeps
-//! them), summed here by day, template and step; the per-buyer frequency; the messages of a
+//! Reading the report counters: a period is a range read over day-keyed rows (`report_ledger.rs`
+//! keeps them), summed here by day, template and step; the per-buyer frequency; the messages of a
 //! period for export; and the recount that proves the counters match the records.
 
 use std::collections::{BTreeMap, HashMap};
 
 use redb::{ReadableDatabase, ReadableTable};
 
-use super::tally::{Counters, DayKey};
 use super::{Db, DbError, from_json, tables};
 use crate::domain::EventKind;
 use crate::domain::Message;
+use crate::domain::report::{Counters, DayKey};
 
 /// Which rows a report reads. Days are `domain::report` day numbers, both ends included.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,7 +115,7 @@ impl Db {
                 test,
             };
             if filter.admits(&key) {
-                rows.push((key, Counters::decode(v.value())));
+                rows.push((key, super::report_ledger::decode(v.value())));
             }
         }
         let events_table = read.open_table(tables::EVENT_DAYS)?;
@@ -188,7 +188,7 @@ impl Db {
         let mut out = Vec::new();
         for row in table.iter()?.rev() {
             let m: Message = from_json(row?.1.value())?;
-            let day = super::tally::message_day(&m);
+            let day = crate::domain::report::message_day(&m);
             let key = DayKey {
                 day,
                 store_id: m.store_id,
@@ -212,7 +212,7 @@ impl Db {
         &self,
         store_id: u64,
         order_id: &str,
-    ) -> Result<Option<super::Recovery>, DbError> {
+    ) -> Result<Option<crate::domain::report::Recovery>, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::RECOVERED_ORDERS)?;
         table
@@ -225,12 +225,12 @@ impl Db {
     /// differ (empty: they match). A full scan, for tests and `avisa` maintenance.
     pub fn verify_report_counters(&self) -> Result<Vec<String>, DbError> {
         let read = self.redb().begin_read()?;
-        let expected = super::tally::recount(
+        let expected = super::report_ledger::recount(
             &read.open_table(tables::MESSAGES)?,
             &read.open_table(tables::RECOVERED_ORDERS)?,
             &read.open_table(tables::EVENTS)?,
         )?;
-        let stored = super::tally::stored(
+        let stored = super::report_ledger::stored(
             &read.open_table(tables::REPORT_DAYS)?,
             &read.open_table(tables::BUYER_DAYS)?,
             &read.open_table(tables::EVENT_DAYS)?,

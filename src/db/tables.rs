@@ -85,8 +85,8 @@ pub const INCOMING_SEEN: TableDefinition<(u64, &str), i64> =
 pub const AUTO_REPLIES: TableDefinition<(u64, &str), i64> = TableDefinition::new("auto_replies_v1");
 
 /// Report counters: (Brasília day number, store id, instance id or 0, event kind, follow-up
-/// step, test) -> little-endian i64 counters (`tally::Counter`). Kept in step with `MESSAGES`
-/// by `tally::Ledger` in the transaction that changes a message, so a period is a range read.
+/// step, test) -> little-endian i64 counters (`report_ledger::Counter`). Kept in step with `MESSAGES`
+/// by `report_ledger::Ledger` in the transaction that changes a message, so a period is a range read.
 /// (day, store, instance, kind, step, test): the key of a report row.
 pub type ReportKey<'a> = (i32, u64, u64, &'a str, u32, bool);
 pub const REPORT_DAYS: TableDefinition<ReportKey<'static>, &[u8]> =

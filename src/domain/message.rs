@@ -65,18 +65,21 @@ impl MessageStatus {
     }
 }
 
-/// Why a message stopped before being sent. Stable codes, shown translated in the console.
+/// The cancel codes callers outside `domain` and `db` name by constant. The list itself is
+/// [`Reason`](super::reason::Reason); these are its codes.
 pub mod cancel_reason {
+    use super::super::reason::Reason;
+
     /// The order was paid, completed, refunded, canceled or charged back (the happy path).
-    pub const ORDER_CLOSED: &str = "order_closed";
+    pub const ORDER_CLOSED: &str = Reason::OrderClosed.code();
     /// The merchant marked the order paid in the console (dar baixa).
-    pub const MARKED_PAID: &str = "marked_paid";
+    pub const MARKED_PAID: &str = Reason::MarkedPaid.code();
     /// The buyer is on the opt-out list.
-    pub const OPTED_OUT: &str = "opted_out";
+    pub const OPTED_OUT: &str = Reason::OptedOut.code();
     /// The buyer already got the most reminders allowed in 24 hours.
-    pub const BUYER_CAP: &str = "buyer_cap";
+    pub const BUYER_CAP: &str = Reason::BuyerCap.code();
     /// Canceled by a person in the console.
-    pub const BY_USER: &str = "canceled_by_user";
+    pub const BY_USER: &str = Reason::ByUser.code();
 }
 
 /// One status change, with why.
@@ -137,4 +140,138 @@ pub struct OptOut {
     pub added_at: i64,
     /// `console`, `reply` (the WhatsApp channel), …
     pub source: String,
+}
+
+/// One change of a message's status, named by what happened. Each names the states it may leave
+/// (exactly the checks the storage code made before the change went through here) and the state
+/// it enters; [`transition`] applies it and appends the history entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Canceled before it went out (happy path, a person, an opt-out, a store's deletion),
+    /// with the stored reason code. From `scheduled` or `queued`.
+    Cancel(String),
+    /// Moved to a new due time by a person ("reagendar", "enviar agora"). From `scheduled` or
+    /// `queued`; back to `scheduled`.
+    Reschedule { due_at: i64 },
+    /// Taken by the outbox for sending, through `instance_id`. From `scheduled` only.
+    Claim { instance_id: Option<u64> },
+    /// Ended at send time (`expired`, or `canceled` because it is no longer wanted), with the
+    /// stored reason code. From `scheduled` only.
+    Close {
+        status: MessageStatus,
+        reason: String,
+    },
+    /// The attempt went out (to the sandbox when `sandbox`). Any state: the lease holder records
+    /// its outcome whatever happened meanwhile.
+    Sent { sandbox: bool },
+    /// A transient failure: counted, back to `scheduled` at `due_at`. Any state, as `Sent`.
+    Retry { due_at: i64, reason: String },
+    /// No live session: back to `scheduled` at its due time, not counted. Any state, as `Sent`.
+    Hold { reason: String },
+    /// A permanent failure: counted, `failed`. Any state, as `Sent`.
+    Fail { reason: String },
+    /// Its lease ran out mid-send: queued again once, flagged maybe-sent. From `sending`.
+    Requeue,
+    /// Its lease ran out a second time: `failed` rather than risk a third copy. From `sending`.
+    GiveUp,
+    /// WhatsApp's receipt: delivered. From `sent`.
+    Delivered,
+    /// WhatsApp's receipt: read. From `sent` or `delivered`.
+    Read,
+    /// WhatsApp refused it after the send call returned. From `sending` or `sent`.
+    Refused { detail: String },
+}
+
+/// A change the message's current status does not allow; nothing was changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotAllowed {
+    pub from: MessageStatus,
+}
+
+impl Change {
+    /// True when a message in `from` may go through this change.
+    pub fn allowed_from(&self, from: MessageStatus) -> bool {
+        use MessageStatus::*;
+        match self {
+            Change::Cancel(_) | Change::Reschedule { .. } => from.is_pending(),
+            Change::Claim { .. } | Change::Close { .. } => from == Scheduled,
+            Change::Sent { .. }
+            | Change::Retry { .. }
+            | Change::Hold { .. }
+            | Change::Fail { .. } => true,
+            Change::Requeue | Change::GiveUp => from == Sending,
+            Change::Delivered => from == Sent,
+            Change::Read => matches!(from, Sent | Delivered),
+            Change::Refused { .. } => matches!(from, Sending | Sent),
+        }
+    }
+}
+
+/// Applies `change` to `message` at `at` (the history entry's time): the status, the fields the
+/// change moves (due time, attempts, instance, flags) and one history entry with its reason.
+/// Returns the status it left, so storage can keep the outbox index in step.
+pub fn transition(
+    message: &mut Message,
+    change: Change,
+    at: i64,
+) -> Result<MessageStatus, NotAllowed> {
+    use super::reason::Reason;
+    let from = message.status;
+    if !change.allowed_from(from) {
+        return Err(NotAllowed { from });
+    }
+    let (status, reason) = match change {
+        Change::Cancel(reason) => (MessageStatus::Canceled, Some(reason)),
+        Change::Reschedule { due_at } => {
+            message.due_at = due_at;
+            (
+                MessageStatus::Scheduled,
+                Some(Reason::Rescheduled.code().to_owned()),
+            )
+        }
+        Change::Claim { instance_id } => {
+            message.instance_id = instance_id;
+            (MessageStatus::Sending, None)
+        }
+        Change::Close { status, reason } => (status, Some(reason)),
+        Change::Sent { sandbox } => {
+            if sandbox {
+                message.test = true;
+            }
+            (
+                MessageStatus::Sent,
+                sandbox.then(|| Reason::Sandbox.code().to_owned()),
+            )
+        }
+        Change::Retry { due_at, reason } => {
+            message.attempts += 1;
+            message.due_at = due_at;
+            (MessageStatus::Scheduled, Some(reason))
+        }
+        Change::Hold { reason } => (MessageStatus::Scheduled, Some(reason)),
+        Change::Fail { reason } => {
+            message.attempts += 1;
+            (MessageStatus::Failed, Some(reason))
+        }
+        Change::Requeue => {
+            message.maybe_sent = true;
+            (
+                MessageStatus::Scheduled,
+                Some(Reason::MaybeSent.code().to_owned()),
+            )
+        }
+        Change::GiveUp => (
+            MessageStatus::Failed,
+            Some(Reason::MaybeSentTwice.code().to_owned()),
+        ),
+        Change::Delivered => (MessageStatus::Delivered, None),
+        Change::Read => (MessageStatus::Read, None),
+        Change::Refused { detail } => (
+            MessageStatus::Failed,
+            Some(Reason::ServerRefused.with(detail)),
+        ),
+    };
+    message.status = status;
+    message.history.push(StatusChange { at, status, reason });
+    Ok(from)
 }

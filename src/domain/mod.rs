@@ -1,6 +1,7 @@
 //! avisa's model and rules, pure and tested without a database: the entities (stores,
-//! instances, messages, settings), events, phones, money, platforms, and the rules over them. No
-//! I/O, no async.
+//! instances, messages, settings), events, phones, money, platforms, and the rules over them:
+//! planning (`planning::plan`), message status changes (`message::transition`), the reason codes
+//! (`reason`), the report rules (`report`) and sending maths. No I/O, no async, no redb.
 
 pub mod clock;
 pub mod event;
@@ -8,10 +9,13 @@ pub mod housekeeping;
 pub mod inbox;
 pub mod instance;
 pub mod message;
+#[cfg(test)]
+mod message_tests;
 pub mod money;
 pub mod phone;
 pub mod planning;
 pub mod platform;
+pub mod reason;
 pub mod report;
 pub mod sending;
 pub mod settings;
@@ -25,9 +29,10 @@ pub use event::{
     Utm,
 };
 pub use instance::{AutoReply, Instance, InstanceMode};
-pub use message::{Message, MessageStatus, OptOut, StatusChange};
+pub use message::{Change, Message, MessageStatus, OptOut, StatusChange, transition};
 pub use phone::{Phone, PhoneError};
 pub use platform::{Platform, PlatformGroup, SecretKind};
+pub use reason::Reason;
 pub use settings::{ConsoleSettings, MessageSettings, OpsSettings};
 pub use slug::slugify;
 pub use store::{NewStore, Store};

@@ -13,7 +13,4 @@ mod inbox_specs;
 mod outbox_specs;
 pub mod simulate;
 
-#[cfg(test)]
-mod planning_specs;
-
 pub use intake::{Intake, IntakeError};

@@ -6,7 +6,8 @@ use serde_json::json;
 
 use super::render;
 use super::reports::figures;
-use crate::db::{Counter, ReportFilter};
+use crate::db::ReportFilter;
+use crate::domain::report::Counter;
 use crate::domain::report::Period;
 use crate::http::AppState;
 use crate::http::auth::Viewer;

@@ -11,10 +11,11 @@ use serde::Deserialize;
 
 use super::events::mask_phone;
 use super::report_charts::{PALETTE, Series, stacked_bars};
-use crate::db::{BuyerFrequency, CANCEL_REASONS, Counter, Counters, ReportFilter, ReportRows};
+use crate::db::{BuyerFrequency, ReportFilter, ReportRows};
 use crate::domain::EventKind;
 use crate::domain::Message;
 use crate::domain::money::format_brl;
+use crate::domain::report::{CANCEL_REASONS, Counter, Counters};
 use crate::domain::report::{Period, day_date, rate};
 use crate::http::AppState;
 use crate::http::auth::Viewer;

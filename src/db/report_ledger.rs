@@ -1,216 +1,33 @@
-//! Report counters kept in step with the data they count, in the same write transaction:
-//! every write of a message goes through `Ledger::put`, which takes the stored record's share of
-//! the counters out and puts the new record's share in. A record's share is a pure function of
-//! the record (`contribution`), so a full recount (`Db::verify_report_counters`) must give
-//! the same tables; a test proves it after a randomised history. Events are counted at intake,
+//! The report ledger: counters kept in step with the data they count, in the same write
+//! transaction. Every write of a message goes through `Ledger::put`, which takes the stored
+//! record's share of the counters out and puts the new record's share in. A record's share is a
+//! pure function of the record (`domain::report::contribution`, with the other report rules), so
+//! a full recount (`Db::verify_report_counters`) must give the same tables; a test proves it
+//! after a randomised history. Events are counted at intake,
 //! recoveries when a payment is credited (`credit_payment`) or refunded (`mark_refunded`).
 
 use std::collections::BTreeMap;
 
 use redb::{ReadableTable, Table, WriteTransaction};
-use serde::{Deserialize, Serialize};
 
 use super::{DbError, from_json, tables, to_json};
-use crate::domain::Message;
-use crate::domain::message::cancel_reason;
-use crate::domain::report::day_number;
-use crate::domain::{EventKind, MessageStatus};
+use crate::domain::report::{
+    BuyerKey, Counters, DayKey, Recovery, contribution, day_number, sent_at,
+};
+use crate::domain::{EventKind, Message};
 
-/// One counter of a report row. The order is the stored layout: append, never reorder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Counter {
-    /// Every message avisa planned.
-    Planned,
-    /// Not sent yet (scheduled, queued, being sent).
-    Pending,
-    /// Went out (sent, delivered or read).
-    Sent,
-    Delivered,
-    Read,
-    Failed,
-    Expired,
-    Canceled,
-    /// First messages (step 0, part 0) of a recovery that went out: one per recovery attempt.
-    Attempts,
-    CancelOrderClosed,
-    CancelMarkedPaid,
-    CancelOptedOut,
-    CancelBuyerCap,
-    CancelByUser,
-    CancelTemplateOff,
-    /// The store was deleted or switched off.
-    CancelStore,
-    CancelOther,
-    /// Orders paid after a recovery message (credited to that message's row, on the paid day).
-    Recovered,
-    RecoveredCents,
-    /// Of those, orders refunded or charged back afterwards.
-    Refunded,
-    RefundedCents,
+/// A row's counters as stored: little-endian i64s in `Counter` order.
+fn encode(c: &Counters) -> Vec<u8> {
+    c.0.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-/// How many counters a row has.
-pub const COUNTERS: usize = 21;
-
-/// The cancel reasons the report breaks down, in `Counter` order.
-pub const CANCEL_REASONS: [(Counter, &str); 8] = [
-    (Counter::CancelOrderClosed, cancel_reason::ORDER_CLOSED),
-    (Counter::CancelMarkedPaid, cancel_reason::MARKED_PAID),
-    (Counter::CancelOptedOut, cancel_reason::OPTED_OUT),
-    (Counter::CancelBuyerCap, cancel_reason::BUYER_CAP),
-    (Counter::CancelByUser, cancel_reason::BY_USER),
-    (Counter::CancelTemplateOff, "template_off"),
-    (Counter::CancelStore, "store_deleted"),
-    (Counter::CancelOther, "other"),
-];
-
-/// One row's counters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Counters(pub [i64; COUNTERS]);
-
-impl Default for Counters {
-    fn default() -> Self {
-        Counters([0; COUNTERS])
+/// Shorter rows (written before a counter was appended) read the missing ones as zero.
+pub(super) fn decode(bytes: &[u8]) -> Counters {
+    let mut out = Counters::default();
+    for (slot, chunk) in out.0.iter_mut().zip(bytes.chunks_exact(8)) {
+        *slot = i64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
     }
-}
-
-impl Counters {
-    pub fn get(&self, c: Counter) -> i64 {
-        self.0[c as usize]
-    }
-
-    fn bump(&mut self, c: Counter, by: i64) {
-        self.0[c as usize] += by;
-    }
-
-    pub fn add(&mut self, other: &Counters) {
-        for (a, b) in self.0.iter_mut().zip(other.0) {
-            *a += b;
-        }
-    }
-
-    fn scaled(mut self, by: i64) -> Counters {
-        for a in &mut self.0 {
-            *a *= by;
-        }
-        self
-    }
-
-    pub fn is_zero(&self) -> bool {
-        self.0.iter().all(|v| *v == 0)
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        self.0.iter().flat_map(|v| v.to_le_bytes()).collect()
-    }
-
-    /// Shorter rows (written before a counter was appended) read the missing ones as zero.
-    pub(super) fn decode(bytes: &[u8]) -> Counters {
-        let mut out = Counters::default();
-        for (slot, chunk) in out.0.iter_mut().zip(bytes.chunks_exact(8)) {
-            *slot = i64::from_le_bytes(chunk.try_into().expect("chunks of 8"));
-        }
-        out
-    }
-}
-
-/// Where a row's counters live.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct DayKey {
-    pub day: i32,
-    pub store_id: u64,
-    /// 0: not sent through an instance yet.
-    pub instance_id: u64,
-    pub kind: EventKind,
-    pub step: u32,
-    pub test: bool,
-}
-
-type BuyerKey = (i32, u64, u64, u64);
-
-/// A message's share of the counters: one row, and the buyer's day when it went out.
-struct Contribution {
-    key: DayKey,
-    counters: Counters,
-    buyer: Option<BuyerKey>,
-}
-
-/// The day a message counts on: the day it went out; if it never did, the day it ended
-/// (canceled, failed, expired); while it waits, the day it is due.
-pub(super) fn message_day(m: &Message) -> i32 {
-    use MessageStatus::*;
-    let last = m.history.last().map_or(m.created_at, |c| c.at);
-    let at = match m.status {
-        Sent | Delivered | Read => m
-            .history
-            .iter()
-            .find(|c| c.status == Sent)
-            .map_or(last, |c| c.at),
-        Canceled | Failed | Expired => last,
-        Scheduled | Queued | Sending => m.due_at,
-    };
-    day_number(at)
-}
-
-fn cancel_counter(reason: Option<&str>) -> Counter {
-    match reason {
-        Some("store_disabled") => Counter::CancelStore,
-        Some(r) => CANCEL_REASONS
-            .iter()
-            .find(|(_, code)| *code == r)
-            .map_or(Counter::CancelOther, |(c, _)| *c),
-        None => Counter::CancelOther,
-    }
-}
-
-/// Digits of an E.164 phone as a number (compact buyer keys).
-pub(super) fn phone_number(e164: &str) -> Option<u64> {
-    e164.strip_prefix('+').unwrap_or(e164).parse().ok()
-}
-
-fn contribution(m: &Message) -> Contribution {
-    use MessageStatus::*;
-    let key = DayKey {
-        day: message_day(m),
-        store_id: m.store_id,
-        instance_id: m.instance_id.unwrap_or(0),
-        kind: m.kind,
-        step: m.step,
-        test: m.test,
-    };
-    let mut c = Counters::default();
-    c.bump(Counter::Planned, 1);
-    let sent = matches!(m.status, Sent | Delivered | Read);
-    match m.status {
-        Scheduled | Queued | Sending => c.bump(Counter::Pending, 1),
-        Sent => {}
-        Delivered => c.bump(Counter::Delivered, 1),
-        Read => {
-            c.bump(Counter::Delivered, 1);
-            c.bump(Counter::Read, 1);
-        }
-        Failed => c.bump(Counter::Failed, 1),
-        Expired => c.bump(Counter::Expired, 1),
-        Canceled => {
-            c.bump(Counter::Canceled, 1);
-            c.bump(cancel_counter(m.reason()), 1);
-        }
-    }
-    if sent {
-        c.bump(Counter::Sent, 1);
-        if crate::domain::planning::is_recovery(m.kind) && m.step == 0 && m.part == 0 {
-            c.bump(Counter::Attempts, 1);
-        }
-    }
-    let buyer = (sent && !m.test)
-        .then(|| phone_number(&m.phone))
-        .flatten()
-        .map(|phone| (key.day, key.store_id, key.instance_id, phone));
-    Contribution {
-        key,
-        counters: c,
-        buyer,
-    }
+    out
 }
 
 /// Adds `delta` to a row, removing it when it comes to zero.
@@ -230,15 +47,12 @@ fn apply(
         key.step,
         key.test,
     );
-    let mut row = days
-        .get(k)?
-        .map(|v| Counters::decode(v.value()))
-        .unwrap_or_default();
+    let mut row = days.get(k)?.map(|v| decode(v.value())).unwrap_or_default();
     row.add(delta);
     if row.is_zero() {
         days.remove(k)?;
     } else {
-        days.insert(k, row.encode().as_slice())?;
+        days.insert(k, encode(&row).as_slice())?;
     }
     Ok(())
 }
@@ -329,62 +143,6 @@ impl<'txn> Ledger<'txn> {
     fn add_recovery(&mut self, r: &Recovery, counters: &Counters) -> Result<(), DbError> {
         apply(&mut self.days, &r.key(), counters)
     }
-}
-
-/// A payment credited to a recovery message: stored once per (store, order).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Recovery {
-    pub store_id: u64,
-    pub order_id: String,
-    pub paid_at: i64,
-    pub amount_cents: i64,
-    /// The message credited (the last recovery message sent before the payment).
-    pub message_id: u64,
-    pub kind: EventKind,
-    pub step: u32,
-    pub instance_id: Option<u64>,
-    pub test: bool,
-    pub sent_at: i64,
-    /// Refunded or charged back afterwards.
-    pub refunded_at: Option<i64>,
-}
-
-impl Recovery {
-    fn key(&self) -> DayKey {
-        DayKey {
-            day: day_number(self.paid_at),
-            store_id: self.store_id,
-            instance_id: self.instance_id.unwrap_or(0),
-            kind: self.kind,
-            step: self.step,
-            test: self.test,
-        }
-    }
-
-    fn counters(&self) -> Counters {
-        let mut c = Counters::default();
-        c.bump(Counter::Recovered, 1);
-        c.bump(Counter::RecoveredCents, self.amount_cents);
-        if self.refunded_at.is_some() {
-            c.bump(Counter::Refunded, 1);
-            c.bump(Counter::RefundedCents, self.amount_cents);
-        }
-        c
-    }
-}
-
-/// When a message went out (its first `sent`), if it did.
-pub(super) fn sent_at(m: &Message) -> Option<i64> {
-    if !matches!(
-        m.status,
-        MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read
-    ) {
-        return None;
-    }
-    m.history
-        .iter()
-        .find(|c| c.status == MessageStatus::Sent)
-        .map(|c| c.at)
 }
 
 /// What `credit_payment` needs to know about a payment.
@@ -571,7 +329,7 @@ pub(super) fn stored(
                 step,
                 test,
             },
-            Counters::decode(v.value()),
+            decode(v.value()),
         );
     }
     for row in buyers.iter()? {
@@ -607,7 +365,7 @@ pub(super) fn rebuild(txn: &WriteTransaction) -> Result<(), DbError> {
                 k.step,
                 k.test,
             ),
-            c.encode().as_slice(),
+            encode(c).as_slice(),
         )?;
     }
     let mut buyers = txn.open_table(tables::BUYER_DAYS)?;

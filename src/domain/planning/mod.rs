@@ -6,6 +6,18 @@
 //! `checkout.abandoned`, `boleto.generated`, `pix.generated`, `payment.refused` and
 //! `payment.overdue` messages (first messages and follow-ups) are canceled, and later recovery
 //! events for the same order plan nothing. Everything else is planned as it comes.
+//!
+//! `plan` (in `plan.rs`) turns one event and the facts storage gathered into a `Plan`: what to
+//! create, what to cancel and why.
+
+mod plan;
+#[cfg(test)]
+mod plan_tests;
+
+pub use plan::{
+    Close, Credit, Facts, Order, PURCHASE_MEMORY_DAYS, Plan, Templates, close, credit_candidates,
+    plan, product_key,
+};
 
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::domain::planning::QuietHours;
-use crate::domain::report::day_number;
+use crate::domain::report::{Counter, Counters, day_number};
 use crate::domain::{
     Instance, InstanceMode, Message, MessageSettings, MessageStatus, NewStore, Platform,
 };

@@ -1,7 +1,17 @@
 //! Report rules, pure: the Brasília day numbers reports count in, the periods the Relatórios page
-//! offers, and which recovery message a payment is credited to (attribution).
+//! offers, which recovery message a payment is credited to (attribution), and what each message
+//! and credited payment counts (`counters`). `db` keeps the stored counters in step with them.
+
+mod counters;
+#[cfg(test)]
+mod counters_tests;
 
 use jiff::civil::Date;
+
+pub use counters::{
+    BuyerKey, CANCEL_REASONS, COUNTERS, Contribution, Counter, Counters, DayKey, Recovery,
+    cancel_counter, contribution, message_day, phone_number, sent_at,
+};
 
 /// The attribution window when the merchant has not chosen one (days).
 pub const DEFAULT_ATTRIBUTION_DAYS: u32 = 7;
@@ -115,7 +125,7 @@ mod tests {
     }
 
     #[test]
-    fn a_payment_is_credited_to_the_last_message_inside_the_window() {
+    fn report_attribution_credits_the_last_message_inside_the_window() {
         let window = 7 * DAY;
         let paid = 100 * DAY;
         // (sent at, message), expected credit.

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use super::simulate::{Input, Outcome, simulate};
 use crate::domain::Platform;
+use crate::queue::simulate::{Input, Outcome, simulate};
 
 /// 2025-11-18 12:00 in Brasília (a Tuesday, outside quiet hours).
 const NOON: i64 = 1_763_478_000;
