@@ -64,7 +64,7 @@ pub async fn list_events(
     let for_page = parsed.clone();
     let (page, stores, more, unmapped) = state
         .run(move |db| {
-            let (page, stores, more) = page_of_events(&db, &for_page)?;
+            let (page, stores, more) = page_of_events(db, &for_page)?;
             Ok((page, stores, more, db.unacknowledged_unmapped()?))
         })
         .await?;
