@@ -4,12 +4,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 
-use super::summary::figures;
 use crate::db::{Counter, ReportFilter};
 use crate::domain::report::Period;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::console::Page;
+use crate::http::console::summary::figures;
 use crate::http::error::ApiError;
 
 /// Messages due for this long or more without going out make a backlog alert.

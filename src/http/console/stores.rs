@@ -12,6 +12,7 @@ use crate::domain::{Platform, PlatformGroup};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::console::Page;
+use crate::http::console::summary::last_week_summary;
 use crate::http::console::view::ser;
 use crate::http::error::ApiError;
 use crate::http::operations::stores::{self as ops, MAX_NAME, StoreChange, StoreView, new_store};
@@ -180,8 +181,7 @@ async fn store_page(
         },
         None => None,
     };
-    let summary =
-        crate::http::console::summary::last_week_summary(state, Some(record.id), None).await?;
+    let summary = last_week_summary(state, Some(record.id), None).await?;
     let ctx = context! {
         summary => summary,
         store => ser(&view),

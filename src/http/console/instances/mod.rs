@@ -21,6 +21,7 @@ use crate::domain::sending::Pacing;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::console::Page;
+use crate::http::console::summary::last_week_summary;
 use crate::http::console::view::ser;
 use crate::http::error::ApiError;
 use crate::http::operations::instances::rules::{
@@ -280,7 +281,7 @@ async fn instance_page(
         Some((form, errors)) => (form, errors, StatusCode::UNPROCESSABLE_ENTITY),
         None => (SettingsForm::from_view(&view), Vec::new(), StatusCode::OK),
     };
-    let summary = crate::http::console::summary::last_week_summary(state, None, Some(id)).await?;
+    let summary = last_week_summary(state, None, Some(id)).await?;
     let ctx = context! {
         summary => summary,
         instance => ser(&view),

@@ -15,12 +15,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
 
-use super::Page;
-use super::view::{local_input, reason_view, row_view};
 use crate::domain::MessageStatus;
 use crate::domain::planning::is_recovery;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
+use crate::http::console::Page;
+use crate::http::console::view::{local_input, reason_view, row_view};
 use crate::http::error::ApiError;
 use crate::http::operations::messages::{
     FilterError, MessagesQuery, View, page_of_messages, store_names, with_store,

@@ -13,14 +13,14 @@ use serde::Deserialize;
 mod charts;
 mod csv;
 
-use super::summary::figures;
-use super::view::mask_phone;
 use crate::db::{BuyerFrequency, CANCEL_REASONS, Counter, Counters, ReportFilter, ReportRows};
 use crate::domain::EventKind;
 use crate::domain::money::format_brl;
 use crate::domain::report::{Period, day_date, rate};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
+use crate::http::console::summary::figures;
+use crate::http::console::view::mask_phone;
 use crate::http::error::ApiError;
 use crate::http::ui::supported_lang;
 use charts::{PALETTE, Series, stacked_bars};

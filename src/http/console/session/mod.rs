@@ -9,11 +9,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::Page;
-use super::view::validate_new_account;
 use crate::db::{DbError, NewUser, Role};
 use crate::http::AppState;
 use crate::http::auth::{AuthVia, Viewer, clear_session_cookie, new_session_cookie, redirect};
+use crate::http::console::Page;
+use crate::http::console::view::validate_new_account;
 use crate::http::error::ApiError;
 use actix_web::http::StatusCode;
 
