@@ -9,9 +9,9 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use minijinja::context;
 
+use super::page::Page;
 use crate::http::AppState;
 use crate::http::auth::{Viewer, forbidden_page};
-use crate::http::console::Page;
 use crate::http::error::ApiError;
 
 /// JSON callers: the API and the platforms' webhooks.

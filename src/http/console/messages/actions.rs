@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::detail_page;
+use super::detail::detail_page;
 use crate::db::DbError;
 use crate::domain::Message;
 use crate::http::AppState;

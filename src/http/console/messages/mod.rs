@@ -6,28 +6,27 @@
 
 mod actions;
 mod buyer_history;
+mod detail;
 mod sandbox;
 mod settings;
-
-use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
 
 use crate::domain::MessageStatus;
-use crate::domain::planning::is_recovery;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::console::Page;
-use crate::http::console::view::{local_input, reason_view, row_view};
+use crate::http::console::view::row_view;
 use crate::http::error::ApiError;
 use crate::http::operations::messages::{
-    FilterError, MessagesQuery, View, page_of_messages, store_names, with_store,
+    FilterError, MessagesQuery, View, page_of_messages, store_names,
 };
 
 pub use actions::{cancel_message, mark_order_paid, reschedule_message, send_message_now};
 pub use buyer_history::show_buyer_history;
+pub use detail::show_message;
 pub use sandbox::{set_store_test_mode, show_sandbox};
 pub use settings::{
     add_opt_out, list_opt_outs, remove_opt_out, save_message_settings, show_message_settings,
@@ -114,65 +113,6 @@ fn list_link(query: &MessagesQuery, before_id: Option<u64>) -> String {
         s.append_pair("before_id", &id.to_string());
     }
     format!("/mensagens?{}", s.finish())
-}
-
-/// One message's page; `error` is a catalog key shown above it with `status` (a refused action).
-async fn detail_page(
-    state: &AppState,
-    req: &HttpRequest,
-    viewer: &Viewer,
-    id: u64,
-    error: Option<&'static str>,
-    status: StatusCode,
-) -> Result<HttpResponse, ApiError> {
-    let (record, store) = state.run(move |db| with_store(db, db.message(id)?)).await?;
-    let names: HashMap<u64, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
-    let history: Vec<Value> = record
-        .history
-        .iter()
-        .rev()
-        .map(|c| {
-            context! {
-                at => c.at,
-                status => c.status.as_str(),
-                reason => reason_view(c.reason.as_deref()),
-            }
-        })
-        .collect();
-    let now = state.clock.now();
-    let ctx = context! {
-        m => row_view(&record, &names),
-        history => history,
-        error => error,
-        due_input => local_input(record.due_at.max(now)),
-        min_input => local_input(now),
-        can_mark_paid => record.order_id.is_some() && is_recovery(record.kind),
-        buyer_link => format!("/mensagens?phone={}", form_urlencoded::byte_serialize(record.phone.as_bytes()).collect::<String>()),
-        conversation_link => format!("/mensagens/comprador?phone={}", form_urlencoded::byte_serialize(record.phone.as_bytes()).collect::<String>()),
-    };
-    Page::new(state, req, viewer, "message.html")
-        .menu("messages")
-        .status(status)
-        .render(ctx)
-        .await
-}
-
-/// `GET /mensagens/{id}`.
-pub async fn show_message(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    viewer: Viewer,
-    path: web::Path<u64>,
-) -> Result<HttpResponse, ApiError> {
-    detail_page(
-        &state,
-        &req,
-        &viewer,
-        path.into_inner(),
-        None,
-        StatusCode::OK,
-    )
-    .await
 }
 
 #[cfg(test)]

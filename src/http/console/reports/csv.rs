@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 
-use super::{EXPORT_LIMIT, ReportQuery};
+use super::query::{EXPORT_LIMIT, ReportQuery};
 use crate::db::{CANCEL_REASONS, Counter, Counters};
 use crate::domain::report::{day_date, rate};
 use crate::domain::{EventKind, Message};

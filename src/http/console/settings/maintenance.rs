@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::settings_page;
+use super::page::settings_page;
 use crate::domain::OpsSettings;
 use crate::domain::Phone;
 use crate::http::AppState;

@@ -2,6 +2,7 @@
 //! time) and, in `maintenance`, backups, retention and the LGPD tools, all on one page.
 
 mod maintenance;
+mod page;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -11,9 +12,10 @@ use serde::Deserialize;
 use crate::domain::ConsoleSettings;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
-use crate::http::console::Page;
 use crate::http::error::ApiError;
 use crate::http::ui::supported_lang;
+
+use page::settings_page;
 
 pub use maintenance::{download_backup, export_buyer, forget_buyer, save_ops_settings};
 
@@ -22,32 +24,6 @@ pub struct SettingsInput {
     company_name: String,
     default_lang: String,
     session_idle_minutes: String,
-}
-
-/// Configurações: console settings, backups and retention, LGPD tools. `extra` may override
-/// `settings`/`ops` (a form being corrected) and carry results.
-async fn settings_page(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    admin: &AdminViewer,
-    extra: Value,
-    status: StatusCode,
-) -> Result<HttpResponse, ApiError> {
-    let (current, ops) = state
-        .run(move |db| Ok((db.console_settings()?, db.ops_settings()?)))
-        .await?;
-    let defaults = context! {
-        settings => Value::from(minijinja::value::Serde(&current)),
-        ops => Value::from(minijinja::value::Serde(&ops)),
-        error => None::<String>,
-    };
-    // The last map wins: a form being corrected shows what was typed.
-    let ctx = minijinja::value::merge_maps([defaults, extra]);
-    Page::new(state, req, &admin, "settings.html")
-        .menu("settings")
-        .status(status)
-        .render(ctx)
-        .await
 }
 
 /// `GET /configuracoes`.
