@@ -1,6 +1,8 @@
-//! The whole route table on one screen. Each line names who may call it; the handler's extractor
-//! types enforce it (`Viewer` for any logged-in user, `AdminViewer` for admins), and a test walks
-//! this table to prove every private route refuses an anonymous request.
+//! The whole route table on one screen. Each line names who may call it and its handler
+//! (`console::<feature>::verb_noun` for pages, `api::<resource>::verb_noun` for JSON). The login
+//! middleware is handed each request's line as data (`access_for`), the handler's extractor types
+//! enforce it again (`Viewer`, `AdminViewer`), and a test walks this table to prove every private
+//! route refuses an anonymous request. `auth` never names this module.
 
 use actix_web::dev::ServiceRequest;
 use actix_web::http::Method;

@@ -67,6 +67,7 @@ pub async fn list_users(
     users_page(&state, &req, &admin, context! {}, StatusCode::OK).await
 }
 
+/// `POST /usuarios`: a new user with a one-time password shown once on the page.
 pub async fn create_user(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -138,6 +139,7 @@ async fn set_disabled(
     Ok(redirect("/usuarios?ok=user_updated"))
 }
 
+/// `POST /usuarios/{id}/desativar`: the user can no longer log in (not yourself).
 pub async fn disable_user(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -146,6 +148,7 @@ pub async fn disable_user(
     set_disabled(state, admin, id.into_inner(), true).await
 }
 
+/// `POST /usuarios/{id}/ativar`.
 pub async fn enable_user(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -154,6 +157,7 @@ pub async fn enable_user(
     set_disabled(state, admin, id.into_inner(), false).await
 }
 
+/// `POST /usuarios/{id}/senha`: a new one-time password, shown once.
 pub async fn reset_user_password(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -176,6 +180,7 @@ pub async fn reset_user_password(
     users_page(&state, &req, &admin, ctx, StatusCode::OK).await
 }
 
+/// `POST /usuarios/tokens`: a new API token, shown once; only its hash is kept.
 pub async fn create_api_token(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -206,6 +211,7 @@ pub async fn create_api_token(
     .await
 }
 
+/// `POST /usuarios/tokens/{id}/revogar`.
 pub async fn revoke_api_token(
     state: web::Data<AppState>,
     admin: AdminViewer,

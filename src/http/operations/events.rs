@@ -86,6 +86,7 @@ impl EventsQuery {
     }
 }
 
+/// A reading status from its filter spelling (`ok`, `unmapped`, `invalid`).
 pub fn parse_status(s: &str) -> Option<Status> {
     match s {
         "ok" => Some(Status::Ok),

@@ -38,6 +38,7 @@ pub async fn show_account(
         .await
 }
 
+/// `POST /conta/idioma`: the console speaks this language to this user from now on.
 pub async fn set_language(
     state: web::Data<AppState>,
     viewer: Viewer,
@@ -51,6 +52,7 @@ pub async fn set_language(
     Ok(redirect("/conta?ok=saved"))
 }
 
+/// `POST /conta/senha`: checks the current password, then sets the new one.
 pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,

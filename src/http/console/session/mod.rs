@@ -58,6 +58,7 @@ pub async fn show_setup(
         .await
 }
 
+/// `POST /setup`: creates the first admin and logs them in (refused once an admin exists).
 pub async fn create_first_admin(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -35,6 +35,7 @@ pub async fn show_settings(
     settings_page(&state, &req, &admin, context! {}, StatusCode::OK).await
 }
 
+/// `POST /configuracoes`: company name, default language, session idle time.
 pub async fn save_settings(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -66,6 +66,7 @@ pub fn check_name(name: &str) -> Result<String, InstanceInvalid> {
     }
 }
 
+/// The mode a form or body names (`sandbox`, `whatsapp`).
 pub fn parse_mode(mode: &str) -> Result<InstanceMode, InstanceInvalid> {
     match mode.trim() {
         "sandbox" => Ok(InstanceMode::Sandbox),
@@ -85,6 +86,7 @@ pub fn parse_hhmm(text: &str) -> Option<u16> {
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
+/// Minutes after midnight as `HH:MM`.
 pub fn hhmm(minutes: u16) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
