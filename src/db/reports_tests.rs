@@ -475,7 +475,7 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
                 if let Some(m) = any(&mut rng) {
                     let _ = r.db.cancel_message(
                         m.id,
-                        crate::domain::message::cancel_reason::BY_USER,
+                        crate::domain::reason::Reason::ByUser.code(),
                         now,
                     );
                 }

@@ -4,6 +4,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
+use crate::domain::reason::Reason;
 use crate::domain::{NewStore, Store};
 
 impl Db {
@@ -152,7 +153,7 @@ impl Db {
         super::messages::cancel_pending_of_store(
             &txn,
             id,
-            "store_deleted",
+            Reason::StoreDeleted.code(),
             jiff::Timestamp::now().as_second(),
         )?;
         txn.commit()?;

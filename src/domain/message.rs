@@ -65,23 +65,6 @@ impl MessageStatus {
     }
 }
 
-/// The cancel codes callers outside `domain` and `db` name by constant. The list itself is
-/// [`Reason`](super::reason::Reason); these are its codes.
-pub mod cancel_reason {
-    use super::super::reason::Reason;
-
-    /// The order was paid, completed, refunded, canceled or charged back (the happy path).
-    pub const ORDER_CLOSED: &str = Reason::OrderClosed.code();
-    /// The merchant marked the order paid in the console (dar baixa).
-    pub const MARKED_PAID: &str = Reason::MarkedPaid.code();
-    /// The buyer is on the opt-out list.
-    pub const OPTED_OUT: &str = Reason::OptedOut.code();
-    /// The buyer already got the most reminders allowed in 24 hours.
-    pub const BUYER_CAP: &str = Reason::BuyerCap.code();
-    /// Canceled by a person in the console.
-    pub const BY_USER: &str = Reason::ByUser.code();
-}
-
 /// One status change, with why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange {

@@ -9,7 +9,7 @@ use rust_embed::RustEmbed;
 #[folder = "assets/"]
 struct Assets;
 
-pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+pub async fn serve_asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let Some(file) = Assets::get(&path) else {
         return HttpResponse::NotFound().finish();
     };

@@ -15,10 +15,20 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use super::AppState;
 use super::error::ApiError;
 use super::password::secret_hash;
-use super::routes::{Access, ROUTES};
 use crate::db::{DbError, Role, SessionRecord, UserRecord};
 
 pub const SESSION_COOKIE: &str = "avisa_session";
+
+/// Who may call a route (each line of the route table names one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: health, metrics, static assets, login, setup, webhooks.
+    Public,
+    /// Any logged-in user (session cookie or API token).
+    User,
+    /// Admins only.
+    Admin,
+}
 
 /// How the caller proved who they are.
 #[derive(Clone, Debug)]
@@ -44,6 +54,19 @@ impl Viewer {
 /// A logged-in admin.
 #[derive(Clone, Debug)]
 pub struct AdminViewer(pub Viewer);
+
+/// Pages take either kind of caller: `Page::new(&state, &req, &admin, …)`.
+impl AsRef<Viewer> for Viewer {
+    fn as_ref(&self) -> &Viewer {
+        self
+    }
+}
+
+impl AsRef<Viewer> for AdminViewer {
+    fn as_ref(&self) -> &Viewer {
+        &self.0
+    }
+}
 
 /// Why a request has no usable identity.
 #[derive(Debug)]
@@ -88,14 +111,20 @@ impl ResponseError for AuthError {
             }
             AuthError::MustChangePassword => redirect("/conta?trocar_senha=1"),
             AuthError::Forbidden { api: true } => ApiError::Forbidden.error_response(),
-            AuthError::Forbidden { api: false } => HttpResponse::Forbidden()
-                .content_type("text/html; charset=utf-8")
-                .body("<!doctype html><title>403</title><p>Acesso restrito a administradores. <a href=\"/\">Voltar</a></p>"),
+            AuthError::Forbidden { api: false } => forbidden_page(),
             AuthError::Failed(e) => e.error_response(),
         }
     }
 }
 
+/// The console's 403 page: a plain one, so it needs no database read to answer.
+pub fn forbidden_page() -> HttpResponse {
+    HttpResponse::Forbidden()
+        .content_type("text/html; charset=utf-8")
+        .body("<!doctype html><title>403</title><p>Acesso restrito a administradores. <a href=\"/\">Voltar</a></p>")
+}
+
+/// A 303 to `to` (after a form post, or to the login page).
 pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
@@ -123,46 +152,45 @@ async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
         .map(|t| t.trim().to_owned());
     let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
     let now = state.clock.now();
-    let db = state.db.clone();
-    let found = web::block(move || -> Result<Option<Viewer>, DbError> {
-        if let Some(token) = bearer {
-            let Some(record) = db.api_token(&secret_hash(&token))? else {
+    let found = state
+        .run(move |db| -> Result<Option<Viewer>, DbError> {
+            if let Some(token) = bearer {
+                let Some(record) = db.api_token(&secret_hash(&token))? else {
+                    return Ok(None);
+                };
+                let user = db.user(record.user_id)?;
+                return Ok((!user.disabled).then_some(Viewer {
+                    user,
+                    via: AuthVia::ApiToken,
+                }));
+            }
+            let Some(cookie) = cookie else {
                 return Ok(None);
             };
-            let user = db.user(record.user_id)?;
-            return Ok((!user.disabled).then_some(Viewer {
+            let id_hash = secret_hash(&cookie);
+            let Some(session) = db.session(&id_hash)? else {
+                return Ok(None);
+            };
+            let idle_limit = i64::from(db.console_settings()?.session_idle_minutes) * 60;
+            if now - session.last_seen > idle_limit {
+                db.delete_session(&id_hash)?;
+                return Ok(None);
+            }
+            let user = match db.user(session.user_id) {
+                Ok(user) if !user.disabled => user,
+                Ok(_) | Err(DbError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            if now - session.last_seen >= 60 {
+                db.touch_session(&id_hash, now)?;
+            }
+            Ok(Some(Viewer {
                 user,
-                via: AuthVia::ApiToken,
-            }));
-        }
-        let Some(cookie) = cookie else {
-            return Ok(None);
-        };
-        let id_hash = secret_hash(&cookie);
-        let Some(session) = db.session(&id_hash)? else {
-            return Ok(None);
-        };
-        let idle_limit = i64::from(db.console_settings()?.session_idle_minutes) * 60;
-        if now - session.last_seen > idle_limit {
-            db.delete_session(&id_hash)?;
-            return Ok(None);
-        }
-        let user = match db.user(session.user_id) {
-            Ok(user) if !user.disabled => user,
-            Ok(_) | Err(DbError::NotFound) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if now - session.last_seen >= 60 {
-            db.touch_session(&id_hash, now)?;
-        }
-        Ok(Some(Viewer {
-            user,
-            via: AuthVia::Session(id_hash),
-        }))
-    })
-    .await
-    .map_err(|e| AuthError::Failed(e.into()))?
-    .map_err(|e| AuthError::Failed(e.into()))?;
+                via: AuthVia::Session(id_hash),
+            }))
+        })
+        .await
+        .map_err(|e| AuthError::Failed(e.into()))?;
 
     match found {
         Some(viewer) => {
@@ -175,11 +203,10 @@ async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
             Ok(viewer)
         }
         None => {
-            let db = state.db.clone();
             let setup = !api
-                && !web::block(move || db.has_admin())
+                && !state
+                    .run(|db| db.has_admin())
                     .await
-                    .map_err(|e| AuthError::Failed(e.into()))?
                     .map_err(|e| AuthError::Failed(e.into()))?;
             let next = match req.query_string() {
                 "" => req.path().to_owned(),
@@ -190,20 +217,14 @@ async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
     }
 }
 
-/// Authenticates every request to a non-public route of the table before any handler or
-/// extractor runs, so a route cannot forget its login check and a malformed body never answers
-/// before the login does.
+/// Authenticates every request to a non-public route before any handler or extractor runs, so a
+/// route cannot forget its login check and a malformed body never answers before the login
+/// does. `access` is the matched route's line of the table (`None`: no route matched).
 pub async fn require_login(
+    access: Option<Access>,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let pattern = req.match_pattern();
-    let access = pattern.as_deref().and_then(|p| {
-        ROUTES
-            .iter()
-            .find(|r| r.path == p && r.method == req.method().as_str())
-            .map(|r| r.access)
-    });
     let required = match access {
         None | Some(Access::Public) => None,
         Some(a) => Some(a),

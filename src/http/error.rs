@@ -1,13 +1,18 @@
-//! One exhaustive mapping from errors to HTTP: stable snake_case codes, 404 for not found, 409 for
-//! conflicts, 422 for validation, never a blanket 400.
+//! The one HTTP-facing error table: every error a handler, the webhook or the middleware answers
+//! has one line here with its status and stable snake_case code (404 for not found, 409 for
+//! conflicts, 422 for validation, never a blanket 400). JSON callers (`/api/`, `/webhook/`) get
+//! `{"error": {"code", "message"}}`; console routes get an HTML page for 403/404/5xx (see
+//! `console::html_errors`). `docs/API.md` lists the same table.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use super::operations::events::UnknownFilter;
+use super::operations::messages::FilterError;
 use crate::db::DbError;
 
-/// An error answered to a JSON API caller or a console page.
+/// An error answered to a JSON API caller, a platform's webhook or a console page.
 #[derive(Debug)]
 pub enum ApiError {
     Unauthenticated,
@@ -15,26 +20,53 @@ pub enum ApiError {
     NotFound,
     Validation(String),
     CsrfRejected,
+    /// No store has this webhook token.
+    UnknownWebhook,
+    /// The ingestion queue is full; the platform retries.
+    Busy,
+    /// The webhook's signature or token does not match; the delivery was kept (its event ids).
+    BadSignature {
+        event_ids: Vec<u64>,
+    },
+    /// The webhook body cannot be read; the delivery was kept (its event ids).
+    BadBody {
+        event_ids: Vec<u64>,
+    },
     Db(DbError),
     Internal(String),
 }
 
 impl ApiError {
+    /// The table: status and stable code of each error (clients branch on the code).
+    fn entry(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::CsrfRejected => (StatusCode::FORBIDDEN, "csrf_rejected"),
+            ApiError::UnknownWebhook => (StatusCode::NOT_FOUND, "unknown_webhook"),
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            ApiError::BadSignature { .. } => (StatusCode::UNAUTHORIZED, "bad_signature"),
+            ApiError::BadBody { .. } => (StatusCode::BAD_REQUEST, "bad_body"),
+            ApiError::Db(DbError::NotFound) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Db(DbError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Db(DbError::Locked(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "database_locked")
+            }
+            ApiError::Db(DbError::NewerSchema { .. }) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "database_newer")
+            }
+            ApiError::Db(DbError::Io(_) | DbError::Engine(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "storage_failed")
+            }
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
     /// The stable code clients branch on.
     pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::Unauthenticated => "unauthenticated",
-            ApiError::Forbidden => "forbidden",
-            ApiError::NotFound => "not_found",
-            ApiError::Validation(_) => "validation_failed",
-            ApiError::CsrfRejected => "csrf_rejected",
-            ApiError::Db(DbError::Locked(_)) => "database_locked",
-            ApiError::Db(DbError::NewerSchema { .. }) => "database_newer",
-            ApiError::Db(DbError::NotFound) => "not_found",
-            ApiError::Db(DbError::Conflict(_)) => "conflict",
-            ApiError::Db(DbError::Io(_) | DbError::Engine(_)) => "storage_failed",
-            ApiError::Internal(_) => "internal",
-        }
+        self.entry().1
     }
 }
 
@@ -48,6 +80,14 @@ impl std::fmt::Display for ApiError {
             ApiError::CsrfRejected => {
                 f.write_str("the form expired or came from another site; reload the page")
             }
+            ApiError::UnknownWebhook => f.write_str("no store has this webhook URL"),
+            ApiError::Busy => f.write_str("avisa is busy; retry shortly"),
+            ApiError::BadSignature { .. } => {
+                f.write_str("the signature or token does not match this store's secret")
+            }
+            ApiError::BadBody { .. } => {
+                f.write_str("the body cannot be read; it was kept for inspection")
+            }
             ApiError::Db(e) => write!(f, "{e}"),
             ApiError::Internal(e) => f.write_str(e),
         }
@@ -60,38 +100,73 @@ impl From<DbError> for ApiError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(_: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal("the worker pool is shutting down".into())
+/// A message filter the list cannot use.
+impl From<FilterError> for ApiError {
+    fn from(e: FilterError) -> Self {
+        ApiError::Validation(match e {
+            FilterError::Store => "unknown store filter".to_owned(),
+            FilterError::Status => "unknown status filter".to_owned(),
+            FilterError::View => "unknown view filter (fila, historico)".to_owned(),
+            FilterError::Phone(why) => format!("phone filter: {why}"),
+        })
+    }
+}
+
+/// An event filter the list cannot use.
+impl From<UnknownFilter> for ApiError {
+    fn from(UnknownFilter(what): UnknownFilter) -> Self {
+        ApiError::Validation(format!("unknown {what} filter"))
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::CsrfRejected => StatusCode::FORBIDDEN,
-            ApiError::NotFound | ApiError::Db(DbError::NotFound) => StatusCode::NOT_FOUND,
-            ApiError::Db(DbError::Conflict(_)) => StatusCode::CONFLICT,
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Db(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.entry().0
     }
 
     fn error_response(&self) -> HttpResponse {
-        if self.status_code().is_server_error() {
+        // Busy is the intake's planned back-pressure, not a failure worth an error line.
+        if self.status_code().is_server_error() && !matches!(self, ApiError::Busy) {
             tracing::error!(code = self.code(), error = %self, "request failed");
         }
+        let error = json!({ "code": self.code(), "message": self.to_string() });
         let mut response = HttpResponse::build(self.status_code());
-        response.json(json!({ "error": { "code": self.code(), "message": self.to_string() } }))
+        match self {
+            // The platform retries; tell it when.
+            ApiError::Busy => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+                response.json(json!({ "error": error }))
+            }
+            // The delivery was kept: the platform (and the merchant) can find it by these ids.
+            ApiError::BadSignature { event_ids } | ApiError::BadBody { event_ids } => {
+                response.json(json!({ "error": error, "event_ids": event_ids }))
+            }
+            _ => response.json(json!({ "error": error })),
+        }
     }
 }
 
-/// Runs a blocking storage call off the async workers.
-pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> Result<T, DbError> + Send + 'static,
-    T: Send + 'static,
-{
-    Ok(actix_web::web::block(f).await??)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_codes_keep_their_statuses() {
+        assert_eq!(ApiError::UnknownWebhook.status_code(), 404);
+        assert_eq!(ApiError::Busy.status_code(), 503);
+        let kept = ApiError::BadSignature { event_ids: vec![1] };
+        assert_eq!(
+            (kept.status_code().as_u16(), kept.code()),
+            (401, "bad_signature")
+        );
+        let unreadable = ApiError::BadBody { event_ids: vec![] };
+        assert_eq!(unreadable.status_code(), 400);
+    }
+
+    #[test]
+    fn missing_records_are_404_whichever_layer_noticed() {
+        assert_eq!(ApiError::NotFound.status_code(), 404);
+        assert_eq!(ApiError::from(DbError::NotFound).status_code(), 404);
+        assert_eq!(ApiError::from(DbError::NotFound).code(), "not_found");
+    }
 }

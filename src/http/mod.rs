@@ -1,13 +1,19 @@
-//! The only code that names actix-web: the route table, auth extractors, pages, JSON API,
-//! static assets. Uses `db`, `ingest` and `domain`.
+//! The only code that names actix-web: the route table, auth extractors, console pages, JSON
+//! API, static assets. Uses `db`, `ingest` and `domain`.
+//!
+//! Three audiences, three folders: `console/` (HTML pages by feature), `api/` (the JSON API) and
+//! `operations/` (what both call; no actix types). `routes.rs` is the one table that names them.
 
+mod api;
 mod assets;
 mod auth;
+mod console;
 mod csrf;
+mod download;
 mod error;
+mod health;
 mod metrics;
-mod ops;
-mod pages;
+mod operations;
 pub mod password;
 mod ratelimit;
 pub mod routes;
@@ -19,9 +25,12 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::{App, HttpServer, middleware, web};
 
-use crate::db::Db;
+use crate::db::{Db, DbError};
 use crate::domain::Clock;
 
 pub use actix_web::dev::{Server, ServerHandle};
@@ -84,6 +93,26 @@ impl AppState {
             outbox_metrics: std::sync::OnceLock::new(),
         }
     }
+
+    /// Runs a storage call off the async workers: `state.run(|db| db.list_stores()).await?`.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&Db) -> Result<T, DbError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.db.clone();
+        crate::db::blocking(move || f(&db)).await
+    }
+}
+
+/// Checks the caller against the route table's access before any handler runs. The table is
+/// handed to `auth` as data here, so `auth` never names `routes`.
+async fn require_access(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let access = routes::access_for(&req);
+    auth::require_login(access, req, next).await
 }
 
 /// Builds the server on an already-bound listener. The caller awaits (or spawns) it and stops it
@@ -99,8 +128,9 @@ pub fn server(
             .app_data(web::JsonConfig::default().limit(256 * 1024))
             .app_data(web::PayloadConfig::new(webhook::MAX_BODY))
             .configure(routes::configure)
-            .default_service(web::to(pages::not_found))
-            .wrap(middleware::from_fn(auth::require_login))
+            .default_service(web::to(console::not_found))
+            .wrap(middleware::from_fn(console::html_errors))
+            .wrap(middleware::from_fn(require_access))
             .wrap(middleware::from_fn(csrf::protect))
             .wrap(middleware::from_fn(metrics::record))
             .wrap(

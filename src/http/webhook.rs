@@ -40,6 +40,7 @@ fn body_reason(reading: &Reading) -> bool {
     )
 }
 
+/// Finds the store by token, checks the signature, reads the delivery and answers once durable.
 pub async fn receive_webhook(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -49,16 +50,11 @@ pub async fn receive_webhook(
     let token = path.into_inner().0;
     let found = match state.db.cached_store(&token) {
         Some(hit) => Some(hit),
-        None => {
-            let db = state.db.clone();
-            web::block(move || db.store_by_token(&token)).await??
-        }
+        None => state.run(move |db| db.store_by_token(&token)).await?,
     };
     let Some(store) = found else {
         state.metrics.count_webhook("unknown", "unknown_token");
-        return Ok(HttpResponse::NotFound().json(json!({
-            "error": { "code": "unknown_webhook", "message": "no store has this webhook URL" }
-        })));
+        return Err(ApiError::UnknownWebhook);
     };
     let platform = store.platform;
     let headers: Vec<(String, String)> = req
@@ -107,9 +103,7 @@ pub async fn receive_webhook(
         }
         Err(IntakeError::Full) => {
             state.metrics.count_webhook(platform.id(), "busy");
-            return Ok(HttpResponse::ServiceUnavailable()
-                .insert_header((header::RETRY_AFTER, "5"))
-                .json(json!({ "error": { "code": "busy", "message": "avisa is busy; retry shortly" } })));
+            return Err(ApiError::Busy);
         }
         Err(e) => return Err(ApiError::Internal(e.to_string())),
     };
@@ -127,30 +121,24 @@ pub async fn receive_webhook(
         })
         .collect();
 
-    let (outcome, response) = if bad_signature {
-        ("bad_signature", HttpResponse::Unauthorized().json(json!({
-            "error": { "code": "bad_signature", "message": "the signature or token does not match this store's secret" },
-            "event_ids": event_ids,
-        })))
+    // Refused deliveries are kept too: the error carries their event ids.
+    let answer = if bad_signature {
+        Err(ApiError::BadSignature { event_ids })
     } else if rejected_body {
-        ("bad_body", HttpResponse::BadRequest().json(json!({
-            "error": { "code": "bad_body", "message": "the body cannot be read; it was kept for inspection" },
-            "event_ids": event_ids,
-        })))
+        Err(ApiError::BadBody { event_ids })
     } else if duplicates.len() == recorded.len() {
-        (
-            "duplicate",
-            HttpResponse::Ok().json(json!({ "event_ids": event_ids, "duplicate": true })),
-        )
+        Ok(HttpResponse::Ok().json(json!({ "event_ids": event_ids, "duplicate": true })))
     } else {
-        (
-            "accepted",
-            HttpResponse::Accepted()
-                .json(json!({ "event_ids": event_ids, "duplicates": duplicates })),
-        )
+        Ok(HttpResponse::Accepted()
+            .json(json!({ "event_ids": event_ids, "duplicates": duplicates })))
+    };
+    let outcome = match &answer {
+        Err(e) => e.code(),
+        Ok(r) if r.status() == actix_web::http::StatusCode::OK => "duplicate",
+        Ok(_) => "accepted",
     };
     state.metrics.count_webhook(platform.id(), outcome);
-    Ok(response)
+    answer
 }
 
 /// The same door with the cosmetic store-name tail (`/webhook/{token}/minha-loja`).

@@ -1,0 +1,83 @@
+//! Events through the JSON API: `GET /api/v1/events` (the Eventos filters) and one event with
+//! its raw delivery. Filters and reads are `operations::events`.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::db::EventRecord;
+use crate::domain::{Event, EventKind};
+use crate::http::AppState;
+use crate::http::auth::Viewer;
+use crate::http::error::ApiError;
+use crate::http::operations::events::{EventsQuery, load_event, page_of_events};
+use crate::http::operations::messages::store_names;
+use crate::ingest::{Reason, Status};
+
+/// An event as the API shows it.
+#[derive(Serialize)]
+pub struct EventView<'a> {
+    id: u64,
+    store_id: u64,
+    /// Absent when the store was deleted.
+    store_name: Option<&'a str>,
+    platform: &'a str,
+    received_at: i64,
+    status: Status,
+    kind: Option<EventKind>,
+    reason: Option<&'a Reason>,
+    duplicates: u64,
+    event: Option<&'a Event>,
+}
+
+fn event_view<'a>(e: &'a EventRecord, names: &'a HashMap<u64, String>) -> EventView<'a> {
+    EventView {
+        id: e.id,
+        store_id: e.store_id,
+        store_name: names.get(&e.store_id).map(String::as_str),
+        platform: &e.platform,
+        received_at: e.received_at,
+        status: e.status,
+        kind: e.kind(),
+        reason: e.reason.as_ref(),
+        duplicates: e.duplicates,
+        event: e.event.as_ref(),
+    }
+}
+
+/// `GET /api/v1/events`: the Eventos filters; `next_before` pages back in time.
+pub async fn list_events(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let parsed = query.parse(state.clock.now())?;
+    let (page, stores, more) = state.run(move |db| page_of_events(db, &parsed)).await?;
+    let names = store_names(&stores);
+    let views: Vec<EventView> = page.iter().map(|e| event_view(e, &names)).collect();
+    let next_before = more.then(|| page.last().map(|e| e.id)).flatten();
+    Ok(HttpResponse::Ok().json(json!({ "events": views, "next_before": next_before })))
+}
+
+/// `GET /api/v1/events/{id}`: the event and the delivery it came in (body as text).
+pub async fn show_event(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+    path: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (record, raw, store) = state.run(move |db| load_event(db, id)).await?;
+    let names: HashMap<u64, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "event": event_view(&record, &names),
+        "raw": {
+            "content_type": raw.content_type,
+            "query": raw.query,
+            "headers": raw.headers.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+            "body": String::from_utf8_lossy(&raw.body),
+            "body_utf8": std::str::from_utf8(&raw.body).is_ok(),
+        },
+    })))
+}

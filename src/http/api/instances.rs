@@ -1,0 +1,170 @@
+//! Instances through the JSON API (`/api/v1/instances`): list, create, read, change, delete,
+//! link a store. The rules and actions are `operations::instances`; this file reads `*Input`
+//! bodies and answers `InstanceView`s.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::parse_body;
+use crate::domain::InstanceMode;
+use crate::domain::planning::QuietHours;
+use crate::http::AppState;
+use crate::http::auth::{AdminViewer, Viewer};
+use crate::http::error::ApiError;
+use crate::http::operations::instances::rules::{
+    InstanceChange, InstanceInvalid, check_name, parse_hhmm,
+};
+use crate::http::operations::instances::{self as ops, InstanceView, Overview, load_view};
+
+/// Every refusal of one form or body, as one API error (English catalog text).
+fn api_error(state: &AppState, errors: &[InstanceInvalid]) -> ApiError {
+    let texts: Vec<String> = errors
+        .iter()
+        .map(|e| state.ui.text("en", e.key()))
+        .collect();
+    ApiError::Validation(texts.join(" "))
+}
+
+/// `POST /api/v1/instances`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInstanceInput {
+    #[serde(default)]
+    pub name: String,
+    pub mode: InstanceMode,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHoursInput {
+    pub start: String,
+    pub end: String,
+}
+
+/// `PATCH /api/v1/instances/{id}`: absent fields stay as they are.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceChangeInput {
+    pub name: Option<String>,
+    pub mode: Option<InstanceMode>,
+    pub interval_s: Option<u64>,
+    pub jitter_pct: Option<u64>,
+    pub daily_limit: Option<u64>,
+    pub quiet_hours: Option<QuietHoursInput>,
+    pub typing_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkStoreInput {
+    pub store_id: u64,
+}
+
+/// `GET /api/v1/instances`.
+pub async fn list_instances(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    let overview = state.run(Overview::load).await?;
+    let now = state.clock.now();
+    let views: Vec<InstanceView> = overview
+        .instances
+        .iter()
+        .map(|r| overview.view(r, &state.channels.state(r.id), false, now))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "instances": views })))
+}
+
+/// `POST /api/v1/instances`.
+pub async fn create_instance(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: NewInstanceInput = parse_body(&body)?;
+    let name = check_name(&input.name).map_err(|e| api_error(&state, &[e]))?;
+    let record = ops::create_instance(&state, name, input.mode).await?;
+    tracing::info!(
+        instance_id = record.id,
+        by = admin.0.user.id,
+        "instance created"
+    );
+    let (view, _) = load_view(&state, record.id, false).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// `GET /api/v1/instances/{id}`.
+pub async fn show_instance(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let (view, _) = load_view(&state, id.into_inner(), false).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `PATCH /api/v1/instances/{id}`.
+pub async fn update_instance(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: InstanceChangeInput = parse_body(&body)?;
+    let id = id.into_inner();
+    let quiet_hours = match input.quiet_hours {
+        None => None,
+        Some(q) => match (parse_hhmm(&q.start), parse_hhmm(&q.end)) {
+            (Some(start_min), Some(end_min)) => Some(QuietHours { start_min, end_min }),
+            _ => return Err(api_error(&state, &[InstanceInvalid::QuietHours])),
+        },
+    };
+    let change = InstanceChange {
+        name: input.name,
+        mode: input.mode,
+        interval_s: input.interval_s,
+        jitter_pct: input.jitter_pct,
+        daily_limit: input.daily_limit,
+        quiet_hours,
+        typing_seconds: input.typing_seconds,
+    }
+    .check()
+    .map_err(|errors| api_error(&state, &errors))?;
+    ops::save_instance(&state, id, change).await?;
+    tracing::info!(instance_id = id, by = admin.0.user.id, "instance updated");
+    let (view, _) = load_view(&state, id, false).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `DELETE /api/v1/instances/{id}`: its stores are unlinked; their messages wait.
+pub async fn delete_instance(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    ops::delete_instance(&state, id).await?;
+    tracing::info!(instance_id = id, by = admin.0.user.id, "instance deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/instances/{id}/stores`: `{"store_id": N}` sends that store through it.
+pub async fn link_store(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: LinkStoreInput = parse_body(&body)?;
+    let id = id.into_inner();
+    ops::link_store(&state, id, input.store_id).await?;
+    tracing::info!(
+        instance_id = id,
+        store_id = input.store_id,
+        by = admin.0.user.id,
+        "store linked"
+    );
+    let (view, _) = load_view(&state, id, false).await?;
+    Ok(HttpResponse::Ok().json(view))
+}

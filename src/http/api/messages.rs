@@ -1,0 +1,183 @@
+//! Messages through the JSON API (`/api/v1/messages`, `/api/v1/orders/mark-paid`): the same
+//! filters as the Mensagens page and the same actions, for any logged-in user or API token.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::parse_body;
+use crate::db::DbError;
+use crate::domain::{EventKind, MessageStatus};
+use crate::domain::{Message, StatusChange};
+use crate::http::AppState;
+use crate::http::auth::Viewer;
+use crate::http::error::ApiError;
+use crate::http::operations::messages::{
+    self as ops, MessagesQuery, due_time, page_of_messages, store_names, with_store,
+};
+
+/// A message as the API shows it. The phone is the full E.164 number: integrations need it.
+#[derive(Serialize)]
+pub struct MessageView<'a> {
+    id: u64,
+    store_id: u64,
+    /// Absent when the store was deleted.
+    store_name: Option<&'a str>,
+    event_id: u64,
+    kind: EventKind,
+    step: u32,
+    part: u32,
+    order_id: Option<&'a str>,
+    phone: &'a str,
+    buyer_name: Option<&'a str>,
+    text: &'a str,
+    due_at: i64,
+    status: MessageStatus,
+    reason: Option<&'a str>,
+    test: bool,
+    created_at: i64,
+    history: &'a [StatusChange],
+}
+
+fn message_view<'a>(m: &'a Message, names: &'a HashMap<u64, String>) -> MessageView<'a> {
+    MessageView {
+        id: m.id,
+        store_id: m.store_id,
+        store_name: names.get(&m.store_id).map(String::as_str),
+        event_id: m.event_id,
+        kind: m.kind,
+        step: m.step,
+        part: m.part,
+        order_id: m.order_id.as_deref(),
+        phone: &m.phone,
+        buyer_name: m.buyer_name.as_deref(),
+        text: &m.text,
+        due_at: m.due_at,
+        status: m.status,
+        reason: m.reason(),
+        test: m.test,
+        created_at: m.created_at,
+        history: &m.history,
+    }
+}
+
+/// A message with its store's name (none when the store was deleted).
+async fn with_names(state: &AppState, record: Message) -> Result<HttpResponse, DbError> {
+    let (record, store) = state.run(move |db| with_store(db, record)).await?;
+    let names: HashMap<u64, String> = store.into_iter().map(|s| (s.id, s.name)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "message": message_view(&record, &names) })))
+}
+
+/// `GET /api/v1/messages`: `store`, `phone`, `status`, `view` (`fila`/`historico`),
+/// `before_id`, `limit`; `next_before` pages back in time.
+pub async fn list_messages(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+    query: web::Query<MessagesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let parsed = query.parse()?;
+    let (page, more, stores) = state
+        .run(move |db| {
+            let (page, more) = page_of_messages(db, &parsed)?;
+            Ok((page, more, db.list_stores()?))
+        })
+        .await?;
+    let names = store_names(&stores);
+    let views: Vec<MessageView> = page.iter().map(|m| message_view(m, &names)).collect();
+    let next_before = more.then(|| page.last().map(|m| m.id)).flatten();
+    Ok(HttpResponse::Ok().json(json!({ "messages": views, "next_before": next_before })))
+}
+
+/// `GET /api/v1/messages/{id}`.
+pub async fn show_message(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+    path: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let record = state.run(move |db| db.message(id)).await?;
+    Ok(with_names(&state, record).await?)
+}
+
+/// `POST /api/v1/messages/{id}/cancel`: 409 when it already left.
+pub async fn cancel_message(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let record = ops::cancel_message(&state, id).await?;
+    tracing::info!(
+        message_id = id,
+        by = viewer.user.id,
+        "message canceled (API)"
+    );
+    Ok(with_names(&state, record).await?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleInput {
+    /// Unix seconds; now (or a minute ago) sends it at once.
+    due_at: i64,
+}
+
+/// `POST /api/v1/messages/{id}/reschedule` with `{"due_at": unix}`.
+pub async fn reschedule_message(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    path: web::Path<u64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: RescheduleInput = parse_body(&body)?;
+    let Some(due_at) = due_time(input.due_at, state.clock.now()) else {
+        return Err(ApiError::Validation(
+            "due_at is in the past; use the current time to send now".into(),
+        ));
+    };
+    let id = path.into_inner();
+    let record = ops::reschedule_message(&state, id, due_at).await?;
+    tracing::info!(
+        message_id = id,
+        by = viewer.user.id,
+        due_at,
+        "message rescheduled (API)"
+    );
+    Ok(with_names(&state, record).await?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkPaidInput {
+    store_id: u64,
+    order_id: String,
+}
+
+/// `POST /api/v1/orders/mark-paid` with `{"store_id", "order_id"}`: dar baixa; answers how many
+/// pending reminders were canceled.
+pub async fn mark_order_paid(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: MarkPaidInput = parse_body(&body)?;
+    let order_id = input.order_id.trim().to_owned();
+    if order_id.is_empty() {
+        return Err(ApiError::Validation("order_id is empty".into()));
+    }
+    let store_id = input.store_id;
+    let canceled = ops::mark_order_paid(&state, store_id, order_id.clone()).await?;
+    tracing::info!(
+        store_id,
+        canceled,
+        by = viewer.user.id,
+        "order marked paid (API)"
+    );
+    Ok(HttpResponse::Ok().json(json!({
+        "store_id": store_id,
+        "order_id": order_id,
+        "canceled": canceled,
+    })))
+}

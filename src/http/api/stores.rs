@@ -1,0 +1,162 @@
+//! Stores through the JSON API (`/api/v1/stores`): list, create, read, change, delete, new
+//! token. The rules are `operations::stores`; this file reads `*Input` bodies and answers
+//! `StoreView`s.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+
+use super::parse_body;
+use crate::http::AppState;
+use crate::http::auth::{AdminViewer, Viewer};
+use crate::http::error::ApiError;
+use crate::http::operations::stores::{
+    self as ops, StoreChange, StoreInvalid, StoreView, new_store,
+};
+
+/// `POST /api/v1/stores`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStoreInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub platform: String,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// `PATCH /api/v1/stores/{id}`: absent fields stay as they are; `"secret": null` removes it.
+/// The platform cannot change (its URL and secret belong to that platform): create a new store.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreChangeInput {
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub secret: Option<Option<String>>,
+}
+
+/// Tells an explicit `null` (`Some(None)`) from an absent field (`None`, via `default`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// A refused store as an API error (the English catalog text).
+fn invalid(state: &AppState, e: StoreInvalid) -> ApiError {
+    ApiError::Validation(state.ui.text("en", e.key()))
+}
+
+/// `GET /api/v1/stores`.
+pub async fn list_stores(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    let stores = state.run(move |db| db.list_stores()).await?;
+    let public_url = &state.config.public_url;
+    let views: Vec<StoreView> = stores
+        .iter()
+        .map(|r| StoreView::new(r, public_url))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "stores": views })))
+}
+
+/// `POST /api/v1/stores`.
+pub async fn create_store(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: NewStoreInput = parse_body(&body)?;
+    let new = new_store(
+        &input.name,
+        &input.platform,
+        input.enabled,
+        input.secret.as_deref().unwrap_or_default(),
+        state.clock.now(),
+    )
+    .map_err(|e| invalid(&state, e))?;
+    let record = ops::create_store(&state, new).await?;
+    tracing::info!(store_id = record.id, by = admin.0.user.id, "store created");
+    Ok(HttpResponse::Created().json(StoreView::new(&record, &state.config.public_url)))
+}
+
+/// `GET /api/v1/stores/{id}`.
+pub async fn show_store(
+    state: web::Data<AppState>,
+    _viewer: Viewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let record = state.run(move |db| db.store(id)).await?;
+    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
+}
+
+/// `PATCH /api/v1/stores/{id}`.
+pub async fn update_store(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: StoreChangeInput = parse_body(&body)?;
+    let change = StoreChange {
+        name: input.name,
+        enabled: input.enabled,
+        secret: input.secret,
+    };
+    let id = id.into_inner();
+    let record = ops::update_store(&state, id, change)
+        .await?
+        .map_err(|e| invalid(&state, e))?;
+    tracing::info!(store_id = id, by = admin.0.user.id, "store updated");
+    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
+}
+
+/// `DELETE /api/v1/stores/{id}`: the store and its URL go; its events stay in the history.
+pub async fn delete_store(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    ops::delete_store(&state, id).await?;
+    tracing::info!(store_id = id, by = admin.0.user.id, "store deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/stores/{id}/token`: a new webhook URL; the old one stops working.
+pub async fn regenerate_store_token(
+    state: web::Data<AppState>,
+    admin: AdminViewer,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let record = ops::regenerate_store_token(&state, id).await?;
+    tracing::info!(
+        store_id = id,
+        by = admin.0.user.id,
+        "webhook token regenerated"
+    );
+    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_tells_null_from_absent() {
+        let absent: StoreChangeInput = serde_json::from_str("{}").expect("json");
+        assert_eq!(absent.secret, None);
+        let null: StoreChangeInput = serde_json::from_str(r#"{"secret":null}"#).expect("json");
+        assert_eq!(null.secret, Some(None));
+        assert!(serde_json::from_str::<StoreChangeInput>(r#"{"platform":"kiwify"}"#).is_err());
+    }
+}

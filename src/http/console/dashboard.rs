@@ -1,0 +1,76 @@
+//! The console's home page: today's and the week's figures, and alerts (unrecognised events,
+//! disconnected instances, daily limits reached, a backlog).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::context;
+
+use crate::db::ReportFilter;
+
+use crate::domain::report::Counter;
+use crate::domain::report::Period;
+use crate::http::AppState;
+use crate::http::auth::Viewer;
+use crate::http::console::Page;
+use crate::http::console::summary::figures;
+use crate::http::error::ApiError;
+
+/// Messages due for this long or more without going out make a backlog alert.
+const BACKLOG_ALERT: usize = 50;
+
+/// `GET /`.
+pub async fn show_dashboard(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    let now = state.clock.now();
+    let (today, week, unmapped, instances, backlog) = state
+        .run(move |db| {
+            let rows = |days| {
+                let period = Period::last_days(now, days);
+                db.report_rows(&ReportFilter {
+                    first_day: period.first,
+                    last_day: period.last,
+                    store_id: None,
+                    instance_id: None,
+                    kind: None,
+                    include_test: false,
+                })
+            };
+            Ok((
+                rows(1)?.totals(),
+                rows(7)?.totals(),
+                db.unacknowledged_unmapped()?,
+                db.list_instances()?,
+                db.due_messages(now, BACKLOG_ALERT + 1)?.len(),
+            ))
+        })
+        .await?;
+    let mut alerts = Vec::new();
+    if unmapped > 0 {
+        alerts.push(context! { kind => "unmapped", count => unmapped, href => "/eventos" });
+    }
+    for instance in &instances {
+        let href = format!("/instancias/{}", instance.id);
+        if !state.channels.state(instance.id).is_connected() {
+            alerts.push(context! { kind => "disconnected", name => instance.name.clone(), href => href.clone() });
+        }
+        if instance.daily_limit_reached(now) {
+            alerts.push(
+                context! { kind => "limit_reached", name => instance.name.clone(), href => href },
+            );
+        }
+    }
+    if backlog > BACKLOG_ALERT {
+        alerts.push(context! { kind => "backlog", count => format!("{BACKLOG_ALERT}+"), href => "/mensagens?view=fila" });
+    }
+    Page::new(&state, &req, &viewer, "dashboard.html")
+        .menu("dashboard")
+        .render(context! {
+            today => figures(&today),
+            week => figures(&week),
+            has_figures => week.get(Counter::Planned) > 0,
+            alerts => alerts,
+        })
+        .await
+}

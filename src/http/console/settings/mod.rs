@@ -1,0 +1,65 @@
+//! Configurações (admins only): the console settings (company name, language, session idle
+//! time) and, in `maintenance`, backups, retention and the LGPD tools, all on one page.
+
+mod maintenance;
+mod page;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use crate::domain::ConsoleSettings;
+use crate::http::AppState;
+use crate::http::auth::{AdminViewer, redirect};
+use crate::http::error::ApiError;
+use crate::http::ui::supported_lang;
+
+use page::settings_page;
+
+pub use maintenance::{download_backup, export_buyer, forget_buyer, save_ops_settings};
+
+#[derive(Deserialize)]
+pub struct SettingsInput {
+    company_name: String,
+    default_lang: String,
+    session_idle_minutes: String,
+}
+
+/// `GET /configuracoes`.
+pub async fn show_settings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: AdminViewer,
+) -> Result<HttpResponse, ApiError> {
+    settings_page(&state, &req, &admin, context! {}, StatusCode::OK).await
+}
+
+/// `POST /configuracoes`: company name, default language, session idle time.
+pub async fn save_settings(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: AdminViewer,
+    form: web::Form<SettingsInput>,
+) -> Result<HttpResponse, ApiError> {
+    let form = form.into_inner();
+    let idle: Option<u32> = form
+        .session_idle_minutes
+        .trim()
+        .parse()
+        .ok()
+        .filter(|m| (5..=43_200).contains(m));
+    let settings = ConsoleSettings {
+        company_name: form.company_name.trim().chars().take(80).collect(),
+        default_lang: supported_lang(&form.default_lang).to_owned(),
+        session_idle_minutes: idle.unwrap_or(0),
+    };
+    if idle.is_none() {
+        let ctx = context! { settings => Value::from(minijinja::value::Serde(&settings)), error => Some("error.idle_minutes") };
+        return settings_page(&state, &req, &admin, ctx, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    state
+        .run(move |db| db.save_console_settings(&settings))
+        .await?;
+    Ok(redirect("/configuracoes?ok=saved"))
+}

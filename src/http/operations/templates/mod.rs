@@ -1,0 +1,52 @@
+//! What the console's template editor and the JSON API both do with templates: load a store's
+//! template for a kind (stored or the shipped default), and preview unsaved steps. The editor's
+//! content and its rules are `form`; the preview rendering is `preview`. No actix types.
+
+pub mod form;
+pub mod preview;
+
+use crate::db::DbError;
+use crate::domain::template::MessageTemplate;
+use crate::domain::{EventKind, Store};
+use crate::http::AppState;
+use crate::render::default_template;
+use form::EditorForm;
+use preview::PreviewView;
+
+/// The store, whether its template for `kind` is custom, and the template (stored or default);
+/// `NotFound` when the store does not exist.
+pub async fn load_template(
+    state: &AppState,
+    id: u64,
+    kind: EventKind,
+) -> Result<(Store, bool, MessageTemplate), DbError> {
+    let (record, stored) = state
+        .run(move |db| Ok((db.store(id)?, db.template(id, kind)?)))
+        .await?;
+    let custom = stored.is_some();
+    Ok((
+        record,
+        custom,
+        stored.unwrap_or_else(|| default_template(kind)),
+    ))
+}
+
+/// Renders the preview of `form` with the store's quiet hours.
+pub async fn preview_template(
+    state: &AppState,
+    store: &Store,
+    kind: EventKind,
+    form: &EditorForm,
+) -> Result<PreviewView, DbError> {
+    let quiet = state
+        .run(|db| Ok(db.message_settings()?.quiet_hours))
+        .await?;
+    Ok(preview::preview(
+        form,
+        store.platform,
+        kind,
+        &store.name,
+        quiet,
+        state.clock.now(),
+    ))
+}

@@ -1,0 +1,202 @@
+//! The template preview: the editor's current (unsaved) steps rendered with a real fixture event
+//! of the store's platform and kind, each step with the due time planning would compute for it.
+
+use serde::Serialize;
+
+use super::form::{EditorForm, FieldError};
+use crate::domain::planning::{QuietHours, due_time};
+use crate::domain::template::StepDelay;
+use crate::domain::{EventKind, Platform};
+use crate::http::samples::{SampleSource, samples_for};
+use crate::render;
+
+/// Everything the preview panel (or the JSON API) shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct PreviewView {
+    pub source: SampleSource,
+    /// The id of the sample used.
+    pub sample: String,
+    pub samples: Vec<SampleOption>,
+    pub steps: Vec<PreviewStep>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SampleOption {
+    pub id: String,
+    /// `false`: the event has no usable buyer phone (fine for a preview).
+    pub ok: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PreviewStep {
+    pub step: usize,
+    pub delay: DelayView,
+    /// When planning would send it for this sample (unix seconds); `None` for a due-date step
+    /// whose sample has no usable due date (planning skips it).
+    pub due_at: Option<i64>,
+    pub parts: Vec<PreviewPart>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PreviewPart {
+    pub part: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<FieldError>,
+}
+
+/// A delay in words the page can translate: `amount` of `unit` (`now`, `m`, `h`, `d`, `due`).
+#[derive(Clone, Debug, Serialize)]
+pub struct DelayView {
+    pub valid: bool,
+    pub amount: u32,
+    pub unit: &'static str,
+    /// As typed.
+    pub text: String,
+}
+
+impl DelayView {
+    pub fn new(text: &str) -> DelayView {
+        let (valid, amount, unit) = match StepDelay::parse(text) {
+            None => (false, 0, "m"),
+            Some(StepDelay::OnDueDate) => (true, 0, "due"),
+            Some(StepDelay::After { minutes: 0 }) => (true, 0, "now"),
+            Some(StepDelay::After { minutes }) if minutes % (24 * 60) == 0 => {
+                (true, minutes / (24 * 60), "d")
+            }
+            Some(StepDelay::After { minutes }) if minutes % 60 == 0 => (true, minutes / 60, "h"),
+            Some(StepDelay::After { minutes }) => (true, minutes, "m"),
+        };
+        DelayView {
+            valid,
+            amount,
+            unit,
+            text: text.to_owned(),
+        }
+    }
+}
+
+/// Renders every non-blank part of `form` with the chosen sample (or the first one).
+pub fn preview(
+    form: &EditorForm,
+    platform: Platform,
+    kind: EventKind,
+    store_name: &str,
+    quiet: QuietHours,
+    now: i64,
+) -> PreviewView {
+    let (samples, source) = samples_for(platform, kind);
+    let chosen = form
+        .sample
+        .as_deref()
+        .and_then(|id| samples.iter().find(|s| s.id == id))
+        .unwrap_or(&samples[0]);
+    let event = &chosen.event;
+    let received = event
+        .occurred_at
+        .as_deref()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map_or(now, |t| t.as_second());
+    let steps = form
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let due_at = StepDelay::parse(&step.delay).and_then(|delay| {
+                due_time(
+                    received,
+                    kind,
+                    i,
+                    delay,
+                    event.payment.due_at.as_deref(),
+                    quiet,
+                )
+            });
+            let parts = step
+                .parts
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.trim().is_empty())
+                .map(|(j, source)| {
+                    let source = source.replace("\r\n", "\n");
+                    match render::render(source.trim(), event, store_name) {
+                        Ok(text) => PreviewPart {
+                            part: j + 1,
+                            text: Some(text),
+                            error: None,
+                        },
+                        Err(e) => PreviewPart {
+                            part: j + 1,
+                            text: None,
+                            error: Some(FieldError::from_render(i + 1, j + 1, e)),
+                        },
+                    }
+                })
+                .collect();
+            PreviewStep {
+                step: i + 1,
+                delay: DelayView::new(&step.delay),
+                due_at,
+                parts,
+            }
+        })
+        .collect();
+    PreviewView {
+        source,
+        sample: chosen.id.clone(),
+        samples: samples
+            .iter()
+            .map(|s| SampleOption {
+                id: s.id.clone(),
+                ok: s.ok,
+            })
+            .collect(),
+        steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::default_template;
+
+    #[test]
+    fn the_default_pix_template_previews_with_the_kiwify_code() {
+        let form = EditorForm::from_template(&default_template(EventKind::PixGenerated));
+        let view = preview(
+            &form,
+            Platform::Kiwify,
+            EventKind::PixGenerated,
+            "Loja",
+            QuietHours::default(),
+            0,
+        );
+        assert_eq!(view.source, SampleSource::Platform);
+        let code = view.steps[0].parts[1].text.as_deref().expect("rendered");
+        assert!(code.starts_with("000201"), "{code}");
+        assert!(view.steps.iter().all(|s| s.due_at.is_some()));
+    }
+
+    #[test]
+    fn delays_read_as_words() {
+        let units: Vec<_> = ["0", "15m", "2h", "1d", "due", "soon"]
+            .iter()
+            .map(|t| {
+                let d = DelayView::new(t);
+                (d.valid, d.amount, d.unit)
+            })
+            .collect();
+        assert_eq!(
+            units,
+            vec![
+                (true, 0, "now"),
+                (true, 15, "m"),
+                (true, 2, "h"),
+                (true, 1, "d"),
+                (true, 0, "due"),
+                (false, 0, "m"),
+            ]
+        );
+    }
+}
