@@ -321,8 +321,8 @@ pub async fn delete_store(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let db = state.db.clone();
-    let id = id.into_inner();
-    match blocking(move || db.delete_store(id)).await {
+    let (id, now) = (id.into_inner(), state.clock.now());
+    match blocking(move || db.delete_store(id, now)).await {
         Ok(()) => {
             tracing::info!(store_id = id, by = admin.0.user.id, "store deleted");
             Ok(redirect("/lojas?ok=store_deleted"))

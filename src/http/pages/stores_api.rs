@@ -314,8 +314,8 @@ pub async fn api_delete_store(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let db = state.db.clone();
-    let id = id.into_inner();
-    blocking(move || db.delete_store(id)).await?;
+    let (id, now) = (id.into_inner(), state.clock.now());
+    blocking(move || db.delete_store(id, now)).await?;
     tracing::info!(store_id = id, by = admin.0.user.id, "store deleted");
     Ok(HttpResponse::NoContent().finish())
 }
