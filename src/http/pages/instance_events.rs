@@ -15,11 +15,11 @@ use actix_web::{HttpResponse, web};
 use tokio::sync::{mpsc, watch};
 
 use super::instances_api::state_json;
+use crate::channels::Channels;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::{ApiError, blocking};
 use crate::queue::channel::ChannelState;
-use crate::queue::channels::Channels;
 
 /// How often an idle stream gets a comment line.
 const PING: Duration = Duration::from_secs(15);
