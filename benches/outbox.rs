@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use avisa::db::{Db, DbOptions, Delivery, RawDelivery};
 
+use avisa::channels::Channels;
+use avisa::domain::{Clock, Platform, SystemClock};
 use avisa::domain::{Instance, InstanceMode, NewStore};
-use avisa::domain::{Platform, SystemClock};
 use avisa::ingest::{Request, recognise};
-use avisa::queue::channels::Channels;
 use avisa::queue::outbox::{LEASE_S, Outbox};
 
 const INSTANCES: u64 = 100;
@@ -86,7 +86,7 @@ fn fill(dir: &std::path::Path, total: u64) {
         ..Default::default()
     })
     .expect("settings");
-    let now = jiff::Timestamp::now().as_second();
+    let now = SystemClock.now();
     let mut n = 0u64;
     while n < total {
         let mut batch = Vec::with_capacity(1000);
@@ -132,7 +132,7 @@ fn restart(dir: &std::path::Path) {
         outbox.recover().await.expect("recover");
         let ready_s = started.elapsed().as_secs_f64();
 
-        let now = jiff::Timestamp::now().as_second();
+        let now = SystemClock.now();
         let mut latencies = Vec::with_capacity(CLAIMS);
         for _ in 0..CLAIMS {
             let t = Instant::now();

@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use avisa::db::{AttemptOutcome, Db, DbOptions, Delivery, RawDelivery, ReportFilter};
 
-use avisa::domain::NewStore;
 use avisa::domain::Platform;
 use avisa::domain::report::Period;
+use avisa::domain::{Clock, NewStore, SystemClock};
 use avisa::ingest::{Request, recognise};
 
 const STORES: u64 = 5;
@@ -30,7 +30,7 @@ fn main() {
     let sends = env("BENCH_SENDS", 20_000);
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
-    let now = jiff::Timestamp::now().as_second();
+    let now = SystemClock.now();
     let started = Instant::now();
     let planned = fill(&db, total, now);
     eprintln!(

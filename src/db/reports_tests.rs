@@ -508,7 +508,7 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
             r.assert_counters_match_a_recount();
         }
     }
-    r.db.delete_store(r.stores[1]).expect("delete");
+    r.db.delete_store(r.stores[1], now).expect("delete");
     r.assert_counters_match_a_recount();
     // The history went through the paths the counters follow.
     let t = r.totals();

@@ -138,8 +138,8 @@ impl Db {
     }
 
     /// Deletes a store and its webhook URL; its pending messages are canceled. Its events and
-    /// sent messages stay in the history.
-    pub fn delete_store(&self, id: u64) -> Result<(), DbError> {
+    /// sent messages stay in the history. `now` (from the caller's clock) stamps the cancels.
+    pub fn delete_store(&self, id: u64, now: i64) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
             let mut stores = txn.open_table(tables::STORES)?;
@@ -150,12 +150,7 @@ impl Db {
             txn.open_table(tables::STORE_TOKENS)?
                 .remove(record.webhook_token.as_str())?;
         }
-        super::messages::cancel_pending_of_store(
-            &txn,
-            id,
-            Reason::StoreDeleted.code(),
-            jiff::Timestamp::now().as_second(),
-        )?;
+        super::messages::cancel_pending_of_store(&txn, id, Reason::StoreDeleted.code(), now)?;
         txn.commit()?;
         self.forget_tokens();
         Ok(())

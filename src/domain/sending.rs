@@ -1,8 +1,11 @@
-//! Sending maths, pure: pacing between sends (interval with jitter passed in), the retry
-//! schedule (data, with a penalty for rate limits), the 48-hour expiry, and the local day that
-//! daily limits count in.
+//! Sending rules, pure: the send gate (may this message go now?), pacing between sends
+//! (interval with jitter passed in), the retry schedule (data, with a penalty for rate limits),
+//! the 48-hour expiry, and the local day that daily limits count in. Uses only `domain`.
 
 use serde::{Deserialize, Serialize};
+
+use super::reason::Reason;
+use super::{Instance, Message, MessageStatus};
 
 /// A message not sent within this long after it was due expires (the limit buyers know).
 pub const EXPIRY_S: i64 = 48 * 3600;
@@ -69,9 +72,180 @@ pub fn local_day(unix: i64) -> jiff::civil::Date {
         .unwrap_or_default()
 }
 
+/// What the outbox knows about a due message's surroundings when it asks the gate. The outbox
+/// gathers these (storage reads, the channel registry); the gate only decides.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendFacts<'a> {
+    /// Why the message is no longer wanted (opt-out, store deleted, template off…), if so.
+    pub unwanted: Option<&'static str>,
+    /// The message's store is linked to an instance.
+    pub linked: bool,
+    /// That instance, when it still exists.
+    pub instance: Option<&'a Instance>,
+    /// That instance's channel exists and is connected.
+    pub connected: bool,
+    /// This pass already sent through that instance (one send per instance per pass, so
+    /// pacing is recorded before the next one).
+    pub sent_this_pass: bool,
+}
+
+/// Why a message waits without a known time (the outbox looks again on its next pass).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// The store has no instance: held until it is linked again.
+    Unlinked,
+    /// The instance already sent in this pass.
+    InstanceBusy,
+    /// The linked instance no longer exists.
+    NoInstance,
+    /// The channel is not connected: wait (the 48 h clock keeps running).
+    Disconnected,
+    QuietHours,
+    DailyLimit,
+}
+
+/// The gate's answer for one due message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Close it without sending (expired, or no longer wanted), with this reason code.
+    Close {
+        status: MessageStatus,
+        reason: &'static str,
+    },
+    /// A test message: straight to the sandbox inbox, never to WhatsApp.
+    Sandbox,
+    /// Not now; look again on the next pass.
+    Hold(Hold),
+    /// Not before the instance's pacing slot at this time (Unix seconds).
+    WaitUntil(i64),
+    /// Claim it and send it through the instance's channel.
+    Send,
+}
+
+/// Decides whether `message`, due, may go out at `now`. In order: expired after 48 h, no longer
+/// wanted, test message, store linked, instance free this pass, instance exists, connected,
+/// outside quiet hours and under the daily limit, pacing slot open.
+pub fn gate(message: &Message, facts: &SendFacts<'_>, now: i64) -> Gate {
+    if now - message.due_at > EXPIRY_S {
+        return Gate::Close {
+            status: MessageStatus::Expired,
+            reason: Reason::NotSentWithin48h.code(),
+        };
+    }
+    if let Some(reason) = facts.unwanted {
+        return Gate::Close {
+            status: MessageStatus::Canceled,
+            reason,
+        };
+    }
+    if message.test {
+        return Gate::Sandbox;
+    }
+    if !facts.linked {
+        return Gate::Hold(Hold::Unlinked);
+    }
+    if facts.sent_this_pass {
+        return Gate::Hold(Hold::InstanceBusy);
+    }
+    let Some(instance) = facts.instance else {
+        return Gate::Hold(Hold::NoInstance);
+    };
+    if !facts.connected {
+        return Gate::Hold(Hold::Disconnected);
+    }
+    if instance.quiet_hours.contains(now) {
+        return Gate::Hold(Hold::QuietHours);
+    }
+    if instance.daily_limit_reached(now) {
+        return Gate::Hold(Hold::DailyLimit);
+    }
+    if instance.next_slot > now {
+        return Gate::WaitUntil(instance.next_slot);
+    }
+    Gate::Send
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 2025-11-18 12:00 in Brasília (a Tuesday).
+    const NOON: i64 = 1_763_478_000;
+
+    /// A due message, built from JSON so the table does not care how ids are spelled.
+    fn due(due_at: i64, test: bool) -> Message {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "store_id": 1, "event_id": 1, "kind": "pix.generated", "step": 0, "part": 0,
+            "order_id": null, "phone": "+5511987654321", "buyer_name": null, "product_key": "",
+            "text": "Olá", "due_at": due_at, "status": "scheduled", "history": [],
+            "test": test, "created_at": due_at,
+        }))
+        .expect("a message")
+    }
+
+    fn instance(configure: impl FnOnce(&mut Instance)) -> Instance {
+        let mut i = Instance::new("Loja", crate::domain::InstanceMode::Whatsapp, NOON);
+        configure(&mut i);
+        i
+    }
+
+    #[test]
+    fn gate_decides_each_due_message_in_order() {
+        let open = instance(|_| {});
+        let paced = instance(|i| i.next_slot = NOON + 20);
+        let full = instance(|i| {
+            i.daily_limit = 2;
+            i.sent_day = local_day(NOON).to_string();
+            i.sent_today = 2;
+        });
+        let ready = SendFacts {
+            unwanted: None,
+            linked: true,
+            instance: Some(&open),
+            connected: true,
+            sent_this_pass: false,
+        };
+        let expired = Gate::Close {
+            status: MessageStatus::Expired,
+            reason: "not_sent_within_48h",
+        };
+        let opted_out = Gate::Close {
+            status: MessageStatus::Canceled,
+            reason: "opted_out",
+        };
+        #[rustfmt::skip]
+        let table: Vec<(&str, Message, SendFacts<'_>, i64, Gate)> = vec![
+            ("ready to go", due(NOON, false), ready, NOON, Gate::Send),
+            ("48 h is still in time", due(NOON - EXPIRY_S, false), ready, NOON, Gate::Send),
+            ("one second over 48 h expires", due(NOON - EXPIRY_S - 1, false), ready, NOON, expired),
+            ("expiry beats everything", due(NOON - EXPIRY_S - 1, true),
+                SendFacts { unwanted: Some("opted_out"), ..ready }, NOON, expired),
+            ("unwanted is canceled", due(NOON, false),
+                SendFacts { unwanted: Some("opted_out"), ..ready }, NOON, opted_out),
+            ("test messages go to the sandbox", due(NOON, true),
+                SendFacts { linked: false, connected: false, ..ready }, NOON, Gate::Sandbox),
+            ("unlinked store holds", due(NOON, false),
+                SendFacts { linked: false, instance: None, ..ready }, NOON, Gate::Hold(Hold::Unlinked)),
+            ("one send per instance per pass", due(NOON, false),
+                SendFacts { sent_this_pass: true, ..ready }, NOON, Gate::Hold(Hold::InstanceBusy)),
+            ("instance gone holds", due(NOON, false),
+                SendFacts { instance: None, ..ready }, NOON, Gate::Hold(Hold::NoInstance)),
+            ("disconnected holds", due(NOON, false),
+                SendFacts { connected: false, ..ready }, NOON, Gate::Hold(Hold::Disconnected)),
+            ("22:00 is quiet", due(NOON, false), ready, NOON + 10 * 3600, Gate::Hold(Hold::QuietHours)),
+            ("daily limit reached", due(NOON, false),
+                SendFacts { instance: Some(&full), ..ready }, NOON, Gate::Hold(Hold::DailyLimit)),
+            ("the limit resets the next day", due(NOON, false),
+                SendFacts { instance: Some(&full), ..ready }, NOON + 24 * 3600, Gate::Send),
+            ("pacing slot not open", due(NOON, false),
+                SendFacts { instance: Some(&paced), ..ready }, NOON, Gate::WaitUntil(NOON + 20)),
+            ("pacing slot open", due(NOON, false),
+                SendFacts { instance: Some(&paced), ..ready }, NOON + 20, Gate::Send),
+        ];
+        for (case, message, facts, now, expected) in table {
+            assert_eq!(gate(&message, &facts, now), expected, "{case}");
+        }
+    }
 
     #[test]
     fn retries_follow_the_schedule_then_give_up() {

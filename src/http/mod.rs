@@ -65,7 +65,7 @@ pub struct AppState {
     /// The ingestion writer (group commit).
     pub intake: crate::queue::Intake,
     /// Every instance's live channel (state for the console, sends for the outbox).
-    pub channels: Arc<crate::queue::channels::Channels>,
+    pub channels: Arc<crate::channels::Channels>,
     /// Wakes the outbox when something it waits for changed (a link, a reschedule, …).
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// The outbox's counters, once it runs.

@@ -1,8 +1,10 @@
-//! The sending interface, defined by its consumer (the outbox). Channels (`channels/`) implement
-//! it: the WhatsApp client, and the fake used by tests and the visible sandbox.
+//! The sending interface, defined by its consumer (the outbox and the inbox): one `Channel` per
+//! instance, found through a `ChannelLookup`. `channels/` implements both (the WhatsApp client,
+//! the fake used by tests and the visible sandbox, the registry), so `queue` never imports it.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
@@ -133,4 +135,16 @@ pub trait Channel: Send + Sync {
     fn send<'a>(&'a self, to: &'a str, text: &'a str, message_id: &'a str) -> SendFuture<'a>;
     fn receipts(&self) -> broadcast::Receiver<Receipt>;
     fn incoming(&self) -> broadcast::Receiver<Incoming>;
+}
+
+/// Finds each instance's live channel. The registry in `channels/` implements it; the outbox and
+/// the inbox only look channels up, they never build one.
+pub trait ChannelLookup: Send + Sync {
+    /// The live channel of `instance_id`, if it has one.
+    fn channel(&self, instance_id: u64) -> Option<Arc<dyn Channel>>;
+    /// Every instance that has a channel.
+    fn instance_ids(&self) -> Vec<u64>;
+    /// Fires whenever the set of channels changes, so followers pick up channels that appear
+    /// after they started.
+    fn changes(&self) -> watch::Receiver<u64>;
 }

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
-use super::channel::{Channel, Incoming};
-use super::channels::Channels;
+use super::channel::{Channel, ChannelLookup, Incoming};
 use crate::db::{ConversationKind, Db, DbError, NewConversationEntry, blocking};
 use crate::domain::Clock;
 use crate::domain::inbox::{DEFAULT_OPT_OUT_WORDS, auto_reply_due, is_opt_out};
@@ -33,13 +32,13 @@ pub enum Handled {
 #[derive(Clone)]
 pub struct Inbox {
     db: Db,
-    channels: Arc<Channels>,
+    channels: Arc<dyn ChannelLookup>,
     clock: Arc<dyn Clock>,
 }
 
 /// Runs a storage call off the async workers: a transaction never spans an `.await`.
 impl Inbox {
-    pub fn new(db: Db, channels: Arc<Channels>, clock: Arc<dyn Clock>) -> Inbox {
+    pub fn new(db: Db, channels: Arc<dyn ChannelLookup>, clock: Arc<dyn Clock>) -> Inbox {
         Inbox {
             db,
             channels,
@@ -211,9 +210,9 @@ impl Inbox {
             let mut changes = self.channels.changes();
             let mut followers: HashMap<u64, (Arc<dyn Channel>, JoinHandle<()>)> = HashMap::new();
             loop {
-                let ids = self.channels.ids();
+                let ids = self.channels.instance_ids();
                 followers.retain(|id, (channel, task)| {
-                    let current = self.channels.get(*id);
+                    let current = self.channels.channel(*id);
                     let keep = current.is_some_and(|c| Arc::ptr_eq(&c, channel));
                     if !keep {
                         task.abort();
@@ -224,7 +223,7 @@ impl Inbox {
                     if followers.contains_key(&id) {
                         continue;
                     }
-                    if let Some(channel) = self.channels.get(id) {
+                    if let Some(channel) = self.channels.channel(id) {
                         let task = tokio::spawn(self.clone().follow(id, channel.clone()));
                         followers.insert(id, (channel, task));
                     }

@@ -1,16 +1,19 @@
-//! Intake (recognised deliveries -> one durable write transaction, shared by every request that
-//! is waiting) and, later, the outbox. Uses `db`, `ingest` and `domain`.
+//! The work queues between the web and WhatsApp: the intake (recognised deliveries -> one
+//! durable write transaction, shared by every request that is waiting), the outbox (due messages
+//! -> the send gate -> a channel) and the inbox (buyers' replies -> opt-outs, auto-replies).
+//! Channels are found through `channel::ChannelLookup`, which `channels/` implements. Uses `db`,
+//! `ingest` and `domain`.
 
 pub mod channel;
-pub mod channels;
 pub mod inbox;
 pub mod intake;
 pub mod outbox;
+mod outbox_metrics;
+pub mod simulate;
 
 #[cfg(test)]
-mod inbox_specs;
+mod inbox_tests;
 #[cfg(test)]
-mod outbox_specs;
-pub mod simulate;
+mod outbox_tests;
 
 pub use intake::{Intake, IntakeError};

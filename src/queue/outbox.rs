@@ -1,8 +1,9 @@
 //! The outbox: one loop per avisa that sleeps until the earliest due message (or a wake-up),
-//! then, in due order, re-checks that each message is still wanted, waits for its instance
-//! (linked, connected, outside quiet hours, under the daily limit, its pacing slot free), claims
-//! it under a lease, sends it through the instance's channel and records the attempt.
-//! Time and jitter are passed in: tests step a clock and never sleep.
+//! then, in due order, gathers each message's facts (still wanted? its store's instance, its
+//! channel), asks the pure send gate (`domain::sending::gate`) and follows it: close, hold,
+//! deliver to the sandbox, or claim under a lease, send through the channel and record the
+//! attempt. Time and jitter are passed in: tests step a clock and never sleep. Uses `db`,
+//! `domain` and `queue::channel`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -10,12 +11,13 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
 
-use super::channel::{Receipt, SendError};
-use super::channels::Channels;
+use super::channel::{ChannelLookup, Receipt, SendError, SendReceipt};
+pub use super::outbox_metrics::OutboxMetrics;
 use crate::db::{AttemptOutcome, Db, DbError, ReceiptStatus, blocking};
-use crate::domain::sending::{EXPIRY_S, Failure, retry_delay};
+use crate::domain::reason::Reason;
+use crate::domain::sending::{Failure, Gate, SendFacts, gate, retry_delay};
 use crate::domain::{Clock, MessageStatus};
-use crate::domain::{Instance, InstanceMode, Message, Store};
+use crate::domain::{Instance, InstanceMode, Message};
 
 /// How long a claimed message may stay "sending" before a restart treats it as maybe sent.
 pub const LEASE_S: i64 = 120;
@@ -46,94 +48,21 @@ fn message_id_of(wire: &str) -> Option<u64> {
     wire.strip_prefix("AVISA")?.parse().ok()
 }
 
-/// What `/metrics` shows of the outbox: attempts by outcome and the due-to-sent latency.
-#[derive(Default)]
-pub struct OutboxMetrics {
-    outcomes: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
-    /// Counts of sends whose due-to-sent latency was at most each bound (seconds).
-    latency_le: [std::sync::atomic::AtomicU64; LATENCY_BOUNDS.len()],
-    latency_sum_s: std::sync::atomic::AtomicU64,
-    latency_count: std::sync::atomic::AtomicU64,
-}
-
-/// Histogram bounds for due → sent, in seconds (pacing makes minutes normal).
-const LATENCY_BOUNDS: [u64; 8] = [1, 5, 30, 60, 300, 1800, 3600, 86_400];
-
-impl OutboxMetrics {
-    fn count(&self, outcome: &'static str, n: usize) {
-        if n > 0 {
-            *self
-                .outcomes
-                .lock()
-                .expect("metrics lock")
-                .entry(outcome)
-                .or_default() += n as u64;
-        }
-    }
-
-    fn observe_latency(&self, seconds: i64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let s = seconds.max(0) as u64;
-        for (bound, slot) in LATENCY_BOUNDS.iter().zip(&self.latency_le) {
-            if s <= *bound {
-                slot.fetch_add(1, Relaxed);
-            }
-        }
-        self.latency_sum_s.fetch_add(s, Relaxed);
-        self.latency_count.fetch_add(1, Relaxed);
-    }
-
-    /// Prometheus exposition text.
-    pub fn render(&self) -> String {
-        use std::fmt::Write as _;
-        use std::sync::atomic::Ordering::Relaxed;
-        let mut out = String::from(
-            "# HELP avisa_outbox_attempts_total Outbox outcomes (sent, retried, failed, expired, canceled).\n# TYPE avisa_outbox_attempts_total counter\n",
-        );
-        for (outcome, n) in self.outcomes.lock().expect("metrics lock").iter() {
-            let _ = writeln!(
-                out,
-                "avisa_outbox_attempts_total{{outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        out.push_str("# HELP avisa_send_latency_seconds From due to sent.\n# TYPE avisa_send_latency_seconds histogram\n");
-        for (bound, slot) in LATENCY_BOUNDS.iter().zip(&self.latency_le) {
-            let _ = writeln!(
-                out,
-                "avisa_send_latency_seconds_bucket{{le=\"{bound}\"}} {}",
-                slot.load(Relaxed)
-            );
-        }
-        let count = self.latency_count.load(Relaxed);
-        let _ = writeln!(
-            out,
-            "avisa_send_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(
-            out,
-            "avisa_send_latency_seconds_sum {}",
-            self.latency_sum_s.load(Relaxed)
-        );
-        let _ = writeln!(out, "avisa_send_latency_seconds_count {count}");
-        out
-    }
-}
-
+/// The sending loop of one avisa (see the module docs).
 pub struct Outbox {
     metrics: Arc<OutboxMetrics>,
     db: Db,
-    channels: Arc<Channels>,
+    channels: Arc<dyn ChannelLookup>,
     clock: Arc<dyn Clock>,
     jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
     receipts: std::sync::Mutex<HashMap<u64, broadcast::Receiver<Receipt>>>,
 }
 
-/// Runs a storage call off the async workers: a transaction never spans an `.await`.
 impl Outbox {
     /// `jitter` returns values in [0, 1); production passes a random source, tests a constant.
     pub fn new(
         db: Db,
-        channels: Arc<Channels>,
+        channels: Arc<dyn ChannelLookup>,
         clock: Arc<dyn Clock>,
         jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
     ) -> Outbox {
@@ -167,146 +96,70 @@ impl Outbox {
         let db = self.db.clone();
         let due = blocking(move || db.due_messages(now, BATCH)).await?;
         let mut pass = Pass::default();
-        let mut stores: HashMap<u64, Option<Store>> = HashMap::new();
+        // Each store's linked instance and each instance, read once per pass.
+        let mut stores: HashMap<u64, Option<u64>> = HashMap::new();
         let mut instances: HashMap<u64, Option<Instance>> = HashMap::new();
         let mut used: HashSet<u64> = HashSet::new();
         for message in due {
-            if now - message.due_at > EXPIRY_S {
-                self.close(message.id, MessageStatus::Expired, "not_sent_within_48h")
-                    .await?;
-                pass.expired += 1;
-                continue;
-            }
             let db = self.db.clone();
             let checked = message.clone();
-            if let Some(reason) = blocking(move || db.unwanted_reason(&checked)).await? {
-                self.close(message.id, MessageStatus::Canceled, reason)
-                    .await?;
-                pass.canceled += 1;
-                continue;
-            }
-            if message.test {
-                // Test mode and test numbers: straight to the sandbox inbox, never to WhatsApp.
-                self.deliver_to_sandbox(&message, now).await?;
-                pass.sent += 1;
-                continue;
-            }
-            let store = match stores.get(&message.store_id) {
-                Some(s) => s.clone(),
-                None => {
-                    let db = self.db.clone();
-                    let id = message.store_id;
-                    let s = blocking(move || db.store(id)).await.ok();
-                    stores.insert(id, s.clone());
-                    s
+            let unwanted = blocking(move || db.unwanted_reason(&checked)).await?;
+            let instance_id = self.linked_instance(&mut stores, message.store_id).await;
+            let instance = match instance_id {
+                Some(id) => self.instance(&mut instances, id).await,
+                None => None,
+            };
+            let channel = instance_id
+                .and_then(|id| self.channels.channel(id))
+                .filter(|c| c.state().borrow().is_connected());
+            let facts = SendFacts {
+                unwanted,
+                linked: instance_id.is_some(),
+                instance: instance.as_ref(),
+                connected: channel.is_some(),
+                sent_this_pass: instance_id.is_some_and(|id| used.contains(&id)),
+            };
+            match gate(&message, &facts, now) {
+                Gate::Close { status, reason } => {
+                    self.close(message.id, status, reason).await?;
+                    match status {
+                        MessageStatus::Expired => pass.expired += 1,
+                        _ => pass.canceled += 1,
+                    }
                 }
-            };
-            let Some(instance_id) = store.and_then(|s| s.instance_id) else {
-                pass.held += 1; // Unlinked store: held until it is linked again.
-                continue;
-            };
-            if used.contains(&instance_id) {
-                pass.held += 1;
-                continue;
-            }
-            let instance = match instances.get(&instance_id) {
-                Some(i) => i.clone(),
-                None => {
-                    let db = self.db.clone();
-                    let i = blocking(move || db.instance(instance_id)).await.ok();
-                    instances.insert(instance_id, i.clone());
-                    i
-                }
-            };
-            let Some(instance) = instance else {
-                pass.held += 1;
-                continue;
-            };
-            let Some(channel) = self
-                .channels
-                .get(instance_id)
-                .filter(|c| c.state().borrow().is_connected())
-            else {
-                pass.held += 1; // Disconnected: wait (the 48 h clock keeps running).
-                continue;
-            };
-            if instance.quiet_hours.contains(now) || instance.daily_limit_reached(now) {
-                pass.held += 1;
-                continue;
-            }
-            if instance.next_slot > now {
-                pass.held += 1;
-                pass.next_wake = Some(
-                    pass.next_wake
-                        .map_or(instance.next_slot, |w| w.min(instance.next_slot)),
-                );
-                continue;
-            }
-            let lease_until = now + LEASE_S;
-            let db = self.db.clone();
-            let id = message.id;
-            let Some(claimed) =
-                blocking(move || db.claim_message(id, Some(instance_id), lease_until, now)).await?
-            else {
-                continue;
-            };
-            used.insert(instance_id);
-            let outcome = match channel
-                .send(&claimed.phone, &claimed.text, &wire_id(claimed.id))
-                .await
-            {
-                Ok(receipt) => {
-                    let at = if receipt.sent_at > 0 {
-                        receipt.sent_at
-                    } else {
-                        now
-                    };
+                Gate::Sandbox => {
+                    self.deliver_to_sandbox(&message, now).await?;
                     pass.sent += 1;
-                    self.metrics.observe_latency(at - claimed.due_at);
-                    AttemptOutcome::Sent {
-                        at,
-                        sandbox: instance.mode == InstanceMode::Sandbox,
-                        next_slot: instance.pacing.next_slot(at, (self.jitter)()),
-                    }
                 }
-                Err(SendError::SessionUnavailable(reason)) => {
+                Gate::Hold(_) => pass.held += 1,
+                Gate::WaitUntil(slot) => {
                     pass.held += 1;
-                    AttemptOutcome::Hold {
-                        reason: format!("session_unavailable: {reason}"),
-                    }
+                    pass.next_wake = Some(pass.next_wake.map_or(slot, |w| w.min(slot)));
                 }
-                Err(SendError::Permanent(reason)) => {
-                    pass.failed += 1;
-                    AttemptOutcome::Fail { reason }
-                }
-                Err(error @ (SendError::Transient(_) | SendError::RateLimited(_))) => {
-                    let failure = if matches!(error, SendError::RateLimited(_)) {
-                        Failure::RateLimited
-                    } else {
-                        Failure::Transient
+                Gate::Send => {
+                    let (Some(instance_id), Some(instance), Some(channel)) =
+                        (instance_id, instance, channel)
+                    else {
+                        unreachable!("the gate sends only through a linked, connected instance");
                     };
-                    match retry_delay(claimed.attempts + 1, failure, (self.jitter)()) {
-                        Some(delay) => {
-                            pass.retried += 1;
-                            AttemptOutcome::Retry {
-                                at: now + delay,
-                                reason: error.to_string(),
-                            }
-                        }
-                        None => {
-                            pass.failed += 1;
-                            AttemptOutcome::Fail {
-                                reason: format!(
-                                    "gave up after {} attempts: {error}",
-                                    claimed.attempts + 1
-                                ),
-                            }
-                        }
-                    }
+                    let lease_until = now + LEASE_S;
+                    let db = self.db.clone();
+                    let id = message.id;
+                    let Some(claimed) =
+                        blocking(move || db.claim_message(id, Some(instance_id), lease_until, now))
+                            .await?
+                    else {
+                        continue;
+                    };
+                    used.insert(instance_id);
+                    let result = channel
+                        .send(&claimed.phone, &claimed.text, &wire_id(claimed.id))
+                        .await;
+                    let outcome = self.outcome(&mut pass, &instance, &claimed, result, now);
+                    let db = self.db.clone();
+                    blocking(move || db.record_attempt(id, lease_until, outcome, now)).await?;
                 }
-            };
-            let db = self.db.clone();
-            blocking(move || db.record_attempt(id, lease_until, outcome, now)).await?;
+            }
         }
         for (outcome, n) in [
             ("sent", pass.sent),
@@ -326,6 +179,101 @@ impl Outbox {
             pass.next_wake = Some(pass.next_wake.map_or(due, |w| w.min(due)));
         }
         Ok(pass)
+    }
+
+    /// The instance the store is linked to (stores read once per pass; a store that cannot be
+    /// read counts as unlinked).
+    async fn linked_instance(
+        &self,
+        stores: &mut HashMap<u64, Option<u64>>,
+        store_id: u64,
+    ) -> Option<u64> {
+        if let Some(linked) = stores.get(&store_id) {
+            return *linked;
+        }
+        let db = self.db.clone();
+        let store = blocking(move || db.store(store_id)).await.ok();
+        let linked = store.and_then(|s| s.instance_id);
+        stores.insert(store_id, linked);
+        linked
+    }
+
+    /// The instance, read once per pass (one that cannot be read counts as gone).
+    async fn instance(
+        &self,
+        instances: &mut HashMap<u64, Option<Instance>>,
+        id: u64,
+    ) -> Option<Instance> {
+        if let Some(instance) = instances.get(&id) {
+            return instance.clone();
+        }
+        let db = self.db.clone();
+        let instance = blocking(move || db.instance(id)).await.ok();
+        instances.insert(id, instance.clone());
+        instance
+    }
+
+    /// What a send's result means for the message: sent (with the next pacing slot), held,
+    /// retried on the schedule, or failed; counted in `pass`.
+    fn outcome(
+        &self,
+        pass: &mut Pass,
+        instance: &Instance,
+        claimed: &Message,
+        result: Result<SendReceipt, SendError>,
+        now: i64,
+    ) -> AttemptOutcome {
+        match result {
+            Ok(receipt) => {
+                let at = if receipt.sent_at > 0 {
+                    receipt.sent_at
+                } else {
+                    now
+                };
+                pass.sent += 1;
+                self.metrics.observe_latency(at - claimed.due_at);
+                AttemptOutcome::Sent {
+                    at,
+                    sandbox: instance.mode == InstanceMode::Sandbox,
+                    next_slot: instance.pacing.next_slot(at, (self.jitter)()),
+                }
+            }
+            Err(SendError::SessionUnavailable(reason)) => {
+                pass.held += 1;
+                AttemptOutcome::Hold {
+                    reason: Reason::SessionUnavailable.with(reason),
+                }
+            }
+            Err(SendError::Permanent(reason)) => {
+                pass.failed += 1;
+                AttemptOutcome::Fail { reason }
+            }
+            Err(error @ (SendError::Transient(_) | SendError::RateLimited(_))) => {
+                let failure = if matches!(error, SendError::RateLimited(_)) {
+                    Failure::RateLimited
+                } else {
+                    Failure::Transient
+                };
+                match retry_delay(claimed.attempts + 1, failure, (self.jitter)()) {
+                    Some(delay) => {
+                        pass.retried += 1;
+                        AttemptOutcome::Retry {
+                            at: now + delay,
+                            reason: error.to_string(),
+                        }
+                    }
+                    None => {
+                        pass.failed += 1;
+                        AttemptOutcome::Fail {
+                            reason: format!(
+                                "gave up after {} attempts: {error}",
+                                claimed.attempts + 1
+                            ),
+                        }
+                    }
+                }
+            }
+        }
     }
 
     async fn close(
@@ -366,10 +314,10 @@ impl Outbox {
         let mut pending = Vec::new();
         {
             let mut subscriptions = self.receipts.lock().expect("receipts lock");
-            for instance_id in self.channels.ids() {
+            for instance_id in self.channels.instance_ids() {
                 let rx = subscriptions.entry(instance_id).or_insert_with(|| {
                     self.channels
-                        .get(instance_id)
+                        .channel(instance_id)
                         .map(|c| c.receipts())
                         .unwrap_or_else(|| broadcast::channel(1).1)
                 });
@@ -380,10 +328,11 @@ impl Outbox {
         }
         for receipt in pending {
             let db = self.db.clone();
+            let now = self.clock.now();
             blocking(move || match receipt {
                 Receipt::ServerAck { .. } => Ok(()),
                 Receipt::ServerNack { message_id, reason } => match message_id_of(&message_id) {
-                    Some(id) => db.apply_nack(id, &reason, jiff::Timestamp::now().as_second()),
+                    Some(id) => db.apply_nack(id, &reason, now),
                     None => Ok(()),
                 },
                 Receipt::Delivered { message_id, at } => match message_id_of(&message_id) {

@@ -566,10 +566,7 @@ async fn an_admin_connects_a_whatsapp_instance_and_the_page_shows_a_qr_that_deco
 
     // What a real client emits: ref, noise key, identity key, adv secret.
     let payload = "2@Xk3ZqP0aH9vY2rT7mLw4sN8dC1fB6gJ5,Lw0u3Yb2xV7cN1mQ9rT4eS6dF8gH0jK2lZ5aP3oI7U=,7t9hH0pQkXf2Z4cVbN6mL8sD1aR3eW5yU7iO9pA2sD=,vB3nM5kJ7hG9fD1sA2qW4eR6tY8uI0oPzXcVbNmLkJ=";
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64;
+    let now = avisa::domain::Clock::now(&avisa::domain::SystemClock);
     fake.set_state(ChannelState::WaitingForQr {
         qr: payload.into(),
         expires_at: now + 60,

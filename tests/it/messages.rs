@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use avisa::domain::Platform;
+use avisa::domain::{Clock, Platform, SystemClock};
 use serde_json::{Value, json};
 
 use crate::events::{create_store, post_webhook};
@@ -221,7 +221,8 @@ async fn cancel_reschedule_and_send_now_change_status_and_history() {
     );
 
     // Reschedule to a Brasília time a day ahead (minute precision, like the input).
-    let target = jiff::Timestamp::now()
+    let target = jiff::Timestamp::from_second(SystemClock.now())
+        .expect("now")
         .checked_add(jiff::SignedDuration::from_hours(24))
         .expect("tomorrow")
         .to_zoned(jiff::tz::TimeZone::get("America/Sao_Paulo").expect("tz"));
@@ -239,7 +240,7 @@ async fn cancel_reschedule_and_send_now_change_status_and_history() {
     let nonsense = post_form(&admin, &app, &path, &[("due_at", "amanhã")]).await;
     assert_eq!(nonsense.status(), 422);
 
-    let now = jiff::Timestamp::now().as_second();
+    let now = SystemClock.now();
     let path = format!("/mensagens/{}/enviar-agora", ids[2]);
     let sent = post_form(&admin, &app, &path, &[]).await;
     assert_eq!(sent.status(), 303);
@@ -656,7 +657,7 @@ async fn the_messages_api_works_with_a_bearer_token() {
     assert_eq!(one["message"]["store_name"], "Minha Loja");
     assert_eq!(one["message"]["history"][0]["status"], "scheduled");
 
-    let later = jiff::Timestamp::now().as_second() + 3600;
+    let later = SystemClock.now() + 3600;
     let moved = call(
         reqwest::Method::POST,
         &format!("/api/v1/messages/{id}/reschedule"),

@@ -372,15 +372,15 @@ fn scheduled_backups_run_daily_and_keep_the_newest() {
     .expect("settings");
     let day = 24 * 3600;
     let start = 1_746_112_731;
-    let first = avisa::app::run_housekeeping(&db, start, true);
+    let first = avisa::jobs::run_housekeeping(&db, start, true);
     assert!(
         first.backup.is_some() && first.errors.is_empty(),
         "{first:?}"
     );
-    let hour_later = avisa::app::run_housekeeping(&db, start + 3600, false);
+    let hour_later = avisa::jobs::run_housekeeping(&db, start + 3600, false);
     assert!(hour_later.backup.is_none(), "one a day");
     for n in 1..=3 {
-        let report = avisa::app::run_housekeeping(&db, start + n * day, false);
+        let report = avisa::jobs::run_housekeeping(&db, start + n * day, false);
         assert!(report.backup.is_some(), "day {n}");
     }
     let mut names: Vec<String> = std::fs::read_dir(&backups)

@@ -224,7 +224,7 @@ fn the_systemd_unit_runs_real_flags_as_the_sysusers_user() {
 
 #[test]
 fn the_example_environment_file_lists_every_variable() {
-    let cli = std::fs::read_to_string("src/cli.rs").expect("cli.rs");
+    let cli = std::fs::read_to_string("src/cli/mod.rs").expect("cli/mod.rs");
     let read: BTreeSet<&str> = cli
         .split("env = \"")
         .skip(1)

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use avisa::db::{AttemptOutcome, ReceiptStatus};
-use avisa::domain::Platform;
+use avisa::domain::{Clock, Platform, SystemClock};
 
 use crate::support::TestApp;
 
@@ -30,7 +30,7 @@ pub async fn arrange_sends(app: &TestApp) -> u64 {
             crate::events::post_webhook(app, &token, body(kind, id, order), &[]).await;
         assert_eq!(status, 202);
     }
-    let now = jiff::Timestamp::now().as_second();
+    let now = SystemClock.now();
     let db = app.db.clone();
     let sent: Vec<u64> = tokio::task::spawn_blocking(move || {
         let mut sent = Vec::new();

@@ -16,7 +16,7 @@ pub struct TestApp {
     /// The running server's storage, for arranging data the UI would take many steps to make.
     pub db: avisa::db::Db,
     /// The running server's channel registry, for registering fake channels and pairing.
-    pub channels: Arc<avisa::queue::channels::Channels>,
+    pub channels: Arc<avisa::channels::Channels>,
     handle: avisa::http::ServerHandle,
 }
 

@@ -16,13 +16,13 @@ use whatsapp_rust::types::events::Event;
 use super::events::{self, Account, Effect};
 use super::send::{self, AddressBook};
 use super::supervisor::Supervisor;
+use crate::channels::WhatsappFactory;
 use crate::db::Db;
 use crate::domain::Clock;
 use crate::domain::Instance;
 use crate::queue::channel::{
     Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture, SendReceipt,
 };
-use crate::queue::channels::WhatsappFactory;
 
 /// The WhatsApp Web version the library ships with, used when the version is pinned (a test
 /// server, or a relay without internet access for the version check).

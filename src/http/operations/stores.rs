@@ -163,7 +163,8 @@ pub async fn create_store(state: &AppState, new: NewStore) -> Result<Store, DbEr
 
 /// Deletes a store: its URL goes; its events stay in the history.
 pub async fn delete_store(state: &AppState, id: u64) -> Result<(), DbError> {
-    state.run(move |db| db.delete_store(id)).await
+    let now = state.clock.now();
+    state.run(move |db| db.delete_store(id, now)).await
 }
 
 /// Replaces the webhook token: the old URL answers 404 from now on.

@@ -14,12 +14,12 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use tokio::sync::{mpsc, watch};
 
+use crate::channels::Channels;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::ApiError;
 use crate::http::operations::instances::state_json;
 use crate::queue::channel::ChannelState;
-use crate::queue::channels::Channels;
 
 /// How often an idle stream gets a comment line.
 const PING: Duration = Duration::from_secs(15);

@@ -1,6 +1,6 @@
-//! The operator's commands: `backup`, `restore`, `export`, `forget`. They open the data file
-//! directly when avisa is stopped; a running avisa holds the file's lock, so `backup` then asks
-//! it over loopback HTTP (an admin API token) and the others point to the console.
+//! `avisa backup` and `avisa restore`. Backup opens the data file directly when avisa is stopped;
+//! a running avisa holds the file's lock, so it then asks it over loopback HTTP (an admin API
+//! token). Restore writes only into a new, empty data directory.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -8,40 +8,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::db::{DATA_FILE, Db, DbError, DbOptions, restore};
-use crate::domain::Phone;
-
-/// A small page cache: these commands read once and exit.
-fn options() -> DbOptions {
-    DbOptions {
-        cache_bytes: 8 * 1024 * 1024,
-    }
-}
-
-/// Opens an existing data file; `None` (after telling the operator why) when it cannot.
-fn open_existing(command: &str, dir: &Path, live_hint: &str) -> Result<Db, ExitCode> {
-    if !dir.join(DATA_FILE).exists() {
-        eprintln!(
-            "avisa {command}: no data file in {} (is --data-dir / AVISA_DATA_DIR right?)",
-            dir.display()
-        );
-        return Err(ExitCode::from(1));
-    }
-    match Db::open(dir, &options()) {
-        Ok(store) => Ok(store),
-        Err(DbError::Locked(dir)) => {
-            eprintln!(
-                "avisa {command}: a running avisa is using {}; {live_hint}",
-                dir.display()
-            );
-            Err(ExitCode::from(1))
-        }
-        Err(e) => {
-            eprintln!("avisa {command}: {e}");
-            Err(ExitCode::from(1))
-        }
-    }
-}
+use super::{dial_address, options};
+use crate::db::{DATA_FILE, Db, DbError, restore};
 
 /// `avisa backup --out FILE`.
 pub fn backup(out: &Path, dir: &Path, server: &str, token: Option<&str>) -> ExitCode {
@@ -97,23 +65,6 @@ pub fn backup(out: &Path, dir: &Path, server: &str, token: Option<&str>) -> Exit
             eprintln!("avisa backup: {e}");
             ExitCode::from(1)
         }
-    }
-}
-
-/// The address to dial for a listen address: a wildcard listener is reached on loopback.
-pub fn dial_address(server: &str) -> String {
-    let bare = server
-        .trim()
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    if let Some(port) = bare.strip_prefix("0.0.0.0:") {
-        format!("127.0.0.1:{port}")
-    } else if let Some(port) = bare.strip_prefix("[::]:") {
-        format!("[::1]:{port}")
-    } else {
-        bare.to_owned()
     }
 }
 
@@ -226,77 +177,5 @@ pub fn restore_into(file: &Path, dir: &Path) -> ExitCode {
             eprintln!("avisa restore: {e}");
             ExitCode::from(1)
         }
-    }
-}
-
-fn buyer_phone(command: &str, raw: &str) -> Result<Phone, ExitCode> {
-    Phone::parse(raw).map_err(|e| {
-        eprintln!("avisa {command}: {raw:?} is not a usable phone: {e}");
-        ExitCode::from(2)
-    })
-}
-
-const LIVE_HINT: &str = "stop it first, or use the console (Configurações → Privacidade)";
-
-/// `avisa export --buyer PHONE`: the buyer's data as JSON on stdout.
-pub fn export(raw_phone: &str, dir: &Path) -> ExitCode {
-    let phone = match buyer_phone("export", raw_phone) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let db = match open_existing("export", dir, LIVE_HINT) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    match db.export_buyer(&phone, jiff::Timestamp::now().as_second()) {
-        Ok(export) => {
-            let json = serde_json::to_string_pretty(&export).expect("an export serialises");
-            println!("{json}");
-            eprintln!("{} events for {}", export.events.len(), phone);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("avisa export: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-/// `avisa forget --buyer PHONE`: erase the buyer's events, keep the opt-out hash.
-pub fn forget(raw_phone: &str, dir: &Path) -> ExitCode {
-    let phone = match buyer_phone("forget", raw_phone) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let db = match open_existing("forget", dir, LIVE_HINT) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    match db.forget_buyer(&phone, jiff::Timestamp::now().as_second()) {
-        Ok(done) => {
-            println!(
-                "{phone}: {} events and {} raw bodies erased; the number is kept only as a hash \
-                 so it is never messaged again. Backups made before now still hold the old data.",
-                done.events, done.raw_bodies
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("avisa forget: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::dial_address;
-
-    #[test]
-    fn a_wildcard_listen_address_is_dialled_on_loopback() {
-        assert_eq!(dial_address("0.0.0.0:8080"), "127.0.0.1:8080");
-        assert_eq!(dial_address("[::]:9000"), "[::1]:9000");
-        assert_eq!(dial_address("127.0.0.1:8080"), "127.0.0.1:8080");
-        assert_eq!(dial_address("http://127.0.0.1:8080/"), "127.0.0.1:8080");
     }
 }

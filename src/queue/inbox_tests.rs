@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::channel::{ChannelState, Incoming};
-use super::channels::Channels;
 use super::inbox::{Handled, Inbox};
+use crate::channels::Channels;
 use crate::channels::fake::FakeChannel;
 use crate::db::{ConversationKind, Db, DbOptions};
 use crate::domain::ManualClock;

@@ -1,21 +1,23 @@
-//! The live channel of every instance. The outbox sends through it, the console reads its state.
-//! Sandbox instances get the fake channel (connected at once); WhatsApp instances get theirs
-//! from the WhatsApp work, and until then have none (shown as not connected).
+//! The registry: the live channel of every instance. The outbox and inbox find channels through
+//! it (as `queue::channel::ChannelLookup`), the console reads their state. Sandbox instances get
+//! the fake channel (connected at once); WhatsApp instances get theirs from the WhatsApp factory,
+//! and until then have none (shown as not connected). Uses `queue::channel` and `domain`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 
-use super::channel::{Channel, ChannelState, Pairing};
-use crate::channels::fake::FakeChannel;
+use super::fake::FakeChannel;
 use crate::domain::{Instance, InstanceMode};
+use crate::queue::channel::{Channel, ChannelLookup, ChannelState, Pairing};
 
 /// Builds the channel and its pairing control for a WhatsApp-mode instance (the WhatsApp
 /// supervisor in production; tests may give their own).
 pub type WhatsappFactory =
     Box<dyn Fn(&Instance) -> (Arc<dyn Channel>, Arc<dyn Pairing>) + Send + Sync>;
 
+/// Every instance's channel and pairing control, shared by the outbox, the inbox and the console.
 #[derive(Default)]
 pub struct Channels {
     live: RwLock<HashMap<u64, Arc<dyn Channel>>>,
@@ -129,6 +131,7 @@ impl Channels {
         self.changed();
     }
 
+    /// Drops the instance's channel (instance deleted), stopping its pairing first.
     pub fn remove(&self, instance_id: u64) {
         self.stop_pairing(instance_id);
         self.sandboxes.write().expect("lock").remove(&instance_id);
@@ -141,10 +144,12 @@ impl Channels {
         self.live.read().expect("lock").keys().copied().collect()
     }
 
+    /// The live channel of `instance_id`, if it has one.
     pub fn get(&self, instance_id: u64) -> Option<Arc<dyn Channel>> {
         self.live.read().expect("lock").get(&instance_id).cloned()
     }
 
+    /// The sandbox (fake) channel of a sandbox-mode instance, to read what it "sent".
     pub fn sandbox(&self, instance_id: u64) -> Option<Arc<FakeChannel>> {
         self.sandboxes
             .read()
@@ -163,5 +168,19 @@ impl Channels {
     /// Live state changes, for server-sent events.
     pub fn subscribe(&self, instance_id: u64) -> Option<watch::Receiver<ChannelState>> {
         self.get(instance_id).map(|c| c.state())
+    }
+}
+
+impl ChannelLookup for Channels {
+    fn channel(&self, instance_id: u64) -> Option<Arc<dyn Channel>> {
+        self.get(instance_id)
+    }
+
+    fn instance_ids(&self) -> Vec<u64> {
+        self.ids()
+    }
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        Channels::changes(self)
     }
 }

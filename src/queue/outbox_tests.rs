@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::channel::{Channel, ChannelState, Receipt, SendError};
-use super::channels::Channels;
 use super::outbox::{Outbox, wire_id};
+use crate::channels::Channels;
 use crate::channels::fake::FakeChannel;
 use crate::db::{Db, DbOptions, Delivery, MessageFilter, RawDelivery};
 use crate::domain::planning::QuietHours;
@@ -458,7 +458,9 @@ async fn deleting_a_store_cancels_its_pending_messages_at_once() {
     rig.event(
         json!({ "kind": "pix.generated", "order_id": "P", "payment": { "pix_code": "000201" } }),
     );
-    rig.db.delete_store(rig.store.id).expect("deleted");
+    rig.db
+        .delete_store(rig.store.id, rig.clock.now())
+        .expect("deleted");
     let messages = rig.messages();
     assert!(!messages.is_empty());
     assert!(

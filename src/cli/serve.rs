@@ -1,0 +1,75 @@
+//! `avisa serve`: logging, the tokio runtime, `app::start` on the --listen socket, and an
+//! orderly stop (server, then WhatsApp connections, then the data file).
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::{LogFormat, ServeArgs};
+use crate::app::{self, ServeConfig};
+use crate::channels::whatsapp::WhatsappConfig;
+use crate::domain::SystemClock;
+
+fn init_logging(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr: stdout carries only what a command prints for people and scripts.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+pub(super) fn serve(args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format, &args.log_level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    runtime.block_on(async move {
+        let listener = match TcpListener::bind(&args.listen) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("avisa: cannot listen on {}: {e}", args.listen);
+                return ExitCode::from(2);
+            }
+        };
+        let config = ServeConfig {
+            data_dir: args.data.data_dir.clone(),
+            public_url: args.public_url.clone(),
+            cache_bytes: args.cache_mb.max(1) * 1024 * 1024,
+            whatsapp: WhatsappConfig {
+                url: args.whatsapp_url.clone(),
+                version: None,
+            },
+        };
+        let running = match app::start(&config, listener, Arc::new(SystemClock)) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("avisa: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        tracing::info!(data = %running.db.path().display(), "data file open");
+        println!(
+            "avisa {} no ar: abra {} no navegador",
+            env!("CARGO_PKG_VERSION"),
+            running.public_url
+        );
+        let result = running.server.await;
+        app::Running::stop_channels(&running.channels, &running.whatsapp).await;
+        tracing::info!("stopped; closing the data file");
+        drop(running.db);
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("avisa: server error: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}

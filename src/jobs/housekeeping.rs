@@ -1,0 +1,94 @@
+//! Housekeeping: every hour the scheduled backup when one is due (and pruning of old ones), once
+//! a day the retention sweep of old raw bodies. Uses `db`, `domain::housekeeping` and the clock.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::scheduled_backup::scheduled_backup;
+use crate::db::Db;
+use crate::domain::Clock;
+use crate::domain::housekeeping::{DAY, retention_cutoff};
+
+/// Every hour: the scheduled backup when one is due (and pruning of old ones); once a day, the
+/// retention sweep. The first check runs at start-up, so a server restarted daily still backs up.
+pub fn spawn_housekeeping(db: Db, clock: Arc<dyn Clock>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let mut last_retention: Option<i64> = None;
+        loop {
+            tick.tick().await;
+            let now = clock.now();
+            let retention = last_retention.is_none_or(|last| now - last >= DAY);
+            let db = db.clone();
+            let result =
+                tokio::task::spawn_blocking(move || run_housekeeping(&db, now, retention)).await;
+            match result {
+                Ok(report) => {
+                    if retention {
+                        last_retention = Some(now);
+                    }
+                    if let Some(file) = &report.backup {
+                        tracing::info!(file = %file.display(), pruned = report.pruned.len(), "scheduled backup written");
+                    }
+                    if report.raw_bodies_purged > 0 {
+                        tracing::info!(
+                            raw_bodies = report.raw_bodies_purged,
+                            "retention: old raw bodies deleted"
+                        );
+                    }
+                    for error in report.errors {
+                        tracing::warn!(error, "housekeeping");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
+            }
+        }
+    });
+}
+
+/// What one housekeeping pass did.
+#[derive(Debug, Default)]
+pub struct HousekeepingReport {
+    /// The scheduled backup written, if one was due.
+    pub backup: Option<PathBuf>,
+    /// Old scheduled backups deleted.
+    pub pruned: Vec<PathBuf>,
+    pub raw_bodies_purged: u64,
+    pub errors: Vec<String>,
+}
+
+/// One pass of scheduled backup and (when `retention` is set) the retention sweep, at `now`.
+/// Public so tests can step time instead of waiting for the hourly tick.
+pub fn run_housekeeping(db: &Db, now: i64, retention: bool) -> HousekeepingReport {
+    let mut report = HousekeepingReport::default();
+    let settings = match db.ops_settings() {
+        Ok(s) => s,
+        Err(e) => {
+            report.errors.push(format!("settings: {e}"));
+            return report;
+        }
+    };
+    if settings.backup_enabled {
+        let dir = if settings.backup_dir.is_empty() {
+            db.path()
+                .parent()
+                .expect("the data file is inside the data directory")
+                .join("backups")
+        } else {
+            PathBuf::from(&settings.backup_dir)
+        };
+        if let Err(e) = scheduled_backup(db, &dir, now, settings.backup_keep, &mut report) {
+            report
+                .errors
+                .push(format!("scheduled backup in {}: {e}", dir.display()));
+        }
+    }
+    if retention && let Some(cutoff) = retention_cutoff(now, settings.retention_days) {
+        match db.purge_raw_bodies_before(cutoff) {
+            Ok(n) => report.raw_bodies_purged = n,
+            Err(e) => report.errors.push(format!("retention: {e}")),
+        }
+    }
+    report
+}

@@ -1,0 +1,12 @@
+//! Background jobs: the loops `app::start` spawns beside the HTTP server, one file each. Each
+//! takes the `Db` and the `Clock` it needs and logs its own failures (a job never stops avisa).
+//! Uses `db`, `domain`, `queue` and `channels`.
+
+mod housekeeping;
+mod scheduled_backup;
+mod senders;
+mod session_sweeper;
+
+pub use housekeeping::{HousekeepingReport, run_housekeeping, spawn_housekeeping};
+pub use senders::start_senders;
+pub use session_sweeper::spawn_session_sweeper;
