@@ -276,5 +276,7 @@ fn read_v4(body: &Value, event: String) -> Draft {
 #[cfg(test)]
 pub(super) const REFERENCE_DISAGREEMENTS: &[(&str, &str)] = &[];
 
+// The module keeps the name `tests` so the snapshot files keep their names.
 #[cfg(test)]
+#[path = "pagarme_tests.rs"]
 mod tests;

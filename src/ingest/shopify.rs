@@ -280,5 +280,7 @@ fn full_name(body: &Value, prefix: &str) -> Option<String> {
 #[cfg(test)]
 pub(super) const REFERENCE_DISAGREEMENTS: &[(&str, &str)] = &[];
 
+// The module keeps the name `tests` so the snapshot files keep their names.
 #[cfg(test)]
+#[path = "shopify_tests.rs"]
 mod tests;

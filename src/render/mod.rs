@@ -119,5 +119,7 @@ fn date_br(value: &str) -> String {
     value.to_owned()
 }
 
+// The module keeps the name `tests` so the snapshot files keep their names.
 #[cfg(test)]
+#[path = "render_tests.rs"]
 mod tests;
