@@ -12,7 +12,7 @@ use avisa::db::{AttemptOutcome, Db, DbOptions, Delivery, RawDelivery, ReportFilt
 
 use avisa::domain::Platform;
 use avisa::domain::report::Period;
-use avisa::domain::{Clock, NewStore, SystemClock};
+use avisa::domain::{Clock, NewStore, StoreId, SystemClock};
 use avisa::ingest::{Request, recognise};
 
 const STORES: u64 = 5;
@@ -62,7 +62,7 @@ fn main() {
     }
     eprintln!("sent {sent} in {:.1} s", started.elapsed().as_secs_f64());
 
-    let filter = |days: u32, store_id: Option<u64>| {
+    let filter = |days: u32, store_id: Option<StoreId>| {
         let p = Period::last_days(now, days);
         ReportFilter {
             first_day: p.first,
@@ -77,7 +77,7 @@ fn main() {
     let mut rows_90d = 0;
     for _ in 0..RUNS {
         for days in [1, 7, 30, 90] {
-            for store_id in [None, Some(1)] {
+            for store_id in [None, Some(StoreId(1))] {
                 let t = Instant::now();
                 let rows = db.report_rows(&filter(days, store_id)).expect("rows");
                 let _ = (rows.totals(), rows.by_day(), rows.by_template());
@@ -167,5 +167,5 @@ fn fill(db: &Db, total: u64, now: i64) -> u64 {
     })
     .expect("list")
     .first()
-    .map_or(0, |m| m.id)
+    .map_or(0, |m| m.id.0)
 }

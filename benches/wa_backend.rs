@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use avisa::channels::whatsapp::backend::backend;
 use avisa::db::{Db, DbOptions};
+use avisa::domain::InstanceId;
 use whatsapp_rust::bytes::Bytes;
 use whatsapp_rust::wacore::store::InMemoryBackend;
 use whatsapp_rust::wacore::store::traits::Backend;
@@ -33,7 +34,7 @@ fn main() {
     runtime.block_on(async {
         let tmp = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Db::open(tmp.path(), &DbOptions::default()).expect("open"));
-        let redb = backend(store, 1);
+        let redb = backend(store, InstanceId(1));
         let memory: Arc<dyn Backend> = Arc::new(InMemoryBackend::new());
         let addresses: Vec<String> = (0..ADDRESSES)
             .map(|i| format!("55119{i:08}:1@s.whatsapp.net"))

@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
 
 use super::fake::FakeChannel;
-use crate::domain::{Instance, InstanceMode};
+use crate::domain::{Instance, InstanceId, InstanceMode};
 use crate::queue::channel::{Channel, ChannelLookup, ChannelState, Pairing};
 
 /// Builds the channel and its pairing control for a WhatsApp-mode instance (the WhatsApp
@@ -20,9 +20,9 @@ pub type WhatsappFactory =
 /// Every instance's channel and pairing control, shared by the outbox, the inbox and the console.
 #[derive(Default)]
 pub struct Channels {
-    live: RwLock<HashMap<u64, Arc<dyn Channel>>>,
-    sandboxes: RwLock<HashMap<u64, Arc<FakeChannel>>>,
-    pairings: RwLock<HashMap<u64, Arc<dyn Pairing>>>,
+    live: RwLock<HashMap<InstanceId, Arc<dyn Channel>>>,
+    sandboxes: RwLock<HashMap<InstanceId, Arc<FakeChannel>>>,
+    pairings: RwLock<HashMap<InstanceId, Arc<dyn Pairing>>>,
     whatsapp: Option<WhatsappFactory>,
     /// Bumped whenever a channel is added or removed, so followers (the inbox) pick up
     /// channels that appear after they started.
@@ -89,7 +89,7 @@ impl Channels {
     }
 
     /// Registers the pairing control of a channel built elsewhere.
-    pub fn insert_pairing(&self, instance_id: u64, pairing: Arc<dyn Pairing>) {
+    pub fn insert_pairing(&self, instance_id: InstanceId, pairing: Arc<dyn Pairing>) {
         self.pairings
             .write()
             .expect("lock")
@@ -97,7 +97,7 @@ impl Channels {
     }
 
     /// The pairing control of a WhatsApp-mode instance.
-    pub fn pairing(&self, instance_id: u64) -> Option<Arc<dyn Pairing>> {
+    pub fn pairing(&self, instance_id: InstanceId) -> Option<Arc<dyn Pairing>> {
         self.pairings
             .read()
             .expect("lock")
@@ -105,7 +105,7 @@ impl Channels {
             .cloned()
     }
 
-    fn stop_pairing(&self, instance_id: u64) {
+    fn stop_pairing(&self, instance_id: InstanceId) {
         let pairing = self.pairings.write().expect("lock").remove(&instance_id);
         if let Some(pairing) = pairing {
             pairing.shutdown();
@@ -123,7 +123,7 @@ impl Channels {
     }
 
     /// Registers a channel built elsewhere (the WhatsApp supervisor, tests).
-    pub fn insert(&self, instance_id: u64, channel: Arc<dyn Channel>) {
+    pub fn insert(&self, instance_id: InstanceId, channel: Arc<dyn Channel>) {
         self.live
             .write()
             .expect("lock")
@@ -132,7 +132,7 @@ impl Channels {
     }
 
     /// Drops the instance's channel (instance deleted), stopping its pairing first.
-    pub fn remove(&self, instance_id: u64) {
+    pub fn remove(&self, instance_id: InstanceId) {
         self.stop_pairing(instance_id);
         self.sandboxes.write().expect("lock").remove(&instance_id);
         self.live.write().expect("lock").remove(&instance_id);
@@ -140,17 +140,17 @@ impl Channels {
     }
 
     /// Every instance that has a channel.
-    pub fn ids(&self) -> Vec<u64> {
+    pub fn ids(&self) -> Vec<InstanceId> {
         self.live.read().expect("lock").keys().copied().collect()
     }
 
     /// The live channel of `instance_id`, if it has one.
-    pub fn get(&self, instance_id: u64) -> Option<Arc<dyn Channel>> {
+    pub fn get(&self, instance_id: InstanceId) -> Option<Arc<dyn Channel>> {
         self.live.read().expect("lock").get(&instance_id).cloned()
     }
 
     /// The sandbox (fake) channel of a sandbox-mode instance, to read what it "sent".
-    pub fn sandbox(&self, instance_id: u64) -> Option<Arc<FakeChannel>> {
+    pub fn sandbox(&self, instance_id: InstanceId) -> Option<Arc<FakeChannel>> {
         self.sandboxes
             .read()
             .expect("lock")
@@ -159,24 +159,24 @@ impl Channels {
     }
 
     /// The current state (disconnected when the instance has no channel).
-    pub fn state(&self, instance_id: u64) -> ChannelState {
+    pub fn state(&self, instance_id: InstanceId) -> ChannelState {
         self.get(instance_id)
             .map(|c| c.state().borrow().clone())
             .unwrap_or(ChannelState::Disconnected)
     }
 
     /// Live state changes, for server-sent events.
-    pub fn subscribe(&self, instance_id: u64) -> Option<watch::Receiver<ChannelState>> {
+    pub fn subscribe(&self, instance_id: InstanceId) -> Option<watch::Receiver<ChannelState>> {
         self.get(instance_id).map(|c| c.state())
     }
 }
 
 impl ChannelLookup for Channels {
-    fn channel(&self, instance_id: u64) -> Option<Arc<dyn Channel>> {
+    fn channel(&self, instance_id: InstanceId) -> Option<Arc<dyn Channel>> {
         self.get(instance_id)
     }
 
-    fn instance_ids(&self) -> Vec<u64> {
+    fn instance_ids(&self) -> Vec<InstanceId> {
         self.ids()
     }
 

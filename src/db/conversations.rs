@@ -6,6 +6,7 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
+use crate::domain::InstanceId;
 
 /// What one conversation line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +39,7 @@ impl ConversationKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationEntry {
     pub id: u64,
-    pub instance_id: u64,
+    pub instance_id: InstanceId,
     /// E.164, or the address as WhatsApp gave it.
     pub buyer: String,
     pub kind: ConversationKind,
@@ -55,7 +56,7 @@ pub struct ConversationEntry {
 /// A reply as it arrived, before it has an id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewConversationEntry<'a> {
-    pub instance_id: u64,
+    pub instance_id: InstanceId,
     pub buyer: &'a str,
     pub kind: ConversationKind,
     pub text: &'a str,
@@ -75,10 +76,10 @@ impl Db {
         let txn = self.redb().begin_write()?;
         if let Some(wire_id) = wire_id {
             let mut seen = txn.open_table(tables::INCOMING_SEEN)?;
-            if seen.get((entry.instance_id, wire_id))?.is_some() {
+            if seen.get((entry.instance_id.0, wire_id))?.is_some() {
                 return Ok(None);
             }
-            seen.insert((entry.instance_id, wire_id), entry.at)?;
+            seen.insert((entry.instance_id.0, wire_id), entry.at)?;
         }
         let record = insert(&txn, entry)?;
         txn.commit()?;
@@ -100,7 +101,7 @@ impl Db {
     /// it, remembering `now` so a restart does not answer again.
     pub fn claim_auto_reply(
         &self,
-        instance_id: u64,
+        instance_id: InstanceId,
         buyer: &str,
         now: i64,
         due: impl FnOnce(Option<i64>) -> bool,
@@ -108,10 +109,10 @@ impl Db {
         let txn = self.redb().begin_write()?;
         let claimed = {
             let mut table = txn.open_table(tables::AUTO_REPLIES)?;
-            let last = table.get((instance_id, buyer))?.map(|v| v.value());
+            let last = table.get((instance_id.0, buyer))?.map(|v| v.value());
             let claimed = due(last);
             if claimed {
-                table.insert((instance_id, buyer), now)?;
+                table.insert((instance_id.0, buyer), now)?;
             }
             claimed
         };
@@ -199,7 +200,7 @@ mod tests {
 
     fn reply<'a>(buyer: &'a str, text: &'a str, at: i64) -> NewConversationEntry<'a> {
         NewConversationEntry {
-            instance_id: 1,
+            instance_id: InstanceId(1),
             buyer,
             kind: ConversationKind::Reply,
             text,
@@ -254,21 +255,21 @@ mod tests {
         {
             let db = Db::open(&dir, &DbOptions::default()).expect("open");
             assert!(
-                db.claim_auto_reply(1, "+5511987654321", 1000, due)
+                db.claim_auto_reply(InstanceId(1), "+5511987654321", 1000, due)
                     .expect("claim")
             );
             assert!(
-                !db.claim_auto_reply(1, "+5511987654321", 1000, due)
+                !db.claim_auto_reply(InstanceId(1), "+5511987654321", 1000, due)
                     .expect("claim")
             );
             assert!(
-                db.claim_auto_reply(2, "+5511987654321", 1000, due)
+                db.claim_auto_reply(InstanceId(2), "+5511987654321", 1000, due)
                     .expect("claim")
             );
         }
         let db = Db::open(&dir, &DbOptions::default()).expect("reopen");
         assert!(
-            !db.claim_auto_reply(1, "+5511987654321", 1000, due)
+            !db.claim_auto_reply(InstanceId(1), "+5511987654321", 1000, due)
                 .expect("claim")
         );
     }

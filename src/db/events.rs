@@ -8,14 +8,14 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, from_json, tables, to_json};
-use crate::domain::{Event, EventKind};
+use crate::domain::{Event, EventId, EventKind, StoreId};
 use crate::ingest::{Reading, Reason, Status};
 
 /// One stored event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
-    pub id: u64,
-    pub store_id: u64,
+    pub id: EventId,
+    pub store_id: StoreId,
     pub platform: String,
     /// Unix seconds when avisa received the delivery.
     pub received_at: i64,
@@ -47,7 +47,7 @@ pub struct RawDelivery {
 /// One delivery to record: the store, when, the raw request and avisa's reading of it.
 #[derive(Clone, Debug)]
 pub struct Delivery {
-    pub store_id: u64,
+    pub store_id: StoreId,
     pub received_at: i64,
     pub raw: RawDelivery,
     pub readings: Vec<Reading>,
@@ -58,21 +58,21 @@ pub struct Delivery {
 #[serde(rename_all = "snake_case", tag = "outcome", content = "event_id")]
 pub enum Recorded {
     /// Stored as a new event with this id.
-    New(u64),
+    New(EventId),
     /// Same dedup key as this earlier event: counted there, nothing new stored.
-    Duplicate(u64),
+    Duplicate(EventId),
 }
 
 /// Filters for the Eventos page and the API.
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {
-    pub store_id: Option<u64>,
+    pub store_id: Option<StoreId>,
     pub kind: Option<EventKind>,
     pub status: Option<Status>,
     pub since: Option<i64>,
     pub until: Option<i64>,
     /// Only events with an id below this (for paging back in time).
-    pub before_id: Option<u64>,
+    pub before_id: Option<EventId>,
     pub limit: usize,
 }
 
@@ -102,7 +102,7 @@ impl Db {
         let txn = self.redb().begin_write()?;
         let mut results = Vec::with_capacity(batch.len());
         // Events to plan once their rows are written: (store, event id, reading index).
-        let mut to_plan: Vec<(u64, u64, usize, usize)> = Vec::new();
+        let mut to_plan: Vec<(StoreId, EventId, usize, usize)> = Vec::new();
         {
             let mut events = txn.open_table(tables::EVENTS)?;
             let mut raws = txn.open_table(tables::RAW_BODIES)?;
@@ -115,7 +115,7 @@ impl Db {
             let mut last_id = sequences.get("events")?.map(|v| v.value()).unwrap_or(0);
             let mut new_unmapped = 0u64;
             // Store counters change once per batch, not once per event.
-            let mut touched: HashMap<u64, (i64, u64)> = HashMap::new();
+            let mut touched: HashMap<StoreId, (i64, u64)> = HashMap::new();
             // Duplicates found in this batch are counted on their originals at the end.
             let mut duplicate_hits: HashMap<u64, u64> = HashMap::new();
             for delivery in batch {
@@ -130,10 +130,10 @@ impl Db {
                         .filter(|k| !k.is_empty());
                     if let Some(key) = key
                         && let Some(original) =
-                            dedup.get((delivery.store_id, key))?.map(|v| v.value())
+                            dedup.get((delivery.store_id.0, key))?.map(|v| v.value())
                     {
                         *duplicate_hits.entry(original).or_default() += 1;
-                        recorded.push(Recorded::Duplicate(original));
+                        recorded.push(Recorded::Duplicate(EventId(original)));
                         continue;
                     }
                     last_id += 1;
@@ -143,13 +143,13 @@ impl Db {
                         raws.insert(id, encode_raw(&delivery.raw)?.as_slice())?;
                     }
                     if let Some(key) = key {
-                        dedup.insert((delivery.store_id, key), id)?;
+                        dedup.insert((delivery.store_id.0, key), id)?;
                     }
                     if reading.status == Status::Unmapped {
                         new_unmapped += 1;
                     }
                     let record = EventRecord {
-                        id,
+                        id: EventId(id),
                         store_id: delivery.store_id,
                         platform: reading
                             .event
@@ -166,14 +166,19 @@ impl Db {
                     events.insert(id, to_json(&record)?.as_slice())?;
                     super::report_ledger::count_event(&mut event_days, &record)?;
                     if reading.status == Status::Ok {
-                        to_plan.push((delivery.store_id, id, delivery_index, reading_index));
+                        to_plan.push((
+                            delivery.store_id,
+                            EventId(id),
+                            delivery_index,
+                            reading_index,
+                        ));
                     }
                     let entry = touched
                         .entry(delivery.store_id)
                         .or_insert((delivery.received_at, 0));
                     entry.0 = entry.0.max(delivery.received_at);
                     entry.1 += 1;
-                    recorded.push(Recorded::New(id));
+                    recorded.push(Recorded::New(EventId(id)));
                 }
                 results.push(recorded);
             }
@@ -189,14 +194,14 @@ impl Db {
             }
             for (store_id, (last, count)) in touched {
                 let record: Option<crate::domain::Store> = stores
-                    .get(store_id)?
+                    .get(store_id.0)?
                     .map(|b| from_json(b.value()))
                     .transpose()?;
                 if let Some(mut record) = record {
                     record.first_event_at.get_or_insert(last);
                     record.last_event_at = Some(last);
                     record.event_count += count;
-                    stores.insert(store_id, to_json(&record)?.as_slice())?;
+                    stores.insert(store_id.0, to_json(&record)?.as_slice())?;
                 }
             }
             sequences.insert("events", last_id)?;
@@ -211,11 +216,11 @@ impl Db {
         if !to_plan.is_empty() {
             let settings =
                 super::settings::read_message_settings(&txn.open_table(tables::SETTINGS)?)?;
-            let stores: HashMap<u64, crate::domain::Store> = {
+            let stores: HashMap<StoreId, crate::domain::Store> = {
                 let table = txn.open_table(tables::STORES)?;
                 let mut stores = HashMap::new();
                 for (store_id, ..) in &to_plan {
-                    if let Some(bytes) = table.get(*store_id)? {
+                    if let Some(bytes) = table.get(store_id.0)? {
                         stores.insert(*store_id, from_json(bytes.value())?);
                     }
                 }
@@ -240,7 +245,7 @@ impl Db {
     pub fn list_events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::EVENTS)?;
-        let upper = filter.before_id.unwrap_or(u64::MAX);
+        let upper = filter.before_id.map_or(u64::MAX, EventId::get);
         let mut out = Vec::new();
         for row in table.range(..upper)?.rev() {
             let record: EventRecord = from_json(row?.1.value())?;
@@ -263,11 +268,11 @@ impl Db {
     }
 
     /// One event and the raw delivery it came in.
-    pub fn event(&self, id: u64) -> Result<(EventRecord, RawDelivery), DbError> {
+    pub fn event(&self, id: EventId) -> Result<(EventRecord, RawDelivery), DbError> {
         let read = self.redb().begin_read()?;
         let record: EventRecord = from_json(
             read.open_table(tables::EVENTS)?
-                .get(id)?
+                .get(id.0)?
                 .ok_or(DbError::NotFound)?
                 .value(),
         )?;

@@ -5,14 +5,14 @@
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
-use crate::domain::Instance;
+use crate::domain::{Instance, InstanceId};
 
 impl Db {
     pub fn create_instance(&self, mut record: Instance) -> Result<Instance, DbError> {
         let txn = self.redb().begin_write()?;
-        record.id = next_id(&txn, "instances")?;
+        record.id = InstanceId(next_id(&txn, "instances")?);
         txn.open_table(tables::INSTANCES)?
-            .insert(record.id, to_json(&record)?.as_slice())?;
+            .insert(record.id.0, to_json(&record)?.as_slice())?;
         txn.commit()?;
         Ok(record)
     }
@@ -27,28 +27,28 @@ impl Db {
         Ok(out)
     }
 
-    pub fn instance(&self, id: u64) -> Result<Instance, DbError> {
+    pub fn instance(&self, id: InstanceId) -> Result<Instance, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::INSTANCES)?;
-        let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
+        let bytes = table.get(id.0)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
     }
 
     pub fn update_instance(
         &self,
-        id: u64,
+        id: InstanceId,
         change: impl FnOnce(&mut Instance),
     ) -> Result<Instance, DbError> {
         let txn = self.redb().begin_write()?;
         let record = {
             let mut table = txn.open_table(tables::INSTANCES)?;
-            let mut record: Instance = match table.get(id)? {
+            let mut record: Instance = match table.get(id.0)? {
                 Some(bytes) => from_json(bytes.value())?,
                 None => return Err(DbError::NotFound),
             };
             change(&mut record);
             record.id = id;
-            table.insert(id, to_json(&record)?.as_slice())?;
+            table.insert(id.0, to_json(&record)?.as_slice())?;
             record
         };
         txn.commit()?;
@@ -57,10 +57,10 @@ impl Db {
 
     /// Deletes an instance; its stores are unlinked (their messages wait for a new link) and its
     /// WhatsApp state (device keys, sessions) is wiped in the same transaction.
-    pub fn delete_instance(&self, id: u64) -> Result<(), DbError> {
+    pub fn delete_instance(&self, id: InstanceId) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
-            if txn.open_table(tables::INSTANCES)?.remove(id)?.is_none() {
+            if txn.open_table(tables::INSTANCES)?.remove(id.0)?.is_none() {
                 return Err(DbError::NotFound);
             }
             let mut stores = txn.open_table(tables::STORES)?;
@@ -74,7 +74,7 @@ impl Db {
                 .collect();
             for mut store in linked {
                 store.instance_id = None;
-                stores.insert(store.id, to_json(&store)?.as_slice())?;
+                stores.insert(store.id.0, to_json(&store)?.as_slice())?;
             }
         }
         super::wa_state::wipe_in(&txn, id)?;

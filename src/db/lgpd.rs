@@ -125,7 +125,7 @@ impl Db {
                 let record: EventRecord = from_json(row?.1.value())?;
                 let raw = raws.get(record.raw_id)?;
                 if belongs_to(&record, raw.as_ref().map(|r| r.value()), phone) {
-                    doomed.push((record.id, record.raw_id));
+                    doomed.push((record.id.0, record.raw_id));
                 }
             }
             for (id, raw_id) in doomed {
@@ -224,13 +224,13 @@ fn export_raw(raw: RawDelivery) -> ExportedRaw {
 mod tests {
     use super::*;
     use crate::db::{DbOptions, Delivery};
-    use crate::domain::NewStore;
     use crate::domain::Platform;
+    use crate::domain::{NewStore, StoreId};
     use crate::ingest::{self, Request};
 
     const FIXTURE: &str = "tests/fixtures/hotmart/purchase-billet-printed-boleto.json";
 
-    fn open() -> (tempfile::TempDir, Db, u64) {
+    fn open() -> (tempfile::TempDir, Db, StoreId) {
         let tmp = tempfile::tempdir().expect("tempdir");
         let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
         let id = db
@@ -249,7 +249,7 @@ mod tests {
     }
 
     /// A Hotmart delivery at `at`, with the buyer phone replaced and a distinct transaction.
-    fn delivery(store_id: u64, at: i64, phone: &str, n: u32) -> Delivery {
+    fn delivery(store_id: StoreId, at: i64, phone: &str, n: u32) -> Delivery {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
         let mut body: serde_json::Value =
             serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json");

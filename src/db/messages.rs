@@ -5,16 +5,16 @@ use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable};
 
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::{Change, Message, OptOut, Reason, transition};
-use crate::domain::{EventKind, MessageStatus};
+use crate::domain::{EventId, EventKind, MessageId, MessageStatus, StoreId};
 
 /// Filters for the Mensagens page.
 #[derive(Clone, Debug, Default)]
 pub struct MessageFilter {
-    pub store_id: Option<u64>,
+    pub store_id: Option<StoreId>,
     pub phone: Option<String>,
     pub status: Option<MessageStatus>,
-    pub event_id: Option<u64>,
-    pub before_id: Option<u64>,
+    pub event_id: Option<EventId>,
+    pub before_id: Option<MessageId>,
     pub limit: usize,
 }
 
@@ -46,7 +46,7 @@ pub(super) fn change_status(
 /// a store is rare.
 pub(super) fn cancel_pending_of_store(
     txn: &redb::WriteTransaction,
-    store_id: u64,
+    store_id: StoreId,
     reason: &str,
     now: i64,
 ) -> Result<usize, DbError> {
@@ -68,9 +68,9 @@ pub(super) fn cancel_pending_of_store(
     Ok(count)
 }
 
-fn load(txn: &redb::WriteTransaction, id: u64) -> Result<Message, DbError> {
+fn load(txn: &redb::WriteTransaction, id: MessageId) -> Result<Message, DbError> {
     let table = txn.open_table(tables::MESSAGES)?;
-    let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
+    let bytes = table.get(id.0)?.ok_or(DbError::NotFound)?;
     from_json(bytes.value())
 }
 
@@ -115,15 +115,20 @@ impl Db {
         Ok(out)
     }
 
-    pub fn message(&self, id: u64) -> Result<Message, DbError> {
+    pub fn message(&self, id: MessageId) -> Result<Message, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
-        let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
+        let bytes = table.get(id.0)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
     }
 
     /// Cancels a message that has not gone out yet.
-    pub fn cancel_message(&self, id: u64, reason: &str, now: i64) -> Result<Message, DbError> {
+    pub fn cancel_message(
+        &self,
+        id: MessageId,
+        reason: &str,
+        now: i64,
+    ) -> Result<Message, DbError> {
         let txn = self.redb().begin_write()?;
         let mut record = load(&txn, id)?;
         if !change_status(&txn, &mut record, Change::Cancel(reason.to_owned()), now)? {
@@ -137,7 +142,12 @@ impl Db {
     }
 
     /// Moves a pending message to a new due time (`now` for "enviar agora").
-    pub fn reschedule_message(&self, id: u64, due_at: i64, now: i64) -> Result<Message, DbError> {
+    pub fn reschedule_message(
+        &self,
+        id: MessageId,
+        due_at: i64,
+        now: i64,
+    ) -> Result<Message, DbError> {
         let txn = self.redb().begin_write()?;
         let mut record = load(&txn, id)?;
         if !change_status(&txn, &mut record, Change::Reschedule { due_at }, now)? {
@@ -154,7 +164,7 @@ impl Db {
     /// platform had sent `order.paid`. Returns how many messages were canceled.
     pub fn mark_order_paid(
         &self,
-        store_id: u64,
+        store_id: StoreId,
         order_id: &str,
         now: i64,
     ) -> Result<usize, DbError> {
@@ -223,7 +233,7 @@ impl Db {
             .collect::<Result<_, _>>()?;
         let mut canceled = 0;
         for id in ids {
-            let mut message = load(&txn, id)?;
+            let mut message = load(&txn, MessageId(id))?;
             if change_status(
                 &txn,
                 &mut message,
@@ -247,25 +257,25 @@ impl Db {
     /// The store's template for a kind, or `None` when it uses the shipped default.
     pub fn template(
         &self,
-        store_id: u64,
+        store_id: StoreId,
         kind: EventKind,
     ) -> Result<Option<crate::domain::template::MessageTemplate>, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::TEMPLATES)?;
         table
-            .get((store_id, kind.as_str()))?
+            .get((store_id.0, kind.as_str()))?
             .map(|b| from_json(b.value()))
             .transpose()
     }
 
     pub fn save_template(
         &self,
-        store_id: u64,
+        store_id: StoreId,
         template: &crate::domain::template::MessageTemplate,
     ) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         txn.open_table(tables::TEMPLATES)?.insert(
-            (store_id, template.kind.as_str()),
+            (store_id.0, template.kind.as_str()),
             to_json(template)?.as_slice(),
         )?;
         txn.commit()?;
@@ -273,10 +283,10 @@ impl Db {
     }
 
     /// Back to the shipped default.
-    pub fn reset_template(&self, store_id: u64, kind: EventKind) -> Result<(), DbError> {
+    pub fn reset_template(&self, store_id: StoreId, kind: EventKind) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         txn.open_table(tables::TEMPLATES)?
-            .remove((store_id, kind.as_str()))?;
+            .remove((store_id.0, kind.as_str()))?;
         txn.commit()?;
         Ok(())
     }

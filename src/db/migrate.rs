@@ -109,7 +109,7 @@ fn migrate_from_5(txn: &WriteTransaction) -> Result<(), DbError> {
             let (_, id) = row?.0.value();
             if let Some(bytes) = messages.get(id)? {
                 let record: crate::domain::Message = super::from_json(bytes.value())?;
-                *counts.entry(record.store_id).or_default() += 1;
+                *counts.entry(record.store_id.0).or_default() += 1;
             }
         }
     }

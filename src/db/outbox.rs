@@ -5,10 +5,10 @@
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{Db, DbError, from_json, tables, to_json};
-use crate::domain::Instance;
 use crate::domain::MessageStatus;
 use crate::domain::planning::is_recovery;
 use crate::domain::{Change, Message, Reason, transition};
+use crate::domain::{Instance, InstanceId, MessageId, StoreId};
 
 /// What happened to one attempt.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,8 +39,8 @@ impl Db {
     /// scheduled (canceled or claimed meanwhile).
     pub fn claim_message(
         &self,
-        id: u64,
-        instance_id: Option<u64>,
+        id: MessageId,
+        instance_id: Option<InstanceId>,
         lease_until: i64,
         now: i64,
     ) -> Result<Option<Message>, DbError> {
@@ -57,7 +57,7 @@ impl Db {
             }
             super::queue::Queue::open(&txn)?.pull(due_at, id, record.store_id)?;
             txn.open_table(tables::LEASES)?
-                .insert((lease_until, id), ())?;
+                .insert((lease_until, id.0), ())?;
             messages.put(&record)?;
             record
         };
@@ -69,7 +69,7 @@ impl Db {
     /// instance's counters, in one transaction.
     pub fn record_attempt(
         &self,
-        id: u64,
+        id: MessageId,
         lease_until: i64,
         outcome: AttemptOutcome,
         now: i64,
@@ -81,7 +81,8 @@ impl Db {
                 Some(record) => record,
                 None => return Err(DbError::NotFound),
             };
-            txn.open_table(tables::LEASES)?.remove((lease_until, id))?;
+            txn.open_table(tables::LEASES)?
+                .remove((lease_until, id.0))?;
             let mut queue = super::queue::Queue::open(&txn)?;
             match outcome {
                 AttemptOutcome::Sent {
@@ -94,7 +95,7 @@ impl Db {
                     if let Some(instance_id) = record.instance_id {
                         let mut instances = txn.open_table(tables::INSTANCES)?;
                         let instance: Option<Instance> = instances
-                            .get(instance_id)?
+                            .get(instance_id.0)?
                             .map(|b| from_json(b.value()))
                             .transpose()?;
                         if let Some(mut instance) = instance {
@@ -107,7 +108,7 @@ impl Db {
                             instance.sent_day = day;
                             instance.last_sent_at = Some(at);
                             instance.next_slot = next_slot;
-                            instances.insert(instance_id, to_json(&instance)?.as_slice())?;
+                            instances.insert(instance_id.0, to_json(&instance)?.as_slice())?;
                         }
                     }
                 }
@@ -137,7 +138,7 @@ impl Db {
     /// Ends a scheduled message at send time (expired, or no longer wanted).
     pub fn close_scheduled(
         &self,
-        id: u64,
+        id: MessageId,
         status: MessageStatus,
         reason: &str,
         now: i64,
@@ -176,8 +177,9 @@ impl Db {
                 .collect::<Result<_, _>>()?;
             let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut queue = super::queue::Queue::open(&txn)?;
-            for (lease_until, id) in expired {
-                leases.remove((lease_until, id))?;
+            for (lease_until, key) in expired {
+                leases.remove((lease_until, key))?;
+                let id = MessageId(key);
                 let record: Option<Message> = messages.get(id)?;
                 let Some(mut record) = record else { continue };
                 // Already requeued once: do not risk a third copy.
@@ -208,19 +210,24 @@ impl Db {
     }
 
     /// Scheduled messages per store (stores with none are absent).
-    pub fn outbox_depth_by_store(&self) -> Result<Vec<(u64, u64)>, DbError> {
+    pub fn outbox_depth_by_store(&self) -> Result<Vec<(StoreId, u64)>, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::OUTBOX_DEPTH)?;
         let mut out = Vec::new();
         for row in table.iter()? {
             let (k, v) = row?;
-            out.push((k.value(), v.value()));
+            out.push((StoreId(k.value()), v.value()));
         }
         Ok(out)
     }
 
     /// WhatsApp's receipts move a sent message forward, never back.
-    pub fn apply_receipt(&self, id: u64, receipt: ReceiptStatus, at: i64) -> Result<(), DbError> {
+    pub fn apply_receipt(
+        &self,
+        id: MessageId,
+        receipt: ReceiptStatus,
+        at: i64,
+    ) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
             let mut messages = super::report_ledger::Ledger::open(&txn)?;
@@ -242,7 +249,7 @@ impl Db {
     }
 
     /// A server refusal after the send call returned: the message failed.
-    pub fn apply_nack(&self, id: u64, reason: &str, at: i64) -> Result<(), DbError> {
+    pub fn apply_nack(&self, id: MessageId, reason: &str, at: i64) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
             let mut messages = super::report_ledger::Ledger::open(&txn)?;
@@ -267,7 +274,7 @@ impl Db {
         let read = self.redb().begin_read()?;
         let store: Option<crate::domain::Store> = read
             .open_table(tables::STORES)?
-            .get(message.store_id)?
+            .get(message.store_id.0)?
             .map(|b| from_json(b.value()))
             .transpose()?;
         let Some(store) = store else {
@@ -295,14 +302,14 @@ impl Db {
             && let Some(order_id) = message.order_id.as_deref()
             && read
                 .open_table(tables::CLOSED_ORDERS)?
-                .get((message.store_id, order_id))?
+                .get((message.store_id.0, order_id))?
                 .is_some()
         {
             return Ok(Some(Reason::OrderClosed.code()));
         }
         let template: Option<crate::domain::template::MessageTemplate> = read
             .open_table(tables::TEMPLATES)?
-            .get((message.store_id, message.kind.as_str()))?
+            .get((message.store_id.0, message.kind.as_str()))?
             .map(|b| from_json(b.value()))
             .transpose()?;
         let enabled = template.map_or_else(

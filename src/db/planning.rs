@@ -9,7 +9,7 @@ use super::{DbError, from_json, tables};
 use crate::domain::planning::{self, Close, Credit, Facts, Order, Plan, Templates, product_key};
 use crate::domain::template::MessageTemplate;
 use crate::domain::{Change, Event, EventKind, Message, MessageSettings, MessageStatus};
-use crate::domain::{Reason, Store, transition};
+use crate::domain::{EventId, MessageId, Reason, Store, StoreId, transition};
 
 /// Planning's templates: the shipped defaults and the renderer of `render`.
 struct Rendering;
@@ -64,7 +64,7 @@ impl<'txn> Planner<'txn> {
         Ok(())
     }
 
-    fn load(&self, id: u64) -> Result<Option<Message>, DbError> {
+    fn load(&self, id: MessageId) -> Result<Option<Message>, DbError> {
         self.ledger.get(id)
     }
 
@@ -72,7 +72,7 @@ impl<'txn> Planner<'txn> {
     fn load_all(&self, ids: Vec<u64>) -> Result<Vec<Message>, DbError> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(m) = self.load(id)? {
+            if let Some(m) = self.load(MessageId(id))? {
                 out.push(m);
             }
         }
@@ -81,7 +81,7 @@ impl<'txn> Planner<'txn> {
 
     fn order_messages(
         &self,
-        store_id: u64,
+        store_id: StoreId,
         order_id: Option<&str>,
     ) -> Result<Vec<Message>, DbError> {
         let Some(order_id) = order_id else {
@@ -89,7 +89,7 @@ impl<'txn> Planner<'txn> {
         };
         let ids = self
             .by_order
-            .get((store_id, order_id))?
+            .get((store_id.0, order_id))?
             .map(|v| v.map(|v| v.value()))
             .collect::<Result<_, _>>()?;
         self.load_all(ids)
@@ -105,13 +105,18 @@ impl<'txn> Planner<'txn> {
     }
 
     /// Applies a close: the order and purchase are recorded closed, the reminders canceled.
-    fn apply_close(&mut self, store_id: u64, close: &Close, now: i64) -> Result<usize, DbError> {
+    fn apply_close(
+        &mut self,
+        store_id: StoreId,
+        close: &Close,
+        now: i64,
+    ) -> Result<usize, DbError> {
         if let Some(order_id) = close.order_id.as_deref() {
-            self.closed_orders.insert((store_id, order_id), now)?;
+            self.closed_orders.insert((store_id.0, order_id), now)?;
         }
         if let Some((phone, key)) = &close.purchase {
             self.closed_purchases
-                .insert((phone.as_str(), key.as_str()), (store_id, now))?;
+                .insert((phone.as_str(), key.as_str()), (store_id.0, now))?;
         }
         let mut canceled = 0;
         for id in &close.cancel {
@@ -132,7 +137,12 @@ impl<'txn> Planner<'txn> {
     }
 
     /// Credits a payment of the order to the recovery message that preceded it (Relatórios).
-    fn apply_credit(&mut self, store_id: u64, credit: &Credit, now: i64) -> Result<(), DbError> {
+    fn apply_credit(
+        &mut self,
+        store_id: StoreId,
+        credit: &Credit,
+        now: i64,
+    ) -> Result<(), DbError> {
         let payment = super::report_ledger::Payment {
             store_id,
             order_id: &credit.order_id,
@@ -153,7 +163,7 @@ impl<'txn> Planner<'txn> {
     /// canceled as `marked_paid`) and its payment is credited. Returns how many were canceled.
     pub(super) fn mark_paid(
         &mut self,
-        store_id: u64,
+        store_id: StoreId,
         order_id: &str,
         settings: &MessageSettings,
         now: i64,
@@ -183,7 +193,7 @@ impl<'txn> Planner<'txn> {
         &self,
         store: &'a Store,
         settings: &'a MessageSettings,
-        event_id: u64,
+        event_id: EventId,
         event: &Event,
     ) -> Result<Facts<'a>, DbError> {
         let phone = event.customer.phone.as_ref().map_or("", |p| p.as_str());
@@ -193,13 +203,13 @@ impl<'txn> Planner<'txn> {
         let saved_template = match event.kind {
             Some(kind) if store.enabled => self
                 .templates
-                .get((store.id, kind.as_str()))?
+                .get((store.id.0, kind.as_str()))?
                 .map(|bytes| from_json(bytes.value()))
                 .transpose()?,
             _ => None,
         };
         let order_closed = match order_id {
-            Some(order_id) => self.closed_orders.get((store.id, order_id))?.is_some(),
+            Some(order_id) => self.closed_orders.get((store.id.0, order_id))?.is_some(),
             None => false,
         };
         Ok(Facts {
@@ -210,18 +220,18 @@ impl<'txn> Planner<'txn> {
             order_messages: self.order_messages(store.id, order_id)?,
             phone_messages: self.phone_messages(phone)?,
             order_closed,
-            purchase_closed: self
-                .closed_purchases
-                .get((phone, key.as_str()))?
-                .map(|v| v.value()),
+            purchase_closed: self.closed_purchases.get((phone, key.as_str()))?.map(|v| {
+                let (store, at) = v.value();
+                (StoreId(store), at)
+            }),
             opted_out: self.opt_outs.get(phone)?.is_some(),
-            last_message_id: self.next_id,
+            last_message_id: MessageId(self.next_id),
         })
     }
 
     /// Applies a plan: the close, the credit or refund, then the new messages and their
     /// indexes. Returns how many messages were written.
-    fn apply(&mut self, store_id: u64, plan: Plan, now: i64) -> Result<usize, DbError> {
+    fn apply(&mut self, store_id: StoreId, plan: Plan, now: i64) -> Result<usize, DbError> {
         if let Some(close) = &plan.close {
             self.apply_close(store_id, close, now)?;
         }
@@ -239,16 +249,16 @@ impl<'txn> Planner<'txn> {
         }
         let written = plan.create.len();
         for record in plan.create {
-            self.next_id = self.next_id.max(record.id);
+            self.next_id = self.next_id.max(record.id.0);
             self.ledger.put(&record)?;
             if record.status == MessageStatus::Scheduled {
                 self.queue.push(record.due_at, record.id, record.store_id)?;
             }
             if let Some(order_id) = record.order_id.as_deref() {
                 self.by_order
-                    .insert((record.store_id, order_id), record.id)?;
+                    .insert((record.store_id.0, order_id), record.id.0)?;
             }
-            self.by_phone.insert(record.phone.as_str(), record.id)?;
+            self.by_phone.insert(record.phone.as_str(), record.id.0)?;
         }
         Ok(written)
     }
@@ -257,7 +267,7 @@ impl<'txn> Planner<'txn> {
     pub(super) fn plan(
         &mut self,
         store: &Store,
-        event_id: u64,
+        event_id: EventId,
         event: &Event,
         settings: &MessageSettings,
         now: i64,

@@ -14,7 +14,7 @@ use super::{DbError, from_json, tables, to_json};
 use crate::domain::report::{
     BuyerKey, Counters, DayKey, Recovery, contribution, day_number, sent_at,
 };
-use crate::domain::{EventKind, Message};
+use crate::domain::{EventKind, InstanceId, Message, MessageId, StoreId};
 
 /// A row's counters as stored: little-endian i64s in `Counter` order.
 fn encode(c: &Counters) -> Vec<u8> {
@@ -41,8 +41,8 @@ fn apply(
     }
     let k = (
         key.day,
-        key.store_id,
-        key.instance_id,
+        key.store_id.0,
+        key.instance_id.0,
         key.kind.as_str(),
         key.step,
         key.test,
@@ -89,9 +89,9 @@ impl<'txn> Ledger<'txn> {
         })
     }
 
-    pub(super) fn get(&self, id: u64) -> Result<Option<Message>, DbError> {
+    pub(super) fn get(&self, id: MessageId) -> Result<Option<Message>, DbError> {
         self.messages
-            .get(id)?
+            .get(id.0)?
             .map(|b| from_json(b.value()))
             .transpose()
     }
@@ -100,7 +100,7 @@ impl<'txn> Ledger<'txn> {
     pub(super) fn put(&mut self, record: &Message) -> Result<(), DbError> {
         let before: Option<Message> = self
             .messages
-            .insert(record.id, to_json(record)?.as_slice())?
+            .insert(record.id.0, to_json(record)?.as_slice())?
             .map(|old| from_json(old.value()))
             .transpose()?;
         let after = contribution(record);
@@ -147,7 +147,7 @@ impl<'txn> Ledger<'txn> {
 
 /// What `credit_payment` needs to know about a payment.
 pub(super) struct Payment<'a> {
-    pub store_id: u64,
+    pub store_id: StoreId,
     pub order_id: &'a str,
     pub paid_at: i64,
     /// From the paid event; `None` (dar baixa, or a platform that omits it) falls back to the
@@ -163,11 +163,11 @@ pub(super) fn credit_payment(
     txn: &WriteTransaction,
     ledger: &mut Ledger<'_>,
     payment: &Payment<'_>,
-    candidates: &[u64],
+    candidates: &[MessageId],
 ) -> Result<Option<Recovery>, DbError> {
     let mut recovered = txn.open_table(tables::RECOVERED_ORDERS)?;
     if recovered
-        .get((payment.store_id, payment.order_id))?
+        .get((payment.store_id.0, payment.order_id))?
         .is_some()
     {
         return Ok(None);
@@ -189,7 +189,7 @@ pub(super) fn credit_payment(
         Some(cents) => cents,
         None => txn
             .open_table(tables::EVENTS)?
-            .get(m.event_id)?
+            .get(m.event_id.0)?
             .map(|b| from_json::<super::EventRecord>(b.value()))
             .transpose()?
             .and_then(|e| e.event.and_then(|e| e.total_cents))
@@ -209,7 +209,7 @@ pub(super) fn credit_payment(
         refunded_at: None,
     };
     recovered.insert(
-        (payment.store_id, payment.order_id),
+        (payment.store_id.0, payment.order_id),
         to_json(&recovery)?.as_slice(),
     )?;
     ledger.add_recovery(&recovery, &recovery.counters())?;
@@ -220,13 +220,13 @@ pub(super) fn credit_payment(
 pub(super) fn mark_refunded(
     txn: &WriteTransaction,
     ledger: &mut Ledger<'_>,
-    store_id: u64,
+    store_id: StoreId,
     order_id: &str,
     at: i64,
 ) -> Result<(), DbError> {
     let mut recovered = txn.open_table(tables::RECOVERED_ORDERS)?;
     let record: Option<Recovery> = recovered
-        .get((store_id, order_id))?
+        .get((store_id.0, order_id))?
         .map(|b| from_json(b.value()))
         .transpose()?;
     let Some(mut record) = record else {
@@ -240,7 +240,7 @@ pub(super) fn mark_refunded(
     let mut delta = record.counters();
     delta.add(&before.scaled(-1));
     ledger.add_recovery(&record, &delta)?;
-    recovered.insert((store_id, order_id), to_json(&record)?.as_slice())?;
+    recovered.insert((store_id.0, order_id), to_json(&record)?.as_slice())?;
     Ok(())
 }
 
@@ -260,7 +260,7 @@ pub(super) fn count_event(
 ) -> Result<(), DbError> {
     let key = (
         day_number(record.received_at),
-        record.store_id,
+        record.store_id.0,
         event_bucket(record),
     );
     let n = table.get(key)?.map_or(0, |v| v.value());
@@ -299,7 +299,7 @@ pub(super) fn recount(
         *out.events
             .entry((
                 day_number(e.received_at),
-                e.store_id,
+                e.store_id.0,
                 event_bucket(&e).to_owned(),
             ))
             .or_default() += 1;
@@ -323,8 +323,8 @@ pub(super) fn stored(
         out.days.insert(
             DayKey {
                 day,
-                store_id,
-                instance_id,
+                store_id: StoreId(store_id),
+                instance_id: InstanceId(instance_id),
                 kind,
                 step,
                 test,
@@ -359,8 +359,8 @@ pub(super) fn rebuild(txn: &WriteTransaction) -> Result<(), DbError> {
         days.insert(
             (
                 k.day,
-                k.store_id,
-                k.instance_id,
+                k.store_id.0,
+                k.instance_id.0,
                 k.kind.as_str(),
                 k.step,
                 k.test,

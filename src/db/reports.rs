@@ -7,17 +7,17 @@ use std::collections::{BTreeMap, HashMap};
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{Db, DbError, from_json, tables};
-use crate::domain::EventKind;
 use crate::domain::Message;
 use crate::domain::report::{Counters, DayKey};
+use crate::domain::{EventKind, InstanceId, StoreId};
 
 /// Which rows a report reads. Days are `domain::report` day numbers, both ends included.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportFilter {
     pub first_day: i32,
     pub last_day: i32,
-    pub store_id: Option<u64>,
-    pub instance_id: Option<u64>,
+    pub store_id: Option<StoreId>,
+    pub instance_id: Option<InstanceId>,
     pub kind: Option<EventKind>,
     /// Count sandbox and test-number messages too.
     pub include_test: bool,
@@ -66,8 +66,8 @@ impl ReportRows {
         out
     }
 
-    pub fn by_store(&self) -> BTreeMap<u64, Counters> {
-        let mut out: BTreeMap<u64, Counters> = BTreeMap::new();
+    pub fn by_store(&self) -> BTreeMap<StoreId, Counters> {
+        let mut out: BTreeMap<StoreId, Counters> = BTreeMap::new();
         for (k, c) in &self.rows {
             out.entry(k.store_id).or_default().add(c);
         }
@@ -108,8 +108,8 @@ impl Db {
             };
             let key = DayKey {
                 day,
-                store_id,
-                instance_id,
+                store_id: StoreId(store_id),
+                instance_id: InstanceId(instance_id),
                 kind,
                 step,
                 test,
@@ -127,7 +127,7 @@ impl Db {
                 break;
             }
             let kind_ok = filter.kind.is_none_or(|kind| kind.as_str() == bucket);
-            if filter.store_id.is_none_or(|s| s == store_id) && kind_ok {
+            if filter.store_id.is_none_or(|s| s.0 == store_id) && kind_ok {
                 *events.entry((day, bucket.to_owned())).or_default() += v.value();
             }
         }
@@ -152,8 +152,8 @@ impl Db {
         for row in table.range(range)? {
             let (k, v) = row?;
             let (_, store_id, instance_id, phone) = k.value();
-            if filter.store_id.is_none_or(|s| s == store_id)
-                && filter.instance_id.is_none_or(|i| i == instance_id)
+            if filter.store_id.is_none_or(|s| s.0 == store_id)
+                && filter.instance_id.is_none_or(|i| i.0 == instance_id)
             {
                 *per_buyer.entry(phone).or_default() += v.value();
             }
@@ -192,7 +192,7 @@ impl Db {
             let key = DayKey {
                 day,
                 store_id: m.store_id,
-                instance_id: m.instance_id.unwrap_or(0),
+                instance_id: m.instance_id.unwrap_or_default(),
                 kind: m.kind,
                 step: m.step,
                 test: m.test,
@@ -210,13 +210,13 @@ impl Db {
     /// The recovery credited to an order, if any.
     pub fn recovery(
         &self,
-        store_id: u64,
+        store_id: StoreId,
         order_id: &str,
     ) -> Result<Option<crate::domain::report::Recovery>, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::RECOVERED_ORDERS)?;
         table
-            .get((store_id, order_id))?
+            .get((store_id.0, order_id))?
             .map(|b| from_json(b.value()))
             .transpose()
     }

@@ -9,7 +9,8 @@ use super::*;
 use crate::domain::planning::QuietHours;
 use crate::domain::report::{Counter, Counters, day_number};
 use crate::domain::{
-    Instance, InstanceMode, Message, MessageSettings, MessageStatus, NewStore, Platform,
+    Instance, InstanceId, InstanceMode, Message, MessageId, MessageSettings, MessageStatus,
+    NewStore, Platform, StoreId,
 };
 use crate::ingest::{Request, recognise};
 
@@ -21,8 +22,8 @@ const PHONE: &str = "11987654321";
 struct Rig {
     _tmp: tempfile::TempDir,
     db: Db,
-    stores: Vec<u64>,
-    instances: Vec<u64>,
+    stores: Vec<StoreId>,
+    instances: Vec<InstanceId>,
     events: u64,
 }
 
@@ -373,7 +374,7 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
     let phones = ["11987654321", "11911112222", "21999998888", "31988887777"];
     let orders: Vec<String> = (1..=40).map(|i| format!("O{i}")).collect();
     let mut now = NOON;
-    let mut leased: Vec<(u64, i64)> = Vec::new();
+    let mut leased: Vec<(MessageId, i64)> = Vec::new();
     for step in 0..600 {
         now += rng.random_range(0..2 * 3600);
         let pick = |rng: &mut rand::rngs::StdRng, n: usize| rng.random_range(0..n);

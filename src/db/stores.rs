@@ -5,13 +5,13 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
 use crate::domain::reason::Reason;
-use crate::domain::{NewStore, Store};
+use crate::domain::{NewStore, Store, StoreId};
 
 impl Db {
     pub fn create_store(&self, new: NewStore) -> Result<Store, DbError> {
         let txn = self.redb().begin_write()?;
         let record = {
-            let id = next_id(&txn, "stores")?;
+            let id = StoreId(next_id(&txn, "stores")?);
             let record = Store {
                 id,
                 name: new.name,
@@ -31,9 +31,9 @@ impl Db {
             if tokens.get(record.webhook_token.as_str())?.is_some() {
                 return Err(DbError::Conflict("webhook token".into()));
             }
-            tokens.insert(record.webhook_token.as_str(), id)?;
+            tokens.insert(record.webhook_token.as_str(), id.0)?;
             txn.open_table(tables::STORES)?
-                .insert(id, to_json(&record)?.as_slice())?;
+                .insert(id.0, to_json(&record)?.as_slice())?;
             record
         };
         txn.commit()?;
@@ -51,10 +51,10 @@ impl Db {
         Ok(stores)
     }
 
-    pub fn store(&self, id: u64) -> Result<Store, DbError> {
+    pub fn store(&self, id: StoreId) -> Result<Store, DbError> {
         let read = self.redb().begin_read()?;
         let table = read.open_table(tables::STORES)?;
-        let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
+        let bytes = table.get(id.0)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
     }
 
@@ -110,11 +110,15 @@ impl Db {
 
     /// Changes a store; a new webhook token replaces the old one in the index (the old URL then
     /// answers 404).
-    pub fn update_store(&self, id: u64, change: impl FnOnce(&mut Store)) -> Result<Store, DbError> {
+    pub fn update_store(
+        &self,
+        id: StoreId,
+        change: impl FnOnce(&mut Store),
+    ) -> Result<Store, DbError> {
         let txn = self.redb().begin_write()?;
         let record = {
             let mut stores = txn.open_table(tables::STORES)?;
-            let mut record: Store = match stores.get(id)? {
+            let mut record: Store = match stores.get(id.0)? {
                 Some(bytes) => from_json(bytes.value())?,
                 None => return Err(DbError::NotFound),
             };
@@ -127,9 +131,9 @@ impl Db {
                     return Err(DbError::Conflict("webhook token".into()));
                 }
                 tokens.remove(old_token.as_str())?;
-                tokens.insert(record.webhook_token.as_str(), id)?;
+                tokens.insert(record.webhook_token.as_str(), id.0)?;
             }
-            stores.insert(id, to_json(&record)?.as_slice())?;
+            stores.insert(id.0, to_json(&record)?.as_slice())?;
             record
         };
         txn.commit()?;
@@ -139,11 +143,11 @@ impl Db {
 
     /// Deletes a store and its webhook URL; its pending messages are canceled. Its events and
     /// sent messages stay in the history. `now` (from the caller's clock) stamps the cancels.
-    pub fn delete_store(&self, id: u64, now: i64) -> Result<(), DbError> {
+    pub fn delete_store(&self, id: StoreId, now: i64) -> Result<(), DbError> {
         let txn = self.redb().begin_write()?;
         {
             let mut stores = txn.open_table(tables::STORES)?;
-            let record: Store = match stores.remove(id)? {
+            let record: Store = match stores.remove(id.0)? {
                 Some(bytes) => from_json(bytes.value())?,
                 None => return Err(DbError::NotFound),
             };

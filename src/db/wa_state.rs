@@ -7,6 +7,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{Db, DbError, tables};
+use crate::domain::InstanceId;
 
 type Key<'a> = (u64, u8, &'a [u8]);
 
@@ -128,31 +129,44 @@ impl Db {
     /// Runs `read` over one consistent snapshot of the instance's rows.
     pub fn wa_read<T, E: From<DbError>>(
         &self,
-        instance: u64,
+        instance: InstanceId,
         read: impl FnOnce(&WaRead) -> Result<T, E>,
     ) -> Result<T, E> {
         let txn = self.redb().begin_read().map_err(DbError::from)?;
         let table = txn.open_table(tables::WA_STATE).map_err(DbError::from)?;
-        read(&WaRead { table, instance })
+        read(&WaRead {
+            table,
+            instance: instance.0,
+        })
     }
 
     /// One row of an instance's WhatsApp state.
-    pub fn wa_get(&self, instance: u64, space: u8, key: &[u8]) -> Result<Option<Vec<u8>>, DbError> {
+    pub fn wa_get(
+        &self,
+        instance: InstanceId,
+        space: u8,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, DbError> {
         self.wa_read(instance, |r| r.get(space, key))
     }
 
     /// Rows of one space whose key starts with `prefix` (empty: the whole space), in key order.
-    pub fn wa_scan(&self, instance: u64, space: u8, prefix: &[u8]) -> Result<Vec<WaRow>, DbError> {
+    pub fn wa_scan(
+        &self,
+        instance: InstanceId,
+        space: u8,
+        prefix: &[u8],
+    ) -> Result<Vec<WaRow>, DbError> {
         self.wa_read(instance, |r| r.scan(space, prefix))
     }
 
     /// The row with the greatest key in a space, if any.
-    pub fn wa_last(&self, instance: u64, space: u8) -> Result<Option<WaRow>, DbError> {
+    pub fn wa_last(&self, instance: InstanceId, space: u8) -> Result<Option<WaRow>, DbError> {
         self.wa_read(instance, |r| r.last(space))
     }
 
     /// Applies `ops` in order in one durable write transaction: all of them or none.
-    pub fn wa_apply(&self, instance: u64, ops: &[WaOp]) -> Result<(), DbError> {
+    pub fn wa_apply(&self, instance: InstanceId, ops: &[WaOp]) -> Result<(), DbError> {
         self.wa_write(instance, |w| {
             for op in ops {
                 w.apply(op)?;
@@ -166,13 +180,16 @@ impl Db {
     /// everything back.
     pub fn wa_write<T, E: From<DbError>>(
         &self,
-        instance: u64,
+        instance: InstanceId,
         change: impl FnOnce(&mut WaWrite<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let txn = self.redb().begin_write().map_err(DbError::from)?;
         let out = {
             let table = txn.open_table(tables::WA_STATE).map_err(DbError::from)?;
-            let mut write = WaWrite { table, instance };
+            let mut write = WaWrite {
+                table,
+                instance: instance.0,
+            };
             change(&mut write)?
         };
         txn.commit().map_err(DbError::from)?;
@@ -181,7 +198,7 @@ impl Db {
 
     /// Forgets everything the WhatsApp library stored for an instance (logged out from the
     /// phone, or the instance deleted); answers how many rows went.
-    pub fn wa_wipe_instance(&self, instance: u64) -> Result<u64, DbError> {
+    pub fn wa_wipe_instance(&self, instance: InstanceId) -> Result<u64, DbError> {
         let txn = self.redb().begin_write()?;
         let removed = wipe_in(&txn, instance)?;
         txn.commit()?;
@@ -189,17 +206,18 @@ impl Db {
     }
 
     /// Whether the instance has any stored WhatsApp state in `space` (e.g. a device record).
-    pub fn wa_has_any(&self, instance: u64, space: u8) -> Result<bool, DbError> {
+    pub fn wa_has_any(&self, instance: InstanceId, space: u8) -> Result<bool, DbError> {
         self.wa_read(instance, |r| {
-            let range = PrefixRange::new(instance, space, &[]);
+            let range = PrefixRange::new(instance.0, space, &[]);
             Ok(r.table.range::<Key<'_>>(range.bounds())?.next().is_some())
         })
     }
 }
 
 /// Removes every row of one instance inside `txn` (also used by instance deletion).
-pub(super) fn wipe_in(txn: &redb::WriteTransaction, instance: u64) -> Result<u64, DbError> {
+pub(super) fn wipe_in(txn: &redb::WriteTransaction, instance: InstanceId) -> Result<u64, DbError> {
     use std::ops::Bound;
+    let instance = instance.0;
     let mut table = txn.open_table(tables::WA_STATE)?;
     let lower: Key<'_> = (instance, 0, &[]);
     let upper = match instance.checked_add(1) {
@@ -301,7 +319,7 @@ mod tests {
         let (_tmp, store) = open();
         store
             .wa_apply(
-                1,
+                InstanceId(1),
                 &[
                     put(3, b"ab", b"1"),
                     put(3, b"ab\xff", b"2"),
@@ -314,27 +332,35 @@ mod tests {
                 ],
             )
             .expect("apply");
-        store.wa_apply(2, &[put(0, b"", b"other")]).expect("apply");
+        store
+            .wa_apply(InstanceId(2), &[put(0, b"", b"other")])
+            .expect("apply");
         assert_eq!(
-            keys(store.wa_scan(1, 3, b"ab").expect("scan")),
+            keys(store.wa_scan(InstanceId(1), 3, b"ab").expect("scan")),
             vec![b"ab".to_vec(), b"ab\xff".to_vec(), b"ab\xff\xff".to_vec()]
         );
         assert_eq!(
-            keys(store.wa_scan(1, 3, b"ab\xff").expect("scan")),
+            keys(store.wa_scan(InstanceId(1), 3, b"ab\xff").expect("scan")),
             vec![b"ab\xff".to_vec(), b"ab\xff\xff".to_vec()]
         );
-        assert_eq!(store.wa_scan(1, 3, b"").expect("scan").len(), 5);
+        assert_eq!(store.wa_scan(InstanceId(1), 3, b"").expect("scan").len(), 5);
         assert_eq!(
-            keys(store.wa_scan(1, 255, b"").expect("scan")),
+            keys(store.wa_scan(InstanceId(1), 255, b"").expect("scan")),
             vec![b"\xff".to_vec()]
         );
         assert_eq!(
-            store.wa_last(1, 3).expect("last").map(|(k, _)| k),
+            store
+                .wa_last(InstanceId(1), 3)
+                .expect("last")
+                .map(|(k, _)| k),
             Some(b"ac".to_vec())
         );
-        assert_eq!(store.wa_last(1, 9).expect("last"), None);
-        assert_eq!(store.wa_get(1, 4, b"ab").expect("get"), Some(b"6".to_vec()));
-        assert_eq!(store.wa_get(2, 3, b"ab").expect("get"), None);
+        assert_eq!(store.wa_last(InstanceId(1), 9).expect("last"), None);
+        assert_eq!(
+            store.wa_get(InstanceId(1), 4, b"ab").expect("get"),
+            Some(b"6".to_vec())
+        );
+        assert_eq!(store.wa_get(InstanceId(2), 3, b"ab").expect("get"), None);
     }
 
     #[test]
@@ -342,7 +368,7 @@ mod tests {
         let (_tmp, store) = open();
         store
             .wa_apply(
-                1,
+                InstanceId(1),
                 &[
                     put(3, b"ab", b"1"),
                     put(3, b"abc", b"2"),
@@ -353,7 +379,7 @@ mod tests {
             .expect("apply");
         store
             .wa_apply(
-                1,
+                InstanceId(1),
                 &[WaOp::DeletePrefix {
                     space: 3,
                     prefix: b"ab".to_vec(),
@@ -361,40 +387,49 @@ mod tests {
             )
             .expect("delete prefix");
         assert_eq!(
-            keys(store.wa_scan(1, 3, b"").expect("scan")),
+            keys(store.wa_scan(InstanceId(1), 3, b"").expect("scan")),
             vec![b"ac".to_vec()]
         );
         store
-            .wa_apply(1, &[WaOp::ClearSpace { space: 3 }])
+            .wa_apply(InstanceId(1), &[WaOp::ClearSpace { space: 3 }])
             .expect("clear");
-        assert!(!store.wa_has_any(1, 3).expect("any"));
-        assert!(store.wa_has_any(1, 4).expect("any"));
+        assert!(!store.wa_has_any(InstanceId(1), 3).expect("any"));
+        assert!(store.wa_has_any(InstanceId(1), 4).expect("any"));
     }
 
     #[test]
     fn a_failed_write_leaves_nothing_behind() {
         let (_tmp, store) = open();
-        let result: Result<(), DbError> = store.wa_write(1, |w| {
+        let result: Result<(), DbError> = store.wa_write(InstanceId(1), |w| {
             w.put(1, b"k", b"v")?;
             Err(DbError::Conflict("abort".into()))
         });
         assert!(result.is_err());
-        assert_eq!(store.wa_get(1, 1, b"k").expect("get"), None);
+        assert_eq!(store.wa_get(InstanceId(1), 1, b"k").expect("get"), None);
     }
 
     #[test]
     fn wiping_an_instance_leaves_its_neighbours_alone() {
         let (_tmp, store) = open();
-        for instance in [1, 2, 3, u64::MAX] {
+        for instance in [1, 2, 3, u64::MAX].map(InstanceId) {
             store
                 .wa_apply(instance, &[put(0, b"", b"d"), put(255, b"\xff\xff", b"x")])
                 .expect("apply");
         }
-        assert_eq!(store.wa_wipe_instance(2).expect("wipe"), 2);
-        assert_eq!(store.wa_wipe_instance(u64::MAX).expect("wipe"), 2);
-        assert!(!store.wa_has_any(2, 0).expect("any"));
-        assert!(store.wa_has_any(1, 0).expect("any") && store.wa_has_any(3, 255).expect("any"));
-        assert_eq!(store.wa_wipe_instance(2).expect("wipe again"), 0);
+        assert_eq!(store.wa_wipe_instance(InstanceId(2)).expect("wipe"), 2);
+        assert_eq!(
+            store.wa_wipe_instance(InstanceId(u64::MAX)).expect("wipe"),
+            2
+        );
+        assert!(!store.wa_has_any(InstanceId(2), 0).expect("any"));
+        assert!(
+            store.wa_has_any(InstanceId(1), 0).expect("any")
+                && store.wa_has_any(InstanceId(3), 255).expect("any")
+        );
+        assert_eq!(
+            store.wa_wipe_instance(InstanceId(2)).expect("wipe again"),
+            0
+        );
     }
 
     #[test]

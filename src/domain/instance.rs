@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::InstanceId;
 use super::planning::QuietHours;
 use super::sending::Pacing;
 
@@ -18,7 +19,7 @@ pub enum InstanceMode {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Instance {
-    pub id: u64,
+    pub id: InstanceId,
     pub name: String,
     pub mode: InstanceMode,
     pub pacing: Pacing,
@@ -62,7 +63,7 @@ impl Instance {
     /// A new instance with the default rules: 30 s ±30%, 1,000 a day, quiet 21:00–08:00, 3 s typing.
     pub fn new(name: &str, mode: InstanceMode, now: i64) -> Instance {
         Instance {
-            id: 0,
+            id: InstanceId(0),
             name: name.to_owned(),
             mode,
             pacing: Pacing::default(),

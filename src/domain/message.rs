@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::EventKind;
+use super::{EventId, EventKind, InstanceId, MessageId, StoreId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,9 +76,9 @@ pub struct StatusChange {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
-    pub id: u64,
-    pub store_id: u64,
-    pub event_id: u64,
+    pub id: MessageId,
+    pub store_id: StoreId,
+    pub event_id: EventId,
     pub kind: EventKind,
     /// 0 for the first message, 1.. for follow-ups.
     pub step: u32,
@@ -106,7 +106,7 @@ pub struct Message {
     pub maybe_sent: bool,
     /// The instance it went out through.
     #[serde(default)]
-    pub instance_id: Option<u64>,
+    pub instance_id: Option<InstanceId>,
 }
 
 impl Message {
@@ -137,7 +137,7 @@ pub enum Change {
     /// `queued`; back to `scheduled`.
     Reschedule { due_at: i64 },
     /// Taken by the outbox for sending, through `instance_id`. From `scheduled` only.
-    Claim { instance_id: Option<u64> },
+    Claim { instance_id: Option<InstanceId> },
     /// Ended at send time (`expired`, or `canceled` because it is no longer wanted), with the
     /// stored reason code. From `scheduled` only.
     Close {

@@ -1,13 +1,13 @@
 //! Table tests of `transition`: which changes each status allows, and what each change writes.
 
-use super::EventKind;
 use super::message::*;
+use super::{EventId, EventKind, InstanceId, MessageId, StoreId};
 
 fn message(status: MessageStatus) -> Message {
     Message {
-        id: 1,
-        store_id: 1,
-        event_id: 1,
+        id: MessageId(1),
+        store_id: StoreId(1),
+        event_id: EventId(1),
         kind: EventKind::PixGenerated,
         step: 0,
         part: 0,
@@ -48,7 +48,7 @@ fn transition_table_of_allowed_changes() {
         (
             "claim",
             Change::Claim {
-                instance_id: Some(2),
+                instance_id: Some(InstanceId(2)),
             },
             vec![Scheduled],
         ),
@@ -143,7 +143,7 @@ fn transition_table_of_what_each_change_writes() {
         ),
         (
             Change::Claim {
-                instance_id: Some(3),
+                instance_id: Some(InstanceId(3)),
             },
             Scheduled,
             Sending,
@@ -247,7 +247,13 @@ fn transition_table_of_what_each_change_writes() {
         assert_eq!(m.status, status, "{name}");
         assert_eq!(m.reason(), reason, "{name}");
         assert_eq!(
-            (m.due_at, m.attempts, m.maybe_sent, m.test, m.instance_id),
+            (
+                m.due_at,
+                m.attempts,
+                m.maybe_sent,
+                m.test,
+                m.instance_id.map(InstanceId::get)
+            ),
             fields,
             "{name}"
         );

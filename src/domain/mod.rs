@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod event;
 pub mod housekeeping;
+pub mod ids;
 pub mod inbox;
 pub mod instance;
 pub mod message;
@@ -28,6 +29,7 @@ pub use event::{
     Access, Customer, Event, EventKind, Payment, PaymentMethod, Product, Shipping, Subscription,
     Utm,
 };
+pub use ids::{EventId, InstanceId, MessageId, StoreId};
 pub use instance::{AutoReply, Instance, InstanceMode};
 pub use message::{Change, Message, MessageStatus, OptOut, StatusChange, transition};
 pub use phone::{Phone, PhoneError};

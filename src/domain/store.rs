@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Platform;
+use super::{InstanceId, Platform, StoreId};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Store {
-    pub id: u64,
+    pub id: StoreId,
     /// The merchant's name for it (apelido).
     pub name: String,
     /// Cosmetic tail of the webhook URL, from the name; renaming keeps old URLs working.
@@ -27,7 +27,7 @@ pub struct Store {
     pub test_mode: bool,
     /// The instance (WhatsApp number) this store sends through; none holds its messages.
     #[serde(default)]
-    pub instance_id: Option<u64>,
+    pub instance_id: Option<InstanceId>,
 }
 
 /// What creating a store needs.

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::operations::events::UnknownFilter;
 use super::operations::messages::FilterError;
 use crate::db::DbError;
+use crate::domain::EventId;
 
 /// An error answered to a JSON API caller, a platform's webhook or a console page.
 #[derive(Debug)]
@@ -26,11 +27,11 @@ pub enum ApiError {
     Busy,
     /// The webhook's signature or token does not match; the delivery was kept (its event ids).
     BadSignature {
-        event_ids: Vec<u64>,
+        event_ids: Vec<EventId>,
     },
     /// The webhook body cannot be read; the delivery was kept (its event ids).
     BadBody {
-        event_ids: Vec<u64>,
+        event_ids: Vec<EventId>,
     },
     Db(DbError),
     Internal(String),
@@ -154,7 +155,9 @@ mod tests {
     fn webhook_codes_keep_their_statuses() {
         assert_eq!(ApiError::UnknownWebhook.status_code(), 404);
         assert_eq!(ApiError::Busy.status_code(), 503);
-        let kept = ApiError::BadSignature { event_ids: vec![1] };
+        let kept = ApiError::BadSignature {
+            event_ids: vec![EventId(1)],
+        };
         assert_eq!(
             (kept.status_code().as_u16(), kept.code()),
             (401, "bad_signature")

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use actix_web::{HttpResponse, web};
 
 use super::AppState;
+use crate::domain::InstanceId;
 
 /// Alive: the process answers.
 pub async fn check_liveness() -> HttpResponse {
@@ -52,7 +53,8 @@ pub async fn export_metrics(state: web::Data<AppState>) -> HttpResponse {
         .await;
     if let Ok((depth, instances, by_store, stores)) = read {
         // Depth by instance (the stores it serves) and the instance's connection state.
-        let mut by_instance: std::collections::BTreeMap<Option<u64>, u64> = Default::default();
+        let mut by_instance: std::collections::BTreeMap<Option<InstanceId>, u64> =
+            Default::default();
         for (store_id, n) in by_store {
             let instance = stores
                 .iter()

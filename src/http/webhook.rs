@@ -9,6 +9,7 @@ use serde_json::json;
 use super::AppState;
 use super::error::ApiError;
 use crate::db::{Delivery, RawDelivery, Recorded};
+use crate::domain::EventId;
 use crate::ingest::{self, Reading, ReasonCode, Request};
 use crate::queue::IntakeError;
 
@@ -107,13 +108,13 @@ pub async fn receive_webhook(
         }
         Err(e) => return Err(ApiError::Internal(e.to_string())),
     };
-    let event_ids: Vec<u64> = recorded
+    let event_ids: Vec<EventId> = recorded
         .iter()
         .map(|r| match r {
             Recorded::New(id) | Recorded::Duplicate(id) => *id,
         })
         .collect();
-    let duplicates: Vec<u64> = recorded
+    let duplicates: Vec<EventId> = recorded
         .iter()
         .filter_map(|r| match r {
             Recorded::Duplicate(id) => Some(*id),

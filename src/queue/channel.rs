@@ -9,6 +9,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
+use crate::domain::InstanceId;
+
 /// What an instance's connection is doing, as the console shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -141,9 +143,9 @@ pub trait Channel: Send + Sync {
 /// the inbox only look channels up, they never build one.
 pub trait ChannelLookup: Send + Sync {
     /// The live channel of `instance_id`, if it has one.
-    fn channel(&self, instance_id: u64) -> Option<Arc<dyn Channel>>;
+    fn channel(&self, instance_id: InstanceId) -> Option<Arc<dyn Channel>>;
     /// Every instance that has a channel.
-    fn instance_ids(&self) -> Vec<u64>;
+    fn instance_ids(&self) -> Vec<InstanceId>;
     /// Fires whenever the set of channels changes, so followers pick up channels that appear
     /// after they started.
     fn changes(&self) -> watch::Receiver<u64>;

@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 
 use super::channel::{Channel, ChannelLookup, Incoming};
 use crate::db::{ConversationKind, Db, DbError, NewConversationEntry, blocking};
-use crate::domain::Clock;
 use crate::domain::inbox::{DEFAULT_OPT_OUT_WORDS, auto_reply_due, is_opt_out};
+use crate::domain::{Clock, InstanceId};
 
 /// What handling one reply did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +49,7 @@ impl Inbox {
     /// Handles one reply that arrived on `instance_id`'s `channel`.
     pub async fn handle(
         &self,
-        instance_id: u64,
+        instance_id: InstanceId,
         channel: &dyn Channel,
         incoming: Incoming,
     ) -> Result<Handled, DbError> {
@@ -90,7 +90,11 @@ impl Inbox {
             let db = self.db.clone();
             let phone = buyer.clone();
             let canceled = blocking(move || db.add_opt_out(&phone, "reply", now)).await?;
-            tracing::info!(instance_id, canceled, "buyer opted out by reply");
+            tracing::info!(
+                instance_id = instance_id.0,
+                canceled,
+                "buyer opted out by reply"
+            );
             if already_out {
                 return Ok(Handled::OptedOut { confirmed: false });
             }
@@ -148,7 +152,7 @@ impl Inbox {
     /// Sends one answer and keeps it in the buyer's history, with the refusal if there was one.
     async fn answer(
         &self,
-        instance_id: u64,
+        instance_id: InstanceId,
         channel: &dyn Channel,
         buyer: &str,
         text: &str,
@@ -158,7 +162,7 @@ impl Inbox {
         let error = match channel.send(buyer, text, wire_id).await {
             Ok(_) => None,
             Err(e) => {
-                tracing::warn!(instance_id, kind = kind.as_str(), error = %e, "answer to a buyer not sent");
+                tracing::warn!(instance_id = instance_id.0, kind = kind.as_str(), error = %e, "answer to a buyer not sent");
                 Some(e.to_string())
             }
         };
@@ -182,18 +186,18 @@ impl Inbox {
     }
 
     /// Follows one channel's replies until it goes away.
-    async fn follow(self, instance_id: u64, channel: Arc<dyn Channel>) {
+    async fn follow(self, instance_id: InstanceId, channel: Arc<dyn Channel>) {
         let mut rx = channel.incoming();
         loop {
             match rx.recv().await {
                 Ok(incoming) => {
                     if let Err(e) = self.handle(instance_id, channel.as_ref(), incoming).await {
-                        tracing::error!(instance_id, error = %e, "buyer reply not handled");
+                        tracing::error!(instance_id = instance_id.0, error = %e, "buyer reply not handled");
                     }
                 }
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(
-                        instance_id,
+                        instance_id = instance_id.0,
                         missed = n,
                         "buyer replies arrived faster than they were handled"
                     );
@@ -208,7 +212,8 @@ impl Inbox {
     pub fn spawn(self) -> JoinHandle<()> {
         tokio::spawn(async move {
             let mut changes = self.channels.changes();
-            let mut followers: HashMap<u64, (Arc<dyn Channel>, JoinHandle<()>)> = HashMap::new();
+            let mut followers: HashMap<InstanceId, (Arc<dyn Channel>, JoinHandle<()>)> =
+                HashMap::new();
             loop {
                 let ids = self.channels.instance_ids();
                 followers.retain(|id, (channel, task)| {

@@ -10,7 +10,7 @@ use crate::channels::fake::FakeChannel;
 use crate::db::{ConversationKind, Db, DbOptions};
 use crate::domain::ManualClock;
 use crate::domain::inbox::{AUTO_REPLY_WINDOW_S, DEFAULT_OPT_OUT_CONFIRMATION};
-use crate::domain::{Instance, InstanceMode, MessageSettings};
+use crate::domain::{Instance, InstanceId, InstanceMode, MessageSettings};
 
 const NOON: i64 = 1_750_000_000;
 const ANA: &str = "+5511987654321";
@@ -22,7 +22,7 @@ struct Rig {
     inbox: Inbox,
     channels: Arc<Channels>,
     fake: Arc<FakeChannel>,
-    instance_id: u64,
+    instance_id: InstanceId,
 }
 
 fn rig(auto_reply: Option<&str>) -> Rig {

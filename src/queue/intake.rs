@@ -115,10 +115,11 @@ fn write_loop(db: Db, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
 mod tests {
     use super::*;
     use crate::db::{DbOptions, RawDelivery};
+    use crate::domain::StoreId;
 
     fn delivery(body_len: usize) -> Delivery {
         Delivery {
-            store_id: 1,
+            store_id: StoreId(1),
             received_at: 0,
             raw: RawDelivery {
                 body: vec![b'x'; body_len],

@@ -17,7 +17,7 @@ use crate::db::{AttemptOutcome, Db, DbError, ReceiptStatus, blocking};
 use crate::domain::reason::Reason;
 use crate::domain::sending::{Failure, Gate, SendFacts, gate, retry_delay};
 use crate::domain::{Clock, MessageStatus};
-use crate::domain::{Instance, InstanceMode, Message};
+use crate::domain::{Instance, InstanceId, InstanceMode, Message, MessageId, StoreId};
 
 /// How long a claimed message may stay "sending" before a restart treats it as maybe sent.
 pub const LEASE_S: i64 = 120;
@@ -40,11 +40,11 @@ pub struct Pass {
 }
 
 /// Avisa's message id on the wire, so receipts find the message whatever address answers.
-pub fn wire_id(message_id: u64) -> String {
+pub fn wire_id(message_id: MessageId) -> String {
     format!("AVISA{message_id}")
 }
 
-fn message_id_of(wire: &str) -> Option<u64> {
+fn message_id_of(wire: &str) -> Option<MessageId> {
     wire.strip_prefix("AVISA")?.parse().ok()
 }
 
@@ -55,7 +55,7 @@ pub struct Outbox {
     channels: Arc<dyn ChannelLookup>,
     clock: Arc<dyn Clock>,
     jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
-    receipts: std::sync::Mutex<HashMap<u64, broadcast::Receiver<Receipt>>>,
+    receipts: std::sync::Mutex<HashMap<InstanceId, broadcast::Receiver<Receipt>>>,
 }
 
 impl Outbox {
@@ -97,9 +97,9 @@ impl Outbox {
         let due = blocking(move || db.due_messages(now, BATCH)).await?;
         let mut pass = Pass::default();
         // Each store's linked instance and each instance, read once per pass.
-        let mut stores: HashMap<u64, Option<u64>> = HashMap::new();
-        let mut instances: HashMap<u64, Option<Instance>> = HashMap::new();
-        let mut used: HashSet<u64> = HashSet::new();
+        let mut stores: HashMap<StoreId, Option<InstanceId>> = HashMap::new();
+        let mut instances: HashMap<InstanceId, Option<Instance>> = HashMap::new();
+        let mut used: HashSet<InstanceId> = HashSet::new();
         for message in due {
             let db = self.db.clone();
             let checked = message.clone();
@@ -185,9 +185,9 @@ impl Outbox {
     /// read counts as unlinked).
     async fn linked_instance(
         &self,
-        stores: &mut HashMap<u64, Option<u64>>,
-        store_id: u64,
-    ) -> Option<u64> {
+        stores: &mut HashMap<StoreId, Option<InstanceId>>,
+        store_id: StoreId,
+    ) -> Option<InstanceId> {
         if let Some(linked) = stores.get(&store_id) {
             return *linked;
         }
@@ -201,8 +201,8 @@ impl Outbox {
     /// The instance, read once per pass (one that cannot be read counts as gone).
     async fn instance(
         &self,
-        instances: &mut HashMap<u64, Option<Instance>>,
-        id: u64,
+        instances: &mut HashMap<InstanceId, Option<Instance>>,
+        id: InstanceId,
     ) -> Option<Instance> {
         if let Some(instance) = instances.get(&id) {
             return instance.clone();
@@ -278,7 +278,7 @@ impl Outbox {
 
     async fn close(
         &self,
-        id: u64,
+        id: MessageId,
         status: MessageStatus,
         reason: &'static str,
     ) -> Result<(), DbError> {

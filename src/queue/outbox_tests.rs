@@ -12,7 +12,7 @@ use crate::channels::Channels;
 use crate::channels::fake::FakeChannel;
 use crate::db::{Db, DbOptions, Delivery, MessageFilter, RawDelivery};
 use crate::domain::planning::QuietHours;
-use crate::domain::{Instance, InstanceMode, Message, MessageSettings, NewStore, Store};
+use crate::domain::{Instance, InstanceMode, Message, MessageSettings, NewStore, Store, StoreId};
 use crate::domain::{ManualClock, MessageStatus, Platform};
 use crate::ingest::{Request, recognise};
 
@@ -120,11 +120,12 @@ impl Rig {
 
     /// The per-store depth counters equal a recount of the outbox, after every pass.
     fn assert_depth_matches_the_outbox(&self) {
-        let mut recount: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+        let mut recount: std::collections::BTreeMap<StoreId, u64> =
+            std::collections::BTreeMap::new();
         for m in self.db.due_messages(i64::MAX, usize::MAX).expect("outbox") {
             *recount.entry(m.store_id).or_default() += 1;
         }
-        let counted: std::collections::BTreeMap<u64, u64> = self
+        let counted: std::collections::BTreeMap<StoreId, u64> = self
             .db
             .outbox_depth_by_store()
             .expect("depth")

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::db::{Db, DbError, DbOptions, Delivery, MessageFilter, RawDelivery};
 
 use crate::domain::NewStore;
-use crate::domain::{MessageStatus, Platform};
+use crate::domain::{MessageId, MessageStatus, Platform, StoreId};
 use crate::ingest::{self, Request};
 
 /// One outcome line.
@@ -59,8 +59,8 @@ pub fn simulate(
             cache_bytes: 4 << 20,
         },
     )?;
-    let mut stores: HashMap<Platform, u64> = HashMap::new();
-    let mut seen: HashMap<u64, MessageStatus> = HashMap::new();
+    let mut stores: HashMap<Platform, StoreId> = HashMap::new();
+    let mut seen: HashMap<MessageId, MessageStatus> = HashMap::new();
     let mut outcomes = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let now = start + i as i64 * step_s;

@@ -703,7 +703,7 @@ async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
     app.channels.ensure(&instance);
     let (_driver, _profile, c) = logged_in(&app).await;
 
-    press_connect(&c, &app, instance.id).await;
+    press_connect(&c, &app, instance.id.0).await;
     // The implicit wait finds the SVG once the library's first QR went through the stream.
     c.find(Locator::Css("[data-testid=qr] svg"))
         .await

@@ -6,8 +6,8 @@ use std::process::{Command, Stdio};
 
 use avisa::db::{Db, DbOptions};
 
-use avisa::domain::NewStore;
 use avisa::domain::Platform;
+use avisa::domain::{EventId, NewStore};
 
 const FIXTURE: &str = "tests/fixtures/hotmart/purchase-approved-test.json";
 
@@ -70,7 +70,9 @@ async fn every_acknowledged_event_survives_a_kill() {
 
     let db = Db::open(&dir, &DbOptions::default()).expect("reopen after the kill");
     for id in &acknowledged {
-        let (record, raw) = db.event(*id).expect("an acknowledged event is in the file");
+        let (record, raw) = db
+            .event(EventId(*id))
+            .expect("an acknowledged event is in the file");
         assert!(raw.body.starts_with(b"{"), "its raw body too");
         assert_eq!(record.platform, "hotmart");
     }
@@ -221,7 +223,7 @@ async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twi
 
     let db = Db::open(&dir, &DbOptions::default()).expect("reopen");
     for id in &acknowledged {
-        db.event(*id)
+        db.event(EventId(*id))
             .expect("every acknowledged event is in the file");
     }
     let messages = db

@@ -30,7 +30,7 @@ pub fn create_store(app: &TestApp, platform: Platform, name: &str) -> (u64, Stri
             created_at: 0,
         })
         .expect("store created");
-    (record.id, token)
+    (record.id.0, token)
 }
 
 /// A token unique per name within a test (names are unique), stable across runs.

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use avisa::domain::{InstanceId, StoreId};
+
 use crate::support::TestApp;
 
 async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
@@ -72,6 +74,7 @@ fn create_store(app: &TestApp, name: &str) -> u64 {
         })
         .expect("store created")
         .id
+        .0
 }
 
 /// The settings form as the page fills it, with `changes` applied.
@@ -211,7 +214,7 @@ async fn settings_are_checked_and_a_short_interval_warns() {
         assert!(html.contains(reason), "says {reason}");
     }
     assert!(html.contains("value=\"abc\""), "the typed values come back");
-    let kept = app.db.instance(id).expect("instance");
+    let kept = app.db.instance(InstanceId(id)).expect("instance");
     assert_eq!(kept.pacing.interval_s, 30, "nothing was saved");
 
     let good = settings(&[
@@ -223,7 +226,7 @@ async fn settings_are_checked_and_a_short_interval_warns() {
     ]);
     let response = post_form(&app, &admin, &path, &path, &good).await;
     assert_eq!(response.status(), 303);
-    let saved = app.db.instance(id).expect("instance");
+    let saved = app.db.instance(InstanceId(id)).expect("instance");
     assert_eq!(saved.name, "Loja principal");
     assert_eq!(saved.pacing.interval_s, 10);
     assert_eq!(saved.daily_limit, 0);
@@ -266,7 +269,10 @@ async fn a_linked_store_shows_on_both_pages_and_unlinking_holds_it() {
     )
     .await;
     assert_eq!(linked.status(), 303);
-    assert_eq!(app.db.store(store).expect("store").instance_id, Some(id));
+    assert_eq!(
+        app.db.store(StoreId(store)).expect("store").instance_id,
+        Some(InstanceId(id))
+    );
     let (_, detail) = page(&admin, &app, &format!("{path}?ok=store_linked")).await;
     assert!(detail.contains("Loja vinculada"));
     assert!(detail.contains(&format!("href=\"/lojas/{store}\">Loja da Ana</a>")));
@@ -285,7 +291,10 @@ async fn a_linked_store_shows_on_both_pages_and_unlinking_holds_it() {
     )
     .await;
     assert_eq!(unlinked.status(), 303);
-    assert_eq!(app.db.store(store).expect("store").instance_id, None);
+    assert_eq!(
+        app.db.store(StoreId(store)).expect("store").instance_id,
+        None
+    );
     let (_, detail) = page(&admin, &app, &format!("{path}?ok=store_unlinked")).await;
     assert!(detail.contains("ficam aguardando até ser vinculada de novo"));
 
@@ -307,7 +316,7 @@ async fn deleting_an_instance_unlinks_its_stores() {
     let id = create_instance(&app, &admin, "Velho", "sandbox").await;
     let store = create_store(&app, "Loja");
     app.db
-        .update_store(store, |s| s.instance_id = Some(id))
+        .update_store(StoreId(store), |s| s.instance_id = Some(InstanceId(id)))
         .expect("linked");
     let path = format!("/instancias/{id}");
     let deleted = post_form(
@@ -323,7 +332,10 @@ async fn deleting_an_instance_unlinks_its_stores() {
         deleted.headers()["location"],
         "/instancias?ok=instance_deleted"
     );
-    assert_eq!(app.db.store(store).expect("store").instance_id, None);
+    assert_eq!(
+        app.db.store(StoreId(store)).expect("store").instance_id,
+        None
+    );
     let (status, _) = page(&admin, &app, &path).await;
     assert_eq!(status, 404);
     let (_, list) = page(&admin, &app, "/instancias?ok=instance_deleted").await;
@@ -365,7 +377,10 @@ async fn attendants_see_instances_but_cannot_change_them() {
         assert_eq!(response.status(), 403, "POST {target}");
     }
     assert_eq!(app.db.list_instances().expect("list").len(), 1);
-    assert_eq!(app.db.store(store).expect("store").instance_id, None);
+    assert_eq!(
+        app.db.store(StoreId(store)).expect("store").instance_id,
+        None
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,5 +479,8 @@ async fn the_api_creates_changes_links_and_deletes_instances() {
         .await
         .expect("get");
     assert_eq!(gone.status(), 404);
-    assert_eq!(app.db.store(store).expect("store").instance_id, None);
+    assert_eq!(
+        app.db.store(StoreId(store)).expect("store").instance_id,
+        None
+    );
 }

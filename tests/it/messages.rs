@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use avisa::domain::{Clock, Platform, SystemClock};
+use avisa::domain::{Clock, Platform, StoreId, SystemClock};
 use serde_json::{Value, json};
 
 use crate::events::{create_store, post_webhook};
@@ -488,7 +488,7 @@ async fn test_mode_sends_a_stores_messages_to_the_sandbox() {
     )
     .await;
     assert_eq!(location(&on), format!("/lojas/{store_id}?ok=test_mode_on"));
-    assert!(app.db.store(store_id).expect("store").test_mode);
+    assert!(app.db.store(StoreId(store_id)).expect("store").test_mode);
 
     webhook(&app, &token, fixture("pix.generated.json")).await;
     let messages = listed(&admin, &app, "").await;

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use avisa::db::{Db, DbOptions};
 
-use avisa::domain::Platform;
 use avisa::domain::{ConsoleSettings, NewStore, OpsSettings};
+use avisa::domain::{EventId, Platform};
 use avisa::http::password::secret_hash;
 
 use crate::support::{ADMIN_EMAIL, TestApp};
@@ -162,7 +162,7 @@ async fn a_backup_under_write_load_restores_every_acknowledged_event() {
     let copy = Db::open(&fresh, &DbOptions::default()).expect("restored data opens");
     for id in &before {
         let (record, raw) = copy
-            .event(*id)
+            .event(EventId(*id))
             .expect("an event acknowledged before the backup");
         assert_eq!(record.platform, "hotmart");
         assert!(raw.body.starts_with(b"{"), "with its raw body");
@@ -172,7 +172,7 @@ async fn a_backup_under_write_load_restores_every_acknowledged_event() {
         s.list_stores()
             .expect("stores")
             .into_iter()
-            .map(|r| (r.id, r.name, r.webhook_token))
+            .map(|r| (r.id.0, r.name, r.webhook_token))
             .collect()
     };
     assert_eq!(names(&copy), names(live), "stores intact");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use avisa::channels::fake::{FakeChannel, FakePairing, PairingCall};
-use avisa::domain::{Instance, InstanceMode};
+use avisa::domain::{Instance, InstanceId, InstanceMode};
 use avisa::queue::channel::{Channel, ChannelState, Incoming};
 use serde_json::Value;
 
@@ -37,6 +37,7 @@ fn instance(app: &TestApp, mode: InstanceMode) -> u64 {
         .create_instance(Instance::new("Número da loja", mode, 0))
         .expect("instance")
         .id
+        .0
 }
 
 /// A WhatsApp-mode instance whose channel and pairing control are fakes.
@@ -44,8 +45,8 @@ pub fn paired_fake(app: &TestApp) -> (u64, Arc<FakeChannel>, Arc<FakePairing>) {
     let id = instance(app, InstanceMode::Whatsapp);
     let fake = Arc::new(FakeChannel::in_state(ChannelState::Disconnected));
     let pairing = Arc::new(FakePairing::new(fake.clone()));
-    app.channels.insert(id, fake.clone());
-    app.channels.insert_pairing(id, pairing.clone());
+    app.channels.insert(InstanceId(id), fake.clone());
+    app.channels.insert_pairing(InstanceId(id), pairing.clone());
     (id, fake, pairing)
 }
 

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use avisa::db::{AttemptOutcome, ReceiptStatus};
-use avisa::domain::{Clock, Platform, SystemClock};
+use avisa::domain::{Clock, MessageId, Platform, SystemClock};
 
 use crate::support::TestApp;
 
@@ -32,7 +32,7 @@ pub async fn arrange_sends(app: &TestApp) -> u64 {
     }
     let now = SystemClock.now();
     let db = app.db.clone();
-    let sent: Vec<u64> = tokio::task::spawn_blocking(move || {
+    let sent: Vec<MessageId> = tokio::task::spawn_blocking(move || {
         let mut sent = Vec::new();
         // Step 0 of each: the boleto's follow-ups stay queued.
         for m in db.due_messages(now + 3600, 100).expect("due") {

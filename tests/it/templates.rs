@@ -4,7 +4,7 @@
 use avisa::db::MessageFilter;
 
 use avisa::domain::Message;
-use avisa::domain::{EventKind, Platform};
+use avisa::domain::{EventKind, Platform, StoreId};
 use serde_json::{Value, json};
 
 use crate::events::{create_store, post_webhook};
@@ -119,7 +119,10 @@ async fn saving_an_unknown_variable_is_refused_with_the_step_part_and_line() {
         html.contains("Oi\nainda dá tempo"),
         "the typed text is kept"
     );
-    let stored = app.db.template(id, EventKind::PixGenerated).expect("read");
+    let stored = app
+        .db
+        .template(StoreId(id), EventKind::PixGenerated)
+        .expect("read");
     assert!(stored.is_none(), "nothing was saved");
 
     let (status, _, html) = post_form(
@@ -176,7 +179,10 @@ async fn a_saved_template_is_what_the_next_webhook_plans_and_reset_restores_the_
     let (status, location, _) = post_form(&app, &admin, &format!("{path}/padrao"), &[]).await;
     assert_eq!(status, 303);
     assert_eq!(location, format!("{path}?ok=template_reset"));
-    let stored = app.db.template(id, EventKind::PixGenerated).expect("read");
+    let stored = app
+        .db
+        .template(StoreId(id), EventKind::PixGenerated)
+        .expect("read");
     assert!(stored.is_none(), "back to the default");
     let (_, html) = page(&admin, &app, &location).await;
     assert!(html.contains("Texto padrão restaurado") && html.contains("Texto padrão do avisa"));
@@ -257,7 +263,7 @@ async fn the_preview_renders_the_typed_text_with_a_real_fixture() {
     );
     assert!(
         app.db
-            .template(kiwify, EventKind::PixGenerated)
+            .template(StoreId(kiwify), EventKind::PixGenerated)
             .expect("read")
             .is_none(),
         "a preview saves nothing"
@@ -340,7 +346,7 @@ async fn an_attendant_may_preview_but_not_save() {
     assert!(html.contains("data-testid=\"bubble\">Oi Ana</div>"));
     assert!(
         app.db
-            .template(id, EventKind::PixGenerated)
+            .template(StoreId(id), EventKind::PixGenerated)
             .expect("read")
             .is_none()
     );

@@ -8,7 +8,7 @@ use std::time::Duration;
 use avisa::channels::whatsapp::{BUNDLED_VERSION, WhatsappChannel, WhatsappConfig};
 use avisa::db::{Db, DbOptions};
 use avisa::domain::ManualClock;
-use avisa::domain::{Instance, InstanceMode};
+use avisa::domain::{Instance, InstanceId, InstanceMode};
 use avisa::queue::channel::{ChannelState, Pairing};
 use serde_json::Value;
 
@@ -31,7 +31,7 @@ async fn a_closed_port_is_retried_with_backoff_and_shutdown_is_prompt() {
         url: format!("ws://127.0.0.1:{}/ws/chat", closed_port()),
         version: Some(BUNDLED_VERSION),
     };
-    let channel = WhatsappChannel::start(1, db, Arc::new(ManualClock::at(0)), config);
+    let channel = WhatsappChannel::start(InstanceId(1), db, Arc::new(ManualClock::at(0)), config);
     let state = avisa::queue::channel::Channel::state(channel.as_ref());
     let mut attempts = channel.attempts();
     tokio::task::yield_now().await;

@@ -21,6 +21,7 @@ use whatsapp_rust::wacore::store::{Device, InMemoryBackend};
 
 use super::backend::{RedbBackend, backend, is_paired};
 use crate::db::{Db, DbOptions};
+use crate::domain::InstanceId;
 
 const USERS: [&str; 4] = ["5511999990001", "551199999000", "100000012345678", "5511"];
 const DEVICE_SUFFIXES: [&str; 3] = ["", ":1", ":12"];
@@ -666,7 +667,7 @@ struct Pair {
 }
 
 impl Pair {
-    fn new(db: &Arc<Db>, instance: u64) -> Pair {
+    fn new(db: &Arc<Db>, instance: InstanceId) -> Pair {
         Pair {
             reference: InMemoryBackend::new(),
             redb: backend(db.clone(), instance),
@@ -717,7 +718,7 @@ async fn differential(seed: u64, ops: usize, reopen_every: Option<usize>) -> BTr
     let ctx = Context::new();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut db = open(tmp.path());
-    let mut pair = Pair::new(&db, 7);
+    let mut pair = Pair::new(&db, InstanceId(7));
     let mut kinds = BTreeSet::new();
     for index in 0..ops {
         if let Some(every) = reopen_every
@@ -729,7 +730,7 @@ async fn differential(seed: u64, ops: usize, reopen_every: Option<usize>) -> BTr
             pair.redb = Arc::new(InMemoryBackend::new());
             drop(db);
             db = open(tmp.path());
-            pair.redb = backend(db.clone(), 7);
+            pair.redb = backend(db.clone(), InstanceId(7));
         }
         let op = random_op(&mut rng, ctx.devices.len());
         kinds.insert(kind(&op));
@@ -774,12 +775,12 @@ async fn instances_never_see_each_other_and_a_wipe_leaves_the_other_intact() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let ctx = Context::new();
     let db = open(tmp.path());
-    let mut pairs = [Pair::new(&db, 1), Pair::new(&db, 2)];
+    let mut pairs = [Pair::new(&db, InstanceId(1)), Pair::new(&db, InstanceId(2))];
     let seed = 99;
     let mut rng = StdRng::seed_from_u64(seed);
     for index in 0..3_000 {
         if index == 1_500 {
-            assert!(db.wa_wipe_instance(1).expect("wipe") > 0);
+            assert!(db.wa_wipe_instance(InstanceId(1)).expect("wipe") > 0);
             pairs[0].reference = InMemoryBackend::new();
             pairs[0].origin = DeviceOrigin::Absent;
         }
@@ -794,17 +795,17 @@ async fn instances_never_see_each_other_and_a_wipe_leaves_the_other_intact() {
 async fn a_saved_device_with_a_phone_reads_as_paired() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = open(tmp.path());
-    let redb = RedbBackend::new(db.clone(), 3);
-    assert!(!is_paired(&db, 3).expect("read"));
+    let redb = RedbBackend::new(db.clone(), InstanceId(3));
+    assert!(!is_paired(&db, InstanceId(3)).expect("read"));
     redb.create().await.expect("create");
     assert!(
-        !is_paired(&db, 3).expect("read"),
+        !is_paired(&db, InstanceId(3)).expect("read"),
         "a fresh device is not paired"
     );
     redb.save(&device_pool()[1]).await.expect("save");
-    assert!(is_paired(&db, 3).expect("read"));
-    db.wa_wipe_instance(3).expect("wipe");
-    assert!(!is_paired(&db, 3).expect("read"));
+    assert!(is_paired(&db, InstanceId(3)).expect("read"));
+    db.wa_wipe_instance(InstanceId(3)).expect("wipe");
+    assert!(!is_paired(&db, InstanceId(3)).expect("read"));
     assert!(!redb.exists().await.expect("exists"));
 }
 
@@ -814,7 +815,7 @@ async fn a_write_abandoned_half_way_still_commits_before_the_next_one() {
     use std::task::{Context as TaskContext, Poll, Waker};
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = open(tmp.path());
-    let redb = backend(db.clone(), 5);
+    let redb = backend(db.clone(), InstanceId(5));
     let address = "5511999990001:1@s.whatsapp.net";
     // Another writer (the intake writer, say) holds the file's write lock.
     let other = db.redb().begin_write().expect("write");

@@ -19,7 +19,7 @@ use super::supervisor::Supervisor;
 use crate::channels::WhatsappFactory;
 use crate::db::Db;
 use crate::domain::Clock;
-use crate::domain::Instance;
+use crate::domain::{Instance, InstanceId};
 use crate::queue::channel::{
     Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture, SendReceipt,
 };
@@ -51,14 +51,14 @@ impl Default for WhatsappConfig {
 }
 
 /// The instance's device and Signal state, in avisa's redb file.
-pub(super) fn backend(db: &Db, instance_id: u64) -> Arc<dyn Backend> {
+pub(super) fn backend(db: &Db, instance_id: InstanceId) -> Arc<dyn Backend> {
     super::backend::backend(Arc::new(db.clone()), instance_id)
 }
 
 /// Forgets the instance's device state (logged out from the phone: pair again).
-pub(super) fn wipe_device_state(db: &Db, instance_id: u64) {
+pub(super) fn wipe_device_state(db: &Db, instance_id: InstanceId) {
     if let Err(e) = db.wa_wipe_instance(instance_id) {
-        tracing::error!(instance = instance_id, error = %e, "could not wipe the WhatsApp device state");
+        tracing::error!(instance = instance_id.0, error = %e, "could not wipe the WhatsApp device state");
     }
 }
 
@@ -116,7 +116,7 @@ pub(super) enum Command {
 
 /// What the supervisor, the event handler and the sender share.
 pub(super) struct Shared {
-    pub(super) instance_id: u64,
+    pub(super) instance_id: InstanceId,
     pub(super) db: Db,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) state: watch::Sender<ChannelState>,
@@ -138,7 +138,7 @@ pub(super) struct Shared {
 
 impl Shared {
     fn new(
-        instance_id: u64,
+        instance_id: InstanceId,
         db: Db,
         clock: Arc<dyn Clock>,
     ) -> (Arc<Shared>, mpsc::UnboundedReceiver<Command>) {
@@ -227,7 +227,7 @@ impl WhatsappChannel {
     /// Starts the supervisor. A device that was paired reconnects at once; an unpaired one stays
     /// disconnected until `connect` (or `pair_with_code`).
     pub fn start(
-        instance_id: u64,
+        instance_id: InstanceId,
         db: Db,
         clock: Arc<dyn Clock>,
         config: WhatsappConfig,
@@ -337,7 +337,7 @@ mod tests {
     ) {
         let dir = tempfile::tempdir().expect("data dir");
         let db = Db::open(&dir.path().join("data"), &DbOptions::default()).expect("store");
-        let (shared, rx) = Shared::new(7, db, Arc::new(ManualClock::at(1_000)));
+        let (shared, rx) = Shared::new(InstanceId(7), db, Arc::new(ManualClock::at(1_000)));
         shared.generation.store(1, Ordering::SeqCst);
         (shared, rx, dir)
     }

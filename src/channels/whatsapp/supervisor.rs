@@ -192,7 +192,7 @@ impl Supervisor {
                 self.live = Some(Live { handle });
             }
             Err(e) => {
-                tracing::error!(instance = shared.instance_id, error = %e, "WhatsApp client not built");
+                tracing::error!(instance = shared.instance_id.0, error = %e, "WhatsApp client not built");
                 shared.state.send_replace(ChannelState::Disconnected);
             }
         }

@@ -10,7 +10,8 @@ use super::{counts_toward_cap, due_time, ends_recovery, is_recovery};
 use crate::domain::reason::Reason;
 use crate::domain::template::MessageTemplate;
 use crate::domain::{
-    Event, EventKind, Message, MessageSettings, MessageStatus, StatusChange, Store,
+    Event, EventId, EventKind, Message, MessageId, MessageSettings, MessageStatus, StatusChange,
+    Store, StoreId,
 };
 
 /// A phone+product purchase closes reminders of that buyer for this long (days).
@@ -40,7 +41,7 @@ pub trait Templates {
 #[derive(Clone, Debug)]
 pub struct Facts<'a> {
     /// The stored event the messages come from.
-    pub event_id: u64,
+    pub event_id: EventId,
     pub store: &'a Store,
     pub settings: &'a MessageSettings,
     /// The store's own template for the event's kind, if it saved one.
@@ -52,17 +53,17 @@ pub struct Facts<'a> {
     /// The order was closed before (paid, canceled, …).
     pub order_closed: bool,
     /// The buyer's purchase of these products was closed: (store, when).
-    pub purchase_closed: Option<(u64, i64)>,
+    pub purchase_closed: Option<(StoreId, i64)>,
     /// The buyer is on the opt-out list.
     pub opted_out: bool,
     /// The last message id used; new messages take the ones after it.
-    pub last_message_id: u64,
+    pub last_message_id: MessageId,
 }
 
 /// The order (or buyer purchase) a close or a credit is about.
 #[derive(Clone, Copy, Debug)]
 pub struct Order<'a> {
-    pub store_id: u64,
+    pub store_id: StoreId,
     pub order_id: Option<&'a str>,
     pub phone: Option<&'a str>,
     /// `product_key` of the event; empty when it named no products.
@@ -85,7 +86,7 @@ pub struct Close {
     /// (phone, product key).
     pub purchase: Option<(String, String)>,
     /// Pending recovery messages to cancel, by id.
-    pub cancel: Vec<u64>,
+    pub cancel: Vec<MessageId>,
     pub reason: Reason,
 }
 
@@ -98,7 +99,7 @@ pub struct Credit {
     /// The attribution window (seconds).
     pub window_s: i64,
     /// The order's messages and the buyer's unnumbered ones for the same purchase, by id.
-    pub candidates: Vec<u64>,
+    pub candidates: Vec<MessageId>,
 }
 
 /// What planning one event does.
@@ -134,7 +135,7 @@ pub fn close(
             same_purchase && (same_store_unnumbered || other_store)
         }));
     }
-    let mut cancel: Vec<u64> = candidates
+    let mut cancel: Vec<MessageId> = candidates
         .into_iter()
         .filter(|m| is_recovery(m.kind) && m.status.is_pending())
         .map(|m| m.id)
@@ -157,8 +158,8 @@ pub fn credit_candidates(
     order: &Order<'_>,
     order_messages: &[Message],
     phone_messages: &[Message],
-) -> Vec<u64> {
-    let mut candidates: Vec<u64> = order_messages.iter().map(|m| m.id).collect();
+) -> Vec<MessageId> {
+    let mut candidates: Vec<MessageId> = order_messages.iter().map(|m| m.id).collect();
     if let Some((_, key)) = order.purchase() {
         candidates.extend(
             phone_messages
@@ -333,7 +334,7 @@ fn messages(
                 (None, None) => (MessageStatus::Scheduled, None),
             };
             created.push(Message {
-                id: facts.last_message_id + created.len() as u64 + 1,
+                id: MessageId(facts.last_message_id.0 + created.len() as u64 + 1),
                 store_id: store.id,
                 event_id: facts.event_id,
                 kind,

@@ -5,8 +5,8 @@ use super::*;
 use crate::domain::reason::Reason;
 use crate::domain::template::{MessageTemplate, StepDelay, TemplateStep};
 use crate::domain::{
-    Customer, Event, EventKind, Message, MessageSettings, MessageStatus, Phone, Platform, Product,
-    StatusChange, Store,
+    Customer, Event, EventId, EventKind, Message, MessageId, MessageSettings, MessageStatus, Phone,
+    Platform, Product, StatusChange, Store, StoreId,
 };
 
 /// 2025-11-18 12:00 in Brasília (a Tuesday, outside quiet hours).
@@ -50,7 +50,7 @@ fn template(kind: EventKind, steps: &[&[&str]]) -> MessageTemplate {
 
 fn store(id: u64) -> Store {
     Store {
-        id,
+        id: StoreId(id),
         name: "Loja".into(),
         slug: "loja".into(),
         platform: Platform::Api,
@@ -97,9 +97,9 @@ fn stored(
     status: MessageStatus,
 ) -> Message {
     Message {
-        id,
-        store_id: store,
-        event_id: 1,
+        id: MessageId(id),
+        store_id: StoreId(store),
+        event_id: EventId(1),
         kind,
         step: 0,
         part: 0,
@@ -126,7 +126,7 @@ fn stored(
 /// The facts of a fresh buyer in store 1.
 fn facts<'a>(store: &'a Store, settings: &'a MessageSettings) -> Facts<'a> {
     Facts {
-        event_id: 9,
+        event_id: EventId(9),
         store,
         settings,
         saved_template: None,
@@ -135,7 +135,7 @@ fn facts<'a>(store: &'a Store, settings: &'a MessageSettings) -> Facts<'a> {
         order_closed: false,
         purchase_closed: None,
         opted_out: false,
-        last_message_id: 10,
+        last_message_id: MessageId(10),
     }
 }
 
@@ -151,8 +151,12 @@ type Short = (
 
 fn short(plan: &Plan) -> Short {
     (
-        plan.close.as_ref().map(|c| (c.cancel.clone(), c.reason)),
-        plan.credit.as_ref().map(|c| c.candidates.clone()),
+        plan.close
+            .as_ref()
+            .map(|c| (c.cancel.iter().map(|id| id.0).collect(), c.reason)),
+        plan.credit
+            .as_ref()
+            .map(|c| c.candidates.iter().map(|id| id.0).collect()),
         plan.refund.clone(),
         plan.create
             .iter()
@@ -302,7 +306,7 @@ fn planning_table_event_and_facts_to_plan() {
             "a purchase closed in this store closes an unnumbered recovery",
             &unnumbered_pix,
             Facts {
-                purchase_closed: Some((1, NOON - DAY)),
+                purchase_closed: Some((StoreId(1), NOON - DAY)),
                 ..base()
             },
             (None, None, None, canceled(Reason::OrderClosed)),
@@ -311,7 +315,7 @@ fn planning_table_event_and_facts_to_plan() {
             "a purchase closed over 30 days ago is forgotten",
             &unnumbered_pix,
             Facts {
-                purchase_closed: Some((1, NOON - 31 * DAY)),
+                purchase_closed: Some((StoreId(1), NOON - 31 * DAY)),
                 ..base()
             },
             (None, None, None, scheduled(false)),
@@ -403,8 +407,8 @@ fn planning_table_event_and_facts_to_plan() {
         let plan = plan(event, &Fake, &facts, NOON);
         assert_eq!(short(&plan), expected, "{name}");
         for (i, m) in plan.create.iter().enumerate() {
-            assert_eq!(m.id, 11 + i as u64, "{name}: ids follow the last one");
-            assert_eq!((m.event_id, m.created_at), (9, NOON), "{name}");
+            assert_eq!(m.id.0, 11 + i as u64, "{name}: ids follow the last one");
+            assert_eq!((m.event_id.0, m.created_at), (9, NOON), "{name}");
         }
     }
 }
@@ -438,7 +442,7 @@ fn planning_renders_once_with_due_times_and_part_spacing() {
 fn planning_dar_baixa_closes_only_the_order() {
     use MessageStatus::*;
     let order = Order {
-        store_id: 1,
+        store_id: StoreId(1),
         order_id: Some("A1"),
         phone: None,
         product_key: "",
@@ -449,10 +453,13 @@ fn planning_dar_baixa_closes_only_the_order() {
         stored(3, 1, EventKind::OrderPaid, Some("A1"), Scheduled),
     ];
     let close = close(&order, false, Reason::MarkedPaid, &messages, &[]);
-    assert_eq!(close.cancel, vec![1]);
+    assert_eq!(close.cancel, vec![MessageId(1)]);
     assert_eq!(
         (close.order_id.as_deref(), close.purchase),
         (Some("A1"), None)
     );
-    assert_eq!(credit_candidates(&order, &messages, &[]), vec![1, 2, 3]);
+    assert_eq!(
+        credit_candidates(&order, &messages, &[]),
+        [1, 2, 3].map(MessageId)
+    );
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::day_number;
 use crate::domain::planning::is_recovery;
 use crate::domain::reason::Reason;
-use crate::domain::{EventKind, Message, MessageStatus};
+use crate::domain::{EventKind, InstanceId, Message, MessageId, MessageStatus, StoreId};
 
 /// One counter of a report row. The order is the stored layout: append, never reorder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,15 +101,15 @@ impl Counters {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DayKey {
     pub day: i32,
-    pub store_id: u64,
+    pub store_id: StoreId,
     /// 0: not sent through an instance yet.
-    pub instance_id: u64,
+    pub instance_id: InstanceId,
     pub kind: EventKind,
     pub step: u32,
     pub test: bool,
 }
 
-/// A buyer reached on a day: (day, store, instance, phone digits).
+/// A buyer reached on a day: (day, store, instance, phone digits), the shape of its stored key.
 pub type BuyerKey = (i32, u64, u64, u64);
 
 /// A message's share of the counters: one row, and the buyer's day when it went out.
@@ -160,7 +160,7 @@ pub fn contribution(m: &Message) -> Contribution {
     let key = DayKey {
         day: message_day(m),
         store_id: m.store_id,
-        instance_id: m.instance_id.unwrap_or(0),
+        instance_id: m.instance_id.unwrap_or_default(),
         kind: m.kind,
         step: m.step,
         test: m.test,
@@ -192,7 +192,7 @@ pub fn contribution(m: &Message) -> Contribution {
     let buyer = (sent && !m.test)
         .then(|| phone_number(&m.phone))
         .flatten()
-        .map(|phone| (key.day, key.store_id, key.instance_id, phone));
+        .map(|phone| (key.day, key.store_id.0, key.instance_id.0, phone));
     Contribution {
         key,
         counters: c,
@@ -217,15 +217,15 @@ pub fn sent_at(m: &Message) -> Option<i64> {
 /// A payment credited to a recovery message: stored once per (store, order).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recovery {
-    pub store_id: u64,
+    pub store_id: StoreId,
     pub order_id: String,
     pub paid_at: i64,
     pub amount_cents: i64,
     /// The message credited (the last recovery message sent before the payment).
-    pub message_id: u64,
+    pub message_id: MessageId,
     pub kind: EventKind,
     pub step: u32,
-    pub instance_id: Option<u64>,
+    pub instance_id: Option<InstanceId>,
     pub test: bool,
     pub sent_at: i64,
     /// Refunded or charged back afterwards.
@@ -238,7 +238,7 @@ impl Recovery {
         DayKey {
             day: day_number(self.paid_at),
             store_id: self.store_id,
-            instance_id: self.instance_id.unwrap_or(0),
+            instance_id: self.instance_id.unwrap_or_default(),
             kind: self.kind,
             step: self.step,
             test: self.test,

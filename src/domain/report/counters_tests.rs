@@ -3,7 +3,9 @@
 
 use super::counters::*;
 use super::day_number;
-use crate::domain::{EventKind, Message, MessageStatus, StatusChange};
+use crate::domain::{
+    EventId, EventKind, InstanceId, Message, MessageId, MessageStatus, StatusChange, StoreId,
+};
 
 const DAY: i64 = 86_400;
 /// 2025-11-18 12:00 in Brasília.
@@ -22,9 +24,9 @@ fn message(kind: EventKind, step: u32, changes: &[(i64, MessageStatus, Option<&s
         reason: reason.map(str::to_owned),
     }));
     Message {
-        id: 1,
-        store_id: 3,
-        event_id: 1,
+        id: MessageId(1),
+        store_id: StoreId(3),
+        event_id: EventId(1),
         kind,
         step,
         part: 0,
@@ -40,7 +42,7 @@ fn message(kind: EventKind, step: u32, changes: &[(i64, MessageStatus, Option<&s
         created_at: NOON,
         attempts: 0,
         maybe_sent: false,
-        instance_id: Some(7),
+        instance_id: Some(InstanceId(7)),
     }
 }
 
@@ -152,7 +154,7 @@ fn report_contribution_table() {
         }
         assert_eq!(c.key.day, day_number(at), "{name}: day");
         assert_eq!(message_day(&m), day_number(at), "{name}: message_day");
-        assert_eq!((c.key.store_id, c.key.instance_id), (3, 7), "{name}");
+        assert_eq!((c.key.store_id.0, c.key.instance_id.0), (3, 7), "{name}");
         assert_eq!(
             c.buyer,
             buyer.then_some((day_number(at), 3, 7, 5_511_987_654_321)),
@@ -185,11 +187,11 @@ fn report_cancel_reason_counters() {
 #[test]
 fn report_recovery_counts_on_the_paid_day_and_shows_refunds() {
     let mut r = Recovery {
-        store_id: 3,
+        store_id: StoreId(3),
         order_id: "A1".into(),
         paid_at: NOON + 3 * DAY,
         amount_cents: 19_700,
-        message_id: 1,
+        message_id: MessageId(1),
         kind: EventKind::BoletoGenerated,
         step: 1,
         instance_id: None,
@@ -198,7 +200,7 @@ fn report_recovery_counts_on_the_paid_day_and_shows_refunds() {
         refunded_at: None,
     };
     assert_eq!(r.key().day, day_number(NOON + 3 * DAY));
-    assert_eq!(r.key().instance_id, 0);
+    assert_eq!(r.key().instance_id, InstanceId(0));
     let c = r.counters();
     assert_eq!(
         (

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::db::EventRecord;
 use crate::domain::{Event, EventKind};
+use crate::domain::{EventId, StoreId};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::ApiError;
@@ -19,8 +20,8 @@ use crate::ingest::{Reason, Status};
 /// An event as the API shows it.
 #[derive(Serialize)]
 pub struct EventView<'a> {
-    id: u64,
-    store_id: u64,
+    id: EventId,
+    store_id: StoreId,
     /// Absent when the store was deleted.
     store_name: Option<&'a str>,
     platform: &'a str,
@@ -32,7 +33,7 @@ pub struct EventView<'a> {
     event: Option<&'a Event>,
 }
 
-fn event_view<'a>(e: &'a EventRecord, names: &'a HashMap<u64, String>) -> EventView<'a> {
+fn event_view<'a>(e: &'a EventRecord, names: &'a HashMap<StoreId, String>) -> EventView<'a> {
     EventView {
         id: e.id,
         store_id: e.store_id,
@@ -65,11 +66,11 @@ pub async fn list_events(
 pub async fn show_event(
     state: web::Data<AppState>,
     _viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<EventId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (record, raw, store) = state.run(move |db| load_event(db, id)).await?;
-    let names: HashMap<u64, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
+    let names: HashMap<StoreId, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
     Ok(HttpResponse::Ok().json(json!({
         "event": event_view(&record, &names),
         "raw": {

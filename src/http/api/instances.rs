@@ -9,6 +9,7 @@ use serde_json::json;
 use super::parse_body;
 use crate::domain::InstanceMode;
 use crate::domain::planning::QuietHours;
+use crate::domain::{InstanceId, StoreId};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer};
 use crate::http::error::ApiError;
@@ -58,7 +59,7 @@ pub struct InstanceChangeInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkStoreInput {
-    pub store_id: u64,
+    pub store_id: StoreId,
 }
 
 /// `GET /api/v1/instances`.
@@ -86,7 +87,7 @@ pub async fn create_instance(
     let name = check_name(&input.name).map_err(|e| api_error(&state, &[e]))?;
     let record = ops::create_instance(&state, name, input.mode).await?;
     tracing::info!(
-        instance_id = record.id,
+        instance_id = record.id.0,
         by = admin.0.user.id,
         "instance created"
     );
@@ -98,7 +99,7 @@ pub async fn create_instance(
 pub async fn show_instance(
     state: web::Data<AppState>,
     _viewer: Viewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
 ) -> Result<HttpResponse, ApiError> {
     let (view, _) = load_view(&state, id.into_inner(), false).await?;
     Ok(HttpResponse::Ok().json(view))
@@ -108,7 +109,7 @@ pub async fn show_instance(
 pub async fn update_instance(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: InstanceChangeInput = parse_body(&body)?;
@@ -132,7 +133,7 @@ pub async fn update_instance(
     .check()
     .map_err(|errors| api_error(&state, &errors))?;
     ops::save_instance(&state, id, change).await?;
-    tracing::info!(instance_id = id, by = admin.0.user.id, "instance updated");
+    tracing::info!(instance_id = id.0, by = admin.0.user.id, "instance updated");
     let (view, _) = load_view(&state, id, false).await?;
     Ok(HttpResponse::Ok().json(view))
 }
@@ -141,11 +142,11 @@ pub async fn update_instance(
 pub async fn delete_instance(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     ops::delete_instance(&state, id).await?;
-    tracing::info!(instance_id = id, by = admin.0.user.id, "instance deleted");
+    tracing::info!(instance_id = id.0, by = admin.0.user.id, "instance deleted");
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -153,15 +154,15 @@ pub async fn delete_instance(
 pub async fn link_store(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: LinkStoreInput = parse_body(&body)?;
     let id = id.into_inner();
     ops::link_store(&state, id, input.store_id).await?;
     tracing::info!(
-        instance_id = id,
-        store_id = input.store_id,
+        instance_id = id.0,
+        store_id = input.store_id.0,
         by = admin.0.user.id,
         "store linked"
     );

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::parse_body;
 use crate::db::DbError;
+use crate::domain::{EventId, MessageId, StoreId};
 use crate::domain::{EventKind, MessageStatus};
 use crate::domain::{Message, StatusChange};
 use crate::http::AppState;
@@ -21,11 +22,11 @@ use crate::http::operations::messages::{
 /// A message as the API shows it. The phone is the full E.164 number: integrations need it.
 #[derive(Serialize)]
 pub struct MessageView<'a> {
-    id: u64,
-    store_id: u64,
+    id: MessageId,
+    store_id: StoreId,
     /// Absent when the store was deleted.
     store_name: Option<&'a str>,
-    event_id: u64,
+    event_id: EventId,
     kind: EventKind,
     step: u32,
     part: u32,
@@ -41,7 +42,7 @@ pub struct MessageView<'a> {
     history: &'a [StatusChange],
 }
 
-fn message_view<'a>(m: &'a Message, names: &'a HashMap<u64, String>) -> MessageView<'a> {
+fn message_view<'a>(m: &'a Message, names: &'a HashMap<StoreId, String>) -> MessageView<'a> {
     MessageView {
         id: m.id,
         store_id: m.store_id,
@@ -66,7 +67,7 @@ fn message_view<'a>(m: &'a Message, names: &'a HashMap<u64, String>) -> MessageV
 /// A message with its store's name (none when the store was deleted).
 async fn with_names(state: &AppState, record: Message) -> Result<HttpResponse, DbError> {
     let (record, store) = state.run(move |db| with_store(db, record)).await?;
-    let names: HashMap<u64, String> = store.into_iter().map(|s| (s.id, s.name)).collect();
+    let names: HashMap<StoreId, String> = store.into_iter().map(|s| (s.id, s.name)).collect();
     Ok(HttpResponse::Ok().json(json!({ "message": message_view(&record, &names) })))
 }
 
@@ -94,7 +95,7 @@ pub async fn list_messages(
 pub async fn show_message(
     state: web::Data<AppState>,
     _viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<MessageId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let record = state.run(move |db| db.message(id)).await?;
@@ -105,12 +106,12 @@ pub async fn show_message(
 pub async fn cancel_message(
     state: web::Data<AppState>,
     viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<MessageId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let record = ops::cancel_message(&state, id).await?;
     tracing::info!(
-        message_id = id,
+        message_id = id.0,
         by = viewer.user.id,
         "message canceled (API)"
     );
@@ -128,7 +129,7 @@ pub struct RescheduleInput {
 pub async fn reschedule_message(
     state: web::Data<AppState>,
     viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<MessageId>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: RescheduleInput = parse_body(&body)?;
@@ -140,7 +141,7 @@ pub async fn reschedule_message(
     let id = path.into_inner();
     let record = ops::reschedule_message(&state, id, due_at).await?;
     tracing::info!(
-        message_id = id,
+        message_id = id.0,
         by = viewer.user.id,
         due_at,
         "message rescheduled (API)"
@@ -151,7 +152,7 @@ pub async fn reschedule_message(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarkPaidInput {
-    store_id: u64,
+    store_id: StoreId,
     order_id: String,
 }
 
@@ -170,7 +171,7 @@ pub async fn mark_order_paid(
     let store_id = input.store_id;
     let canceled = ops::mark_order_paid(&state, store_id, order_id.clone()).await?;
     tracing::info!(
-        store_id,
+        store_id = store_id.0,
         canceled,
         by = viewer.user.id,
         "order marked paid (API)"

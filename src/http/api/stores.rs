@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use super::parse_body;
+use crate::domain::StoreId;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer};
 use crate::http::error::ApiError;
@@ -83,7 +84,11 @@ pub async fn create_store(
     )
     .map_err(|e| invalid(&state, e))?;
     let record = ops::create_store(&state, new).await?;
-    tracing::info!(store_id = record.id, by = admin.0.user.id, "store created");
+    tracing::info!(
+        store_id = record.id.0,
+        by = admin.0.user.id,
+        "store created"
+    );
     Ok(HttpResponse::Created().json(StoreView::new(&record, &state.config.public_url)))
 }
 
@@ -91,7 +96,7 @@ pub async fn create_store(
 pub async fn show_store(
     state: web::Data<AppState>,
     _viewer: Viewer,
-    id: web::Path<u64>,
+    id: web::Path<StoreId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let record = state.run(move |db| db.store(id)).await?;
@@ -102,7 +107,7 @@ pub async fn show_store(
 pub async fn update_store(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<StoreId>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: StoreChangeInput = parse_body(&body)?;
@@ -115,7 +120,7 @@ pub async fn update_store(
     let record = ops::update_store(&state, id, change)
         .await?
         .map_err(|e| invalid(&state, e))?;
-    tracing::info!(store_id = id, by = admin.0.user.id, "store updated");
+    tracing::info!(store_id = id.0, by = admin.0.user.id, "store updated");
     Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
 }
 
@@ -123,11 +128,11 @@ pub async fn update_store(
 pub async fn delete_store(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<StoreId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     ops::delete_store(&state, id).await?;
-    tracing::info!(store_id = id, by = admin.0.user.id, "store deleted");
+    tracing::info!(store_id = id.0, by = admin.0.user.id, "store deleted");
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -135,12 +140,12 @@ pub async fn delete_store(
 pub async fn regenerate_store_token(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<StoreId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let record = ops::regenerate_store_token(&state, id).await?;
     tracing::info!(
-        store_id = id,
+        store_id = id.0,
         by = admin.0.user.id,
         "webhook token regenerated"
     );

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::parse_body;
 use crate::domain::EventKind;
+use crate::domain::StoreId;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::ApiError;
@@ -14,7 +15,7 @@ use crate::http::operations::templates::{self as ops};
 /// The JSON preview request: unsaved steps of a store's template.
 #[derive(Debug, Deserialize)]
 pub struct PreviewInput {
-    store_id: u64,
+    store_id: StoreId,
     kind: String,
     steps: Vec<PreviewStepInput>,
     sample: Option<String>,

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::db::{EventRecord, RawDelivery};
 use crate::domain::money::format_brl;
+use crate::domain::{EventId, StoreId};
 use crate::domain::{EventKind, Platform};
 use crate::http::AppState;
 use crate::http::auth::{Viewer, redirect};
@@ -27,7 +28,7 @@ fn platform_label(id: &str) -> String {
 }
 
 /// One row of the Eventos table.
-fn row_view(e: &EventRecord, names: &HashMap<u64, String>) -> Value {
+fn row_view(e: &EventRecord, names: &HashMap<StoreId, String>) -> Value {
     let event = e.event.as_ref();
     context! {
         id => e.id,
@@ -102,7 +103,7 @@ pub async fn list_events(
 }
 
 /// The list with the same filters, from the newest event or from before `before_id`.
-fn list_link(query: &EventsQuery, before_id: Option<u64>) -> String {
+fn list_link(query: &EventsQuery, before_id: Option<EventId>) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in [
         ("store", &query.store),
@@ -148,11 +149,11 @@ pub async fn show_event(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<EventId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (record, raw, store) = state.run(move |db| load_event(db, id)).await?;
-    let names: HashMap<u64, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
+    let names: HashMap<StoreId, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
     let text = raw_text(&raw);
     let event = record.event.as_ref();
     let ctx = context! {

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::db::DbError;
 use crate::domain::Store;
+use crate::domain::StoreId;
 use crate::domain::{Platform, PlatformGroup};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
@@ -151,7 +152,11 @@ pub async fn create_store(
         }
     };
     let record = ops::create_store(&state, new).await?;
-    tracing::info!(store_id = record.id, by = admin.0.user.id, "store created");
+    tracing::info!(
+        store_id = record.id.0,
+        by = admin.0.user.id,
+        "store created"
+    );
     Ok(redirect(&format!("/lojas/{}?ok=store_created", record.id)))
 }
 
@@ -202,7 +207,7 @@ pub async fn show_store(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    id: web::Path<u64>,
+    id: web::Path<StoreId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let record = state.run(move |db| db.store(id)).await?;
@@ -214,7 +219,7 @@ pub async fn update_store(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<StoreId>,
     form: web::Form<StoreEditForm>,
 ) -> Result<HttpResponse, ApiError> {
     let form = form.into_inner();
@@ -233,7 +238,7 @@ pub async fn update_store(
     };
     match ops::update_store(&state, id, change).await? {
         Ok(_) => {
-            tracing::info!(store_id = id, by = admin.0.user.id, "store updated");
+            tracing::info!(store_id = id.0, by = admin.0.user.id, "store updated");
             Ok(redirect(&format!("/lojas/{id}?ok=saved")))
         }
         Err(invalid) => {
@@ -248,12 +253,12 @@ pub async fn update_store(
 pub async fn regenerate_store_token(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<StoreId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     ops::regenerate_store_token(&state, id).await?;
     tracing::info!(
-        store_id = id,
+        store_id = id.0,
         by = admin.0.user.id,
         "webhook token regenerated"
     );
@@ -264,11 +269,11 @@ pub async fn regenerate_store_token(
 pub async fn delete_store(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<StoreId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     ops::delete_store(&state, id).await?;
-    tracing::info!(store_id = id, by = admin.0.user.id, "store deleted");
+    tracing::info!(store_id = id.0, by = admin.0.user.id, "store deleted");
     Ok(redirect("/lojas?ok=store_deleted"))
 }
 

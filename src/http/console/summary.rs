@@ -9,6 +9,7 @@ use crate::db::ReportFilter;
 use crate::domain::money::format_brl;
 use crate::domain::report::{Counter, Counters};
 use crate::domain::report::{Period, rate};
+use crate::domain::{InstanceId, StoreId};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 
@@ -39,8 +40,8 @@ pub fn figures(c: &Counters) -> Value {
 /// The last 7 days of one store or one instance (their pages show it).
 pub async fn last_week_summary(
     state: &web::Data<AppState>,
-    store_id: Option<u64>,
-    instance_id: Option<u64>,
+    store_id: Option<StoreId>,
+    instance_id: Option<InstanceId>,
 ) -> Result<Value, ApiError> {
     let period = Period::last_days(state.clock.now(), 7);
     let totals = state

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::EventKind;
 use crate::domain::Store;
+use crate::domain::StoreId;
 use crate::domain::template::MessageTemplate;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
@@ -120,7 +121,10 @@ pub async fn list_templates(
     viewer: Viewer,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let wanted = query.loja.as_deref().and_then(|s| s.parse::<u64>().ok());
+    let wanted = query
+        .loja
+        .as_deref()
+        .and_then(|s| s.parse::<StoreId>().ok());
     let (stores, selected, rows) = state
         .run(move |db| {
             let mut stores = db.list_stores()?;
@@ -165,7 +169,7 @@ pub async fn list_templates(
 
 /// The store id and kind of an editor URL. Both are read after authentication (a typed `Path`
 /// could refuse a request before the auth extractor had its say).
-fn target(path: &web::Path<(String, String)>) -> Option<(u64, EventKind)> {
+fn target(path: &web::Path<(String, String)>) -> Option<(StoreId, EventKind)> {
     Some((path.0.parse().ok()?, EventKind::parse(&path.1)?))
 }
 
@@ -260,7 +264,7 @@ pub async fn save_template(
     match form.validate(kind) {
         Ok(template) => {
             state.run(move |db| db.save_template(id, &template)).await?;
-            tracing::info!(store_id = id, kind = %kind, by = admin.0.user.id, "template saved");
+            tracing::info!(store_id = id.0, kind = %kind, by = admin.0.user.id, "template saved");
             Ok(redirect(&format!("/templates/{id}/{kind}?ok=saved")))
         }
         Err(errors) => {
@@ -291,7 +295,7 @@ pub async fn reset_template(
             db.reset_template(id, kind)
         })
         .await?;
-    tracing::info!(store_id = id, kind = %kind, by = admin.0.user.id, "template reset");
+    tracing::info!(store_id = id.0, kind = %kind, by = admin.0.user.id, "template reset");
     Ok(redirect(&format!(
         "/templates/{id}/{kind}?ok=template_reset"
     )))

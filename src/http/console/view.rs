@@ -7,9 +7,21 @@ use std::collections::HashMap;
 use minijinja::{Value, context};
 use serde::Serialize;
 
-use crate::domain::Message;
 use crate::domain::reason::Reason;
+use crate::domain::{EventId, InstanceId, Message, MessageId, StoreId};
 use crate::http::password::MIN_PASSWORD_LEN;
+
+// Ids go into template contexts as the plain numbers they are (`context!` takes `Into<Value>`).
+macro_rules! id_values {
+    ($($id:ty),*) => {$(
+        impl From<$id> for Value {
+            fn from(id: $id) -> Value {
+                Value::from(id.get())
+            }
+        }
+    )*};
+}
+id_values!(StoreId, InstanceId, EventId, MessageId);
 
 /// Any serialisable value as a template value.
 pub fn ser<T: Serialize>(value: &T) -> Value {
@@ -63,7 +75,7 @@ fn preview(text: &str) -> String {
 }
 
 /// One row of the Mensagens table (and the head of the detail page and the sandbox bubbles).
-pub fn row_view(m: &Message, names: &HashMap<u64, String>) -> Value {
+pub fn row_view(m: &Message, names: &HashMap<StoreId, String>) -> Value {
     context! {
         id => m.id,
         event_id => m.event_id,

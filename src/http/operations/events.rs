@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::db::{Db, DbError, EventFilter, EventRecord, RawDelivery};
-use crate::domain::{EventKind, Store};
+use crate::domain::{EventId, EventKind, Store, StoreId};
 use crate::ingest::Status;
 
 /// Events per page (and the API's default and largest page).
@@ -25,7 +25,7 @@ pub struct EventsQuery {
     #[serde(default)]
     pub period: String,
     #[serde(default, alias = "before")]
-    pub before_id: Option<u64>,
+    pub before_id: Option<EventId>,
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -34,7 +34,7 @@ pub struct EventsQuery {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreChoice {
     Any,
-    One(u64),
+    One(StoreId),
     /// Events whose store was deleted.
     Deleted,
 }
@@ -155,7 +155,10 @@ pub fn page_of_events(
 }
 
 /// One event, its raw delivery and its store (absent when deleted).
-pub fn load_event(db: &Db, id: u64) -> Result<(EventRecord, RawDelivery, Option<Store>), DbError> {
+pub fn load_event(
+    db: &Db,
+    id: EventId,
+) -> Result<(EventRecord, RawDelivery, Option<Store>), DbError> {
     let (record, raw) = db.event(id)?;
     let store = match db.store(record.store_id) {
         Ok(s) => Some(s),

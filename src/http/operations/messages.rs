@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::db::{Db, DbError, MessageFilter};
 use crate::domain::reason::Reason;
-use crate::domain::{Message, MessageStatus, Phone, Store};
+use crate::domain::{Message, MessageId, MessageStatus, Phone, Store, StoreId};
 use crate::http::AppState;
 
 /// Messages per page (and the API's default and largest page).
@@ -29,7 +29,7 @@ pub struct MessagesQuery {
     #[serde(default)]
     pub view: String,
     #[serde(default, alias = "before")]
-    pub before_id: Option<u64>,
+    pub before_id: Option<MessageId>,
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -152,7 +152,7 @@ pub fn page_of_messages(db: &Db, parsed: &Parsed) -> Result<(Vec<Message>, bool)
 }
 
 /// Store names by id, for rows that show which store a message belongs to.
-pub fn store_names(stores: &[Store]) -> HashMap<u64, String> {
+pub fn store_names(stores: &[Store]) -> HashMap<StoreId, String> {
     stores.iter().map(|s| (s.id, s.name.clone())).collect()
 }
 
@@ -175,7 +175,7 @@ pub fn due_time(due_at: i64, now: i64) -> Option<i64> {
 }
 
 /// Cancels a pending message on a person's request (`Conflict` once it left).
-pub async fn cancel_message(state: &AppState, id: u64) -> Result<Message, DbError> {
+pub async fn cancel_message(state: &AppState, id: MessageId) -> Result<Message, DbError> {
     let now = state.clock.now();
     state
         .run(move |db| db.cancel_message(id, Reason::ByUser.code(), now))
@@ -185,7 +185,7 @@ pub async fn cancel_message(state: &AppState, id: u64) -> Result<Message, DbErro
 /// Moves a pending message to `due_at` (checked with [`due_time`]) and wakes the outbox.
 pub async fn reschedule_message(
     state: &AppState,
-    id: u64,
+    id: MessageId,
     due_at: i64,
 ) -> Result<Message, DbError> {
     let now = state.clock.now();
@@ -197,7 +197,7 @@ pub async fn reschedule_message(
 }
 
 /// Makes a pending message due now, first in line for the outbox.
-pub async fn send_message_now(state: &AppState, id: u64) -> Result<Message, DbError> {
+pub async fn send_message_now(state: &AppState, id: MessageId) -> Result<Message, DbError> {
     let now = state.clock.now();
     reschedule_message(state, id, now).await
 }
@@ -213,7 +213,7 @@ pub enum MarkPaidError {
 /// Dar baixa on the order of message `id`; returns the message and how many reminders stopped.
 pub async fn mark_message_order_paid(
     state: &AppState,
-    id: u64,
+    id: MessageId,
 ) -> Result<(Message, usize), MarkPaidError> {
     let now = state.clock.now();
     state
@@ -222,7 +222,11 @@ pub async fn mark_message_order_paid(
         .map_err(MarkPaidError::Db)?
 }
 
-fn mark_paid_from_message(db: &Db, id: u64, now: i64) -> Result<(Message, usize), MarkPaidError> {
+fn mark_paid_from_message(
+    db: &Db,
+    id: MessageId,
+    now: i64,
+) -> Result<(Message, usize), MarkPaidError> {
     let message = db.message(id).map_err(MarkPaidError::Db)?;
     let Some(order_id) = message.order_id.clone() else {
         return Err(MarkPaidError::NoOrder);
@@ -236,7 +240,7 @@ fn mark_paid_from_message(db: &Db, id: u64, now: i64) -> Result<(Message, usize)
 /// Dar baixa on `order_id` of store `store_id` (which must exist); how many reminders stopped.
 pub async fn mark_order_paid(
     state: &AppState,
-    store_id: u64,
+    store_id: StoreId,
     order_id: String,
 ) -> Result<usize, DbError> {
     let now = state.clock.now();

@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use crate::db::{Db, DbError};
-use crate::domain::{NewStore, Platform, PlatformGroup, SecretKind, Store, slugify};
+use crate::domain::{
+    InstanceId, NewStore, Platform, PlatformGroup, SecretKind, Store, StoreId, slugify,
+};
 use crate::http::AppState;
 use crate::http::password::random_token;
 
@@ -17,7 +19,7 @@ const MAX_SECRET: usize = 512;
 /// A store as the API and the pages show it: everything but the secret.
 #[derive(Clone, Debug, Serialize)]
 pub struct StoreView {
-    pub id: u64,
+    pub id: StoreId,
     pub name: String,
     pub slug: String,
     pub platform: Platform,
@@ -35,7 +37,7 @@ pub struct StoreView {
     /// Modo teste: messages are planned but go to the sandbox inbox, never to WhatsApp.
     pub test_mode: bool,
     /// The instance this store sends through; none holds its messages.
-    pub instance_id: Option<u64>,
+    pub instance_id: Option<InstanceId>,
 }
 
 impl StoreView {
@@ -150,7 +152,7 @@ pub struct StoreChange {
 /// Reads, checks and writes a change: the store, or why the change is refused.
 pub async fn update_store(
     state: &AppState,
-    id: u64,
+    id: StoreId,
     change: StoreChange,
 ) -> Result<Result<Store, StoreInvalid>, DbError> {
     state.run(move |db| apply_change(db, id, change)).await
@@ -162,13 +164,13 @@ pub async fn create_store(state: &AppState, new: NewStore) -> Result<Store, DbEr
 }
 
 /// Deletes a store: its URL goes; its events stay in the history.
-pub async fn delete_store(state: &AppState, id: u64) -> Result<(), DbError> {
+pub async fn delete_store(state: &AppState, id: StoreId) -> Result<(), DbError> {
     let now = state.clock.now();
     state.run(move |db| db.delete_store(id, now)).await
 }
 
 /// Replaces the webhook token: the old URL answers 404 from now on.
-pub async fn regenerate_store_token(state: &AppState, id: u64) -> Result<Store, DbError> {
+pub async fn regenerate_store_token(state: &AppState, id: StoreId) -> Result<Store, DbError> {
     let token = random_token();
     state
         .run(move |db| db.update_store(id, |r| r.webhook_token = token))
@@ -177,7 +179,7 @@ pub async fn regenerate_store_token(state: &AppState, id: u64) -> Result<Store, 
 
 fn apply_change(
     db: &Db,
-    id: u64,
+    id: StoreId,
     change: StoreChange,
 ) -> Result<Result<Store, StoreInvalid>, DbError> {
     let current = db.store(id)?;

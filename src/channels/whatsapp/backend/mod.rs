@@ -32,6 +32,7 @@ use whatsapp_rust::wacore::store::error::{Result, StoreError as WaError};
 use whatsapp_rust::wacore::store::traits::Backend;
 
 use crate::db::{Db, DbError, WaRead, WaWrite};
+use crate::domain::InstanceId;
 use encoding::{space, unstamp};
 
 mod app_sync;
@@ -44,7 +45,7 @@ mod signal;
 /// The library's storage for one instance, in avisa's data file.
 pub struct RedbBackend {
     db: Arc<Db>,
-    instance_id: u64,
+    instance_id: InstanceId,
     /// Writes commit in the order they were issued (tokio's mutex is FIFO); the blocking task
     /// owns the guard, so dropping the caller's future does not release it early.
     write_order: Arc<tokio::sync::Mutex<()>>,
@@ -52,12 +53,12 @@ pub struct RedbBackend {
 
 /// The backend a client for `instance_id` is built with. Two live clients must never share one
 /// instance's state (the supervisor guarantees one).
-pub fn backend(db: Arc<Db>, instance_id: u64) -> Arc<dyn Backend> {
+pub fn backend(db: Arc<Db>, instance_id: InstanceId) -> Arc<dyn Backend> {
     Arc::new(RedbBackend::new(db, instance_id))
 }
 
 /// Whether the instance has a paired device (a device record that knows its own phone number).
-pub fn is_paired(db: &Db, instance_id: u64) -> std::result::Result<bool, DbError> {
+pub fn is_paired(db: &Db, instance_id: InstanceId) -> std::result::Result<bool, DbError> {
     match db.wa_get(instance_id, space::DEVICE, b"")? {
         None => Ok(false),
         Some(bytes) => {
@@ -68,7 +69,7 @@ pub fn is_paired(db: &Db, instance_id: u64) -> std::result::Result<bool, DbError
 }
 
 impl RedbBackend {
-    pub fn new(db: Arc<Db>, instance_id: u64) -> RedbBackend {
+    pub fn new(db: Arc<Db>, instance_id: InstanceId) -> RedbBackend {
         RedbBackend {
             db,
             instance_id,

@@ -15,6 +15,7 @@ use actix_web::{HttpResponse, web};
 use tokio::sync::{mpsc, watch};
 
 use crate::channels::Channels;
+use crate::domain::InstanceId;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::ApiError;
@@ -28,7 +29,7 @@ const PING: Duration = Duration::from_secs(15);
 pub async fn stream_instance_events(
     state: web::Data<AppState>,
     viewer: Viewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     state.run(move |db| db.instance(id)).await?;
@@ -57,7 +58,7 @@ async fn changed(watch: &mut Option<watch::Receiver<ChannelState>>) -> bool {
 }
 
 /// Feeds one open page until it goes away.
-async fn follow(channels: Arc<Channels>, id: u64, show_qr: bool, tx: mpsc::Sender<Bytes>) {
+async fn follow(channels: Arc<Channels>, id: InstanceId, show_qr: bool, tx: mpsc::Sender<Bytes>) {
     let mut watch = channels.subscribe(id);
     let first = match watch.as_mut() {
         Some(rx) => rx.borrow_and_update().clone(),
@@ -131,9 +132,9 @@ mod tests {
     async fn follows_changes_hides_the_qr_and_reports_a_removed_channel() {
         let channels = Arc::new(Channels::default());
         let fake = Arc::new(FakeChannel::connected("5511999990000"));
-        channels.insert(7, fake.clone());
+        channels.insert(InstanceId(7), fake.clone());
         let (tx, mut rx) = mpsc::channel(8);
-        let task = tokio::spawn(follow(channels.clone(), 7, false, tx));
+        let task = tokio::spawn(follow(channels.clone(), InstanceId(7), false, tx));
 
         assert!(next(&mut rx).await.contains(r#""state":"connected""#));
         fake.set_state(ChannelState::WaitingForQr {
@@ -144,7 +145,7 @@ mod tests {
         assert!(qr.starts_with("data: ") && qr.ends_with("\n\n"), "{qr:?}");
         assert!(qr.contains("waiting_for_qr") && !qr.contains("2@pairing"));
 
-        channels.remove(7);
+        channels.remove(InstanceId(7));
         drop(fake);
         assert!(next(&mut rx).await.contains(r#""state":"disconnected""#));
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::InstanceMode;
 use crate::domain::planning::QuietHours;
 use crate::domain::sending::Pacing;
+use crate::domain::{InstanceId, StoreId};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::console::Page;
@@ -245,7 +246,7 @@ pub async fn create_instance(
     };
     let record = ops::create_instance(&state, name, mode).await?;
     tracing::info!(
-        instance_id = record.id,
+        instance_id = record.id.0,
         by = admin.0.user.id,
         "instance created"
     );
@@ -260,7 +261,7 @@ async fn instance_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     viewer: &Viewer,
-    id: u64,
+    id: InstanceId,
     rejected: Option<(SettingsForm, Vec<InstanceInvalid>)>,
 ) -> Result<HttpResponse, ApiError> {
     let (view, overview) = ops::load_view(state, id, viewer.is_admin()).await?;
@@ -311,7 +312,7 @@ pub async fn show_instance(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
 ) -> Result<HttpResponse, ApiError> {
     instance_page(&state, &req, &viewer, id.into_inner(), None).await
 }
@@ -321,7 +322,7 @@ pub async fn update_instance(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, ApiError> {
     let form = form.into_inner();
@@ -333,7 +334,7 @@ pub async fn update_instance(
         }
     };
     ops::save_instance(&state, id, change).await?;
-    tracing::info!(instance_id = id, by = admin.0.user.id, "instance updated");
+    tracing::info!(instance_id = id.0, by = admin.0.user.id, "instance updated");
     Ok(redirect(&format!("/instancias/{id}?ok=saved")))
 }
 
@@ -341,11 +342,11 @@ pub async fn update_instance(
 pub async fn delete_instance(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     ops::delete_instance(&state, id).await?;
-    tracing::info!(instance_id = id, by = admin.0.user.id, "instance deleted");
+    tracing::info!(instance_id = id.0, by = admin.0.user.id, "instance deleted");
     Ok(redirect("/instancias?ok=instance_deleted"))
 }
 
@@ -359,17 +360,17 @@ pub struct LinkForm {
 pub async fn link_store(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
     form: web::Form<LinkForm>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let Ok(store_id) = form.store_id.trim().parse::<u64>() else {
+    let Ok(store_id) = form.store_id.trim().parse::<StoreId>() else {
         return Err(ApiError::NotFound);
     };
     ops::link_store(&state, id, store_id).await?;
     tracing::info!(
-        instance_id = id,
-        store_id,
+        instance_id = id.0,
+        store_id = store_id.0,
         by = admin.0.user.id,
         "store linked"
     );
@@ -381,13 +382,13 @@ pub async fn link_store(
 pub async fn unlink_store(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    path: web::Path<(u64, u64)>,
+    path: web::Path<(InstanceId, StoreId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, store_id) = path.into_inner();
     ops::unlink_store(&state, id, store_id).await?;
     tracing::info!(
-        instance_id = id,
-        store_id,
+        instance_id = id.0,
+        store_id = store_id.0,
         by = admin.0.user.id,
         "store unlinked"
     );

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
 
+use crate::domain::InstanceId;
 use crate::domain::InstanceMode;
 use crate::domain::Phone;
 use crate::http::AppState;
@@ -43,7 +44,7 @@ impl Refusal {
 /// The pairing control of a WhatsApp-mode instance, or why there is none.
 async fn control(
     state: &web::Data<AppState>,
-    id: u64,
+    id: InstanceId,
 ) -> Result<Result<std::sync::Arc<dyn Pairing>, Refusal>, ApiError> {
     let instance = state.run(move |db| db.instance(id)).await?;
     if instance.mode == InstanceMode::Sandbox {
@@ -56,7 +57,7 @@ async fn refused(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     admin: &AdminViewer,
-    id: u64,
+    id: InstanceId,
     refusal: Refusal,
 ) -> Result<HttpResponse, ApiError> {
     Page::new(state, req, &admin, "pairing_refused.html")
@@ -66,7 +67,7 @@ async fn refused(
         .await
 }
 
-fn back(id: u64) -> HttpResponse {
+fn back(id: InstanceId) -> HttpResponse {
     redirect(&format!("/instancias/{id}#conexao"))
 }
 
@@ -75,13 +76,13 @@ pub async fn connect_instance(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     match control(&state, id).await? {
         Ok(pairing) => {
             pairing.connect();
-            tracing::info!(instance_id = id, by = admin.0.user.id, "pairing: connect");
+            tracing::info!(instance_id = id.0, by = admin.0.user.id, "pairing: connect");
             Ok(back(id))
         }
         Err(refusal) => refused(&state, &req, &admin, id, refusal).await,
@@ -100,7 +101,7 @@ pub async fn pair_instance_with_code(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
     form: web::Form<PairCodeForm>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -113,7 +114,7 @@ pub async fn pair_instance_with_code(
     };
     pairing.pair_with_code(phone.as_str());
     tracing::info!(
-        instance_id = id,
+        instance_id = id.0,
         by = admin.0.user.id,
         "pairing: code requested"
     );
@@ -131,7 +132,7 @@ pub async fn disconnect_instance(
     state: web::Data<AppState>,
     req: HttpRequest,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -145,6 +146,6 @@ pub async fn disconnect_instance(
         ));
     }
     pairing.logout();
-    tracing::info!(instance_id = id, by = admin.0.user.id, "pairing: logout");
+    tracing::info!(instance_id = id.0, by = admin.0.user.id, "pairing: logout");
     Ok(back(id))
 }

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::domain::AutoReply;
+use crate::domain::InstanceId;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
 use crate::http::error::ApiError;
@@ -43,7 +44,7 @@ fn checked(form: &AutoReplyForm) -> Result<AutoReply, ApiError> {
 pub async fn save_auto_reply(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    id: web::Path<u64>,
+    id: web::Path<InstanceId>,
     form: web::Form<AutoReplyForm>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -51,7 +52,7 @@ pub async fn save_auto_reply(
     state
         .run(move |db| db.update_instance(id, |i| i.auto_reply = auto_reply))
         .await?;
-    tracing::info!(instance_id = id, by = admin.0.user.id, "auto-reply saved");
+    tracing::info!(instance_id = id.0, by = admin.0.user.id, "auto-reply saved");
     Ok(redirect(&format!("/instancias/{id}?ok=saved#respostas")))
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::detail::detail_page;
 use crate::db::DbError;
 use crate::domain::Message;
+use crate::domain::MessageId;
 use crate::http::AppState;
 use crate::http::auth::{Viewer, redirect};
 use crate::http::console::view::{count_flash, parse_local_input};
@@ -27,7 +28,7 @@ async fn answer(
     state: &AppState,
     req: &HttpRequest,
     viewer: &Viewer,
-    id: u64,
+    id: MessageId,
     outcome: Result<Message, DbError>,
     flash: &str,
 ) -> Result<HttpResponse, ApiError> {
@@ -46,12 +47,12 @@ pub async fn cancel_message(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<MessageId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let outcome = ops::cancel_message(&state, id).await;
     if outcome.is_ok() {
-        tracing::info!(message_id = id, by = viewer.user.id, "message canceled");
+        tracing::info!(message_id = id.0, by = viewer.user.id, "message canceled");
     }
     answer(&state, &req, &viewer, id, outcome, "message_canceled").await
 }
@@ -61,7 +62,7 @@ pub async fn reschedule_message(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<MessageId>,
     form: web::Form<RescheduleForm>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -85,7 +86,7 @@ pub async fn reschedule_message(
     let outcome = ops::reschedule_message(&state, id, due_at).await;
     if outcome.is_ok() {
         tracing::info!(
-            message_id = id,
+            message_id = id.0,
             by = viewer.user.id,
             due_at,
             "message rescheduled"
@@ -99,13 +100,13 @@ pub async fn send_message_now(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<MessageId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let outcome = ops::send_message_now(&state, id).await;
     if outcome.is_ok() {
         tracing::info!(
-            message_id = id,
+            message_id = id.0,
             by = viewer.user.id,
             "message sent to the front"
         );
@@ -118,14 +119,14 @@ pub async fn mark_order_paid(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<MessageId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     match ops::mark_message_order_paid(&state, id).await {
         Ok((message, canceled)) => {
             tracing::info!(
-                message_id = id,
-                store_id = message.store_id,
+                message_id = id.0,
+                store_id = message.store_id.0,
                 canceled,
                 by = viewer.user.id,
                 "order marked paid"

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::db::{ConversationEntry, MessageFilter};
 use crate::domain::Message;
+use crate::domain::StoreId;
 use crate::domain::{MessageStatus, Phone};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
@@ -111,7 +112,7 @@ pub async fn show_buyer_history(
             ))
         })
         .await?;
-    let names: HashMap<u64, String> = store_names(&stores);
+    let names: HashMap<StoreId, String> = store_names(&stores);
     let mut timeline: Vec<(i64, u8, Value)> = messages
         .iter()
         .map(|m| {

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
 
 use crate::domain::planning::is_recovery;
+use crate::domain::{MessageId, StoreId};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::console::Page;
@@ -20,12 +21,12 @@ pub(super) async fn detail_page(
     state: &AppState,
     req: &HttpRequest,
     viewer: &Viewer,
-    id: u64,
+    id: MessageId,
     error: Option<&'static str>,
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let (record, store) = state.run(move |db| with_store(db, db.message(id)?)).await?;
-    let names: HashMap<u64, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
+    let names: HashMap<StoreId, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
     let history: Vec<Value> = record
         .history
         .iter()
@@ -61,7 +62,7 @@ pub async fn show_message(
     state: web::Data<AppState>,
     req: HttpRequest,
     viewer: Viewer,
-    path: web::Path<u64>,
+    path: web::Path<MessageId>,
 ) -> Result<HttpResponse, ApiError> {
     detail_page(
         &state,

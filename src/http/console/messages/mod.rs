@@ -14,6 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
 
+use crate::domain::MessageId;
 use crate::domain::MessageStatus;
 use crate::http::AppState;
 use crate::http::auth::Viewer;
@@ -97,7 +98,7 @@ pub async fn list_messages(
 }
 
 /// The list with the same filters, from the newest message or from before `before_id`.
-fn list_link(query: &MessagesQuery, before_id: Option<u64>) -> String {
+fn list_link(query: &MessagesQuery, before_id: Option<MessageId>) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in [
         ("view", &query.view),

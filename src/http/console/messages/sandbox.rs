@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::db::MessageFilter;
 use crate::domain::Message;
+use crate::domain::StoreId;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, Viewer, redirect};
 use crate::http::console::Page;
@@ -21,7 +22,7 @@ use crate::http::operations::messages::{Parsed, View, page_of_messages, store_na
 const SANDBOX_SIZE: usize = 300;
 
 /// Conversations, the latest first; each one's bubbles in the order the buyer would read them.
-fn conversations<'a>(messages: &'a [Message], names: &'a HashMap<u64, String>) -> Vec<Value> {
+fn conversations<'a>(messages: &'a [Message], names: &'a HashMap<StoreId, String>) -> Vec<Value> {
     let mut order: Vec<&'a str> = Vec::new();
     let mut by_phone: HashMap<&'a str, Vec<&'a Message>> = HashMap::new();
     for m in messages {
@@ -102,7 +103,7 @@ pub struct TestModeForm {
 pub async fn set_store_test_mode(
     state: web::Data<AppState>,
     admin: AdminViewer,
-    path: web::Path<u64>,
+    path: web::Path<StoreId>,
     form: web::Form<TestModeForm>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -111,7 +112,7 @@ pub async fn set_store_test_mode(
         .run(move |db| db.update_store(id, |s| s.test_mode = on))
         .await?;
     tracing::info!(
-        store_id = id,
+        store_id = id.0,
         on,
         by = admin.0.user.id,
         "store test mode set"

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use super::query::{EXPORT_LIMIT, ReportQuery};
 use crate::domain::report::{CANCEL_REASONS, Counter, Counters};
 use crate::domain::report::{day_date, rate};
-use crate::domain::{EventKind, Message};
+use crate::domain::{EventKind, Message, StoreId};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::ApiError;
@@ -62,7 +62,7 @@ pub async fn export_report_table(
         .parse(state.clock.now())
         .map_err(|k| ApiError::Validation(format!("report filter: {k}")))?;
     let rows = state.run(move |db| db.report_rows(&filter)).await?;
-    let mut grouped: BTreeMap<(i32, u64, EventKind, u32), Counters> = BTreeMap::new();
+    let mut grouped: BTreeMap<(i32, StoreId, EventKind, u32), Counters> = BTreeMap::new();
     for (k, c) in &rows.rows {
         grouped
             .entry((k.day, k.store_id, k.kind, k.step))

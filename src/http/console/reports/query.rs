@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::db::ReportFilter;
 use crate::domain::EventKind;
 use crate::domain::report::Period;
+use crate::domain::{InstanceId, StoreId};
 
 /// The longest custom period (days).
 const MAX_DAYS: u32 = 366;
@@ -64,8 +65,8 @@ impl ReportQuery {
         Ok(ReportFilter {
             first_day: period.first,
             last_day: period.last,
-            store_id: id(&self.loja)?,
-            instance_id: id(&self.instancia)?,
+            store_id: id(&self.loja)?.map(StoreId),
+            instance_id: id(&self.instancia)?.map(InstanceId),
             kind,
             include_test: !self.testes.is_empty(),
         })

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::db::{Db, DbError};
 use crate::domain::sending::Pacing;
-use crate::domain::{Instance, InstanceMode, Store};
+use crate::domain::{Instance, InstanceId, InstanceMode, Store, StoreId};
 use crate::http::AppState;
 use crate::queue::channel::ChannelState;
 use rules::{CheckedChange, apply_change, hhmm};
@@ -61,14 +61,14 @@ pub struct QuietHoursView {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct LinkedStoreView {
-    pub id: u64,
+    pub id: StoreId,
     pub name: String,
 }
 
 /// An instance as the API and the pages show it.
 #[derive(Clone, Debug, Serialize)]
 pub struct InstanceView {
-    pub id: u64,
+    pub id: InstanceId,
     pub name: String,
     pub mode: InstanceMode,
     pub interval_s: u32,
@@ -101,7 +101,7 @@ pub struct Overview {
     pub instances: Vec<Instance>,
     pub stores: Vec<Store>,
     /// Scheduled messages by store.
-    pub queued_by_store: HashMap<u64, usize>,
+    pub queued_by_store: HashMap<StoreId, usize>,
     pub queue_capped: bool,
 }
 
@@ -174,7 +174,7 @@ impl Overview {
         }
     }
 
-    pub fn find(&self, id: u64) -> Option<&Instance> {
+    pub fn find(&self, id: InstanceId) -> Option<&Instance> {
         self.instances.iter().find(|i| i.id == id)
     }
 }
@@ -182,7 +182,7 @@ impl Overview {
 /// One instance's view, read fresh (`NotFound` for an unknown id).
 pub async fn load_view(
     state: &AppState,
-    id: u64,
+    id: InstanceId,
     show_qr: bool,
 ) -> Result<(InstanceView, Overview), DbError> {
     let overview = state.run(Overview::load).await?;
@@ -194,7 +194,11 @@ pub async fn load_view(
 
 /// Links `store_id` to `instance_id` (moving it from any other instance) and wakes the outbox:
 /// the store's waiting messages may go now.
-pub async fn link_store(state: &AppState, instance_id: u64, store_id: u64) -> Result<(), DbError> {
+pub async fn link_store(
+    state: &AppState,
+    instance_id: InstanceId,
+    store_id: StoreId,
+) -> Result<(), DbError> {
     state
         .run(move |db| {
             db.instance(instance_id)?;
@@ -209,8 +213,8 @@ pub async fn link_store(state: &AppState, instance_id: u64, store_id: u64) -> Re
 /// Unlinks `store_id` if it sends through `instance_id`; its messages wait for a new link.
 pub async fn unlink_store(
     state: &AppState,
-    instance_id: u64,
-    store_id: u64,
+    instance_id: InstanceId,
+    store_id: StoreId,
 ) -> Result<(), DbError> {
     state
         .run(move |db| {
@@ -243,7 +247,7 @@ pub async fn create_instance(
 /// Saves a checked change, re-homes the channel when the mode changed and wakes the outbox.
 pub async fn save_instance(
     state: &AppState,
-    id: u64,
+    id: InstanceId,
     change: CheckedChange,
 ) -> Result<Instance, DbError> {
     let mode_changed = change.changes_mode();
@@ -256,7 +260,7 @@ pub async fn save_instance(
 }
 
 /// Deletes an instance; its stores are unlinked and its channel goes.
-pub async fn delete_instance(state: &AppState, id: u64) -> Result<(), DbError> {
+pub async fn delete_instance(state: &AppState, id: InstanceId) -> Result<(), DbError> {
     state.run(move |db| db.delete_instance(id)).await?;
     state.channels.remove(id);
     Ok(())

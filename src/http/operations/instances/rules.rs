@@ -5,7 +5,7 @@
 use crate::db::{Db, DbError};
 
 use crate::domain::planning::QuietHours;
-use crate::domain::{Instance, InstanceMode};
+use crate::domain::{Instance, InstanceId, InstanceMode};
 
 /// The longest instance name, in characters.
 pub const MAX_NAME: usize = 80;
@@ -195,7 +195,7 @@ impl InstanceChange {
 }
 
 /// Writes a checked change (call it off the async workers).
-pub fn apply_change(db: &Db, id: u64, change: CheckedChange) -> Result<Instance, DbError> {
+pub fn apply_change(db: &Db, id: InstanceId, change: CheckedChange) -> Result<Instance, DbError> {
     db.update_instance(id, |r| {
         if let Some(name) = change.name {
             r.name = name;

@@ -7,7 +7,7 @@ pub mod preview;
 
 use crate::db::DbError;
 use crate::domain::template::MessageTemplate;
-use crate::domain::{EventKind, Store};
+use crate::domain::{EventKind, Store, StoreId};
 use crate::http::AppState;
 use crate::render::default_template;
 use form::EditorForm;
@@ -17,7 +17,7 @@ use preview::PreviewView;
 /// `NotFound` when the store does not exist.
 pub async fn load_template(
     state: &AppState,
-    id: u64,
+    id: StoreId,
     kind: EventKind,
 ) -> Result<(Store, bool, MessageTemplate), DbError> {
     let (record, stored) = state
