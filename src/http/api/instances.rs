@@ -16,7 +16,7 @@ use crate::http::error::ApiError;
 use crate::http::operations::instances::rules::{
     InstanceChange, InstanceInvalid, check_name, parse_hhmm,
 };
-use crate::http::operations::instances::{self as ops, InstanceView, Overview, load_view};
+use crate::http::operations::instances::{self as ops, load_view};
 
 /// Every refusal of one form or body, as one API error (English catalog text).
 fn api_error(state: &AppState, errors: &[InstanceInvalid]) -> ApiError {
@@ -67,13 +67,7 @@ pub async fn list_instances(
     state: web::Data<AppState>,
     _viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let overview = state.run(Overview::load).await?;
-    let now = state.clock.now();
-    let views: Vec<InstanceView> = overview
-        .instances
-        .iter()
-        .map(|r| overview.view(r, &state.channels.state(r.id), false, now))
-        .collect();
+    let (views, _) = ops::load_views(&state).await?;
     Ok(HttpResponse::Ok().json(json!({ "instances": views })))
 }
 

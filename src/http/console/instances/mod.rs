@@ -29,7 +29,7 @@ use crate::http::operations::instances::rules::{
     CheckedChange, InstanceChange, InstanceInvalid, MAX_DAILY_LIMIT, MAX_INTERVAL_S,
     MAX_JITTER_PCT, MAX_NAME, MAX_TYPING_S, check_name, parse_hhmm, parse_mode,
 };
-use crate::http::operations::instances::{self as ops, InstanceView, Overview};
+use crate::http::operations::instances::{self as ops, InstanceView};
 
 pub use events::stream_instance_events;
 pub use pairing::{connect_instance, disconnect_instance, pair_instance_with_code};
@@ -164,13 +164,7 @@ pub async fn list_instances(
     req: HttpRequest,
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let overview = state.run(Overview::load).await?;
-    let now = state.clock.now();
-    let views: Vec<InstanceView> = overview
-        .instances
-        .iter()
-        .map(|r| overview.view(r, &state.channels.state(r.id), false, now))
-        .collect();
+    let (views, overview) = ops::load_views(&state).await?;
     // Stores whose messages wait because no instance sends for them.
     let unlinked: Vec<Value> = overview
         .stores

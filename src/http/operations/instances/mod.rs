@@ -179,6 +179,18 @@ impl Overview {
     }
 }
 
+/// Every instance's view as the lists show it (no QR), with the overview they were built from.
+pub async fn load_views(state: &AppState) -> Result<(Vec<InstanceView>, Overview), DbError> {
+    let overview = state.run(Overview::load).await?;
+    let now = state.clock.now();
+    let views = overview
+        .instances
+        .iter()
+        .map(|r| overview.view(r, &state.channels.state(r.id), false, now))
+        .collect();
+    Ok((views, overview))
+}
+
 /// One instance's view, read fresh (`NotFound` for an unknown id).
 pub async fn load_view(
     state: &AppState,
