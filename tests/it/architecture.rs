@@ -1,7 +1,7 @@
 //! The rings of docs/ARCHITECTURE.md, held by a test: which module may name which library and
 //! which other module, and the size limit of a production file. Reads `src/` as text; test code
-//! (`*_tests.rs` files and everything from a file's first `#[cfg(test)]` on) is left out, since
-//! tests may reach across rings (the queue's tests drive the fake channel).
+//! (`*_tests.rs` files, `*_tests/` folders and everything from a file's first `#[cfg(test)]` on)
+//! is left out, since tests may reach across rings (the queue's tests drive the fake channel).
 
 use std::path::{Path, PathBuf};
 
@@ -91,11 +91,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// `#[cfg(test)]`, comment lines blanked (a comment may name what the code must not; the line
 /// numbers stay right).
 fn production_lines(path: &Path) -> Vec<String> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    if name.ends_with("_tests.rs") {
+    if is_test_file(path) {
         return Vec::new();
     }
     std::fs::read_to_string(path)
@@ -110,6 +106,14 @@ fn production_lines(path: &Path) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// A `*_tests.rs` file, or a file inside a `*_tests/` folder (a test module split in parts).
+fn is_test_file(path: &Path) -> bool {
+    path.components().any(|c| {
+        let part = c.as_os_str().to_string_lossy();
+        part.ends_with("_tests.rs") || part.ends_with("_tests")
+    })
 }
 
 fn files_under(folder: &str) -> Vec<PathBuf> {
@@ -170,10 +174,7 @@ fn architecture_no_production_file_is_over_the_size_limit() {
     rust_files(&src(), &mut files);
     let mut large: Vec<String> = files
         .iter()
-        .filter(|f| {
-            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            !name.ends_with("_tests.rs")
-        })
+        .filter(|f| !is_test_file(f))
         .filter_map(|f| {
             let lines = std::fs::read_to_string(f)
                 .expect("source readable")
