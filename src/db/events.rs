@@ -26,6 +26,10 @@ pub struct EventRecord {
     pub raw_id: u64,
     /// How many later deliveries carried the same dedup key (and were ignored).
     pub duplicates: u64,
+    /// When the buyer's data in it was erased (LGPD): the reading keeps only platform and kind,
+    /// the raw body is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<i64>,
 }
 
 impl EventRecord {
@@ -162,6 +166,7 @@ impl Db {
                         event: reading.event.clone(),
                         raw_id,
                         duplicates: 0,
+                        erased_at: None,
                     };
                     events.insert(id, to_json(&record)?.as_slice())?;
                     super::report_ledger::count_event(&mut event_days, &record)?;

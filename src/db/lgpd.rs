@@ -12,8 +12,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::events::decode_raw;
-use super::{Db, DbError, EventRecord, RawDelivery, from_json, tables};
-use crate::domain::Phone;
+use super::{ConversationEntry, Db, DbError, EventRecord, RawDelivery, from_json, tables};
+use crate::domain::{Message, Phone};
 
 /// Everything avisa holds about one buyer, as handed to them.
 #[derive(Clone, Debug, Serialize)]
@@ -23,6 +23,10 @@ pub struct BuyerExport {
     /// Whether this number was erased before (then only that fact is left).
     pub erased: bool,
     pub events: Vec<ExportedEvent>,
+    /// Every message avisa planned for them (sent or not), with its text and history.
+    pub messages: Vec<Message>,
+    /// Their replies and avisa's answers, under the phone or a WhatsApp address carrying it.
+    pub conversation: Vec<ConversationEntry>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -40,13 +44,6 @@ pub struct ExportedRaw {
     pub body: String,
 }
 
-/// What `forget_buyer` removed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Forgotten {
-    pub events: u64,
-    pub raw_bodies: u64,
-}
-
 /// Where the retention sweep has got to (an event id); it never rereads what it passed.
 const RETENTION_MARK: &str = "retention_scanned_to";
 /// Raw bodies removed by retention over the file's life.
@@ -55,7 +52,7 @@ const RETENTION_PURGED: &str = "raw_bodies_purged";
 /// write while webhooks wait.
 const SWEEP_BATCH: usize = 2_000;
 
-fn phone_hash(phone: &Phone) -> Vec<u8> {
+pub(super) fn phone_hash(phone: &Phone) -> Vec<u8> {
     phone_hash_str(phone.as_str())
 }
 
@@ -64,19 +61,16 @@ pub(super) fn phone_hash_str(e164: &str) -> Vec<u8> {
     Sha256::digest(e164.as_bytes()).to_vec()
 }
 
-/// The national number, as platforms often put it in bodies (`11987654321`).
-fn national(phone: &Phone) -> &str {
-    phone.digits().strip_prefix("55").unwrap_or(phone.digits())
-}
-
-fn belongs_to(record: &EventRecord, raw: Option<&[u8]>, phone: &Phone) -> bool {
+/// Whether an event is the buyer's: its reading carries the phone, or it has no phone and its raw
+/// body contains the national number.
+pub(super) fn belongs_to(record: &EventRecord, raw: Option<&[u8]>, phone: &Phone) -> bool {
     match record
         .event
         .as_ref()
         .and_then(|e| e.customer.phone.as_ref())
     {
         Some(p) => p == phone,
-        None => raw.is_some_and(|bytes| contains(bytes, national(phone).as_bytes())),
+        None => raw.is_some_and(|bytes| contains(bytes, super::forget::national(phone).as_bytes())),
     }
 }
 
@@ -85,7 +79,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 impl Db {
-    /// Every event of the buyer with this phone, oldest first, with its raw delivery.
+    /// Everything kept about the buyer with this phone: their events (oldest first, with the raw
+    /// delivery), their messages and their conversation.
     pub fn export_buyer(&self, phone: &Phone, now: i64) -> Result<BuyerExport, DbError> {
         let read = self.redb().begin_read()?;
         let events = read.open_table(tables::EVENTS)?;
@@ -104,43 +99,32 @@ impl Db {
             .open_table(tables::ERASED_BUYERS)?
             .get(phone_hash(phone).as_slice())?
             .is_some();
+        // Full scans, as forgetting does: an export is rare and must miss nothing.
+        let mut messages = Vec::new();
+        for row in read.open_table(tables::MESSAGES)?.iter()? {
+            let message: Message = from_json(row?.1.value())?;
+            if message.phone == phone.as_str() {
+                messages.push(message);
+            }
+        }
+        let digits = super::forget::national(phone);
+        let mut conversation = Vec::new();
+        for row in read.open_table(tables::CONVERSATIONS)?.iter()? {
+            let (key, value) = row?;
+            let buyer = key.value().0;
+            if buyer == phone.as_str() || buyer.contains(digits) {
+                conversation.push(from_json::<ConversationEntry>(value.value())?);
+            }
+        }
+        conversation.sort_by_key(|e| (e.at, e.id));
         Ok(BuyerExport {
             buyer: phone.as_str().to_owned(),
             exported_at: now,
             erased,
             events: out,
+            messages,
+            conversation,
         })
-    }
-
-    /// Erases the buyer's events and raw deliveries in one transaction and records the hash of
-    /// their phone as opted out. Store counters keep their totals (they name no one).
-    pub fn forget_buyer(&self, phone: &Phone, now: i64) -> Result<Forgotten, DbError> {
-        let txn = self.redb().begin_write()?;
-        let mut forgotten = Forgotten::default();
-        {
-            let mut events = txn.open_table(tables::EVENTS)?;
-            let mut raws = txn.open_table(tables::RAW_BODIES)?;
-            let mut doomed = Vec::new();
-            for row in events.iter()? {
-                let record: EventRecord = from_json(row?.1.value())?;
-                let raw = raws.get(record.raw_id)?;
-                if belongs_to(&record, raw.as_ref().map(|r| r.value()), phone) {
-                    doomed.push((record.id.0, record.raw_id));
-                }
-            }
-            for (id, raw_id) in doomed {
-                events.remove(id)?;
-                forgotten.events += 1;
-                if raws.remove(raw_id)?.is_some() {
-                    forgotten.raw_bodies += 1;
-                }
-            }
-            txn.open_table(tables::ERASED_BUYERS)?
-                .insert(phone_hash(phone).as_slice(), now)?;
-        }
-        Db::forget_conversation(&txn, phone.as_str())?;
-        txn.commit()?;
-        Ok(forgotten)
     }
 
     /// Whether this phone's owner asked to be forgotten (senders must not message them).
@@ -217,143 +201,5 @@ fn export_raw(raw: RawDelivery) -> ExportedRaw {
         content_type: raw.content_type,
         headers: raw.headers,
         body: String::from_utf8_lossy(&raw.body).into_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::{DbOptions, Delivery};
-    use crate::domain::Platform;
-    use crate::domain::{NewStore, StoreId};
-    use crate::ingest::{self, Request};
-
-    const FIXTURE: &str = "tests/fixtures/hotmart/purchase-billet-printed-boleto.json";
-
-    fn open() -> (tempfile::TempDir, Db, StoreId) {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
-        let id = db
-            .create_store(NewStore {
-                name: "Loja".into(),
-                slug: "loja".into(),
-                platform: Platform::Hotmart,
-                enabled: true,
-                secret: None,
-                webhook_token: "t".repeat(32),
-                created_at: 0,
-            })
-            .expect("store")
-            .id;
-        (tmp, db, id)
-    }
-
-    /// A Hotmart delivery at `at`, with the buyer phone replaced and a distinct transaction.
-    fn delivery(store_id: StoreId, at: i64, phone: &str, n: u32) -> Delivery {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);
-        let mut body: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json");
-        body["data"]["buyer"]["checkout_phone"] = phone.into();
-        body["data"]["purchase"]["transaction"] = format!("HP{n:010}").into();
-        body["id"] = format!("delivery-{n}").into();
-        let bytes = serde_json::to_vec(&body).expect("json");
-        let readings = ingest::recognise(Platform::Hotmart, &Request::new(&bytes, &[], ""));
-        Delivery {
-            store_id,
-            received_at: at,
-            raw: RawDelivery {
-                body: bytes,
-                ..RawDelivery::default()
-            },
-            readings,
-        }
-    }
-
-    fn phone(raw: &str) -> Phone {
-        Phone::parse(raw).expect("phone")
-    }
-
-    #[test]
-    fn forgetting_a_buyer_erases_their_events_and_keeps_a_hash() {
-        let (_tmp, store, id) = open();
-        store
-            .record_deliveries(&[
-                delivery(id, 100, "11987654321", 1),
-                delivery(id, 200, "21987654321", 2),
-                delivery(id, 300, "(11) 98765-4321", 3),
-            ])
-            .expect("record");
-        let ana = phone("+5511987654321");
-        let export = store.export_buyer(&ana, 400).expect("export");
-        assert_eq!(export.events.len(), 2, "two deliveries carry Ana's phone");
-        assert!(export.events.iter().all(|e| e.raw.is_some()));
-        assert!(!export.erased);
-
-        let forgotten = store.forget_buyer(&ana, 500).expect("forget");
-        assert_eq!(
-            forgotten,
-            Forgotten {
-                events: 2,
-                raw_bodies: 2
-            }
-        );
-        assert!(store.is_erased_buyer(&ana).expect("erased"));
-        assert!(!store.is_erased_buyer(&phone("21987654321")).expect("other"));
-        let after = store.export_buyer(&ana, 600).expect("export");
-        assert!(after.events.is_empty() && after.erased);
-        assert_eq!(
-            store
-                .export_buyer(&phone("21987654321"), 600)
-                .expect("other")
-                .events
-                .len(),
-            1
-        );
-        assert_eq!(
-            store.store(id).expect("store").event_count,
-            3,
-            "counts stay"
-        );
-    }
-
-    #[test]
-    fn retention_deletes_old_raw_bodies_and_keeps_events_and_counts() {
-        let (_tmp, store, id) = open();
-        let day = crate::domain::housekeeping::DAY;
-        let now = 1_000 * day;
-        let ages = [400, 200, 181, 179, 10, 0];
-        let batch: Vec<Delivery> = ages
-            .iter()
-            .enumerate()
-            .map(|(n, age)| delivery(id, now - age * day, "11987654321", n as u32))
-            .collect();
-        store.record_deliveries(&batch).expect("record");
-        let cutoff = crate::domain::housekeeping::retention_cutoff(now, 180).expect("cutoff");
-        assert_eq!(store.purge_raw_bodies_before(cutoff).expect("purge"), 3);
-        assert_eq!(store.purge_raw_bodies_before(cutoff).expect("again"), 0);
-        let events = store
-            .list_events(&crate::db::EventFilter {
-                limit: 100,
-                ..Default::default()
-            })
-            .expect("events");
-        assert_eq!(events.len(), 6, "events stay");
-        for event in events {
-            let age = (now - event.received_at) / day;
-            assert_eq!(
-                store.has_raw_body(event.raw_id).expect("raw"),
-                age < 180,
-                "raw body of an event {age} days old"
-            );
-        }
-        assert_eq!(store.store(id).expect("store").event_count, 6);
-        // A day later the next one goes, without rereading the first three.
-        let later = crate::domain::housekeeping::retention_cutoff(now + 2 * day, 180);
-        assert_eq!(
-            store
-                .purge_raw_bodies_before(later.expect("cutoff"))
-                .expect("purge"),
-            1
-        );
     }
 }

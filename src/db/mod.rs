@@ -6,6 +6,7 @@ mod accounts;
 mod backup;
 mod conversations;
 mod events;
+mod forget;
 mod instances;
 mod lgpd;
 mod messages;
@@ -31,7 +32,8 @@ pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
 pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
 pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntry};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
-pub use lgpd::{BuyerExport, ExportedEvent, ExportedRaw, Forgotten};
+pub use forget::Forgotten;
+pub use lgpd::{BuyerExport, ExportedEvent, ExportedRaw};
 pub use messages::MessageFilter;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
@@ -277,6 +279,8 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod lgpd_tests;
 #[cfg(test)]
 mod planning_tests;
 #[cfg(test)]

@@ -232,6 +232,26 @@ pub(super) fn wipe_in(txn: &redb::WriteTransaction, instance: InstanceId) -> Res
     Ok(removed)
 }
 
+/// Removes, in every instance, the rows whose key carries `needle` (a buyer's number: the
+/// library keys its per-contact state, such as sessions, identities, device lists and the
+/// phone-to-LID index, by the contact's address). Values are not searched: an instance's own
+/// device record holds its own number, which a merchant may also use as a test buyer.
+pub(super) fn forget_keys_containing(
+    txn: &redb::WriteTransaction,
+    needle: &[u8],
+) -> Result<u64, DbError> {
+    if needle.is_empty() {
+        return Ok(0);
+    }
+    let mut table = txn.open_table(tables::WA_STATE)?;
+    let mut removed = 0;
+    for row in table.extract_if(|(_, _, key), _| key.windows(needle.len()).any(|w| w == needle))? {
+        row?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 type Bounds<'a> = (std::ops::Bound<Key<'a>>, std::ops::Bound<Key<'a>>);
 
 /// The key range holding exactly the keys of `(instance, space)` that start with a prefix; owns

@@ -110,6 +110,11 @@ pub struct Message {
 }
 
 impl Message {
+    /// Whether the buyer asked to be forgotten (LGPD): the message names no one any more.
+    pub fn is_erased(&self) -> bool {
+        super::erasure::is_pseudonym(&self.phone)
+    }
+
     /// The reason of the latest change, when it has one.
     pub fn reason(&self) -> Option<&str> {
         self.history.last().and_then(|c| c.reason.as_deref())

@@ -149,9 +149,11 @@ pub fn cancel_counter(reason: Option<&str>) -> Counter {
     }
 }
 
-/// Digits of an E.164 phone as a number (compact buyer keys).
+/// Digits of an E.164 phone as a number (compact buyer keys); an erased buyer's pseudonym
+/// counts as a number above every phone (`domain::erasure`).
 pub fn phone_number(e164: &str) -> Option<u64> {
-    e164.strip_prefix('+').unwrap_or(e164).parse().ok()
+    crate::domain::erasure::pseudonym_number(e164)
+        .or_else(|| e164.strip_prefix('+').unwrap_or(e164).parse().ok())
 }
 
 /// What one message adds to the reports, a pure function of the message.
