@@ -1,5 +1,5 @@
 //! LGPD from the command line: `avisa export` (everything kept about a buyer, as JSON) and
-//! `avisa forget` (erase a buyer's events; only a hash stays, as an opt-out). They open the
+//! `avisa forget` (erase a buyer everywhere; only a hash stays, as an opt-out). They open the
 //! data file directly, so avisa must be stopped (or use the console).
 
 use std::path::Path;
@@ -54,9 +54,11 @@ pub fn forget(raw_phone: &str, dir: &Path) -> ExitCode {
     match db.forget_buyer(&phone, SystemClock.now()) {
         Ok(done) => {
             println!(
-                "{phone}: {} events and {} raw bodies erased; the number is kept only as a hash \
-                 so it is never messaged again. Backups made before now still hold the old data.",
-                done.events, done.raw_bodies
+                "{phone}: {} events and {} raw bodies erased, {} messages stripped of the buyer \
+                 ({} pending ones canceled), {} conversation lines deleted; the number is kept \
+                 only as a hash so it is never messaged again. Backups made before now still \
+                 hold the old data.",
+                done.events, done.raw_bodies, done.messages, done.canceled, done.conversation_lines
             );
             ExitCode::SUCCESS
         }

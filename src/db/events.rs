@@ -272,6 +272,19 @@ impl Db {
         Ok(out)
     }
 
+    /// Whether any event was received by a store not in `stores` (a deleted one): a read of the
+    /// per-day event counts, which are few next to the events.
+    pub fn has_events_outside(&self, stores: &[StoreId]) -> Result<bool, DbError> {
+        let read = self.redb().begin_read()?;
+        for row in read.open_table(tables::EVENT_DAYS)?.iter()? {
+            let (key, _) = row?;
+            if !stores.contains(&StoreId(key.value().1)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// One event and the raw delivery it came in.
     pub fn event(&self, id: EventId) -> Result<(EventRecord, RawDelivery), DbError> {
         let read = self.redb().begin_read()?;

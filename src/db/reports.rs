@@ -78,7 +78,7 @@ impl ReportRows {
 /// How many messages one buyer got in a period.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuyerCount {
-    /// E.164.
+    /// E.164, or an erased buyer's pseudonym (`domain::erasure`).
     pub phone: String,
     pub messages: u64,
 }
@@ -169,7 +169,10 @@ impl Db {
             .into_iter()
             .take(top)
             .map(|(messages, phone)| BuyerCount {
-                phone: format!("+{phone}"),
+                phone: match phone.checked_sub(crate::domain::erasure::ERASED_BASE) {
+                    Some(n) => crate::domain::erasure::pseudonym(n),
+                    None => format!("+{phone}"),
+                },
                 messages,
             })
             .collect();

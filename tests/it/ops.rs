@@ -450,6 +450,24 @@ async fn the_console_exports_and_forgets_a_buyer() {
         .expect("export");
     assert_eq!(bad_phone.status(), 422);
 
+    // Ana's messages (one of them still waiting) and her conversation are in the export too.
+    let ana_messages = app
+        .db
+        .list_messages(&avisa::db::MessageFilter {
+            phone: Some("+5511987654321".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .expect("messages");
+    assert!(ana_messages.iter().any(|m| m.status.is_pending()));
+    assert_eq!(
+        json["messages"].as_array().expect("messages").len(),
+        ana_messages.len()
+    );
+    assert!(json["conversation"].as_array().is_some());
+    let event_id = ana_messages[0].event_id;
+    let message_id = ana_messages[0].id;
+
     let forgotten = admin
         .post(app.at("/configuracoes/lgpd/esquecer"))
         .form(&[
@@ -460,9 +478,55 @@ async fn the_console_exports_and_forgets_a_buyer() {
         .send()
         .await
         .expect("forget");
-    assert_eq!(forgotten.status(), 200);
-    let html = forgotten.text().await.expect("html");
-    assert!(html.contains("data-testid=\"forgotten\""), "{html}");
+    // Post/redirect/get: the answer is a redirect to the page with the notice.
+    assert_eq!(forgotten.status(), 303);
+    let location = forgotten.headers()["location"].to_str().expect("location");
+    assert!(
+        location.starts_with("/configuracoes?ok=buyer_forgotten_many&n="),
+        "{location}"
+    );
+    let page = admin
+        .get(app.at(location))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Dados do comprador apagados"), "{page}");
+    // Nothing of hers is left to send, and the pages show she was erased.
+    for m in app
+        .db
+        .list_messages(&avisa::db::MessageFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .expect("messages")
+        .into_iter()
+        .filter(|m| m.is_erased())
+    {
+        assert!(!m.status.is_pending(), "message {} still waits", m.id);
+    }
+    let message_page = admin
+        .get(app.at(&format!("/mensagens/{message_id}")))
+        .send()
+        .await
+        .expect("message");
+    assert_eq!(message_page.status(), 200);
+    let html = message_page.text().await.expect("html");
+    assert!(html.contains("comprador apagado (LGPD)"), "{html}");
+    assert!(
+        !html.contains("9****-4321"),
+        "no trace of her phone: {html}"
+    );
+    let event_page = admin
+        .get(app.at(&format!("/eventos/{event_id}")))
+        .send()
+        .await
+        .expect("event");
+    assert_eq!(event_page.status(), 200, "Ver o evento still opens");
+    let html = event_page.text().await.expect("html");
+    assert!(html.contains("data-testid=\"event-erased\""), "{html}");
     let ana = avisa::domain::Phone::parse("11987654321").expect("phone");
     assert!(app.db.is_erased_buyer(&ana).expect("erased"));
     let after = app.db.export_buyer(&ana, 0).expect("export");
@@ -517,7 +581,11 @@ fn the_command_line_exports_and_forgets_a_buyer_on_a_stopped_avisa() {
 
     let forget = avisa(&["forget", "--buyer", "(11) 98765-4321", "--data-dir", dir]);
     assert!(forget.status.success(), "{}", text(&forget.stderr));
-    assert!(text(&forget.stdout).contains("1 events and 1 raw bodies erased"));
+    assert!(
+        text(&forget.stdout).contains("1 events and 1 raw bodies erased"),
+        "{}",
+        text(&forget.stdout)
+    );
     let again = avisa(&["export", "--buyer", "11987654321", "--data-dir", dir]);
     let json: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
     assert_eq!(json["events"].as_array().expect("events").len(), 0);

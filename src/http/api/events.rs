@@ -55,7 +55,7 @@ pub async fn list_events(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let parsed = query.parse(state.clock.now())?;
-    let (page, stores, more) = state.run(move |db| page_of_events(db, &parsed)).await?;
+    let (page, stores, more, _) = state.run(move |db| page_of_events(db, &parsed)).await?;
     let names = store_names(&stores);
     let views: Vec<EventView> = page.iter().map(|e| event_view(e, &names)).collect();
     let next_before = more.then(|| page.last().map(|e| e.id)).flatten();

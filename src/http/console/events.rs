@@ -43,6 +43,7 @@ fn row_view(e: &EventRecord, names: &HashMap<StoreId, String>) -> Value {
         status => status_str(e.status),
         reason => e.reason.as_ref().map(reason_code),
         duplicates => e.duplicates,
+        erased_at => e.erased_at,
     }
 }
 
@@ -63,10 +64,10 @@ pub async fn list_events(
     let query = query.into_inner();
     let parsed = query.parse(state.clock.now())?;
     let for_page = parsed.clone();
-    let (page, stores, more, unmapped) = state
+    let (page, stores, more, deleted_stores, unmapped) = state
         .run(move |db| {
-            let (page, stores, more) = page_of_events(db, &for_page)?;
-            Ok((page, stores, more, db.unacknowledged_unmapped()?))
+            let (page, stores, more, deleted) = page_of_events(db, &for_page)?;
+            Ok((page, stores, more, deleted, db.unacknowledged_unmapped()?))
         })
         .await?;
     let names = store_names(&stores);
@@ -86,6 +87,8 @@ pub async fn list_events(
         filtered => filtered,
         unmapped => unmapped,
         stores => stores.iter().map(|s| context! { id => s.id.to_string(), name => s.name.clone() }).collect::<Vec<_>>(),
+        // Offered when there is something to find (or it is the current choice).
+        deleted_stores => deleted_stores || query.store == "deleted",
         kinds => EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         statuses => ["ok", "unmapped", "invalid"],
         periods => ["all", "today", "7d", "30d"],
@@ -121,7 +124,8 @@ fn list_link(query: &EventsQuery, before_id: Option<EventId>) -> String {
     format!("/eventos?{}", s.finish())
 }
 
-/// The raw body for people: pretty JSON when it parses, else the text as received.
+/// The raw body for people: the bytes exactly as received (never re-serialised: key order,
+/// spacing and escapes are what the platform sent), with whether it is UTF-8 and valid JSON.
 struct RawText {
     body: String,
     utf8: bool,
@@ -129,19 +133,19 @@ struct RawText {
 }
 
 fn raw_text(raw: &RawDelivery) -> RawText {
-    let utf8 = std::str::from_utf8(&raw.body).is_ok();
-    match serde_json::from_slice::<serde_json::Value>(&raw.body) {
-        Ok(value) => RawText {
-            body: serde_json::to_string_pretty(&value).expect("a JSON value serialises"),
-            utf8,
-            json: true,
-        },
-        Err(_) => RawText {
-            body: String::from_utf8_lossy(&raw.body).into_owned(),
-            utf8,
-            json: false,
-        },
+    RawText {
+        body: String::from_utf8_lossy(&raw.body).into_owned(),
+        utf8: std::str::from_utf8(&raw.body).is_ok(),
+        json: serde_json::from_slice::<serde::de::IgnoredAny>(&raw.body).is_ok(),
     }
+}
+
+/// The platform's own timestamp (RFC 3339) as unix seconds, for the `datetime` filter.
+fn occurred_unix(occurred_at: &str) -> Option<i64> {
+    occurred_at
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
 }
 
 /// `GET /eventos/{id}`: the raw body beside the normalised event.
@@ -159,7 +163,8 @@ pub async fn show_event(
     let ctx = context! {
         e => row_view(&record, &names),
         reason_detail => record.reason.as_ref().map(|r| r.detail.clone()),
-        occurred_at => event.and_then(|ev| ev.occurred_at.clone()),
+        occurred_at => event.and_then(|ev| ev.occurred_at.as_deref()).and_then(occurred_unix),
+        erased_at => record.erased_at,
         order_id => event.and_then(|ev| ev.order_id.clone()),
         email => event.and_then(|ev| ev.customer.email.clone()),
         raw_body => text.body,
@@ -240,14 +245,19 @@ mod tests {
     }
 
     #[test]
-    fn raw_bodies_are_pretty_when_json_and_lossy_otherwise() {
+    fn raw_bodies_are_shown_as_received_and_lossy_when_not_utf8() {
         let raw = |b: &[u8]| RawDelivery {
             body: b.to_vec(),
             ..RawDelivery::default()
         };
-        let json = raw_text(&raw(br#"{"a":1}"#));
+        let json = raw_text(&raw(br#"{"z":1,  "a":"\u00e9"}"#));
         assert!(json.json && json.utf8);
-        assert_eq!(json.body, "{\n  \"a\": 1\n}");
+        assert_eq!(
+            json.body, r#"{"z":1,  "a":"\u00e9"}"#,
+            "key order and escapes kept"
+        );
+        assert_eq!(occurred_unix("2024-05-01T15:18:51Z"), Some(1_714_576_731));
+        assert_eq!(occurred_unix("ontem"), None);
         let broken = raw_text(&raw(b"{\"a\":\xff"));
         assert!(!broken.json && !broken.utf8);
         assert!(broken.body.contains('\u{fffd}'));

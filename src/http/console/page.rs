@@ -42,6 +42,9 @@ const FLASHES: &[&str] = &[
     "instance_deleted",
     "store_linked",
     "store_unlinked",
+    "buyer_forgotten_none",
+    "buyer_forgotten_one",
+    "buyer_forgotten_many",
 ];
 
 /// One console page being built: `Page::new(&state, &req, &viewer, "stores.html")

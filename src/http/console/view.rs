@@ -84,7 +84,9 @@ pub fn row_view(m: &Message, names: &HashMap<StoreId, String>) -> Value {
         store_id => m.store_id,
         store_name => names.get(&m.store_id),
         buyer_name => m.buyer_name.clone(),
-        phone => mask_phone(&m.phone),
+        // An erased buyer's pseudonym is not a phone: nothing to show.
+        phone => (!m.is_erased()).then(|| mask_phone(&m.phone)),
+        erased => m.is_erased(),
         kind => m.kind.as_str(),
         step => m.step,
         part => m.part,

@@ -128,10 +128,12 @@ pub fn period_start(period: &str, now: i64) -> Option<Option<i64>> {
 
 /// One page of events, newest first, and whether older ones exist. Events of deleted stores
 /// cannot be found by an index, so that filter reads on until the page is full.
+/// One page of events: the events, the stores, whether there are older ones, and whether any
+/// event came from a deleted store (the "loja excluída" filter is offered only then).
 pub fn page_of_events(
     db: &Db,
     parsed: &Parsed,
-) -> Result<(Vec<EventRecord>, Vec<Store>, bool), DbError> {
+) -> Result<(Vec<EventRecord>, Vec<Store>, bool, bool), DbError> {
     let stores = db.list_stores()?;
     let limit = parsed.filter.limit;
     let mut filter = parsed.filter.clone();
@@ -151,7 +153,9 @@ pub fn page_of_events(
     }
     let more = page.len() > limit;
     page.truncate(limit);
-    Ok((page, stores, more))
+    let ids: Vec<StoreId> = stores.iter().map(|s| s.id).collect();
+    let deleted = db.has_events_outside(&ids)?;
+    Ok((page, stores, more, deleted))
 }
 
 /// One event, its raw delivery and its store (absent when deleted).

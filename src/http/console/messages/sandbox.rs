@@ -45,6 +45,7 @@ fn conversations<'a>(messages: &'a [Message], names: &'a HashMap<StoreId, String
             stores.dedup();
             context! {
                 buyer_name => first.buyer_name.clone(),
+                erased => first.is_erased(),
                 phone => mask_phone(phone),
                 stores => stores,
                 bubbles => bubbles.iter().map(|m| row_view(m, names)).collect::<Vec<_>>(),

@@ -157,7 +157,7 @@ fn report_view(
         templates => templates,
         histogram => frequency.histogram.to_vec(),
         buyers => buyers,
-        top_buyers => frequency.top.iter().map(|b| context! { phone => mask_phone(&b.phone), messages => b.messages }).collect::<Vec<_>>(),
+        top_buyers => frequency.top.iter().map(|b| context! { phone => (!crate::domain::erasure::is_pseudonym(&b.phone)).then(|| mask_phone(&b.phone)), messages => b.messages }).collect::<Vec<_>>(),
         first => day_date(filter.first_day).strftime("%d/%m/%Y").to_string(),
         last => day_date(filter.last_day).strftime("%d/%m/%Y").to_string(),
         days => days.len(),

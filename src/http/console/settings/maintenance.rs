@@ -13,6 +13,7 @@ use crate::domain::OpsSettings;
 use crate::domain::Phone;
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
+use crate::http::console::view::count_flash;
 use crate::http::download::attachment;
 use crate::http::error::ApiError;
 use crate::http::operations::backup::stage_backup;
@@ -140,7 +141,8 @@ pub async fn export_buyer(
         .body(body))
 }
 
-/// `POST /configuracoes/lgpd/esquecer`: erases the buyer, after an explicit confirmation.
+/// `POST /configuracoes/lgpd/esquecer`: erases the buyer, after an explicit confirmation, and
+/// goes back to Configurações with the result on top.
 pub async fn forget_buyer(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -155,14 +157,19 @@ pub async fn forget_buyer(
         return invalid_phone(&state, &req, &admin, "ops.error.confirm").await;
     }
     let now = state.clock.now();
-    let shown = phone.as_str().to_owned();
     let forgotten = state.run(move |db| db.forget_buyer(&phone, now)).await?;
     // The phone is not logged: the log would keep what the buyer asked to erase.
     tracing::info!(
         by = admin.0.user.id,
         events = forgotten.events,
+        messages = forgotten.messages,
+        canceled = forgotten.canceled,
+        conversation_lines = forgotten.conversation_lines,
         "buyer forgotten (LGPD)"
     );
-    let extra = context! { forgotten => context! { phone => shown, events => forgotten.events } };
-    settings_page(&state, &req, &admin, extra, StatusCode::OK).await
+    // Canceled messages may have been the next due: the outbox re-reads its queue.
+    state.outbox_wake.notify_one();
+    // Post/redirect/get: a reload does not send the form again; the notice is at the top.
+    let flash = count_flash("buyer_forgotten", forgotten.canceled as usize);
+    Ok(redirect(&format!("/configuracoes?ok={flash}")))
 }
