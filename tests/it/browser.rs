@@ -11,14 +11,14 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 
 /// A chromedriver process on a free port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
     /// Starts chromedriver and waits for the line that says it listens (no polling, no sleeps).
-    fn start() -> Driver {
+    pub(crate) fn start() -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("free port")
             .local_addr()
@@ -60,7 +60,7 @@ impl Drop for Driver {
     }
 }
 
-async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+pub(crate) async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
     let mut caps = serde_json::Map::new();
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     caps.insert(
@@ -98,12 +98,12 @@ fn screenshots_dir() -> PathBuf {
     dir
 }
 
-async fn shot(client: &Client, name: &str) {
+pub(crate) async fn shot(client: &Client, name: &str) {
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
-async fn fill(client: &Client, id: &str, value: &str) {
+pub(crate) async fn fill(client: &Client, id: &str, value: &str) {
     let field = client
         .find(Locator::Id(id))
         .await
@@ -126,7 +126,7 @@ async fn log_in(c: &Client, app: &TestApp) {
 }
 
 /// A fresh browser with the admin logged in; keep the driver and profile alive with it.
-async fn logged_in(app: &TestApp) -> (Driver, tempfile::TempDir, Client) {
+pub(crate) async fn logged_in(app: &TestApp) -> (Driver, tempfile::TempDir, Client) {
     let driver = Driver::start();
     let profile = tempfile::tempdir().expect("browser profile");
     let c = browser(&driver, profile.path()).await;
@@ -156,7 +156,7 @@ async fn decode_qr(c: &Client) -> String {
     grids[0].decode().expect("the QR decodes").1
 }
 
-async fn heading(client: &Client) -> String {
+pub(crate) async fn heading(client: &Client) -> String {
     // A click may return while the next page replaces the old one: a heading found on the old
     // page goes stale, and is looked up again (the implicit wait finds the new one).
     let mut last_error = None;
@@ -174,7 +174,7 @@ async fn heading(client: &Client) -> String {
 }
 
 /// Waits until the browser shows `path` (a click can return before its navigation ends).
-async fn arrive(client: &Client, path: &str) {
+pub(crate) async fn arrive(client: &Client, path: &str) {
     let target = client
         .current_url()
         .await
@@ -190,7 +190,7 @@ async fn arrive(client: &Client, path: &str) {
 }
 
 /// One Chromium at a time: the machine is small, and two browsers starve each other.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
