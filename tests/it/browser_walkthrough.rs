@@ -75,9 +75,7 @@ async fn list_pages_show_cards_that_fit_a_phone_screen() {
         c.goto(&app.at(path)).await.expect("open");
         arrive(&c, path).await;
         heading(&c).await;
-        shot(&c, &format!("13-phone-{name}")).await;
         let wider = overflow(&c).await;
-        assert!(wider <= 0, "{path} is {wider}px wider than a 390px phone");
         // Rows are cards: one row's cells sit one under the other, not side by side.
         let selector = if table.is_empty() {
             "main table tbody tr".to_owned()
@@ -88,6 +86,12 @@ async fn list_pages_show_cards_that_fit_a_phone_screen() {
             .find(Locator::Css(&selector))
             .await
             .unwrap_or_else(|_| panic!("{path} lists a row"));
+        let arg = serde_json::to_value(&row).expect("element");
+        c.execute("arguments[0].scrollIntoView();", vec![arg])
+            .await
+            .expect("scroll");
+        shot(&c, &format!("13-phone-{name}")).await;
+        assert!(wider <= 0, "{path} is {wider}px wider than a 390px phone");
         let cells = row.find_all(Locator::Css("td")).await.expect("cells");
         assert!(cells.len() >= 2, "{path}: a row has cells");
         let first = cells[0].rectangle().await.expect("rect");
@@ -95,6 +99,12 @@ async fn list_pages_show_cards_that_fit_a_phone_screen() {
         assert!(
             second.1 >= first.1 + first.3 - 1.0,
             "{path}: the second cell is under the first ({first:?} / {second:?})"
+        );
+        // And it says which column it is.
+        let label = cells[1].attr("data-label").await.expect("attr");
+        assert!(
+            label.is_some_and(|l| !l.is_empty()),
+            "{path}: the cell is labelled"
         );
     }
     c.close().await.expect("close browser");
