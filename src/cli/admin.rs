@@ -1,5 +1,6 @@
 //! `avisa admin create|reset-password`: console administrators, edited in the data file while
-//! avisa is stopped (a one-time password is printed).
+//! avisa is stopped (a one-time password is printed). On a running avisa it says, in pt-BR, to
+//! stop it first: the person who lost the password has no session or token to ask the server.
 
 use std::process::ExitCode;
 
@@ -17,9 +18,14 @@ pub(super) fn admin(command: AdminCommand) -> ExitCode {
     let db = match Db::open(&data.data_dir, &DbOptions::default()) {
         Ok(s) => s,
         Err(DbError::Locked(dir)) => {
+            // Said in Portuguese too: the merchant who lost the password reads this first.
             eprintln!(
-                "avisa admin: the data directory {} is in use by a running avisa; stop it first (or use the console)",
-                dir.display()
+                "avisa admin: o avisa está rodando e usa os dados em {dir}. Pare o avisa \
+                 (por exemplo: sudo systemctl stop avisa), rode este comando de novo e inicie o \
+                 avisa outra vez (sudo systemctl start avisa). Um administrador logado também pode \
+                 gerar uma senha provisória em Usuários.\n\
+                 (the data directory {dir} is in use by a running avisa; stop it first)",
+                dir = dir.display()
             );
             return ExitCode::from(1);
         }

@@ -19,4 +19,5 @@ mod stores;
 mod support;
 mod templates;
 mod wa_server;
+mod walkthrough;
 mod whatsapp;

@@ -164,6 +164,8 @@ pub async fn show_event(
         e => row_view(&record, &names),
         reason_detail => record.reason.as_ref().map(|r| r.detail.clone()),
         occurred_at => event.and_then(|ev| ev.occurred_at.as_deref()).and_then(occurred_unix),
+        // A platform date avisa could not read is shown as it came.
+        occurred_raw => event.and_then(|ev| ev.occurred_at.clone()),
         erased_at => record.erased_at,
         order_id => event.and_then(|ev| ev.order_id.clone()),
         email => event.and_then(|ev| ev.customer.email.clone()),

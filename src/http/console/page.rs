@@ -42,6 +42,7 @@ const FLASHES: &[&str] = &[
     "instance_deleted",
     "store_linked",
     "store_unlinked",
+    "password_changed_login",
     "buyer_forgotten_none",
     "buyer_forgotten_one",
     "buyer_forgotten_many",

@@ -53,10 +53,21 @@ pub async fn list_messages(
         })
         .await?;
     let names = store_names(&stores);
-    let rows: Vec<Value> = page.iter().map(|m| row_view(m, &names)).collect();
+    // Pages follow the ids (arrival order); the older page starts below this page's lowest id.
     let older = more
-        .then(|| page.last().map(|m| list_link(&query, Some(m.id))))
+        .then(|| {
+            page.iter()
+                .map(|m| m.id)
+                .min()
+                .map(|id| list_link(&query, Some(id)))
+        })
         .flatten();
+    let mut page = page;
+    if parsed.as_ref().is_ok_and(|p| p.view == View::All) {
+        // Todas reads by its first column, "Previsto para": the latest first.
+        page.sort_by(|a, b| b.due_at.cmp(&a.due_at).then(b.id.cmp(&a.id)));
+    }
+    let rows: Vec<Value> = page.iter().map(|m| row_view(m, &names)).collect();
     let newest = query.before_id.map(|_| list_link(&query, None));
     let test_stores: Vec<Value> = stores
         .iter()

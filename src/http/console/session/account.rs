@@ -88,5 +88,8 @@ pub async fn change_password(
             })
         })
         .await?;
-    Ok(redirect("/login?next=/conta%3Fok%3Dpassword_changed"))
+    // The login page says why they are there; after logging in, the account page confirms.
+    Ok(redirect(
+        "/login?ok=password_changed_login&next=/conta%3Fok%3Dpassword_changed",
+    ))
 }
