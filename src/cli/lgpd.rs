@@ -31,7 +31,13 @@ pub fn export(raw_phone: &str, dir: &Path) -> ExitCode {
         Ok(export) => {
             let json = serde_json::to_string_pretty(&export).expect("an export serialises");
             println!("{json}");
-            eprintln!("{} events for {}", export.events.len(), phone);
+            eprintln!(
+                "{} events, {} messages and {} conversation lines for {}",
+                export.events.len(),
+                export.messages.len(),
+                export.conversation.len(),
+                phone
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -349,7 +349,7 @@ async fn the_unmapped_badge_appears_and_goes_away_once_acknowledged() {
     let (_, html) = get_html(&admin, &app.at("/eventos")).await;
     assert!(html.contains("1 evento não mapeado chegou"), "banner");
     assert!(html.contains("fica guardado"), "explains that it is kept");
-    assert!(html.contains("duplicatas: 1"));
+    assert!(html.contains("Duplicatas: 1"));
 
     let csrf = app.csrf(&admin, "/eventos").await;
     // One more arrives after the banner was drawn: acknowledging what was seen keeps it flagged.
@@ -408,8 +408,8 @@ async fn the_detail_page_shows_the_raw_body_beside_the_normalised_event_escaped(
     assert!(block("raw-body").contains("ana.souza@example.com"));
     assert!(block("normalised-event").contains("ana.souza@example.com"));
     assert!(
-        block("raw-body").contains("\n  &quot;customer&quot;"),
-        "pretty-printed"
+        block("raw-body").contains(",&quot;customer&quot;:{"),
+        "shown as received, not re-serialised"
     );
     assert!(!html.contains("<script>alert(1)"), "raw bodies are escaped");
     assert!(html.contains("&lt;script&gt;"));
