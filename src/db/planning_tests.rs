@@ -231,3 +231,44 @@ fn the_fourth_reminder_in_a_day_is_held_back_for_the_buyer() {
         ]
     );
 }
+
+/// A real Hotmart delivery with a usable phone in place of the scrubbed one (the published
+/// body's phone has letters in it, so it plans nothing), and its event name, status and id
+/// optionally replaced.
+fn hotmart(file: &str, event: Option<(&str, &str, &str)>) -> Input {
+    let path = format!(
+        "{}/tests/fixtures/hotmart/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("fixture")).expect("JSON");
+    body["data"]["buyer"]["checkout_phone"] = json!("+55 11 98765-4321");
+    body["data"]["buyer"]["checkout_phone_code"] = json!("11");
+    let mut name = file.to_owned();
+    if let Some((event, status, id)) = event {
+        body["event"] = json!(event);
+        body["data"]["purchase"]["status"] = json!(status);
+        body["id"] = json!(id);
+        name = format!("{file} as {event}");
+    }
+    Input {
+        name,
+        platform: Platform::Hotmart,
+        headers: Vec::new(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+#[test]
+fn a_paid_subscription_renewal_stops_its_boleto_reminders() {
+    // PURCHASE_BILLET_PRINTED of recurrence 3, then PURCHASE_APPROVED of the same transaction
+    // with `recurrence_number: 3`: Hotmart's paid renewal, read as subscription.renewed.
+    let outcomes = run(&[
+        hotmart("purchase-billet-printed-boleto.json", None),
+        hotmart(
+            "purchase-billet-printed-boleto.json",
+            Some(("PURCHASE_APPROVED", "APPROVED", "approved-recurrence-3")),
+        ),
+    ]);
+    insta::assert_snapshot!(summary(&outcomes).join("\n"));
+}

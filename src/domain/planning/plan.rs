@@ -6,7 +6,9 @@
 
 use std::borrow::Cow;
 
-use super::{counts_toward_cap, due_time, ends_recovery, is_recovery};
+use super::{
+    closed_by_payment, closes_order, counts_toward_cap, due_time, is_recovery, pays_a_charge,
+};
 use crate::domain::reason::Reason;
 use crate::domain::template::MessageTemplate;
 use crate::domain::{
@@ -137,7 +139,7 @@ pub fn close(
     }
     let mut cancel: Vec<MessageId> = candidates
         .into_iter()
-        .filter(|m| is_recovery(m.kind) && m.status.is_pending())
+        .filter(|m| closed_by_payment(m.kind) && m.status.is_pending())
         .map(|m| m.id)
         .collect();
     cancel.sort_unstable();
@@ -230,7 +232,7 @@ pub fn plan(event: &Event, templates: &impl Templates, facts: &Facts<'_>, now: i
 fn happy_path(kind: EventKind, event: &Event, order: &Order<'_>, facts: &Facts<'_>) -> Plan {
     let settings = facts.settings;
     let mut plan = Plan::default();
-    if ends_recovery(kind) {
+    if closes_order(event) {
         plan.close = Some(close(
             order,
             settings.cross_store_happy_path,
@@ -241,7 +243,7 @@ fn happy_path(kind: EventKind, event: &Event, order: &Order<'_>, facts: &Facts<'
     }
     if let Some(order_id) = event.order_id.as_deref() {
         match kind {
-            EventKind::OrderPaid => {
+            _ if pays_a_charge(event) => {
                 plan.credit = Some(Credit {
                     order_id: order_id.to_owned(),
                     amount_cents: event.total_cents,

@@ -218,6 +218,14 @@ fn planning_table_event_and_facts_to_plan() {
     let unnumbered = stored(3, 1, CheckoutAbandoned, None, Queued);
     let other_store = stored(4, 2, PixGenerated, Some("B7"), Scheduled);
     let confirmation = stored(5, 1, OrderPaid, Some("A1"), Scheduled);
+    let renewed = event(SubscriptionRenewed, Some("A1"));
+    let started_paid = event(SubscriptionStarted, Some("A1"));
+    let mut started_trial = event(SubscriptionStarted, Some("A1"));
+    started_trial.subscription.status = Some("trialing".into());
+    let mut started_free = event(SubscriptionStarted, Some("A1"));
+    started_free.total_cents = None;
+    let pending_boleto = stored(1, 1, BoletoGenerated, Some("A1"), Scheduled);
+    let pending_overdue = stored(6, 1, SubscriptionOverdue, Some("A1"), Scheduled);
     let mut no_phone = pix.clone();
     no_phone.customer.phone = None;
     let mut saved_off = template(PixGenerated, &[&["first"]]);
@@ -256,6 +264,53 @@ fn planning_table_event_and_facts_to_plan() {
                 None,
                 scheduled(false),
             ),
+        ),
+        (
+            "a paid renewal closes the charge's boleto and overdue reminders and credits it",
+            &renewed,
+            Facts {
+                order_messages: vec![pending_boleto.clone(), pending_overdue.clone()],
+                phone_messages: vec![pending_boleto.clone(), pending_overdue.clone()],
+                ..base()
+            },
+            (
+                Some((vec![1, 6], Reason::OrderClosed)),
+                Some(vec![1, 6]),
+                None,
+                scheduled(false),
+            ),
+        ),
+        (
+            "a subscription that starts with a payment closes the charge's reminders",
+            &started_paid,
+            Facts {
+                order_messages: vec![pending_boleto.clone()],
+                ..base()
+            },
+            (
+                Some((vec![1], Reason::OrderClosed)),
+                Some(vec![1]),
+                None,
+                scheduled(false),
+            ),
+        ),
+        (
+            "a trial start is no payment: the boleto reminder stays",
+            &started_trial,
+            Facts {
+                order_messages: vec![pending_boleto.clone()],
+                ..base()
+            },
+            (None, None, None, scheduled(false)),
+        ),
+        (
+            "a start without an amount is no payment either",
+            &started_free,
+            Facts {
+                order_messages: vec![pending_boleto.clone()],
+                ..base()
+            },
+            (None, None, None, scheduled(false)),
         ),
         (
             "the same confirmation twice plans it once",
