@@ -74,12 +74,13 @@ pub fn validate(source: &str) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// Renders `source` for an event of a store. Surrounding blank lines are trimmed.
-pub fn render(source: &str, event: &Event, store_name: &str) -> Result<String, RenderError> {
+/// Renders `source` for an event of a store whose buyer-facing name is `public_name`.
+/// Surrounding blank lines are trimmed.
+pub fn render(source: &str, event: &Event, public_name: &str) -> Result<String, RenderError> {
     validate(source)?;
     let env = environment();
     let text = env
-        .render_str(source, message_context(event, store_name))
+        .render_str(source, message_context(event, public_name))
         .map_err(|e| RenderError::Failed(format!("{e}")))?;
     Ok(text.trim().to_owned())
 }

@@ -36,7 +36,8 @@ pub trait Templates {
     /// The template avisa ships for `kind`, used when the store saved none.
     fn shipped(&self, kind: EventKind) -> MessageTemplate;
     /// One part's text for this event; `Err` says why it does not render.
-    fn render(&self, part: &str, event: &Event, store_name: &str) -> Result<String, String>;
+    /// `public_name` is the store's buyer-facing name.
+    fn render(&self, part: &str, event: &Event, public_name: &str) -> Result<String, String>;
 }
 
 /// What storage knows when an event is planned, read in the same write transaction.
@@ -45,6 +46,8 @@ pub struct Facts<'a> {
     /// The stored event the messages come from.
     pub event_id: EventId,
     pub store: &'a Store,
+    /// The name buyers read for the store (`Store::buyer_facing_name`), never its nickname.
+    pub public_name: &'a str,
     pub settings: &'a MessageSettings,
     /// The store's own template for the event's kind, if it saved one.
     pub saved_template: Option<MessageTemplate>,
@@ -325,7 +328,7 @@ fn messages(
         };
         let mut part_index = 0;
         for part in &step.parts {
-            let (text, failure) = match templates.render(part, event, &store.name) {
+            let (text, failure) = match templates.render(part, event, facts.public_name) {
                 Ok(text) if text.is_empty() => continue,
                 Ok(text) => (text, None),
                 Err(e) => (String::new(), Some(Reason::RenderError.with(e))),

@@ -63,6 +63,7 @@ fn store(id: u64) -> Store {
         event_count: 0,
         test_mode: false,
         instance_id: None,
+        public_name: String::new(),
     }
 }
 
@@ -128,6 +129,7 @@ fn facts<'a>(store: &'a Store, settings: &'a MessageSettings) -> Facts<'a> {
     Facts {
         event_id: EventId(9),
         store,
+        public_name: "Doces da Ana",
         settings,
         saved_template: None,
         order_messages: Vec::new(),
@@ -486,9 +488,9 @@ fn planning_renders_once_with_due_times_and_part_spacing() {
     assert_eq!(
         got,
         vec![
-            (0, "first (Loja)", "curso"),
-            (3600, "second (Loja)", "curso"),
-            (3605, "second, part 2 (Loja)", "curso"),
+            (0, "first (Doces da Ana)", "curso"),
+            (3600, "second (Doces da Ana)", "curso"),
+            (3605, "second, part 2 (Doces da Ana)", "curso"),
         ]
     );
 }

@@ -31,21 +31,26 @@ pub async fn load_template(
     ))
 }
 
-/// Renders the preview of `form` with the store's quiet hours.
+/// Renders the preview of `form` with the store's quiet hours and buyer-facing name.
 pub async fn preview_template(
     state: &AppState,
     store: &Store,
     kind: EventKind,
     form: &EditorForm,
 ) -> Result<PreviewView, DbError> {
-    let quiet = state
-        .run(|db| Ok(db.message_settings()?.quiet_hours))
+    let (quiet, company) = state
+        .run(|db| {
+            Ok((
+                db.message_settings()?.quiet_hours,
+                db.console_settings()?.company_name,
+            ))
+        })
         .await?;
     Ok(preview::preview(
         form,
         store.platform,
         kind,
-        &store.name,
+        store.buyer_facing_name(&company),
         quiet,
         state.clock.now(),
     ))

@@ -82,7 +82,7 @@ pub fn preview(
     form: &EditorForm,
     platform: Platform,
     kind: EventKind,
-    store_name: &str,
+    public_name: &str,
     quiet: QuietHours,
     now: i64,
 ) -> PreviewView {
@@ -120,7 +120,7 @@ pub fn preview(
                 .filter(|(_, p)| !p.trim().is_empty())
                 .map(|(j, source)| {
                     let source = source.replace("\r\n", "\n");
-                    match render::render(source.trim(), event, store_name) {
+                    match render::render(source.trim(), event, public_name) {
                         Ok(text) => PreviewPart {
                             part: j + 1,
                             text: Some(text),
