@@ -133,7 +133,7 @@ async fn saving_an_unknown_variable_is_refused_with_the_step_part_and_line() {
     )
     .await;
     assert_eq!(status, 422);
-    assert!(html.contains("Passo 1: quando enviar inválido"));
+    assert!(html.contains("Passo 1: não entendi quando enviar"));
     assert!(html.contains("Passo 1, mensagem 1, linha 1: erro de sintaxe"));
 }
 
@@ -365,4 +365,50 @@ async fn unknown_stores_and_kinds_are_not_found() {
         let (status, _) = page(&admin, &app, &path).await;
         assert_eq!(status, 404, "{path}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delay_field_speaks_portuguese() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    let path = format!("/templates/{id}/boleto.generated");
+    let (status, html) = page(&admin, &app, &path).await;
+    assert_eq!(status, 200);
+    for shown in [
+        "value=\"2 minutos\"",
+        "value=\"1 dia\"",
+        "value=\"no vencimento\"",
+    ] {
+        assert!(html.contains(shown), "the default's delays read {shown}");
+    }
+    let (status, _, _) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[
+            ("enabled", "1"),
+            ("delay.0", "30 minutos"),
+            (
+                "part.0.0",
+                "{{ saudacao }}! Seu boleto: {{ payment.boleto_url }}",
+            ),
+            ("delay.1", "2 horas"),
+            ("part.1.0", "Lembrete"),
+            ("delay.2", "No vencimento"),
+            ("part.2.0", "Último dia"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "pt-BR delays are accepted");
+    let saved = app
+        .db
+        .template(StoreId(id), EventKind::BoletoGenerated)
+        .expect("read")
+        .expect("saved");
+    let delays: Vec<String> = saved.steps.iter().map(|s| s.delay.label()).collect();
+    assert_eq!(delays, ["30m", "2h", "due"]);
+    let (_, html) = page(&admin, &app, &path).await;
+    assert!(html.contains("value=\"30 minutos\"") && html.contains("value=\"2 horas\""));
 }

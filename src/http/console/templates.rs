@@ -71,7 +71,17 @@ pub const KIND_GROUPS: [(&str, &[EventKind]); 5] = [
 ];
 
 /// Delays offered beside the free-text field (`StepDelay::parse` reads any of them).
-const DELAY_SUGGESTIONS: [&str; 9] = ["0", "2m", "15m", "30m", "1h", "2h", "1d", "2d", "due"];
+const DELAY_SUGGESTIONS: [&str; 9] = [
+    "na hora",
+    "2 minutos",
+    "15 minutos",
+    "30 minutos",
+    "1 hora",
+    "2 horas",
+    "1 dia",
+    "2 dias",
+    "no vencimento",
+];
 
 /// Filters the editor explains, each with an example (input, output).
 const FILTERS: [(&str, &str, &str); 3] = [
@@ -109,7 +119,7 @@ fn row(kind: EventKind, stored: Option<MessageTemplate>) -> KindRow {
         first_delay: template
             .steps
             .first()
-            .map(|s| DelayView::new(&s.delay.label())),
+            .map(|s| DelayView::new(&s.delay.label_pt())),
         custom,
     }
 }

@@ -83,7 +83,7 @@ impl EditorForm {
                 .steps
                 .iter()
                 .map(|s| StepForm {
-                    delay: s.delay.label(),
+                    delay: s.delay.label_pt(),
                     parts: s.parts.clone(),
                 })
                 .collect(),
