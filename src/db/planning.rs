@@ -8,15 +8,15 @@ use redb::{MultimapTable, ReadableMultimapTable, ReadableTable, Table, WriteTran
 use super::{DbError, from_json, tables};
 use crate::domain::planning::{self, Close, Credit, Facts, Order, Plan, Templates, product_key};
 use crate::domain::template::MessageTemplate;
-use crate::domain::{Change, Event, EventKind, Message, MessageSettings, MessageStatus};
+use crate::domain::{Change, Event, EventKind, Message, MessageSettings, MessageStatus, Platform};
 use crate::domain::{EventId, MessageId, Reason, Store, StoreId, transition};
 
 /// Planning's templates: the shipped defaults and the renderer of `render`.
 struct Rendering;
 
 impl Templates for Rendering {
-    fn shipped(&self, kind: EventKind) -> MessageTemplate {
-        crate::render::default_template(kind)
+    fn shipped(&self, kind: EventKind, platform: Platform) -> MessageTemplate {
+        crate::render::default_template_for(kind, platform)
     }
 
     fn render(&self, part: &str, event: &Event, public_name: &str) -> Result<String, String> {

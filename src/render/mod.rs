@@ -9,7 +9,7 @@ mod defaults;
 use minijinja::{Environment, UndefinedBehavior};
 
 pub use context::{VARIABLES, message_context, variables_for};
-pub use defaults::default_template;
+pub use defaults::{default_template, default_template_for};
 
 use crate::domain::Event;
 use crate::domain::money::format_brl;

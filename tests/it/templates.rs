@@ -412,3 +412,38 @@ async fn the_delay_field_speaks_portuguese() {
     let (_, html) = page(&admin, &app, &path).await;
     assert!(html.contains("value=\"30 minutos\"") && html.contains("value=\"2 horas\""));
 }
+
+/// The on/off badge of a kind's row in the templates list.
+fn row_is_on(html: &str, kind: &str) -> bool {
+    let start = html
+        .find(&format!("data-kind=\"{kind}\""))
+        .unwrap_or_else(|| panic!("{kind} is listed"));
+    let row = &html[start..];
+    let row = &row[..row.find("</tr>").unwrap_or(row.len())];
+    row.contains("badge on")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_infoproduct_store_does_not_start_with_shipping_messages_on() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (course, _) = create_store(&app, Platform::Hotmart, "Curso");
+    let (shop, _) = create_store(&app, Platform::Shopify, "Loja");
+    let (_, html) = page(&admin, &app, &format!("/templates?loja={course}")).await;
+    for kind in [
+        "order.shipped",
+        "shipping.out_for_delivery",
+        "shipping.delivered",
+    ] {
+        assert!(!row_is_on(&html, kind), "Hotmart: {kind} starts off");
+    }
+    assert!(row_is_on(&html, "order.paid"));
+    let (_, html) = page(&admin, &app, &format!("/templates?loja={shop}")).await;
+    for kind in [
+        "order.shipped",
+        "shipping.out_for_delivery",
+        "shipping.delivered",
+    ] {
+        assert!(row_is_on(&html, kind), "Shopify: {kind} starts on");
+    }
+}

@@ -12,8 +12,8 @@ use super::{
 use crate::domain::reason::Reason;
 use crate::domain::template::MessageTemplate;
 use crate::domain::{
-    Event, EventId, EventKind, Message, MessageId, MessageSettings, MessageStatus, StatusChange,
-    Store, StoreId,
+    Event, EventId, EventKind, Message, MessageId, MessageSettings, MessageStatus, Platform,
+    StatusChange, Store, StoreId,
 };
 
 /// A phone+product purchase closes reminders of that buyer for this long (days).
@@ -33,8 +33,9 @@ pub fn product_key(event: &Event) -> String {
 /// The shipped templates and the renderer (`render` in production): planning renders once, and
 /// `domain` does not depend on `render`, so they come in from outside.
 pub trait Templates {
-    /// The template avisa ships for `kind`, used when the store saved none.
-    fn shipped(&self, kind: EventKind) -> MessageTemplate;
+    /// The template avisa ships for `kind` in a store of `platform`, used when the store saved
+    /// none.
+    fn shipped(&self, kind: EventKind, platform: Platform) -> MessageTemplate;
     /// One part's text for this event; `Err` says why it does not render.
     /// `public_name` is the store's buyer-facing name.
     fn render(&self, part: &str, event: &Event, public_name: &str) -> Result<String, String>;
@@ -280,7 +281,7 @@ fn messages(
     let (store, settings) = (facts.store, facts.settings);
     let template = match &facts.saved_template {
         Some(saved) => Cow::Borrowed(saved),
-        None => Cow::Owned(templates.shipped(kind)),
+        None => Cow::Owned(templates.shipped(kind, store.platform)),
     };
     if !template.enabled {
         return Vec::new();

@@ -18,7 +18,7 @@ const PHONE: &str = "+5511987654321";
 struct Fake;
 
 impl Templates for Fake {
-    fn shipped(&self, kind: EventKind) -> MessageTemplate {
+    fn shipped(&self, kind: EventKind, _: Platform) -> MessageTemplate {
         template(kind, &[&["first"], &["second", "second, part 2"]])
     }
 

@@ -9,6 +9,7 @@ use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::EventKind;
+use crate::domain::Platform;
 use crate::domain::Store;
 use crate::domain::StoreId;
 use crate::domain::template::MessageTemplate;
@@ -22,7 +23,7 @@ use crate::http::operations::templates::form::{
 };
 use crate::http::operations::templates::preview::{DelayView, PreviewView};
 use crate::http::operations::templates::{load_template, preview_template as preview_of};
-use crate::render::{default_template, variables_for};
+use crate::render::{default_template_for, variables_for};
 
 /// The kinds as the list groups them: recovery first (what makes money back), then the rest.
 pub const KIND_GROUPS: [(&str, &[EventKind]); 5] = [
@@ -109,9 +110,9 @@ struct KindRow {
     custom: bool,
 }
 
-fn row(kind: EventKind, stored: Option<MessageTemplate>) -> KindRow {
+fn row(kind: EventKind, platform: Platform, stored: Option<MessageTemplate>) -> KindRow {
     let custom = stored.is_some();
-    let template = stored.unwrap_or_else(|| default_template(kind));
+    let template = stored.unwrap_or_else(|| default_template_for(kind, platform));
     KindRow {
         kind: kind.as_str(),
         enabled: template.enabled,
@@ -148,7 +149,11 @@ pub async fn list_templates(
                 for (group, kinds) in KIND_GROUPS {
                     let mut rows = Vec::new();
                     for kind in kinds {
-                        rows.push(row(*kind, db.template(selected.id, *kind)?));
+                        rows.push(row(
+                            *kind,
+                            selected.platform,
+                            db.template(selected.id, *kind)?,
+                        ));
                     }
                     groups.push((group, rows));
                 }

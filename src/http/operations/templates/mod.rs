@@ -9,7 +9,7 @@ use crate::db::DbError;
 use crate::domain::template::MessageTemplate;
 use crate::domain::{EventKind, Store, StoreId};
 use crate::http::AppState;
-use crate::render::default_template;
+use crate::render::default_template_for;
 use form::EditorForm;
 use preview::PreviewView;
 
@@ -24,11 +24,8 @@ pub async fn load_template(
         .run(move |db| Ok((db.store(id)?, db.template(id, kind)?)))
         .await?;
     let custom = stored.is_some();
-    Ok((
-        record,
-        custom,
-        stored.unwrap_or_else(|| default_template(kind)),
-    ))
+    let template = stored.unwrap_or_else(|| default_template_for(kind, record.platform));
+    Ok((record, custom, template))
 }
 
 /// Renders the preview of `form` with the store's quiet hours and buyer-facing name.
