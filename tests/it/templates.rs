@@ -447,3 +447,55 @@ async fn an_infoproduct_store_does_not_start_with_shipping_messages_on() {
         assert!(row_is_on(&html, kind), "Shopify: {kind} starts on");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_explains_errors_in_portuguese_and_warns_about_literal_tags() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    let path = format!("/templates/{id}/pix.generated");
+    let (status, _, html) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[
+            ("enabled", "1"),
+            ("delay.0", "na hora"),
+            ("part.0.0", "Oi\r\n{{ total_cents | reais }}"),
+            ("delay.1", "1 dia"),
+            ("part.1.0", "{{ saudacao }"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains(
+            "Passo 1, mensagem 1, linha 2: erro de sintaxe — filtro desconhecido `reais`"
+        ),
+        "unknown filter, in pt-BR with its line"
+    );
+    assert!(
+        html.contains("encontrei `}` onde esperava o fechamento `}}`"),
+        "a half-closed tag, in pt-BR"
+    );
+    assert!(!html.contains("unexpected") && !html.contains("unknown filter"));
+
+    let (status, location, _) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[
+            ("enabled", "1"),
+            ("delay.0", "na hora"),
+            ("part.0.0", "Oi {nome}! Pague aqui: [link_boleto]"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "a literal tag is a warning, not an error");
+    let (_, html) = page(&admin, &app, &location).await;
+    assert_eq!(html.matches("data-testid=\"field-warning\"").count(), 2);
+    assert!(html.contains("<code>{nome}</code> vai para o comprador assim"));
+    assert!(html.contains("<code>{{ payment.boleto_url }}</code>"));
+}

@@ -228,6 +228,7 @@ async fn editor_page(
         custom => editor.custom,
         form => ser(&editor.form),
         errors => ser(&editor.errors),
+        warnings => ser(&editor.form.warnings()),
         preview => editor.preview.as_ref().map(ser),
         variables => variables,
         filters => filters,
