@@ -499,3 +499,40 @@ async fn the_editor_explains_errors_in_portuguese_and_warns_about_literal_tags()
     assert!(html.contains("<code>{nome}</code> vai para o comprador assim"));
     assert!(html.contains("<code>{{ payment.boleto_url }}</code>"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_offers_the_stores_own_events_newest_first() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, token) = create_store(&app, Platform::Api, "Minha Loja");
+    let (_, html) = page(&admin, &app, &format!("/templates/{id}/pix.generated")).await;
+    assert!(
+        !html.contains("Evento desta loja"),
+        "no event yet: the examples stand in"
+    );
+    for (event_id, buyer) in [("p-1", "Bruno Lima"), ("p-2", "Carla Dias")] {
+        let mut body: Value = serde_json::from_slice(&fixture(API_PIX)).expect("json");
+        body["event_id"] = json!(event_id);
+        body["customer"]["name"] = json!(buyer);
+        body["customer"]["first_name"] = json!(buyer.split(' ').next());
+        let (status, _) = post_webhook(&app, &token, body.to_string().into_bytes(), &[]).await;
+        assert_eq!(status, 202);
+    }
+    let (_, html) = page(&admin, &app, &format!("/templates/{id}/pix.generated")).await;
+    let carla = html
+        .find("· Carla Dias")
+        .expect("the newest event is offered");
+    let bruno = html.find("· Bruno Lima").expect("the older one too");
+    let example = html
+        .find("Exemplo: api&#x2f;pix.generated.json")
+        .expect("then the examples");
+    assert!(
+        carla < bruno && bruno < example,
+        "newest first, examples last"
+    );
+    assert!(
+        html.contains("data-testid=\"bubble\">Olá, Carla!"),
+        "the preview renders the newest event"
+    );
+    assert!(html.contains("Eventos recentes desta loja"));
+}

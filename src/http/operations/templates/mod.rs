@@ -6,12 +6,18 @@ pub mod form;
 pub mod preview;
 
 use crate::db::DbError;
+use crate::db::EventFilter;
 use crate::domain::template::MessageTemplate;
 use crate::domain::{EventKind, Store, StoreId};
 use crate::http::AppState;
+use crate::http::samples::Sample;
+use crate::ingest::Status;
 use crate::render::default_template_for;
 use form::EditorForm;
-use preview::PreviewView;
+use preview::{OwnEvent, PreviewView};
+
+/// How many of the store's own events the preview offers.
+const RECENT_EVENTS: usize = 10;
 
 /// The store, whether its template for `kind` is custom, and the template (stored or default);
 /// `NotFound` when the store does not exist.
@@ -35,19 +41,43 @@ pub async fn preview_template(
     kind: EventKind,
     form: &EditorForm,
 ) -> Result<PreviewView, DbError> {
-    let (quiet, company) = state
-        .run(|db| {
+    let store_id = store.id;
+    let (quiet, company, recent) = state
+        .run(move |db| {
+            let recent = db.list_events(&EventFilter {
+                store_id: Some(store_id),
+                kind: Some(kind),
+                limit: RECENT_EVENTS,
+                ..EventFilter::default()
+            })?;
             Ok((
                 db.message_settings()?.quiet_hours,
                 db.console_settings()?.company_name,
+                recent,
             ))
         })
         .await?;
+    let own = recent
+        .into_iter()
+        .filter_map(|record| {
+            let event = record.event?;
+            Some(OwnEvent {
+                sample: Sample {
+                    id: format!("evento/{}", record.id),
+                    platform: Some(store.platform),
+                    ok: record.status == Status::Ok,
+                    event,
+                },
+                received_at: record.received_at,
+            })
+        })
+        .collect();
     Ok(preview::preview(
         form,
         store.platform,
         kind,
         store.buyer_facing_name(&company),
+        own,
         quiet,
         state.clock.now(),
     ))
