@@ -34,7 +34,8 @@ fn main() {
     runtime.block_on(async {
         let tmp = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Db::open(tmp.path(), &DbOptions::default()).expect("open"));
-        let redb = backend(store, InstanceId(1));
+        let clock = Arc::new(avisa::domain::clock::ManualClock::at(1_763_478_000));
+        let redb = backend(store, InstanceId(1), clock);
         let memory: Arc<dyn Backend> = Arc::new(InMemoryBackend::new());
         let addresses: Vec<String> = (0..ADDRESSES)
             .map(|i| format!("55119{i:08}:1@s.whatsapp.net"))

@@ -219,8 +219,14 @@ impl Db {
             }
         }
         if !to_plan.is_empty() {
-            let settings =
-                super::settings::read_message_settings(&txn.open_table(tables::SETTINGS)?)?;
+            let (settings, company_name) = {
+                let table = txn.open_table(tables::SETTINGS)?;
+                let console = super::settings::read_console_settings(&table)?;
+                (
+                    super::settings::read_message_settings(&table)?,
+                    console.company_name,
+                )
+            };
             let stores: HashMap<StoreId, crate::domain::Store> = {
                 let table = txn.open_table(tables::STORES)?;
                 let mut stores = HashMap::new();
@@ -238,7 +244,14 @@ impl Db {
                 else {
                     continue;
                 };
-                planner.plan(store, event_id, event, &settings, batch[d].received_at)?;
+                planner.plan(
+                    store,
+                    event_id,
+                    event,
+                    &settings,
+                    &company_name,
+                    batch[d].received_at,
+                )?;
             }
             planner.finish()?;
         }

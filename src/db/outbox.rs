@@ -313,7 +313,7 @@ impl Db {
             .map(|b| from_json(b.value()))
             .transpose()?;
         let enabled = template.map_or_else(
-            || crate::render::default_template(message.kind).enabled,
+            || crate::render::default_template_for(message.kind, store.platform).enabled,
             |t| t.enabled,
         );
         if !enabled {

@@ -8,19 +8,19 @@ use redb::{MultimapTable, ReadableMultimapTable, ReadableTable, Table, WriteTran
 use super::{DbError, from_json, tables};
 use crate::domain::planning::{self, Close, Credit, Facts, Order, Plan, Templates, product_key};
 use crate::domain::template::MessageTemplate;
-use crate::domain::{Change, Event, EventKind, Message, MessageSettings, MessageStatus};
+use crate::domain::{Change, Event, EventKind, Message, MessageSettings, MessageStatus, Platform};
 use crate::domain::{EventId, MessageId, Reason, Store, StoreId, transition};
 
 /// Planning's templates: the shipped defaults and the renderer of `render`.
 struct Rendering;
 
 impl Templates for Rendering {
-    fn shipped(&self, kind: EventKind) -> MessageTemplate {
-        crate::render::default_template(kind)
+    fn shipped(&self, kind: EventKind, platform: Platform) -> MessageTemplate {
+        crate::render::default_template_for(kind, platform)
     }
 
-    fn render(&self, part: &str, event: &Event, store_name: &str) -> Result<String, String> {
-        crate::render::render(part, event, store_name).map_err(|e| e.to_string())
+    fn render(&self, part: &str, event: &Event, public_name: &str) -> Result<String, String> {
+        crate::render::render(part, event, public_name).map_err(|e| e.to_string())
     }
 }
 
@@ -192,6 +192,7 @@ impl<'txn> Planner<'txn> {
     fn facts<'a>(
         &self,
         store: &'a Store,
+        company_name: &'a str,
         settings: &'a MessageSettings,
         event_id: EventId,
         event: &Event,
@@ -215,6 +216,7 @@ impl<'txn> Planner<'txn> {
         Ok(Facts {
             event_id,
             store,
+            public_name: store.buyer_facing_name(company_name),
             settings,
             saved_template,
             order_messages: self.order_messages(store.id, order_id)?,
@@ -270,12 +272,13 @@ impl<'txn> Planner<'txn> {
         event_id: EventId,
         event: &Event,
         settings: &MessageSettings,
+        company_name: &str,
         now: i64,
     ) -> Result<usize, DbError> {
         if event.kind.is_none() || event.customer.phone.is_none() {
             return Ok(0);
         }
-        let facts = self.facts(store, settings, event_id, event)?;
+        let facts = self.facts(store, company_name, settings, event_id, event)?;
         let plan = planning::plan(event, &Rendering, &facts, now);
         self.apply(store.id, plan, now)
     }

@@ -231,3 +231,120 @@ fn the_fourth_reminder_in_a_day_is_held_back_for_the_buyer() {
         ]
     );
 }
+
+/// A real Hotmart delivery with a usable phone in place of the scrubbed one (the published
+/// body's phone has letters in it, so it plans nothing), and its event name, status and id
+/// optionally replaced.
+fn hotmart(file: &str, event: Option<(&str, &str, &str)>) -> Input {
+    let path = format!(
+        "{}/tests/fixtures/hotmart/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("fixture")).expect("JSON");
+    body["data"]["buyer"]["checkout_phone"] = json!("+55 11 98765-4321");
+    body["data"]["buyer"]["checkout_phone_code"] = json!("11");
+    let mut name = file.to_owned();
+    if let Some((event, status, id)) = event {
+        body["event"] = json!(event);
+        body["data"]["purchase"]["status"] = json!(status);
+        body["id"] = json!(id);
+        name = format!("{file} as {event}");
+    }
+    Input {
+        name,
+        platform: Platform::Hotmart,
+        headers: Vec::new(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+#[test]
+fn a_paid_subscription_renewal_stops_its_boleto_reminders() {
+    // PURCHASE_BILLET_PRINTED of recurrence 3, then PURCHASE_APPROVED of the same transaction
+    // with `recurrence_number: 3`: Hotmart's paid renewal, read as subscription.renewed.
+    let outcomes = run(&[
+        hotmart("purchase-billet-printed-boleto.json", None),
+        hotmart(
+            "purchase-billet-printed-boleto.json",
+            Some(("PURCHASE_APPROVED", "APPROVED", "approved-recurrence-3")),
+        ),
+    ]);
+    insta::assert_snapshot!(summary(&outcomes).join("\n"));
+}
+
+/// Planning one avisa-format event in a store nicknamed for the merchant, with a company name
+/// in Configurações: the texts buyers would get.
+fn texts_for_buyers(public_name: &str, saved: Option<&str>) -> Vec<String> {
+    use crate::db::{Db, DbOptions, Delivery, MessageFilter, RawDelivery};
+    use crate::domain::{ConsoleSettings, EventKind, NewStore};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(
+        tmp.path(),
+        &DbOptions {
+            cache_bytes: 4 << 20,
+        },
+    )
+    .expect("db");
+    db.save_console_settings(&ConsoleSettings {
+        company_name: "Doces da Ana".into(),
+        ..ConsoleSettings::default()
+    })
+    .expect("settings");
+    let store = db
+        .create_store(NewStore {
+            name: "Curso de Confeitaria — Hotmart".into(),
+            slug: "curso".into(),
+            platform: Platform::Api,
+            enabled: true,
+            secret: None,
+            webhook_token: "t".repeat(32),
+            created_at: NOON,
+        })
+        .expect("store");
+    db.update_store(store.id, |s| s.public_name = public_name.to_owned())
+        .expect("public name");
+    if let Some(text) = saved {
+        let mut template = crate::render::default_template(EventKind::OrderPaid);
+        template.steps[0].parts = vec![text.to_owned()];
+        db.save_template(store.id, &template).expect("template");
+    }
+    let input = api("order.paid", "e1", Some("O1"), "11987654321", "Bolo");
+    let readings = crate::ingest::recognise(
+        Platform::Api,
+        &crate::ingest::Request::new(&input.body, &[], ""),
+    );
+    db.record_deliveries(&[Delivery {
+        store_id: store.id,
+        received_at: NOON,
+        raw: RawDelivery::default(),
+        readings,
+    }])
+    .expect("recorded");
+    db.list_messages(&MessageFilter {
+        limit: usize::MAX,
+        ..MessageFilter::default()
+    })
+    .expect("messages")
+    .into_iter()
+    .map(|m| m.text)
+    .collect()
+}
+
+#[test]
+fn buyers_read_the_buyer_facing_name_never_the_nickname() {
+    let company = texts_for_buyers("", None);
+    let own = texts_for_buyers("Ateliê Bia", None);
+    let old_template = texts_for_buyers("", Some("Obrigado, {{ store.name }}"));
+    for text in company.iter().chain(&own).chain(&old_template) {
+        assert!(
+            !text.contains("Hotmart"),
+            "the nickname reached a buyer: {text}"
+        );
+    }
+    insta::assert_snapshot!(
+        [company, own, old_template]
+            .map(|t| t.join(" / "))
+            .join("\n")
+    );
+}

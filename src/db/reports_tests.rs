@@ -353,7 +353,7 @@ fn counters_follow_statuses_and_days() {
 
 #[test]
 fn counters_equal_a_full_recount_after_a_randomised_history() {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed1);
     let mut r = rig(2);
     let kinds = [
         "boleto.generated",
@@ -509,6 +509,9 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
             r.assert_counters_match_a_recount();
         }
     }
+    // A new buyer's boleto, so that something is still pending at the end: paid renewals
+    // close their orders too, and the random walk may have closed or sent everything else.
+    r.event(0, "boleto.generated", Some("O-last"), "11900001111", now);
     r.db.delete_store(r.stores[1], now).expect("delete");
     r.assert_counters_match_a_recount();
     // The history went through the paths the counters follow.

@@ -11,11 +11,7 @@ const MESSAGES: &str = "messages";
 impl Db {
     pub fn console_settings(&self) -> Result<ConsoleSettings, DbError> {
         let read = self.redb().begin_read()?;
-        let table = read.open_table(tables::SETTINGS)?;
-        match table.get(CONSOLE)? {
-            Some(bytes) => from_json(bytes.value()),
-            None => Ok(ConsoleSettings::default()),
-        }
+        read_console_settings(&read.open_table(tables::SETTINGS)?)
     }
 
     pub fn save_console_settings(&self, settings: &ConsoleSettings) -> Result<(), DbError> {
@@ -60,6 +56,17 @@ impl Db {
             .insert(OPS, to_json(settings)?.as_slice())?;
         txn.commit()?;
         Ok(())
+    }
+}
+
+/// The console settings as seen by a transaction (planning reads the company name, the store's
+/// buyer-facing name when it has none of its own).
+pub(super) fn read_console_settings(
+    table: &impl redb::ReadableTable<&'static str, &'static [u8]>,
+) -> Result<ConsoleSettings, DbError> {
+    match table.get(CONSOLE)? {
+        Some(bytes) => from_json(bytes.value()),
+        None => Ok(ConsoleSettings::default()),
     }
 }
 

@@ -26,6 +26,7 @@ impl Db {
                 event_count: 0,
                 test_mode: false,
                 instance_id: None,
+                public_name: String::new(),
             };
             let mut tokens = txn.open_table(tables::STORE_TOKENS)?;
             if tokens.get(record.webhook_token.as_str())?.is_some() {

@@ -108,6 +108,18 @@ impl EventKind {
         }
     }
 
+    /// The shipping family: a physical parcel on its way.
+    pub fn is_shipping(self) -> bool {
+        matches!(
+            self,
+            EventKind::OrderShipped
+                | EventKind::ShippingOutForDelivery
+                | EventKind::ShippingAwaitingPickup
+                | EventKind::ShippingDelivered
+                | EventKind::ShippingProblem
+        )
+    }
+
     /// Parses a wire name back into a kind.
     pub fn parse(s: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.as_str() == s)

@@ -146,6 +146,14 @@ impl Platform {
         }
     }
 
+    /// Infoproduct checkouts (courses, memberships, e-books): nothing ships, so shipping
+    /// messages start switched off. Braip and Monetizze are checkouts that also sell physical
+    /// goods and send shipping events, so they are not among them.
+    pub fn sells_infoproducts(self) -> bool {
+        self.group() == PlatformGroup::Checkout
+            && !matches!(self, Platform::Braip | Platform::Monetizze)
+    }
+
     /// What secret the platform lets the merchant configure, if any.
     pub fn secret_kind(self) -> Option<SecretKind> {
         match self {

@@ -28,6 +28,23 @@ pub struct Store {
     /// The instance (WhatsApp number) this store sends through; none holds its messages.
     #[serde(default)]
     pub instance_id: Option<InstanceId>,
+    /// The name buyers read in messages (`store.public_name`). Empty: the company name of
+    /// Configurações. Stores saved before it existed read as empty.
+    #[serde(default)]
+    pub public_name: String,
+}
+
+impl Store {
+    /// The name buyers read: the store's own, else the company name (possibly empty). Never
+    /// the nickname (`name`), which is the merchant's alone.
+    pub fn buyer_facing_name<'a>(&'a self, company_name: &'a str) -> &'a str {
+        let own = self.public_name.trim();
+        if own.is_empty() {
+            company_name.trim()
+        } else {
+            own
+        }
+    }
 }
 
 /// What creating a store needs.

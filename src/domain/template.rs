@@ -36,24 +36,42 @@ pub enum StepDelay {
 }
 
 impl StepDelay {
-    /// `15m`, `2h`, `1d`, `0`, or `due`.
+    /// The short forms (`0`, `15m`, `2h`, `1d`, `due`) and the Portuguese ones merchants type:
+    /// `na hora`, `agora`, `30 minutos`, `2 horas`, `1 dia`, `no vencimento` (any case, accents
+    /// optional, "depois" or "após" around them ignored).
     pub fn parse(text: &str) -> Option<StepDelay> {
-        let t = text.trim();
-        if t == "due" || t == "on due date" {
-            return Some(StepDelay::OnDueDate);
+        let lower = text
+            .trim()
+            .to_lowercase()
+            .replace('ã', "a")
+            .replace('ó', "o");
+        let t = lower
+            .trim_start_matches("depois de ")
+            .trim_start_matches("apos ")
+            .trim_end_matches(" depois")
+            .trim();
+        match t {
+            "due"
+            | "on due date"
+            | "no vencimento"
+            | "vencimento"
+            | "no dia do vencimento"
+            | "na data de vencimento" => return Some(StepDelay::OnDueDate),
+            "na hora" | "agora" | "imediatamente" => return Some(StepDelay::After { minutes: 0 }),
+            _ => {}
         }
         let (number, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
         let n: u32 = number.parse().ok()?;
         let minutes = match unit.trim() {
-            "" | "m" | "min" => n,
-            "h" => n.checked_mul(60)?,
-            "d" => n.checked_mul(24 * 60)?,
+            "" | "m" | "min" | "mins" | "minuto" | "minutos" => n,
+            "h" | "hora" | "horas" => n.checked_mul(60)?,
+            "d" | "dia" | "dias" => n.checked_mul(24 * 60)?,
             _ => return None,
         };
         Some(StepDelay::After { minutes })
     }
 
-    /// The short form `parse` reads back.
+    /// The short form of the template files (`0`, `15m`, `2h`, `1d`, `due`); `parse` reads it.
     pub fn label(self) -> String {
         match self {
             StepDelay::OnDueDate => "due".to_owned(),
@@ -63,6 +81,24 @@ impl StepDelay {
             }
             StepDelay::After { minutes } if minutes % 60 == 0 => format!("{}h", minutes / 60),
             StepDelay::After { minutes } => format!("{minutes}m"),
+        }
+    }
+
+    /// How the editor shows it, in Portuguese with its plural: `na hora`, `1 minuto`,
+    /// `30 minutos`, `2 horas`, `1 dia`, `no vencimento`; `parse` reads it back.
+    pub fn label_pt(self) -> String {
+        let count =
+            |n: u32, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        match self {
+            StepDelay::OnDueDate => "no vencimento".to_owned(),
+            StepDelay::After { minutes: 0 } => "na hora".to_owned(),
+            StepDelay::After { minutes } if minutes % (24 * 60) == 0 => {
+                count(minutes / (24 * 60), "dia", "dias")
+            }
+            StepDelay::After { minutes } if minutes % 60 == 0 => {
+                count(minutes / 60, "hora", "horas")
+            }
+            StepDelay::After { minutes } => count(minutes, "minuto", "minutos"),
         }
     }
 }
@@ -150,6 +186,49 @@ mod tests {
         }
         assert_eq!(StepDelay::parse("1w"), None);
         assert_eq!(StepDelay::parse("x"), None);
+    }
+
+    #[test]
+    fn delays_read_and_print_in_portuguese() {
+        for (text, want) in [
+            ("na hora", StepDelay::After { minutes: 0 }),
+            ("Agora", StepDelay::After { minutes: 0 }),
+            ("1 minuto", StepDelay::After { minutes: 1 }),
+            ("30 minutos", StepDelay::After { minutes: 30 }),
+            ("30 min", StepDelay::After { minutes: 30 }),
+            ("1 hora", StepDelay::After { minutes: 60 }),
+            ("2 horas", StepDelay::After { minutes: 120 }),
+            ("2horas", StepDelay::After { minutes: 120 }),
+            ("1 dia", StepDelay::After { minutes: 1440 }),
+            ("3 Dias", StepDelay::After { minutes: 3 * 1440 }),
+            ("depois de 2 horas", StepDelay::After { minutes: 120 }),
+            ("após 1 dia", StepDelay::After { minutes: 1440 }),
+            ("no vencimento", StepDelay::OnDueDate),
+            ("No dia do vencimento", StepDelay::OnDueDate),
+        ] {
+            assert_eq!(StepDelay::parse(text), Some(want), "{text}");
+            assert_eq!(StepDelay::parse(&want.label_pt()), Some(want));
+        }
+        let shown: Vec<String> = [0, 1, 30, 60, 120, 1440, 2880, 90]
+            .map(|minutes| StepDelay::After { minutes }.label_pt())
+            .into_iter()
+            .chain([StepDelay::OnDueDate.label_pt()])
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "na hora",
+                "1 minuto",
+                "30 minutos",
+                "1 hora",
+                "2 horas",
+                "1 dia",
+                "2 dias",
+                "90 minutos",
+                "no vencimento"
+            ]
+        );
+        assert_eq!(StepDelay::parse("2 semanas"), None);
     }
 
     #[test]

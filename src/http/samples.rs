@@ -30,6 +30,8 @@ pub struct Sample {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SampleSource {
+    /// The store's own recent events (newest first), then the platform's fixtures.
+    Store,
     /// Fixtures of the store's own platform.
     Platform,
     /// No fixture of that platform has the kind: fixtures of other platforms.

@@ -1,6 +1,10 @@
-//! The variables a message template can use: the normalised event plus the store's name, with
-//! every variable always present (absent facts are empty strings), and which ones matter for
-//! each kind (the editor lists those).
+//! The variables a message template can use: the normalised event plus the store's buyer-facing
+//! name, with every variable always present (absent facts are empty strings), and which ones
+//! matter for each kind (the editor lists those).
+//!
+//! The store's nickname (apelido) is the merchant's alone and is never in the context:
+//! `store.public_name` is the name buyers read, and `store.name`, which templates written before
+//! it existed use, renders that same buyer-facing name.
 
 use minijinja::{Value, context};
 
@@ -8,12 +12,13 @@ use crate::domain::{Event, EventKind};
 
 /// Every variable, dotted. Order is the editor's.
 pub const VARIABLES: &[&str] = &[
+    "saudacao",
     "customer.name",
     "customer.first_name",
     "customer.phone",
     "customer.email",
     "customer.document",
-    "store.name",
+    "store.public_name",
     "order_id",
     "products",
     "product_names",
@@ -47,6 +52,8 @@ pub const VARIABLES: &[&str] = &[
 /// Names a template may use: the schema, its top-level objects, and loop variables' fields.
 pub(super) fn is_known(name: &str) -> bool {
     VARIABLES.contains(&name)
+        // Older templates' name for the store; it renders the buyer-facing name.
+        || name == "store.name"
         || [
             "customer",
             "store",
@@ -63,9 +70,10 @@ pub(super) fn is_known(name: &str) -> bool {
 /// The variables worth listing for a kind: the buyer, the order, and that kind's own facts.
 pub fn variables_for(kind: EventKind) -> Vec<&'static str> {
     let common = [
+        "saudacao",
         "customer.first_name",
         "customer.name",
-        "store.name",
+        "store.public_name",
         "order_id",
         "product_names",
         "total_cents",
@@ -120,12 +128,28 @@ pub fn variables_for(kind: EventKind) -> Vec<&'static str> {
     common.iter().chain(specific).copied().collect()
 }
 
+/// `saudacao`: "Olá, Ana" with the buyer's first name, or "Olá" without one, so a template
+/// reads as text (`{{ saudacao }}! Seu pedido…`) instead of an `{% if %}` around the name.
+fn greeting(event: &Event) -> String {
+    let c = &event.customer;
+    let first = c
+        .first_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .or_else(|| c.name.as_deref().and_then(|n| n.split_whitespace().next()));
+    match first {
+        Some(name) => format!("Olá, {name}"),
+        None => "Olá".to_owned(),
+    }
+}
+
 fn s(value: &Option<String>) -> Value {
     Value::from(value.clone().unwrap_or_default())
 }
 
 /// The rendering context of an event: every variable present.
-pub fn message_context(event: &Event, store_name: &str) -> Value {
+pub fn message_context(event: &Event, public_name: &str) -> Value {
     let c = &event.customer;
     let p = &event.payment;
     let products: Vec<Value> = event
@@ -146,6 +170,7 @@ pub fn message_context(event: &Event, store_name: &str) -> Value {
         .collect::<Vec<_>>()
         .join(", ");
     context! {
+        saudacao => greeting(event),
         customer => context! {
             name => s(&c.name),
             first_name => s(&c.first_name),
@@ -153,7 +178,7 @@ pub fn message_context(event: &Event, store_name: &str) -> Value {
             email => s(&c.email),
             document => s(&c.document),
         },
-        store => context! { name => store_name },
+        store => context! { public_name => public_name, name => public_name },
         order_id => s(&event.order_id),
         products => products,
         product_names => product_names,

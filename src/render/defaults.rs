@@ -2,8 +2,8 @@
 
 use rust_embed::RustEmbed;
 
-use crate::domain::EventKind;
 use crate::domain::template::{MessageTemplate, parse_template_file};
+use crate::domain::{EventKind, Platform};
 
 #[derive(RustEmbed)]
 #[folder = "templates/messages/"]
@@ -16,4 +16,52 @@ pub fn default_template(kind: EventKind) -> MessageTemplate {
         Defaults::get(&name).unwrap_or_else(|| panic!("default template {name} is compiled in"));
     let text = std::str::from_utf8(&file.data).expect("default templates are UTF-8");
     parse_template_file(kind, text).unwrap_or_else(|e| panic!("default template {name}: {}", e.0))
+}
+
+/// The default template of a kind for a store of `platform`: as shipped, except that shipping
+/// messages start off on infoproduct platforms, whose buyers receive nothing by post.
+pub fn default_template_for(kind: EventKind, platform: Platform) -> MessageTemplate {
+    let mut template = default_template(kind);
+    if kind.is_shipping() && platform.sells_infoproducts() {
+        template.enabled = false;
+    }
+    template
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infoproduct_stores_start_with_shipping_off() {
+        let on = |platform: Platform| -> Vec<&'static str> {
+            EventKind::ALL
+                .into_iter()
+                .filter(|k| k.is_shipping() && default_template_for(*k, platform).enabled)
+                .map(EventKind::as_str)
+                .collect()
+        };
+        for platform in [
+            Platform::Hotmart,
+            Platform::Kiwify,
+            Platform::Eduzz,
+            Platform::Ticto,
+        ] {
+            assert!(on(platform).is_empty(), "{platform:?}: {:?}", on(platform));
+        }
+        let physical = [
+            "order.shipped",
+            "shipping.out_for_delivery",
+            "shipping.delivered",
+        ];
+        for platform in [
+            Platform::Shopify,
+            Platform::Braip,
+            Platform::Monetizze,
+            Platform::Api,
+        ] {
+            assert_eq!(on(platform), physical, "{platform:?}");
+        }
+        assert!(default_template_for(EventKind::OrderPaid, Platform::Hotmart).enabled);
+    }
 }

@@ -5,16 +5,19 @@
 
 mod context;
 mod defaults;
+mod explain;
 
 use minijinja::{Environment, UndefinedBehavior};
 
 pub use context::{VARIABLES, message_context, variables_for};
-pub use defaults::default_template;
+pub use defaults::{default_template, default_template_for};
+pub use explain::{LiteralTag, literal_tags};
 
 use crate::domain::Event;
 use crate::domain::money::format_brl;
 
-/// Why a template cannot be used.
+/// Why a template cannot be used. Messages are in pt-BR, the merchant's words
+/// (`explain`): the engine's own text never reaches the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RenderError {
     /// The template does not parse.
@@ -28,9 +31,9 @@ pub enum RenderError {
 impl std::fmt::Display for RenderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RenderError::Syntax { line, message } => write!(f, "line {line}: {message}"),
+            RenderError::Syntax { line, message } => write!(f, "linha {line}: {message}"),
             RenderError::UnknownVariable { name, line } => {
-                write!(f, "line {line}: unknown variable `{name}`")
+                write!(f, "linha {line}: variável desconhecida `{name}`")
             }
             RenderError::Failed(message) => f.write_str(message),
         }
@@ -56,7 +59,7 @@ pub fn validate(source: &str) -> Result<(), RenderError> {
         .template_from_str(source)
         .map_err(|e| RenderError::Syntax {
             line: e.line().unwrap_or(1),
-            message: e.detail().unwrap_or("syntax error").to_owned(),
+            message: explain::explain(&e),
         })?;
     let mut unknown: Vec<String> = template
         .undeclared_variables(true)
@@ -71,16 +74,29 @@ pub fn validate(source: &str) -> Result<(), RenderError> {
             .map_or(1, |i| i + 1);
         return Err(RenderError::UnknownVariable { name, line });
     }
+    // Unknown filters, tests and functions only show when rendering: try an empty event.
+    template
+        .render(message_context(&Event::default(), ""))
+        .map_err(|e| RenderError::Syntax {
+            line: e.line().unwrap_or(1),
+            message: explain::explain(&e),
+        })?;
     Ok(())
 }
 
-/// Renders `source` for an event of a store. Surrounding blank lines are trimmed.
-pub fn render(source: &str, event: &Event, store_name: &str) -> Result<String, RenderError> {
+/// Renders `source` for an event of a store whose buyer-facing name is `public_name`.
+/// Surrounding blank lines are trimmed.
+pub fn render(source: &str, event: &Event, public_name: &str) -> Result<String, RenderError> {
     validate(source)?;
     let env = environment();
     let text = env
-        .render_str(source, message_context(event, store_name))
-        .map_err(|e| RenderError::Failed(format!("{e}")))?;
+        .render_str(source, message_context(event, public_name))
+        .map_err(|e| {
+            RenderError::Failed(match e.line() {
+                Some(line) => format!("linha {line}: {}", explain::explain(&e)),
+                None => explain::explain(&e),
+            })
+        })?;
     Ok(text.trim().to_owned())
 }
 

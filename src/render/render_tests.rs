@@ -188,3 +188,75 @@ fn every_default_template_with_a_fixture_of_its_kind() {
     }
     insta::assert_snapshot!("every_default_template", out);
 }
+
+/// Every class of engine error a merchant can provoke from the editor, in pt-BR with its line.
+#[test]
+fn engine_errors_read_in_portuguese_with_the_line() {
+    let cases = [
+        "Olá {{ customer.first_name }",
+        "Olá\n{{ customer.first_name }}}",
+        "{% if customer.name %}oi",
+        "{% iff customer.name %}oi{% endif %}",
+        "{{ 'aberto }}",
+        "{# comentário",
+        "{{ total_cents | reais }}",
+        "{{ total_cents | brl(2) }}",
+        "{{ customer.name | truncate }}",
+        "{% if total_cents is caro %}x{% endif %}",
+        "{{ agora() }}",
+        "{{ customer.name.upper_all() }}",
+        "{{ customer.name + 1 }}",
+        "{% include 'outro' %}",
+        "{% for a, b in products %}{{ a }}{% endfor %}",
+        "{{ products[] }}",
+        "{% break %}",
+        "linha 1\nlinha 2\n{{ total_cents | brl | reais }}",
+    ];
+    let out: Vec<String> = cases
+        .iter()
+        .map(|source| {
+            let shown = match validate(source) {
+                Ok(()) => "(válido)".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            format!("{source:?}\n    → {shown}")
+        })
+        .collect();
+    let joined = out.join("\n");
+    for word in [
+        "unexpected",
+        "unknown",
+        "expected",
+        "filter",
+        "syntax error",
+    ] {
+        assert!(
+            !joined.contains(word),
+            "English reached the merchant: {joined}"
+        );
+    }
+    insta::assert_snapshot!(joined);
+}
+
+#[test]
+fn one_brace_and_bracket_tags_are_flagged_with_what_works() {
+    let source = "Oi {nome}, seu boleto: [link_boleto]\n{{ saudacao }}! Total {valor} {{ products[0].name }}\n[PROMO] {% if x %}{a}{% endif %} {{ '{nao}' }} [customer.name]";
+    let found: Vec<(usize, String, String)> = literal_tags(source)
+        .into_iter()
+        .map(|t| (t.line, t.tag, t.suggestion))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (1, "{nome}".into(), "{{ customer.first_name }}".into()),
+            (1, "[link_boleto]".into(), "{{ payment.boleto_url }}".into()),
+            (2, "{valor}".into(), "{{ total_cents | brl }}".into()),
+            (3, "{a}".into(), "{{ a }}".into()),
+            (3, "[customer.name]".into(), "{{ customer.name }}".into()),
+        ]
+    );
+    assert!(
+        literal_tags("{{ saudacao }}! {% for p in products %}[{{ p.name }}]{% endfor %}")
+            .is_empty()
+    );
+}

@@ -468,3 +468,42 @@ async fn deleting_a_store_from_the_console_removes_its_url() {
     assert_eq!(page(&admin, &app, &format!("/lojas/{id}")).await.0, 404);
     assert_eq!(post_webhook(&url, fixture(HOTMART_BOLETO)).await.0, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_keeps_a_buyer_facing_name_apart_from_the_nickname() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let token = app.api_token(&admin).await;
+    let api = reqwest::Client::new();
+    let call =
+        |method: reqwest::Method, path: &str| api.request(method, app.at(path)).bearer_auth(&token);
+    let created: Value = call(reqwest::Method::POST, "/api/v1/stores")
+        .json(&json!({ "name": "Curso — Hotmart", "platform": "hotmart", "public_name": " Doces da Ana " }))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(created["name"], "Curso — Hotmart");
+    assert_eq!(created["public_name"], "Doces da Ana");
+    let id = created["id"].as_u64().expect("id");
+    let patched: Value = call(reqwest::Method::PATCH, &format!("/api/v1/stores/{id}"))
+        .json(&json!({ "public_name": "" }))
+        .send()
+        .await
+        .expect("patch")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        patched["public_name"], "",
+        "empty: the company name stands in"
+    );
+    let too_long = call(reqwest::Method::PATCH, &format!("/api/v1/stores/{id}"))
+        .json(&json!({ "public_name": "x".repeat(81) }))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(too_long.status(), 422);
+}

@@ -133,7 +133,7 @@ async fn saving_an_unknown_variable_is_refused_with_the_step_part_and_line() {
     )
     .await;
     assert_eq!(status, 422);
-    assert!(html.contains("Passo 1: quando enviar inválido"));
+    assert!(html.contains("Passo 1: não entendi quando enviar"));
     assert!(html.contains("Passo 1, mensagem 1, linha 1: erro de sintaxe"));
 }
 
@@ -365,4 +365,174 @@ async fn unknown_stores_and_kinds_are_not_found() {
         let (status, _) = page(&admin, &app, &path).await;
         assert_eq!(status, 404, "{path}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delay_field_speaks_portuguese() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    let path = format!("/templates/{id}/boleto.generated");
+    let (status, html) = page(&admin, &app, &path).await;
+    assert_eq!(status, 200);
+    for shown in [
+        "value=\"2 minutos\"",
+        "value=\"1 dia\"",
+        "value=\"no vencimento\"",
+    ] {
+        assert!(html.contains(shown), "the default's delays read {shown}");
+    }
+    let (status, _, _) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[
+            ("enabled", "1"),
+            ("delay.0", "30 minutos"),
+            (
+                "part.0.0",
+                "{{ saudacao }}! Seu boleto: {{ payment.boleto_url }}",
+            ),
+            ("delay.1", "2 horas"),
+            ("part.1.0", "Lembrete"),
+            ("delay.2", "No vencimento"),
+            ("part.2.0", "Último dia"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "pt-BR delays are accepted");
+    let saved = app
+        .db
+        .template(StoreId(id), EventKind::BoletoGenerated)
+        .expect("read")
+        .expect("saved");
+    let delays: Vec<String> = saved.steps.iter().map(|s| s.delay.label()).collect();
+    assert_eq!(delays, ["30m", "2h", "due"]);
+    let (_, html) = page(&admin, &app, &path).await;
+    assert!(html.contains("value=\"30 minutos\"") && html.contains("value=\"2 horas\""));
+}
+
+/// The on/off badge of a kind's row in the templates list.
+fn row_is_on(html: &str, kind: &str) -> bool {
+    let start = html
+        .find(&format!("data-kind=\"{kind}\""))
+        .unwrap_or_else(|| panic!("{kind} is listed"));
+    let row = &html[start..];
+    let row = &row[..row.find("</tr>").unwrap_or(row.len())];
+    row.contains("badge on")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_infoproduct_store_does_not_start_with_shipping_messages_on() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (course, _) = create_store(&app, Platform::Hotmart, "Curso");
+    let (shop, _) = create_store(&app, Platform::Shopify, "Loja");
+    let (_, html) = page(&admin, &app, &format!("/templates?loja={course}")).await;
+    for kind in [
+        "order.shipped",
+        "shipping.out_for_delivery",
+        "shipping.delivered",
+    ] {
+        assert!(!row_is_on(&html, kind), "Hotmart: {kind} starts off");
+    }
+    assert!(row_is_on(&html, "order.paid"));
+    let (_, html) = page(&admin, &app, &format!("/templates?loja={shop}")).await;
+    for kind in [
+        "order.shipped",
+        "shipping.out_for_delivery",
+        "shipping.delivered",
+    ] {
+        assert!(row_is_on(&html, kind), "Shopify: {kind} starts on");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_explains_errors_in_portuguese_and_warns_about_literal_tags() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    let path = format!("/templates/{id}/pix.generated");
+    let (status, _, html) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[
+            ("enabled", "1"),
+            ("delay.0", "na hora"),
+            ("part.0.0", "Oi\r\n{{ total_cents | reais }}"),
+            ("delay.1", "1 dia"),
+            ("part.1.0", "{{ saudacao }"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains(
+            "Passo 1, mensagem 1, linha 2: erro de sintaxe — filtro desconhecido `reais`"
+        ),
+        "unknown filter, in pt-BR with its line"
+    );
+    assert!(
+        html.contains("encontrei `}` onde esperava o fechamento `}}`"),
+        "a half-closed tag, in pt-BR"
+    );
+    assert!(!html.contains("unexpected") && !html.contains("unknown filter"));
+
+    let (status, location, _) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[
+            ("enabled", "1"),
+            ("delay.0", "na hora"),
+            ("part.0.0", "Oi {nome}! Pague aqui: [link_boleto]"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "a literal tag is a warning, not an error");
+    let (_, html) = page(&admin, &app, &location).await;
+    assert_eq!(html.matches("data-testid=\"field-warning\"").count(), 2);
+    assert!(html.contains("<code>{nome}</code> vai para o comprador assim"));
+    assert!(html.contains("<code>{{ payment.boleto_url }}</code>"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_offers_the_stores_own_events_newest_first() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, token) = create_store(&app, Platform::Api, "Minha Loja");
+    let (_, html) = page(&admin, &app, &format!("/templates/{id}/pix.generated")).await;
+    assert!(
+        !html.contains("Evento desta loja"),
+        "no event yet: the examples stand in"
+    );
+    for (event_id, buyer) in [("p-1", "Bruno Lima"), ("p-2", "Carla Dias")] {
+        let mut body: Value = serde_json::from_slice(&fixture(API_PIX)).expect("json");
+        body["event_id"] = json!(event_id);
+        body["customer"]["name"] = json!(buyer);
+        body["customer"]["first_name"] = json!(buyer.split(' ').next());
+        let (status, _) = post_webhook(&app, &token, body.to_string().into_bytes(), &[]).await;
+        assert_eq!(status, 202);
+    }
+    let (_, html) = page(&admin, &app, &format!("/templates/{id}/pix.generated")).await;
+    let carla = html
+        .find("· Carla Dias")
+        .expect("the newest event is offered");
+    let bruno = html.find("· Bruno Lima").expect("the older one too");
+    let example = html
+        .find("Exemplo: api&#x2f;pix.generated.json")
+        .expect("then the examples");
+    assert!(
+        carla < bruno && bruno < example,
+        "newest first, examples last"
+    );
+    assert!(
+        html.contains("data-testid=\"bubble\">Olá, Carla!"),
+        "the preview renders the newest event"
+    );
+    assert!(html.contains("Eventos recentes desta loja"));
 }

@@ -51,8 +51,12 @@ impl Default for WhatsappConfig {
 }
 
 /// The instance's device and Signal state, in avisa's redb file.
-pub(super) fn backend(db: &Db, instance_id: InstanceId) -> Arc<dyn Backend> {
-    super::backend::backend(Arc::new(db.clone()), instance_id)
+pub(super) fn backend(
+    db: &Db,
+    instance_id: InstanceId,
+    clock: &Arc<dyn Clock>,
+) -> Arc<dyn Backend> {
+    super::backend::backend(Arc::new(db.clone()), instance_id, clock.clone())
 }
 
 /// Forgets the instance's device state (logged out from the phone: pair again).

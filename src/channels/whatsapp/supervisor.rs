@@ -39,7 +39,7 @@ pub(super) struct Supervisor {
 
 impl Supervisor {
     pub(super) fn new(shared: Arc<Shared>, config: WhatsappConfig) -> Supervisor {
-        let backend = backend(&shared.db, shared.instance_id);
+        let backend = backend(&shared.db, shared.instance_id, &shared.clock);
         Supervisor {
             shared,
             config,
@@ -146,7 +146,7 @@ impl Supervisor {
 
     fn wipe(&mut self) {
         wipe_device_state(&self.shared.db, self.shared.instance_id);
-        self.backend = backend(&self.shared.db, self.shared.instance_id);
+        self.backend = backend(&self.shared.db, self.shared.instance_id, &self.shared.clock);
         self.shared.addresses.clear();
     }
 

@@ -2,9 +2,11 @@
 //! when a step is due (delay, the due date, weekends for boleto reminders, quiet hours).
 //!
 //! Precedence (DESIGN.md "Happy path"): `order.paid`, `order.completed`, `order.refunded`,
-//! `order.canceled` and `order.chargeback` end an order's recovery: its pending
-//! `checkout.abandoned`, `boleto.generated`, `pix.generated`, `payment.refused` and
-//! `payment.overdue` messages (first messages and follow-ups) are canceled, and later recovery
+//! `order.canceled` and `order.chargeback` end an order's recovery, and so does every other event
+//! that says a charge was paid (`subscription.renewed`, `subscription.started` with a payment:
+//! [`pays_a_charge`]): its pending `checkout.abandoned`, `boleto.generated`, `pix.generated`,
+//! `payment.refused` and `payment.overdue` messages, and the `subscription.overdue` and
+//! `payment.expired` notices (first messages and follow-ups) are canceled, and later recovery
 //! events for the same order plan nothing. Everything else is planned as it comes.
 //!
 //! `plan` (in `plan.rs`) turns one event and the facts storage gathered into a `Plan`: what to
@@ -38,7 +40,7 @@ pub fn is_recovery(kind: EventKind) -> bool {
     )
 }
 
-/// Kinds that close an order: its recovery stops.
+/// Kinds that close an order whatever the event says: its recovery stops.
 pub fn ends_recovery(kind: EventKind) -> bool {
     matches!(
         kind,
@@ -50,14 +52,45 @@ pub fn ends_recovery(kind: EventKind) -> bool {
     )
 }
 
-/// Messages that count toward the per-buyer cap. Confirmations (paid, shipped, access, …) are
-/// what the buyer expects, so they never count and are never held back.
-pub fn counts_toward_cap(kind: EventKind) -> bool {
+/// True when the event says "this charge was paid": `order.paid`, a subscription's renewal
+/// (platforms send a paid recurring charge as one: Hotmart's `PURCHASE_APPROVED` with a
+/// recurrence number above 1, Kiwify's `subscription_renewed`, Appmax's `ChargeSuccess`, …), and
+/// a subscription's start that carries a payment (an amount, and not a trial). Each one closes
+/// the reminders of its order and is credited to a recovery like a payment.
+pub fn pays_a_charge(event: &super::Event) -> bool {
+    match event.kind {
+        Some(EventKind::OrderPaid | EventKind::SubscriptionRenewed) => true,
+        Some(EventKind::SubscriptionStarted) => {
+            let trial = event
+                .subscription
+                .status
+                .as_deref()
+                .is_some_and(|s| s.to_ascii_lowercase().contains("trial"));
+            event.total_cents.is_some_and(|c| c > 0) && !trial
+        }
+        _ => false,
+    }
+}
+
+/// True when the event closes its order: a closing kind, or a paid charge.
+pub fn closes_order(event: &super::Event) -> bool {
+    event.kind.is_some_and(ends_recovery) || pays_a_charge(event)
+}
+
+/// Pending messages a closed order cancels: the recoveries, and the other reminders about
+/// paying (a subscription's failed renewal, an expired payment), which a payment makes wrong.
+pub fn closed_by_payment(kind: EventKind) -> bool {
     is_recovery(kind)
         || matches!(
             kind,
             EventKind::SubscriptionOverdue | EventKind::PaymentExpired
         )
+}
+
+/// Messages that count toward the per-buyer cap. Confirmations (paid, shipped, access, …) are
+/// what the buyer expects, so they never count and are never held back.
+pub fn counts_toward_cap(kind: EventKind) -> bool {
+    closed_by_payment(kind)
 }
 
 /// Quiet hours in Brasília time: messages due inside wait for the end.

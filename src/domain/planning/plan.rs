@@ -6,12 +6,14 @@
 
 use std::borrow::Cow;
 
-use super::{counts_toward_cap, due_time, ends_recovery, is_recovery};
+use super::{
+    closed_by_payment, closes_order, counts_toward_cap, due_time, is_recovery, pays_a_charge,
+};
 use crate::domain::reason::Reason;
 use crate::domain::template::MessageTemplate;
 use crate::domain::{
-    Event, EventId, EventKind, Message, MessageId, MessageSettings, MessageStatus, StatusChange,
-    Store, StoreId,
+    Event, EventId, EventKind, Message, MessageId, MessageSettings, MessageStatus, Platform,
+    StatusChange, Store, StoreId,
 };
 
 /// A phone+product purchase closes reminders of that buyer for this long (days).
@@ -31,10 +33,12 @@ pub fn product_key(event: &Event) -> String {
 /// The shipped templates and the renderer (`render` in production): planning renders once, and
 /// `domain` does not depend on `render`, so they come in from outside.
 pub trait Templates {
-    /// The template avisa ships for `kind`, used when the store saved none.
-    fn shipped(&self, kind: EventKind) -> MessageTemplate;
+    /// The template avisa ships for `kind` in a store of `platform`, used when the store saved
+    /// none.
+    fn shipped(&self, kind: EventKind, platform: Platform) -> MessageTemplate;
     /// One part's text for this event; `Err` says why it does not render.
-    fn render(&self, part: &str, event: &Event, store_name: &str) -> Result<String, String>;
+    /// `public_name` is the store's buyer-facing name.
+    fn render(&self, part: &str, event: &Event, public_name: &str) -> Result<String, String>;
 }
 
 /// What storage knows when an event is planned, read in the same write transaction.
@@ -43,6 +47,8 @@ pub struct Facts<'a> {
     /// The stored event the messages come from.
     pub event_id: EventId,
     pub store: &'a Store,
+    /// The name buyers read for the store (`Store::buyer_facing_name`), never its nickname.
+    pub public_name: &'a str,
     pub settings: &'a MessageSettings,
     /// The store's own template for the event's kind, if it saved one.
     pub saved_template: Option<MessageTemplate>,
@@ -137,7 +143,7 @@ pub fn close(
     }
     let mut cancel: Vec<MessageId> = candidates
         .into_iter()
-        .filter(|m| is_recovery(m.kind) && m.status.is_pending())
+        .filter(|m| closed_by_payment(m.kind) && m.status.is_pending())
         .map(|m| m.id)
         .collect();
     cancel.sort_unstable();
@@ -230,7 +236,7 @@ pub fn plan(event: &Event, templates: &impl Templates, facts: &Facts<'_>, now: i
 fn happy_path(kind: EventKind, event: &Event, order: &Order<'_>, facts: &Facts<'_>) -> Plan {
     let settings = facts.settings;
     let mut plan = Plan::default();
-    if ends_recovery(kind) {
+    if closes_order(event) {
         plan.close = Some(close(
             order,
             settings.cross_store_happy_path,
@@ -241,7 +247,7 @@ fn happy_path(kind: EventKind, event: &Event, order: &Order<'_>, facts: &Facts<'
     }
     if let Some(order_id) = event.order_id.as_deref() {
         match kind {
-            EventKind::OrderPaid => {
+            _ if pays_a_charge(event) => {
                 plan.credit = Some(Credit {
                     order_id: order_id.to_owned(),
                     amount_cents: event.total_cents,
@@ -275,7 +281,7 @@ fn messages(
     let (store, settings) = (facts.store, facts.settings);
     let template = match &facts.saved_template {
         Some(saved) => Cow::Borrowed(saved),
-        None => Cow::Owned(templates.shipped(kind)),
+        None => Cow::Owned(templates.shipped(kind, store.platform)),
     };
     if !template.enabled {
         return Vec::new();
@@ -323,7 +329,7 @@ fn messages(
         };
         let mut part_index = 0;
         for part in &step.parts {
-            let (text, failure) = match templates.render(part, event, &store.name) {
+            let (text, failure) = match templates.render(part, event, facts.public_name) {
                 Ok(text) if text.is_empty() => continue,
                 Ok(text) => (text, None),
                 Err(e) => (String::new(), Some(Reason::RenderError.with(e))),

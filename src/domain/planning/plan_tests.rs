@@ -18,7 +18,7 @@ const PHONE: &str = "+5511987654321";
 struct Fake;
 
 impl Templates for Fake {
-    fn shipped(&self, kind: EventKind) -> MessageTemplate {
+    fn shipped(&self, kind: EventKind, _: Platform) -> MessageTemplate {
         template(kind, &[&["first"], &["second", "second, part 2"]])
     }
 
@@ -63,6 +63,7 @@ fn store(id: u64) -> Store {
         event_count: 0,
         test_mode: false,
         instance_id: None,
+        public_name: String::new(),
     }
 }
 
@@ -128,6 +129,7 @@ fn facts<'a>(store: &'a Store, settings: &'a MessageSettings) -> Facts<'a> {
     Facts {
         event_id: EventId(9),
         store,
+        public_name: "Doces da Ana",
         settings,
         saved_template: None,
         order_messages: Vec::new(),
@@ -218,6 +220,14 @@ fn planning_table_event_and_facts_to_plan() {
     let unnumbered = stored(3, 1, CheckoutAbandoned, None, Queued);
     let other_store = stored(4, 2, PixGenerated, Some("B7"), Scheduled);
     let confirmation = stored(5, 1, OrderPaid, Some("A1"), Scheduled);
+    let renewed = event(SubscriptionRenewed, Some("A1"));
+    let started_paid = event(SubscriptionStarted, Some("A1"));
+    let mut started_trial = event(SubscriptionStarted, Some("A1"));
+    started_trial.subscription.status = Some("trialing".into());
+    let mut started_free = event(SubscriptionStarted, Some("A1"));
+    started_free.total_cents = None;
+    let pending_boleto = stored(1, 1, BoletoGenerated, Some("A1"), Scheduled);
+    let pending_overdue = stored(6, 1, SubscriptionOverdue, Some("A1"), Scheduled);
     let mut no_phone = pix.clone();
     no_phone.customer.phone = None;
     let mut saved_off = template(PixGenerated, &[&["first"]]);
@@ -256,6 +266,53 @@ fn planning_table_event_and_facts_to_plan() {
                 None,
                 scheduled(false),
             ),
+        ),
+        (
+            "a paid renewal closes the charge's boleto and overdue reminders and credits it",
+            &renewed,
+            Facts {
+                order_messages: vec![pending_boleto.clone(), pending_overdue.clone()],
+                phone_messages: vec![pending_boleto.clone(), pending_overdue.clone()],
+                ..base()
+            },
+            (
+                Some((vec![1, 6], Reason::OrderClosed)),
+                Some(vec![1, 6]),
+                None,
+                scheduled(false),
+            ),
+        ),
+        (
+            "a subscription that starts with a payment closes the charge's reminders",
+            &started_paid,
+            Facts {
+                order_messages: vec![pending_boleto.clone()],
+                ..base()
+            },
+            (
+                Some((vec![1], Reason::OrderClosed)),
+                Some(vec![1]),
+                None,
+                scheduled(false),
+            ),
+        ),
+        (
+            "a trial start is no payment: the boleto reminder stays",
+            &started_trial,
+            Facts {
+                order_messages: vec![pending_boleto.clone()],
+                ..base()
+            },
+            (None, None, None, scheduled(false)),
+        ),
+        (
+            "a start without an amount is no payment either",
+            &started_free,
+            Facts {
+                order_messages: vec![pending_boleto.clone()],
+                ..base()
+            },
+            (None, None, None, scheduled(false)),
         ),
         (
             "the same confirmation twice plans it once",
@@ -431,9 +488,9 @@ fn planning_renders_once_with_due_times_and_part_spacing() {
     assert_eq!(
         got,
         vec![
-            (0, "first (Loja)", "curso"),
-            (3600, "second (Loja)", "curso"),
-            (3605, "second, part 2 (Loja)", "curso"),
+            (0, "first (Doces da Ana)", "curso"),
+            (3600, "second (Doces da Ana)", "curso"),
+            (3605, "second, part 2 (Doces da Ana)", "curso"),
         ]
     );
 }

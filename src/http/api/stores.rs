@@ -23,6 +23,9 @@ pub struct NewStoreInput {
     pub name: String,
     #[serde(default)]
     pub platform: String,
+    /// The name buyers read; absent or empty: the company name of Configurações.
+    #[serde(default)]
+    pub public_name: String,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     #[serde(default)]
@@ -39,6 +42,7 @@ fn enabled_by_default() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct StoreChangeInput {
     pub name: Option<String>,
+    pub public_name: Option<String>,
     pub enabled: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     pub secret: Option<Option<String>>,
@@ -83,7 +87,8 @@ pub async fn create_store(
         state.clock.now(),
     )
     .map_err(|e| invalid(&state, e))?;
-    let record = ops::create_store(&state, new).await?;
+    let public_name = ops::check_public_name(&input.public_name).map_err(|e| invalid(&state, e))?;
+    let record = ops::create_store(&state, new, public_name).await?;
     tracing::info!(
         store_id = record.id.0,
         by = admin.0.user.id,
@@ -113,6 +118,7 @@ pub async fn update_store(
     let input: StoreChangeInput = parse_body(&body)?;
     let change = StoreChange {
         name: input.name,
+        public_name: input.public_name,
         enabled: input.enabled,
         secret: input.secret,
     };

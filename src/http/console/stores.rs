@@ -33,6 +33,8 @@ pub struct NewStoreForm {
     name: String,
     #[serde(default)]
     platform: String,
+    #[serde(default)]
+    public_name: String,
     enabled: Option<String>,
     #[serde(default)]
     secret: String,
@@ -43,6 +45,8 @@ pub struct NewStoreForm {
 pub struct StoreEditForm {
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    public_name: String,
     enabled: Option<String>,
     #[serde(default)]
     secret: String,
@@ -102,8 +106,10 @@ async fn new_store_page(
         groups => platform_groups(),
         coming_soon => Platform::COMING_SOON.to_vec(),
         max_name => MAX_NAME,
+        company_name => company_name(state).await?,
         form => context! {
             name => form.name,
+            public_name => form.public_name,
             platform => form.platform,
             enabled => form.enabled.is_some() || error.is_none(),
         },
@@ -144,14 +150,15 @@ pub async fn create_store(
         &form.secret,
         state.clock.now(),
     );
-    let new = match checked {
+    let checked = checked.and_then(|new| Ok((new, ops::check_public_name(&form.public_name)?)));
+    let (new, public_name) = match checked {
         Ok(new) => new,
         Err(e) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             return new_store_page(&state, &req, &admin, form, Some(e.key()), status).await;
         }
     };
-    let record = ops::create_store(&state, new).await?;
+    let record = ops::create_store(&state, new, public_name).await?;
     tracing::info!(
         store_id = record.id.0,
         by = admin.0.user.id,
@@ -160,18 +167,38 @@ pub async fn create_store(
     Ok(redirect(&format!("/lojas/{}?ok=store_created", record.id)))
 }
 
+/// The company name of Configurações: the buyer-facing name of a store without its own.
+async fn company_name(state: &web::Data<AppState>) -> Result<String, ApiError> {
+    Ok(state
+        .run(|db| Ok(db.console_settings()?.company_name))
+        .await?)
+}
+
+/// A rejected edit form carried back to the page: nickname, buyer-facing name, error key.
+type RejectedEdit = (String, String, &'static str);
+
 /// One store's page; `edit` carries a rejected edit form back with its error.
 async fn store_page(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     viewer: &Viewer,
     record: &Store,
-    edit: Option<(String, &'static str)>,
+    edit: Option<RejectedEdit>,
 ) -> Result<HttpResponse, ApiError> {
     let view = StoreView::new(record, &state.config.public_url);
-    let (edit_name, error, status) = match edit {
-        Some((name, error)) => (name, Some(error), StatusCode::UNPROCESSABLE_ENTITY),
-        None => (record.name.clone(), None, StatusCode::OK),
+    let (edit_name, edit_public_name, error, status) = match edit {
+        Some((name, public_name, error)) => (
+            name,
+            public_name,
+            Some(error),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        None => (
+            record.name.clone(),
+            record.public_name.clone(),
+            None,
+            StatusCode::OK,
+        ),
     };
     // The instance it sends through: name, and whether it is connected, for the checklist.
     let linked = match record.instance_id {
@@ -192,6 +219,8 @@ async fn store_page(
         store => ser(&view),
         instance => linked,
         edit_name => edit_name,
+        edit_public_name => edit_public_name,
+        company_name => company_name(state).await?,
         max_name => MAX_NAME,
         error => error,
     };
@@ -233,6 +262,7 @@ pub async fn update_store(
     };
     let change = StoreChange {
         name: Some(form.name.clone()),
+        public_name: Some(form.public_name.clone()),
         enabled: Some(form.enabled.is_some()),
         secret,
     };
@@ -243,7 +273,7 @@ pub async fn update_store(
         }
         Err(invalid) => {
             let record = state.run(move |db| db.store(id)).await?;
-            let edit = Some((form.name, invalid.key()));
+            let edit = Some((form.name, form.public_name, invalid.key()));
             store_page(&state, &req, &admin.0, &record, edit).await
         }
     }

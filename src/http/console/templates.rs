@@ -9,6 +9,7 @@ use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::EventKind;
+use crate::domain::Platform;
 use crate::domain::Store;
 use crate::domain::StoreId;
 use crate::domain::template::MessageTemplate;
@@ -22,7 +23,7 @@ use crate::http::operations::templates::form::{
 };
 use crate::http::operations::templates::preview::{DelayView, PreviewView};
 use crate::http::operations::templates::{load_template, preview_template as preview_of};
-use crate::render::{default_template, variables_for};
+use crate::render::{default_template_for, variables_for};
 
 /// The kinds as the list groups them: recovery first (what makes money back), then the rest.
 pub const KIND_GROUPS: [(&str, &[EventKind]); 5] = [
@@ -71,7 +72,17 @@ pub const KIND_GROUPS: [(&str, &[EventKind]); 5] = [
 ];
 
 /// Delays offered beside the free-text field (`StepDelay::parse` reads any of them).
-const DELAY_SUGGESTIONS: [&str; 9] = ["0", "2m", "15m", "30m", "1h", "2h", "1d", "2d", "due"];
+const DELAY_SUGGESTIONS: [&str; 9] = [
+    "na hora",
+    "2 minutos",
+    "15 minutos",
+    "30 minutos",
+    "1 hora",
+    "2 horas",
+    "1 dia",
+    "2 dias",
+    "no vencimento",
+];
 
 /// Filters the editor explains, each with an example (input, output).
 const FILTERS: [(&str, &str, &str); 3] = [
@@ -99,9 +110,9 @@ struct KindRow {
     custom: bool,
 }
 
-fn row(kind: EventKind, stored: Option<MessageTemplate>) -> KindRow {
+fn row(kind: EventKind, platform: Platform, stored: Option<MessageTemplate>) -> KindRow {
     let custom = stored.is_some();
-    let template = stored.unwrap_or_else(|| default_template(kind));
+    let template = stored.unwrap_or_else(|| default_template_for(kind, platform));
     KindRow {
         kind: kind.as_str(),
         enabled: template.enabled,
@@ -109,7 +120,7 @@ fn row(kind: EventKind, stored: Option<MessageTemplate>) -> KindRow {
         first_delay: template
             .steps
             .first()
-            .map(|s| DelayView::new(&s.delay.label())),
+            .map(|s| DelayView::new(&s.delay.label_pt())),
         custom,
     }
 }
@@ -138,7 +149,11 @@ pub async fn list_templates(
                 for (group, kinds) in KIND_GROUPS {
                     let mut rows = Vec::new();
                     for kind in kinds {
-                        rows.push(row(*kind, db.template(selected.id, *kind)?));
+                        rows.push(row(
+                            *kind,
+                            selected.platform,
+                            db.template(selected.id, *kind)?,
+                        ));
                     }
                     groups.push((group, rows));
                 }
@@ -213,6 +228,7 @@ async fn editor_page(
         custom => editor.custom,
         form => ser(&editor.form),
         errors => ser(&editor.errors),
+        warnings => ser(&editor.form.warnings()),
         preview => editor.preview.as_ref().map(ser),
         variables => variables,
         filters => filters,

@@ -20,7 +20,10 @@ const MAX_SECRET: usize = 512;
 #[derive(Clone, Debug, Serialize)]
 pub struct StoreView {
     pub id: StoreId,
+    /// The merchant's nickname (apelido): never shown to buyers.
     pub name: String,
+    /// The name buyers read in messages; empty means the company name of Configurações.
+    pub public_name: String,
     pub slug: String,
     pub platform: Platform,
     pub platform_label: &'static str,
@@ -45,6 +48,7 @@ impl StoreView {
         StoreView {
             id: record.id,
             name: record.name.clone(),
+            public_name: record.public_name.clone(),
             slug: record.slug.clone(),
             platform: record.platform,
             platform_label: record.platform.label(),
@@ -74,6 +78,7 @@ impl StoreView {
 pub enum StoreInvalid {
     NameMissing,
     NameTooLong,
+    PublicNameTooLong,
     UnknownPlatform,
     SecretNotOffered,
     SecretTooLong,
@@ -84,6 +89,7 @@ impl StoreInvalid {
         match self {
             StoreInvalid::NameMissing => "stores.error.name_missing",
             StoreInvalid::NameTooLong => "stores.error.name_too_long",
+            StoreInvalid::PublicNameTooLong => "stores.error.public_name_too_long",
             StoreInvalid::UnknownPlatform => "stores.error.platform",
             StoreInvalid::SecretNotOffered => "stores.error.secret_not_offered",
             StoreInvalid::SecretTooLong => "stores.error.secret_too_long",
@@ -98,6 +104,16 @@ pub fn check_name(name: &str) -> Result<String, StoreInvalid> {
         Err(StoreInvalid::NameMissing)
     } else if name.chars().count() > MAX_NAME {
         Err(StoreInvalid::NameTooLong)
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+/// The buyer-facing name, trimmed; blank (the company name stands in) or up to [`MAX_NAME`].
+pub fn check_public_name(name: &str) -> Result<String, StoreInvalid> {
+    let name = name.trim();
+    if name.chars().count() > MAX_NAME {
+        Err(StoreInvalid::PublicNameTooLong)
     } else {
         Ok(name.to_owned())
     }
@@ -144,6 +160,8 @@ pub fn new_store(
 #[derive(Debug, Default)]
 pub struct StoreChange {
     pub name: Option<String>,
+    /// The buyer-facing name; `Some("")` goes back to the company name.
+    pub public_name: Option<String>,
     pub enabled: Option<bool>,
     /// `None` keeps the secret, `Some(None)` removes it, `Some(Some(s))` replaces it.
     pub secret: Option<Option<String>>,
@@ -158,9 +176,22 @@ pub async fn update_store(
     state.run(move |db| apply_change(db, id, change)).await
 }
 
-/// Creates a checked store.
-pub async fn create_store(state: &AppState, new: NewStore) -> Result<Store, DbError> {
-    state.run(move |db| db.create_store(new)).await
+/// Creates a checked store with its buyer-facing name (checked by [`check_public_name`]; empty:
+/// the company name).
+pub async fn create_store(
+    state: &AppState,
+    new: NewStore,
+    public_name: String,
+) -> Result<Store, DbError> {
+    state
+        .run(move |db| {
+            let record = db.create_store(new)?;
+            if public_name.is_empty() {
+                return Ok(record);
+            }
+            db.update_store(record.id, |r| r.public_name = public_name)
+        })
+        .await
 }
 
 /// Deletes a store: its URL goes; its events stay in the history.
@@ -187,6 +218,15 @@ fn apply_change(
         Ok(name) => name,
         Err(e) => return Ok(Err(e)),
     };
+    let public_name = match change
+        .public_name
+        .as_deref()
+        .map(check_public_name)
+        .transpose()
+    {
+        Ok(name) => name,
+        Err(e) => return Ok(Err(e)),
+    };
     let secret = match change.secret {
         Some(Some(s)) => match check_secret(current.platform, &s) {
             // A blank replacement keeps the current secret, as the console's empty field does.
@@ -201,6 +241,9 @@ fn apply_change(
         if let Some(name) = name {
             r.slug = slugify(&name);
             r.name = name;
+        }
+        if let Some(public_name) = public_name {
+            r.public_name = public_name;
         }
         if let Some(enabled) = change.enabled {
             r.enabled = enabled;
@@ -255,6 +298,7 @@ mod tests {
         let all = [
             StoreInvalid::NameMissing,
             StoreInvalid::NameTooLong,
+            StoreInvalid::PublicNameTooLong,
             StoreInvalid::UnknownPlatform,
             StoreInvalid::SecretNotOffered,
             StoreInvalid::SecretTooLong,

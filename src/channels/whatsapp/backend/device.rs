@@ -26,9 +26,11 @@ impl DeviceStore for RedbBackend {
     }
 
     /// Numbers device rows 1, 2, 3, … per instance (kept across restarts) and materialises a
-    /// fresh device if there is none, as the library's own backend does.
+    /// fresh device if there is none, as the library's own backend does, its signed pre-key
+    /// rotation stamped from avisa's clock instead of the library's wall clock.
     async fn create(&self) -> Result<i32> {
-        self.write(|w| {
+        let now_ms = self.clock.now().saturating_mul(1000);
+        self.write(move |w| {
             let id = match w.get(space::META, NEXT_DEVICE_ID)? {
                 Some(bytes) => i32::from_be_bytes(
                     bytes
@@ -40,7 +42,9 @@ impl DeviceStore for RedbBackend {
             };
             w.put(space::META, NEXT_DEVICE_ID, &(id + 1).to_be_bytes())?;
             if w.get(space::DEVICE, b"")?.is_none() {
-                w.put(space::DEVICE, b"", &to_json(&Device::new())?)?;
+                let mut device = Device::new();
+                device.last_signed_pre_key_rotation_ms = now_ms;
+                w.put(space::DEVICE, b"", &to_json(&device)?)?;
             }
             Ok(id)
         })

@@ -33,6 +33,7 @@ use whatsapp_rust::wacore::store::traits::Backend;
 
 use crate::db::{Db, DbError, WaRead, WaWrite};
 use crate::domain::InstanceId;
+use crate::domain::clock::Clock;
 use encoding::{space, unstamp};
 
 mod app_sync;
@@ -49,12 +50,15 @@ pub struct RedbBackend {
     /// Writes commit in the order they were issued (tokio's mutex is FIFO); the blocking task
     /// owns the guard, so dropping the caller's future does not release it early.
     write_order: Arc<tokio::sync::Mutex<()>>,
+    /// Stamps a fresh device's signed pre-key rotation time (the library would read the wall
+    /// clock there).
+    clock: Arc<dyn Clock>,
 }
 
 /// The backend a client for `instance_id` is built with. Two live clients must never share one
 /// instance's state (the supervisor guarantees one).
-pub fn backend(db: Arc<Db>, instance_id: InstanceId) -> Arc<dyn Backend> {
-    Arc::new(RedbBackend::new(db, instance_id))
+pub fn backend(db: Arc<Db>, instance_id: InstanceId, clock: Arc<dyn Clock>) -> Arc<dyn Backend> {
+    Arc::new(RedbBackend::new(db, instance_id, clock))
 }
 
 /// Whether the instance has a paired device (a device record that knows its own phone number).
@@ -69,11 +73,12 @@ pub fn is_paired(db: &Db, instance_id: InstanceId) -> std::result::Result<bool, 
 }
 
 impl RedbBackend {
-    pub fn new(db: Arc<Db>, instance_id: InstanceId) -> RedbBackend {
+    pub fn new(db: Arc<Db>, instance_id: InstanceId, clock: Arc<dyn Clock>) -> RedbBackend {
         RedbBackend {
             db,
             instance_id,
             write_order: Arc::default(),
+            clock,
         }
     }
 

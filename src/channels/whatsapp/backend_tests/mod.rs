@@ -22,6 +22,16 @@ use whatsapp_rust::wacore::store::{Device, InMemoryBackend};
 use super::backend::{RedbBackend, backend, is_paired};
 use crate::db::{Db, DbOptions};
 use crate::domain::InstanceId;
+use crate::domain::clock::{Clock, ManualClock};
+
+/// The time the backends' fresh devices are stamped with (2025-11-18 12:00 in Brasília).
+const NOW_S: i64 = 1_763_478_000;
+
+/// The clock both backends' fresh devices are stamped from: the redb backend reads it, and the
+/// reference's fresh device is given the same stamp (the library would read the wall clock).
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(ManualClock::at(NOW_S))
+}
 
 mod ops;
 use ops::*;
@@ -249,25 +259,26 @@ async fn exec(
     answer.unwrap_or_else(|e| format!("Err({e})"))
 }
 
-/// Fields of `Device` that `Device::new()` stamps with the library's wall clock: two fresh
-/// devices made in the same millisecond agree there, yet the reference and the redb backend
-/// create theirs at different moments.
-const CLOCK_STAMPED_DEVICE_FIELDS: &[&str] = &["last_signed_pre_key_rotation_ms"];
+/// The field of `Device` that `Device::new()` stamps with the library's wall clock. It is
+/// compared like any other: the redb backend stamps it from the injected clock, and the
+/// reference's fresh device gets the same stamp (`Pair::step`), so neither reads wall time.
+const CLOCK_STAMPED_DEVICE_FIELD: &str = "last_signed_pre_key_rotation_ms";
 
-/// Fields of `Device` that `Device::new()` fills at random (two fresh devices disagree there),
-/// plus the clock-stamped ones.
+/// Fields of `Device` that `Device::new()` fills at random (two fresh devices disagree there);
+/// never the clock-stamped one, even when the two were made in different milliseconds.
 fn random_device_fields() -> Vec<String> {
     let (a, b) = (json(&Device::new()), json(&Device::new()));
     let (a, b) = (
         a.as_object().expect("object"),
         b.as_object().expect("object"),
     );
-    for field in CLOCK_STAMPED_DEVICE_FIELDS {
-        assert!(a.contains_key(*field), "Device has no field {field}");
-    }
+    assert!(
+        a.contains_key(CLOCK_STAMPED_DEVICE_FIELD),
+        "Device has no field {CLOCK_STAMPED_DEVICE_FIELD}"
+    );
     let fields: Vec<String> = a
         .keys()
-        .filter(|k| a.get(*k) != b.get(*k) || CLOCK_STAMPED_DEVICE_FIELDS.contains(&k.as_str()))
+        .filter(|k| a.get(*k) != b.get(*k) && k.as_str() != CLOCK_STAMPED_DEVICE_FIELD)
         .cloned()
         .collect();
     assert!(
@@ -312,7 +323,7 @@ impl Pair {
     fn new(db: &Arc<Db>, instance: InstanceId) -> Pair {
         Pair {
             reference: InMemoryBackend::new(),
-            redb: backend(db.clone(), instance),
+            redb: backend(db.clone(), instance, clock()),
             origin: DeviceOrigin::Absent,
         }
     }
@@ -320,6 +331,9 @@ impl Pair {
     async fn step(&mut self, op: &Op, ctx: &Context, seed: u64, index: usize) {
         let random = (self.origin == DeviceOrigin::Created).then_some(ctx.random_fields.as_slice());
         let expected = exec(op, &self.reference, &ctx.devices, random).await;
+        if matches!(op, Op::Create) && self.origin == DeviceOrigin::Absent {
+            stamp_reference_device(&self.reference).await;
+        }
         let actual = exec(op, self.redb.as_ref(), &ctx.devices, random).await;
         assert_eq!(
             actual, expected,
@@ -333,6 +347,18 @@ impl Pair {
             _ => {}
         }
     }
+}
+
+/// Gives the reference's freshly created device the stamp the redb backend reads from the
+/// injected clock, as if the library's clock were that one.
+async fn stamp_reference_device(reference: &InMemoryBackend) {
+    let mut device = reference
+        .load()
+        .await
+        .expect("the reference answers")
+        .expect("create made a device");
+    device.last_signed_pre_key_rotation_ms = NOW_S * 1000;
+    reference.save(&device).await.expect("the reference saves");
 }
 
 struct Context {
@@ -372,7 +398,7 @@ async fn differential(seed: u64, ops: usize, reopen_every: Option<usize>) -> BTr
             pair.redb = Arc::new(InMemoryBackend::new());
             drop(db);
             db = open(tmp.path());
-            pair.redb = backend(db.clone(), InstanceId(7));
+            pair.redb = backend(db.clone(), InstanceId(7), clock());
         }
         let op = random_op(&mut rng, ctx.devices.len());
         kinds.insert(kind(&op));
@@ -437,7 +463,7 @@ async fn instances_never_see_each_other_and_a_wipe_leaves_the_other_intact() {
 async fn a_saved_device_with_a_phone_reads_as_paired() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = open(tmp.path());
-    let redb = RedbBackend::new(db.clone(), InstanceId(3));
+    let redb = RedbBackend::new(db.clone(), InstanceId(3), clock());
     assert!(!is_paired(&db, InstanceId(3)).expect("read"));
     redb.create().await.expect("create");
     assert!(
@@ -457,7 +483,7 @@ async fn a_write_abandoned_half_way_still_commits_before_the_next_one() {
     use std::task::{Context as TaskContext, Poll, Waker};
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = open(tmp.path());
-    let redb = backend(db.clone(), InstanceId(5));
+    let redb = backend(db.clone(), InstanceId(5), clock());
     let address = "5511999990001:1@s.whatsapp.net";
     // Another writer (the intake writer, say) holds the file's write lock.
     let other = db.redb().begin_write().expect("write");
@@ -482,4 +508,14 @@ async fn a_write_abandoned_half_way_still_commits_before_the_next_one() {
         Some(&b"second"[..]),
         "the abandoned write committed first, never over the later one"
     );
+}
+
+#[tokio::test]
+async fn a_fresh_device_is_stamped_from_the_injected_clock() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = open(tmp.path());
+    let redb = backend(db.clone(), InstanceId(4), clock());
+    redb.create().await.expect("create");
+    let device = redb.load().await.expect("load").expect("a device");
+    assert_eq!(device.last_signed_pre_key_rotation_ms, NOW_S * 1000);
 }

@@ -69,6 +69,17 @@ impl FieldError {
     }
 }
 
+/// A tag that would go out literally (`{nome}`, `[link_boleto]`): saving is allowed, the page
+/// warns. Numbers are 1-based.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldWarning {
+    pub step: usize,
+    pub part: usize,
+    pub line: usize,
+    pub tag: String,
+    pub suggestion: String,
+}
+
 /// Browsers send textarea lines as CRLF; templates keep LF and no surrounding blank lines.
 fn clean(text: &str) -> String {
     text.replace("\r\n", "\n").trim().to_owned()
@@ -83,7 +94,7 @@ impl EditorForm {
                 .steps
                 .iter()
                 .map(|s| StepForm {
-                    delay: s.delay.label(),
+                    delay: s.delay.label_pt(),
                     parts: s.parts.clone(),
                 })
                 .collect(),
@@ -171,6 +182,25 @@ impl EditorForm {
             }
             _ => {}
         }
+    }
+
+    /// Tags in any part that would reach the buyer as written.
+    pub fn warnings(&self) -> Vec<FieldWarning> {
+        let mut out = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            for (j, part) in step.parts.iter().enumerate() {
+                for tag in render::literal_tags(&clean(part)) {
+                    out.push(FieldWarning {
+                        step: i + 1,
+                        part: j + 1,
+                        line: tag.line,
+                        tag: tag.tag,
+                        suggestion: tag.suggestion,
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Checks every step: a delay `StepDelay::parse` reads, at least one non-blank part, and

@@ -6,12 +6,18 @@ pub mod form;
 pub mod preview;
 
 use crate::db::DbError;
+use crate::db::EventFilter;
 use crate::domain::template::MessageTemplate;
 use crate::domain::{EventKind, Store, StoreId};
 use crate::http::AppState;
-use crate::render::default_template;
+use crate::http::samples::Sample;
+use crate::ingest::Status;
+use crate::render::default_template_for;
 use form::EditorForm;
-use preview::PreviewView;
+use preview::{OwnEvent, PreviewView};
+
+/// How many of the store's own events the preview offers.
+const RECENT_EVENTS: usize = 10;
 
 /// The store, whether its template for `kind` is custom, and the template (stored or default);
 /// `NotFound` when the store does not exist.
@@ -24,28 +30,54 @@ pub async fn load_template(
         .run(move |db| Ok((db.store(id)?, db.template(id, kind)?)))
         .await?;
     let custom = stored.is_some();
-    Ok((
-        record,
-        custom,
-        stored.unwrap_or_else(|| default_template(kind)),
-    ))
+    let template = stored.unwrap_or_else(|| default_template_for(kind, record.platform));
+    Ok((record, custom, template))
 }
 
-/// Renders the preview of `form` with the store's quiet hours.
+/// Renders the preview of `form` with the store's quiet hours and buyer-facing name.
 pub async fn preview_template(
     state: &AppState,
     store: &Store,
     kind: EventKind,
     form: &EditorForm,
 ) -> Result<PreviewView, DbError> {
-    let quiet = state
-        .run(|db| Ok(db.message_settings()?.quiet_hours))
+    let store_id = store.id;
+    let (quiet, company, recent) = state
+        .run(move |db| {
+            let recent = db.list_events(&EventFilter {
+                store_id: Some(store_id),
+                kind: Some(kind),
+                limit: RECENT_EVENTS,
+                ..EventFilter::default()
+            })?;
+            Ok((
+                db.message_settings()?.quiet_hours,
+                db.console_settings()?.company_name,
+                recent,
+            ))
+        })
         .await?;
+    let own = recent
+        .into_iter()
+        .filter_map(|record| {
+            let event = record.event?;
+            Some(OwnEvent {
+                sample: Sample {
+                    id: format!("evento/{}", record.id),
+                    platform: Some(store.platform),
+                    ok: record.status == Status::Ok,
+                    event,
+                },
+                received_at: record.received_at,
+            })
+        })
+        .collect();
     Ok(preview::preview(
         form,
         store.platform,
         kind,
-        &store.name,
+        store.buyer_facing_name(&company),
+        own,
         quiet,
         state.clock.now(),
     ))

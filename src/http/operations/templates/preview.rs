@@ -1,5 +1,7 @@
-//! The template preview: the editor's current (unsaved) steps rendered with a real fixture event
-//! of the store's platform and kind, each step with the due time planning would compute for it.
+//! The template preview: the editor's current (unsaved) steps rendered with one of the store's
+//! own recent events of the kind (newest first) or, after them, a real fixture event of the
+//! store's platform, each step with the due time planning would compute for it if the event
+//! arrived now.
 
 use serde::Serialize;
 
@@ -7,7 +9,7 @@ use super::form::{EditorForm, FieldError};
 use crate::domain::planning::{QuietHours, due_time};
 use crate::domain::template::StepDelay;
 use crate::domain::{EventKind, Platform};
-use crate::http::samples::{SampleSource, samples_for};
+use crate::http::samples::{Sample, SampleSource, samples_for};
 use crate::render;
 
 /// Everything the preview panel (or the JSON API) shows.
@@ -25,6 +27,16 @@ pub struct SampleOption {
     pub id: String,
     /// `false`: the event has no usable buyer phone (fine for a preview).
     pub ok: bool,
+    /// For one of the store's own events: when it arrived and whose it is.
+    pub received_at: Option<i64>,
+    pub buyer: Option<String>,
+}
+
+/// One of the store's own events, offered before the fixtures.
+#[derive(Clone, Debug)]
+pub struct OwnEvent {
+    pub sample: Sample,
+    pub received_at: i64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -77,27 +89,46 @@ impl DelayView {
     }
 }
 
-/// Renders every non-blank part of `form` with the chosen sample (or the first one).
+/// Renders every non-blank part of `form` with the chosen sample (or the first one: the
+/// store's newest event of the kind when it has one), as if the event arrived `now`.
 pub fn preview(
     form: &EditorForm,
     platform: Platform,
     kind: EventKind,
-    store_name: &str,
+    public_name: &str,
+    own: Vec<OwnEvent>,
     quiet: QuietHours,
     now: i64,
 ) -> PreviewView {
-    let (samples, source) = samples_for(platform, kind);
+    let (fixtures, fixture_source) = samples_for(platform, kind);
+    let source = if own.is_empty() {
+        fixture_source
+    } else {
+        SampleSource::Store
+    };
+    let mut options: Vec<SampleOption> = own
+        .iter()
+        .map(|o| SampleOption {
+            id: o.sample.id.clone(),
+            ok: o.sample.ok,
+            received_at: Some(o.received_at),
+            buyer: o.sample.event.customer.name.clone(),
+        })
+        .collect();
+    options.extend(fixtures.iter().map(|s| SampleOption {
+        id: s.id.clone(),
+        ok: s.ok,
+        received_at: None,
+        buyer: None,
+    }));
+    let samples: Vec<Sample> = own.into_iter().map(|o| o.sample).chain(fixtures).collect();
     let chosen = form
         .sample
         .as_deref()
         .and_then(|id| samples.iter().find(|s| s.id == id))
         .unwrap_or(&samples[0]);
     let event = &chosen.event;
-    let received = event
-        .occurred_at
-        .as_deref()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        .map_or(now, |t| t.as_second());
+    let received = now;
     let steps = form
         .steps
         .iter()
@@ -120,7 +151,7 @@ pub fn preview(
                 .filter(|(_, p)| !p.trim().is_empty())
                 .map(|(j, source)| {
                     let source = source.replace("\r\n", "\n");
-                    match render::render(source.trim(), event, store_name) {
+                    match render::render(source.trim(), event, public_name) {
                         Ok(text) => PreviewPart {
                             part: j + 1,
                             text: Some(text),
@@ -145,13 +176,7 @@ pub fn preview(
     PreviewView {
         source,
         sample: chosen.id.clone(),
-        samples: samples
-            .iter()
-            .map(|s| SampleOption {
-                id: s.id.clone(),
-                ok: s.ok,
-            })
-            .collect(),
+        samples: options,
         steps,
     }
 }
@@ -169,6 +194,7 @@ mod tests {
             Platform::Kiwify,
             EventKind::PixGenerated,
             "Loja",
+            Vec::new(),
             QuietHours::default(),
             0,
         );
