@@ -13,6 +13,7 @@ use crate::http::auth::Viewer;
 use crate::http::console::Page;
 use crate::http::console::summary::figures;
 use crate::http::error::ApiError;
+use crate::queue::channel::ChannelState;
 
 /// Messages due for this long or more without going out make a backlog alert.
 const BACKLOG_ALERT: usize = 50;
@@ -52,8 +53,13 @@ pub async fn show_dashboard(
     }
     for instance in &instances {
         let href = format!("/instancias/{}", instance.id);
-        if !state.channels.state(instance.id).is_connected() {
-            alerts.push(context! { kind => "disconnected", name => instance.name.clone(), href => href.clone() });
+        match state.channels.state(instance.id) {
+            ChannelState::Connected { .. } => {}
+            ChannelState::Failed { reason, .. } => alerts.push(context! {
+                kind => "unreachable", name => instance.name.clone(), reason => reason.code(),
+                href => href.clone(),
+            }),
+            _ => alerts.push(context! { kind => "disconnected", name => instance.name.clone(), href => href.clone() }),
         }
         if instance.daily_limit_reached(now) {
             alerts.push(

@@ -32,7 +32,9 @@ use crate::http::operations::instances::rules::{
 use crate::http::operations::instances::{self as ops, InstanceView};
 
 pub use events::stream_instance_events;
-pub use pairing::{connect_instance, disconnect_instance, pair_instance_with_code};
+pub use pairing::{
+    cancel_instance_connection, connect_instance, disconnect_instance, pair_instance_with_code,
+};
 pub use replies::save_auto_reply;
 
 /// The states a page can show (`instances.state.<name>`), as `ChannelState` serialises them,
@@ -43,6 +45,7 @@ pub const STATES: &[(&str, &str)] = &[
     ("waiting_for_code", "msg-scheduled"),
     ("pairing_expired", "off"),
     ("reconnecting", "msg-scheduled"),
+    ("failed", "msg-failed"),
     ("connected", "on"),
     ("logged_out", "msg-failed"),
     ("temporarily_banned", "msg-failed"),
