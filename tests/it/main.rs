@@ -12,6 +12,7 @@ mod ops;
 mod packaging;
 pub mod pairing;
 mod process;
+mod public_url;
 mod reports;
 mod routes;
 mod stores;

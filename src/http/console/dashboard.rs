@@ -48,6 +48,13 @@ pub async fn show_dashboard(
         })
         .await?;
     let mut alerts = Vec::new();
+    let public_url = state.public_url();
+    if let Some(problem) = crate::domain::public_url::problem(&public_url.url) {
+        alerts.push(context! {
+            kind => "public_url", reason => problem.code(), name => public_url.url,
+            href => if viewer.is_admin() { "/configuracoes#public_url" } else { "/lojas" },
+        });
+    }
     if unmapped > 0 {
         alerts.push(context! { kind => "unmapped", count => unmapped, href => "/eventos" });
     }

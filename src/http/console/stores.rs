@@ -80,7 +80,7 @@ pub async fn list_stores(
     stores.sort_by_key(|s| s.name.to_lowercase());
     let stores: Vec<StoreView> = stores
         .iter()
-        .map(|r| StoreView::new(r, &state.config.public_url))
+        .map(|r| StoreView::new(r, &state.public_url().url).for_viewer(viewer.is_admin()))
         .collect();
     let ctx = context! { stores => ser(&stores) };
     Page::new(&state, &req, &viewer, "stores.html")
@@ -168,7 +168,7 @@ async fn store_page(
     record: &Store,
     edit: Option<(String, &'static str)>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = StoreView::new(record, &state.config.public_url);
+    let view = StoreView::new(record, &state.public_url().url).for_viewer(viewer.is_admin());
     let (edit_name, error, status) = match edit {
         Some((name, error)) => (name, Some(error), StatusCode::UNPROCESSABLE_ENTITY),
         None => (record.name.clone(), None, StatusCode::OK),
