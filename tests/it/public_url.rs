@@ -183,3 +183,61 @@ async fn attendants_see_the_webhook_url_masked_on_the_page_and_in_the_api() {
         assert!(!body.contains(&token), "{path}: {body}");
     }
 }
+
+/// The checklist item `data-check="{name}"`: (done, its text).
+fn check(html: &str, name: &str) -> (bool, String) {
+    let marker = format!("data-check=\"{name}\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("checklist item {name}"));
+    let li = html[..at].rfind("<li").expect("li");
+    let end = at + html[at..].find("</li>").expect("end");
+    let item = &html[li..end];
+    (item.starts_with("<li class=\"ok\""), item.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_checklist_item_is_computed_and_a_sandbox_is_not_a_connected_instance() {
+    let app = TestApp::start_without_public_url().await;
+    let admin = app.setup_admin().await;
+    let store = store(&app);
+    let path = format!("/lojas/{}", store.id);
+
+    let html = page(&admin, &app, &path).await;
+    assert!(!html.contains("próxima versão"), "no stale text");
+    let (done, url) = check(&html, "url");
+    assert!(!done, "a loopback webhook URL is not done: {url}");
+    let (done, template) = check(&html, "template");
+    assert!(done, "the shipped defaults are on: {template}");
+    assert!(
+        template.contains(&format!("href=\"/templates?loja={}\"", store.id)),
+        "links to this store's templates: {template}"
+    );
+
+    let sandbox = app
+        .db
+        .create_instance(avisa::domain::Instance::new(
+            "Sandbox",
+            avisa::domain::InstanceMode::Sandbox,
+            0,
+        ))
+        .expect("instance");
+    app.channels.ensure(&sandbox);
+    app.db
+        .update_store(store.id, |s| s.instance_id = Some(sandbox.id))
+        .expect("linked");
+    save_public_url(&app, &admin, "https://avisa.minhaloja.com.br").await;
+    let html = page(&admin, &app, &path).await;
+    assert!(check(&html, "url").0, "an https public URL is done");
+    let (done, instance) = check(&html, "instance");
+    assert!(!done, "a sandbox sends nothing to WhatsApp: {instance}");
+    assert!(instance.contains("é sandbox"), "{instance}");
+
+    for kind in avisa::domain::EventKind::ALL {
+        let mut template = avisa::render::default_template(kind);
+        template.enabled = false;
+        app.db.save_template(store.id, &template).expect("off");
+    }
+    let (done, template) = check(&page(&admin, &app, &path).await, "template");
+    assert!(!done, "every template off: {template}");
+}

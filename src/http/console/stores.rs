@@ -179,6 +179,8 @@ async fn store_page(
             Ok(instance) => Some(context! {
                 id => instance.id,
                 name => instance.name,
+                // A sandbox is always "connected", but it sends nothing to WhatsApp.
+                sandbox => instance.mode == crate::domain::InstanceMode::Sandbox,
                 connected => state.channels.state(instance_id).is_connected(),
             }),
             Err(DbError::NotFound) => None,
@@ -187,10 +189,26 @@ async fn store_page(
         None => None,
     };
     let summary = last_week_summary(state, Some(record.id), None).await?;
+    let store_id = record.id;
+    let active_templates = state
+        .run(move |db| {
+            let mut active = 0;
+            for (_, kinds) in crate::http::console::templates::KIND_GROUPS {
+                for kind in kinds {
+                    let template = db
+                        .template(store_id, *kind)?
+                        .unwrap_or_else(|| crate::render::default_template(*kind));
+                    active += usize::from(template.enabled);
+                }
+            }
+            Ok(active)
+        })
+        .await?;
     let ctx = context! {
         summary => summary,
         store => ser(&view),
         instance => linked,
+        active_templates => active_templates,
         edit_name => edit_name,
         max_name => MAX_NAME,
         error => error,
