@@ -4,6 +4,7 @@
 mod architecture;
 mod auth;
 mod browser;
+mod dashboard;
 mod durability;
 mod events;
 mod instances;

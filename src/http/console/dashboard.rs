@@ -6,6 +6,7 @@ use minijinja::context;
 
 use crate::db::ReportFilter;
 
+use crate::domain::InstanceMode;
 use crate::domain::report::Counter;
 use crate::domain::report::Period;
 use crate::http::AppState;
@@ -18,6 +19,18 @@ use crate::queue::channel::ChannelState;
 /// Messages due for this long or more without going out make a backlog alert.
 const BACKLOG_ALERT: usize = 50;
 
+/// Whether any store has a template of its own (the merchant reviewed the messages).
+fn any_template_saved(db: &crate::db::Db) -> Result<bool, crate::db::DbError> {
+    for store in db.list_stores()? {
+        for kind in crate::domain::EventKind::ALL {
+            if db.template(store.id, kind)?.is_some() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// `GET /`.
 pub async fn show_dashboard(
     state: web::Data<AppState>,
@@ -25,7 +38,7 @@ pub async fn show_dashboard(
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let (today, week, unmapped, instances, backlog) = state
+    let (today, week, unmapped, instances, backlog, stores, customised) = state
         .run(move |db| {
             let rows = |days| {
                 let period = Period::last_days(now, days);
@@ -44,6 +57,8 @@ pub async fn show_dashboard(
                 db.unacknowledged_unmapped()?,
                 db.list_instances()?,
                 db.due_messages(now, BACKLOG_ALERT + 1)?.len(),
+                db.list_stores()?.len(),
+                any_template_saved(db)?,
             ))
         })
         .await?;
@@ -77,6 +92,20 @@ pub async fn show_dashboard(
     if backlog > BACKLOG_ALERT {
         alerts.push(context! { kind => "backlog", count => format!("{BACKLOG_ALERT}+"), href => "/mensagens?view=fila" });
     }
+    // Primeiros passos: each step ticks itself; the card goes once all are done.
+    let whatsapp_connected = instances
+        .iter()
+        .any(|i| i.mode == InstanceMode::Whatsapp && state.channels.state(i.id).is_connected());
+    let steps = [
+        ("store", stores > 0, "/lojas"),
+        ("instance", whatsapp_connected, "/instancias"),
+        ("templates", customised, "/templates"),
+    ];
+    let steps: Vec<_> = steps
+        .iter()
+        .map(|&(key, done, href)| context! { key => key, done => done, href => href })
+        .collect();
+    let steps_done = stores > 0 && whatsapp_connected && customised;
     Page::new(&state, &req, &viewer, "dashboard.html")
         .menu("dashboard")
         .render(context! {
@@ -84,6 +113,8 @@ pub async fn show_dashboard(
             week => figures(&week),
             has_figures => week.get(Counter::Planned) > 0,
             alerts => alerts,
+            steps => steps,
+            steps_done => steps_done,
         })
         .await
 }
