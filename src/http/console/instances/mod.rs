@@ -413,6 +413,10 @@ mod tests {
             },
             ChannelState::PairingExpired,
             ChannelState::Reconnecting,
+            ChannelState::Failed {
+                reason: crate::queue::channel::Unreachable::Dns,
+                detail: String::new(),
+            },
             ChannelState::Connected {
                 number: String::new(),
                 name: String::new(),
@@ -435,6 +439,10 @@ mod tests {
             let keys = catalog_keys(lang);
             for name in state_names() {
                 let key = format!("instances.state.{name}");
+                assert!(keys.contains(&key), "{lang} lacks {key}");
+            }
+            for code in ["no_internet", "dns", "refused", "timeout", "tls", "other"] {
+                let key = format!("instances.unreachable.{code}");
                 assert!(keys.contains(&key), "{lang} lacks {key}");
             }
         }
