@@ -4,7 +4,7 @@
 //! Configurações, the address avisa listens on. Also says why a URL would not reach a platform
 //! (loopback, a private network, plain http). Pure: no I/O.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 use serde::Serialize;
 
