@@ -13,8 +13,11 @@
   const paneFor = {
     waiting_for_qr: "qr", waiting_for_code: "code", pairing_expired: "expired",
     connected: "connected", temporarily_banned: "banned", logged_out: "again", replaced: "again",
+    failed: "failed",
   };
-  const startShown = ["disconnected", "pairing_expired", "logged_out", "replaced", "temporarily_banned"];
+  const startShown = ["disconnected", "pairing_expired", "logged_out", "replaced", "temporarily_banned", "failed"];
+  // Attempts in progress: the Cancelar button shows beside them.
+  const cancelShown = ["connecting", "reconnecting", "waiting_for_qr", "waiting_for_code"];
   let timer = null;
 
   // Seconds left until each visible countdown's expiry, every second.
@@ -34,12 +37,23 @@
     const pane = paneFor[state];
     panel.querySelectorAll("[data-pane]").forEach((el) => {
       const name = el.dataset.pane;
-      el.hidden = name === "start" ? !startShown.includes(state) : name !== pane;
+      if (name === "start") el.hidden = !startShown.includes(state);
+      else if (name === "connecting") el.hidden = !cancelShown.includes(state);
+      else el.hidden = name !== pane;
     });
+    panel.querySelectorAll("[data-connecting-note]").forEach((el) => {
+      el.hidden = state !== "connecting" && state !== "reconnecting";
+    });
+    if (state === "failed") {
+      const reason = panel.querySelector("[data-fail-reason]");
+      const text = panel.querySelector(`[data-reason-text="${data.reason}"]`);
+      if (reason) reason.textContent = text ? text.textContent : (data.detail || "");
+    }
     panel.querySelectorAll("[data-again]").forEach((el) => { el.hidden = el.dataset.again !== state; });
     const connect = panel.querySelector("[data-connect-label]");
     if (connect) {
-      connect.textContent = state === "pairing_expired" ? connect.dataset.renewLabel : connect.dataset.connectLabel;
+      connect.textContent = state === "pairing_expired" ? connect.dataset.renewLabel
+        : state === "failed" ? connect.dataset.retryLabel : connect.dataset.connectLabel;
     }
     if (state === "waiting_for_qr" && data.qr_svg) {
       const box = panel.querySelector("[data-qr]");

@@ -64,28 +64,23 @@ pub fn start(
         },
     )?;
     let addr = listener.local_addr().map_err(StartError::Io)?;
-    let public_url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| {
-            let host = if addr.ip().is_unspecified() {
-                "localhost".to_owned()
-            } else {
-                addr.ip().to_string()
-            };
-            format!("http://{host}:{}", addr.port())
-        })
-        .trim_end_matches('/')
-        .to_owned();
+    let host = if addr.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        addr.ip().to_string()
+    };
+    let listen_url = format!("http://{host}:{}", addr.port());
     let intake = crate::queue::Intake::start(db.clone(), INTAKE_CAPACITY, INTAKE_BATCH);
     let mut state = AppState::new(
         db.clone(),
         HttpConfig {
-            public_url: public_url.clone(),
+            public_url: config.public_url.clone(),
+            listen_url,
         },
         clock.clone(),
         intake,
     );
+    let public_url = state.public_url().url;
     let supervisors = Arc::new(Supervisors::default());
     state.channels = Arc::new(Channels::with_whatsapp(whatsapp::factory(
         db.clone(),

@@ -87,6 +87,7 @@ impl FakeChannel {
 pub enum PairingCall {
     Connect,
     PairWithCode(String),
+    Cancel,
     Logout,
     Shutdown,
 }
@@ -124,6 +125,11 @@ impl Pairing for FakePairing {
 
     fn pair_with_code(&self, phone: &str) {
         self.record(PairingCall::PairWithCode(phone.to_owned()));
+    }
+
+    fn cancel(&self) {
+        self.record(PairingCall::Cancel);
+        self.channel.set_state(ChannelState::Disconnected);
     }
 
     fn logout(&self) {

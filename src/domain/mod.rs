@@ -17,6 +17,7 @@ pub mod money;
 pub mod phone;
 pub mod planning;
 pub mod platform;
+pub mod public_url;
 pub mod reason;
 pub mod report;
 pub mod sending;

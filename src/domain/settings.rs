@@ -13,6 +13,9 @@ pub struct ConsoleSettings {
     pub default_lang: String,
     /// Minutes without activity after which a session ends.
     pub session_idle_minutes: u32,
+    /// The URL pública saved in Configurações (empty: none). `--public-url` wins over it; the
+    /// effective one comes from `domain::public_url::effective_public_url`.
+    pub public_url: String,
 }
 
 impl Default for ConsoleSettings {
@@ -21,6 +24,7 @@ impl Default for ConsoleSettings {
             company_name: String::new(),
             default_lang: "pt-BR".to_owned(),
             session_idle_minutes: 8 * 60,
+            public_url: String::new(),
         }
     }
 }

@@ -301,7 +301,7 @@ pub fn new_session_cookie(
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.config.secure_cookies())
+        .secure(state.secure_cookies())
         .finish();
     Ok((cookie, secret_hash(&id), record))
 }
@@ -312,7 +312,7 @@ pub fn clear_session_cookie(state: &AppState) -> Cookie<'static> {
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.config.secure_cookies())
+        .secure(state.secure_cookies())
         .max_age(CookieDuration::ZERO)
         .finish()
 }

@@ -89,7 +89,7 @@ pub async fn protect(
         let secure = res
             .request()
             .app_data::<web::Data<AppState>>()
-            .is_some_and(|s| s.config.secure_cookies());
+            .is_some_and(|s| s.secure_cookies());
         let cookie = Cookie::build(CSRF_COOKIE, token)
             .path("/")
             .http_only(true)

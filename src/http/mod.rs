@@ -32,6 +32,7 @@ use actix_web::{App, HttpServer, middleware, web};
 
 use crate::db::{Db, DbError};
 use crate::domain::Clock;
+use crate::domain::public_url::{PublicUrl, effective_public_url};
 
 pub use actix_web::dev::{Server, ServerHandle};
 pub use actix_web::web::Data;
@@ -41,15 +42,11 @@ pub use ui::{Ui, catalog_keys};
 /// What the HTTP layer needs from the command line.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
-    /// The address merchants and platforms reach avisa at, e.g. `https://avisa.minhaloja.com.br`.
-    pub public_url: String,
-}
-
-impl HttpConfig {
-    /// Cookies carry `Secure` when avisa is reached over HTTPS.
-    pub fn secure_cookies(&self) -> bool {
-        self.public_url.starts_with("https://")
-    }
+    /// `--public-url` / `AVISA_PUBLIC_URL`, when given: wins over the URL pública saved in
+    /// Configurações. Read the effective URL with `AppState::public_url`, never this.
+    pub public_url: Option<String>,
+    /// The address avisa listens on as a URL (`http://127.0.0.1:8080`): the last resort.
+    pub listen_url: String,
 }
 
 /// Everything a handler can reach. Cloned per worker; the parts are shared.
@@ -70,6 +67,8 @@ pub struct AppState {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// The outbox's counters, once it runs.
     pub outbox_metrics: std::sync::OnceLock<Arc<crate::queue::outbox::OutboxMetrics>>,
+    /// The URL pública saved in Configurações, kept here so every request need not read it.
+    saved_public_url: Arc<std::sync::RwLock<String>>,
 }
 
 impl AppState {
@@ -79,6 +78,10 @@ impl AppState {
         clock: Arc<dyn Clock>,
         intake: crate::queue::Intake,
     ) -> AppState {
+        let saved = db
+            .console_settings()
+            .map(|s| s.public_url)
+            .unwrap_or_default();
         AppState {
             db,
             ui: Ui::load(),
@@ -91,7 +94,30 @@ impl AppState {
             channels: Arc::default(),
             outbox_wake: Arc::default(),
             outbox_metrics: std::sync::OnceLock::new(),
+            saved_public_url: Arc::new(std::sync::RwLock::new(saved)),
         }
+    }
+
+    /// The effective public URL (the flag, else Configurações, else the listener) and where it
+    /// came from: the one answer to "where do platforms and people reach avisa". Webhook URLs,
+    /// secure cookies and (issue 14) trusted proxies all ask here.
+    pub fn public_url(&self) -> PublicUrl {
+        let saved = self.saved_public_url.read().expect("lock").clone();
+        effective_public_url(
+            self.config.public_url.as_deref(),
+            &saved,
+            &self.config.listen_url,
+        )
+    }
+
+    /// Remembers a URL pública just saved in Configurações.
+    pub fn set_saved_public_url(&self, url: &str) {
+        *self.saved_public_url.write().expect("lock") = url.to_owned();
+    }
+
+    /// Cookies carry `Secure` when avisa is reached over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().url.starts_with("https://")
     }
 
     /// Runs a storage call off the async workers: `state.run(|db| db.list_stores()).await?`.

@@ -74,6 +74,7 @@ routes! {
     GET  "/instancias/{id}/eventos"          User   => console::instances::stream_instance_events;
     POST "/instancias/{id}/conectar"         Admin  => console::instances::connect_instance;
     POST "/instancias/{id}/codigo"           Admin  => console::instances::pair_instance_with_code;
+    POST "/instancias/{id}/cancelar"         Admin  => console::instances::cancel_instance_connection;
     POST "/instancias/{id}/desconectar"      Admin  => console::instances::disconnect_instance;
     POST "/instancias/{id}/resposta-automatica" Admin => console::instances::save_auto_reply;
     GET  "/api/v1/instances"                 User   => api::instances::list_instances;

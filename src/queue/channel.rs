@@ -30,6 +30,13 @@ pub enum ChannelState {
     PairingExpired,
     /// A paired session lost its connection and is trying again.
     Reconnecting,
+    /// Connecting a number that was never connected could not reach WhatsApp: the client is
+    /// stopped (no endless retries); Conectar tries again.
+    Failed {
+        reason: Unreachable,
+        /// The network error as the library gave it (English, for the log and support).
+        detail: String,
+    },
     Connected {
         number: String,
         name: String,
@@ -43,6 +50,37 @@ pub enum ChannelState {
     /// Another session took over this device.
     Replaced,
     Disconnected,
+}
+
+/// Why WhatsApp could not be reached, as the console explains it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unreachable {
+    /// No route: the machine has no internet (network unreachable, no route to host).
+    NoInternet,
+    /// The server's name could not be resolved (DNS).
+    Dns,
+    /// Something answered and refused the connection (a firewall, a wrong address).
+    Refused,
+    /// Nothing answered in time.
+    Timeout,
+    /// The secure connection failed (a proxy intercepting, a wrong clock).
+    Tls,
+    Other,
+}
+
+impl Unreachable {
+    /// The stable code the pages translate (`instances.unreachable.<code>`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Unreachable::NoInternet => "no_internet",
+            Unreachable::Dns => "dns",
+            Unreachable::Refused => "refused",
+            Unreachable::Timeout => "timeout",
+            Unreachable::Tls => "tls",
+            Unreachable::Other => "other",
+        }
+    }
 }
 
 impl ChannelState {
@@ -124,6 +162,9 @@ pub trait Pairing: Send + Sync {
     fn connect(&self);
     /// Pairs by phone number instead of QR: the code arrives as `ChannelState::WaitingForCode`.
     fn pair_with_code(&self, phone: &str);
+    /// Stops the attempt in progress (connecting, reconnecting, a QR or code on screen): the
+    /// state becomes disconnected until the next `connect`.
+    fn cancel(&self);
     /// Unlinks this device from the phone and wipes the instance's device state.
     fn logout(&self);
     /// Stops the connection for good (instance deleted or switched to sandbox; avisa stopping).

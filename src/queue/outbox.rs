@@ -39,6 +39,20 @@ pub struct Pass {
     pub next_wake: Option<i64>,
 }
 
+impl Pass {
+    /// How long the loop sleeps after this pass (unless woken): none when work was done (more
+    /// may be ready at once: other messages, other instances; pacing holds what is not), else
+    /// until the next known wake time, at most `MAX_SLEEP_S`.
+    pub fn sleep_s(&self, now: i64) -> i64 {
+        if self.sent + self.retried + self.failed > 0 {
+            0
+        } else {
+            self.next_wake
+                .map_or(MAX_SLEEP_S, |w| (w - now).clamp(1, MAX_SLEEP_S))
+        }
+    }
+}
+
 /// Avisa's message id on the wire, so receipts find the message whatever address answers.
 pub fn wire_id(message_id: MessageId) -> String {
     format!("AVISA{message_id}")
@@ -373,15 +387,7 @@ impl Outbox {
                                 "outbox pass"
                             );
                         }
-                        let now = self.clock.now();
-                        if pass.sent + pass.retried + pass.failed > 0 {
-                            // Work was done: more may be ready at once (other messages, other
-                            // instances); pacing holds what is not.
-                            0
-                        } else {
-                            pass.next_wake
-                                .map_or(MAX_SLEEP_S, |w| (w - now).clamp(1, MAX_SLEEP_S))
-                        }
+                        pass.sleep_s(self.clock.now())
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "outbox pass failed");

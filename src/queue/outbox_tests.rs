@@ -472,3 +472,57 @@ async fn deleting_a_store_cancels_its_pending_messages_at_once() {
     assert_eq!(rig.db.outbox_len().expect("depth"), 0);
     rig.assert_depth_matches_the_outbox();
 }
+
+/// A clock that follows tokio's paused (virtual) time, so the real loop of `Outbox::spawn` runs
+/// on it: its sleeps advance the clock and nothing waits for the wall clock.
+struct VirtualClock {
+    base: i64,
+    start: tokio::time::Instant,
+}
+
+impl crate::domain::Clock for VirtualClock {
+    fn now(&self) -> i64 {
+        self.base + self.start.elapsed().as_secs() as i64
+    }
+}
+
+/// The spawned loop (not single passes) of a sandbox instance with five queued messages: the
+/// time of each send, watched once a virtual second.
+async fn spawned_send_times(jitter: f64) -> Vec<i64> {
+    let mut rig = rig(|i| i.mode = InstanceMode::Sandbox);
+    for order in ["A", "B", "C", "D", "E"] {
+        rig.paid(order);
+    }
+    let clock = Arc::new(VirtualClock {
+        base: NOON,
+        start: tokio::time::Instant::now(),
+    });
+    let fake = Arc::new(FakeChannel::connected("sandbox"));
+    let channels = Arc::new(Channels::default());
+    channels.insert(rig.instance.id, fake.clone() as Arc<dyn Channel>);
+    let outbox = Outbox::new(
+        rig.db.clone(),
+        channels,
+        clock.clone(),
+        Arc::new(move || jitter),
+    );
+    let task = outbox.spawn(Arc::new(tokio::sync::Notify::new()));
+    let mut times = Vec::new();
+    while times.len() < 5 && clock.now() < NOON + 600 {
+        let before = fake.sent().len();
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        times.extend((before..fake.sent().len()).map(|_| clock.now() - NOON));
+    }
+    task.abort();
+    times
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_running_loop_sends_at_the_configured_interval_with_its_jitter() {
+    // 30 s ± 30 %: jitter 0.5 is the middle, 0.0 the shortest, 0.999 the longest wait.
+    for (jitter, gap) in [(0.5, 30), (0.0, 21), (0.999, 39)] {
+        let times = spawned_send_times(jitter).await;
+        let gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(gaps, vec![gap; 4], "jitter {jitter}: sends at {times:?}");
+    }
+}

@@ -725,3 +725,66 @@ async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
     c.close().await.expect("browser closes");
     app.channels.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conectar_without_reaching_whatsapp_shows_why_offers_a_retry_and_the_dashboard_says_it() {
+    let _turn = ONE_BROWSER.lock().await;
+    // The real WhatsApp client, dialing a loopback port where nothing listens.
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let instance = app
+        .db
+        .create_instance(avisa::domain::Instance::new(
+            "Número da loja",
+            avisa::domain::InstanceMode::Whatsapp,
+            0,
+        ))
+        .expect("instance");
+    app.channels.ensure(&instance);
+    let (_driver, _profile, c) = logged_in(&app).await;
+
+    press_connect(&c, &app, instance.id.0).await;
+    let failed = c
+        .find(Locator::Css("[data-testid=pairing-failed]:not([hidden])"))
+        .await
+        .expect("the failure shows, with no spinner left running")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        failed.contains("Não consegui falar com o WhatsApp: a conexão foi recusada"),
+        "{failed}"
+    );
+    let badge = c
+        .find(Locator::Css("[data-testid=instance-state]"))
+        .await
+        .expect("badge")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(badge, "sem conexão com o WhatsApp");
+    let retry = c
+        .find(Locator::Css("[data-testid=connect]"))
+        .await
+        .expect("a retry button")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(retry, "Tentar de novo");
+    shot(&c, "pairing-unreachable").await;
+
+    c.goto(&app.at("/")).await.expect("open");
+    let alert = c
+        .find(Locator::Css("[data-alert=unreachable]"))
+        .await
+        .expect("the dashboard alerts")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        alert,
+        "Não consegui falar com o WhatsApp — Número da loja: a conexão foi recusada (firewall, proxy ou endereço do WhatsApp errado)."
+    );
+    shot(&c, "dashboard-unreachable").await;
+    c.close().await.expect("browser closes");
+}

@@ -289,6 +289,14 @@ async fn the_status_filter_shows_only_unmapped_events() {
     .await;
     let (ok, unmapped) = (first_id(&ok), first_id(&unmapped));
 
+    // The help reads the right way round: if it matters, ask for it; if not, switch it off.
+    let (_, event) = get_html(&admin, &app.at(&format!("/eventos/{unmapped}"))).await;
+    assert!(
+        event.contains("Se ele importa para você, avise quem mantém o seu avisa")
+            && event.contains("se não importa, desative o envio dele na plataforma"),
+        "unmapped help"
+    );
+
     let listed = get_json(&admin, &app.at("/api/v1/events?status=unmapped")).await;
     let ids: Vec<u64> = listed["events"]
         .as_array()

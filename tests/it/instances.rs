@@ -484,3 +484,81 @@ async fn the_api_creates_changes_links_and_deletes_instances() {
         None
     );
 }
+
+/// The text of the instance page's "Próximo envio".
+async fn next_send(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
+    let (_, html) = page(client, app, path).await;
+    let start = html
+        .find("data-testid=\"next-send\">")
+        .expect("the page shows the next send")
+        + "data-testid=\"next-send\">".len();
+    html[start..start + html[start..].find("</dd>").expect("end")].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_send_says_when_the_queued_message_goes_out() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let id = create_instance(&app, &admin, "Número da Ana", "whatsapp").await;
+    let path = format!("/instancias/{id}");
+    // 2033-05-18 03:33 UTC: 00:33 in Brasília.
+    let slot = 2_000_000_000;
+    app.db
+        .update_instance(InstanceId(id), |i| {
+            i.next_slot = slot;
+            // No quiet hours: the page would say so first at the hours the test may run.
+            i.quiet_hours = avisa::domain::planning::QuietHours {
+                start_min: 0,
+                end_min: 0,
+            };
+        })
+        .expect("pacing slot ahead");
+    assert_eq!(
+        next_send(&admin, &app, &path).await,
+        "nenhuma mensagem na fila",
+        "a pacing slot ahead with nothing queued is no next send"
+    );
+
+    let store = app
+        .db
+        .create_store(avisa::domain::NewStore {
+            name: "Loja da Ana".into(),
+            slug: "loja-da-ana".into(),
+            platform: avisa::domain::Platform::Api,
+            enabled: true,
+            secret: None,
+            webhook_token: "n".repeat(32),
+            created_at: 0,
+        })
+        .expect("store");
+    app.db
+        .update_store(store.id, |s| s.instance_id = Some(InstanceId(id)))
+        .expect("linked");
+    let response = app
+        .client()
+        .post(app.at(&format!("/webhook/{}", "n".repeat(32))))
+        .json(&json!({
+            "kind": "order.paid", "event_id": "e1", "order_id": "A1",
+            "customer": { "name": "Ana", "phone": "11987654321" },
+            "products": [{ "name": "Curso" }],
+        }))
+        .send()
+        .await
+        .expect("webhook answers");
+    assert_eq!(response.status(), 202);
+    assert_eq!(
+        next_send(&admin, &app, &path).await,
+        "quando a instância conectar",
+        "queued behind a disconnected instance"
+    );
+
+    let fake = std::sync::Arc::new(avisa::channels::fake::FakeChannel::connected(
+        "+5511900000000",
+    ));
+    app.channels.insert(InstanceId(id), fake);
+    assert_eq!(
+        next_send(&admin, &app, &path).await,
+        "18&#x2f;05&#x2f;2033 00:33",
+        "connected: the message waits for the pacing slot"
+    );
+}

@@ -736,3 +736,47 @@ async fn metrics_show_the_queue_by_instance_and_its_state() {
     );
     assert!(metrics.contains("avisa_outbox_scheduled 3"), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_now_says_what_happens_next_without_or_with_a_connected_instance() {
+    let (app, admin, store_id, _) = with_pix().await;
+    let ids: Vec<u64> = listed(&admin, &app, "").await.iter().map(id_of).collect();
+
+    let path = format!("/mensagens/{}/enviar-agora", ids[1]);
+    let waiting = post_form(&admin, &app, &path, &[]).await;
+    assert_eq!(
+        location(&waiting),
+        format!("/mensagens/{}?ok=message_send_now_waiting", ids[1])
+    );
+    let (_, html) = page(&admin, &app, &location(&waiting)).await;
+    assert!(html.contains("só sai quando a loja tiver uma instância conectada"));
+
+    // A connected instance whose pacing slot is far ahead: the message stays queued.
+    let mut instance =
+        avisa::domain::Instance::new("Número", avisa::domain::InstanceMode::Whatsapp, 0);
+    instance.next_slot = i64::MAX / 2;
+    let instance = app.db.create_instance(instance).expect("instance");
+    app.channels.insert(
+        instance.id,
+        std::sync::Arc::new(avisa::channels::fake::FakeChannel::connected(
+            "+5511900000000",
+        )),
+    );
+    app.db
+        .update_store(avisa::domain::StoreId(store_id), |s| {
+            s.instance_id = Some(instance.id)
+        })
+        .expect("linked");
+    let path = format!("/mensagens/{}/enviar-agora", ids[2]);
+    let connected = post_form(&admin, &app, &path, &[]).await;
+    assert_eq!(
+        location(&connected),
+        format!("/mensagens/{}?ok=message_send_now", ids[2])
+    );
+    let (_, html) = page(&admin, &app, &location(&connected)).await;
+    assert!(
+        html.contains("sai em instantes pela instância conectada"),
+        "never 'assim que houver uma instância conectada' while one is"
+    );
+    assert!(!html.contains("assim que houver uma instância conectada"));
+}

@@ -101,7 +101,7 @@ async fn pairing_is_refused_for_sandbox_instances_and_without_a_pairing_control(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admins_connect_pair_by_code_and_unlink_attendants_cannot() {
+async fn admins_connect_pair_by_code_cancel_and_unlink_attendants_cannot() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
     let (id, fake, pairing) = paired_fake(&app);
@@ -139,6 +139,9 @@ async fn admins_connect_pair_by_code_and_unlink_attendants_cannot() {
     )
     .await;
     assert_eq!(code.status(), 303);
+    let cancel = post_form(&app, &admin, &page, &format!("{page}/cancelar"), &[]).await;
+    assert_eq!(cancel.status(), 303, "Cancelar stops the attempt");
+    assert_eq!(*fake.state().borrow(), ChannelState::Disconnected);
     let unconfirmed = post_form(&app, &admin, &page, &format!("{page}/desconectar"), &[]).await;
     assert_eq!(
         unconfirmed.status(),
@@ -159,6 +162,7 @@ async fn admins_connect_pair_by_code_and_unlink_attendants_cannot() {
         [
             PairingCall::Connect,
             PairingCall::PairWithCode("+5511987654321".into()),
+            PairingCall::Cancel,
             PairingCall::Logout
         ]
     );

@@ -23,6 +23,14 @@ pub async fn arrange_sends(app: &TestApp) -> u64 {
         })
         .expect("settings");
     let (store_id, token) = crate::events::create_store(app, Platform::Api, "Loja, \"Centro\"");
+    // No quiet hours: the messages are due now whatever the hour the test runs at (in
+    // Brasília's evening they would otherwise wait for the morning).
+    let mut settings = app.db.message_settings().expect("settings");
+    settings.quiet_hours = avisa::domain::planning::QuietHours {
+        start_min: 0,
+        end_min: 0,
+    };
+    app.db.save_message_settings(&settings).expect("saved");
     let body = |kind: &str, id: &str, order: &str| {
         json!({
             "kind": kind, "event_id": id, "order_id": order,

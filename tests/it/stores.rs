@@ -301,11 +301,19 @@ async fn an_attendant_sees_stores_but_cannot_create_or_change_them() {
     assert!(list.contains("Loja") && !list.contains("data-testid=\"new-store\""));
     let (status, detail) = page(&ana, &app, &format!("/lojas/{id}")).await;
     assert_eq!(status, 200);
+    let token = url
+        .split("/webhook/")
+        .nth(1)
+        .expect("token")
+        .split('/')
+        .next()
+        .expect("token");
     assert_eq!(
         webhook_url_in(&detail),
-        url,
-        "attendants see the URL to help set it up"
+        format!("{}/webhook/{}…", app.url, &token[..4]),
+        "attendants see where the URL points, not its secret token"
     );
+    assert!(!detail.contains(token));
     assert!(!detail.contains("/excluir") && detail.contains("Só administradores"));
     assert_eq!(page(&ana, &app, "/lojas/nova").await.0, 403);
 

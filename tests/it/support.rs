@@ -37,12 +37,22 @@ impl TestApp {
 
     /// Starts avisa with its WhatsApp clients pointed at `whatsapp`.
     pub async fn start_with(whatsapp: WhatsappConfig) -> TestApp {
+        TestApp::start_configured(whatsapp, true).await
+    }
+
+    /// Starts avisa as a merchant would without `--public-url`: webhook URLs start with the
+    /// listener's loopback address until Configurações says otherwise.
+    pub async fn start_without_public_url() -> TestApp {
+        TestApp::start_configured(offline_whatsapp(), false).await
+    }
+
+    async fn start_configured(whatsapp: WhatsappConfig, public_url_flag: bool) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let config = ServeConfig {
             data_dir: data_dir.path().join("data"),
-            public_url: Some(url.clone()),
+            public_url: public_url_flag.then(|| url.clone()),
             cache_bytes: 4 * 1024 * 1024,
             whatsapp,
         };

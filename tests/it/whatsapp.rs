@@ -1,5 +1,5 @@
-//! The real WhatsApp adapter on loopback: a closed port (connecting, backing off, stopping
-//! cleanly) and the stand-in server of `wa_server` (real QR codes from the library reach the
+//! The real WhatsApp adapter on loopback: a closed port (a new number fails with the reason and
+//! stops; a paired one backs off until Cancelar; stopping cleanly) and the stand-in server of `wa_server` (real QR codes from the library reach the
 //! pairing page's event stream).
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use avisa::channels::whatsapp::{BUNDLED_VERSION, WhatsappChannel, WhatsappConfig
 use avisa::db::{Db, DbOptions};
 use avisa::domain::ManualClock;
 use avisa::domain::{Instance, InstanceId, InstanceMode};
-use avisa::queue::channel::{ChannelState, Pairing};
+use avisa::queue::channel::{ChannelState, Pairing, Unreachable};
 use serde_json::Value;
 
 use crate::support::TestApp;
@@ -21,18 +21,38 @@ fn closed_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
-// Paused time: the library's backoff sleeps run instantly and the stop waits are virtual, so the
-// test neither sleeps nor depends on the machine's speed.
-#[tokio::test(start_paused = true)]
-async fn a_closed_port_is_retried_with_backoff_and_shutdown_is_prompt() {
-    let dir = tempfile::tempdir().expect("data dir");
-    let db = Db::open(&dir.path().join("data"), &DbOptions::default()).expect("store");
+/// A channel for instance 1 over a fresh data file, dialing a loopback port nobody listens on.
+fn unreachable_channel(db: &Db) -> Arc<WhatsappChannel> {
     let config = WhatsappConfig {
         url: format!("ws://127.0.0.1:{}/ws/chat", closed_port()),
         version: Some(BUNDLED_VERSION),
     };
-    let channel = WhatsappChannel::start(InstanceId(1), db, Arc::new(ManualClock::at(0)), config);
-    let state = avisa::queue::channel::Channel::state(channel.as_ref());
+    WhatsappChannel::start(
+        InstanceId(1),
+        db.clone(),
+        Arc::new(ManualClock::at(0)),
+        config,
+    )
+}
+
+fn refused(state: &ChannelState) -> bool {
+    matches!(
+        state,
+        ChannelState::Failed {
+            reason: Unreachable::Refused,
+            ..
+        }
+    )
+}
+
+// Paused time: the library's backoff sleeps run instantly and the stop waits are virtual, so the
+// tests neither sleep nor depend on the machine's speed.
+#[tokio::test(start_paused = true)]
+async fn connecting_a_new_number_without_reaching_whatsapp_fails_with_the_reason_and_stops() {
+    let dir = tempfile::tempdir().expect("data dir");
+    let db = Db::open(&dir.path().join("data"), &DbOptions::default()).expect("store");
+    let channel = unreachable_channel(&db);
+    let mut state = avisa::queue::channel::Channel::state(channel.as_ref());
     let mut attempts = channel.attempts();
     tokio::task::yield_now().await;
     assert_eq!(
@@ -41,13 +61,68 @@ async fn a_closed_port_is_retried_with_backoff_and_shutdown_is_prompt() {
         "an unpaired instance waits for Conectar"
     );
 
-    channel.connect();
+    for (round, start) in [("Conectar", 0), ("código", 1)] {
+        if start == 0 {
+            channel.connect();
+        } else {
+            channel.pair_with_code("+5511987654321");
+        }
+        // The dial counts after "conectando" is shown: from then on, the state is this round's.
+        tokio::time::timeout(Duration::from_secs(600), attempts.wait_for(|n| *n > start))
+            .await
+            .expect("Conectar dials")
+            .expect("the channel is alive");
+        let waited = tokio::time::timeout(Duration::from_secs(600), state.wait_for(refused))
+            .await
+            .map(|r| r.expect("the channel is alive").clone());
+        let failed = waited
+            .unwrap_or_else(|_| panic!("{round}: no failed state; now {:?}", *state.borrow()));
+        let ChannelState::Failed { detail, .. } = failed else {
+            unreachable!("waited for it")
+        };
+        assert!(detail.contains("refused"), "{round}: {detail}");
+        let dialed = *attempts.borrow();
+        assert_eq!(dialed, start + 1, "{round}: one dial, no retries");
+        tokio::time::sleep(Duration::from_secs(3600)).await; // virtual
+        assert_eq!(
+            *attempts.borrow(),
+            dialed,
+            "{round}: nothing dials after the failure"
+        );
+        assert!(
+            refused(&state.borrow()),
+            "{round}: the reason stays on screen"
+        );
+    }
+
+    channel.shutdown();
+    tokio::time::timeout(Duration::from_secs(30), channel.stopped())
+        .await
+        .expect("shutdown does not hang");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paired_number_reconnects_with_backoff_until_canceled() {
+    let dir = tempfile::tempdir().expect("data dir");
+    let db = Db::open(&dir.path().join("data"), &DbOptions::default()).expect("store");
+    let backend = avisa::channels::whatsapp::backend::backend(
+        Arc::new(db.clone()),
+        InstanceId(1),
+        Arc::new(ManualClock::at(0)),
+    );
+    let mut device = whatsapp_rust::wacore::store::Device::new();
+    device.pn = Some("5511987654321@s.whatsapp.net".parse().expect("jid"));
+    backend.save(&device).await.expect("a paired device");
+
+    let channel = unreachable_channel(&db);
+    let mut state = avisa::queue::channel::Channel::state(channel.as_ref());
+    let mut attempts = channel.attempts();
     let mut seen = Vec::new();
     let mut times = Vec::new();
     while times.len() < 5 {
         tokio::time::timeout(Duration::from_secs(600), attempts.changed())
             .await
-            .expect("the client keeps retrying")
+            .expect("a paired number keeps retrying")
             .expect("the channel is alive");
         times.push(tokio::time::Instant::now());
         seen.push(state.borrow().clone());
@@ -55,7 +130,7 @@ async fn a_closed_port_is_retried_with_backoff_and_shutdown_is_prompt() {
     assert_eq!(seen[0], ChannelState::Connecting, "{seen:?}");
     assert!(
         seen[1..].iter().all(|s| *s == ChannelState::Reconnecting),
-        "{seen:?}"
+        "reconectando, for a number that was connected: {seen:?}"
     );
     // The library backs off (Fibonacci from 1 s, ±10% jitter): never a hot loop, and growing.
     let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -65,14 +140,23 @@ async fn a_closed_port_is_retried_with_backoff_and_shutdown_is_prompt() {
     );
     assert!(gaps[3] > gaps[0], "the waits grow: {gaps:?}");
 
+    channel.cancel();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        state.wait_for(|s| *s == ChannelState::Disconnected),
+    )
+    .await
+    .expect("Cancelar stops the attempt")
+    .expect("the channel is alive");
+    let before = *attempts.borrow();
+    tokio::time::sleep(Duration::from_secs(3600)).await; // virtual: nothing dials after Cancelar
+    assert_eq!(*attempts.borrow(), before, "a canceled channel stays quiet");
+
     channel.shutdown();
     tokio::time::timeout(Duration::from_secs(30), channel.stopped())
         .await
         .expect("shutdown does not hang");
     assert_eq!(*state.borrow(), ChannelState::Disconnected);
-    let before = *attempts.borrow();
-    tokio::time::sleep(Duration::from_secs(3600)).await; // virtual: nothing dials after the stop
-    assert_eq!(*attempts.borrow(), before, "a stopped channel stays quiet");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

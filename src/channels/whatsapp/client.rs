@@ -22,6 +22,7 @@ use crate::domain::Clock;
 use crate::domain::{Instance, InstanceId};
 use crate::queue::channel::{
     Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture, SendReceipt,
+    Unreachable,
 };
 
 /// The WhatsApp Web version the library ships with, used when the version is pinned (a test
@@ -111,6 +112,10 @@ pub fn factory(
 
 pub(super) enum Command {
     Connect,
+    /// Stop the current attempt (connecting, reconnecting, showing a QR): disconnected.
+    Cancel,
+    /// The client of this generation could not reach WhatsApp and is failed: stop it.
+    Unreachable(u64),
     PairWithCode(String),
     Logout,
     Shutdown,
@@ -180,6 +185,16 @@ impl Shared {
     pub(super) fn publish(&self, generation: u64, state: ChannelState) {
         if self.current(generation) && !self.terminal.load(Ordering::SeqCst) {
             self.state.send_replace(state);
+        }
+    }
+
+    /// The client `generation` could not reach WhatsApp for a number never connected: publish
+    /// the failed state with its reason and have the supervisor stop the client.
+    pub(super) fn fail(&self, generation: u64, reason: Unreachable, detail: String) {
+        if self.current(generation) && !self.terminal.swap(true, Ordering::SeqCst) {
+            self.state
+                .send_replace(ChannelState::Failed { reason, detail });
+            let _ = self.commands.send(Command::Unreachable(generation));
         }
     }
 
@@ -269,6 +284,10 @@ impl Pairing for WhatsappChannel {
             .shared
             .commands
             .send(Command::PairWithCode(phone.to_owned()));
+    }
+
+    fn cancel(&self) {
+        let _ = self.shared.commands.send(Command::Cancel);
     }
 
     fn logout(&self) {

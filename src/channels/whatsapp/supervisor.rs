@@ -18,10 +18,14 @@ use whatsapp_rust::{Client, anyhow, async_channel, async_trait};
 
 use super::client::{Command, Shared, WhatsappConfig, backend, wipe_device_state};
 use super::events::{self, Account, Effect};
-use crate::queue::channel::ChannelState;
+use crate::queue::channel::{ChannelState, Unreachable};
 
 /// How long a stopping client may take to flush its state before it is aborted.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How long one dial may take before it counts as "nothing answered" (the library gives up at
+/// 20 s without telling why; this is shorter so the reason is ours to say).
+const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The running client.
 struct Live {
@@ -124,6 +128,18 @@ impl Supervisor {
                 self.shared.terminal.store(true, Ordering::SeqCst);
                 self.shared.state.send_replace(ChannelState::LoggedOut);
             }
+            Command::Cancel => {
+                // Stop trying (a dial that does not get through, a QR nobody will scan).
+                self.stop_client().await;
+                self.shared.terminal.store(true, Ordering::SeqCst);
+                self.shared.state.send_replace(ChannelState::Disconnected);
+            }
+            Command::Unreachable(generation) => {
+                // The failed state is already published; stop the client's retries.
+                if self.shared.current(generation) {
+                    self.stop_client().await;
+                }
+            }
             Command::Terminal(generation, effect) => {
                 // The client may already have ended by itself; the effect still applies.
                 if !self.shared.current(generation) {
@@ -159,6 +175,7 @@ impl Supervisor {
         let transport = CountingTransport {
             inner: TokioWebSocketTransportFactory::new().with_url(self.config.url.clone()),
             shared: shared.clone(),
+            backend: self.backend.clone(),
             generation,
             tries: AtomicU64::new(0),
         };
@@ -234,10 +251,13 @@ async fn sleep_opt(pause: Option<Duration>) {
 }
 
 /// The library's WebSocket transport, counting attempts so the page can say "conectando" on the
-/// first one and "reconectando" on the retries (a refused dial raises no library event).
+/// first one and "reconectando" on the retries (a refused dial raises no library event). A dial
+/// that fails for a number never connected (no paired device) ends the attempt with the failed
+/// state and its reason instead of retrying forever; a paired number keeps reconnecting.
 struct CountingTransport {
     inner: TokioWebSocketTransportFactory,
     shared: Arc<Shared>,
+    backend: Arc<dyn Backend>,
     generation: u64,
     tries: AtomicU64,
 }
@@ -258,6 +278,85 @@ impl TransportFactory for CountingTransport {
             self.shared.publish(self.generation, state);
         }
         self.shared.attempts.send_modify(|n| *n += 1);
-        self.inner.create_transport().await
+        let dialed = match tokio::time::timeout(DIAL_TIMEOUT, self.inner.create_transport()).await {
+            Ok(dialed) => dialed,
+            Err(_) => Err(anyhow::anyhow!("timed out after {DIAL_TIMEOUT:?}")),
+        };
+        if let Err(e) = &dialed {
+            let detail = format!("{e:#}");
+            let paired = matches!(self.backend.load().await, Ok(Some(d)) if d.is_registered());
+            tracing::warn!(instance = self.shared.instance_id.0, paired, error = %detail, "WhatsApp not reached");
+            if !paired {
+                self.shared
+                    .fail(self.generation, unreachable(&detail), detail);
+            }
+        }
+        dialed
+    }
+}
+
+/// What a dial error means for the merchant, from the error text the library passes on (it
+/// formats the I/O error into a string, so there is no error kind left to match).
+pub(super) fn unreachable(error: &str) -> Unreachable {
+    let e = error.to_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| e.contains(n));
+    if has(&[
+        "lookup address",
+        "name or service",
+        "name resolution",
+        "nodename",
+        "dns",
+    ]) {
+        Unreachable::Dns
+    } else if has(&[
+        "network is unreachable",
+        "no route to host",
+        "os error 101",
+        "os error 113",
+    ]) {
+        Unreachable::NoInternet
+    } else if has(&["connection refused", "os error 111", "connection reset"]) {
+        Unreachable::Refused
+    } else if has(&["timed out", "os error 110"]) {
+        Unreachable::Timeout
+    } else if has(&["tls", "certificate", "handshake"]) {
+        Unreachable::Tls
+    } else {
+        Unreachable::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dial_errors_are_told_apart() {
+        for (error, reason) in [
+            (
+                "WebSocket connect failed: IO error: failed to lookup address information: \
+                 Temporary failure in name resolution",
+                Unreachable::Dns,
+            ),
+            (
+                "WebSocket connect failed: IO error: Network is unreachable (os error 101)",
+                Unreachable::NoInternet,
+            ),
+            (
+                "WebSocket connect failed: IO error: Connection refused (os error 111)",
+                Unreachable::Refused,
+            ),
+            ("timed out after 15s", Unreachable::Timeout),
+            (
+                "WebSocket connect failed: TLS error: invalid peer certificate",
+                Unreachable::Tls,
+            ),
+            (
+                "WebSocket connect failed: HTTP error: 403 Forbidden",
+                Unreachable::Other,
+            ),
+        ] {
+            assert_eq!(unreachable(error), reason, "{error}");
+        }
     }
 }

@@ -61,13 +61,13 @@ fn invalid(state: &AppState, e: StoreInvalid) -> ApiError {
 /// `GET /api/v1/stores`.
 pub async fn list_stores(
     state: web::Data<AppState>,
-    _viewer: Viewer,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let stores = state.run(move |db| db.list_stores()).await?;
-    let public_url = &state.config.public_url;
+    let public_url = &state.public_url().url;
     let views: Vec<StoreView> = stores
         .iter()
-        .map(|r| StoreView::new(r, public_url))
+        .map(|r| StoreView::new(r, public_url).for_viewer(viewer.is_admin()))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "stores": views })))
 }
@@ -94,18 +94,19 @@ pub async fn create_store(
         by = admin.0.user.id,
         "store created"
     );
-    Ok(HttpResponse::Created().json(StoreView::new(&record, &state.config.public_url)))
+    Ok(HttpResponse::Created().json(StoreView::new(&record, &state.public_url().url)))
 }
 
 /// `GET /api/v1/stores/{id}`.
 pub async fn show_store(
     state: web::Data<AppState>,
-    _viewer: Viewer,
+    viewer: Viewer,
     id: web::Path<StoreId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let record = state.run(move |db| db.store(id)).await?;
-    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
+    let view = StoreView::new(&record, &state.public_url().url).for_viewer(viewer.is_admin());
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// `PATCH /api/v1/stores/{id}`.
@@ -127,7 +128,7 @@ pub async fn update_store(
         .await?
         .map_err(|e| invalid(&state, e))?;
     tracing::info!(store_id = id.0, by = admin.0.user.id, "store updated");
-    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
+    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.public_url().url)))
 }
 
 /// `DELETE /api/v1/stores/{id}`: the store and its URL go; its events stay in the history.
@@ -155,7 +156,7 @@ pub async fn regenerate_store_token(
         by = admin.0.user.id,
         "webhook token regenerated"
     );
-    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.config.public_url)))
+    Ok(HttpResponse::Ok().json(StoreView::new(&record, &state.public_url().url)))
 }
 
 #[cfg(test)]

@@ -29,6 +29,8 @@ const FLASHES: &[&str] = &[
     "message_canceled",
     "message_rescheduled",
     "message_send_now",
+    "message_send_now_waiting",
+    "message_send_now_test",
     "marked_paid_none",
     "marked_paid_one",
     "marked_paid_many",

@@ -84,7 +84,7 @@ pub async fn list_stores(
     stores.sort_by_key(|s| s.name.to_lowercase());
     let stores: Vec<StoreView> = stores
         .iter()
-        .map(|r| StoreView::new(r, &state.config.public_url))
+        .map(|r| StoreView::new(r, &state.public_url().url).for_viewer(viewer.is_admin()))
         .collect();
     let ctx = context! { stores => ser(&stores) };
     Page::new(&state, &req, &viewer, "stores.html")
@@ -185,7 +185,7 @@ async fn store_page(
     record: &Store,
     edit: Option<RejectedEdit>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = StoreView::new(record, &state.config.public_url);
+    let view = StoreView::new(record, &state.public_url().url).for_viewer(viewer.is_admin());
     let (edit_name, edit_public_name, error, status) = match edit {
         Some((name, public_name, error)) => (
             name,
@@ -206,6 +206,8 @@ async fn store_page(
             Ok(instance) => Some(context! {
                 id => instance.id,
                 name => instance.name,
+                // A sandbox is always "connected", but it sends nothing to WhatsApp.
+                sandbox => instance.mode == crate::domain::InstanceMode::Sandbox,
                 connected => state.channels.state(instance_id).is_connected(),
             }),
             Err(DbError::NotFound) => None,
@@ -214,10 +216,26 @@ async fn store_page(
         None => None,
     };
     let summary = last_week_summary(state, Some(record.id), None).await?;
+    let store_id = record.id;
+    let active_templates = state
+        .run(move |db| {
+            let mut active = 0;
+            for (_, kinds) in crate::http::console::templates::KIND_GROUPS {
+                for kind in kinds {
+                    let template = db
+                        .template(store_id, *kind)?
+                        .unwrap_or_else(|| crate::render::default_template(*kind));
+                    active += usize::from(template.enabled);
+                }
+            }
+            Ok(active)
+        })
+        .await?;
     let ctx = context! {
         summary => summary,
         store => ser(&view),
         instance => linked,
+        active_templates => active_templates,
         edit_name => edit_name,
         edit_public_name => edit_public_name,
         company_name => company_name(state).await?,

@@ -2,6 +2,7 @@
 //! store is created, changed, re-tokened and deleted, and `StoreView`, the store as both show it
 //! (never the secret). No actix types.
 
+use crate::domain::public_url::{UrlProblem, problem};
 use serde::Serialize;
 
 use crate::db::{Db, DbError};
@@ -33,6 +34,10 @@ pub struct StoreView {
     pub has_secret: bool,
     pub enabled: bool,
     pub webhook_url: String,
+    /// Why platforms would not reach `webhook_url` (`loopback`, `private`, `plain_http`).
+    pub webhook_url_warning: Option<&'static str>,
+    /// The URL's secret token is hidden (attendants see only its start).
+    pub webhook_url_masked: bool,
     pub created_at: i64,
     pub first_event_at: Option<i64>,
     pub last_event_at: Option<i64>,
@@ -62,6 +67,8 @@ impl StoreView {
                 record.webhook_token,
                 record.slug
             ),
+            webhook_url_warning: problem(public_url).map(UrlProblem::code),
+            webhook_url_masked: false,
             created_at: record.created_at,
             first_event_at: record.first_event_at,
             last_event_at: record.last_event_at,
@@ -69,6 +76,23 @@ impl StoreView {
             test_mode: record.test_mode,
             instance_id: record.instance_id,
         }
+    }
+
+    /// The view an attendant gets: the webhook URL's token is a secret (whoever has it can post
+    /// events), so only its first characters show.
+    pub fn masked(mut self) -> StoreView {
+        if let Some(at) = self.webhook_url.find("/webhook/") {
+            let start = at + "/webhook/".len();
+            let shown: String = self.webhook_url[start..].chars().take(4).collect();
+            self.webhook_url = format!("{}{shown}…", &self.webhook_url[..start]);
+        }
+        self.webhook_url_masked = true;
+        self
+    }
+
+    /// `masked` unless the viewer is an admin.
+    pub fn for_viewer(self, is_admin: bool) -> StoreView {
+        if is_admin { self } else { self.masked() }
     }
 }
 

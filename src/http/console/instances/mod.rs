@@ -32,7 +32,9 @@ use crate::http::operations::instances::rules::{
 use crate::http::operations::instances::{self as ops, InstanceView};
 
 pub use events::stream_instance_events;
-pub use pairing::{connect_instance, disconnect_instance, pair_instance_with_code};
+pub use pairing::{
+    cancel_instance_connection, connect_instance, disconnect_instance, pair_instance_with_code,
+};
 pub use replies::save_auto_reply;
 
 /// The states a page can show (`instances.state.<name>`), as `ChannelState` serialises them,
@@ -43,6 +45,7 @@ pub const STATES: &[(&str, &str)] = &[
     ("waiting_for_code", "msg-scheduled"),
     ("pairing_expired", "off"),
     ("reconnecting", "msg-scheduled"),
+    ("failed", "msg-failed"),
     ("connected", "on"),
     ("logged_out", "msg-failed"),
     ("temporarily_banned", "msg-failed"),
@@ -410,6 +413,10 @@ mod tests {
             },
             ChannelState::PairingExpired,
             ChannelState::Reconnecting,
+            ChannelState::Failed {
+                reason: crate::queue::channel::Unreachable::Dns,
+                detail: String::new(),
+            },
             ChannelState::Connected {
                 number: String::new(),
                 name: String::new(),
@@ -432,6 +439,10 @@ mod tests {
             let keys = catalog_keys(lang);
             for name in state_names() {
                 let key = format!("instances.state.{name}");
+                assert!(keys.contains(&key), "{lang} lacks {key}");
+            }
+            for code in ["no_internet", "dns", "refused", "timeout", "tls", "other"] {
+                let key = format!("instances.unreachable.{code}");
                 assert!(keys.contains(&key), "{lang} lacks {key}");
             }
         }

@@ -89,6 +89,25 @@ pub async fn connect_instance(
     }
 }
 
+/// `POST /instancias/{id}/cancelar`: stop the attempt in progress (connecting, reconnecting, a QR
+/// or code on screen); the instance shows disconnected until Conectar.
+pub async fn cancel_instance_connection(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: AdminViewer,
+    id: web::Path<InstanceId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    match control(&state, id).await? {
+        Ok(pairing) => {
+            pairing.cancel();
+            tracing::info!(instance_id = id.0, by = admin.0.user.id, "pairing: cancel");
+            Ok(back(id))
+        }
+        Err(refusal) => refused(&state, &req, &admin, id, refusal).await,
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct PairCodeForm {
     #[serde(default)]

@@ -104,14 +104,26 @@ pub async fn send_message_now(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let outcome = ops::send_message_now(&state, id).await;
-    if outcome.is_ok() {
+    let mut flash = "message_send_now";
+    if let Ok(message) = &outcome {
         tracing::info!(
             message_id = id.0,
             by = viewer.user.id,
             "message sent to the front"
         );
+        // Say what happens next as it is: the test inbox, the connected instance, or a wait.
+        let store_id = message.store_id;
+        let instance = state.run(move |db| db.store(store_id)).await?.instance_id;
+        let connected = instance.is_some_and(|i| state.channels.state(i).is_connected());
+        flash = if message.test {
+            "message_send_now_test"
+        } else if connected {
+            "message_send_now"
+        } else {
+            "message_send_now_waiting"
+        };
     }
-    answer(&state, &req, &viewer, id, outcome, "message_send_now").await
+    answer(&state, &req, &viewer, id, outcome, flash).await
 }
 
 /// `POST /mensagens/{id}/dar-baixa`: the order is paid; its pending reminders stop.

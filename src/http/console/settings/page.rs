@@ -22,7 +22,10 @@ pub(super) async fn settings_page(
     let (current, ops) = state
         .run(move |db| Ok((db.console_settings()?, db.ops_settings()?)))
         .await?;
+    let public_url = state.public_url();
     let defaults = context! {
+        public_url => Value::from(minijinja::value::Serde(&public_url)),
+        public_url_problem => crate::domain::public_url::problem(&public_url.url).map(|p| p.code()),
         settings => Value::from(minijinja::value::Serde(&current)),
         ops => Value::from(minijinja::value::Serde(&ops)),
         error => None::<String>,

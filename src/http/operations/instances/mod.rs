@@ -86,8 +86,11 @@ pub struct InstanceView {
     pub sent_today: u32,
     pub daily_limit_reached: bool,
     pub last_sent_at: Option<i64>,
-    /// The pacing slot, when it is still ahead.
+    /// When the next queued message goes out: the later of the earliest due message and the
+    /// pacing slot. `None` when nothing is queued for this instance.
     pub next_send_at: Option<i64>,
+    /// `next_send_at` has come: the outbox sends it on its next pass (if connected).
+    pub next_send_due: bool,
     /// Now is inside the quiet hours: sending resumes at this time.
     pub quiet_until: Option<i64>,
     pub stores: Vec<LinkedStoreView>,
@@ -100,8 +103,11 @@ pub struct InstanceView {
 pub struct Overview {
     pub instances: Vec<Instance>,
     pub stores: Vec<Store>,
-    /// Scheduled messages by store.
+    /// Scheduled messages by store (store test-mode messages go to the test inbox, never
+    /// through an instance, so they are not counted).
     pub queued_by_store: HashMap<StoreId, usize>,
+    /// The earliest due time of each store's scheduled (non-test) messages.
+    pub earliest_due_by_store: HashMap<StoreId, i64>,
     pub queue_capped: bool,
 }
 
@@ -113,13 +119,19 @@ impl Overview {
         stores.sort_by_key(|s| (s.name.to_lowercase(), s.id));
         let due = db.due_messages(i64::MAX, QUEUE_CAP)?;
         let mut queued_by_store = HashMap::new();
-        for message in &due {
+        let mut earliest_due_by_store = HashMap::new();
+        // In due order: the first of a store is its earliest.
+        for message in due.iter().filter(|m| !m.test) {
             *queued_by_store.entry(message.store_id).or_insert(0) += 1;
+            earliest_due_by_store
+                .entry(message.store_id)
+                .or_insert(message.due_at);
         }
         Ok(Overview {
             instances,
             stores,
             queued_by_store,
+            earliest_due_by_store,
             queue_capped: due.len() >= QUEUE_CAP,
         })
     }
@@ -140,6 +152,11 @@ impl Overview {
             .iter()
             .map(|s| self.queued_by_store.get(&s.id).copied().unwrap_or(0))
             .sum();
+        let earliest_due = stores
+            .iter()
+            .filter_map(|s| self.earliest_due_by_store.get(&s.id).copied())
+            .min();
+        let next_send_at = earliest_due.map(|due| due.max(record.next_slot));
         let quiet = record.quiet_hours;
         InstanceView {
             id: record.id,
@@ -160,7 +177,8 @@ impl Overview {
             sent_today: record.sent_on(now),
             daily_limit_reached: record.daily_limit_reached(now),
             last_sent_at: record.last_sent_at,
-            next_send_at: (record.next_slot > now).then_some(record.next_slot),
+            next_send_at,
+            next_send_due: next_send_at.is_some_and(|at| at <= now),
             quiet_until: quiet.contains(now).then(|| quiet.defer(now)),
             stores: stores
                 .iter()
