@@ -28,6 +28,8 @@ pub struct ServeConfig {
     /// Shown in webhook URLs; defaults to the listen address.
     pub public_url: Option<String>,
     pub cache_bytes: usize,
+    /// Which peers may tell the client's address (login throttling behind a reverse proxy).
+    pub trusted_proxies: http::TrustedProxies,
     /// Where WhatsApp clients connect (WhatsApp Web unless a relay or a test server).
     pub whatsapp: WhatsappConfig,
 }
@@ -40,6 +42,8 @@ pub struct Running {
     /// Every instance's channel; `stop` ends the WhatsApp connections.
     pub channels: Arc<Channels>,
     pub whatsapp: Arc<Supervisors>,
+    /// Login password hashing (tests pause it to hold logins mid-way).
+    pub hashing: Arc<http::password::Hashing>,
 }
 
 impl Running {
@@ -82,6 +86,7 @@ pub fn start(
         db.clone(),
         HttpConfig {
             public_url: public_url.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
         },
         clock.clone(),
         intake,
@@ -94,6 +99,7 @@ pub fn start(
         supervisors.clone(),
     )));
     let channels = state.channels.clone();
+    let hashing = state.hashing.clone();
     let ready = state.workers_ready.clone();
     jobs::spawn_session_sweeper(db.clone(), clock.clone());
     jobs::start_senders(&db, &state, clock.clone())?;
@@ -106,6 +112,7 @@ pub fn start(
         public_url,
         channels,
         whatsapp: supervisors,
+        hashing,
     })
 }
 

@@ -7,6 +7,7 @@
 mod api;
 mod assets;
 mod auth;
+mod client;
 mod console;
 mod csrf;
 mod download;
@@ -35,6 +36,7 @@ use crate::domain::Clock;
 
 pub use actix_web::dev::{Server, ServerHandle};
 pub use actix_web::web::Data;
+pub use client::TrustedProxies;
 pub use metrics::Metrics;
 pub use ui::{Ui, catalog_keys};
 
@@ -43,6 +45,8 @@ pub use ui::{Ui, catalog_keys};
 pub struct HttpConfig {
     /// The address merchants and platforms reach avisa at, e.g. `https://avisa.minhaloja.com.br`.
     pub public_url: String,
+    /// Which peers' `X-Forwarded-For`/`Forwarded` tell the client's address.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl HttpConfig {
@@ -59,7 +63,9 @@ pub struct AppState {
     pub config: HttpConfig,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
-    pub login_limiter: ratelimit::RateLimiter,
+    pub login_throttle: ratelimit::LoginThrottle,
+    /// Password hashing off the async workers, a few at once.
+    pub hashing: Arc<password::Hashing>,
     /// Set once background workers run; /readyz reports it.
     pub workers_ready: Arc<AtomicBool>,
     /// The ingestion writer (group commit).
@@ -85,7 +91,12 @@ impl AppState {
             config,
             metrics: Arc::new(Metrics::default()),
             clock,
-            login_limiter: ratelimit::RateLimiter::new(5, 15 * 60),
+            login_throttle: ratelimit::LoginThrottle::new(
+                ratelimit::PER_CLIENT,
+                ratelimit::PER_ACCOUNT,
+                ratelimit::WINDOW_SECS,
+            ),
+            hashing: Arc::new(password::Hashing::new(password::HASHING_AT_ONCE)),
             workers_ready: Arc::new(AtomicBool::new(false)),
             intake,
             channels: Arc::default(),

@@ -1,9 +1,14 @@
 //! Password hashing (argon2id) and the random secrets avisa hands out: session ids, CSRF tokens,
-//! API tokens and one-time passwords.
+//! API tokens and one-time passwords. Request handlers hash through `Hashing`: argon2 takes tens of milliseconds of CPU, which on an async worker would
+//! hold up every webhook behind it, so it runs on the blocking pool, a few at a time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The shortest password the console accepts.
 pub const MIN_PASSWORD_LEN: usize = 10;
@@ -23,6 +28,64 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
             .verify_password(password.as_bytes(), &hash)
             .is_ok()
     })
+}
+
+/// Hashes running at once by default: argon2 is CPU-bound, and more at once than the machine has
+/// cores only makes each slower while holding the blocking pool's threads.
+pub const HASHING_AT_ONCE: usize = 2;
+
+/// Password hashing for request handlers: on the blocking pool, at most a few at once; the
+/// waiting for a slot is asynchronous, so the caller's worker goes on answering other requests.
+pub struct Hashing {
+    slots: Arc<Semaphore>,
+    at_once: u32,
+    waiting: AtomicUsize,
+}
+
+impl Hashing {
+    pub fn new(at_once: usize) -> Hashing {
+        Hashing {
+            slots: Arc::new(Semaphore::new(at_once)),
+            at_once: u32::try_from(at_once).expect("a small bound"),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// `hash_password`, off the async workers.
+    pub async fn hash(&self, password: String) -> String {
+        self.off_workers(move || hash_password(&password)).await
+    }
+
+    /// `verify_password`, off the async workers.
+    pub async fn verify(&self, password: String, phc: String) -> bool {
+        self.off_workers(move || verify_password(&password, &phc))
+            .await
+    }
+
+    /// Hashes waiting for a slot now (for /metrics and tests).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    /// Takes every slot until the guard drops: hashing pauses, requests wait for it. Tests use
+    /// it to hold logins mid-way deterministically.
+    pub async fn pause(&self) -> OwnedSemaphorePermit {
+        self.slots
+            .clone()
+            .acquire_many_owned(self.at_once)
+            .await
+            .expect("the hashing semaphore is never closed")
+    }
+
+    async fn off_workers<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let slot = self.slots.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _slot = slot.expect("the hashing semaphore is never closed");
+        tokio::task::spawn_blocking(work)
+            .await
+            .expect("password hashing does not panic")
+    }
 }
 
 /// A hash to verify against when the user does not exist, so timing does not reveal e-mails.
@@ -68,6 +131,46 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("wrong horse battery", &hash));
         assert!(!verify_password("anything", "not a hash"));
+    }
+
+    /// One runtime thread, like each of actix's workers: while hashes run, another task on it
+    /// still gets its turn (with hashing on the runtime thread it would run after all of them).
+    #[test]
+    fn hashing_leaves_the_async_worker_free_for_other_requests() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let hashing = Arc::new(Hashing::new(HASHING_AT_ONCE));
+        let hash = hash_password("correct horse battery");
+        let finished = Arc::new(AtomicUsize::new(0));
+        const LOGINS: usize = 8;
+        let (seen_by_webhook, all_right) = runtime.block_on(async {
+            let logins: Vec<_> = (0..LOGINS)
+                .map(|_| {
+                    let (hash, finished) = (hash.clone(), finished.clone());
+                    let hashing = hashing.clone();
+                    tokio::spawn(async move {
+                        let ok = hashing.verify("correct horse battery".into(), hash).await;
+                        finished.fetch_add(1, Ordering::SeqCst);
+                        ok
+                    })
+                })
+                .collect();
+            let finished_for_webhook = finished.clone();
+            let webhook = tokio::spawn(async move { finished_for_webhook.load(Ordering::SeqCst) });
+            let seen = webhook.await.expect("webhook task");
+            let mut all_right = true;
+            for login in logins {
+                all_right &= login.await.expect("login task");
+            }
+            (seen, all_right)
+        });
+        assert!(all_right);
+        assert_eq!(finished.load(Ordering::SeqCst), LOGINS);
+        assert!(
+            seen_by_webhook < LOGINS,
+            "the webhook waited for {seen_by_webhook} hashes"
+        );
     }
 
     #[test]
