@@ -43,7 +43,9 @@ pub struct Running {
     pub channels: Arc<Channels>,
     pub whatsapp: Arc<Supervisors>,
     /// Login password hashing (tests pause it to hold logins mid-way).
-    pub hashing: Arc<http::password::Hashing>,
+    pub hashing: Arc<http::slots::Slots>,
+    /// Template rendering for previews and saves (tests pause it the same way).
+    pub rendering: Arc<http::slots::Slots>,
 }
 
 impl Running {
@@ -100,6 +102,7 @@ pub fn start(
     )));
     let channels = state.channels.clone();
     let hashing = state.hashing.clone();
+    let rendering = state.rendering.clone();
     let ready = state.workers_ready.clone();
     jobs::spawn_session_sweeper(db.clone(), clock.clone());
     jobs::start_senders(&db, &state, clock.clone())?;
@@ -113,6 +116,7 @@ pub fn start(
         channels,
         whatsapp: supervisors,
         hashing,
+        rendering,
     })
 }
 

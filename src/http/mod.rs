@@ -19,6 +19,7 @@ pub mod password;
 mod ratelimit;
 pub mod routes;
 mod samples;
+pub mod slots;
 mod ui;
 mod webhook;
 
@@ -39,6 +40,9 @@ pub use actix_web::web::Data;
 pub use client::TrustedProxies;
 pub use metrics::Metrics;
 pub use ui::{Ui, catalog_keys};
+
+/// Template renders running at once (each is bounded by `render`'s fuel and output cap).
+const RENDERING_AT_ONCE: usize = 2;
 
 /// What the HTTP layer needs from the command line.
 #[derive(Clone, Debug)]
@@ -65,7 +69,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub login_throttle: ratelimit::LoginThrottle,
     /// Password hashing off the async workers, a few at once.
-    pub hashing: Arc<password::Hashing>,
+    pub hashing: Arc<slots::Slots>,
+    /// Template rendering for previews and saves, off the async workers, a few at once.
+    pub rendering: Arc<slots::Slots>,
     /// Set once background workers run; /readyz reports it.
     pub workers_ready: Arc<AtomicBool>,
     /// The ingestion writer (group commit).
@@ -96,7 +102,8 @@ impl AppState {
                 ratelimit::PER_ACCOUNT,
                 ratelimit::WINDOW_SECS,
             ),
-            hashing: Arc::new(password::Hashing::new(password::HASHING_AT_ONCE)),
+            hashing: Arc::new(slots::Slots::new(password::HASHING_AT_ONCE)),
+            rendering: Arc::new(slots::Slots::new(RENDERING_AT_ONCE)),
             workers_ready: Arc::new(AtomicBool::new(false)),
             intake,
             channels: Arc::default(),
@@ -114,6 +121,33 @@ impl AppState {
         let db = self.db.clone();
         crate::db::blocking(move || f(&db)).await
     }
+}
+
+/// The console loads everything from avisa itself (no CDN) and has no inline script or style, so
+/// the policy allows only its own origin: an injected `<script>` or `style` attribute does not
+/// run.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+/// Features the console never uses, switched off for any page (and anything injected into one).
+const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), \
+interest-cohort=()";
+
+/// API answers carry buyers' data and tokens: no cache (browser or proxy) keeps them.
+async fn no_store_api(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let api = req.path().starts_with("/api/");
+    let mut response = next.call(req).await?;
+    if api {
+        response.headers_mut().insert(
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(response)
 }
 
 /// Checks the caller against the route table's access before any handler runs. The table is
@@ -148,8 +182,11 @@ pub fn server(
                 middleware::DefaultHeaders::new()
                     .add(("X-Content-Type-Options", "nosniff"))
                     .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "same-origin")),
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+                    .add(("Permissions-Policy", PERMISSIONS_POLICY)),
             )
+            .wrap(middleware::from_fn(no_store_api))
     })
     .workers(2)
     .max_connections(1024)

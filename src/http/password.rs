@@ -1,14 +1,13 @@
 //! Password hashing (argon2id) and the random secrets avisa hands out: session ids, CSRF tokens,
-//! API tokens and one-time passwords. Request handlers hash through `Hashing`: argon2 takes tens of milliseconds of CPU, which on an async worker would
-//! hold up every webhook behind it, so it runs on the blocking pool, a few at a time.
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! API tokens and one-time passwords. Request handlers hash through `hash_with`/`verify_with`:
+//! argon2 takes tens of milliseconds of CPU, which on an async worker would hold up every webhook
+//! behind it, so it runs on the blocking pool, a few at a time (`Slots`).
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use rand::RngExt;
 use sha2::{Digest, Sha256};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::slots::Slots;
 
 /// The shortest password the console accepts.
 pub const MIN_PASSWORD_LEN: usize = 10;
@@ -30,62 +29,18 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     })
 }
 
-/// Hashes running at once by default: argon2 is CPU-bound, and more at once than the machine has
-/// cores only makes each slower while holding the blocking pool's threads.
+/// Hashes running at once: argon2 is CPU-bound, and more at once than the machine has cores
+/// only makes each slower while holding the blocking pool's threads.
 pub const HASHING_AT_ONCE: usize = 2;
 
-/// Password hashing for request handlers: on the blocking pool, at most a few at once; the
-/// waiting for a slot is asynchronous, so the caller's worker goes on answering other requests.
-pub struct Hashing {
-    slots: Arc<Semaphore>,
-    at_once: u32,
-    waiting: AtomicUsize,
+/// `hash_password` through `slots` (off the async workers, a few at once).
+pub async fn hash_with(slots: &Slots, password: String) -> String {
+    slots.run(move || hash_password(&password)).await
 }
 
-impl Hashing {
-    pub fn new(at_once: usize) -> Hashing {
-        Hashing {
-            slots: Arc::new(Semaphore::new(at_once)),
-            at_once: u32::try_from(at_once).expect("a small bound"),
-            waiting: AtomicUsize::new(0),
-        }
-    }
-
-    /// `hash_password`, off the async workers.
-    pub async fn hash(&self, password: String) -> String {
-        self.off_workers(move || hash_password(&password)).await
-    }
-
-    /// `verify_password`, off the async workers.
-    pub async fn verify(&self, password: String, phc: String) -> bool {
-        self.off_workers(move || verify_password(&password, &phc))
-            .await
-    }
-
-    /// Hashes waiting for a slot now (for /metrics and tests).
-    pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::SeqCst)
-    }
-
-    /// Takes every slot until the guard drops: hashing pauses, requests wait for it. Tests use
-    /// it to hold logins mid-way deterministically.
-    pub async fn pause(&self) -> OwnedSemaphorePermit {
-        self.slots
-            .clone()
-            .acquire_many_owned(self.at_once)
-            .await
-            .expect("the hashing semaphore is never closed")
-    }
-
-    async fn off_workers<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let slot = self.slots.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let _slot = slot.expect("the hashing semaphore is never closed");
-        tokio::task::spawn_blocking(work)
-            .await
-            .expect("password hashing does not panic")
-    }
+/// `verify_password` through `slots` (off the async workers, a few at once).
+pub async fn verify_with(slots: &Slots, password: String, phc: String) -> bool {
+    slots.run(move || verify_password(&password, &phc)).await
 }
 
 /// A hash to verify against when the user does not exist, so timing does not reveal e-mails.
@@ -123,6 +78,8 @@ pub fn one_time_password() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn a_hashed_password_verifies_and_a_wrong_one_does_not() {
@@ -140,7 +97,7 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        let hashing = Arc::new(Hashing::new(HASHING_AT_ONCE));
+        let hashing = Arc::new(Slots::new(HASHING_AT_ONCE));
         let hash = hash_password("correct horse battery");
         let finished = Arc::new(AtomicUsize::new(0));
         const LOGINS: usize = 8;
@@ -150,7 +107,7 @@ mod tests {
                     let (hash, finished) = (hash.clone(), finished.clone());
                     let hashing = hashing.clone();
                     tokio::spawn(async move {
-                        let ok = hashing.verify("correct horse battery".into(), hash).await;
+                        let ok = verify_with(&hashing, "correct horse battery".into(), hash).await;
                         finished.fetch_add(1, Ordering::SeqCst);
                         ok
                     })

@@ -17,6 +17,7 @@ mod monetizze;
 mod nuvemshop;
 mod pagarme;
 mod perfectpay;
+pub mod secrets;
 mod shopify;
 mod signature;
 mod stripe;

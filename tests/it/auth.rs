@@ -522,3 +522,30 @@ async fn login_never_sends_anyone_to_another_site_and_hostile_next_values_do_not
     assert!(html.contains("name=\"next\""), "{html}");
     assert!(!html.contains("evil"), "{html}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_strict_content_policy_and_api_answers_are_never_cached() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let page = admin.get(app.at("/")).send().await.expect("home");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("style-src 'self';"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(page.headers().contains_key("permissions-policy"));
+    let api = admin
+        .get(app.at("/api/v1/stores"))
+        .send()
+        .await
+        .expect("API");
+    assert_eq!(api.status(), 200);
+    assert_eq!(api.headers()["cache-control"], "no-store");
+    // No page of the console relies on inline script or style.
+    let html = page.text().await.expect("body");
+    assert!(
+        !html.contains("<script>") && !html.contains(" style=\""),
+        "{html}"
+    );
+}

@@ -18,7 +18,9 @@ pub struct TestApp {
     /// The running server's channel registry, for registering fake channels and pairing.
     pub channels: Arc<avisa::channels::Channels>,
     /// The running server's password hashing, for holding logins mid-way.
-    pub hashing: Arc<avisa::http::password::Hashing>,
+    pub hashing: Arc<avisa::http::slots::Slots>,
+    /// The running server's template rendering, for holding previews mid-way.
+    pub rendering: Arc<avisa::http::slots::Slots>,
     handle: avisa::http::ServerHandle,
 }
 
@@ -60,6 +62,7 @@ impl TestApp {
         let db = running.db.clone();
         let channels = running.channels.clone();
         let hashing = running.hashing.clone();
+        let rendering = running.rendering.clone();
         tokio::spawn(running.server);
         let app = TestApp {
             url,
@@ -67,6 +70,7 @@ impl TestApp {
             db,
             channels,
             hashing,
+            rendering,
             handle,
         };
         // The listener is bound before start: the first request waits in its backlog, no retry loop.

@@ -17,7 +17,7 @@ use crate::http::error::ApiError;
 use actix_web::http::StatusCode;
 
 use crate::http::client::client_address;
-use crate::http::password::dummy_hash;
+use crate::http::password::{dummy_hash, hash_with, verify_with};
 pub use account::{change_password, set_language, show_account};
 use next::safe_next;
 
@@ -82,7 +82,7 @@ pub async fn create_first_admin(
     let now = state.clock.now();
     let name = form.name.trim().to_owned();
     let email = form.email.trim().to_owned();
-    let password_hash = state.hashing.hash(form.password).await;
+    let password_hash = hash_with(&state.hashing, form.password).await;
     let user = state
         .run(move |db| {
             db.create_user(NewUser {
@@ -157,7 +157,7 @@ pub async fn create_session(
     let phc = user
         .as_ref()
         .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
-    let matches = state.hashing.verify(password, phc).await;
+    let matches = verify_with(&state.hashing, password, phc).await;
     match user {
         Some(user) if matches && !user.disabled => {
             state.login_throttle.succeeded(attempt);

@@ -10,7 +10,7 @@ use crate::domain::template::MessageTemplate;
 use crate::domain::{EventKind, Store, StoreId};
 use crate::http::AppState;
 use crate::render::default_template;
-use form::EditorForm;
+use form::{EditorForm, FieldError};
 use preview::PreviewView;
 
 /// The store, whether its template for `kind` is custom, and the template (stored or default);
@@ -31,7 +31,8 @@ pub async fn load_template(
     ))
 }
 
-/// Renders the preview of `form` with the store's quiet hours.
+/// Renders the preview of `form` with the store's quiet hours, on the rendering slots (off the
+/// async workers; each render bounded by `render`'s fuel and output cap).
 pub async fn preview_template(
     state: &AppState,
     store: &Store,
@@ -41,12 +42,29 @@ pub async fn preview_template(
     let quiet = state
         .run(|db| Ok(db.message_settings()?.quiet_hours))
         .await?;
-    Ok(preview::preview(
-        form,
+    let (form, platform, name, now) = (
+        form.clone(),
         store.platform,
-        kind,
-        &store.name,
-        quiet,
+        store.name.clone(),
         state.clock.now(),
-    ))
+    );
+    Ok(state
+        .rendering
+        .run(move || preview::preview(&form, platform, kind, &name, quiet, now))
+        .await)
+}
+
+/// Save-time check of what parsing cannot see: each part rendered with every sample of the
+/// store's platform and kind, on the rendering slots; the parts over the work or length budget.
+pub async fn budget_errors(
+    state: &AppState,
+    store: &Store,
+    kind: EventKind,
+    form: &EditorForm,
+) -> Vec<FieldError> {
+    let (form, platform, name) = (form.clone(), store.platform, store.name.clone());
+    state
+        .rendering
+        .run(move || preview::budget_errors(&form, platform, kind, &name))
+        .await
 }
