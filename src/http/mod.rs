@@ -13,6 +13,7 @@ mod csrf;
 mod download;
 mod error;
 mod health;
+mod lognoise;
 mod metrics;
 mod operations;
 pub mod password;
@@ -125,9 +126,9 @@ impl AppState {
 
 /// The console loads everything from avisa itself (no CDN) and has no inline script or style, so
 /// the policy allows only its own origin: an injected `<script>` or `style` attribute does not
-/// run.
+/// run. `data:` images cannot run script; the QR check of the browser tests draws through one.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-img-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
 /// Features the console never uses, switched off for any page (and anything injected into one).

@@ -26,6 +26,8 @@ mod woocommerce;
 
 #[cfg(test)]
 pub(crate) mod fixture_tests;
+#[cfg(test)]
+mod fuzz_tests;
 
 use serde::{Deserialize, Serialize};
 

@@ -109,6 +109,24 @@ fn mask_json(platform: &str, value: &mut Value, found: &mut Vec<Value>) {
                 }
             }
         }
+        // Monetizze repeats the whole payload, secrets included, as a JSON text in `json`.
+        // Its text is not always valid JSON (raw newlines inside strings), so a field that does
+        // not parse is masked as text.
+        Value::String(text) if text.starts_with(['{', '[']) => {
+            let masked = match serde_json::from_str::<Value>(text) {
+                Ok(mut inner) => {
+                    let before = found.len();
+                    mask_json(platform, &mut inner, found);
+                    (found.len() > before).then(|| inner.to_string())
+                }
+                Err(_) => mask_quoted_fields(platform, text),
+            };
+            if let Some(masked) = masked {
+                *text = masked;
+                // The sender's layout cannot be kept around an escaped secret.
+                found.push(Value::Null);
+            }
+        }
         Value::Array(items) => items
             .iter_mut()
             .for_each(|item| mask_json(platform, item, found)),
@@ -116,11 +134,64 @@ fn mask_json(platform: &str, value: &mut Value, found: &mut Vec<Value>) {
     }
 }
 
+/// `"secret_field": "value"` pairs in text that is JSON-like but does not parse, with each value
+/// masked; `None` when there is none.
+fn mask_quoted_fields(platform: &str, text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(open) = rest.find('"') {
+        let after_open = &rest[open + 1..];
+        let Some(close) = string_end(after_open) else {
+            break;
+        };
+        let name = &after_open[..close];
+        out.push_str(&rest[..open + 1 + close + 1]);
+        rest = &after_open[close + 1..];
+        let tail = rest.trim_start();
+        let Some(value) = tail.strip_prefix(':').map(str::trim_start) else {
+            continue;
+        };
+        if !is_secret(platform, name) || !value.starts_with('"') {
+            continue;
+        }
+        let body = &value[1..];
+        let end = string_end(body)?;
+        if end == 0 {
+            continue;
+        }
+        out.push_str(&rest[..rest.len() - value.len()]);
+        out.push('"');
+        out.push_str(MASK);
+        out.push('"');
+        rest = &body[end + 1..];
+        changed = true;
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// Where a JSON string's closing quote is in `body` (the text after its opening quote).
+fn string_end(body: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(i),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
 /// The body with each secret's JSON text replaced in place, keeping the sender's layout; `None`
 /// when a secret is written in a way this cannot find (escapes), so the caller re-serialises.
 fn keep_layout(body: &[u8], found: &[Value]) -> Option<Vec<u8>> {
     let mut text = std::str::from_utf8(body).ok()?.to_owned();
     let mask = serde_json::to_string(MASK).expect("a string serialises");
+    if found.contains(&Value::Null) {
+        return None;
+    }
     for secret in found {
         let written = serde_json::to_string(secret).expect("a JSON value serialises");
         if !text.contains(&written) {
@@ -170,6 +241,30 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains(MASK));
+    }
+
+    #[test]
+    fn secrets_inside_a_json_text_field_are_masked_too() {
+        let body = r#"{"chave_unica":"abc","json":"{\"chave_unica\":\"abc\",\"x\":1}"}"#;
+        let shown = masked("monetizze", body);
+        assert!(!shown.contains("abc"), "{shown}");
+        let value: Value = serde_json::from_str(&shown).expect("still JSON");
+        assert!(value["json"].as_str().expect("text").contains(MASK));
+    }
+
+    #[test]
+    fn secrets_inside_a_json_text_that_does_not_parse_are_masked_as_text() {
+        let text = "{\"descricao\":\"a\nb\", \"chave_unica\" : \"a\\\"bc\",\"token\":\"\"}";
+        let shown = mask_quoted_fields("monetizze", text).expect("masked");
+        assert_eq!(
+            shown,
+            "{\"descricao\":\"a\nb\", \"chave_unica\" : \"••••••\",\"token\":\"\"}"
+        );
+        assert_eq!(mask_quoted_fields("monetizze", "{\"a\":\"b\"}"), None);
+        assert_eq!(
+            mask_quoted_fields("monetizze", "{\"chave_unica\":\"open"),
+            None
+        );
     }
 
     #[test]

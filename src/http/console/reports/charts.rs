@@ -100,7 +100,7 @@ pub fn stacked_bars(id: &str, title: &str, labels: &[String], series: &[Series])
     for s in series {
         out.push_str(&format!(
             // An SVG fill, not a style attribute: the Content-Security-Policy allows no inline style.
-            r#"<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><rect width="10" height="10" rx="2" fill="{}"/></svg>{}</li>"#,
+            r#"<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true"><path d="M0 0h10v10H0z" fill="{}"/></svg>{}</li>"#,
             s.color,
             escape(&s.label)
         ));

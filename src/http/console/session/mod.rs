@@ -130,7 +130,7 @@ pub async fn create_session(
     let attempt = match state.login_throttle.begin(&form.email, ip, now) {
         Ok(attempt) => attempt,
         Err(wait) => {
-            tracing::warn!(%ip, "login throttled");
+            crate::http::lognoise::warn_noisy!(now, %ip, "login throttled");
             let minutes = wait.div_ceil(60);
             let ctx = context! { next => next, error => Some("error.rate_limited"), minutes => minutes, email => form.email };
             let mut response = Page::anonymous(&state, &req, "login.html")
