@@ -160,7 +160,8 @@ mod tests {
     fn the_client_address_follows_only_trusted_hops() {
         let proxies: TrustedProxies = "127.0.0.1, 10.0.0.0/8".parse().expect("list");
         let trusted = |ip| proxies.trusts(ip, false);
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             // An untrusted peer's headers are ignored.
             (
                 "203.0.113.9",
