@@ -38,6 +38,7 @@ fn serve_avisa() {
             data_dir: dir.path().join("data"),
             public_url: Some(url.clone()),
             cache_bytes: 32 * 1024 * 1024,
+            trusted_proxies: Default::default(),
             whatsapp: Default::default(),
         };
         let running = avisa::app::start(&config, listener, Arc::new(avisa::domain::SystemClock))

@@ -28,6 +28,8 @@ pub struct ServeConfig {
     /// Shown in webhook URLs; defaults to the listen address.
     pub public_url: Option<String>,
     pub cache_bytes: usize,
+    /// Which peers may tell the client's address (login throttling behind a reverse proxy).
+    pub trusted_proxies: http::TrustedProxies,
     /// Where WhatsApp clients connect (WhatsApp Web unless a relay or a test server).
     pub whatsapp: WhatsappConfig,
 }
@@ -40,6 +42,10 @@ pub struct Running {
     /// Every instance's channel; `stop` ends the WhatsApp connections.
     pub channels: Arc<Channels>,
     pub whatsapp: Arc<Supervisors>,
+    /// Login password hashing (tests pause it to hold logins mid-way).
+    pub hashing: Arc<http::slots::Slots>,
+    /// Template rendering for previews and saves (tests pause it the same way).
+    pub rendering: Arc<http::slots::Slots>,
 }
 
 impl Running {
@@ -76,6 +82,7 @@ pub fn start(
         HttpConfig {
             public_url: config.public_url.clone(),
             listen_url,
+            trusted_proxies: config.trusted_proxies.clone(),
         },
         clock.clone(),
         intake,
@@ -89,6 +96,8 @@ pub fn start(
         supervisors.clone(),
     )));
     let channels = state.channels.clone();
+    let hashing = state.hashing.clone();
+    let rendering = state.rendering.clone();
     let ready = state.workers_ready.clone();
     jobs::spawn_session_sweeper(db.clone(), clock.clone());
     jobs::start_senders(&db, &state, clock.clone())?;
@@ -101,6 +110,8 @@ pub fn start(
         public_url,
         channels,
         whatsapp: supervisors,
+        hashing,
+        rendering,
     })
 }
 

@@ -168,6 +168,10 @@ pub struct ServeArgs {
     /// The URL platforms and people reach avisa at (used in webhook URLs; https turns on secure cookies).
     #[arg(long, env = "AVISA_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For / Forwarded name the client (addresses or networks,
+    /// comma-separated, or `none`); by default loopback when the public URL is https.
+    #[arg(long, env = "AVISA_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<crate::http::TrustedProxies>,
     /// Database page cache, in MiB.
     #[arg(long, env = "AVISA_CACHE_MB", default_value_t = 64)]
     pub cache_mb: usize,

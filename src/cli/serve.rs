@@ -42,6 +42,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             data_dir: args.data.data_dir.clone(),
             public_url: args.public_url.clone(),
             cache_bytes: args.cache_mb.max(1) * 1024 * 1024,
+            trusted_proxies: args.trusted_proxies.clone().unwrap_or_default(),
             whatsapp: WhatsappConfig {
                 url: args.whatsapp_url.clone(),
                 version: None,

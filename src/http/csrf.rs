@@ -75,7 +75,11 @@ pub async fn protect(
             _ => false,
         };
         if !valid || foreign_origin(&req) {
-            tracing::warn!(
+            let now = req
+                .app_data::<web::Data<AppState>>()
+                .map_or(0, |s| s.clock.now());
+            crate::http::lognoise::warn_noisy!(
+                now,
                 path = req.path(),
                 "request refused: CSRF token missing or wrong"
             );

@@ -13,6 +13,9 @@ use super::operations::messages::FilterError;
 use crate::db::DbError;
 use crate::domain::EventId;
 
+/// The header a failure's id travels in, for the console's error page.
+pub const ERROR_ID_HEADER: &str = "x-avisa-error-id";
+
 /// An error answered to a JSON API caller, a platform's webhook or a console page.
 #[derive(Debug)]
 pub enum ApiError {
@@ -126,12 +129,26 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        // Busy is the intake's planned back-pressure, not a failure worth an error line.
-        if self.status_code().is_server_error() && !matches!(self, ApiError::Busy) {
-            tracing::error!(code = self.code(), error = %self, "request failed");
-        }
-        let error = json!({ "code": self.code(), "message": self.to_string() });
+        // Busy is the intake's planned back-pressure, not a failure worth an error line. Any other
+        // 5xx is ours: the caller (maybe anonymous) gets its code and an id to quote, the detail
+        // (paths, storage errors) goes only to the log under that id.
+        let failure_id = (self.status_code().is_server_error() && !matches!(self, ApiError::Busy))
+            .then(|| hex::encode(super::password::random_bytes::<6>()));
+        let error = match &failure_id {
+            Some(id) => {
+                tracing::error!(code = self.code(), error_id = %id, error = %self, "request failed");
+                json!({
+                    "code": self.code(),
+                    "message": format!("internal error; quote id {id} to the administrator"),
+                    "id": id,
+                })
+            }
+            None => json!({ "code": self.code(), "message": self.to_string() }),
+        };
         let mut response = HttpResponse::build(self.status_code());
+        if let Some(id) = &failure_id {
+            response.insert_header((ERROR_ID_HEADER, id.as_str()));
+        }
         match self {
             // The platform retries; tell it when.
             ApiError::Busy => {
@@ -164,6 +181,35 @@ mod tests {
         );
         let unreadable = ApiError::BadBody { event_ids: vec![] };
         assert_eq!(unreadable.status_code(), 400);
+    }
+
+    #[test]
+    fn a_failure_answers_its_code_and_an_id_and_keeps_the_detail_for_the_log() {
+        let failure = ApiError::from(DbError::Engine(
+            "database: I/O error: No space left on device".into(),
+        ));
+        let response = failure.error_response();
+        assert_eq!(response.status(), 500);
+        let id = response
+            .headers()
+            .get(ERROR_ID_HEADER)
+            .expect("an error id")
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert_eq!(id.len(), 12);
+        let body = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(actix_web::body::to_bytes(response.into_body()))
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(body["error"]["code"], "storage_failed");
+        assert_eq!(body["error"]["id"], id.as_str());
+        assert!(!body.to_string().contains("No space"), "{body}");
+        // Errors the caller can act on keep their message.
+        let validation = ApiError::Validation("unknown kind `x`".into()).error_response();
+        assert!(!validation.headers().contains_key(ERROR_ID_HEADER));
     }
 
     #[test]

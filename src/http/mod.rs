@@ -7,17 +7,20 @@
 mod api;
 mod assets;
 mod auth;
+mod client;
 mod console;
 mod csrf;
 mod download;
 mod error;
 mod health;
+mod lognoise;
 mod metrics;
 mod operations;
 pub mod password;
 mod ratelimit;
 pub mod routes;
 mod samples;
+pub mod slots;
 mod ui;
 mod webhook;
 
@@ -36,8 +39,12 @@ use crate::domain::public_url::{PublicUrl, effective_public_url};
 
 pub use actix_web::dev::{Server, ServerHandle};
 pub use actix_web::web::Data;
+pub use client::TrustedProxies;
 pub use metrics::Metrics;
 pub use ui::{Ui, catalog_keys};
+
+/// Template renders running at once (each is bounded by `render`'s fuel and output cap).
+const RENDERING_AT_ONCE: usize = 2;
 
 /// What the HTTP layer needs from the command line.
 #[derive(Clone, Debug)]
@@ -47,6 +54,8 @@ pub struct HttpConfig {
     pub public_url: Option<String>,
     /// The address avisa listens on as a URL (`http://127.0.0.1:8080`): the last resort.
     pub listen_url: String,
+    /// Which peers' `X-Forwarded-For`/`Forwarded` tell the client's address.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Everything a handler can reach. Cloned per worker; the parts are shared.
@@ -56,7 +65,11 @@ pub struct AppState {
     pub config: HttpConfig,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
-    pub login_limiter: ratelimit::RateLimiter,
+    pub login_throttle: ratelimit::LoginThrottle,
+    /// Password hashing off the async workers, a few at once.
+    pub hashing: Arc<slots::Slots>,
+    /// Template rendering for previews and saves, off the async workers, a few at once.
+    pub rendering: Arc<slots::Slots>,
     /// Set once background workers run; /readyz reports it.
     pub workers_ready: Arc<AtomicBool>,
     /// The ingestion writer (group commit).
@@ -88,7 +101,13 @@ impl AppState {
             config,
             metrics: Arc::new(Metrics::default()),
             clock,
-            login_limiter: ratelimit::RateLimiter::new(5, 15 * 60),
+            login_throttle: ratelimit::LoginThrottle::new(
+                ratelimit::PER_CLIENT,
+                ratelimit::PER_ACCOUNT,
+                ratelimit::WINDOW_SECS,
+            ),
+            hashing: Arc::new(slots::Slots::new(password::HASHING_AT_ONCE)),
+            rendering: Arc::new(slots::Slots::new(RENDERING_AT_ONCE)),
             workers_ready: Arc::new(AtomicBool::new(false)),
             intake,
             channels: Arc::default(),
@@ -131,6 +150,33 @@ impl AppState {
     }
 }
 
+/// The console loads everything from avisa itself (no CDN) and has no inline script or style, so
+/// the policy allows only its own origin: an injected `<script>` or `style` attribute does not
+/// run. `data:` images cannot run script; the QR check of the browser tests draws through one.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+/// Features the console never uses, switched off for any page (and anything injected into one).
+const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), \
+interest-cohort=()";
+
+/// API answers carry buyers' data and tokens: no cache (browser or proxy) keeps them.
+async fn no_store_api(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let api = req.path().starts_with("/api/");
+    let mut response = next.call(req).await?;
+    if api {
+        response.headers_mut().insert(
+            actix_web::http::header::CACHE_CONTROL,
+            actix_web::http::header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(response)
+}
+
 /// Checks the caller against the route table's access before any handler runs. The table is
 /// handed to `auth` as data here, so `auth` never names `routes`.
 async fn require_access(
@@ -163,8 +209,11 @@ pub fn server(
                 middleware::DefaultHeaders::new()
                     .add(("X-Content-Type-Options", "nosniff"))
                     .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "same-origin")),
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+                    .add(("Permissions-Policy", PERMISSIONS_POLICY)),
             )
+            .wrap(middleware::from_fn(no_store_api))
     })
     .workers(2)
     .max_connections(1024)

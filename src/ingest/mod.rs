@@ -17,6 +17,7 @@ mod monetizze;
 mod nuvemshop;
 mod pagarme;
 mod perfectpay;
+pub mod secrets;
 mod shopify;
 mod signature;
 mod stripe;
@@ -25,6 +26,8 @@ mod woocommerce;
 
 #[cfg(test)]
 pub(crate) mod fixture_tests;
+#[cfg(test)]
+mod fuzz_tests;
 
 use serde::{Deserialize, Serialize};
 

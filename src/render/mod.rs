@@ -26,6 +26,10 @@ pub enum RenderError {
     UnknownVariable { name: String, line: usize },
     /// Rendering failed (a filter on the wrong kind of value, …).
     Failed(String),
+    /// Rendering took more than `FUEL` steps (loops too large): refused, not waited for.
+    TooMuchWork,
+    /// The text grew past `MAX_OUTPUT_BYTES`.
+    TooLong { limit: usize },
 }
 
 impl std::fmt::Display for RenderError {
@@ -36,6 +40,8 @@ impl std::fmt::Display for RenderError {
                 write!(f, "linha {line}: variável desconhecida `{name}`")
             }
             RenderError::Failed(message) => f.write_str(message),
+            RenderError::TooMuchWork => f.write_str("o modelo dá trabalho demais para montar"),
+            RenderError::TooLong { limit } => write!(f, "o texto passa de {limit} bytes"),
         }
     }
 }
@@ -46,6 +52,7 @@ fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_fuel(Some(FUEL));
     env.add_filter("brl", brl);
     env.add_filter("first_name", first_name);
     env.add_filter("date_br", date_br);
@@ -89,15 +96,64 @@ pub fn validate(source: &str) -> Result<(), RenderError> {
 pub fn render(source: &str, event: &Event, public_name: &str) -> Result<String, RenderError> {
     validate(source)?;
     let env = environment();
-    let text = env
-        .render_str(source, message_context(event, public_name))
-        .map_err(|e| {
-            RenderError::Failed(match e.line() {
-                Some(line) => format!("linha {line}: {}", explain::explain(&e)),
-                None => explain::explain(&e),
-            })
-        })?;
+    let text = render_within_budget(&env, source, message_context(event, public_name))?;
     Ok(text.trim().to_owned())
+}
+
+/// Steps (minijinja's fuel: about one per instruction) a message may take. The shipped templates
+/// take a few hundred; a loop over a few thousand items still fits, while nested loops over
+/// `"x" * N` (which get past minijinja's `range` limit) run out within milliseconds instead of
+/// running for days.
+pub const FUEL: u64 = 100_000;
+
+/// The longest text a template may produce: a WhatsApp text message holds 65,536 characters.
+pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// Renders with the environment's fuel and the output cap; running out of either is its own
+/// error, anything else is `Failed`.
+fn render_within_budget(
+    env: &Environment<'_>,
+    source: &str,
+    ctx: minijinja::Value,
+) -> Result<String, RenderError> {
+    let failed = |e: minijinja::Error| {
+        RenderError::Failed(match e.line() {
+            Some(line) => format!("linha {line}: {}", explain::explain(&e)),
+            None => explain::explain(&e),
+        })
+    };
+    let template = env.template_from_str(source).map_err(failed)?;
+    let mut out = CappedText::default();
+    match template.render_captured_to(ctx, &mut out) {
+        Ok(_) => Ok(String::from_utf8(out.bytes).expect("minijinja writes whole strings")),
+        Err(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => Err(RenderError::TooMuchWork),
+        Err(_) if out.overflowed => Err(RenderError::TooLong {
+            limit: MAX_OUTPUT_BYTES,
+        }),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// Collects output up to `MAX_OUTPUT_BYTES`, then refuses to write (which stops the render).
+#[derive(Default)]
+struct CappedText {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for CappedText {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_OUTPUT_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("output cap"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `{{ total_cents | brl }}` -> `R$ 1.234,56`; an absent amount renders empty.

@@ -260,3 +260,39 @@ fn one_brace_and_bracket_tags_are_flagged_with_what_works() {
             .is_empty()
     );
 }
+
+/// The templates the adversarial run used: nested loops over `"x" * N` get past minijinja's
+/// `range` limit and, unbounded, ran for seconds (two levels) or days (three).
+#[test]
+fn templates_over_the_work_budget_are_refused_by_fuel() {
+    let event = Event::default();
+    let two = r#"{% for a in "x" * 20000 %}{% for b in "x" * 20000 %}{% endfor %}{% endfor %}"#;
+    let three = r#"{% for a in "x" * 5000 %}{% for b in "x" * 5000 %}{% for c in "x" * 5000 %}{{ c }}{% endfor %}{% endfor %}{% endfor %}"#;
+    let recursive = r#"{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}"#;
+    for source in [two, three] {
+        validate(source).expect("it parses and names no unknown variable");
+        assert_eq!(
+            render(source, &event, "Loja"),
+            Err(RenderError::TooMuchWork)
+        );
+    }
+    assert!(render(recursive, &event, "Loja").is_err());
+    // A loop of a realistic size still renders.
+    let fine =
+        "{% for p in products %}{{ p.name }}{% endfor %}{% for i in \"x\" * 2000 %}.{% endfor %}";
+    assert_eq!(render(fine, &event, "Loja").map(|t| t.len()), Ok(2000));
+}
+
+#[test]
+fn a_text_over_the_output_cap_is_refused() {
+    let event = Event::default();
+    let huge = r#"{{ "x" * 10000000 }}"#;
+    assert_eq!(
+        render(huge, &event, "Loja"),
+        Err(RenderError::TooLong {
+            limit: MAX_OUTPUT_BYTES
+        })
+    );
+    let fits = r#"{{ "x" * 60000 }}"#;
+    assert_eq!(render(fits, &event, "Loja").map(|t| t.len()), Ok(60000));
+}

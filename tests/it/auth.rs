@@ -116,7 +116,7 @@ async fn a_wrong_password_is_refused_with_a_clear_message() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_attempts_are_rate_limited_per_address() {
+async fn login_attempts_are_throttled_per_account_and_address() {
     let app = TestApp::start().await;
     app.setup_admin().await;
     for _ in 0..5 {
@@ -134,6 +134,151 @@ async fn login_attempts_are_rate_limited_per_address() {
             .expect("body")
             .contains("Muitas tentativas")
     );
+    // Another account from the same address is not under attack: it logs in.
+    app.attendant("caixa@loja.com.br").await;
+}
+
+/// Logs in on a fresh client as if through a reverse proxy that appended `client` to
+/// X-Forwarded-For; returns the status.
+async fn login_via_proxy(app: &TestApp, email: &str, password: &str, client: &str) -> u16 {
+    let http = app.client();
+    let csrf = app.csrf(&http, "/login").await;
+    http.post(app.at("/login"))
+        .header("X-Forwarded-For", client)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("login answers")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_guessing_locks_out_only_the_guessers_address() {
+    let app = TestApp::start_configured(|config| {
+        config.trusted_proxies = "127.0.0.1".parse().expect("proxy list");
+    })
+    .await;
+    app.setup_admin().await;
+    for _ in 0..5 {
+        let status = login_via_proxy(&app, ADMIN_EMAIL, "senha-errada-000", "198.51.100.7").await;
+        assert_eq!(status, 401);
+    }
+    // The guesser waits, even with the right password (the client may write more of the
+    // header; the proxy's own entry is the rightmost and the one that counts).
+    let status = login_via_proxy(&app, ADMIN_EMAIL, ADMIN_PASSWORD, "198.51.100.7").await;
+    assert_eq!(status, 429);
+    let spoofed = "203.0.113.1, 198.51.100.7";
+    let status = login_via_proxy(&app, ADMIN_EMAIL, ADMIN_PASSWORD, spoofed).await;
+    assert_eq!(status, 429);
+    // The merchant, at her own address behind the same proxy, gets in.
+    let status = login_via_proxy(&app, ADMIN_EMAIL, ADMIN_PASSWORD, "203.0.113.50").await;
+    assert_eq!(status, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_peers_forwarded_for_header_is_ignored() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    for n in 0..5 {
+        let client = format!("198.51.100.{n}");
+        let status = login_via_proxy(&app, ADMIN_EMAIL, "senha-errada-000", &client).await;
+        assert_eq!(status, 401);
+    }
+    let status = login_via_proxy(&app, ADMIN_EMAIL, ADMIN_PASSWORD, "198.51.100.99").await;
+    assert_eq!(status, 429, "a made-up address does not buy more guesses");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_parallel_guesses_get_at_most_the_limit_through() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    // Every guess waits for a hashing slot, so all 50 are past the throttle's door before
+    // the first one could be recorded as a failure by a check-then-record limiter.
+    let paused = app.hashing.pause().await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let http = app.client();
+        let csrf = app.csrf(&http, "/login").await;
+        let url = app.at("/login");
+        guesses.spawn(async move {
+            http.post(url)
+                .form(&[
+                    ("_csrf", csrf.as_str()),
+                    ("email", ADMIN_EMAIL),
+                    ("password", "senha-errada-000"),
+                ])
+                .send()
+                .await
+                .expect("login answers")
+                .status()
+                .as_u16()
+        });
+    }
+    while app.hashing.waiting() < 5 {
+        tokio::task::yield_now().await;
+    }
+    drop(paused);
+    let mut statuses = std::collections::BTreeMap::new();
+    while let Some(status) = guesses.join_next().await {
+        *statuses.entry(status.expect("guess task")).or_insert(0) += 1;
+    }
+    assert_eq!(statuses, [(401, 5), (429, 45)].into_iter().collect());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_answered_while_many_logins_wait_to_hash() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let (_, token) = crate::events::create_store(&app, avisa::domain::Platform::Hotmart, "Loja");
+    let body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/hotmart/purchase-approved-pix-real.json"),
+    )
+    .expect("fixture");
+    // Hashing paused: 12 logins (each at its own e-mail, so none is throttled) are all
+    // held mid-way, more than the 2 async workers could ever serve if they hashed in place.
+    let paused = app.hashing.pause().await;
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut logins = tokio::task::JoinSet::new();
+    for n in 0..12 {
+        let http = app.client();
+        let csrf = app.csrf(&http, "/login").await;
+        let (url, finished) = (app.at("/login"), finished.clone());
+        logins.spawn(async move {
+            let status = http
+                .post(url)
+                .form(&[
+                    ("_csrf", csrf.as_str()),
+                    ("email", format!("ninguem{n}@loja.com.br").as_str()),
+                    ("password", "senha-errada-000"),
+                ])
+                .send()
+                .await
+                .expect("login answers")
+                .status()
+                .as_u16();
+            finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            status
+        });
+    }
+    while app.hashing.waiting() < 12 {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..10 {
+        // The first is stored (202), the others are answered as duplicates of it (200).
+        let (status, _) = crate::events::post_webhook(&app, &token, body.clone(), &[]).await;
+        assert!(matches!(status, 200 | 202), "webhook answered {status}");
+    }
+    assert_eq!(finished.load(std::sync::atomic::Ordering::SeqCst), 0);
+    drop(paused);
+    while let Some(status) = logins.join_next().await {
+        assert_eq!(status.expect("login task"), 401);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,5 +461,91 @@ async fn a_disabled_user_loses_access_at_once() {
             .expect("conta")
             .status(),
         303
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_never_sends_anyone_to_another_site_and_hostile_next_values_do_not_break_it() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let hostile = [
+        "/\t/evil.example/phish",
+        "/\n/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "/.//evil.example",
+        "https://evil.example/",
+        "/\r\nSet-Cookie: x=y",
+        "/eventos\r\n",
+    ];
+    for next in hostile {
+        let http = app.client();
+        let csrf = app.csrf(&http, "/login").await;
+        let response = http
+            .post(app.at("/login"))
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .expect("login answers");
+        assert_eq!(response.status(), 303, "next = {next:?}");
+        let location = response.headers()["location"].to_str().expect("ascii");
+        let target = reqwest::Url::parse(&app.url)
+            .expect("app url")
+            .join(location)
+            .expect("a location the browser can follow");
+        assert_eq!(
+            target.origin(),
+            reqwest::Url::parse(&app.url).expect("url").origin()
+        );
+        assert_eq!(location, "/", "next = {next:?}");
+        assert_eq!(
+            http.get(app.at("/")).send().await.expect("home").status(),
+            200,
+            "logged in fully"
+        );
+    }
+    // The login page carries `next` into its form only in its cleaned form.
+    let html = app
+        .client()
+        .get(app.at("/login?next=/%09/evil.example/phish"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("body");
+    assert!(html.contains("name=\"next\""), "{html}");
+    assert!(!html.contains("evil"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_strict_content_policy_and_api_answers_are_never_cached() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let page = admin.get(app.at("/")).send().await.expect("home");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("style-src 'self';"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(page.headers().contains_key("permissions-policy"));
+    let api = admin
+        .get(app.at("/api/v1/stores"))
+        .send()
+        .await
+        .expect("API");
+    assert_eq!(api.status(), 200);
+    assert_eq!(api.headers()["cache-control"], "no-store");
+    // No page of the console relies on inline script or style.
+    let html = page.text().await.expect("body");
+    assert!(
+        !html.contains("<script>") && !html.contains(" style=\""),
+        "{html}"
     );
 }

@@ -458,3 +458,79 @@ async fn an_anonymous_visitor_is_sent_to_login_and_the_api_refuses() {
         assert_eq!(response.status(), 401, "{path}");
     }
 }
+
+/// The value of the first field named `key` anywhere in `value`.
+fn find_field(value: &Value, key: &str) -> Option<String> {
+    match value {
+        Value::Object(map) => map.iter().find_map(|(k, v)| match v {
+            Value::String(s) if k == key && !s.is_empty() => Some(s.clone()),
+            _ => find_field(v, key),
+        }),
+        Value::Array(items) => items.iter().find_map(|v| find_field(v, key)),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_secrets_in_bodies_are_masked_in_every_raw_view_and_kept_in_storage() {
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let attendant = app.attendant("caixa@loja.com.br").await;
+    let cases = [
+        (Platform::Ticto, "ticto/pix_created.json", "token"),
+        (
+            Platform::Guru,
+            "guru/transaction-abandoned.json",
+            "api_token",
+        ),
+        (
+            Platform::Perfectpay,
+            "perfectpay/approved-subscription_started-real.json",
+            "token",
+        ),
+        (
+            Platform::Monetizze,
+            "monetizze/postback-all-fields-tipoEvento-6-completa.json",
+            "chave_unica",
+        ),
+        (
+            Platform::Braip,
+            "braip/ABANDONO-test.json",
+            "basic_authentication",
+        ),
+        (
+            Platform::Hotmart,
+            "hotmart/purchase-approved-pix-real.json",
+            "hottok",
+        ),
+    ];
+    for (platform, file, key) in cases {
+        let body = std::fs::read(fixtures_dir().join(file)).expect("fixture");
+        let parsed: Value = serde_json::from_slice(&body).expect("JSON fixture");
+        let Some(secret) = find_field(&parsed, key) else {
+            // Hotmart's current fixtures carry the hottok in a header (never stored).
+            assert_eq!(platform, Platform::Hotmart, "{file} has a {key}");
+            continue;
+        };
+        let (_, token) = create_store(&app, platform, &format!("Loja {file}"));
+        let headers = topic_headers(platform, "");
+        let (status, answer) = post_webhook(&app, &token, body.clone(), &headers).await;
+        assert!(matches!(status, 200 | 202), "{file}: {status} {answer}");
+        let id = first_id(&answer);
+
+        let (status, html) = get_html(&attendant, &app.at(&format!("/eventos/{id}"))).await;
+        assert_eq!(status, 200);
+        assert!(!html.contains(&secret), "{file}: the page shows its {key}");
+        assert!(html.contains("••••••"), "{file}: the mask is shown");
+        let detail = get_json(&attendant, &app.at(&format!("/api/v1/events/{id}"))).await;
+        let shown = detail["raw"]["body"].as_str().expect("body text");
+        assert!(!shown.contains(&secret), "{file}: the API shows its {key}");
+        assert!(shown.contains("••••••"), "{file}");
+
+        let stored = app.db.event(avisa::domain::EventId(id)).expect("stored").1;
+        assert_eq!(
+            stored.body, body,
+            "{file}: the stored bytes are as received"
+        );
+    }
+}

@@ -11,26 +11,15 @@ use crate::support::TestApp;
 /// A boleto for order R1 and a shipping notice arrive; every message goes out through the
 /// sandbox; one is read; then R1 is paid (a recovery). Returns the store id.
 pub async fn arrange_sends(app: &TestApp) -> u64 {
-    // This history is dated by the wall clock: without quiet hours its messages are due within
-    // the hour whatever the time of day (from 21:00 Brasília they waited for 08:00).
-    app.db
-        .save_message_settings(&avisa::domain::MessageSettings {
-            quiet_hours: avisa::domain::planning::QuietHours {
-                start_min: 0,
-                end_min: 0,
-            },
-            ..avisa::domain::MessageSettings::default()
-        })
-        .expect("settings");
-    let (store_id, token) = crate::events::create_store(app, Platform::Api, "Loja, \"Centro\"");
-    // No quiet hours: the messages are due now whatever the hour the test runs at (in
-    // Brasília's evening they would otherwise wait for the morning).
+    // No quiet hours: the messages are due at once whatever the hour the suite runs at (with the
+    // default 21:00-08:00 Brasília they waited for the morning and the arrangement found none).
     let mut settings = app.db.message_settings().expect("settings");
     settings.quiet_hours = avisa::domain::planning::QuietHours {
         start_min: 0,
         end_min: 0,
     };
     app.db.save_message_settings(&settings).expect("saved");
+    let (store_id, token) = crate::events::create_store(app, Platform::Api, "Loja, \"Centro\"");
     let body = |kind: &str, id: &str, order: &str| {
         json!({
             "kind": kind, "event_id": id, "order_id": order,

@@ -17,6 +17,10 @@ pub struct TestApp {
     pub db: avisa::db::Db,
     /// The running server's channel registry, for registering fake channels and pairing.
     pub channels: Arc<avisa::channels::Channels>,
+    /// The running server's password hashing, for holding logins mid-way.
+    pub hashing: Arc<avisa::http::slots::Slots>,
+    /// The running server's template rendering, for holding previews mid-way.
+    pub rendering: Arc<avisa::http::slots::Slots>,
     handle: avisa::http::ServerHandle,
 }
 
@@ -37,35 +41,42 @@ impl TestApp {
 
     /// Starts avisa with its WhatsApp clients pointed at `whatsapp`.
     pub async fn start_with(whatsapp: WhatsappConfig) -> TestApp {
-        TestApp::start_configured(whatsapp, true).await
+        TestApp::start_configured(|config| config.whatsapp = whatsapp).await
     }
 
     /// Starts avisa as a merchant would without `--public-url`: webhook URLs start with the
     /// listener's loopback address until Configurações says otherwise.
     pub async fn start_without_public_url() -> TestApp {
-        TestApp::start_configured(offline_whatsapp(), false).await
+        TestApp::start_configured(|config| config.public_url = None).await
     }
 
-    async fn start_configured(whatsapp: WhatsappConfig, public_url_flag: bool) -> TestApp {
+    /// Starts avisa with the test's changes to the configuration.
+    pub async fn start_configured(change: impl FnOnce(&mut ServeConfig)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data directory");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let config = ServeConfig {
+        let mut config = ServeConfig {
             data_dir: data_dir.path().join("data"),
-            public_url: public_url_flag.then(|| url.clone()),
+            public_url: Some(url.clone()),
             cache_bytes: 4 * 1024 * 1024,
-            whatsapp,
+            trusted_proxies: Default::default(),
+            whatsapp: offline_whatsapp(),
         };
+        change(&mut config);
         let running = app::start(&config, listener, Arc::new(SystemClock)).expect("avisa starts");
         let handle = running.server.handle();
         let db = running.db.clone();
         let channels = running.channels.clone();
+        let hashing = running.hashing.clone();
+        let rendering = running.rendering.clone();
         tokio::spawn(running.server);
         let app = TestApp {
             url,
             data_dir,
             db,
             channels,
+            hashing,
+            rendering,
             handle,
         };
         // The listener is bound before start: the first request waits in its backlog, no retry loop.

@@ -536,3 +536,95 @@ async fn the_preview_offers_the_stores_own_events_newest_first() {
     );
     assert!(html.contains("Eventos recentes desta loja"));
 }
+
+/// Three nested loops over `"x" * N`: without a work budget this renders for days.
+const NESTED_LOOPS: &str = r#"{% for a in "x" * 5000 %}{% for b in "x" * 5000 %}{% for c in "x" * 5000 %}.{% endfor %}{% endfor %}{% endfor %}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    let csrf = app.csrf(&admin, "/templates").await;
+    let response = admin
+        .post(app.at("/api/v1/templates/preview"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({
+            "store_id": id,
+            "kind": "pix.generated",
+            "steps": [ { "delay": "0", "parts": [NESTED_LOOPS, r#"{{ "x" * 10000000 }}"#] } ],
+        }))
+        .send()
+        .await
+        .expect("preview answers");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("JSON");
+    let parts = &body["steps"][0]["parts"];
+    assert_eq!(parts[0]["error"]["code"], "too_much_work");
+    assert_eq!(parts[1]["error"]["code"], "output_too_long");
+
+    let path = format!("/templates/{id}/pix.generated");
+    let fields = [
+        ("enabled", "1"),
+        ("delay.0", "0"),
+        ("part.0.0", NESTED_LOOPS),
+        ("action", "save"),
+    ];
+    let (status, _, html) = post_form(&app, &admin, &path, &fields).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("Passo 1, mensagem 1: o modelo dá trabalho demais para montar"),
+        "{html}"
+    );
+    let stored = app
+        .db
+        .template(StoreId(id), EventKind::PixGenerated)
+        .expect("read");
+    assert!(stored.is_none(), "nothing was saved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_answered_while_previews_wait_to_render() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, token) = create_store(&app, Platform::Api, "Minha Loja");
+    let csrf = app.csrf(&admin, "/templates").await;
+    // Rendering paused: four previews of the costly template are held mid-way (the adversarial
+    // run's four requests left webhooks unanswered for ~27 s).
+    let paused = app.rendering.pause().await;
+    let mut previews = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let request = admin
+            .post(app.at("/api/v1/templates/preview"))
+            .header("X-CSRF-Token", &csrf)
+            .json(&json!({
+                "store_id": id,
+                "kind": "pix.generated",
+                "steps": [ { "delay": "0", "parts": [NESTED_LOOPS] } ],
+            }));
+        previews.spawn(async move {
+            let body: Value = request
+                .send()
+                .await
+                .expect("preview answers")
+                .json()
+                .await
+                .expect("JSON");
+            body["steps"][0]["parts"][0]["error"]["code"].clone()
+        });
+    }
+    while app.rendering.waiting() < 4 {
+        tokio::task::yield_now().await;
+    }
+    let (status, _) = post_webhook(&app, &token, fixture(API_PIX), &[]).await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        app.rendering.waiting(),
+        4,
+        "the previews were still waiting"
+    );
+    drop(paused);
+    while let Some(code) = previews.join_next().await {
+        assert_eq!(code.expect("preview task"), "too_much_work");
+    }
+}

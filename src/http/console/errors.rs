@@ -12,7 +12,7 @@ use minijinja::context;
 use super::page::Page;
 use crate::http::AppState;
 use crate::http::auth::{Viewer, forbidden_page};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ERROR_ID_HEADER};
 
 /// JSON callers: the API and the platforms' webhooks.
 fn answers_json(path: &str) -> bool {
@@ -42,7 +42,11 @@ fn menu_for(path: &str) -> &'static str {
 
 /// The HTML page for an error on a console route; `None` leaves the JSON answer (409/422, which
 /// console forms show on their own page).
-async fn error_page(req: &HttpRequest, error: &ApiError) -> Option<HttpResponse> {
+async fn error_page(
+    req: &HttpRequest,
+    error: &ApiError,
+    error_id: Option<String>,
+) -> Option<HttpResponse> {
     let status = error.status_code();
     if status == StatusCode::FORBIDDEN {
         return Some(forbidden_page());
@@ -60,7 +64,7 @@ async fn error_page(req: &HttpRequest, error: &ApiError) -> Option<HttpResponse>
     Page::for_viewer(&state, req, viewer.as_ref(), template)
         .menu(menu)
         .status(status)
-        .render(context! { status => status.as_u16() })
+        .render(context! { status => status.as_u16(), error_id => error_id })
         .await
         .ok()
 }
@@ -80,7 +84,14 @@ pub async fn html_errors(
         .error()
         .and_then(|e| e.as_error::<ApiError>())
     {
-        Some(error) => error_page(response.request(), error).await,
+        Some(error) => {
+            let id = response
+                .headers()
+                .get(ERROR_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            error_page(response.request(), error, id).await
+        }
         None => None,
     };
     match page {

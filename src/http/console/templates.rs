@@ -22,7 +22,9 @@ use crate::http::operations::templates::form::{
     Action, EditorForm, FieldError, MAX_PARTS, MAX_STEPS,
 };
 use crate::http::operations::templates::preview::{DelayView, PreviewView};
-use crate::http::operations::templates::{load_template, preview_template as preview_of};
+use crate::http::operations::templates::{
+    budget_errors, load_template, preview_template as preview_of,
+};
 use crate::render::{default_template_for, variables_for};
 
 /// The kinds as the list groups them: recovery first (what makes money back), then the rest.
@@ -277,7 +279,18 @@ pub async fn save_template(
     let (id, kind) = target(&path).ok_or(ApiError::NotFound)?;
     let (store, custom, _) = load_template(&state, id, kind).await?;
     let (form, _) = EditorForm::from_pairs(&pairs(&body));
-    match form.validate(kind) {
+    let checked = match form.validate(kind) {
+        Ok(template) => {
+            let over = budget_errors(&state, &store, kind, &form).await;
+            if over.is_empty() {
+                Ok(template)
+            } else {
+                Err(over)
+            }
+        }
+        Err(errors) => Err(errors),
+    };
+    match checked {
         Ok(template) => {
             state.run(move |db| db.save_template(id, &template)).await?;
             tracing::info!(store_id = id.0, kind = %kind, by = admin.0.user.id, "template saved");
@@ -388,6 +401,8 @@ mod tests {
             "bad_delay",
             "empty_step",
             "too_long",
+            "too_much_work",
+            "output_too_long",
         ] {
             wanted.push(format!("templates.error.{code}"));
         }

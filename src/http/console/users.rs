@@ -11,7 +11,7 @@ use crate::http::auth::{AdminViewer, redirect};
 use crate::http::console::Page;
 use crate::http::console::view::validate_new_account;
 use crate::http::error::ApiError;
-use crate::http::password::{hash_password, one_time_password, random_token, secret_hash};
+use crate::http::password::{hash_with, one_time_password, random_token, secret_hash};
 
 #[derive(Deserialize)]
 pub struct NewUserInput {
@@ -85,7 +85,7 @@ pub async fn create_user(
         return users_page(&state, &req, &admin, ctx, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let password = one_time_password();
-    let hash = hash_password(&password);
+    let hash = hash_with(&state.hashing, password.clone()).await;
     let now = state.clock.now();
     let email = form.email.trim().to_owned();
     let name = form.name.trim().to_owned();
@@ -165,7 +165,7 @@ pub async fn reset_user_password(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let password = one_time_password();
-    let hash = hash_password(&password);
+    let hash = hash_with(&state.hashing, password.clone()).await;
     let id = id.into_inner();
     let user = state
         .run(move |db| {

@@ -3,9 +3,12 @@
 
 use serde::Deserialize;
 
+use std::borrow::Cow;
+
 use crate::db::{Db, DbError, EventFilter, EventRecord, RawDelivery};
 use crate::domain::{EventId, EventKind, Store, StoreId};
 use crate::ingest::Status;
+use crate::ingest::secrets;
 
 /// Events per page (and the API's default and largest page).
 pub const PAGE_SIZE: usize = 100;
@@ -158,12 +161,19 @@ pub fn page_of_events(
     Ok((page, stores, more, deleted))
 }
 
-/// One event, its raw delivery and its store (absent when deleted).
+/// One event, its raw delivery (store secrets in the body and query masked: this is what every
+/// raw view shows) and its store (absent when deleted).
 pub fn load_event(
     db: &Db,
     id: EventId,
 ) -> Result<(EventRecord, RawDelivery, Option<Store>), DbError> {
-    let (record, raw) = db.event(id)?;
+    let (record, mut raw) = db.event(id)?;
+    if let Cow::Owned(body) = secrets::mask_body(&record.platform, &raw.body) {
+        raw.body = body;
+    }
+    if let Cow::Owned(query) = secrets::mask_form(&record.platform, &raw.query) {
+        raw.query = query;
+    }
     let store = match db.store(record.store_id) {
         Ok(s) => Some(s),
         Err(DbError::NotFound) => None,

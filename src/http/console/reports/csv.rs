@@ -17,7 +17,10 @@ use crate::http::error::ApiError;
 /// spreadsheet never runs a buyer's name as a formula.
 fn csv_field(value: &str) -> String {
     let value = match value.chars().next() {
-        Some('=' | '+' | '-' | '@') if value.parse::<f64>().is_err() => format!("'{value}"),
+        // A leading tab or carriage return also starts a formula in some spreadsheets.
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') if value.parse::<f64>().is_err() => {
+            format!("'{value}")
+        }
         _ => value.to_owned(),
     };
     if value.contains([',', '"', '\n', '\r']) {
@@ -220,5 +223,7 @@ mod tests {
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_field("-12.5"), "-12.5");
         assert_eq!(csv_field("linha\nnova"), "\"linha\nnova\"");
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
     }
 }

@@ -2,8 +2,7 @@
 //! account (language, password) in `account`.
 
 mod account;
-
-use std::net::IpAddr;
+mod next;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
@@ -17,8 +16,10 @@ use crate::http::console::view::validate_new_account;
 use crate::http::error::ApiError;
 use actix_web::http::StatusCode;
 
-use crate::http::password::{dummy_hash, hash_password, verify_password};
+use crate::http::client::client_address;
+use crate::http::password::{dummy_hash, hash_with, verify_with};
 pub use account::{change_password, set_language, show_account};
+use next::safe_next;
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -81,14 +82,14 @@ pub async fn create_first_admin(
     let now = state.clock.now();
     let name = form.name.trim().to_owned();
     let email = form.email.trim().to_owned();
-    let password = form.password;
+    let password_hash = hash_with(&state.hashing, form.password).await;
     let user = state
         .run(move |db| {
             db.create_user(NewUser {
                 email,
                 name,
                 role: Role::Admin,
-                password_hash: hash_password(&password),
+                password_hash,
                 lang: "pt-BR".into(),
                 must_change_password: false,
                 created_at: now,
@@ -115,13 +116,8 @@ pub async fn show_login(
         .await
 }
 
-fn client_ip(req: &HttpRequest) -> IpAddr {
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-}
-
-/// `POST /login`: checks the password (rate limited per address) and starts a session.
+/// `POST /login`: checks the password (throttled per account and client address, see
+/// `ratelimit`) on the blocking pool and starts a session.
 pub async fn create_session(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -129,22 +125,25 @@ pub async fn create_session(
 ) -> Result<HttpResponse, ApiError> {
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref());
-    let ip = client_ip(&req);
+    let ip = client_address(&req, &state);
     let now = state.clock.now();
-    if let Err(wait) = state.login_limiter.check(ip, now) {
-        tracing::warn!(%ip, "login rate limit reached");
-        let minutes = wait.div_ceil(60);
-        let ctx = context! { next => next, error => Some("error.rate_limited"), minutes => minutes, email => form.email };
-        let mut response = Page::anonymous(&state, &req, "login.html")
-            .menu("login")
-            .status(StatusCode::TOO_MANY_REQUESTS)
-            .render(ctx)
-            .await?;
-        response
-            .headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, wait.into());
-        return Ok(response);
-    }
+    let attempt = match state.login_throttle.begin(&form.email, ip, now) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            crate::http::lognoise::warn_noisy!(now, %ip, "login throttled");
+            let minutes = wait.div_ceil(60);
+            let ctx = context! { next => next, error => Some("error.rate_limited"), minutes => minutes, email => form.email };
+            let mut response = Page::anonymous(&state, &req, "login.html")
+                .menu("login")
+                .status(StatusCode::TOO_MANY_REQUESTS)
+                .render(ctx)
+                .await?;
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, wait.into());
+            return Ok(response);
+        }
+    };
     let email = form.email.clone();
     let password = form.password;
     let user = state
@@ -154,22 +153,18 @@ pub async fn create_session(
             Err(e) => Err(e),
         })
         .await?;
-    let verified = match &user {
-        Some(u) => verify_password(&password, &u.password_hash) && !u.disabled,
-        None => {
-            // Same work as a real check, so response time does not reveal which e-mails exist.
-            verify_password(&password, dummy_hash());
-            false
-        }
-    };
+    // Without the user, the same work as a real check, so timing does not reveal e-mails.
+    let phc = user
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
+    let matches = verify_with(&state.hashing, password, phc).await;
     match user {
-        Some(user) if verified => {
-            state.login_limiter.record_success(ip);
+        Some(user) if matches && !user.disabled => {
+            state.login_throttle.succeeded(attempt);
             tracing::info!(user_id = user.id, "login");
             start_session(&state, user.id, &next).await
         }
         _ => {
-            state.login_limiter.record_failure(ip, now);
             tracing::info!(%ip, "login failed");
             let ctx =
                 context! { next => next, error => Some("error.login_failed"), email => form.email };
@@ -211,28 +206,4 @@ pub async fn end_session(
         .add_cookie(&clear_session_cookie(&state))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(response)
-}
-
-/// A same-site path to return to after login; anything else goes home.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn login_only_returns_to_local_paths() {
-        assert_eq!(safe_next(Some("/usuarios")), "/usuarios");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
-    }
 }

@@ -46,7 +46,8 @@ pub struct FieldError {
     pub step: usize,
     pub part: Option<usize>,
     pub line: Option<usize>,
-    /// `unknown_variable`, `syntax`, `render_failed`, `bad_delay`, `empty_step`, `too_long`.
+    /// `unknown_variable`, `syntax`, `render_failed`, `bad_delay`, `empty_step`, `too_long`,
+    /// `too_much_work`, `output_too_long`.
     pub code: &'static str,
     pub detail: String,
 }
@@ -58,6 +59,8 @@ impl FieldError {
             RenderError::UnknownVariable { name, line } => (Some(line), "unknown_variable", name),
             RenderError::Syntax { line, message } => (Some(line), "syntax", message),
             RenderError::Failed(message) => (None, "render_failed", message),
+            RenderError::TooMuchWork => (None, "too_much_work", String::new()),
+            RenderError::TooLong { limit } => (None, "output_too_long", limit.to_string()),
         };
         FieldError {
             step,

@@ -13,7 +13,7 @@ use crate::http::AppState;
 use crate::http::samples::Sample;
 use crate::ingest::Status;
 use crate::render::default_template_for;
-use form::EditorForm;
+use form::{EditorForm, FieldError};
 use preview::{OwnEvent, PreviewView};
 
 /// How many of the store's own events the preview offers.
@@ -34,7 +34,8 @@ pub async fn load_template(
     Ok((record, custom, template))
 }
 
-/// Renders the preview of `form` with the store's quiet hours and buyer-facing name.
+/// Renders the preview of `form` with the store's quiet hours and buyer-facing name, on the
+/// rendering slots (off the async workers; each render bounded by `render`'s fuel and output cap).
 pub async fn preview_template(
     state: &AppState,
     store: &Store,
@@ -57,7 +58,7 @@ pub async fn preview_template(
             ))
         })
         .await?;
-    let own = recent
+    let own: Vec<OwnEvent> = recent
         .into_iter()
         .filter_map(|record| {
             let event = record.event?;
@@ -72,13 +73,29 @@ pub async fn preview_template(
             })
         })
         .collect();
-    Ok(preview::preview(
-        form,
+    let (form, platform, name, now) = (
+        form.clone(),
         store.platform,
-        kind,
-        store.buyer_facing_name(&company),
-        own,
-        quiet,
+        store.buyer_facing_name(&company).to_owned(),
         state.clock.now(),
-    ))
+    );
+    Ok(state
+        .rendering
+        .run(move || preview::preview(&form, platform, kind, &name, own, quiet, now))
+        .await)
+}
+
+/// Save-time check of what parsing cannot see: each part rendered with every sample of the
+/// store's platform and kind, on the rendering slots; the parts over the work or length budget.
+pub async fn budget_errors(
+    state: &AppState,
+    store: &Store,
+    kind: EventKind,
+    form: &EditorForm,
+) -> Vec<FieldError> {
+    let (form, platform, name) = (form.clone(), store.platform, store.name.clone());
+    state
+        .rendering
+        .run(move || preview::budget_errors(&form, platform, kind, &name))
+        .await
 }

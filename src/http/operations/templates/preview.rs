@@ -181,6 +181,39 @@ pub fn preview(
     }
 }
 
+/// The parts of `form` that run out of the render budget (work or length) with any sample of
+/// `platform` and `kind`, each reported once.
+pub fn budget_errors(
+    form: &EditorForm,
+    platform: Platform,
+    kind: EventKind,
+    store_name: &str,
+) -> Vec<FieldError> {
+    let (samples, _) = samples_for(platform, kind);
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (i, step) in form.steps.iter().enumerate() {
+        for (j, part) in step.parts.iter().enumerate() {
+            let source = part.trim();
+            if source.is_empty() {
+                continue;
+            }
+            let over = samples.iter().find_map(|sample| {
+                match render::render(source, &sample.event, store_name) {
+                    Err(
+                        e
+                        @ (render::RenderError::TooMuchWork | render::RenderError::TooLong { .. }),
+                    ) => Some(e),
+                    _ => None,
+                }
+            });
+            if let Some(e) = over {
+                errors.push(FieldError::from_render(i + 1, j + 1, e));
+            }
+        }
+    }
+    errors
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
