@@ -56,6 +56,12 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         tracing::info!(data = %running.db.path().display(), "data file open");
+        if running.db.was_repaired() {
+            tracing::warn!(
+                "the data file was not closed cleanly last time (avisa was killed or the machine \
+                 stopped): it was checked and repaired while opening"
+            );
+        }
         println!(
             "avisa {} no ar: abra {} no navegador",
             env!("CARGO_PKG_VERSION"),

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use redb::MultimapTableHandle;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle};
 
-use super::{DATA_FILE, Db, DbError, DbOptions, create_private_dir, tables};
+use super::data_dir::create_private_dir;
+use super::{DATA_FILE, Db, DbError, DbOptions, tables};
 
 /// zstd level: 3 is zstd's default, fast and already several times smaller on JSON rows.
 const LEVEL: i32 = 3;

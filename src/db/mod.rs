@@ -5,6 +5,7 @@
 mod accounts;
 mod backup;
 mod conversations;
+mod data_dir;
 mod events;
 mod forget;
 mod instances;
@@ -24,6 +25,7 @@ mod wa_state;
 use crate::domain::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -131,17 +133,23 @@ pub struct Db {
     path: PathBuf,
     /// Webhook token -> store, for the hot path; cleared by every write to stores.
     token_cache: Arc<std::sync::RwLock<std::collections::HashMap<String, Store>>>,
+    /// The file was not closed cleanly last time (avisa killed, machine stopped) and redb
+    /// repaired it while opening.
+    repaired: bool,
 }
 
 impl Db {
     /// Opens (or creates) the data file in `dir`: directory 0700, file 0600, schema brought
     /// forward, a newer schema refused, a second process refused.
     pub fn open(dir: &Path, options: &DbOptions) -> Result<Db, DbError> {
-        create_private_dir(dir)?;
+        data_dir::create_private_dir(dir)?;
         let path = dir.join(DATA_FILE);
-        create_private_file(&path)?;
+        data_dir::create_private_file(dir, &path)?;
+        let repaired = Arc::new(AtomicBool::new(false));
+        let noticed = repaired.clone();
         let db = redb::Builder::new()
             .set_cache_size(options.cache_bytes)
+            .set_repair_callback(move |_| noticed.store(true, Ordering::Relaxed))
             .create(&path)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => DbError::Locked(dir.to_path_buf()),
@@ -152,12 +160,18 @@ impl Db {
             db: Arc::new(db),
             path,
             token_cache: Arc::default(),
+            repaired: repaired.load(Ordering::Relaxed),
         })
     }
 
     /// The data file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether opening had to repair the file (it was not closed cleanly).
+    pub fn was_repaired(&self) -> bool {
+        self.repaired
     }
 
     /// Proves the database answers (for /readyz).
@@ -171,35 +185,6 @@ impl Db {
     pub(crate) fn redb(&self) -> &redb::Database {
         &self.db
     }
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), DbError> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(DbError::Io)?;
-    }
-    let meta = std::fs::metadata(dir).map_err(DbError::Io)?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(DbError::Io)?;
-    }
-    Ok(())
-}
-
-fn create_private_file(path: &Path) -> Result<(), DbError> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(DbError::Io)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(DbError::Io)?;
-    Ok(())
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, DbError> {
@@ -246,6 +231,28 @@ mod tests {
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(db.path()), 0o600);
         db.ping().expect("ping");
+    }
+
+    #[test]
+    fn a_file_left_open_is_repaired_on_the_next_open_and_a_closed_one_is_not() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (clean, killed) = (tmp.path().join("clean"), tmp.path().join("killed"));
+        let db = Db::open(&clean, &DbOptions::default()).expect("open");
+        assert!(!db.was_repaired(), "a new file needs no repair");
+        // A copy of the file while it is open is what a killed avisa leaves behind.
+        std::fs::create_dir(&killed).expect("mkdir");
+        std::fs::copy(db.path(), killed.join(DATA_FILE)).expect("copy");
+        drop(db);
+        assert!(
+            Db::open(&killed, &DbOptions::default())
+                .expect("open")
+                .was_repaired()
+        );
+        assert!(
+            !Db::open(&clean, &DbOptions::default())
+                .expect("reopen")
+                .was_repaired()
+        );
     }
 
     #[test]

@@ -163,6 +163,57 @@ fn the_dockerfile_runs_real_flags_as_a_non_root_user() {
     );
 }
 
+/// A data directory that avisa's user may not make private — root's, as a bind-mounted folder in
+/// a container usually is — stops `avisa serve` with the path, its owner and the owner avisa needs
+/// (it used to say only `data directory: Operation not permitted (os error 1)`). As root, avisa
+/// runs as `nobody` on a root-owned folder; otherwise as this user on `/`.
+#[test]
+fn a_data_directory_of_another_user_is_refused_with_the_owner_it_needs() {
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    let effective = |key: &str| -> u32 {
+        let line = status.lines().find(|l| l.starts_with(key)).expect(key);
+        let id = line.split_whitespace().nth(2).expect("effective id");
+        id.parse().expect("a number")
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut command, dir, uid, gid) = if effective("Uid:") == 0 {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tmp.path().join("data");
+        std::fs::create_dir(&dir).expect("mkdir");
+        for path in [tmp.path(), dir.as_path()] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        command.arg(env!("CARGO_BIN_EXE_avisa"));
+        (command, dir, 65534, 65534)
+    } else {
+        let (uid, gid) = (effective("Uid:"), effective("Gid:"));
+        (avisa_command(), std::path::PathBuf::from("/"), uid, gid)
+    };
+    for (name, _) in std::env::vars() {
+        if name.starts_with("AVISA_") {
+            command.env_remove(name);
+        }
+    }
+    let out = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .expect("avisa runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let dir = dir.display();
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "avisa: data directory: {dir}: cannot make it private (mode 0700): Operation not \
+             permitted (os error 1). It belongs to uid 0 and avisa runs as uid {uid}: the \
+             directory must belong to uid {uid} (chown -R {uid}:{gid} {dir})"
+        )
+    );
+}
+
 /// `Key=value` lines of the unit's [Service] section.
 fn unit_values(key: &str) -> Vec<String> {
     let text = std::fs::read_to_string("packaging/systemd/avisa.service").expect("unit");
