@@ -63,7 +63,11 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
         let result = running.server.await;
         app::Running::stop_channels(&running.channels, &running.whatsapp).await;
         tracing::info!("stopped; closing the data file");
-        drop(running.db);
+        // Every clone (intake writer, outbox, jobs) shares this close: the write in progress
+        // finishes, then redb marks the file clean, so the next start skips the repair scan.
+        if let Err(e) = running.db.close() {
+            tracing::error!(error = %e, "the data file did not close cleanly");
+        }
         match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -58,10 +58,24 @@ impl ApiError {
             ApiError::Db(DbError::NewerSchema { .. }) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "database_newer")
             }
+            // Nothing was written; the platform retries (Retry-After) and avisa recovers by itself.
+            ApiError::Db(DbError::DiskFull) => (StatusCode::SERVICE_UNAVAILABLE, "disk_full"),
+            ApiError::Db(DbError::Unavailable) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+            }
             ApiError::Db(DbError::Io(_) | DbError::Engine(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "storage_failed")
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// Seconds a caller should wait before retrying, for the refusals that are temporary.
+    fn retry_after(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Busy | ApiError::Db(DbError::Unavailable) => Some("5"),
+            ApiError::Db(DbError::DiskFull) => Some("60"),
+            _ => None,
         }
     }
 
@@ -126,18 +140,17 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        // Busy is the intake's planned back-pressure, not a failure worth an error line.
-        if self.status_code().is_server_error() && !matches!(self, ApiError::Busy) {
+        // Busy is the intake's planned back-pressure, not a failure worth an error line; a full
+        // disk is logged once by the storage layer, not once per refused request.
+        if self.status_code().is_server_error() && self.retry_after().is_none() {
             tracing::error!(code = self.code(), error = %self, "request failed");
         }
         let error = json!({ "code": self.code(), "message": self.to_string() });
         let mut response = HttpResponse::build(self.status_code());
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
         match self {
-            // The platform retries; tell it when.
-            ApiError::Busy => {
-                response.insert_header((header::RETRY_AFTER, "5"));
-                response.json(json!({ "error": error }))
-            }
             // The delivery was kept: the platform (and the merchant) can find it by these ids.
             ApiError::BadSignature { event_ids } | ApiError::BadBody { event_ids } => {
                 response.json(json!({ "error": error, "event_ids": event_ids }))
@@ -164,6 +177,23 @@ mod tests {
         );
         let unreadable = ApiError::BadBody { event_ids: vec![] };
         assert_eq!(unreadable.status_code(), 400);
+    }
+
+    #[test]
+    fn a_full_disk_is_a_temporary_refusal_not_a_failure() {
+        for (error, code) in [
+            (DbError::DiskFull, "disk_full"),
+            (DbError::Unavailable, "storage_unavailable"),
+        ] {
+            let error = ApiError::from(error);
+            assert_eq!((error.status_code().as_u16(), error.code()), (503, code));
+            assert!(
+                error
+                    .error_response()
+                    .headers()
+                    .contains_key(header::RETRY_AFTER)
+            );
+        }
     }
 
     #[test]

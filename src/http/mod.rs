@@ -101,7 +101,15 @@ impl AppState {
         T: Send + 'static,
     {
         let db = self.db.clone();
-        crate::db::blocking(move || f(&db)).await
+        crate::db::blocking(move || {
+            let result = f(&db);
+            if let Err(e) = &result {
+                // A full disk or a latched file: the storage layer remembers it and reopens.
+                db.note_failure(e);
+            }
+            result
+        })
+        .await
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::db::{Delivery, RawDelivery, Recorded};
+use crate::db::{DbError, Delivery, RawDelivery, Recorded};
 use crate::domain::EventId;
 use crate::ingest::{self, Reading, ReasonCode, Request};
 use crate::queue::IntakeError;
@@ -105,6 +105,17 @@ pub async fn receive_webhook(
         Err(IntakeError::Full) => {
             state.metrics.count_webhook(platform.id(), "busy");
             return Err(ApiError::Busy);
+        }
+        // Temporary refusals: nothing was written, the platform retries after Retry-After.
+        Err(IntakeError::DiskFull) => {
+            state.metrics.count_webhook(platform.id(), "disk_full");
+            return Err(ApiError::Db(DbError::DiskFull));
+        }
+        Err(IntakeError::Unavailable | IntakeError::Closed) => {
+            state
+                .metrics
+                .count_webhook(platform.id(), "storage_unavailable");
+            return Err(ApiError::Db(DbError::Unavailable));
         }
         Err(e) => return Err(ApiError::Internal(e.to_string())),
     };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::db::{Db, Delivery, Recorded};
+use crate::db::{Db, DbError, Delivery, Recorded};
 
 /// Why a delivery was not recorded. Nothing was acknowledged in any of these cases.
 #[derive(Debug)]
@@ -17,6 +17,10 @@ pub enum IntakeError {
     Full,
     /// avisa is shutting down.
     Closed,
+    /// The disk is full: nothing was written; answer 503 with Retry-After.
+    DiskFull,
+    /// The data file is being reopened after an I/O failure: answer 503 with Retry-After.
+    Unavailable,
     /// The transaction failed.
     Db(String),
 }
@@ -26,6 +30,8 @@ impl std::fmt::Display for IntakeError {
         match self {
             IntakeError::Full => f.write_str("the intake queue is full"),
             IntakeError::Closed => f.write_str("avisa is shutting down"),
+            IntakeError::DiskFull => f.write_str("the disk is full"),
+            IntakeError::Unavailable => f.write_str("the data file is being reopened"),
             IntakeError::Db(e) => write!(f, "storage: {e}"),
         }
     }
@@ -102,9 +108,18 @@ fn write_loop(db: Db, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, batch = deliveries.len(), "intake transaction failed");
+                // A full disk is logged once, by the storage layer, which also reopens a file
+                // redb latched after the failed write.
+                if !matches!(e, DbError::DiskFull | DbError::Unavailable) {
+                    tracing::error!(error = %e, batch = deliveries.len(), "intake transaction failed");
+                }
+                db.note_failure(&e);
                 for waiter in waiters {
-                    let _ = waiter.send(Err(IntakeError::Db(e.to_string())));
+                    let _ = waiter.send(Err(match &e {
+                        DbError::DiskFull => IntakeError::DiskFull,
+                        DbError::Unavailable => IntakeError::Unavailable,
+                        other => IntakeError::Db(other.to_string()),
+                    }));
                 }
             }
         }

@@ -14,6 +14,7 @@ pub mod pairing;
 mod process;
 mod reports;
 mod routes;
+mod storage;
 mod stores;
 mod support;
 mod templates;

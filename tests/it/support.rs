@@ -38,6 +38,11 @@ impl TestApp {
     /// Starts avisa with its WhatsApp clients pointed at `whatsapp`.
     pub async fn start_with(whatsapp: WhatsappConfig) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data directory");
+        TestApp::start_in(data_dir, whatsapp).await
+    }
+
+    /// Starts avisa with its data directory at `data_dir/data` (a test may mount something there).
+    pub async fn start_in(data_dir: tempfile::TempDir, whatsapp: WhatsappConfig) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let config = ServeConfig {
