@@ -30,6 +30,8 @@ pub struct ServeConfig {
     pub cache_bytes: usize,
     /// Where WhatsApp clients connect (WhatsApp Web unless a relay or a test server).
     pub whatsapp: WhatsappConfig,
+    /// Body deadline and connections per peer.
+    pub limits: http::Limits,
 }
 
 /// A running avisa: await `server` (or spawn it) and stop it through its handle.
@@ -86,6 +88,7 @@ pub fn start(
         clock.clone(),
         intake,
     );
+    state.limits = config.limits.clone();
     let supervisors = Arc::new(Supervisors::default());
     state.channels = Arc::new(Channels::with_whatsapp(whatsapp::factory(
         db.clone(),

@@ -39,6 +39,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         let config = ServeConfig {
+            limits: Default::default(),
             data_dir: args.data.data_dir.clone(),
             public_url: args.public_url.clone(),
             cache_bytes: args.cache_mb.max(1) * 1024 * 1024,

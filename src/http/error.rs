@@ -33,6 +33,12 @@ pub enum ApiError {
     BadBody {
         event_ids: Vec<EventId>,
     },
+    /// The body is larger than a webhook may be; nothing was read past the limit.
+    BodyTooLarge,
+    /// The body did not arrive within the body deadline; the connection is closed.
+    BodyTimeout,
+    /// The client stopped before the end of its body.
+    BodyIncomplete,
     Db(DbError),
     Internal(String),
 }
@@ -50,6 +56,9 @@ impl ApiError {
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::BadSignature { .. } => (StatusCode::UNAUTHORIZED, "bad_signature"),
             ApiError::BadBody { .. } => (StatusCode::BAD_REQUEST, "bad_body"),
+            ApiError::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
+            ApiError::BodyIncomplete => (StatusCode::BAD_REQUEST, "body_incomplete"),
             ApiError::Db(DbError::NotFound) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Db(DbError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Db(DbError::Locked(_)) => {
@@ -103,6 +112,9 @@ impl std::fmt::Display for ApiError {
             ApiError::BadBody { .. } => {
                 f.write_str("the body cannot be read; it was kept for inspection")
             }
+            ApiError::BodyTooLarge => f.write_str("the body is larger than 1 MiB"),
+            ApiError::BodyTimeout => f.write_str("the body did not arrive in time"),
+            ApiError::BodyIncomplete => f.write_str("the body ended before its announced length"),
             ApiError::Db(e) => write!(f, "{e}"),
             ApiError::Internal(e) => f.write_str(e),
         }
@@ -149,6 +161,10 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let Some(seconds) = self.retry_after() {
             response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        if matches!(self, ApiError::BodyTimeout) {
+            // The rest of a slow body is not worth waiting for.
+            response.force_close();
         }
         match self {
             // The delivery was kept: the platform (and the merchant) can find it by these ids.

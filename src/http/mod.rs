@@ -12,6 +12,7 @@ mod csrf;
 mod download;
 mod error;
 mod health;
+mod limits;
 mod metrics;
 mod operations;
 pub mod password;
@@ -35,6 +36,7 @@ use crate::domain::Clock;
 
 pub use actix_web::dev::{Server, ServerHandle};
 pub use actix_web::web::Data;
+pub use limits::Limits;
 pub use metrics::Metrics;
 pub use ui::{Ui, catalog_keys};
 
@@ -70,6 +72,8 @@ pub struct AppState {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// The outbox's counters, once it runs.
     pub outbox_metrics: std::sync::OnceLock<Arc<crate::queue::outbox::OutboxMetrics>>,
+    /// Body deadline and connections per peer (`limits`).
+    pub limits: Limits,
 }
 
 impl AppState {
@@ -91,6 +95,7 @@ impl AppState {
             channels: Arc::default(),
             outbox_wake: Arc::default(),
             outbox_metrics: std::sync::OnceLock::new(),
+            limits: Limits::default(),
         }
     }
 
@@ -129,6 +134,8 @@ pub fn server(
     state: web::Data<AppState>,
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let limits = state.limits.clone();
+    let peers = limits::Peers::default();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -141,6 +148,7 @@ pub fn server(
             .wrap(middleware::from_fn(require_access))
             .wrap(middleware::from_fn(csrf::protect))
             .wrap(middleware::from_fn(metrics::record))
+            .wrap(middleware::from_fn(limits::bound_requests))
             .wrap(
                 middleware::DefaultHeaders::new()
                     .add(("X-Content-Type-Options", "nosniff"))
@@ -148,6 +156,7 @@ pub fn server(
                     .add(("Referrer-Policy", "same-origin")),
             )
     })
+    .on_connect(move |connection, data| peers.on_connect(&limits, connection, data))
     .workers(2)
     .max_connections(1024)
     .shutdown_timeout(10)

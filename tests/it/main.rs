@@ -7,6 +7,7 @@ mod browser;
 mod durability;
 mod events;
 mod instances;
+mod limits;
 mod messages;
 mod ops;
 mod packaging;

@@ -43,9 +43,19 @@ impl TestApp {
 
     /// Starts avisa with its data directory at `data_dir/data` (a test may mount something there).
     pub async fn start_in(data_dir: tempfile::TempDir, whatsapp: WhatsappConfig) -> TestApp {
+        TestApp::start_limited(data_dir, whatsapp, Default::default()).await
+    }
+
+    /// Starts avisa with its slow-client limits set (a short body deadline, a small per-peer cap).
+    pub async fn start_limited(
+        data_dir: tempfile::TempDir,
+        whatsapp: WhatsappConfig,
+        limits: avisa::http::Limits,
+    ) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let config = ServeConfig {
+            limits,
             data_dir: data_dir.path().join("data"),
             public_url: Some(url.clone()),
             cache_bytes: 4 * 1024 * 1024,
