@@ -35,6 +35,7 @@ fn serve_avisa() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let config = avisa::app::ServeConfig {
+            limits: Default::default(),
             data_dir: dir.path().join("data"),
             public_url: Some(url.clone()),
             cache_bytes: 32 * 1024 * 1024,

@@ -32,6 +32,8 @@ pub struct ServeConfig {
     pub trusted_proxies: http::TrustedProxies,
     /// Where WhatsApp clients connect (WhatsApp Web unless a relay or a test server).
     pub whatsapp: WhatsappConfig,
+    /// Body deadline and connections per peer.
+    pub limits: http::Limits,
 }
 
 /// A running avisa: await `server` (or spawn it) and stop it through its handle.
@@ -88,6 +90,7 @@ pub fn start(
         intake,
     );
     let public_url = state.public_url().url;
+    state.limits = config.limits.clone();
     let supervisors = Arc::new(Supervisors::default());
     state.channels = Arc::new(Channels::with_whatsapp(whatsapp::factory(
         db.clone(),

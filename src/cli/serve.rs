@@ -39,6 +39,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         let config = ServeConfig {
+            limits: Default::default(),
             data_dir: args.data.data_dir.clone(),
             public_url: args.public_url.clone(),
             cache_bytes: args.cache_mb.max(1) * 1024 * 1024,
@@ -56,7 +57,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             }
         };
         tracing::info!(data = %running.db.path().display(), "data file open");
-        if running.db.was_repaired() {
+        if running.db.repaired_on_open() {
             tracing::warn!(
                 "the data file was not closed cleanly last time (avisa was killed or the machine \
                  stopped): it was checked and repaired while opening"
@@ -70,7 +71,11 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
         let result = running.server.await;
         app::Running::stop_channels(&running.channels, &running.whatsapp).await;
         tracing::info!("stopped; closing the data file");
-        drop(running.db);
+        // Every clone (intake writer, outbox, jobs) shares this close: the write in progress
+        // finishes, then redb marks the file clean, so the next start skips the repair scan.
+        if let Err(e) = running.db.close() {
+            tracing::error!(error = %e, "the data file did not close cleanly");
+        }
         match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

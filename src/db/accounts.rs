@@ -2,7 +2,7 @@
 //! argon2id for passwords (done by the caller), SHA-256 for session ids and API tokens (they are
 //! 256-bit random values, so a fast hash is enough and keeps every request cheap).
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
@@ -87,7 +87,7 @@ impl Db {
     /// Creates a user; the e-mail must be unused.
     pub fn create_user(&self, new: NewUser) -> Result<UserRecord, DbError> {
         let email = normalise_email(&new.email);
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let user = {
             let mut by_email = txn.open_table(tables::USERS_BY_EMAIL)?;
             if by_email.get(email.as_str())?.is_some() {
@@ -123,7 +123,7 @@ impl Db {
     }
 
     pub fn list_users(&self) -> Result<Vec<UserRecord>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::USERS)?;
         let mut users = Vec::new();
         for row in table.iter()? {
@@ -134,14 +134,14 @@ impl Db {
     }
 
     pub fn user(&self, id: u64) -> Result<UserRecord, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::USERS)?;
         let bytes = table.get(id)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
     }
 
     pub fn user_by_email(&self, email: &str) -> Result<UserRecord, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let id = read
             .open_table(tables::USERS_BY_EMAIL)?
             .get(normalise_email(email).as_str())?
@@ -158,7 +158,7 @@ impl Db {
         id: u64,
         change: impl FnOnce(&mut UserRecord),
     ) -> Result<UserRecord, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let user = {
             let mut users = txn.open_table(tables::USERS)?;
             let mut user: UserRecord = match users.get(id)? {
@@ -178,7 +178,7 @@ impl Db {
     }
 
     pub fn create_session(&self, id_hash: &[u8], session: &SessionRecord) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(tables::SESSIONS)?
             .insert(id_hash, to_json(session)?.as_slice())?;
         txn.commit()?;
@@ -186,7 +186,7 @@ impl Db {
     }
 
     pub fn session(&self, id_hash: &[u8]) -> Result<Option<SessionRecord>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::SESSIONS)?;
         table
             .get(id_hash)?
@@ -196,7 +196,7 @@ impl Db {
 
     /// Records activity on a session (callers throttle this to about once a minute).
     pub fn touch_session(&self, id_hash: &[u8], now: i64) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(tables::SESSIONS)?;
             let session: Option<SessionRecord> = table
@@ -213,7 +213,7 @@ impl Db {
     }
 
     pub fn delete_session(&self, id_hash: &[u8]) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(tables::SESSIONS)?.remove(id_hash)?;
         txn.commit()?;
         Ok(())
@@ -221,7 +221,7 @@ impl Db {
 
     /// Removes sessions idle since before `idle_before`. Returns how many went.
     pub fn purge_sessions(&self, idle_before: i64) -> Result<usize, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let removed = {
             let mut table = txn.open_table(tables::SESSIONS)?;
             let stale = table.extract_if(|_, bytes| {
@@ -243,7 +243,7 @@ impl Db {
         prefix: &str,
         now: i64,
     ) -> Result<ApiTokenRecord, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let record = ApiTokenRecord {
             id: next_id(&txn, "api_tokens")?,
             user_id,
@@ -259,7 +259,7 @@ impl Db {
     }
 
     pub fn api_token(&self, token_hash: &[u8]) -> Result<Option<ApiTokenRecord>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::API_TOKENS)?;
         table
             .get(token_hash)?
@@ -268,7 +268,7 @@ impl Db {
     }
 
     pub fn list_api_tokens(&self) -> Result<Vec<ApiTokenRecord>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::API_TOKENS)?;
         let mut tokens: Vec<ApiTokenRecord> = Vec::new();
         for row in table.iter()? {
@@ -279,7 +279,7 @@ impl Db {
     }
 
     pub fn revoke_api_token(&self, id: u64) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let removed = {
             let mut table = txn.open_table(tables::API_TOKENS)?;
             let gone = table.extract_if(|_, bytes| {

@@ -11,7 +11,7 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use redb::MultimapTableHandle;
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle};
 
 use super::data_dir::create_private_dir;
 use super::{DATA_FILE, Db, DbError, DbOptions, tables};
@@ -113,7 +113,7 @@ impl Db {
             let copy = redb::Builder::new()
                 .set_cache_size(4 * 1024 * 1024)
                 .create(staging)?;
-            let read = self.redb().begin_read()?;
+            let read = self.begin_read()?;
             let write = copy.begin_write()?;
             let tables = copy_tables(&read, &write)?;
             write.commit()?;
@@ -137,7 +137,7 @@ impl Db {
 
     /// How many users, stores and events the file holds.
     pub fn counts(&self) -> Result<Counts, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         Ok(Counts {
             users: read.open_table(tables::USERS)?.len()?,
             stores: read.open_table(tables::STORES)?.len()?,
@@ -340,7 +340,7 @@ mod tests {
     fn every_table_is_in_the_backup() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let db = Db::open(&tmp.path().join("data"), &DbOptions::default()).expect("open");
-        let read = db.redb().begin_read().expect("read");
+        let read = redb::ReadableDatabase::begin_read(&*db.redb()).expect("read");
         let mut existing: Vec<String> = read
             .list_tables()
             .expect("tables")

@@ -2,7 +2,7 @@
 //! buyer so a buyer's history shows them; plus what makes handling a reply safe to repeat: the
 //! ids of replies already handled and when each instance's auto-reply last answered each buyer.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
@@ -73,7 +73,7 @@ impl Db {
         entry: &NewConversationEntry<'_>,
         wire_id: Option<&str>,
     ) -> Result<Option<ConversationEntry>, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         if let Some(wire_id) = wire_id {
             let mut seen = txn.open_table(tables::INCOMING_SEEN)?;
             if seen.get((entry.instance_id.0, wire_id))?.is_some() {
@@ -91,7 +91,7 @@ impl Db {
         &self,
         entry: &NewConversationEntry<'_>,
     ) -> Result<ConversationEntry, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let record = insert(&txn, entry)?;
         txn.commit()?;
         Ok(record)
@@ -106,7 +106,7 @@ impl Db {
         now: i64,
         due: impl FnOnce(Option<i64>) -> bool,
     ) -> Result<bool, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let claimed = {
             let mut table = txn.open_table(tables::AUTO_REPLIES)?;
             let last = table.get((instance_id.0, buyer))?.map(|v| v.value());
@@ -126,7 +126,7 @@ impl Db {
         buyer: &str,
         limit: usize,
     ) -> Result<Vec<ConversationEntry>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::CONVERSATIONS)?;
         let mut out = Vec::new();
         for row in table.range((buyer, 0)..=(buyer, u64::MAX))?.rev() {

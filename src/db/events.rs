@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, from_json, tables, to_json};
@@ -103,7 +103,7 @@ impl Db {
     /// Records a batch of deliveries in one durable transaction; returns, per delivery, what
     /// happened to each of its readings.
     pub fn record_deliveries(&self, batch: &[Delivery]) -> Result<Vec<Vec<Recorded>>, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let mut results = Vec::with_capacity(batch.len());
         // Events to plan once their rows are written: (store, event id, reading index).
         let mut to_plan: Vec<(StoreId, EventId, usize, usize)> = Vec::new();
@@ -261,7 +261,7 @@ impl Db {
 
     /// Newest first, filtered.
     pub fn list_events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::EVENTS)?;
         let upper = filter.before_id.map_or(u64::MAX, EventId::get);
         let mut out = Vec::new();
@@ -288,7 +288,7 @@ impl Db {
     /// Whether any event was received by a store not in `stores` (a deleted one): a read of the
     /// per-day event counts, which are few next to the events.
     pub fn has_events_outside(&self, stores: &[StoreId]) -> Result<bool, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         for row in read.open_table(tables::EVENT_DAYS)?.iter()? {
             let (key, _) = row?;
             if !stores.contains(&StoreId(key.value().1)) {
@@ -300,7 +300,7 @@ impl Db {
 
     /// One event and the raw delivery it came in.
     pub fn event(&self, id: EventId) -> Result<(EventRecord, RawDelivery), DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let record: EventRecord = from_json(
             read.open_table(tables::EVENTS)?
                 .get(id.0)?
@@ -316,7 +316,7 @@ impl Db {
 
     /// Unmapped events that arrived since the merchant last acknowledged them.
     pub fn unacknowledged_unmapped(&self) -> Result<u64, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::COUNTERS)?;
         Ok(table.get(UNMAPPED_UNACKED)?.map(|v| v.value()).unwrap_or(0))
     }
@@ -328,7 +328,7 @@ impl Db {
     /// Acknowledges the `seen` unmapped events the merchant was shown; any that arrived after
     /// the page was drawn keep the alert up.
     pub fn acknowledge_unmapped_seen(&self, seen: u64) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut counters = txn.open_table(tables::COUNTERS)?;
             let current = counters

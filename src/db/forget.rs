@@ -39,7 +39,7 @@ impl Db {
     /// Erases the buyer with this phone everywhere (see the module) and records the hash of
     /// their phone so senders refuse them. Store and report counters keep their totals.
     pub fn forget_buyer(&self, phone: &Phone, now: i64) -> Result<Forgotten, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let mut done = Forgotten::default();
         // Orders the buyer's events and messages name, per store.
         let mut orders: BTreeSet<(u64, String)> = BTreeSet::new();

@@ -2,14 +2,14 @@
 //! limit, quiet hours, typing) and today's counters, kept beside the settings so a restart keeps
 //! counting where it was.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
 use crate::domain::{Instance, InstanceId};
 
 impl Db {
     pub fn create_instance(&self, mut record: Instance) -> Result<Instance, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         record.id = InstanceId(next_id(&txn, "instances")?);
         txn.open_table(tables::INSTANCES)?
             .insert(record.id.0, to_json(&record)?.as_slice())?;
@@ -18,7 +18,7 @@ impl Db {
     }
 
     pub fn list_instances(&self) -> Result<Vec<Instance>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::INSTANCES)?;
         let mut out = Vec::new();
         for row in table.iter()? {
@@ -28,7 +28,7 @@ impl Db {
     }
 
     pub fn instance(&self, id: InstanceId) -> Result<Instance, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::INSTANCES)?;
         let bytes = table.get(id.0)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
@@ -39,7 +39,7 @@ impl Db {
         id: InstanceId,
         change: impl FnOnce(&mut Instance),
     ) -> Result<Instance, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let record = {
             let mut table = txn.open_table(tables::INSTANCES)?;
             let mut record: Instance = match table.get(id.0)? {
@@ -58,7 +58,7 @@ impl Db {
     /// Deletes an instance; its stores are unlinked (their messages wait for a new link) and its
     /// WhatsApp state (device keys, sessions) is wiped in the same transaction.
     pub fn delete_instance(&self, id: InstanceId) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         {
             if txn.open_table(tables::INSTANCES)?.remove(id.0)?.is_none() {
                 return Err(DbError::NotFound);

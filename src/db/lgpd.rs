@@ -7,7 +7,7 @@
 //! (A hash of a phone number can be reversed by trying every number; it is kept because the
 //! opt-out must be checkable, and it says no more than "this number asked to be forgotten".)
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -82,7 +82,7 @@ impl Db {
     /// Everything kept about the buyer with this phone: their events (oldest first, with the raw
     /// delivery), their messages and their conversation.
     pub fn export_buyer(&self, phone: &Phone, now: i64) -> Result<BuyerExport, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let events = read.open_table(tables::EVENTS)?;
         let raws = read.open_table(tables::RAW_BODIES)?;
         let mut out = Vec::new();
@@ -129,7 +129,7 @@ impl Db {
 
     /// Whether this phone's owner asked to be forgotten (senders must not message them).
     pub fn is_erased_buyer(&self, phone: &Phone) -> Result<bool, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::ERASED_BUYERS)?;
         Ok(table.get(phone_hash(phone).as_slice())?.is_some())
     }
@@ -139,7 +139,7 @@ impl Db {
     pub fn purge_raw_bodies_before(&self, cutoff: i64) -> Result<u64, DbError> {
         let mut total = 0;
         loop {
-            let txn = self.redb().begin_write()?;
+            let txn = self.begin_write()?;
             let (removed, done) = {
                 let events = txn.open_table(tables::EVENTS)?;
                 let mut raws = txn.open_table(tables::RAW_BODIES)?;
@@ -191,7 +191,7 @@ impl Db {
 
     /// Whether the raw delivery of this event is still kept.
     pub fn has_raw_body(&self, raw_id: u64) -> Result<bool, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         Ok(read.open_table(tables::RAW_BODIES)?.get(raw_id)?.is_some())
     }
 }

@@ -1,7 +1,7 @@
 //! Messages: the plan of what to send (written by planning in the intake transaction), the queue
 //! and the history, and the console's actions on them (cancel, reschedule, send now, dar baixa).
 
-use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable};
+use redb::{ReadableMultimapTable, ReadableTable};
 
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::{Change, Message, OptOut, Reason, transition};
@@ -77,7 +77,7 @@ fn load(txn: &redb::WriteTransaction, id: MessageId) -> Result<Message, DbError>
 impl Db {
     /// Newest first, filtered.
     pub fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
         let mut out = Vec::new();
         let limit = filter.limit.max(1);
@@ -116,7 +116,7 @@ impl Db {
     }
 
     pub fn message(&self, id: MessageId) -> Result<Message, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
         let bytes = table.get(id.0)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
@@ -129,7 +129,7 @@ impl Db {
         reason: &str,
         now: i64,
     ) -> Result<Message, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let mut record = load(&txn, id)?;
         if !change_status(&txn, &mut record, Change::Cancel(reason.to_owned()), now)? {
             return Err(DbError::Conflict(format!(
@@ -148,7 +148,7 @@ impl Db {
         due_at: i64,
         now: i64,
     ) -> Result<Message, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let mut record = load(&txn, id)?;
         if !change_status(&txn, &mut record, Change::Reschedule { due_at }, now)? {
             return Err(DbError::Conflict(format!(
@@ -168,7 +168,7 @@ impl Db {
         order_id: &str,
         now: i64,
     ) -> Result<usize, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let canceled = {
             let mut planner = super::planning::Planner::open(&txn)?;
             let settings =
@@ -183,7 +183,7 @@ impl Db {
 
     /// The next scheduled messages, earliest first (the outbox reads this).
     pub fn due_messages(&self, until: i64, limit: usize) -> Result<Vec<Message>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let outbox = read.open_table(tables::OUTBOX)?;
         let messages = read.open_table(tables::MESSAGES)?;
         let mut out = Vec::new();
@@ -201,7 +201,7 @@ impl Db {
     }
 
     pub fn list_opt_outs(&self) -> Result<Vec<OptOut>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::OPT_OUTS)?;
         let mut out = Vec::new();
         for row in table.iter()? {
@@ -212,13 +212,13 @@ impl Db {
 
     /// Whether this buyer address is on the opt-out list.
     pub fn is_opted_out(&self, phone: &str) -> Result<bool, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         Ok(read.open_table(tables::OPT_OUTS)?.get(phone)?.is_some())
     }
 
     /// Adds a buyer to the opt-out list and cancels their pending messages.
     pub fn add_opt_out(&self, phone: &str, source: &str, now: i64) -> Result<usize, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let record = OptOut {
             phone: phone.to_owned(),
             added_at: now,
@@ -248,7 +248,7 @@ impl Db {
     }
 
     pub fn remove_opt_out(&self, phone: &str) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(tables::OPT_OUTS)?.remove(phone)?;
         txn.commit()?;
         Ok(())
@@ -260,7 +260,7 @@ impl Db {
         store_id: StoreId,
         kind: EventKind,
     ) -> Result<Option<crate::domain::template::MessageTemplate>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::TEMPLATES)?;
         table
             .get((store_id.0, kind.as_str()))?
@@ -273,7 +273,7 @@ impl Db {
         store_id: StoreId,
         template: &crate::domain::template::MessageTemplate,
     ) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(tables::TEMPLATES)?.insert(
             (store_id.0, template.kind.as_str()),
             to_json(template)?.as_slice(),
@@ -284,7 +284,7 @@ impl Db {
 
     /// Back to the shipped default.
     pub fn reset_template(&self, store_id: StoreId, kind: EventKind) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(tables::TEMPLATES)?
             .remove((store_id.0, kind.as_str()))?;
         txn.commit()?;

@@ -8,6 +8,7 @@ mod conversations;
 mod data_dir;
 mod events;
 mod forget;
+mod handle;
 mod instances;
 mod lgpd;
 mod messages;
@@ -25,7 +26,6 @@ mod wa_state;
 use crate::domain::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -59,6 +59,10 @@ pub enum DbError {
     /// A unique value (e.g. an e-mail) is already taken.
     Conflict(String),
     Io(std::io::Error),
+    /// The disk holding the data file is full: nothing was written; retry once space is freed.
+    DiskFull,
+    /// The data file is being reopened after an I/O failure, or avisa is stopping: retry shortly.
+    Unavailable,
     Engine(String),
 }
 
@@ -78,6 +82,8 @@ impl std::fmt::Display for DbError {
             DbError::NotFound => f.write_str("not found"),
             DbError::Conflict(what) => write!(f, "already exists: {what}"),
             DbError::Io(e) => write!(f, "data directory: {e}"),
+            DbError::DiskFull => f.write_str("the data directory's disk is full (disco cheio)"),
+            DbError::Unavailable => f.write_str("the data file is being reopened; retry shortly"),
             DbError::Engine(e) => write!(f, "database: {e}"),
         }
     }
@@ -86,22 +92,23 @@ impl std::fmt::Display for DbError {
 impl std::error::Error for DbError {}
 
 macro_rules! db_error {
-    ($($t:ty),*) => {$(
-        impl From<$t> for DbError {
-            fn from(e: $t) -> Self { DbError::Engine(e.to_string()) }
+    ($($t:ident),*) => {$(
+        impl From<redb::$t> for DbError {
+            fn from(e: redb::$t) -> Self {
+                match &e {
+                    redb::$t::Storage(s) => handle::classify(s),
+                    _ => None,
+                }
+                .unwrap_or_else(|| DbError::Engine(e.to_string()))
+            }
         }
     )*};
 }
-db_error!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+db_error!(TransactionError, TableError, CommitError, DatabaseError);
 
-impl From<redb::DatabaseError> for DbError {
-    fn from(e: redb::DatabaseError) -> Self {
-        DbError::Engine(e.to_string())
+impl From<redb::StorageError> for DbError {
+    fn from(e: redb::StorageError) -> Self {
+        handle::classify(&e).unwrap_or_else(|| DbError::Engine(e.to_string()))
     }
 }
 
@@ -126,16 +133,13 @@ impl Default for DbOptions {
     }
 }
 
-/// The open data file. Cheap to clone; all clones share one database.
+/// The open data file. Cheap to clone; all clones share one database (and one `close`).
 #[derive(Clone)]
 pub struct Db {
-    db: Arc<redb::Database>,
+    handle: Arc<handle::Handle>,
     path: PathBuf,
     /// Webhook token -> store, for the hot path; cleared by every write to stores.
     token_cache: Arc<std::sync::RwLock<std::collections::HashMap<String, Store>>>,
-    /// The file was not closed cleanly last time (avisa killed, machine stopped) and redb
-    /// repaired it while opening.
-    repaired: bool,
 }
 
 impl Db {
@@ -145,22 +149,14 @@ impl Db {
         data_dir::create_private_dir(dir)?;
         let path = dir.join(DATA_FILE);
         data_dir::create_private_file(dir, &path)?;
-        let repaired = Arc::new(AtomicBool::new(false));
-        let noticed = repaired.clone();
-        let db = redb::Builder::new()
-            .set_cache_size(options.cache_bytes)
-            .set_repair_callback(move |_| noticed.store(true, Ordering::Relaxed))
-            .create(&path)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => DbError::Locked(dir.to_path_buf()),
-                other => DbError::from(other),
-            })?;
-        migrate::run(&db)?;
+        let handle = handle::Handle::open(path.clone(), options.clone()).map_err(|e| match e {
+            DbError::Locked(_) => DbError::Locked(dir.to_path_buf()),
+            other => other,
+        })?;
         Ok(Db {
-            db: Arc::new(db),
+            handle: Arc::new(handle),
             path,
             token_cache: Arc::default(),
-            repaired: repaired.load(Ordering::Relaxed),
         })
     }
 
@@ -169,21 +165,55 @@ impl Db {
         &self.path
     }
 
-    /// Whether opening had to repair the file (it was not closed cleanly).
-    pub fn was_repaired(&self) -> bool {
-        self.repaired
-    }
-
-    /// Proves the database answers (for /readyz).
+    /// Proves the database answers (for /readyz); a full disk counts as not ready.
     pub fn ping(&self) -> Result<(), DbError> {
-        use redb::ReadableDatabase;
-        let read = self.db.begin_read()?;
-        read.open_table(tables::META)?;
-        Ok(())
+        let result = (|| {
+            let read = self.begin_read()?;
+            read.open_table(tables::META)?;
+            Ok(())
+        })();
+        if let Err(e) = &result {
+            self.handle.note(e);
+        }
+        if self.handle.disk_full() {
+            return Err(DbError::DiskFull);
+        }
+        result
     }
 
-    pub(crate) fn redb(&self) -> &redb::Database {
-        &self.db
+    /// Whether writes are refused because the disk is full (the console's "disco cheio" banner).
+    pub fn disk_full(&self) -> bool {
+        self.handle.disk_full()
+    }
+
+    /// Whether redb had to repair the file when it was last opened (it was not closed cleanly).
+    pub fn repaired_on_open(&self) -> bool {
+        self.handle.repaired()
+    }
+
+    /// Tells the handle about an error a storage call returned: a full disk is remembered and a
+    /// latched file reopened (see `handle`). The intake writer calls it after a failed batch.
+    pub fn note_failure(&self, e: &DbError) {
+        self.handle.note(e);
+    }
+
+    /// Closes the data file for every clone: waits for the write in progress, marks the file
+    /// clean (the next start needs no repair). Later calls answer `DbError::Unavailable`.
+    pub fn close(&self) -> Result<(), DbError> {
+        self.handle.close()
+    }
+
+    fn begin_read(&self) -> Result<redb::ReadTransaction, DbError> {
+        self.handle.begin_read()
+    }
+
+    fn begin_write(&self) -> Result<redb::WriteTransaction, DbError> {
+        self.handle.begin_write()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn redb(&self) -> Arc<redb::Database> {
+        self.handle.database().expect("the data file is open")
     }
 }
 
@@ -238,7 +268,7 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let (clean, killed) = (tmp.path().join("clean"), tmp.path().join("killed"));
         let db = Db::open(&clean, &DbOptions::default()).expect("open");
-        assert!(!db.was_repaired(), "a new file needs no repair");
+        assert!(!db.repaired_on_open(), "a new file needs no repair");
         // A copy of the file while it is open is what a killed avisa leaves behind.
         std::fs::create_dir(&killed).expect("mkdir");
         std::fs::copy(db.path(), killed.join(DATA_FILE)).expect("copy");
@@ -246,12 +276,12 @@ mod tests {
         assert!(
             Db::open(&killed, &DbOptions::default())
                 .expect("open")
-                .was_repaired()
+                .repaired_on_open()
         );
         assert!(
             !Db::open(&clean, &DbOptions::default())
                 .expect("reopen")
-                .was_repaired()
+                .repaired_on_open()
         );
     }
 
@@ -286,6 +316,8 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod handle_tests;
 #[cfg(test)]
 mod lgpd_tests;
 #[cfg(test)]

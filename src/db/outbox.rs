@@ -2,7 +2,7 @@
 //! (sent, retry later, hold, fail) together with the instance's counters, requeue leases that
 //! ran out (the process died mid-send: "maybe sent"), expire, and apply WhatsApp's receipts.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::MessageStatus;
@@ -44,7 +44,7 @@ impl Db {
         lease_until: i64,
         now: i64,
     ) -> Result<Option<Message>, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let claimed = {
             let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
@@ -74,7 +74,7 @@ impl Db {
         outcome: AttemptOutcome,
         now: i64,
     ) -> Result<Message, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let record = {
             let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
@@ -143,7 +143,7 @@ impl Db {
         reason: &str,
         now: i64,
     ) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
@@ -167,7 +167,7 @@ impl Db {
     /// Leases that ran out before `now` belong to a process that died mid-send: the message goes
     /// back to the queue once, flagged "maybe sent". Returns how many.
     pub fn requeue_expired_leases(&self, now: i64) -> Result<usize, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let mut count = 0;
         {
             let mut leases = txn.open_table(tables::LEASES)?;
@@ -205,13 +205,13 @@ impl Db {
     /// How many messages are scheduled (the outbox's depth), without reading them.
     pub fn outbox_len(&self) -> Result<u64, DbError> {
         use redb::ReadableTableMetadata;
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         Ok(read.open_table(tables::OUTBOX)?.len()?)
     }
 
     /// Scheduled messages per store (stores with none are absent).
     pub fn outbox_depth_by_store(&self) -> Result<Vec<(StoreId, u64)>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::OUTBOX_DEPTH)?;
         let mut out = Vec::new();
         for row in table.iter()? {
@@ -228,7 +228,7 @@ impl Db {
         receipt: ReceiptStatus,
         at: i64,
     ) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
@@ -250,7 +250,7 @@ impl Db {
 
     /// A server refusal after the send call returned: the message failed.
     pub fn apply_nack(&self, id: MessageId, reason: &str, at: i64) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut messages = super::report_ledger::Ledger::open(&txn)?;
             let mut record: Message = match messages.get(id)? {
@@ -271,7 +271,7 @@ impl Db {
 
     /// Why a scheduled message should no longer go out, checked just before sending.
     pub fn unwanted_reason(&self, message: &Message) -> Result<Option<&'static str>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let store: Option<crate::domain::Store> = read
             .open_table(tables::STORES)?
             .get(message.store_id.0)?

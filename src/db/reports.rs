@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::{Db, DbError, from_json, tables};
 use crate::domain::Message;
@@ -93,7 +93,7 @@ pub struct BuyerFrequency {
 impl Db {
     /// The report rows of a period: one range read over the days.
     pub fn report_rows(&self, filter: &ReportFilter) -> Result<ReportRows, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let days = read.open_table(tables::REPORT_DAYS)?;
         let mut rows = Vec::new();
         let start = (filter.first_day, 0u64, 0u64, "", 0u32, false);
@@ -144,7 +144,7 @@ impl Db {
         filter: &ReportFilter,
         top: usize,
     ) -> Result<BuyerFrequency, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::BUYER_DAYS)?;
         let mut per_buyer: HashMap<u64, u64> = HashMap::new();
         let range =
@@ -186,7 +186,7 @@ impl Db {
         filter: &ReportFilter,
         limit: usize,
     ) -> Result<(Vec<Message>, bool), DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
         let mut out = Vec::new();
         for row in table.iter()?.rev() {
@@ -216,7 +216,7 @@ impl Db {
         store_id: StoreId,
         order_id: &str,
     ) -> Result<Option<crate::domain::report::Recovery>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::RECOVERED_ORDERS)?;
         table
             .get((store_id.0, order_id))?
@@ -227,7 +227,7 @@ impl Db {
     /// Recounts every report counter from the records and lists where the stored counters
     /// differ (empty: they match). A full scan, for tests and `avisa` maintenance.
     pub fn verify_report_counters(&self) -> Result<Vec<String>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let expected = super::report_ledger::recount(
             &read.open_table(tables::MESSAGES)?,
             &read.open_table(tables::RECOVERED_ORDERS)?,

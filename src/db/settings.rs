@@ -1,7 +1,5 @@
 //! Runtime settings that merchants tune in Configurações, one JSON document per name.
 
-use redb::ReadableDatabase;
-
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::{ConsoleSettings, MessageSettings, OpsSettings};
 
@@ -10,12 +8,12 @@ const MESSAGES: &str = "messages";
 
 impl Db {
     pub fn console_settings(&self) -> Result<ConsoleSettings, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         read_console_settings(&read.open_table(tables::SETTINGS)?)
     }
 
     pub fn save_console_settings(&self, settings: &ConsoleSettings) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(tables::SETTINGS)?
             .insert(CONSOLE, to_json(settings)?.as_slice())?;
         txn.commit()?;
@@ -25,12 +23,12 @@ impl Db {
 
 impl Db {
     pub fn message_settings(&self) -> Result<MessageSettings, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         read_message_settings(&read.open_table(tables::SETTINGS)?)
     }
 
     pub fn save_message_settings(&self, settings: &MessageSettings) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(tables::SETTINGS)?
             .insert(MESSAGES, to_json(settings)?.as_slice())?;
         txn.commit()?;
@@ -42,7 +40,7 @@ const OPS: &str = "ops";
 
 impl Db {
     pub fn ops_settings(&self) -> Result<OpsSettings, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::SETTINGS)?;
         match table.get(OPS)? {
             Some(bytes) => from_json(bytes.value()),
@@ -51,7 +49,7 @@ impl Db {
     }
 
     pub fn save_ops_settings(&self, settings: &OpsSettings) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         txn.open_table(tables::SETTINGS)?
             .insert(OPS, to_json(settings)?.as_slice())?;
         txn.commit()?;

@@ -1,7 +1,7 @@
 //! Stores (lojas): one platform account each, with a secret webhook token and an optional
 //! signing secret. The token index is written in the same transaction as the store.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
 use crate::domain::reason::Reason;
@@ -9,7 +9,7 @@ use crate::domain::{NewStore, Store, StoreId};
 
 impl Db {
     pub fn create_store(&self, new: NewStore) -> Result<Store, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let record = {
             let id = StoreId(next_id(&txn, "stores")?);
             let record = Store {
@@ -43,7 +43,7 @@ impl Db {
     }
 
     pub fn list_stores(&self) -> Result<Vec<Store>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::STORES)?;
         let mut stores = Vec::new();
         for row in table.iter()? {
@@ -53,7 +53,7 @@ impl Db {
     }
 
     pub fn store(&self, id: StoreId) -> Result<Store, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let table = read.open_table(tables::STORES)?;
         let bytes = table.get(id.0)?.ok_or(DbError::NotFound)?;
         from_json(bytes.value())
@@ -97,7 +97,7 @@ impl Db {
     }
 
     fn store_by_token_uncached(&self, token: &str) -> Result<Option<Store>, DbError> {
-        let read = self.redb().begin_read()?;
+        let read = self.begin_read()?;
         let Some(id) = read
             .open_table(tables::STORE_TOKENS)?
             .get(token)?
@@ -116,7 +116,7 @@ impl Db {
         id: StoreId,
         change: impl FnOnce(&mut Store),
     ) -> Result<Store, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let record = {
             let mut stores = txn.open_table(tables::STORES)?;
             let mut record: Store = match stores.get(id.0)? {
@@ -145,7 +145,7 @@ impl Db {
     /// Deletes a store and its webhook URL; its pending messages are canceled. Its events and
     /// sent messages stay in the history. `now` (from the caller's clock) stamps the cancels.
     pub fn delete_store(&self, id: StoreId, now: i64) -> Result<(), DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut stores = txn.open_table(tables::STORES)?;
             let record: Store = match stores.remove(id.0)? {

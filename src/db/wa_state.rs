@@ -4,7 +4,7 @@
 //! meaning. Every write goes through one durable write transaction, so a batch is all-or-nothing
 //! and a read-modify-write sees no interleaved writer.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 
 use super::{Db, DbError, tables};
 use crate::domain::InstanceId;
@@ -132,7 +132,7 @@ impl Db {
         instance: InstanceId,
         read: impl FnOnce(&WaRead) -> Result<T, E>,
     ) -> Result<T, E> {
-        let txn = self.redb().begin_read().map_err(DbError::from)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(tables::WA_STATE).map_err(DbError::from)?;
         read(&WaRead {
             table,
@@ -183,7 +183,7 @@ impl Db {
         instance: InstanceId,
         change: impl FnOnce(&mut WaWrite<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let txn = self.redb().begin_write().map_err(DbError::from)?;
+        let txn = self.begin_write()?;
         let out = {
             let table = txn.open_table(tables::WA_STATE).map_err(DbError::from)?;
             let mut write = WaWrite {
@@ -199,7 +199,7 @@ impl Db {
     /// Forgets everything the WhatsApp library stored for an instance (logged out from the
     /// phone, or the instance deleted); answers how many rows went.
     pub fn wa_wipe_instance(&self, instance: InstanceId) -> Result<u64, DbError> {
-        let txn = self.redb().begin_write()?;
+        let txn = self.begin_write()?;
         let removed = wipe_in(&txn, instance)?;
         txn.commit()?;
         Ok(removed)

@@ -36,6 +36,12 @@ pub enum ApiError {
     BadBody {
         event_ids: Vec<EventId>,
     },
+    /// The body is larger than a webhook may be; nothing was read past the limit.
+    BodyTooLarge,
+    /// The body did not arrive within the body deadline; the connection is closed.
+    BodyTimeout,
+    /// The client stopped before the end of its body.
+    BodyIncomplete,
     Db(DbError),
     Internal(String),
 }
@@ -53,6 +59,9 @@ impl ApiError {
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::BadSignature { .. } => (StatusCode::UNAUTHORIZED, "bad_signature"),
             ApiError::BadBody { .. } => (StatusCode::BAD_REQUEST, "bad_body"),
+            ApiError::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
+            ApiError::BodyIncomplete => (StatusCode::BAD_REQUEST, "body_incomplete"),
             ApiError::Db(DbError::NotFound) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Db(DbError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Db(DbError::Locked(_)) => {
@@ -61,10 +70,24 @@ impl ApiError {
             ApiError::Db(DbError::NewerSchema { .. }) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "database_newer")
             }
+            // Nothing was written; the platform retries (Retry-After) and avisa recovers by itself.
+            ApiError::Db(DbError::DiskFull) => (StatusCode::SERVICE_UNAVAILABLE, "disk_full"),
+            ApiError::Db(DbError::Unavailable) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+            }
             ApiError::Db(DbError::Io(_) | DbError::Engine(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "storage_failed")
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// Seconds a caller should wait before retrying, for the refusals that are temporary.
+    fn retry_after(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Busy | ApiError::Db(DbError::Unavailable) => Some("5"),
+            ApiError::Db(DbError::DiskFull) => Some("60"),
+            _ => None,
         }
     }
 
@@ -92,6 +115,9 @@ impl std::fmt::Display for ApiError {
             ApiError::BadBody { .. } => {
                 f.write_str("the body cannot be read; it was kept for inspection")
             }
+            ApiError::BodyTooLarge => f.write_str("the body is larger than 1 MiB"),
+            ApiError::BodyTimeout => f.write_str("the body did not arrive in time"),
+            ApiError::BodyIncomplete => f.write_str("the body ended before its announced length"),
             ApiError::Db(e) => write!(f, "{e}"),
             ApiError::Internal(e) => f.write_str(e),
         }
@@ -129,10 +155,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        // Busy is the intake's planned back-pressure, not a failure worth an error line. Any other
-        // 5xx is ours: the caller (maybe anonymous) gets its code and an id to quote, the detail
-        // (paths, storage errors) goes only to the log under that id.
-        let failure_id = (self.status_code().is_server_error() && !matches!(self, ApiError::Busy))
+        // Refusals that carry Retry-After (busy intake, full disk, reopening storage) are planned
+        // back-pressure, logged once by their owner, not per request. Any other 5xx is ours: the
+        // caller (maybe anonymous) gets its code and an id to quote, the detail (paths, storage
+        // errors) goes only to the log under that id.
+        let failure_id = (self.status_code().is_server_error() && self.retry_after().is_none())
             .then(|| hex::encode(super::password::random_bytes::<6>()));
         let error = match &failure_id {
             Some(id) => {
@@ -149,12 +176,14 @@ impl ResponseError for ApiError {
         if let Some(id) = &failure_id {
             response.insert_header((ERROR_ID_HEADER, id.as_str()));
         }
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        if matches!(self, ApiError::BodyTimeout) {
+            // The rest of a slow body is not worth waiting for.
+            response.force_close();
+        }
         match self {
-            // The platform retries; tell it when.
-            ApiError::Busy => {
-                response.insert_header((header::RETRY_AFTER, "5"));
-                response.json(json!({ "error": error }))
-            }
             // The delivery was kept: the platform (and the merchant) can find it by these ids.
             ApiError::BadSignature { event_ids } | ApiError::BadBody { event_ids } => {
                 response.json(json!({ "error": error, "event_ids": event_ids }))
@@ -210,6 +239,23 @@ mod tests {
         // Errors the caller can act on keep their message.
         let validation = ApiError::Validation("unknown kind `x`".into()).error_response();
         assert!(!validation.headers().contains_key(ERROR_ID_HEADER));
+    }
+
+    #[test]
+    fn a_full_disk_is_a_temporary_refusal_not_a_failure() {
+        for (error, code) in [
+            (DbError::DiskFull, "disk_full"),
+            (DbError::Unavailable, "storage_unavailable"),
+        ] {
+            let error = ApiError::from(error);
+            assert_eq!((error.status_code().as_u16(), error.code()), (503, code));
+            assert!(
+                error
+                    .error_response()
+                    .headers()
+                    .contains_key(header::RETRY_AFTER)
+            );
+        }
     }
 
     #[test]

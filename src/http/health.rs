@@ -16,11 +16,17 @@ pub async fn check_liveness() -> HttpResponse {
 
 /// Ready: the database answers and the background workers run.
 pub async fn check_readiness(state: web::Data<AppState>) -> HttpResponse {
-    let db_ok = state.run(|db| db.ping()).await.is_ok();
+    let db = state.run(|db| db.ping()).await;
+    let db_ok = db.is_ok();
     let workers = state.workers_ready.load(Ordering::SeqCst);
     let body = format!(
         "database: {}\nworkers: {}\n",
-        if db_ok { "ok" } else { "unavailable" },
+        match db {
+            Ok(()) => "ok",
+            // avisa reopens the file by itself once space is freed: not ready, but alive.
+            Err(crate::db::DbError::DiskFull) => "disk full",
+            Err(_) => "unavailable",
+        },
         if workers { "ok" } else { "starting" }
     );
     if db_ok && workers {

@@ -13,6 +13,7 @@ mod csrf;
 mod download;
 mod error;
 mod health;
+mod limits;
 mod lognoise;
 mod metrics;
 mod operations;
@@ -40,6 +41,7 @@ use crate::domain::public_url::{PublicUrl, effective_public_url};
 pub use actix_web::dev::{Server, ServerHandle};
 pub use actix_web::web::Data;
 pub use client::TrustedProxies;
+pub use limits::Limits;
 pub use metrics::Metrics;
 pub use ui::{Ui, catalog_keys};
 
@@ -82,6 +84,8 @@ pub struct AppState {
     pub outbox_metrics: std::sync::OnceLock<Arc<crate::queue::outbox::OutboxMetrics>>,
     /// The URL pública saved in Configurações, kept here so every request need not read it.
     saved_public_url: Arc<std::sync::RwLock<String>>,
+    /// Body deadline and connections per peer (`limits`).
+    pub limits: Limits,
 }
 
 impl AppState {
@@ -114,6 +118,7 @@ impl AppState {
             outbox_wake: Arc::default(),
             outbox_metrics: std::sync::OnceLock::new(),
             saved_public_url: Arc::new(std::sync::RwLock::new(saved)),
+            limits: Limits::default(),
         }
     }
 
@@ -146,7 +151,15 @@ impl AppState {
         T: Send + 'static,
     {
         let db = self.db.clone();
-        crate::db::blocking(move || f(&db)).await
+        crate::db::blocking(move || {
+            let result = f(&db);
+            if let Err(e) = &result {
+                // A full disk or a latched file: the storage layer remembers it and reopens.
+                db.note_failure(e);
+            }
+            result
+        })
+        .await
     }
 }
 
@@ -193,6 +206,8 @@ pub fn server(
     state: web::Data<AppState>,
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let limits = state.limits.clone();
+    let peers = limits::Peers::default();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -205,6 +220,7 @@ pub fn server(
             .wrap(middleware::from_fn(require_access))
             .wrap(middleware::from_fn(csrf::protect))
             .wrap(middleware::from_fn(metrics::record))
+            .wrap(middleware::from_fn(limits::bound_requests))
             .wrap(
                 middleware::DefaultHeaders::new()
                     .add(("X-Content-Type-Options", "nosniff"))
@@ -215,6 +231,7 @@ pub fn server(
             )
             .wrap(middleware::from_fn(no_store_api))
     })
+    .on_connect(move |connection, data| peers.on_connect(&limits, connection, data))
     .workers(2)
     .max_connections(1024)
     .shutdown_timeout(10)

@@ -6,14 +6,19 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use std::pin::Pin;
+
+use futures_core::Stream;
+
 use super::AppState;
 use super::error::ApiError;
-use crate::db::{Delivery, RawDelivery, Recorded};
+use super::limits;
+use crate::db::{DbError, Delivery, RawDelivery, Recorded};
 use crate::domain::EventId;
 use crate::ingest::{self, Reading, ReasonCode, Request};
-use crate::queue::IntakeError;
+use crate::queue::{BodyPermit, IntakeError};
 
-/// The largest body avisa reads; larger ones are answered 413 (actix's payload limit).
+/// The largest body avisa reads; larger ones are answered 413 before they are read.
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// Header names whose values are credentials: never stored, never shown.
@@ -46,7 +51,7 @@ pub async fn receive_webhook(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String,)>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let token = path.into_inner().0;
     let found = match state.db.cached_store(&token) {
@@ -58,6 +63,13 @@ pub async fn receive_webhook(
         return Err(ApiError::UnknownWebhook);
     };
     let platform = store.platform;
+    let (body, permit) = match read_body(&state, &req, payload).await {
+        Ok(read) => read,
+        Err(e) => {
+            state.metrics.count_webhook(platform.id(), e.code());
+            return Err(e);
+        }
+    };
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -92,11 +104,11 @@ pub async fn receive_webhook(
                 .into_iter()
                 .filter(|(n, _)| !is_secret_header(n))
                 .collect(),
-            body: body.to_vec(),
+            body,
         },
         readings,
     };
-    let recorded = match state.intake.submit(delivery).await {
+    let recorded = match state.intake.submit(delivery, permit).await {
         Ok(r) => {
             // New messages may be due at once (confirmations): let the outbox look now.
             state.outbox_wake.notify_one();
@@ -105,6 +117,17 @@ pub async fn receive_webhook(
         Err(IntakeError::Full) => {
             state.metrics.count_webhook(platform.id(), "busy");
             return Err(ApiError::Busy);
+        }
+        // Temporary refusals: nothing was written, the platform retries after Retry-After.
+        Err(IntakeError::DiskFull) => {
+            state.metrics.count_webhook(platform.id(), "disk_full");
+            return Err(ApiError::Db(DbError::DiskFull));
+        }
+        Err(IntakeError::Unavailable | IntakeError::Closed) => {
+            state
+                .metrics
+                .count_webhook(platform.id(), "storage_unavailable");
+            return Err(ApiError::Db(DbError::Unavailable));
         }
         Err(e) => return Err(ApiError::Internal(e.to_string())),
     };
@@ -147,10 +170,50 @@ pub async fn receive_webhook_tail(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (token, _tail) = path.into_inner();
-    receive_webhook(state, req, web::Path::from((token,)), body).await
+    receive_webhook(state, req, web::Path::from((token,)), payload).await
+}
+
+/// Reads the body against the intake's byte budget from its first byte: a body that does not fit
+/// is refused (503, the platform retries) before it is buffered, so memory stays bounded however
+/// many connections send at once. A body over `MAX_BODY` is 413; one that does not arrive within
+/// the body deadline is 408 (`limits`).
+async fn read_body(
+    state: &AppState,
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<(Vec<u8>, BodyPermit), ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return Err(ApiError::BodyTooLarge);
+    }
+    let announced = declared.unwrap_or(0);
+    let mut permit = state
+        .intake
+        .reserve(announced)
+        .map_err(|_| ApiError::Busy)?;
+    let mut body = Vec::with_capacity(announced);
+    while let Some(chunk) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
+        let chunk = chunk.map_err(|e| {
+            if limits::timed_out(&e) {
+                ApiError::BodyTimeout
+            } else {
+                ApiError::BodyIncomplete
+            }
+        })?;
+        let len = body.len() + chunk.len();
+        if len > MAX_BODY {
+            return Err(ApiError::BodyTooLarge);
+        }
+        permit.grow_to(len).map_err(|_| ApiError::Busy)?;
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, permit))
 }
 
 /// Kiwify-style query signatures are fine to keep; query tokens are not.

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
-use crate::db::{Db, Delivery, Recorded};
+use crate::db::{Db, DbError, Delivery, Recorded};
 
 /// Why a delivery was not recorded. Nothing was acknowledged in any of these cases.
 #[derive(Debug)]
@@ -17,6 +17,10 @@ pub enum IntakeError {
     Full,
     /// avisa is shutting down.
     Closed,
+    /// The disk is full: nothing was written; answer 503 with Retry-After.
+    DiskFull,
+    /// The data file is being reopened after an I/O failure: answer 503 with Retry-After.
+    Unavailable,
     /// The transaction failed.
     Db(String),
 }
@@ -26,6 +30,8 @@ impl std::fmt::Display for IntakeError {
         match self {
             IntakeError::Full => f.write_str("the intake queue is full"),
             IntakeError::Closed => f.write_str("avisa is shutting down"),
+            IntakeError::DiskFull => f.write_str("the disk is full"),
+            IntakeError::Unavailable => f.write_str("the data file is being reopened"),
             IntakeError::Db(e) => write!(f, "storage: {e}"),
         }
     }
@@ -64,14 +70,30 @@ impl Intake {
         }
     }
 
-    /// Records `delivery` durably; returns when its transaction has committed.
-    pub async fn submit(&self, delivery: Delivery) -> Result<Vec<Recorded>, IntakeError> {
-        let kib = u32::try_from(delivery.raw.body.len() / 1024 + 1).unwrap_or(u32::MAX);
-        let _permit = self
+    /// Reserves `bytes` of the budget before they are read, so a storm of large bodies is refused
+    /// (503) from its first byte instead of after each body was buffered.
+    pub fn reserve(&self, bytes: usize) -> Result<BodyPermit, IntakeError> {
+        let kib = kib(bytes);
+        let permit = self
             .budget_kib
             .clone()
             .try_acquire_many_owned(kib)
             .map_err(|_| IntakeError::Full)?;
+        Ok(BodyPermit {
+            permit,
+            budget: self.budget_kib.clone(),
+            kib,
+        })
+    }
+
+    /// Records `delivery` durably; returns when its transaction has committed. `permit` holds the
+    /// body's bytes against the budget until then.
+    pub async fn submit(
+        &self,
+        delivery: Delivery,
+        mut permit: BodyPermit,
+    ) -> Result<Vec<Recorded>, IntakeError> {
+        permit.grow_to(delivery.raw.body.len())?;
         let (done, result) = oneshot::channel();
         self.jobs
             .try_send(Job { delivery, done })
@@ -79,7 +101,39 @@ impl Intake {
                 mpsc::error::TrySendError::Full(_) => IntakeError::Full,
                 mpsc::error::TrySendError::Closed(_) => IntakeError::Closed,
             })?;
-        result.await.map_err(|_| IntakeError::Closed)?
+        let recorded = result.await.map_err(|_| IntakeError::Closed)?;
+        drop(permit);
+        recorded
+    }
+}
+
+/// Budget units: KiB, rounded up (an empty body still counts one).
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes / 1024 + 1).unwrap_or(u32::MAX)
+}
+
+/// Body bytes held against the intake budget, from the first byte read until the commit.
+pub struct BodyPermit {
+    permit: OwnedSemaphorePermit,
+    budget: Arc<Semaphore>,
+    kib: u32,
+}
+
+impl BodyPermit {
+    /// Holds `bytes` in all: a body longer than announced asks for the rest, refused when the
+    /// budget has no room.
+    pub fn grow_to(&mut self, bytes: usize) -> Result<(), IntakeError> {
+        let wanted = kib(bytes);
+        if wanted > self.kib {
+            let more = self
+                .budget
+                .clone()
+                .try_acquire_many_owned(wanted - self.kib)
+                .map_err(|_| IntakeError::Full)?;
+            self.permit.merge(more);
+            self.kib = wanted;
+        }
+        Ok(())
     }
 }
 
@@ -102,9 +156,18 @@ fn write_loop(db: Db, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, batch = deliveries.len(), "intake transaction failed");
+                // A full disk is logged once, by the storage layer, which also reopens a file
+                // redb latched after the failed write.
+                if !matches!(e, DbError::DiskFull | DbError::Unavailable) {
+                    tracing::error!(error = %e, batch = deliveries.len(), "intake transaction failed");
+                }
+                db.note_failure(&e);
                 for waiter in waiters {
-                    let _ = waiter.send(Err(IntakeError::Db(e.to_string())));
+                    let _ = waiter.send(Err(match &e {
+                        DbError::DiskFull => IntakeError::DiskFull,
+                        DbError::Unavailable => IntakeError::Unavailable,
+                        other => IntakeError::Db(other.to_string()),
+                    }));
                 }
             }
         }
@@ -137,7 +200,8 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
         let intake = Intake::start(db.clone(), 8, 8);
-        let recorded = intake.submit(delivery(10)).await.expect("recorded");
+        let permit = intake.reserve(10).expect("room");
+        let recorded = intake.submit(delivery(10), permit).await.expect("recorded");
         let [Recorded::New(id)] = recorded[..] else {
             panic!("one new event: {recorded:?}")
         };
@@ -149,10 +213,13 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
         let intake = Intake::start(db, 8, 8);
-        let too_big = delivery((BUDGET_KIB + 1) * 1024);
         assert!(matches!(
-            intake.submit(too_big).await,
+            intake.reserve((BUDGET_KIB + 1) * 1024),
             Err(IntakeError::Full)
         ));
+        // Bytes are held from the reservation on, before any body is complete.
+        let _held = intake.reserve((BUDGET_KIB - 10) * 1024).expect("room");
+        let mut growing = intake.reserve(1024).expect("room for a small start");
+        assert!(matches!(growing.grow_to(64 * 1024), Err(IntakeError::Full)));
     }
 }

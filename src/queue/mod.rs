@@ -16,4 +16,4 @@ mod inbox_tests;
 #[cfg(test)]
 mod outbox_tests;
 
-pub use intake::{Intake, IntakeError};
+pub use intake::{BodyPermit, Intake, IntakeError};

@@ -252,3 +252,62 @@ async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twi
         );
     }
 }
+
+/// Opens the data file the way avisa does and says whether redb had to repair it (a file not
+/// closed cleanly is scanned in full on open: seconds for gigabytes).
+fn opens_with_repair(dir: &std::path::Path) -> bool {
+    let repaired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = repaired.clone();
+    let db = redb::Builder::new()
+        .set_repair_callback(move |_| seen.store(true, std::sync::atomic::Ordering::SeqCst))
+        .open(dir.join(avisa::db::DATA_FILE))
+        .expect("the data file opens");
+    drop(db);
+    repaired.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_the_data_file_so_the_next_start_needs_no_repair() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("data");
+    let token = "t".repeat(32);
+    {
+        let db = Db::open(&dir, &DbOptions::default()).expect("open");
+        db.create_store(NewStore {
+            name: "Loja".into(),
+            slug: "loja".into(),
+            platform: Platform::Hotmart,
+            enabled: true,
+            secret: None,
+            webhook_token: token.clone(),
+            created_at: 0,
+        })
+        .expect("store");
+    }
+    assert!(!opens_with_repair(&dir), "a dropped Db closes the file");
+
+    let (mut child, base) = serve(&dir);
+    let body = std::fs::read_to_string(FIXTURE).expect("fixture");
+    let client = reqwest::Client::new();
+    for n in 0..20 {
+        let body = body.replacen("\"id\": \"", &format!("\"id\": \"term-{n}-"), 1);
+        let response = client
+            .post(format!("{base}/webhook/{token}/loja"))
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), 202);
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(term.success());
+    let status = child.wait().expect("reaped");
+    assert!(status.success(), "a SIGTERM stop exits 0: {status:?}");
+    assert!(
+        !opens_with_repair(&dir),
+        "after SIGTERM the file was closed cleanly: no repair on the next open"
+    );
+}

@@ -348,3 +348,14 @@ async fn send_fixture_posts_a_body_to_a_running_avisa() {
         "the header reached avisa"
     );
 }
+
+#[test]
+fn the_systemd_unit_raises_the_open_file_limit_above_the_connection_bound() {
+    // 2 workers x 1,024 connections, plus the data file, logs and WhatsApp sockets.
+    let limit = unit_values("LimitNOFILE");
+    let limit: u64 = limit
+        .first()
+        .and_then(|v| v.parse().ok())
+        .expect("LimitNOFILE is set to a number");
+    assert!(limit >= 4096, "{limit}");
+}

@@ -53,9 +53,32 @@ impl TestApp {
     /// Starts avisa with the test's changes to the configuration.
     pub async fn start_configured(change: impl FnOnce(&mut ServeConfig)) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temporary data directory");
+        TestApp::boot(data_dir, change).await
+    }
+
+    /// Starts avisa with its data directory at `data_dir/data` (a test may mount something there).
+    pub async fn start_in(data_dir: tempfile::TempDir, whatsapp: WhatsappConfig) -> TestApp {
+        TestApp::boot(data_dir, |config| config.whatsapp = whatsapp).await
+    }
+
+    /// Starts avisa with its slow-client limits set (a short body deadline, a small per-peer cap).
+    pub async fn start_limited(
+        data_dir: tempfile::TempDir,
+        whatsapp: WhatsappConfig,
+        limits: avisa::http::Limits,
+    ) -> TestApp {
+        TestApp::boot(data_dir, |config| {
+            config.whatsapp = whatsapp;
+            config.limits = limits;
+        })
+        .await
+    }
+
+    async fn boot(data_dir: tempfile::TempDir, change: impl FnOnce(&mut ServeConfig)) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let mut config = ServeConfig {
+            limits: Default::default(),
             data_dir: data_dir.path().join("data"),
             public_url: Some(url.clone()),
             cache_bytes: 4 * 1024 * 1024,

@@ -187,6 +187,8 @@ impl<'a> Page<'a> {
             company_name => settings.company_name,
             languages => LANGUAGES.iter().map(|(code, name)| context! { code => *code, name => *name }).collect::<Vec<_>>(),
             version => env!("CARGO_PKG_VERSION"),
+            // The "disco cheio" banner: webhooks are refused (503) until space is freed.
+            disk_full => state.db.disk_full(),
             ..extra
         };
         let html = state
