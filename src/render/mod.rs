@@ -81,14 +81,16 @@ pub fn validate(source: &str) -> Result<(), RenderError> {
             .map_or(1, |i| i + 1);
         return Err(RenderError::UnknownVariable { name, line });
     }
-    // Unknown filters, tests and functions only show when rendering: try an empty event.
-    template
-        .render(message_context(&Event::default(), ""))
-        .map_err(|e| RenderError::Syntax {
+    // Unknown filters, tests and functions only show when rendering: try an empty event. A
+    // template over the work budget is not a syntax error: `render` and the save-time budget
+    // check refuse it as `TooMuchWork`.
+    match template.render(message_context(&Event::default(), "")) {
+        Err(e) if e.kind() != minijinja::ErrorKind::OutOfFuel => Err(RenderError::Syntax {
             line: e.line().unwrap_or(1),
             message: explain::explain(&e),
-        })?;
-    Ok(())
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Renders `source` for an event of a store whose buyer-facing name is `public_name`.
