@@ -59,9 +59,32 @@ fn environment() -> Environment<'static> {
     env
 }
 
-/// Checks a template: it parses and names only variables avisa has. Errors carry a line.
+/// Checks a template (the save-time check): it parses, names only variables avisa has, and
+/// renders an empty event without an unknown filter, test or function. Errors carry a line.
 pub fn validate(source: &str) -> Result<(), RenderError> {
     let env = environment();
+    let template = parsed(&env, source)?;
+    // Unknown filters, tests and functions only show when rendering: try an empty event. A
+    // template over the work budget is not a syntax error: `render` and the save-time budget
+    // check refuse it as `TooMuchWork`.
+    match template.render(message_context(&Event::default(), "")) {
+        Err(e) if e.kind() != minijinja::ErrorKind::OutOfFuel => Err(RenderError::Syntax {
+            line: e.line().unwrap_or(1),
+            message: explain::explain(&e),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Parses `source` and refuses a variable avisa does not have; what `validate` and `render`
+/// share (rendering needs no trial run: its own run reports an unknown filter).
+fn parsed<'env, 'source>(
+    env: &'env Environment<'env>,
+    source: &'source str,
+) -> Result<minijinja::Template<'env, 'env>, RenderError>
+where
+    'source: 'env,
+{
     let template = env
         .template_from_str(source)
         .map_err(|e| RenderError::Syntax {
@@ -81,24 +104,15 @@ pub fn validate(source: &str) -> Result<(), RenderError> {
             .map_or(1, |i| i + 1);
         return Err(RenderError::UnknownVariable { name, line });
     }
-    // Unknown filters, tests and functions only show when rendering: try an empty event. A
-    // template over the work budget is not a syntax error: `render` and the save-time budget
-    // check refuse it as `TooMuchWork`.
-    match template.render(message_context(&Event::default(), "")) {
-        Err(e) if e.kind() != minijinja::ErrorKind::OutOfFuel => Err(RenderError::Syntax {
-            line: e.line().unwrap_or(1),
-            message: explain::explain(&e),
-        }),
-        _ => Ok(()),
-    }
+    Ok(template)
 }
 
 /// Renders `source` for an event of a store whose buyer-facing name is `public_name`.
 /// Surrounding blank lines are trimmed.
 pub fn render(source: &str, event: &Event, public_name: &str) -> Result<String, RenderError> {
-    validate(source)?;
     let env = environment();
-    let text = render_within_budget(&env, source, message_context(event, public_name))?;
+    let template = parsed(&env, source)?;
+    let text = render_within_budget(&template, message_context(event, public_name))?;
     Ok(text.trim().to_owned())
 }
 
@@ -114,8 +128,7 @@ pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
 /// Renders with the environment's fuel and the output cap; running out of either is its own
 /// error, anything else is `Failed`.
 fn render_within_budget(
-    env: &Environment<'_>,
-    source: &str,
+    template: &minijinja::Template<'_, '_>,
     ctx: minijinja::Value,
 ) -> Result<String, RenderError> {
     let failed = |e: minijinja::Error| {
@@ -124,7 +137,6 @@ fn render_within_budget(
             None => explain::explain(&e),
         })
     };
-    let template = env.template_from_str(source).map_err(failed)?;
     let mut out = CappedText::default();
     match template.render_captured_to(ctx, &mut out) {
         Ok(_) => Ok(String::from_utf8(out.bytes).expect("minijinja writes whole strings")),
