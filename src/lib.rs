@@ -12,5 +12,6 @@ pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod jobs;
+pub mod net;
 pub mod queue;
 pub mod render;
