@@ -12,6 +12,7 @@ pub mod domain;
 pub mod http;
 pub mod ingest;
 pub mod jobs;
+pub mod media;
 pub mod net;
 pub mod queue;
 pub mod render;

@@ -70,6 +70,28 @@ const RINGS: &[(&str, &[&str], &str)] = &[
         &["redb", "actix", "crate::http"],
         "channels implement queue's traits over db",
     ),
+    (
+        "net",
+        &[
+            "redb",
+            "actix",
+            "tokio",
+            "crate::",
+        ],
+        "net is the outbound HTTP client: std and ureq, nothing of ours",
+    ),
+    (
+        "media",
+        &[
+            "redb",
+            "actix",
+            "crate::db",
+            "crate::queue",
+            "crate::channels",
+            "crate::http",
+        ],
+        "media's building blocks use domain and net only",
+    ),
 ];
 
 fn src() -> PathBuf {
@@ -156,6 +178,10 @@ fn architecture_redb_and_actix_each_live_in_one_ring() {
         let text = production_lines(&file).join("\n");
         if text.contains("redb::") && !rel.starts_with("db") {
             broken.push(format!("{}: names redb outside src/db", rel.display()));
+        }
+        // One HTTP client for every outbound call, behind net's policy and SSRF guard.
+        if text.contains("ureq::") && !rel.starts_with("net") {
+            broken.push(format!("{}: names ureq outside src/net", rel.display()));
         }
         // app.rs wires the server and may name its handle types through `http`.
         if text.contains("actix_web::") && !rel.starts_with("http") {

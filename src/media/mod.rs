@@ -1,0 +1,17 @@
+//! Media messages' building blocks: the media directive of a template part (`part`), the PIX QR
+//! code drawn locally as a PNG (`qr`), what a fetched file really is (`sniff`) and fetching a
+//! media URL found in a webhook through `net` with the media policy (`fetch`). Uses `domain`
+//! (nothing yet), `net`, qrcode and flate2; names no storage, channel or web code.
+//!
+//! Not wired yet: planning does not create media messages and the senders do not upload them
+//! (issue 16's remaining items); the editor refuses a media part until they are.
+
+pub mod fetch;
+pub mod part;
+pub mod qr;
+pub mod sniff;
+
+pub use fetch::{FetchFailure, Fetched, fetch_media};
+pub use part::{MediaKind, MediaPart, PartError, parse_part};
+pub use qr::pix_qr_png;
+pub use sniff::{SniffError, check_kind, sniff};
