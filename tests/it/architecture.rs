@@ -72,12 +72,7 @@ const RINGS: &[(&str, &[&str], &str)] = &[
     ),
     (
         "net",
-        &[
-            "redb",
-            "actix",
-            "tokio",
-            "crate::",
-        ],
+        &["redb", "actix", "tokio", "crate::"],
         "net is the outbound HTTP client: std and ureq, nothing of ours",
     ),
     (
