@@ -77,6 +77,20 @@ pub struct ApiTokenRecord {
     pub prefix: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// What the token may do; `None` (every token made before scopes existed, and "acesso
+    /// completo") acts with its user's full rights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<TokenScope>>,
+}
+
+/// A part of the JSON API a token may be limited to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    /// `POST /api/v1/messages`.
+    Send,
+    /// Every `GET` of the JSON API.
+    Read,
 }
 
 fn normalise_email(email: &str) -> String {
@@ -241,6 +255,7 @@ impl Db {
         user_id: u64,
         name: &str,
         prefix: &str,
+        scopes: Option<Vec<TokenScope>>,
         now: i64,
     ) -> Result<ApiTokenRecord, DbError> {
         let txn = self.begin_write()?;
@@ -251,6 +266,7 @@ impl Db {
             prefix: prefix.to_owned(),
             created_at: now,
             last_used_at: None,
+            scopes,
         };
         txn.open_table(tables::API_TOKENS)?
             .insert(token_hash, to_json(&record)?.as_slice())?;

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, UserRecord};
+pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, TokenScope, UserRecord};
 pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
 pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntry};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};

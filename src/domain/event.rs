@@ -51,6 +51,11 @@ pub enum EventKind {
     SubscriptionCanceled,
     #[serde(rename = "access.granted")]
     AccessGranted,
+    /// A message someone asked for through the send API (`POST /api/v1/messages`): its text is
+    /// the event's `text`. Not a platform's kind: no recogniser produces it, the templates page
+    /// does not list it, and it is not in [`EventKind::ALL`].
+    #[serde(rename = "api.send")]
+    ApiSend,
 }
 
 impl EventKind {
@@ -105,6 +110,7 @@ impl EventKind {
             EventKind::SubscriptionOverdue => "subscription.overdue",
             EventKind::SubscriptionCanceled => "subscription.canceled",
             EventKind::AccessGranted => "access.granted",
+            EventKind::ApiSend => "api.send",
         }
     }
 
@@ -179,6 +185,13 @@ pub struct Event {
     /// Stable key for "the same platform, the same data, the same buyer". Filled by `ingest`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub dedup_key: String,
+    /// The text asked for through the send API (`api.send`): its template prints it as is.
+    /// No recogniser fills it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// When the send API asked the message to go out (Unix seconds); absent: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<i64>,
 }
 
 macro_rules! all_none {

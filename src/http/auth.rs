@@ -15,7 +15,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use super::AppState;
 use super::error::ApiError;
 use super::password::secret_hash;
-use crate::db::{DbError, Role, SessionRecord, UserRecord};
+use crate::db::{DbError, Role, SessionRecord, TokenScope, UserRecord};
 
 pub const SESSION_COOKIE: &str = "avisa_session";
 
@@ -35,7 +35,21 @@ pub enum Access {
 pub enum AuthVia {
     /// A console session; holds the SHA-256 of the cookie value.
     Session(Vec<u8>),
-    ApiToken,
+    /// An API token, with its scopes (`None`: the user's full rights).
+    ApiToken { scopes: Option<Vec<TokenScope>> },
+}
+
+/// The scope a route needs from a scoped token: `read` for every GET of the JSON API, `send` for
+/// the send API. `None`: only a token with its user's full rights (or a session) may call it.
+pub fn scope_needed(method: &str, pattern: &str) -> Option<TokenScope> {
+    if !pattern.starts_with("/api/") {
+        return None;
+    }
+    match (method, pattern) {
+        ("GET", _) => Some(TokenScope::Read),
+        ("POST", "/api/v1/messages") => Some(TokenScope::Send),
+        _ => None,
+    }
 }
 
 /// A logged-in user.
@@ -48,6 +62,17 @@ pub struct Viewer {
 impl Viewer {
     pub fn is_admin(&self) -> bool {
         self.user.role == Role::Admin
+    }
+
+    /// Whether the caller's token scopes allow the route (`method`, `pattern`); sessions and
+    /// unscoped tokens always do.
+    pub fn scopes_allow(&self, method: &str, pattern: &str) -> bool {
+        match &self.via {
+            AuthVia::ApiToken {
+                scopes: Some(scopes),
+            } => scope_needed(method, pattern).is_some_and(|needed| scopes.contains(&needed)),
+            _ => true,
+        }
     }
 }
 
@@ -161,7 +186,9 @@ async fn authenticate(req: HttpRequest) -> Result<Viewer, AuthError> {
                 let user = db.user(record.user_id)?;
                 return Ok((!user.disabled).then_some(Viewer {
                     user,
-                    via: AuthVia::ApiToken,
+                    via: AuthVia::ApiToken {
+                        scopes: record.scopes,
+                    },
                 }));
             }
             let Some(cookie) = cookie else {
@@ -230,8 +257,13 @@ pub async fn require_login(
         Some(a) => Some(a),
     };
     if let Some(access) = required {
+        let pattern = req.match_pattern().unwrap_or_default();
+        let method = req.method().as_str().to_owned();
         let outcome = match authenticate(req.request().clone()).await {
-            Ok(viewer) if access == Access::Admin && !viewer.is_admin() => {
+            Ok(viewer)
+                if (access == Access::Admin && !viewer.is_admin())
+                    || !viewer.scopes_allow(&method, &pattern) =>
+            {
                 Err(AuthError::Forbidden {
                     api: is_api(req.request()),
                 })

@@ -111,6 +111,7 @@ routes! {
     POST "/mensagens/{id}/dar-baixa"         User   => console::messages::mark_order_paid;
     POST "/lojas/{id}/modo-teste"            Admin  => console::messages::set_store_test_mode;
     GET  "/api/v1/messages"                  User   => api::messages::list_messages;
+    POST "/api/v1/messages"                  User   => api::messages::send_message;
     GET  "/api/v1/messages/{id}"             User   => api::messages::show_message;
     POST "/api/v1/messages/{id}/cancel"      User   => api::messages::cancel_message;
     POST "/api/v1/messages/{id}/reschedule"  User   => api::messages::reschedule_message;

@@ -54,6 +54,8 @@ pub(super) fn is_known(name: &str) -> bool {
     VARIABLES.contains(&name)
         // Older templates' name for the store; it renders the buyer-facing name.
         || name == "store.name"
+        // The text of a send API request (`api.send`'s shipped template); empty elsewhere.
+        || name == "mensagem"
         || [
             "customer",
             "store",
@@ -124,6 +126,7 @@ pub fn variables_for(kind: EventKind) -> Vec<&'static str> {
             "access.url",
         ],
         EventKind::AccessGranted => &["access.url", "access.login"],
+        EventKind::ApiSend => &["mensagem"],
     };
     common.iter().chain(specific).copied().collect()
 }
@@ -209,6 +212,7 @@ pub fn message_context(event: &Event, public_name: &str) -> Value {
             next_charge_at => s(&event.subscription.next_charge_at),
         },
         access => context! { url => s(&event.access.url), login => s(&event.access.login) },
+        mensagem => s(&event.text),
         utm => context! {
             source => s(&event.utm.source),
             medium => s(&event.utm.medium),

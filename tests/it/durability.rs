@@ -131,6 +131,7 @@ async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twi
             admin.id,
             "test",
             "avisa_crash",
+            None,
             0,
         )
         .expect("token");

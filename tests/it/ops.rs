@@ -74,7 +74,14 @@ async fn arranged() -> (TestApp, reqwest::Client, String) {
         .expect("ops settings");
     let user = app.db.user_by_email(ADMIN_EMAIL).expect("admin");
     app.db
-        .create_api_token(&secret_hash(TOKEN), user.id, "backup", &TOKEN[..12], 1)
+        .create_api_token(
+            &secret_hash(TOKEN),
+            user.id,
+            "backup",
+            &TOKEN[..12],
+            None,
+            1,
+        )
         .expect("token");
     let url = app.at(&format!("/webhook/{hook}/loja-da-ana"));
     (app, admin, url)

@@ -88,9 +88,10 @@ pub fn closed_by_payment(kind: EventKind) -> bool {
 }
 
 /// Messages that count toward the per-buyer cap. Confirmations (paid, shipped, access, …) are
-/// what the buyer expects, so they never count and are never held back.
+/// what the buyer expects, so they never count and are never held back. A message sent through
+/// the send API is the merchant reaching out on their own: it counts like a reminder.
 pub fn counts_toward_cap(kind: EventKind) -> bool {
-    closed_by_payment(kind)
+    closed_by_payment(kind) || kind == EventKind::ApiSend
 }
 
 /// Quiet hours in Brasília time: messages due inside wait for the end.

@@ -300,10 +300,12 @@ fn messages(
     let closed = is_recovery(kind) && already_closed(event, order.product_key, facts, now);
     let test = store.test_mode || settings.test_numbers.iter().any(|t| t == phone);
     let window = i64::from(settings.cap_window_hours) * 3600;
+    // A send API request may name a later time; the steps count from it.
+    let start = event.send_at.filter(|at| *at > now).unwrap_or(now);
     let mut created: Vec<Message> = Vec::new();
     for (step_index, step) in template.steps.iter().enumerate() {
         let Some(due) = due_time(
-            now,
+            start,
             kind,
             step_index,
             step.delay,

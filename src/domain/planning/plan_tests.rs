@@ -496,6 +496,34 @@ fn planning_renders_once_with_due_times_and_part_spacing() {
 }
 
 #[test]
+fn a_send_api_message_starts_at_its_requested_time_and_counts_toward_the_cap() {
+    let settings = MessageSettings::default();
+    let one = store(1);
+    let due = |send_at: Option<i64>| {
+        let mut request = event(EventKind::ApiSend, None);
+        request.send_at = send_at;
+        plan(&request, &Fake, &facts(&one, &settings), NOON).create[0].due_at - NOON
+    };
+    // Later: from then; absent or past: now. 02:00 next day is quiet: 08:00.
+    assert_eq!(due(Some(NOON + 600)), 600);
+    assert_eq!(due(None), 0);
+    assert_eq!(due(Some(NOON - 600)), 0);
+    assert_eq!(due(Some(NOON + 14 * 3600)), 20 * 3600);
+
+    // Three earlier API sends fill the default cap (3 in 24 h): the fourth is canceled.
+    let earlier: Vec<Message> = (1..=3)
+        .map(|id| stored(id, 1, EventKind::ApiSend, None, MessageStatus::Scheduled))
+        .collect();
+    let capped = Facts {
+        phone_messages: earlier,
+        ..facts(&one, &settings)
+    };
+    let fourth = plan(&event(EventKind::ApiSend, None), &Fake, &capped, NOON);
+    assert_eq!(fourth.create[0].status, MessageStatus::Canceled);
+    assert_eq!(fourth.create[0].reason(), Some(Reason::BuyerCap.code()));
+}
+
+#[test]
 fn planning_dar_baixa_closes_only_the_order() {
     use MessageStatus::*;
     let order = Order {

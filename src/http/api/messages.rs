@@ -1,23 +1,27 @@
 //! Messages through the JSON API (`/api/v1/messages`, `/api/v1/orders/mark-paid`): the same
-//! filters as the Mensagens page and the same actions, for any logged-in user or API token.
+//! filters as the Mensagens page and the same actions, for any logged-in user or API token; and
+//! the send API (`POST /api/v1/messages`).
 
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::parse_body;
 use crate::db::DbError;
-use crate::domain::{EventId, MessageId, StoreId};
+use crate::domain::{EventId, InstanceId, MessageId, StoreId};
 use crate::domain::{EventKind, MessageStatus};
 use crate::domain::{Message, StatusChange};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::error::ApiError;
+use crate::http::operations::api_send::{self, SendRefusal, SendRequest, Target};
 use crate::http::operations::messages::{
     self as ops, MessagesQuery, due_time, page_of_messages, store_names, with_store,
 };
+use crate::queue::IntakeError;
 
 /// A message as the API shows it. The phone is the full E.164 number: integrations need it.
 #[derive(Serialize)]
@@ -181,4 +185,123 @@ pub async fn mark_order_paid(
         "order_id": order_id,
         "canceled": canceled,
     })))
+}
+
+/// `POST /api/v1/messages`: the body of a send request. Exactly one of `store_id` and
+/// `instance_id`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendInput {
+    #[serde(default)]
+    store_id: Option<StoreId>,
+    #[serde(default)]
+    instance_id: Option<InstanceId>,
+    /// The buyer's phone, as people type it (normalised to E.164).
+    to: String,
+    /// The buyer's name, shown in the console.
+    #[serde(default)]
+    name: Option<String>,
+    /// The message, sent as written.
+    text: String,
+    /// Unix seconds; absent or past: as soon as pacing allows.
+    #[serde(default)]
+    due_at: Option<i64>,
+    /// The same key again answers the first request's message; the `Idempotency-Key` header
+    /// may carry it instead.
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// `POST /api/v1/messages`: queues one message through the outbox (the same opt-out, buyer cap,
+/// quiet hours, pacing and 48 h expiry as planned ones). 202 with the message and its status
+/// URL; a replayed idempotency key answers the first request's message (header
+/// `Idempotent-Replayed: true`).
+pub async fn send_message(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: SendInput = parse_body(&body)?;
+    let header_key = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map(str::to_owned)
+                .map_err(|_| ApiError::Validation("Idempotency-Key is not ASCII".into()))
+        })
+        .transpose()?;
+    let idempotency_key = match (header_key, input.idempotency_key) {
+        (Some(h), Some(b)) if h != b => {
+            return Err(ApiError::Validation(
+                "the Idempotency-Key header and idempotency_key differ".into(),
+            ));
+        }
+        (h, b) => h.or(b),
+    };
+    let target = match (input.store_id, input.instance_id) {
+        (Some(store), None) => Target::Store(store),
+        (None, Some(instance)) => Target::Instance(instance),
+        _ => {
+            return Err(ApiError::Validation(
+                "give exactly one of store_id and instance_id".into(),
+            ));
+        }
+    };
+    let request = SendRequest {
+        target,
+        to: input.to,
+        name: input.name,
+        text: input.text,
+        due_at: input.due_at,
+        idempotency_key,
+        body: body.to_vec(),
+    };
+    let queued = match api_send::send_message(&state, viewer.user.id, request).await {
+        Ok(queued) => queued,
+        Err(SendRefusal::Invalid(why)) => return Err(ApiError::Validation(why)),
+        Err(SendRefusal::StoreDisabled) => {
+            return Err(ApiError::Db(DbError::Conflict(
+                "the store is switched off: it sends nothing".into(),
+            )));
+        }
+        Err(SendRefusal::KeyReused) => {
+            return Err(ApiError::Db(DbError::Conflict(
+                "this idempotency key was used for another buyer or text".into(),
+            )));
+        }
+        Err(SendRefusal::Intake(e)) => return Err(intake_error(e)),
+        Err(SendRefusal::Db(e)) => return Err(e.into()),
+    };
+    let id = queued.message.id;
+    tracing::info!(
+        message_id = id.0,
+        by = viewer.user.id,
+        replayed = queued.replayed,
+        "message queued (send API)"
+    );
+    let (record, store) = state.run(move |db| with_store(db, queued.message)).await?;
+    let names: HashMap<StoreId, String> = store.into_iter().map(|s| (s.id, s.name)).collect();
+    let status_url = format!("/api/v1/messages/{id}");
+    let mut answer = HttpResponse::Accepted();
+    answer.insert_header((header::LOCATION, status_url.clone()));
+    if queued.replayed {
+        answer.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(answer.json(json!({
+        "message": message_view(&record, &names),
+        "status_url": status_url,
+        "replayed": queued.replayed,
+    })))
+}
+
+/// The intake's refusals as the webhook door answers them: temporary ones are 503s.
+fn intake_error(e: IntakeError) -> ApiError {
+    match e {
+        IntakeError::Full => ApiError::Busy,
+        IntakeError::DiskFull => ApiError::Db(DbError::DiskFull),
+        IntakeError::Unavailable | IntakeError::Closed => ApiError::Db(DbError::Unavailable),
+        IntakeError::Db(e) => ApiError::Internal(e),
+    }
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use crate::db::{DbError, NewUser, Role};
+use crate::db::{DbError, NewUser, Role, TokenScope};
 use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
 use crate::http::console::Page;
@@ -23,6 +23,30 @@ pub struct NewUserInput {
 #[derive(Deserialize)]
 pub struct NewTokenInput {
     name: String,
+    /// `full` (the creating user's rights), `send`, `read` or `send_read`.
+    #[serde(default)]
+    scope: String,
+}
+
+/// The form's scope choice as the token's scopes; `None` for full rights.
+fn token_scopes(choice: &str) -> Option<Option<Vec<TokenScope>>> {
+    match choice {
+        "" | "full" => Some(None),
+        "send" => Some(Some(vec![TokenScope::Send])),
+        "read" => Some(Some(vec![TokenScope::Read])),
+        "send_read" => Some(Some(vec![TokenScope::Send, TokenScope::Read])),
+        _ => None,
+    }
+}
+
+/// The scopes as the list shows them (`full`, `send`, `read`, `send_read`).
+fn scope_choice(scopes: &Option<Vec<TokenScope>>) -> &'static str {
+    match scopes.as_deref() {
+        None => "full",
+        Some(s) if s.contains(&TokenScope::Send) && s.contains(&TokenScope::Read) => "send_read",
+        Some(s) if s.contains(&TokenScope::Send) => "send",
+        Some(_) => "read",
+    }
 }
 
 /// The users page, optionally showing a secret that exists only in this response.
@@ -48,7 +72,7 @@ async fn users_page(
         .collect();
     let tokens: Vec<Value> = tokens
         .into_iter()
-        .map(|t| context! { id => t.id, name => t.name, prefix => t.prefix, created_at => t.created_at, user_id => t.user_id })
+        .map(|t| context! { id => t.id, name => t.name, prefix => t.prefix, created_at => t.created_at, user_id => t.user_id, scope => scope_choice(&t.scopes) })
         .collect();
     let ctx = context! { users => users, tokens => tokens, ..extra };
     Page::new(state, req, &admin, "users.html")
@@ -192,13 +216,16 @@ pub async fn create_api_token(
         let ctx = context! { error => Some("error.token_name") };
         return users_page(&state, &req, &admin, ctx, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
+    let Some(scopes) = token_scopes(form.scope.trim()) else {
+        return Err(ApiError::Validation("unknown token scope".into()));
+    };
     let token = format!("avisa_{}", random_token());
     let hash = secret_hash(&token);
     let prefix = token[..12].to_owned();
     let now = state.clock.now();
     let user_id = admin.0.user.id;
     state
-        .run(move |db| db.create_api_token(&hash, user_id, &name, &prefix, now))
+        .run(move |db| db.create_api_token(&hash, user_id, &name, &prefix, scopes, now))
         .await?;
     tracing::info!(by = user_id, "API token created");
     users_page(

@@ -3,6 +3,7 @@
 //! here: functions take `&AppState` (or a `&Db` inside `AppState::run`) and typed inputs, and
 //! return typed results and errors (`DbError`, or a small enum of refusals with catalog keys).
 
+pub mod api_send;
 pub mod backup;
 pub mod events;
 pub mod instances;
