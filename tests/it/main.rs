@@ -4,11 +4,13 @@
 mod architecture;
 mod auth;
 mod browser;
+mod browser_test_model;
 mod browser_walkthrough;
 mod dashboard;
 mod durability;
 mod events;
 mod instances;
+mod invalid_events;
 mod limits;
 mod messages;
 mod ops;
