@@ -496,7 +496,7 @@ async fn test_mode_sends_a_stores_messages_to_the_sandbox() {
     assert!(messages.iter().all(|m| m["test"] == true));
     let (_, sandbox) = page(&admin, &app, "/mensagens/sandbox").await;
     assert!(sandbox.contains("data-testid=\"sandbox-banner\""));
-    assert!(sandbox.contains("Modo teste: nada disto chega ao WhatsApp."));
+    assert!(sandbox.contains("Caixa de teste: nada disto chega ao WhatsApp."));
     assert_eq!(sandbox.matches("data-testid=\"conversation\"").count(), 1);
     assert_eq!(sandbox.matches("data-message-id=").count(), 3);
     assert!(sandbox.contains(&pix_code()), "the code bubble");
