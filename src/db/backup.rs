@@ -254,6 +254,7 @@ fn copy_tables(
         OUTBOX_DEPTH,
         MESSAGES,
         OUTBOX,
+        MESSAGES_BY_DUE,
         TEMPLATES,
         CLOSED_ORDERS,
         CLOSED_PURCHASES,

@@ -36,6 +36,13 @@ impl EventRecord {
     pub fn kind(&self) -> Option<EventKind> {
         self.event.as_ref().and_then(|e| e.kind)
     }
+
+    /// Why an invalid event cannot be used, in the console's three kinds.
+    pub fn invalid_kind(&self) -> Option<crate::ingest::InvalidKind> {
+        (self.status == Status::Invalid)
+            .then(|| self.reason.as_ref()?.code.invalid_kind())
+            .flatten()
+    }
 }
 
 /// A delivery exactly as received: the headers worth keeping and the body bytes.
@@ -73,6 +80,8 @@ pub struct EventFilter {
     pub store_id: Option<StoreId>,
     pub kind: Option<EventKind>,
     pub status: Option<Status>,
+    /// Only invalid events of this kind (could not read, no phone, bad signature).
+    pub invalid: Option<crate::ingest::InvalidKind>,
     pub since: Option<i64>,
     pub until: Option<i64>,
     /// Only events with an id below this (for paging back in time).
@@ -274,6 +283,9 @@ impl Db {
             let wanted = filter.store_id.is_none_or(|s| s == record.store_id)
                 && filter.kind.is_none_or(|k| record.kind() == Some(k))
                 && filter.status.is_none_or(|s| s == record.status)
+                && filter
+                    .invalid
+                    .is_none_or(|k| record.invalid_kind() == Some(k))
                 && filter.until.is_none_or(|u| record.received_at <= u);
             if wanted {
                 out.push(record);
@@ -283,6 +295,33 @@ impl Db {
             }
         }
         Ok(out)
+    }
+
+    /// Each store's run of same-kind invalid deliveries among its latest ones received at or
+    /// after `since` (newest first: a store whose last webhooks all failed the signature
+    /// check, or all lacked a phone). Stops reading once every store's run is decided.
+    pub fn invalid_runs(
+        &self,
+        since: i64,
+        min: u32,
+    ) -> Result<Vec<(StoreId, crate::ingest::invalid::Run)>, DbError> {
+        // Deleted stores' events are left out: they would count toward "every store decided".
+        let live: std::collections::HashSet<StoreId> =
+            self.list_stores()?.iter().map(|s| s.id).collect();
+        let read = self.begin_read()?;
+        let table = read.open_table(tables::EVENTS)?;
+        let mut runs = crate::ingest::invalid::Runs::default();
+        for row in table.iter()?.rev() {
+            let record: EventRecord = from_json(row?.1.value())?;
+            if record.received_at < since || runs.all_ended(live.len()) {
+                break;
+            }
+            if !live.contains(&record.store_id) {
+                continue;
+            }
+            runs.push(record.store_id, record.invalid_kind(), record.received_at);
+        }
+        Ok(runs.at_least(min))
     }
 
     /// Whether any event was received by a store not in `stores` (a deleted one): a read of the

@@ -199,6 +199,7 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         COUNTERS,
         MESSAGES,
         OUTBOX,
+        MESSAGES_BY_DUE,
         TEMPLATES,
         CLOSED_ORDERS,
         CLOSED_PURCHASES,

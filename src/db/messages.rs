@@ -15,6 +15,10 @@ pub struct MessageFilter {
     pub status: Option<MessageStatus>,
     pub event_id: Option<EventId>,
     pub before_id: Option<MessageId>,
+    /// Latest "Previsto para" first (due time, then id) instead of newest first; the page
+    /// before (`before_due`, `before_id`) when both are set.
+    pub by_due: bool,
+    pub before_due: Option<i64>,
     pub limit: usize,
 }
 
@@ -75,17 +79,29 @@ fn load(txn: &redb::WriteTransaction, id: MessageId) -> Result<Message, DbError>
 }
 
 impl Db {
-    /// Newest first, filtered.
+    /// Newest first (or latest due first with `by_due`), filtered.
     pub fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<Message>, DbError> {
         let read = self.begin_read()?;
         let table = read.open_table(tables::MESSAGES)?;
         let mut out = Vec::new();
         let limit = filter.limit.max(1);
+        // Paging: below the cursor in the list's own order.
+        let cursor = match (filter.by_due, filter.before_due, filter.before_id) {
+            (true, Some(due), Some(id)) => Some((due, id.0)),
+            (true, _, _) => None,
+            (false, _, id) => id.map(|id| (i64::MAX, id.0)),
+        };
+        let below = |record: &Message| {
+            cursor.is_none_or(|(due, id)| match filter.by_due {
+                true => (record.due_at, record.id.0) < (due, id),
+                false => record.id.0 < id,
+            })
+        };
         let mut push = |record: Message| {
             let wanted = filter.store_id.is_none_or(|s| s == record.store_id)
                 && filter.status.is_none_or(|s| s == record.status)
                 && filter.event_id.is_none_or(|e| e == record.event_id)
-                && filter.before_id.is_none_or(|b| record.id < b);
+                && below(&record);
             if wanted {
                 out.push(record);
             }
@@ -93,12 +109,26 @@ impl Db {
         };
         if let Some(phone) = &filter.phone {
             let by_phone = read.open_multimap_table(tables::MESSAGES_BY_PHONE)?;
-            let mut ids: Vec<u64> = by_phone
-                .get(phone.as_str())?
-                .map(|v| v.map(|v| v.value()))
-                .collect::<Result<_, _>>()?;
-            ids.sort_unstable_by(|a, b| b.cmp(a));
-            for id in ids {
+            let mut records: Vec<Message> = Vec::new();
+            for id in by_phone.get(phone.as_str())? {
+                if let Some(bytes) = table.get(id?.value())? {
+                    records.push(from_json(bytes.value())?);
+                }
+            }
+            match filter.by_due {
+                true => records.sort_unstable_by_key(|m| std::cmp::Reverse((m.due_at, m.id))),
+                false => records.sort_unstable_by_key(|m| std::cmp::Reverse(m.id)),
+            }
+            for record in records {
+                if push(record) {
+                    break;
+                }
+            }
+        } else if filter.by_due {
+            let by_due = read.open_table(tables::MESSAGES_BY_DUE)?;
+            let upper = cursor.unwrap_or((i64::MAX, u64::MAX));
+            for row in by_due.range(..upper)?.rev() {
+                let (_, id) = row?.0.value();
                 if let Some(bytes) = table.get(id)?
                     && push(from_json(bytes.value())?)
                 {

@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{DbError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 9;
+pub const SCHEMA_VERSION: u64 = 10;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
@@ -39,6 +39,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
             6 => migrate_from_6(&txn)?,
             7 => migrate_from_7(&txn)?,
             8 => migrate_from_8(&txn)?,
+            9 => migrate_from_9(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -137,4 +138,91 @@ fn migrate_from_7(txn: &WriteTransaction) -> Result<(), DbError> {
 /// Schema 9: report counters, counted once from the messages and events already stored.
 fn migrate_from_8(txn: &WriteTransaction) -> Result<(), DbError> {
     super::report_ledger::rebuild(txn)
+}
+
+/// Schema 10: every message by due time (Mensagens → Todas in "Previsto para" order), indexed
+/// once from the messages already stored.
+fn migrate_from_9(txn: &WriteTransaction) -> Result<(), DbError> {
+    use redb::ReadableTable;
+    let messages = txn.open_table(tables::MESSAGES)?;
+    let mut by_due = txn.open_table(tables::MESSAGES_BY_DUE)?;
+    for row in messages.iter()? {
+        let row = row?;
+        let record: crate::domain::Message = super::from_json(row.1.value())?;
+        by_due.insert((record.due_at, row.0.value()), ())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Db, DbOptions, MessageFilter};
+
+    /// A file written before schema 10 (no due-time index) opens, gets the index built from its
+    /// messages, and Mensagens → Todas reads every message latest "Previsto para" first.
+    #[test]
+    fn a_schema_9_file_opens_with_its_messages_indexed_by_due_time() {
+        use crate::queue::simulate::{Input, simulate};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let boleto = |n: u32| {
+            Input {
+            name: format!("b{n}"),
+            platform: crate::domain::Platform::Api,
+            headers: Vec::new(),
+            body: serde_json::json!({
+                "kind": "boleto.generated", "event_id": format!("b{n}"),
+                "order_id": format!("O{n}"),
+                "customer": { "name": "Ana", "phone": format!("1198765432{n}") },
+                "total_cents": 19700,
+                "payment": { "boleto_url": "https://b.example/1",
+                             "boleto_barcode": "34191.79001 01043.510047 91020.150008 5 84460000019700" }
+            })
+            .to_string()
+            .into_bytes(),
+        }
+        };
+        // 2025-11-18 12:00 in Brasília, then a second boleto an hour later.
+        simulate(tmp.path(), &[boleto(1), boleto(2)], 1_763_478_000, 3600).expect("simulated");
+        {
+            let file = redb::Database::create(tmp.path().join(crate::db::DATA_FILE)).expect("open");
+            let txn = file.begin_write().expect("write");
+            txn.delete_table(tables::MESSAGES_BY_DUE).expect("drop");
+            txn.open_table(tables::META)
+                .expect("meta")
+                .insert("schema_version", 9)
+                .expect("version");
+            txn.commit().expect("commit");
+        }
+        let db = Db::open(tmp.path(), &DbOptions::default()).expect("a schema 9 file opens");
+        let by_id = db
+            .list_messages(&MessageFilter {
+                limit: 100,
+                ..MessageFilter::default()
+            })
+            .expect("by id");
+        assert!(by_id.len() >= 4, "both boletos planned reminders");
+        let mut expected: Vec<_> = by_id.iter().map(|m| (m.due_at, m.id)).collect();
+        expected.sort_unstable_by(|a, b| b.cmp(a));
+        // Page by page, two at a time, following the cursor as the console does.
+        let mut got = Vec::new();
+        let mut filter = MessageFilter {
+            by_due: true,
+            limit: 2,
+            ..MessageFilter::default()
+        };
+        loop {
+            let page = db.list_messages(&filter).expect("by due");
+            let Some(last) = page.last() else { break };
+            filter.before_due = Some(last.due_at);
+            filter.before_id = Some(last.id);
+            got.extend(page.iter().map(|m| (m.due_at, m.id)));
+        }
+        assert_eq!(got, expected);
+        assert_ne!(
+            expected.iter().map(|(_, id)| *id).collect::<Vec<_>>(),
+            by_id.iter().map(|m| m.id).collect::<Vec<_>>(),
+            "the arrangement makes due order differ from arrival order"
+        );
+    }
 }

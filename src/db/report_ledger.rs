@@ -72,10 +72,12 @@ fn bump_buyer(
     Ok(())
 }
 
-/// The messages table and the counters that follow it. Every write of a message goes through
-/// `put`; nothing else in a write transaction may insert into `MESSAGES`.
+/// The messages table, its due-time index and the counters that follow it. Every write of a
+/// message goes through `put`; nothing else in a write transaction may insert into `MESSAGES`.
 pub(super) struct Ledger<'txn> {
     messages: Table<'txn, u64, &'static [u8]>,
+    /// (due time, id) of every message, kept in step with `messages` (Mensagens → Todas).
+    by_due: Table<'txn, (i64, u64), ()>,
     days: Table<'txn, tables::ReportKey<'static>, &'static [u8]>,
     buyers: Table<'txn, BuyerKey, u64>,
 }
@@ -84,6 +86,7 @@ impl<'txn> Ledger<'txn> {
     pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Ledger<'txn>, DbError> {
         Ok(Ledger {
             messages: txn.open_table(tables::MESSAGES)?,
+            by_due: txn.open_table(tables::MESSAGES_BY_DUE)?,
             days: txn.open_table(tables::REPORT_DAYS)?,
             buyers: txn.open_table(tables::BUYER_DAYS)?,
         })
@@ -103,6 +106,12 @@ impl<'txn> Ledger<'txn> {
             .insert(record.id.0, to_json(record)?.as_slice())?
             .map(|old| from_json(old.value()))
             .transpose()?;
+        if let Some(old) = &before
+            && old.due_at != record.due_at
+        {
+            self.by_due.remove((old.due_at, record.id.0))?;
+        }
+        self.by_due.insert((record.due_at, record.id.0), ())?;
         let after = contribution(record);
         match before.as_ref().map(contribution) {
             Some(old) if old.key == after.key => {

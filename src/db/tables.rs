@@ -37,6 +37,10 @@ pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_
 pub const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages_v1");
 /// Scheduled messages by (due time, id): the next due message is one range read.
 pub const OUTBOX: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox_v1");
+/// Every message by (due time, id), whatever its status: Mensagens → Todas in "Previsto para"
+/// order is one range read. Written by `report_ledger::Ledger::put` with the message.
+pub const MESSAGES_BY_DUE: TableDefinition<(i64, u64), ()> =
+    TableDefinition::new("messages_by_due_v1");
 /// (store id, order id) -> its messages, for the happy path.
 pub const MESSAGES_BY_ORDER: MultimapTableDefinition<(u64, &str), u64> =
     MultimapTableDefinition::new("messages_by_order_v1");

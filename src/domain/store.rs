@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{InstanceId, Platform, StoreId};
+use super::{InstanceId, InstanceMode, Platform, StoreId};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Store {
@@ -22,7 +22,7 @@ pub struct Store {
     pub first_event_at: Option<i64>,
     pub last_event_at: Option<i64>,
     pub event_count: u64,
-    /// Modo teste: messages are planned and rendered but go to the sandbox inbox, never out.
+    /// Modo teste: messages are planned and rendered but go to the caixa de teste, never out.
     #[serde(default)]
     pub test_mode: bool,
     /// The instance (WhatsApp number) this store sends through; none holds its messages.
@@ -43,6 +43,41 @@ impl Store {
             company_name.trim()
         } else {
             own
+        }
+    }
+}
+
+/// Why a store's messages end in the caixa de teste instead of WhatsApp (the one model of
+/// "teste", docs/ARCHITECTURE.md): the store's own modo teste, or the test instance it is
+/// linked to. Test numbers are per buyer, not per store, and are not a store's reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestReason {
+    /// Modo teste: straight to the caixa de teste when due, no instance involved.
+    TestMode,
+    /// Linked to a test instance: sent at its pace, into the caixa de teste.
+    TestInstance,
+}
+
+impl TestReason {
+    /// The catalog suffix (`messages.test_reason.<code>`).
+    pub fn code(self) -> &'static str {
+        match self {
+            TestReason::TestMode => "test_mode",
+            TestReason::TestInstance => "test_instance",
+        }
+    }
+}
+
+impl Store {
+    /// Whether this store's messages are test messages, and why; `linked` is the mode of the
+    /// instance it is linked to, if any. Modo teste wins: it decides before any instance.
+    pub fn test_reason(&self, linked: Option<InstanceMode>) -> Option<TestReason> {
+        if self.test_mode {
+            Some(TestReason::TestMode)
+        } else if linked == Some(InstanceMode::Sandbox) {
+            Some(TestReason::TestInstance)
+        } else {
+            None
         }
     }
 }

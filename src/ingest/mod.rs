@@ -10,6 +10,7 @@ mod eduzz;
 mod greenn;
 mod guru;
 mod hotmart;
+pub mod invalid;
 mod kirvano;
 mod kiwify;
 mod mercadopago;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Event, PhoneError, Platform};
 pub use common::{Draft, ParseError};
+pub use invalid::InvalidKind;
 pub use signature::SignatureError;
 
 /// One webhook delivery as the HTTP layer received it. Header names are lower-case.

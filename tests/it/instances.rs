@@ -100,7 +100,7 @@ fn settings<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sandbox_instance_made_in_the_form_is_connected_and_says_it_sends_nothing() {
+async fn a_test_instance_made_in_the_form_delivers_to_the_caixa_de_teste_and_says_so() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
     let (status, empty) = page(&admin, &app, "/instancias").await;
@@ -119,13 +119,14 @@ async fn a_sandbox_instance_made_in_the_form_is_connected_and_says_it_sends_noth
     .await;
     assert_eq!(status, 200);
     assert!(detail.contains("Instância criada"), "the flash confirms it");
-    assert!(detail.contains("data-state=\"connected\""));
-    assert!(detail.contains(">conectado<"));
-    assert!(detail.contains("nada chega ao WhatsApp"));
+    // A test instance is never "conectado": it delivers to the caixa de teste (issue 13).
+    assert!(detail.contains("data-state=\"test\""));
+    assert!(detail.contains(">teste: entrega na caixa de teste<"));
+    assert!(detail.contains("não para o WhatsApp"));
 
     let (_, list) = page(&admin, &app, "/instancias").await;
-    assert!(list.contains("Teste") && list.contains(">conectado<"));
-    assert!(list.contains("Sandbox") && list.contains("não envia para o WhatsApp"));
+    assert!(list.contains("Teste") && list.contains(">teste: entrega na caixa de teste<"));
+    assert!(list.contains("entrega na caixa de teste, não no WhatsApp"));
     assert!(
         list.contains("0 de 1000"),
         "today's sends against the limit"

@@ -496,7 +496,7 @@ async fn test_mode_sends_a_stores_messages_to_the_sandbox() {
     assert!(messages.iter().all(|m| m["test"] == true));
     let (_, sandbox) = page(&admin, &app, "/mensagens/sandbox").await;
     assert!(sandbox.contains("data-testid=\"sandbox-banner\""));
-    assert!(sandbox.contains("Modo teste: nada disto chega ao WhatsApp."));
+    assert!(sandbox.contains("Caixa de teste: nada disto chega ao WhatsApp."));
     assert_eq!(sandbox.matches("data-testid=\"conversation\"").count(), 1);
     assert_eq!(sandbox.matches("data-message-id=").count(), 3);
     assert!(sandbox.contains(&pix_code()), "the code bubble");
@@ -779,4 +779,23 @@ async fn send_now_says_what_happens_next_without_or_with_a_connected_instance() 
         "never 'assim que houver uma instância conectada' while one is"
     );
     assert!(!html.contains("assim que houver uma instância conectada"));
+
+    // Through an instância de teste it goes to the caixa de teste, never "pela instância
+    // conectada" (one model of teste, issue 13).
+    app.db
+        .update_instance(instance.id, |i| {
+            i.mode = avisa::domain::InstanceMode::Sandbox
+        })
+        .expect("test instance");
+    let path = format!("/mensagens/{}/enviar-agora", ids[0]);
+    let test = post_form(&admin, &app, &path, &[]).await;
+    assert_eq!(
+        location(&test),
+        format!("/mensagens/{}?ok=message_send_now_test_instance", ids[0])
+    );
+    let (_, html) = page(&admin, &app, &location(&test)).await;
+    assert!(
+        html.contains("vai para a caixa de teste, não para o WhatsApp"),
+        "{html}"
+    );
 }

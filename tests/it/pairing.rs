@@ -82,7 +82,7 @@ async fn pairing_is_refused_for_sandbox_instances_and_without_a_pairing_control(
     let sandbox = instance(&app, InstanceMode::Sandbox);
     let unmanaged = instance(&app, InstanceMode::Whatsapp);
     for (id, says) in [
-        (sandbox, "está no modo sandbox"),
+        (sandbox, "é uma instância de teste"),
         (unmanaged, "ainda não está disponível"),
     ] {
         for action in ["conectar", "desconectar"] {

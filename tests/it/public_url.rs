@@ -231,7 +231,7 @@ async fn every_checklist_item_is_computed_and_a_sandbox_is_not_a_connected_insta
     assert!(check(&html, "url").0, "an https public URL is done");
     let (done, instance) = check(&html, "instance");
     assert!(!done, "a sandbox sends nothing to WhatsApp: {instance}");
-    assert!(instance.contains("é sandbox"), "{instance}");
+    assert!(instance.contains("é uma instância de teste"), "{instance}");
 
     for kind in avisa::domain::EventKind::ALL {
         let mut template = avisa::render::default_template(kind);

@@ -174,25 +174,43 @@ async fn mensagens_todas_reads_in_previsto_para_order() {
         let (status, _) = crate::events::post_webhook(&app, &token, body.to_string(), &[]).await;
         assert_eq!(status, 202);
     }
+    let ids_in = |html: &str| -> Vec<u64> {
+        html.split("data-message-id=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next()?.parse().ok())
+            .collect()
+    };
+    let due_of = |id: u64| {
+        app.db
+            .message(avisa::domain::MessageId(id))
+            .expect("message")
+            .due_at
+    };
     let html = page(&admin, &app, "/mensagens").await;
-    let ids: Vec<u64> = html
-        .split("data-message-id=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next()?.parse().ok())
-        .collect();
+    let ids = ids_in(&html);
     assert!(ids.len() > 3, "{html}");
-    let due: Vec<i64> = ids
-        .iter()
-        .map(|id| {
-            app.db
-                .message(avisa::domain::MessageId(*id))
-                .expect("message")
-                .due_at
-        })
+    let mut expected: Vec<(i64, u64)> = ids.iter().map(|id| (due_of(*id), *id)).collect();
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    let shown: Vec<(i64, u64)> = ids.iter().map(|id| (due_of(*id), *id)).collect();
+    assert_eq!(shown, expected, "latest Previsto para first");
+
+    // Across pages too: the first page of two holds the two latest of all, and "Mais antigos"
+    // goes on from there in the same order (not from the lowest id).
+    let first = page(&admin, &app, "/mensagens?limit=2").await;
+    let older = first
+        .split("data-testid=\"older\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next()?.split('"').next())
+        .expect("an older link")
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
+    let rest = page(&admin, &app, &older).await;
+    let paged: Vec<(i64, u64)> = ids_in(&first)
+        .into_iter()
+        .chain(ids_in(&rest))
+        .map(|id| (due_of(id), id))
         .collect();
-    let mut sorted = due.clone();
-    sorted.sort_unstable_by(|a, b| b.cmp(a));
-    assert_eq!(due, sorted, "latest Previsto para first");
+    assert_eq!(paged, expected, "{older}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

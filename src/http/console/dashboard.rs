@@ -1,4 +1,4 @@
-//! The console's home page: today's and the week's figures, and alerts (unrecognised events,
+//! The console's home page: today's and the week's figures (test messages counted apart), and alerts (unrecognised events,
 //! disconnected instances, daily limits reached, a backlog).
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,6 +19,13 @@ use crate::queue::channel::ChannelState;
 /// Messages due for this long or more without going out make a backlog alert.
 const BACKLOG_ALERT: usize = 50;
 
+/// A store's latest webhooks invalid the same way this many times in a row make an alert (a
+/// wrong secret, a checkout without a phone field): one bad delivery is noise, three a pattern.
+const INVALID_RUN_ALERT: u32 = 3;
+
+/// How far back the run is looked for: an old run the merchant already fixed says nothing.
+const INVALID_RUN_WINDOW_S: i64 = 24 * 3600;
+
 /// Whether any store has a template of its own (the merchant reviewed the messages).
 fn any_template_saved(db: &crate::db::Db) -> Result<bool, crate::db::DbError> {
     for store in db.list_stores()? {
@@ -31,6 +38,19 @@ fn any_template_saved(db: &crate::db::Db) -> Result<bool, crate::db::DbError> {
     Ok(false)
 }
 
+/// A period's figures without test messages, and how many test messages it had.
+struct TestSplit {
+    real: crate::domain::report::Counters,
+    test_sent: i64,
+    test_planned: i64,
+}
+
+impl TestSplit {
+    fn figures(&self) -> minijinja::Value {
+        context! { test_sent => self.test_sent, ..figures(&self.real) }
+    }
+}
+
 /// `GET /`.
 pub async fn show_dashboard(
     state: web::Data<AppState>,
@@ -38,27 +58,37 @@ pub async fn show_dashboard(
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();
-    let (today, week, unmapped, instances, backlog, stores, customised) = state
+    let (today, week, unmapped, instances, backlog, stores, customised, runs) = state
         .run(move |db| {
-            let rows = |days| {
+            // Figures leave test messages out; what went to the caixa de teste is said beside
+            // them, so "Enviadas 0" never stands alone next to a test instance's sends.
+            let rows = |days| -> Result<_, crate::db::DbError> {
                 let period = Period::last_days(now, days);
-                db.report_rows(&ReportFilter {
+                let filter = |include_test| ReportFilter {
                     first_day: period.first,
                     last_day: period.last,
                     store_id: None,
                     instance_id: None,
                     kind: None,
-                    include_test: false,
+                    include_test,
+                };
+                let real = db.report_rows(&filter(false))?.totals();
+                let all = db.report_rows(&filter(true))?.totals();
+                Ok(TestSplit {
+                    test_sent: all.get(Counter::Sent) - real.get(Counter::Sent),
+                    test_planned: all.get(Counter::Planned) - real.get(Counter::Planned),
+                    real,
                 })
             };
             Ok((
-                rows(1)?.totals(),
-                rows(7)?.totals(),
+                rows(1)?,
+                rows(7)?,
                 db.unacknowledged_unmapped()?,
                 db.list_instances()?,
                 db.due_messages(now, BACKLOG_ALERT + 1)?.len(),
-                db.list_stores()?.len(),
+                db.list_stores()?,
                 any_template_saved(db)?,
+                db.invalid_runs(now - INVALID_RUN_WINDOW_S, INVALID_RUN_ALERT)?,
             ))
         })
         .await?;
@@ -73,6 +103,19 @@ pub async fn show_dashboard(
     if unmapped > 0 {
         alerts.push(context! { kind => "unmapped", count => unmapped, href => "/eventos" });
     }
+    let mut runs = runs;
+    runs.sort_by_key(|(_, run)| std::cmp::Reverse(run.last_at));
+    for (store_id, run) in runs {
+        let Some(store) = stores.iter().find(|s| s.id == store_id) else {
+            continue;
+        };
+        alerts.push(context! {
+            kind => "invalid_run", reason => run.kind.code(), count => run.count,
+            name => store.name.clone(),
+            href => format!("/eventos?store={store_id}&status={}", run.kind.code()),
+        });
+    }
+    let stores = stores.len();
     for instance in &instances {
         let href = format!("/instancias/{}", instance.id);
         match state.channels.state(instance.id) {
@@ -109,9 +152,9 @@ pub async fn show_dashboard(
     Page::new(&state, &req, &viewer, "dashboard.html")
         .menu("dashboard")
         .render(context! {
-            today => figures(&today),
-            week => figures(&week),
-            has_figures => week.get(Counter::Planned) > 0,
+            today => today.figures(),
+            week => week.figures(),
+            has_figures => week.real.get(Counter::Planned) + week.test_planned > 0,
             alerts => alerts,
             steps => steps,
             steps_done => steps_done,

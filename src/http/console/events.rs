@@ -17,7 +17,9 @@ use crate::http::auth::{Viewer, redirect};
 use crate::http::console::Page;
 use crate::http::console::view::mask_phone;
 use crate::http::error::ApiError;
-use crate::http::operations::events::{EventsQuery, load_event, page_of_events, status_str};
+use crate::http::operations::events::{
+    EventsQuery, STATUS_CHOICES, load_event, page_of_events, row_status, status_str,
+};
 use crate::http::operations::messages::store_names;
 use crate::ingest::Reason;
 
@@ -41,6 +43,7 @@ fn row_view(e: &EventRecord, names: &HashMap<StoreId, String>) -> Value {
         phone => event.and_then(|ev| ev.customer.phone.as_ref()).map(|p| mask_phone(p.as_str())),
         amount => event.and_then(|ev| ev.total_cents).map(format_brl),
         status => status_str(e.status),
+        label => row_status(e),
         reason => e.reason.as_ref().map(reason_code),
         duplicates => e.duplicates,
         erased_at => e.erased_at,
@@ -90,7 +93,7 @@ pub async fn list_events(
         // Offered when there is something to find (or it is the current choice).
         deleted_stores => deleted_stores || query.store == "deleted",
         kinds => EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-        statuses => ["ok", "unmapped", "invalid"],
+        statuses => STATUS_CHOICES,
         periods => ["all", "today", "7d", "30d"],
         q => context! {
             store => query.store.clone(),
@@ -238,6 +241,9 @@ mod tests {
         }
         for status in [Status::Ok, Status::Unmapped, Status::Invalid] {
             wanted.push(format!("event_status.{}", status_str(status)));
+        }
+        for kind in crate::ingest::InvalidKind::ALL {
+            wanted.push(format!("event_status.{}", kind.code()));
         }
         for (lang, _) in LANGUAGES {
             let keys = catalog_keys(lang);

@@ -31,6 +31,7 @@ const FLASHES: &[&str] = &[
     "message_send_now",
     "message_send_now_waiting",
     "message_send_now_test",
+    "message_send_now_test_instance",
     "marked_paid_none",
     "marked_paid_one",
     "marked_paid_many",

@@ -30,6 +30,9 @@ pub struct MessagesQuery {
     pub view: String,
     #[serde(default, alias = "before")]
     pub before_id: Option<MessageId>,
+    /// With `before_id`, the page cursor of a list in "Previsto para" order (Mensagens → Todas).
+    #[serde(default)]
+    pub before_due: Option<i64>,
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -104,6 +107,8 @@ impl MessagesQuery {
                 status,
                 event_id: None,
                 before_id: self.before_id,
+                by_due: false,
+                before_due: self.before_due,
                 limit: self.limit.unwrap_or(PAGE_SIZE).clamp(1, PAGE_SIZE),
             },
             view,
@@ -141,6 +146,7 @@ pub fn page_of_messages(db: &Db, parsed: &Parsed) -> Result<(Vec<Message>, bool)
         let batch = db.list_messages(&filter)?;
         let exhausted = batch.len() < filter.limit;
         filter.before_id = batch.last().map(|m| m.id);
+        filter.before_due = batch.last().map(|m| m.due_at);
         page.extend(batch.into_iter().filter(|m| parsed.admits(m)));
         if exhausted || page.len() > limit {
             break;

@@ -113,10 +113,22 @@ pub async fn send_message_now(
         );
         // Say what happens next as it is: the test inbox, the connected instance, or a wait.
         let store_id = message.store_id;
-        let instance = state.run(move |db| db.store(store_id)).await?.instance_id;
-        let connected = instance.is_some_and(|i| state.channels.state(i).is_connected());
+        let instance = state
+            .run(move |db| match db.store(store_id)?.instance_id {
+                Some(id) => Ok(Some(db.instance(id)?)),
+                None => Ok(None),
+            })
+            .await?;
+        let connected = instance
+            .as_ref()
+            .is_some_and(|i| state.channels.state(i.id).is_connected());
+        let test_instance = instance
+            .as_ref()
+            .is_some_and(|i| i.mode == crate::domain::InstanceMode::Sandbox);
         flash = if message.test {
             "message_send_now_test"
+        } else if test_instance {
+            "message_send_now_test_instance"
         } else if connected {
             "message_send_now"
         } else {

@@ -41,39 +41,37 @@ pub async fn list_messages(
     query: web::Query<MessagesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let parsed = query.parse();
+    let mut parsed = query.parse();
+    if let Ok(p) = parsed.as_mut() {
+        // Todas reads by its first column, "Previsto para": the latest first, across pages.
+        p.filter.by_due = p.view == View::All;
+    }
     let for_page = parsed.clone().ok();
-    let (page, more, stores) = state
+    let (page, more, stores, instances) = state
         .run(move |db| {
             let (page, more) = match &for_page {
                 Some(parsed) => page_of_messages(db, parsed)?,
                 None => (Vec::new(), false),
             };
-            Ok((page, more, db.list_stores()?))
+            Ok((page, more, db.list_stores()?, db.list_instances()?))
         })
         .await?;
     let names = store_names(&stores);
-    // Pages follow the ids (arrival order); the older page starts below this page's lowest id.
+    // The older page starts below this page's last row, in the page's own order.
+    let by_due = parsed.as_ref().is_ok_and(|p| p.filter.by_due);
     let older = more
         .then(|| {
-            page.iter()
-                .map(|m| m.id)
-                .min()
-                .map(|id| list_link(&query, Some(id)))
+            page.last()
+                .map(|m| list_link(&query, Some((m.id, by_due.then_some(m.due_at)))))
         })
         .flatten();
-    let mut page = page;
-    if parsed.as_ref().is_ok_and(|p| p.view == View::All) {
-        // Todas reads by its first column, "Previsto para": the latest first.
-        page.sort_by(|a, b| b.due_at.cmp(&a.due_at).then(b.id.cmp(&a.id)));
-    }
     let rows: Vec<Value> = page.iter().map(|m| row_view(m, &names)).collect();
     let newest = query.before_id.map(|_| list_link(&query, None));
-    let test_stores: Vec<Value> = stores
-        .iter()
-        .filter(|s| s.test_mode)
-        .map(|s| context! { id => s.id, name => s.name.clone() })
-        .collect();
+    let test_stores = test_stores(&stores, &instances);
+    // "Nothing is sent" is true only while no WhatsApp number is connected.
+    let whatsapp_connected = instances.iter().any(|i| {
+        i.mode == crate::domain::InstanceMode::Whatsapp && state.channels.state(i.id).is_connected()
+    });
     let error = parsed.as_ref().err().map(FilterError::key);
     let ctx = context! {
         messages => rows,
@@ -83,6 +81,7 @@ pub async fn list_messages(
         conversation_link => parsed.as_ref().ok().and_then(|p| p.filter.phone.as_ref()).map(|phone| format!("/mensagens/comprador?phone={}", form_urlencoded::byte_serialize(phone.as_bytes()).collect::<String>())),
         error => error,
         test_stores => test_stores,
+        whatsapp_connected => whatsapp_connected,
         stores => stores.iter().map(|s| context! { id => s.id.to_string(), name => s.name.clone() }).collect::<Vec<_>>(),
         statuses => MessageStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         q => context! {
@@ -108,8 +107,28 @@ pub async fn list_messages(
         .await
 }
 
-/// The list with the same filters, from the newest message or from before `before_id`.
-fn list_link(query: &MessagesQuery, before_id: Option<MessageId>) -> String {
+/// The stores whose messages end in the caixa de teste, each with why (modo teste or a test
+/// instance): the Mensagens note and the caixa de teste list the same ones.
+pub(crate) fn test_stores(
+    stores: &[crate::domain::Store],
+    instances: &[crate::domain::Instance],
+) -> Vec<Value> {
+    stores
+        .iter()
+        .filter_map(|s| {
+            let linked = s
+                .instance_id
+                .and_then(|id| instances.iter().find(|i| i.id == id))
+                .map(|i| i.mode);
+            let reason = s.test_reason(linked)?;
+            Some(context! { id => s.id, name => s.name.clone(), reason => reason.code() })
+        })
+        .collect()
+}
+
+/// The list with the same filters, from the top or from before a cursor: an id, and its due
+/// time when the list is in "Previsto para" order.
+fn list_link(query: &MessagesQuery, before: Option<(MessageId, Option<i64>)>) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in [
         ("view", &query.view),
@@ -121,7 +140,10 @@ fn list_link(query: &MessagesQuery, before_id: Option<MessageId>) -> String {
             s.append_pair(k, v.trim());
         }
     }
-    if let Some(id) = before_id {
+    if let Some((id, due)) = before {
+        if let Some(due) = due {
+            s.append_pair("before_due", &due.to_string());
+        }
         s.append_pair("before_id", &id.to_string());
     }
     format!("/mensagens?{}", s.finish())

@@ -1,6 +1,6 @@
-//! Modo teste: a store in test mode plans and renders everything but never sends; its messages
-//! (and those for the merchant's test numbers) land in the sandbox inbox, shown as the buyer
-//! would see them in WhatsApp. Anyone may look; only admins switch a store's test mode.
+//! The caixa de teste: every test message (a store in modo teste, a test instance, a test number;
+//! docs/ARCHITECTURE.md, "Teste"), shown as the buyer would see it in WhatsApp. Anyone may
+//! look; only admins switch a store's modo teste.
 
 use std::collections::HashMap;
 
@@ -68,19 +68,15 @@ pub async fn show_sandbox(
         view: View::All,
         test_only: true,
     };
-    let (messages, stores, test_numbers) = state
+    let (messages, stores, instances, test_numbers) = state
         .run(move |db| {
             let (page, _) = page_of_messages(db, &parsed)?;
             let numbers = db.message_settings()?.test_numbers.len();
-            Ok((page, db.list_stores()?, numbers))
+            Ok((page, db.list_stores()?, db.list_instances()?, numbers))
         })
         .await?;
     let names = store_names(&stores);
-    let test_stores: Vec<Value> = stores
-        .iter()
-        .filter(|s| s.test_mode)
-        .map(|s| context! { id => s.id, name => s.name.clone() })
-        .collect();
+    let test_stores = super::test_stores(&stores, &instances);
     let ctx = context! {
         conversations => conversations(&messages, &names),
         test_stores => test_stores,
