@@ -50,15 +50,15 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
     e.customer.name = text(&body, "customer.name");
     e.customer.email = email(&body, "customer.email");
     e.customer.document = text(&body, "customer.doc");
-    if let Some(product) = at(&body, "product") {
-        if let Some(name) = text(product, "name") {
-            e.products.push(Product {
-                name,
-                id: text(product, "code"),
-                quantity: int(product, "quantity").and_then(|q| u32::try_from(q).ok()),
-                price_cents: cents(product, "price"),
-            });
-        }
+    if let Some(product) = at(&body, "product")
+        && let Some(name) = text(product, "name")
+    {
+        e.products.push(Product {
+            name,
+            id: text(product, "code"),
+            quantity: int(product, "quantity").and_then(|q| u32::try_from(q).ok()),
+            price_cents: cents(product, "price"),
+        });
     }
     for bump in list(&body, "order_bumps") {
         if let Some(name) = text(bump, "name") {
