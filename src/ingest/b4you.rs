@@ -11,17 +11,28 @@ use super::signature::check_token;
 use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product, Utm};
 
-/// B4You's `event_name` values. approved-payment, generated-billet, abandoned-cart, refund and
-/// tracking have published examples; the others are named in the documentation without one.
+/// B4You's `event_name` keys, the 14 of WEBHOOK_DOCUMENTATION.md's "Eventos Disponíveis".
+/// approved-payment, generated-billet, abandoned-cart, refund and tracking have published
+/// examples; the others are listed without one.
 pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
-    ("abandoned-cart", Some(EventKind::CheckoutAbandoned)),
-    ("generated-billet", Some(EventKind::BoletoGenerated)),
-    ("generated-pix", Some(EventKind::PixGenerated)),
     ("approved-payment", Some(EventKind::OrderPaid)),
     ("refused-payment", Some(EventKind::PaymentRefused)),
     ("refund", Some(EventKind::OrderRefunded)),
     ("chargeback", Some(EventKind::OrderChargeback)),
+    ("abandoned-cart", Some(EventKind::CheckoutAbandoned)),
+    ("generated-billet", Some(EventKind::BoletoGenerated)),
+    ("generated-pix", Some(EventKind::PixGenerated)),
+    (
+        "canceled-subscription",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    ("late-subscription", Some(EventKind::SubscriptionOverdue)),
+    ("renewed-subscription", Some(EventKind::SubscriptionRenewed)),
     ("tracking", Some(EventKind::OrderShipped)),
+    // Affiliate requests are between the producer and an affiliate, not a buyer.
+    ("affiliate-request", None),
+    ("approved-affiliate", None),
+    ("refused-affiliate", None),
 ];
 
 pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
