@@ -14,7 +14,7 @@ document.addEventListener("click", async (event) => {
 });
 
 // New-store form: name the secret field after what the chosen platform offers (token, signing
-// key, or nothing). Without JavaScript the generic label and hint stay.
+// key, nothing, or a signature avisa cannot check). Without JavaScript the generic label and hint stay.
 document.querySelectorAll("form[data-secret-form]").forEach((form) => {
   const select = form.querySelector("select[name=platform]");
   const input = form.querySelector("[data-secret-input]");
@@ -23,8 +23,9 @@ document.querySelectorAll("form[data-secret-form]").forEach((form) => {
     form.querySelectorAll("[data-secret-part]").forEach((part) => {
       part.hidden = part.dataset.secretPart !== kind;
     });
-    input.hidden = kind === "none";
-    input.disabled = kind === "none";
+    const offered = kind !== "none" && kind !== "unchecked";
+    input.hidden = !offered;
+    input.disabled = !offered;
   };
   select.addEventListener("change", update);
   update();

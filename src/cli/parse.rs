@@ -37,7 +37,17 @@ pub(super) fn parse(platform: &str, raw_headers: &[String], files: &[PathBuf]) -
                 continue;
             }
         };
-        for reading in ingest::recognise(platform, &Request::new(&body, &headers, "")) {
+        // A `.form` file is a form body as the platform posts it (iugu, Tray).
+        let mut file_headers = headers.clone();
+        if file.extension().is_some_and(|e| e == "form")
+            && !headers.iter().any(|(n, _)| n == "content-type")
+        {
+            file_headers.push((
+                "content-type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ));
+        }
+        for reading in ingest::recognise(platform, &Request::new(&body, &file_headers, "")) {
             let mut line = serde_json::to_value(&reading).expect("a reading serialises");
             line.as_object_mut()
                 .expect("a reading is an object")

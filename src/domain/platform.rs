@@ -23,6 +23,20 @@ pub enum Platform {
     Pagarme,
     Mercadopago,
     Stripe,
+    Cakto,
+    Hubla,
+    Payt,
+    Pepper,
+    B4you,
+    Vtex,
+    Tray,
+    Mercadolivre,
+    Asaas,
+    Iugu,
+    Vindi,
+    Efi,
+    Pagbank,
+    Paypal,
     /// avisa's own documented JSON format, for custom integrations.
     Api,
 }
@@ -52,7 +66,7 @@ pub enum SecretKind {
 }
 
 impl Platform {
-    pub const ALL: [Platform; 18] = [
+    pub const ALL: [Platform; 32] = [
         Platform::Hotmart,
         Platform::Kiwify,
         Platform::Eduzz,
@@ -63,13 +77,27 @@ impl Platform {
         Platform::Greenn,
         Platform::Perfectpay,
         Platform::Monetizze,
+        Platform::Cakto,
+        Platform::Hubla,
+        Platform::Payt,
+        Platform::Pepper,
+        Platform::B4you,
         Platform::Appmax,
         Platform::Shopify,
         Platform::Woocommerce,
         Platform::Nuvemshop,
+        Platform::Vtex,
+        Platform::Tray,
+        Platform::Mercadolivre,
         Platform::Pagarme,
         Platform::Mercadopago,
         Platform::Stripe,
+        Platform::Asaas,
+        Platform::Iugu,
+        Platform::Vindi,
+        Platform::Efi,
+        Platform::Pagbank,
+        Platform::Paypal,
         Platform::Api,
     ];
 
@@ -96,6 +124,20 @@ impl Platform {
             Platform::Pagarme => "pagarme",
             Platform::Mercadopago => "mercadopago",
             Platform::Stripe => "stripe",
+            Platform::Cakto => "cakto",
+            Platform::Hubla => "hubla",
+            Platform::Payt => "payt",
+            Platform::Pepper => "pepper",
+            Platform::B4you => "b4you",
+            Platform::Vtex => "vtex",
+            Platform::Tray => "tray",
+            Platform::Mercadolivre => "mercadolivre",
+            Platform::Asaas => "asaas",
+            Platform::Iugu => "iugu",
+            Platform::Vindi => "vindi",
+            Platform::Efi => "efi",
+            Platform::Pagbank => "pagbank",
+            Platform::Paypal => "paypal",
             Platform::Api => "api",
         }
     }
@@ -120,6 +162,20 @@ impl Platform {
             Platform::Pagarme => "Pagar.me",
             Platform::Mercadopago => "Mercado Pago",
             Platform::Stripe => "Stripe",
+            Platform::Cakto => "Cakto",
+            Platform::Hubla => "Hubla",
+            Platform::Payt => "PayT",
+            Platform::Pepper => "Pepper",
+            Platform::B4you => "B4You",
+            Platform::Vtex => "VTEX",
+            Platform::Tray => "Tray",
+            Platform::Mercadolivre => "Mercado Livre",
+            Platform::Asaas => "Asaas",
+            Platform::Iugu => "iugu",
+            Platform::Vindi => "Vindi",
+            Platform::Efi => "Efí",
+            Platform::Pagbank => "PagBank",
+            Platform::Paypal => "PayPal",
             Platform::Api => "API própria",
         }
     }
@@ -135,23 +191,41 @@ impl Platform {
             | Platform::Kirvano
             | Platform::Greenn
             | Platform::Perfectpay
-            | Platform::Monetizze => PlatformGroup::Checkout,
-            Platform::Shopify | Platform::Woocommerce | Platform::Nuvemshop => {
-                PlatformGroup::Ecommerce
-            }
-            Platform::Appmax | Platform::Pagarme | Platform::Mercadopago | Platform::Stripe => {
-                PlatformGroup::Gateway
-            }
+            | Platform::Monetizze
+            | Platform::Cakto
+            | Platform::Hubla
+            | Platform::Payt
+            | Platform::Pepper
+            | Platform::B4you => PlatformGroup::Checkout,
+            Platform::Shopify
+            | Platform::Woocommerce
+            | Platform::Nuvemshop
+            | Platform::Vtex
+            | Platform::Tray
+            | Platform::Mercadolivre => PlatformGroup::Ecommerce,
+            Platform::Appmax
+            | Platform::Pagarme
+            | Platform::Mercadopago
+            | Platform::Stripe
+            | Platform::Asaas
+            | Platform::Iugu
+            | Platform::Vindi
+            | Platform::Efi
+            | Platform::Pagbank
+            | Platform::Paypal => PlatformGroup::Gateway,
             Platform::Api => PlatformGroup::Api,
         }
     }
 
     /// Infoproduct checkouts (courses, memberships, e-books): nothing ships, so shipping
-    /// messages start switched off. Braip and Monetizze are checkouts that also sell physical
-    /// goods and send shipping events, so they are not among them.
+    /// messages start switched off. Braip, Monetizze, PayT and B4You are checkouts that also
+    /// sell physical goods and send shipping or tracking data, so they are not among them.
     pub fn sells_infoproducts(self) -> bool {
         self.group() == PlatformGroup::Checkout
-            && !matches!(self, Platform::Braip | Platform::Monetizze)
+            && !matches!(
+                self,
+                Platform::Braip | Platform::Monetizze | Platform::Payt | Platform::B4you
+            )
     }
 
     /// What secret the platform lets the merchant configure, if any.
@@ -165,6 +239,13 @@ impl Platform {
             | Platform::Greenn
             | Platform::Perfectpay
             | Platform::Monetizze
+            | Platform::Cakto
+            | Platform::Hubla
+            | Platform::Payt
+            | Platform::B4you
+            | Platform::Asaas
+            | Platform::Iugu
+            | Platform::Efi
             | Platform::Api => Some(SecretKind::Token),
             Platform::Kiwify
             | Platform::Eduzz
@@ -173,9 +254,24 @@ impl Platform {
             | Platform::Nuvemshop
             | Platform::Pagarme
             | Platform::Mercadopago
-            | Platform::Stripe => Some(SecretKind::HmacKey),
-            Platform::Appmax => None,
+            | Platform::Stripe
+            | Platform::Pagbank => Some(SecretKind::HmacKey),
+            // Pepper, VTEX, Tray, Mercado Livre and Vindi sign nothing; PayPal signs with RSA
+            // and a certificate fetched from PayPal, which avisa cannot check offline.
+            Platform::Appmax
+            | Platform::Pepper
+            | Platform::Vtex
+            | Platform::Tray
+            | Platform::Mercadolivre
+            | Platform::Vindi
+            | Platform::Paypal => None,
         }
+    }
+
+    /// Platforms that sign their webhooks in a way avisa cannot check offline (PayPal's RSA
+    /// signature needs a certificate downloaded from PayPal): the store form says so.
+    pub fn signature_unchecked(self) -> bool {
+        matches!(self, Platform::Paypal)
     }
 
     pub fn parse(id: &str) -> Option<Platform> {

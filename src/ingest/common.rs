@@ -441,6 +441,32 @@ pub fn utm_from_url(url: Option<&str>) -> crate::domain::Utm {
     utm
 }
 
+/// The kind an event name has in a recogniser's table (`None`: a known name with no kind, or a
+/// name the table does not list).
+pub fn table_kind(
+    table: &[(&str, Option<crate::domain::EventKind>)],
+    name: &str,
+) -> Option<crate::domain::EventKind> {
+    table.iter().find(|(n, _)| *n == name).and_then(|(_, k)| *k)
+}
+
+/// UTM tags stored flat on an object (`utm_source`, `utm_medium`, …), as most checkouts send them.
+pub fn utm_flat(value: &Value) -> crate::domain::Utm {
+    crate::domain::Utm {
+        source: text(value, "utm_source"),
+        medium: text(value, "utm_medium"),
+        campaign: text(value, "utm_campaign"),
+        content: text(value, "utm_content"),
+        term: text(value, "utm_term"),
+    }
+}
+
+/// An e-mail address, or nothing: placeholders and obfuscated copies ("[email protected]",
+/// "teste") are not addresses.
+pub fn email(value: &Value, path: &str) -> Option<String> {
+    text(value, path).filter(|e| e.contains('@') && !e.contains(' '))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

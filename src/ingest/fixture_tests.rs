@@ -26,7 +26,25 @@ pub fn fixture_headers(platform: Platform, file_stem: &str) -> Vec<(String, Stri
     }
 }
 
-/// Every fixture: (relative path like `hotmart/x.json`, platform, body).
+/// The headers of a fixture file: its platform's topic headers, and the form content type for
+/// `.form` bodies (sent as `application/x-www-form-urlencoded`, like iugu's and Tray's).
+pub fn fixture_file_headers(platform: Platform, name: &str) -> Vec<(String, String)> {
+    let file = name.rsplit('/').next().expect("name");
+    let (stem, form) = match file.strip_suffix(".form") {
+        Some(stem) => (stem, true),
+        None => (file.trim_end_matches(".json"), false),
+    };
+    let mut headers = fixture_headers(platform, stem);
+    if form {
+        headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+    }
+    headers
+}
+
+/// Every fixture: (relative path like `hotmart/x.json` or `iugu/x.form`, platform, body).
 pub fn all_fixtures() -> Vec<(String, Platform, Vec<u8>)> {
     let mut out = Vec::new();
     for platform in Platform::ALL {
@@ -38,7 +56,7 @@ pub fn all_fixtures() -> Vec<(String, Platform, Vec<u8>)> {
         files.sort();
         for path in files
             .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "form"))
         {
             let name = format!(
                 "{}/{}",
@@ -56,12 +74,7 @@ pub fn all_fixtures() -> Vec<(String, Platform, Vec<u8>)> {
 }
 
 fn read_fixture(name: &str, platform: Platform, body: &[u8]) -> Vec<Reading> {
-    let stem = name
-        .rsplit('/')
-        .next()
-        .expect("name")
-        .trim_end_matches(".json");
-    let headers = fixture_headers(platform, stem);
+    let headers = fixture_file_headers(platform, name);
     recognise(platform, &Request::new(body, &headers, ""))
 }
 
@@ -69,7 +82,7 @@ fn read_fixture(name: &str, platform: Platform, body: &[u8]) -> Vec<Reading> {
 fn every_fixture_reads_as_its_snapshot() {
     let fixtures = all_fixtures();
     assert!(
-        fixtures.len() >= 96,
+        fixtures.len() >= 141,
         "fixtures are missing: {}",
         fixtures.len()
     );
@@ -108,6 +121,20 @@ fn disagreements() -> Vec<(&'static str, &'static str)> {
         stripe::REFERENCE_DISAGREEMENTS,
         ticto::REFERENCE_DISAGREEMENTS,
         woocommerce::REFERENCE_DISAGREEMENTS,
+        asaas::REFERENCE_DISAGREEMENTS,
+        b4you::REFERENCE_DISAGREEMENTS,
+        cakto::REFERENCE_DISAGREEMENTS,
+        efi::REFERENCE_DISAGREEMENTS,
+        hubla::REFERENCE_DISAGREEMENTS,
+        iugu::REFERENCE_DISAGREEMENTS,
+        mercadolivre::REFERENCE_DISAGREEMENTS,
+        pagbank::REFERENCE_DISAGREEMENTS,
+        paypal::REFERENCE_DISAGREEMENTS,
+        payt::REFERENCE_DISAGREEMENTS,
+        pepper::REFERENCE_DISAGREEMENTS,
+        tray::REFERENCE_DISAGREEMENTS,
+        vindi::REFERENCE_DISAGREEMENTS,
+        vtex::REFERENCE_DISAGREEMENTS,
     ]
     .concat()
 }

@@ -24,6 +24,21 @@ mod signature;
 mod stripe;
 mod ticto;
 mod woocommerce;
+// Second wave (issue 17).
+mod asaas;
+mod b4you;
+mod cakto;
+mod efi;
+mod hubla;
+mod iugu;
+mod mercadolivre;
+mod pagbank;
+mod paypal;
+mod payt;
+mod pepper;
+mod tray;
+mod vindi;
+mod vtex;
 
 #[cfg(test)]
 pub(crate) mod fixture_tests;
@@ -156,6 +171,20 @@ pub fn recognise(platform: Platform, req: &Request) -> Vec<Reading> {
         Platform::Pagarme => pagarme::parse(req),
         Platform::Mercadopago => mercadopago::parse(req),
         Platform::Stripe => stripe::parse(req),
+        Platform::Asaas => asaas::parse(req),
+        Platform::B4you => b4you::parse(req),
+        Platform::Cakto => cakto::parse(req),
+        Platform::Efi => efi::parse(req),
+        Platform::Hubla => hubla::parse(req),
+        Platform::Iugu => iugu::parse(req),
+        Platform::Mercadolivre => mercadolivre::parse(req),
+        Platform::Pagbank => pagbank::parse(req),
+        Platform::Paypal => paypal::parse(req),
+        Platform::Payt => payt::parse(req),
+        Platform::Pepper => pepper::parse(req),
+        Platform::Tray => tray::parse(req),
+        Platform::Vindi => vindi::parse(req),
+        Platform::Vtex => vtex::parse(req),
         Platform::Api => api::parse(req),
     };
     match drafts {
@@ -194,6 +223,20 @@ pub fn verify_signature(
         Platform::Pagarme => pagarme::verify(secret, req),
         Platform::Mercadopago => mercadopago::verify(secret, req, now_unix),
         Platform::Stripe => stripe::verify(secret, req, now_unix),
+        Platform::Asaas => asaas::verify(secret, req),
+        Platform::B4you => b4you::verify(secret, req),
+        Platform::Cakto => cakto::verify(secret, req),
+        Platform::Efi => efi::verify(secret, req),
+        Platform::Hubla => hubla::verify(secret, req),
+        Platform::Iugu => iugu::verify(secret, req),
+        Platform::Mercadolivre => mercadolivre::verify(secret, req),
+        Platform::Pagbank => pagbank::verify(secret, req),
+        Platform::Paypal => paypal::verify(secret, req),
+        Platform::Payt => payt::verify(secret, req),
+        Platform::Pepper => pepper::verify(secret, req),
+        Platform::Tray => tray::verify(secret, req),
+        Platform::Vindi => vindi::verify(secret, req),
+        Platform::Vtex => vtex::verify(secret, req),
         Platform::Api => api::verify(secret, req),
     }
 }

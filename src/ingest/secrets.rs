@@ -32,6 +32,9 @@ const SECRET_FIELDS: &[&str] = &[
 fn platform_fields(platform: &str) -> &'static [&'static str] {
     match platform {
         "eduzz" => &["origin"],
+        // PayT's static key travels in the body; Efí's secret in the URL's query.
+        "payt" => &["integration_key"],
+        "efi" => &["hmac"],
         _ => &[],
     }
 }

@@ -138,19 +138,13 @@ fn absent_facts_render_empty_but_typos_fail() {
 /// sample event where no platform published one: the copy buyers will read.
 #[test]
 fn every_default_template_with_a_fixture_of_its_kind() {
-    use crate::ingest::fixture_tests::{all_fixtures, fixture_headers};
+    use crate::ingest::fixture_tests::{all_fixtures, fixture_file_headers};
     let mut out = String::new();
     for kind in EventKind::ALL {
         let found = all_fixtures()
             .into_iter()
             .find_map(|(name, platform, body)| {
-                let stem = name
-                    .rsplit('/')
-                    .next()
-                    .expect("name")
-                    .trim_end_matches(".json")
-                    .to_owned();
-                let headers = fixture_headers(platform, &stem);
+                let headers = fixture_file_headers(platform, &name);
                 let reading = recognise(platform, &Request::new(&body, &headers, "")).remove(0);
                 reading
                     .event

@@ -51,6 +51,18 @@ fn topic_headers(platform: Platform, stem: &str) -> Vec<(&'static str, String)> 
     }
 }
 
+/// A fixture's headers: its topic headers, and the form content type for a `.form` body.
+fn fixture_headers(platform: Platform, name: &str, stem: &str) -> Vec<(&'static str, String)> {
+    let mut headers = topic_headers(platform, stem);
+    if name.ends_with(".form") {
+        headers.push((
+            "Content-Type",
+            "application/x-www-form-urlencoded".to_owned(),
+        ));
+    }
+    headers
+}
+
 /// Posts a body to a store's webhook URL; returns the status and the JSON answer (or Null).
 pub async fn post_webhook(
     app: &TestApp,
@@ -60,8 +72,13 @@ pub async fn post_webhook(
 ) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .post(app.at(&format!("/webhook/{token}/x")))
-        .header("Content-Type", "application/json")
         .body(body);
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        request = request.header("Content-Type", "application/json");
+    }
     for (name, value) in headers {
         request = request.header(*name, value);
     }
@@ -113,7 +130,7 @@ fn all_fixtures() -> Vec<(String, Platform, String, Vec<u8>)> {
             .expect("platform folder")
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter(|p| p.extension().is_some_and(|e| e == "json" || e == "form"))
             .collect();
         files.sort();
         for file in files {
@@ -122,7 +139,8 @@ fn all_fixtures() -> Vec<(String, Platform, String, Vec<u8>)> {
                 .expect("stem")
                 .to_string_lossy()
                 .into_owned();
-            let name = format!("{folder}/{stem}.json");
+            let ext = file.extension().expect("extension").to_string_lossy();
+            let name = format!("{folder}/{stem}.{ext}");
             out.push((name, platform, stem, std::fs::read(&file).expect("fixture")));
         }
     }
@@ -140,13 +158,13 @@ async fn every_fixture_lands_in_the_list_with_its_reference_status() {
     let expected: BTreeMap<String, Value> =
         serde_json::from_slice(&fixture("EXPECTED.json")).expect("EXPECTED.json parses");
     let fixtures = all_fixtures();
-    assert!(fixtures.len() >= 96, "fixtures found: {}", fixtures.len());
+    assert!(fixtures.len() >= 141, "fixtures found: {}", fixtures.len());
     let mut wrong = Vec::new();
     for (name, platform, stem, body) in fixtures {
         // One store per fixture: test bodies share order ids, and dedup is per store.
         let (store_id, token) = create_store(&app, platform, &name);
         let (status, answer) =
-            post_webhook(&app, &token, body, &topic_headers(platform, &stem)).await;
+            post_webhook(&app, &token, body, &fixture_headers(platform, &name, &stem)).await;
         assert_eq!(status, 202, "{name}: {answer}");
         let id = first_id(&answer);
         let detail = get_json(&admin, &app.at(&format!("/api/v1/events/{id}"))).await;

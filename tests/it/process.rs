@@ -184,6 +184,24 @@ fn parse_prints_one_json_line_per_event() {
 }
 
 #[test]
+fn parse_reads_form_files_as_form_bodies() {
+    let output = avisa(&[
+        "parse",
+        "--platform",
+        "iugu",
+        "tests/fixtures/iugu/invoice.status_changed-paid-pix-real.form",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    assert_eq!(line["event"]["kind"], "order.paid");
+    assert_eq!(
+        line["event"]["order_id"],
+        "899E76B431864AAB854977026372A704"
+    );
+    assert_eq!(line["event"]["total_cents"], 5000);
+}
+
+#[test]
 fn simulate_shows_the_happy_path_on_a_virtual_clock() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let pix = tmp.path().join("1-pix.json");

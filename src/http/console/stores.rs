@@ -66,6 +66,7 @@ fn platform_groups() -> Vec<Value> {
                         id => p.id(),
                         label => p.label(),
                         secret_kind => ser(&p.secret_kind()),
+                        signature_unchecked => p.signature_unchecked(),
                     }
                 })
                 .collect();
