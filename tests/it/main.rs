@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod browser_walkthrough;
 mod dashboard;
+mod deliverability;
 mod durability;
 mod events;
 mod instances;
