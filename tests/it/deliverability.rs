@@ -91,3 +91,43 @@ async fn the_instance_page_shows_the_warm_up_the_health_and_good_practices() {
         Some("merchant")
     );
 }
+
+/// The device names itself: the handshake of a new device announces "avisa" as its device
+/// props' `os`, the name the phone's "Aparelhos conectados" lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_device_announces_itself_as_avisa() {
+    use std::sync::Arc;
+
+    use avisa::channels::whatsapp::{BUNDLED_VERSION, WhatsappChannel, WhatsappConfig};
+    use avisa::domain::{InstanceId, ManualClock};
+    use avisa::queue::channel::{ChannelState, Pairing};
+
+    let server = crate::wa_server::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = avisa::db::Db::open(dir.path(), &avisa::db::DbOptions::default()).expect("open");
+    let channel = WhatsappChannel::start(
+        InstanceId(1),
+        db,
+        Arc::new(ManualClock::at(0)),
+        WhatsappConfig {
+            url: server.url.clone(),
+            version: Some(BUNDLED_VERSION),
+        },
+    );
+    let mut state = avisa::queue::channel::Channel::state(channel.as_ref());
+    channel.connect();
+    // The first QR code means the handshake (with its payload) is done; the timeout only
+    // guards against a hang.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        state.wait_for(|s| matches!(s, ChannelState::WaitingForQr { .. })),
+    )
+    .await
+    .expect("a QR code in time")
+    .expect("the channel is alive");
+    assert_eq!(
+        server.device_names.lock().expect("lock").first().cloned(),
+        Some("avisa".to_owned())
+    );
+    channel.shutdown();
+}
