@@ -173,6 +173,12 @@ impl Channel for FakeChannel {
         self.receipts.subscribe()
     }
 
+    /// The library's own generator, as the real channel uses (no account: the sandbox has none).
+    fn new_message_id(&self) -> String {
+        let now = *self.now.lock().expect("fake lock");
+        whatsapp_rust::wacore::request::RequestUtils::message_id_at(None, now.max(0) as u64)
+    }
+
     fn incoming(&self) -> broadcast::Receiver<Incoming> {
         self.incoming.subscribe()
     }

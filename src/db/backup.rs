@@ -267,6 +267,9 @@ fn copy_tables(
         EVENT_DAYS,
         BUYER_DAYS,
         RECOVERED_ORDERS,
+        WIRE_IDS,
+        ON_WHATSAPP,
+        HEALTH_DAYS,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

@@ -82,6 +82,17 @@ impl Db {
             seen.insert((entry.instance_id.0, wire_id), entry.at)?;
         }
         let record = insert(&txn, entry)?;
+        super::deliverability::bump_health(&txn, entry.instance_id, entry.at, |d| d.replies += 1)?;
+        {
+            let mut ledger = super::report_ledger::Ledger::open(&txn)?;
+            super::deliverability::answered(
+                &txn,
+                &mut ledger,
+                entry.instance_id,
+                entry.buyer,
+                entry.at,
+            )?;
+        }
         txn.commit()?;
         Ok(Some(record))
     }

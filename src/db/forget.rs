@@ -61,6 +61,8 @@ impl Db {
                 purchases.remove((phone.as_str(), key.as_str()))?;
             }
             txn.open_table(tables::OPT_OUTS)?.remove(phone.as_str())?;
+            txn.open_table(tables::ON_WHATSAPP)?
+                .retain(|(number, _), _| number != phone.as_str())?;
         }
         for address in conversation_addresses(&txn, phone)? {
             done.conversation_lines += Db::forget_conversation(&txn, &address)?;

@@ -216,6 +216,9 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         EVENT_DAYS,
         BUYER_DAYS,
         RECOVERED_ORDERS,
+        WIRE_IDS,
+        ON_WHATSAPP,
+        HEALTH_DAYS,
     );
     walked.push(tables::MESSAGES_BY_ORDER.name().to_owned());
     walked.push(tables::MESSAGES_BY_PHONE.name().to_owned());
@@ -345,6 +348,16 @@ fn after_forgetting_a_buyer_no_table_holds_their_phone_or_name_and_counts_stay()
     // She is also on the opt-out list (which cancels her second boleto's reminders).
     db.add_opt_out("+5511987654321", "console", NOON + 400)
         .expect("opt-out");
+    // What WhatsApp said about her number (kept a week).
+    db.save_on_whatsapp(
+        InstanceId(1),
+        "+5511987654321",
+        &crate::domain::deliverability::OnWhatsapp {
+            user: Some("5511987654321".into()),
+            checked_at: NOON,
+        },
+    )
+    .expect("lookup");
     let filter = ReportFilter {
         first_day: i32::MIN,
         last_day: i32::MAX,
@@ -367,6 +380,7 @@ fn after_forgetting_a_buyer_no_table_holds_their_phone_or_name_and_counts_stay()
         "buyer_days_v1",
         "wa_state_v1",
         "opt_outs_v1",
+        "on_whatsapp_v1",
     ] {
         assert!(
             held.contains(&table.to_owned()),

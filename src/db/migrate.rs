@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{DbError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 10;
+pub const SCHEMA_VERSION: u64 = 11;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
@@ -40,6 +40,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
             7 => migrate_from_7(&txn)?,
             8 => migrate_from_8(&txn)?,
             9 => migrate_from_9(&txn)?,
+            10 => migrate_from_10(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -151,6 +152,15 @@ fn migrate_from_9(txn: &WriteTransaction) -> Result<(), DbError> {
         let record: crate::domain::Message = super::from_json(row.1.value())?;
         by_due.insert((record.due_at, row.0.value()), ())?;
     }
+    Ok(())
+}
+
+/// Schema 11: deliverability — wire ids, persisted is-on-WhatsApp answers, health per day.
+/// Messages already sent keep their `AVISA{id}` wire id (matched by prefix): nothing to rewrite.
+fn migrate_from_10(txn: &WriteTransaction) -> Result<(), DbError> {
+    txn.open_table(tables::WIRE_IDS)?;
+    txn.open_table(tables::ON_WHATSAPP)?;
+    txn.open_table(tables::HEALTH_DAYS)?;
     Ok(())
 }
 

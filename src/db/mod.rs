@@ -6,6 +6,7 @@ mod accounts;
 mod backup;
 mod conversations;
 mod data_dir;
+mod deliverability;
 mod events;
 mod forget;
 mod handle;
@@ -316,6 +317,8 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod deliverability_tests;
 #[cfg(test)]
 mod handle_tests;
 #[cfg(test)]

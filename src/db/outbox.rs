@@ -44,6 +44,20 @@ impl Db {
         lease_until: i64,
         now: i64,
     ) -> Result<Option<Message>, DbError> {
+        self.claim_for_send(id, instance_id, None, lease_until, now)
+    }
+
+    /// `claim_message` for a send to WhatsApp: a message without a wire id takes `wire_id`, and
+    /// `WIRE_IDS` learns it in the same transaction, before anything leaves (a crash-retry sends
+    /// under the same id, and its receipts still find it). A message that has one keeps it.
+    pub fn claim_for_send(
+        &self,
+        id: MessageId,
+        instance_id: Option<InstanceId>,
+        wire_id: Option<String>,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<Option<Message>, DbError> {
         let txn = self.begin_write()?;
         let claimed = {
             let mut messages = super::report_ledger::Ledger::open(&txn)?;
@@ -58,6 +72,13 @@ impl Db {
             super::queue::Queue::open(&txn)?.pull(due_at, id, record.store_id)?;
             txn.open_table(tables::LEASES)?
                 .insert((lease_until, id.0), ())?;
+            if record.wire_id.is_none()
+                && let Some(wire_id) = wire_id
+            {
+                txn.open_table(tables::WIRE_IDS)?
+                    .insert(wire_id.as_str(), id.0)?;
+                record.wire_id = Some(wire_id);
+            }
             messages.put(&record)?;
             record
         };
@@ -92,6 +113,14 @@ impl Db {
                 } => {
                     transition(&mut record, Change::Sent { sandbox }, at)
                         .expect("an outcome is recorded from any state");
+                    if let (Some(instance_id), false) = (record.instance_id, sandbox) {
+                        let cold = !super::deliverability::wrote_recently(&txn, &record.phone, at)?;
+                        record.awaiting_reply = cold;
+                        super::deliverability::bump_health(&txn, instance_id, at, |d| {
+                            d.sent += 1;
+                            d.unanswered += u32::from(cold);
+                        })?;
+                    }
                     if let Some(instance_id) = record.instance_id {
                         let mut instances = txn.open_table(tables::INSTANCES)?;
                         let instance: Option<Instance> = instances
@@ -242,6 +271,12 @@ impl Db {
             if transition(&mut record, change, at).is_err() {
                 return Ok(());
             }
+            if let Some(instance_id) = record.instance_id.filter(|_| !record.test) {
+                super::deliverability::bump_health(&txn, instance_id, at, |d| match receipt {
+                    ReceiptStatus::Delivered => d.delivered += 1,
+                    ReceiptStatus::Read => d.read += 1,
+                })?;
+            }
             messages.put(&record)?;
         }
         txn.commit()?;
@@ -262,6 +297,12 @@ impl Db {
             };
             if transition(&mut record, refused, at).is_err() {
                 return Ok(());
+            }
+            if let Some(instance_id) = record.instance_id.filter(|_| !record.test) {
+                let code = crate::domain::deliverability::nack_code(reason);
+                super::deliverability::bump_health(&txn, instance_id, at, |d| {
+                    *d.nacks.entry(code).or_default() += 1;
+                })?;
             }
             messages.put(&record)?;
         }

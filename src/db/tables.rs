@@ -105,3 +105,15 @@ pub const BUYER_DAYS: TableDefinition<(i32, u64, u64, u64), u64> =
 /// (store id, order id) -> the recovery credited to it (JSON `Recovery`): once per order.
 pub const RECOVERED_ORDERS: TableDefinition<(u64, &str), &[u8]> =
     TableDefinition::new("recovered_orders_v1");
+
+/// Deliverability (issue 15). WhatsApp message id on the wire (`3EB0…`) -> avisa's message id,
+/// written in the claim's transaction, before the send: receipts find the message through it,
+/// across restarts. Messages sent as `AVISA{id}` before it existed are matched by their prefix.
+pub const WIRE_IDS: TableDefinition<&str, u64> = TableDefinition::new("wire_ids_v1");
+/// (buyer E.164, instance id) -> JSON `OnWhatsapp`: what the is-on-WhatsApp lookup said and when,
+/// kept 7 days so a restart does not repeat the lookups (itself a signal to WhatsApp). Names a
+/// phone: `forget.rs` removes a buyer's rows.
+pub const ON_WHATSAPP: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("on_whatsapp_v1");
+/// (instance id, Brasília day number) -> JSON `HealthDay`: the number's health counters that day
+/// (sent, delivered, read, replies, unanswered, nacks by code, timelock).
+pub const HEALTH_DAYS: TableDefinition<(u64, i32), &[u8]> = TableDefinition::new("health_days_v1");

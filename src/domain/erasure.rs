@@ -99,6 +99,8 @@ mod tests {
             created_at: 40,
             attempts: 1,
             maybe_sent: false,
+            wire_id: None,
+            awaiting_reply: false,
             instance_id: None,
         };
         erase_message(&mut m, &pseudonym(4));

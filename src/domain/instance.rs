@@ -4,8 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::InstanceId;
+use super::deliverability::{HealthState, Level, WarmUp};
 use super::planning::QuietHours;
 use super::sending::Pacing;
+
+/// What a slowed instance without a daily limit counts as its limit before halving it.
+const SLOWED_UNLIMITED: u32 = 200;
 
 /// How an instance reaches buyers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +46,12 @@ pub struct Instance {
     /// One text answered to a buyer who writes to this number (at most once a day per buyer).
     #[serde(default)]
     pub auto_reply: AutoReply,
+    /// The warm-up ramp of a new number ("número novo").
+    #[serde(default)]
+    pub warmup: WarmUp,
+    /// Slowed or paused by the deliverability policy, and its log of decisions.
+    #[serde(default)]
+    pub health: HealthState,
 }
 
 /// An instance's optional automatic answer to buyers' replies. Not a chatbot: one text.
@@ -76,6 +86,8 @@ impl Instance {
             last_sent_at: None,
             next_slot: 0,
             auto_reply: AutoReply::default(),
+            warmup: WarmUp::default(),
+            health: HealthState::default(),
         }
     }
 
@@ -88,7 +100,36 @@ impl Instance {
         }
     }
 
+    /// The most sends allowed on `now`'s Brasília day, `None` for no limit: the daily limit,
+    /// lowered by the warm-up ramp of a new number, halved while the policy slows the number.
+    pub fn allowance(&self, now: i64) -> Option<u32> {
+        let limit = (self.daily_limit > 0).then_some(self.daily_limit);
+        let limit = match (limit, self.warmup.allowance(now)) {
+            (Some(l), Some(w)) => Some(l.min(w)),
+            (Some(l), None) => Some(l),
+            // No daily limit: the ramp applies only while the limit would (a merchant who
+            // turned the limit off chose no cap at all).
+            (None, _) => None,
+        };
+        match self.health.level {
+            Level::Slowed => Some(limit.unwrap_or(SLOWED_UNLIMITED) / 2),
+            Level::Normal | Level::Paused => limit,
+        }
+    }
+
     pub fn daily_limit_reached(&self, now: i64) -> bool {
-        self.daily_limit > 0 && self.sent_on(now) >= self.daily_limit
+        self.allowance(now)
+            .is_some_and(|allowed| self.sent_on(now) >= allowed)
+    }
+
+    /// The pacing the outbox applies: the interval doubles while the policy slows the number.
+    pub fn effective_pacing(&self) -> Pacing {
+        match self.health.level {
+            Level::Slowed => Pacing {
+                interval_s: self.pacing.interval_s.saturating_mul(2),
+                ..self.pacing
+            },
+            Level::Normal | Level::Paused => self.pacing,
+        }
     }
 }

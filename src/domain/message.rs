@@ -107,6 +107,15 @@ pub struct Message {
     /// The instance it went out through.
     #[serde(default)]
     pub instance_id: Option<InstanceId>,
+    /// The id it carries on the wire (`3EB0…`, like WhatsApp Web's), chosen at its first claim
+    /// and kept for every later try, so receipts and a crash-retry find it. Messages sent before
+    /// it existed went out as `AVISA{id}` and have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_id: Option<String>,
+    /// Counted as unanswered in its instance's health (the buyer had not written in 30 days
+    /// when it went out) until the buyer answers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_reply: bool,
 }
 
 impl Message {

@@ -27,6 +27,8 @@ fn message(status: MessageStatus) -> Message {
         created_at: 0,
         attempts: 0,
         maybe_sent: false,
+        wire_id: None,
+        awaiting_reply: false,
         instance_id: None,
     }
 }

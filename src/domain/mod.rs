@@ -4,6 +4,7 @@
 //! (`reason`), the report rules (`report`) and sending maths. No I/O, no async, no redb.
 
 pub mod clock;
+pub mod deliverability;
 pub mod erasure;
 pub mod event;
 pub mod housekeeping;

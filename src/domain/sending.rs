@@ -102,6 +102,8 @@ pub enum Hold {
     Disconnected,
     QuietHours,
     DailyLimit,
+    /// The deliverability policy paused the instance (a timelock, WhatsApp's refusals).
+    Paused,
 }
 
 /// The gate's answer for one due message.
@@ -124,7 +126,7 @@ pub enum Gate {
 
 /// Decides whether `message`, due, may go out at `now`. In order: expired after 48 h, no longer
 /// wanted, test message, store linked, instance free this pass, instance exists, connected,
-/// outside quiet hours and under the daily limit, pacing slot open.
+/// not paused by the deliverability policy, outside quiet hours and under the daily limit, pacing slot open.
 pub fn gate(message: &Message, facts: &SendFacts<'_>, now: i64) -> Gate {
     if now - message.due_at > EXPIRY_S {
         return Gate::Close {
@@ -152,6 +154,9 @@ pub fn gate(message: &Message, facts: &SendFacts<'_>, now: i64) -> Gate {
     };
     if !facts.connected {
         return Gate::Hold(Hold::Disconnected);
+    }
+    if instance.health.level == super::deliverability::Level::Paused {
+        return Gate::Hold(Hold::Paused);
     }
     if instance.quiet_hours.contains(now) {
         return Gate::Hold(Hold::QuietHours);
@@ -198,6 +203,12 @@ mod tests {
             i.sent_day = local_day(NOON).to_string();
             i.sent_today = 2;
         });
+        let paused = instance(|i| i.health.level = crate::domain::deliverability::Level::Paused);
+        let warming = instance(|i| {
+            i.warmup = crate::domain::deliverability::WarmUp::starting(NOON);
+            i.sent_day = local_day(NOON).to_string();
+            i.sent_today = 20;
+        });
         let ready = SendFacts {
             unwanted: None,
             linked: true,
@@ -235,6 +246,10 @@ mod tests {
             ("22:00 is quiet", due(NOON, false), ready, NOON + 10 * 3600, Gate::Hold(Hold::QuietHours)),
             ("daily limit reached", due(NOON, false),
                 SendFacts { instance: Some(&full), ..ready }, NOON, Gate::Hold(Hold::DailyLimit)),
+            ("paused by the deliverability policy holds", due(NOON, false),
+                SendFacts { instance: Some(&paused), ..ready }, NOON, Gate::Hold(Hold::Paused)),
+            ("a new number's warm-up allowance is a daily limit", due(NOON, false),
+                SendFacts { instance: Some(&warming), ..ready }, NOON, Gate::Hold(Hold::DailyLimit)),
             ("the limit resets the next day", due(NOON, false),
                 SendFacts { instance: Some(&full), ..ready }, NOON + 24 * 3600, Gate::Send),
             ("pacing slot not open", due(NOON, false),

@@ -77,6 +77,8 @@ routes! {
     POST "/instancias/{id}/cancelar"         Admin  => console::instances::cancel_instance_connection;
     POST "/instancias/{id}/desconectar"      Admin  => console::instances::disconnect_instance;
     POST "/instancias/{id}/resposta-automatica" Admin => console::instances::save_auto_reply;
+    POST "/instancias/{id}/aquecimento"      Admin  => console::instances::save_warmup;
+    POST "/instancias/{id}/retomar"          Admin  => console::instances::resume_instance;
     GET  "/api/v1/instances"                 User   => api::instances::list_instances;
     POST "/api/v1/instances"                 Admin  => api::instances::create_instance;
     GET  "/api/v1/instances/{id}"            User   => api::instances::show_instance;

@@ -174,8 +174,12 @@ pub trait Pairing: Send + Sync {
 /// One WhatsApp number (or its stand-in).
 pub trait Channel: Send + Sync {
     fn state(&self) -> watch::Receiver<ChannelState>;
-    /// Sends `text` to the E.164 phone `to` under avisa's own `message_id`.
+    /// Sends `text` to the E.164 phone `to` under `message_id` (from `new_message_id`).
     fn send<'a>(&'a self, to: &'a str, text: &'a str, message_id: &'a str) -> SendFuture<'a>;
+    /// A fresh message id for the wire, shaped like WhatsApp Web's (`3EB0` + 18 hex digits), so
+    /// avisa's messages do not announce an automated sender. The outbox stores it before the
+    /// send; receipts come back under it.
+    fn new_message_id(&self) -> String;
     fn receipts(&self) -> broadcast::Receiver<Receipt>;
     fn incoming(&self) -> broadcast::Receiver<Incoming>;
 }

@@ -81,11 +81,11 @@ impl Inbox {
             Ok((db.record_reply(&entry, reply.id.as_deref())?, already_out))
         })
         .await?;
-        let Some(recorded) = recorded else {
+        if recorded.is_none() {
             return Ok(Handled::Duplicate);
-        };
+        }
         let now = self.clock.now();
-        let wire_id = format!("AVISA-R{}", recorded.id);
+        let wire_id = channel.new_message_id();
         if opt_out {
             let db = self.db.clone();
             let phone = buyer.clone();

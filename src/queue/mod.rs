@@ -12,6 +12,8 @@ mod outbox_metrics;
 pub mod simulate;
 
 #[cfg(test)]
+mod deliverability_tests;
+#[cfg(test)]
 mod inbox_tests;
 #[cfg(test)]
 mod outbox_tests;

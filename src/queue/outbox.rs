@@ -53,13 +53,16 @@ impl Pass {
     }
 }
 
-/// Avisa's message id on the wire, so receipts find the message whatever address answers.
-pub fn wire_id(message_id: MessageId) -> String {
-    format!("AVISA{message_id}")
-}
-
-fn message_id_of(wire: &str) -> Option<MessageId> {
-    wire.strip_prefix("AVISA")?.parse().ok()
+/// The id a message goes out under: the one stored at its first claim, or, for a message
+/// claimed before wire ids were stored, the legacy `AVISA{id}` its receipts are matched by.
+pub fn wire_id(message: &Message) -> String {
+    message.wire_id.clone().unwrap_or_else(|| {
+        format!(
+            "{}{}",
+            crate::domain::deliverability::LEGACY_PREFIX,
+            message.id
+        )
+    })
 }
 
 /// The sending loop of one avisa (see the module docs).
@@ -106,6 +109,7 @@ impl Outbox {
     /// One pass over the due messages.
     pub async fn run_once(&self) -> Result<Pass, DbError> {
         self.drain_receipts().await?;
+        self.review_health().await?;
         let now = self.clock.now();
         let db = self.db.clone();
         let due = blocking(move || db.due_messages(now, BATCH)).await?;
@@ -159,15 +163,19 @@ impl Outbox {
                     let lease_until = now + LEASE_S;
                     let db = self.db.clone();
                     let id = message.id;
-                    let Some(claimed) =
-                        blocking(move || db.claim_message(id, Some(instance_id), lease_until, now))
-                            .await?
+                    // Stored with the claim, before the send: a retry after a crash goes out
+                    // under the same id and its receipts still find the message.
+                    let fresh_id = channel.new_message_id();
+                    let Some(claimed) = blocking(move || {
+                        db.claim_for_send(id, Some(instance_id), Some(fresh_id), lease_until, now)
+                    })
+                    .await?
                     else {
                         continue;
                     };
                     used.insert(instance_id);
                     let result = channel
-                        .send(&claimed.phone, &claimed.text, &wire_id(claimed.id))
+                        .send(&claimed.phone, &claimed.text, &wire_id(&claimed))
                         .await;
                     let outcome = self.outcome(&mut pass, &instance, &claimed, result, now);
                     let db = self.db.clone();
@@ -249,7 +257,7 @@ impl Outbox {
                 AttemptOutcome::Sent {
                     at,
                     sandbox: instance.mode == InstanceMode::Sandbox,
-                    next_slot: instance.pacing.next_slot(at, (self.jitter)()),
+                    next_slot: instance.effective_pacing().next_slot(at, (self.jitter)()),
                 }
             }
             Err(SendError::SessionUnavailable(reason)) => {
@@ -343,22 +351,44 @@ impl Outbox {
         for receipt in pending {
             let db = self.db.clone();
             let now = self.clock.now();
-            blocking(move || match receipt {
-                Receipt::ServerAck { .. } => Ok(()),
-                Receipt::ServerNack { message_id, reason } => match message_id_of(&message_id) {
-                    Some(id) => db.apply_nack(id, &reason, now),
-                    None => Ok(()),
-                },
-                Receipt::Delivered { message_id, at } => match message_id_of(&message_id) {
-                    Some(id) => db.apply_receipt(id, ReceiptStatus::Delivered, at),
-                    None => Ok(()),
-                },
-                Receipt::Read { message_id, at } => match message_id_of(&message_id) {
-                    Some(id) => db.apply_receipt(id, ReceiptStatus::Read, at),
-                    None => Ok(()),
-                },
+            blocking(move || {
+                let wire = match &receipt {
+                    Receipt::ServerAck { .. } => return Ok(()),
+                    Receipt::ServerNack { message_id, .. }
+                    | Receipt::Delivered { message_id, .. }
+                    | Receipt::Read { message_id, .. } => message_id,
+                };
+                let Some(id) = db.message_for_wire(wire)? else {
+                    return Ok(());
+                };
+                match receipt {
+                    Receipt::ServerAck { .. } => Ok(()),
+                    Receipt::ServerNack { reason, .. } => db.apply_nack(id, &reason, now),
+                    Receipt::Delivered { at, .. } => {
+                        db.apply_receipt(id, ReceiptStatus::Delivered, at)
+                    }
+                    Receipt::Read { at, .. } => db.apply_receipt(id, ReceiptStatus::Read, at),
+                }
             })
             .await?;
+        }
+        Ok(())
+    }
+
+    /// Asks the deliverability policy about every instance with a channel (its counters moved
+    /// with the last sends and receipts) and logs each change of level.
+    async fn review_health(&self) -> Result<(), DbError> {
+        let now = self.clock.now();
+        for instance_id in self.channels.instance_ids() {
+            let db = self.db.clone();
+            if let Some(verdict) = blocking(move || db.review_health(instance_id, now)).await? {
+                tracing::warn!(
+                    instance_id = instance_id.0,
+                    level = verdict.level.as_str(),
+                    reason = verdict.reason,
+                    "deliverability: instance level changed"
+                );
+            }
         }
         Ok(())
     }

@@ -17,25 +17,25 @@ use crate::domain::{ManualClock, MessageStatus, Platform};
 use crate::ingest::{Request, recognise};
 
 /// 2025-11-18 12:00 in Brasília (a Tuesday).
-const NOON: i64 = 1_763_478_000;
+pub(super) const NOON: i64 = 1_763_478_000;
 const HOUR: i64 = 3600;
 const NO_QUIET: QuietHours = QuietHours {
     start_min: 0,
     end_min: 0,
 };
 
-struct Rig {
-    _tmp: tempfile::TempDir,
-    db: Db,
-    fake: Arc<FakeChannel>,
-    clock: ManualClock,
-    outbox: Outbox,
-    store: Store,
-    instance: Instance,
+pub(super) struct Rig {
+    pub(super) _tmp: tempfile::TempDir,
+    pub(super) db: Db,
+    pub(super) fake: Arc<FakeChannel>,
+    pub(super) clock: ManualClock,
+    pub(super) outbox: Outbox,
+    pub(super) store: Store,
+    pub(super) instance: Instance,
     events: usize,
 }
 
-fn rig(configure: impl FnOnce(&mut Instance)) -> Rig {
+pub(super) fn rig(configure: impl FnOnce(&mut Instance)) -> Rig {
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
     db.save_message_settings(&MessageSettings {
@@ -85,11 +85,11 @@ fn rig(configure: impl FnOnce(&mut Instance)) -> Rig {
 
 impl Rig {
     /// An `order.paid` for `order` arrives now: one confirmation, due at once.
-    fn paid(&mut self, order: &str) {
+    pub(super) fn paid(&mut self, order: &str) {
         self.event(json!({ "kind": "order.paid", "order_id": order }));
     }
 
-    fn event(&mut self, mut body: serde_json::Value) {
+    pub(super) fn event(&mut self, mut body: serde_json::Value) {
         self.events += 1;
         body["event_id"] = json!(format!("e{}", self.events));
         body["customer"] = json!({ "name": "Ana", "phone": "11987654321" });
@@ -106,13 +106,13 @@ impl Rig {
             .expect("recorded");
     }
 
-    fn at(&self, unix: i64) {
+    pub(super) fn at(&self, unix: i64) {
         let now = self.clock.now();
         self.clock.advance(unix - now);
         self.fake.set_now(unix);
     }
 
-    async fn pass(&self) -> super::outbox::Pass {
+    pub(super) async fn pass(&self) -> super::outbox::Pass {
         let pass = self.outbox.run_once().await.expect("pass");
         self.assert_depth_matches_the_outbox();
         pass
@@ -134,7 +134,7 @@ impl Rig {
         assert_eq!(counted, recount, "depth counters drifted from the outbox");
     }
 
-    fn messages(&self) -> Vec<Message> {
+    pub(super) fn messages(&self) -> Vec<Message> {
         let mut all = self
             .db
             .list_messages(&MessageFilter {
@@ -154,7 +154,7 @@ impl Rig {
             .map(|s| {
                 let m = messages
                     .iter()
-                    .find(|m| wire_id(m.id) == s.message_id)
+                    .find(|m| wire_id(m) == s.message_id)
                     .expect("sent message exists");
                 m.order_id.clone().unwrap_or_default()
             })
@@ -364,13 +364,13 @@ async fn receipts_move_messages_forward_by_their_id_and_a_nack_fails_them() {
     let mut rig = rig(|_| {});
     rig.paid("A");
     rig.pass().await;
-    let id = rig.messages()[0].id;
+    let first = wire_id(&rig.messages()[0]);
     rig.fake.emit_receipt(Receipt::Delivered {
-        message_id: wire_id(id),
+        message_id: first.clone(),
         at: NOON + 5,
     });
     rig.fake.emit_receipt(Receipt::Read {
-        message_id: wire_id(id),
+        message_id: first,
         at: NOON + 9,
     });
     rig.pass().await;
@@ -379,9 +379,9 @@ async fn receipts_move_messages_forward_by_their_id_and_a_nack_fails_them() {
     rig.paid("B");
     rig.at(NOON + 30);
     rig.pass().await;
-    let b = rig.messages()[1].id;
+    let b = wire_id(&rig.messages()[1]);
     rig.fake.emit_receipt(Receipt::ServerNack {
-        message_id: wire_id(b),
+        message_id: b,
         reason: "463".into(),
     });
     rig.pass().await;

@@ -8,6 +8,7 @@ mod browser;
 mod browser_test_model;
 mod browser_walkthrough;
 mod dashboard;
+mod deliverability;
 mod durability;
 mod events;
 mod instances;

@@ -38,6 +38,9 @@ pub const REFS: [&str; 6] = [
 pub struct WaServer {
     /// `ws://127.0.0.1:PORT/ws/chat`, for `WhatsappConfig::url`.
     pub url: String,
+    /// The `os` of the device props each unpaired client announced in its handshake (what the
+    /// phone's "Aparelhos conectados" shows), in connection order.
+    pub device_names: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -55,16 +58,23 @@ pub async fn start() -> WaServer {
         "ws://{}/ws/chat",
         listener.local_addr().expect("local address")
     );
+    let device_names = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let names = device_names.clone();
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
+            let names = names.clone();
             tokio::spawn(async move {
-                if let Err(e) = serve(stream).await {
+                if let Err(e) = serve(stream, names).await {
                     eprintln!("wa_server: connection ended: {e}");
                 }
             });
         }
     });
-    WaServer { url, task }
+    WaServer {
+        url,
+        device_names,
+        task,
+    }
 }
 
 /// Reads the HTTP upgrade request and accepts it.
@@ -134,14 +144,27 @@ impl Wire {
     }
 }
 
-async fn serve(mut stream: TcpStream) -> Result<()> {
+async fn serve(
+    mut stream: TcpStream,
+    device_names: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> Result<()> {
     upgrade(&mut stream).await?;
     let mut wire = Wire {
         ws: Framed::new(stream, Codec::new().max_size(4 << 20)),
         decoder: FrameDecoder::new(),
         header_seen: false,
     };
-    let (from_client, to_client) = handshake(&mut wire).await?;
+    let (from_client, to_client, payload) = handshake(&mut wire).await?;
+    let props = wa::ClientPayload::decode_from_slice(&payload)?
+        .device_pairing_data
+        .into_option()
+        .and_then(|d| d.device_props);
+    if let Some(props) = props {
+        let os = wa::DeviceProps::decode_from_slice(&props)?
+            .os
+            .unwrap_or_default();
+        device_names.lock().expect("lock").push(os);
+    }
     let mut sent: u32 = 0;
     let mut received: u32 = 0;
 
@@ -202,8 +225,8 @@ async fn send_node(
 }
 
 /// Noise XX, server side: ← e; → e, ee, s, es (with the test cert chain); ← s, se.
-/// Returns the (client→server, server→client) ciphers.
-async fn handshake(wire: &mut Wire) -> Result<(NoiseCipher, NoiseCipher)> {
+/// Returns the (client→server, server→client) ciphers and the client's payload.
+async fn handshake(wire: &mut Wire) -> Result<(NoiseCipher, NoiseCipher, Vec<u8>)> {
     let identity = KeyPair::generate(&mut rand::rng());
     let static_pub: [u8; 32] = identity.public_key.public_key_bytes().try_into()?;
     let cert_chain = wacore_noise::test_util::build_cert_chain_bytes(&static_pub);
@@ -248,8 +271,8 @@ async fn handshake(wire: &mut Wire) -> Result<(NoiseCipher, NoiseCipher)> {
         .try_into()
         .map_err(|_| "client static is not 32 bytes")?;
     noise.mix_shared_secret(ephemeral.private_key.serialize(), &client_static)?;
-    let _client_payload = noise.decrypt(&finish.payload.ok_or("no client payload")?)?;
+    let client_payload = noise.decrypt(&finish.payload.ok_or("no client payload")?)?;
     // The split is the initiator's view: its write key is what the server reads with.
     let (client_write, client_read) = noise.finish()?;
-    Ok((client_write, client_read))
+    Ok((client_write, client_read, client_payload))
 }

@@ -152,6 +152,7 @@ impl Shared {
         clock: Arc<dyn Clock>,
     ) -> (Arc<Shared>, mpsc::UnboundedReceiver<Command>) {
         let (commands, rx) = mpsc::unbounded_channel();
+        let addresses = AddressBook::new(db.clone(), instance_id, clock.clone());
         let shared = Arc::new(Shared {
             instance_id,
             db,
@@ -165,7 +166,7 @@ impl Shared {
             terminal: AtomicBool::new(false),
             pairing_by_code: AtomicBool::new(false),
             attempts: watch::channel(0).0,
-            addresses: AddressBook::default(),
+            addresses,
         });
         (shared, rx)
     }
@@ -302,6 +303,19 @@ impl Pairing for WhatsappChannel {
 impl Channel for WhatsappChannel {
     fn state(&self) -> watch::Receiver<ChannelState> {
         self.shared.state.subscribe()
+    }
+
+    /// The live client's `generate_message_id()` (hashes the account, the second and random
+    /// bytes); without a client the same generator without the account.
+    fn new_message_id(&self) -> String {
+        let client = self.shared.client.lock().expect("lock").clone();
+        match client {
+            Some(client) => client.generate_message_id(),
+            None => whatsapp_rust::wacore::request::RequestUtils::message_id_at(
+                None,
+                self.shared.clock.now().max(0) as u64,
+            ),
+        }
     }
 
     fn send<'a>(&'a self, to: &'a str, text: &'a str, message_id: &'a str) -> SendFuture<'a> {

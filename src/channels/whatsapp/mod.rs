@@ -7,6 +7,8 @@ pub mod backend;
 #[cfg(test)]
 mod backend_tests;
 pub mod client;
+#[cfg(test)]
+mod deliverability_tests;
 pub mod events;
 pub mod send;
 mod supervisor;

@@ -1,10 +1,9 @@
-//! Sending one text: resolve the buyer's WhatsApp address (asked once per number, then cached),
-//! show "digitando…" for the instance's setting, and send under avisa's own message id. The
-//! call's `Ok` only means the stanza left: WhatsApp's ack or nack is the outcome and arrives as a
+//! Sending one text: resolve the buyer's WhatsApp address (asked once per number, then kept a
+//! week in the data file), show "digitando…" for the instance's setting, and send under the
+//! message's wire id (`3EB0…`, chosen and stored before the send). The call's `Ok` only means the stanza left: WhatsApp's ack or nack is the outcome and arrives as a
 //! receipt (`events::effects`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use whatsapp_rust::Client;
@@ -13,6 +12,9 @@ use whatsapp_rust::send::{SendError as LibSendError, SendOptions};
 use whatsapp_rust::wacore::proto_helpers::MessageBuilderExt;
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use crate::db::{Db, blocking};
+use crate::domain::deliverability::OnWhatsapp;
+use crate::domain::{Clock, InstanceId};
 use crate::queue::channel::SendError;
 
 /// The reason a number WhatsApp does not know fails with (permanent).
@@ -26,27 +28,64 @@ pub enum Address {
     NotOnWhatsapp,
 }
 
-/// Lookup answers by E.164 number, kept for the life of the channel.
-#[derive(Default)]
+/// Lookup answers by E.164 number, kept in the data file for a week per instance
+/// (`Db::on_whatsapp`): a restart repeats no lookup.
 pub struct AddressBook {
-    known: Mutex<HashMap<String, Address>>,
+    db: Db,
+    instance_id: InstanceId,
+    clock: Arc<dyn Clock>,
 }
 
 impl AddressBook {
-    pub fn get(&self, e164: &str) -> Option<Address> {
-        self.known.lock().expect("lock").get(e164).cloned()
+    pub fn new(db: Db, instance_id: InstanceId, clock: Arc<dyn Clock>) -> AddressBook {
+        AddressBook {
+            db,
+            instance_id,
+            clock,
+        }
     }
 
-    pub fn put(&self, e164: &str, address: Address) {
-        self.known
-            .lock()
-            .expect("lock")
-            .insert(e164.to_owned(), address);
+    /// The answer still trusted for `e164`; `None` when unknown, stale, or unreadable (then
+    /// WhatsApp is asked again).
+    pub async fn get(&self, e164: &str) -> Option<Address> {
+        let (db, id, e164, now) = (
+            self.db.clone(),
+            self.instance_id,
+            e164.to_owned(),
+            self.clock.now(),
+        );
+        match blocking(move || db.on_whatsapp(id, &e164, now)).await {
+            Ok(answer) => answer.map(|a| match a.user {
+                Some(user) => Address::Registered(user),
+                None => Address::NotOnWhatsapp,
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "stored on-WhatsApp answer not read");
+                None
+            }
+        }
+    }
+
+    /// Remembers an answer (a failure to store it only costs a later lookup).
+    pub async fn put(&self, e164: &str, address: Address) {
+        let answer = OnWhatsapp {
+            user: match address {
+                Address::Registered(user) => Some(user),
+                Address::NotOnWhatsapp => None,
+            },
+            checked_at: self.clock.now(),
+        };
+        let (db, id, e164) = (self.db.clone(), self.instance_id, e164.to_owned());
+        if let Err(e) = blocking(move || db.save_on_whatsapp(id, &e164, &answer)).await {
+            tracing::warn!(error = %e, "on-WhatsApp answer not stored");
+        }
     }
 
     /// Forgets every answer (a new pairing may be a different account).
     pub fn clear(&self) {
-        self.known.lock().expect("lock").clear();
+        if let Err(e) = self.db.clear_on_whatsapp(self.instance_id) {
+            tracing::warn!(error = %e, "on-WhatsApp answers not cleared");
+        }
     }
 }
 
@@ -89,7 +128,7 @@ pub async fn resolve(
     book: &AddressBook,
     e164: &str,
 ) -> Result<Address, SendError> {
-    if let Some(known) = book.get(e164) {
+    if let Some(known) = book.get(e164).await {
         return Ok(known);
     }
     let asked = candidates(e164);
@@ -116,7 +155,7 @@ pub async fn resolve(
         })
         .collect();
     let address = choose(&asked, &answers);
-    book.put(e164, address.clone());
+    book.put(e164, address.clone()).await;
     Ok(address)
 }
 
@@ -217,13 +256,5 @@ mod tests {
             "5511987654321".to_owned(),
         )];
         assert_eq!(choose(&asked, &none), Address::NotOnWhatsapp);
-    }
-
-    #[test]
-    fn the_book_remembers_answers() {
-        let book = AddressBook::default();
-        assert_eq!(book.get("+5511987654321"), None);
-        book.put("+5511987654321", Address::NotOnWhatsapp);
-        assert_eq!(book.get("+5511987654321"), Some(Address::NotOnWhatsapp));
     }
 }

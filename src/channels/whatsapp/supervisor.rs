@@ -14,11 +14,16 @@ use whatsapp_rust::transport::{
     TokioWebSocketTransportFactory, Transport, TransportEvent, TransportFactory,
 };
 use whatsapp_rust::types::events::Event;
+use whatsapp_rust::wacore::store::DevicePropsOverride;
 use whatsapp_rust::{Client, anyhow, async_channel, async_trait};
 
 use super::client::{Command, Shared, WhatsappConfig, backend, wipe_device_state};
 use super::events::{self, Account, Effect};
 use crate::queue::channel::{ChannelState, Unreachable};
+
+/// The name the phone's "Aparelhos conectados" shows for avisa's linked device (the library's
+/// device props `os`), instead of the library's generic one.
+pub const DEVICE_NAME: &str = "avisa";
 
 /// How long a stopping client may take to flush its state before it is aborted.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -185,6 +190,8 @@ impl Supervisor {
             .with_transport_factory(transport)
             .with_event_delivery(EventDelivery::Ordered { capacity: 1024 })
             .skip_history_sync()
+            // The phone's "Aparelhos conectados" lists this device as "avisa".
+            .with_device_props(DevicePropsOverride::new().with_os(DEVICE_NAME))
             .on_event(move |event: Arc<Event>, client: Arc<Client>| {
                 let account = Account {
                     number: client.pn().map(|j| events::e164(&j)).unwrap_or_default(),

@@ -365,6 +365,8 @@ fn messages(
                 created_at: now,
                 attempts: 0,
                 maybe_sent: false,
+                wire_id: None,
+                awaiting_reply: false,
                 instance_id: None,
             });
             part_index += 1;

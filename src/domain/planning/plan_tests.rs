@@ -120,6 +120,8 @@ fn stored(
         created_at: NOON - DAY,
         attempts: 0,
         maybe_sent: false,
+        wire_id: None,
+        awaiting_reply: false,
         instance_id: None,
     }
 }

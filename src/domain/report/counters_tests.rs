@@ -42,6 +42,8 @@ fn message(kind: EventKind, step: u32, changes: &[(i64, MessageStatus, Option<&s
         created_at: NOON,
         attempts: 0,
         maybe_sent: false,
+        wire_id: None,
+        awaiting_reply: false,
         instance_id: Some(InstanceId(7)),
     }
 }

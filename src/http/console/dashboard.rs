@@ -126,6 +126,15 @@ pub async fn show_dashboard(
             }),
             _ => alerts.push(context! { kind => "disconnected", name => instance.name.clone(), href => href.clone() }),
         }
+        // Paused or slowed by the deliverability policy: the reason, linked to the instance's
+        // "Boas práticas".
+        if instance.health.level != crate::domain::deliverability::Level::Normal {
+            alerts.push(context! {
+                kind => "health", name => instance.name.clone(),
+                level => instance.health.level.as_str(), reason => instance.health.reason.clone(),
+                href => format!("{href}#entrega"),
+            });
+        }
         if instance.daily_limit_reached(now) {
             alerts.push(
                 context! { kind => "limit_reached", name => instance.name.clone(), href => href },

@@ -4,6 +4,7 @@
 //! the live events stream, the automatic reply. The rules and actions are
 //! `operations::instances`.
 
+mod deliverability;
 mod events;
 mod pairing;
 mod replies;
@@ -31,6 +32,7 @@ use crate::http::operations::instances::rules::{
 };
 use crate::http::operations::instances::{self as ops, InstanceView};
 
+pub use deliverability::{resume_instance, save_warmup};
 pub use events::stream_instance_events;
 pub use pairing::{
     cancel_instance_connection, connect_instance, disconnect_instance, pair_instance_with_code,
@@ -280,7 +282,9 @@ async fn instance_page(
         None => (SettingsForm::from_view(&view), Vec::new(), StatusCode::OK),
     };
     let summary = last_week_summary(state, None, Some(id)).await?;
+    let delivery = deliverability::panels(state, id).await?;
     let ctx = context! {
+        delivery => delivery,
         summary => summary,
         instance => ser(&view),
         form => ser(&form),
