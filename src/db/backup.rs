@@ -266,6 +266,7 @@ fn copy_tables(
         EVENT_DAYS,
         BUYER_DAYS,
         RECOVERED_ORDERS,
+        STORE_MAPPINGS,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

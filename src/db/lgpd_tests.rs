@@ -215,6 +215,7 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         EVENT_DAYS,
         BUYER_DAYS,
         RECOVERED_ORDERS,
+        STORE_MAPPINGS,
     );
     walked.push(tables::MESSAGES_BY_ORDER.name().to_owned());
     walked.push(tables::MESSAGES_BY_PHONE.name().to_owned());

@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{DbError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 9;
+pub const SCHEMA_VERSION: u64 = 10;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
@@ -39,6 +39,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
             6 => migrate_from_6(&txn)?,
             7 => migrate_from_7(&txn)?,
             8 => migrate_from_8(&txn)?,
+            9 => migrate_from_9(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -137,4 +138,10 @@ fn migrate_from_7(txn: &WriteTransaction) -> Result<(), DbError> {
 /// Schema 9: report counters, counted once from the messages and events already stored.
 fn migrate_from_8(txn: &WriteTransaction) -> Result<(), DbError> {
     super::report_ledger::rebuild(txn)
+}
+
+/// Schema 10: the stores' own mappings (merchant-made event names and `custom` platforms).
+fn migrate_from_9(txn: &WriteTransaction) -> Result<(), DbError> {
+    txn.open_table(tables::STORE_MAPPINGS)?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ mod forget;
 mod handle;
 mod instances;
 mod lgpd;
+mod mappings;
 mod messages;
 mod migrate;
 mod outbox;
@@ -36,6 +37,7 @@ pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntr
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
 pub use forget::Forgotten;
 pub use lgpd::{BuyerExport, ExportedEvent, ExportedRaw};
+pub use mappings::{HeldEvents, Reprocessed};
 pub use messages::MessageFilter;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
@@ -140,6 +142,8 @@ pub struct Db {
     path: PathBuf,
     /// Webhook token -> store, for the hot path; cleared by every write to stores.
     token_cache: Arc<std::sync::RwLock<std::collections::HashMap<String, Store>>>,
+    /// Store id -> its mapping (or none), for the hot path; cleared by every mapping write.
+    mapping_cache: mappings::MappingCache,
 }
 
 impl Db {
@@ -157,6 +161,7 @@ impl Db {
             handle: Arc::new(handle),
             path,
             token_cache: Arc::default(),
+            mapping_cache: Arc::default(),
         })
     }
 

@@ -25,6 +25,8 @@ pub enum Platform {
     Stripe,
     /// avisa's own documented JSON format, for custom integrations.
     Api,
+    /// Any other platform: the merchant's own mapping reads its bodies (`ingest::mapping`).
+    Custom,
 }
 
 /// How the console groups platforms in the "new store" form.
@@ -52,7 +54,7 @@ pub enum SecretKind {
 }
 
 impl Platform {
-    pub const ALL: [Platform; 18] = [
+    pub const ALL: [Platform; 19] = [
         Platform::Hotmart,
         Platform::Kiwify,
         Platform::Eduzz,
@@ -71,6 +73,7 @@ impl Platform {
         Platform::Mercadopago,
         Platform::Stripe,
         Platform::Api,
+        Platform::Custom,
     ];
 
     /// Platforms merchants ask for that publish no payload to build from: listed as "em breve".
@@ -97,6 +100,7 @@ impl Platform {
             Platform::Mercadopago => "mercadopago",
             Platform::Stripe => "stripe",
             Platform::Api => "api",
+            Platform::Custom => "custom",
         }
     }
 
@@ -121,6 +125,7 @@ impl Platform {
             Platform::Mercadopago => "Mercado Pago",
             Platform::Stripe => "Stripe",
             Platform::Api => "API própria",
+            Platform::Custom => "Outra plataforma — mapeamento próprio",
         }
     }
 
@@ -142,7 +147,7 @@ impl Platform {
             Platform::Appmax | Platform::Pagarme | Platform::Mercadopago | Platform::Stripe => {
                 PlatformGroup::Gateway
             }
-            Platform::Api => PlatformGroup::Api,
+            Platform::Api | Platform::Custom => PlatformGroup::Api,
         }
     }
 
@@ -165,7 +170,8 @@ impl Platform {
             | Platform::Greenn
             | Platform::Perfectpay
             | Platform::Monetizze
-            | Platform::Api => Some(SecretKind::Token),
+            | Platform::Api
+            | Platform::Custom => Some(SecretKind::Token),
             Platform::Kiwify
             | Platform::Eduzz
             | Platform::Shopify

@@ -90,7 +90,7 @@ pub async fn list_events(
         // Offered when there is something to find (or it is the current choice).
         deleted_stores => deleted_stores || query.store == "deleted",
         kinds => EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-        statuses => ["ok", "unmapped", "invalid"],
+        statuses => ["ok", "unmapped", "invalid", "ignored"],
         periods => ["all", "today", "7d", "30d"],
         q => context! {
             store => query.store.clone(),
@@ -227,6 +227,7 @@ mod tests {
             NoPhone,
             BadPhone,
             BadSignature,
+            Ignored,
         ] {
             let reason = Reason {
                 code,
@@ -236,7 +237,12 @@ mod tests {
                 wanted.push(format!("reason.{}.{part}", reason_code(&reason)));
             }
         }
-        for status in [Status::Ok, Status::Unmapped, Status::Invalid] {
+        for status in [
+            Status::Ok,
+            Status::Unmapped,
+            Status::Invalid,
+            Status::Ignored,
+        ] {
             wanted.push(format!("event_status.{}", status_str(status)));
         }
         for (lang, _) in LANGUAGES {

@@ -95,6 +95,7 @@ pub fn parse_status(s: &str) -> Option<Status> {
         "ok" => Some(Status::Ok),
         "unmapped" => Some(Status::Unmapped),
         "invalid" => Some(Status::Invalid),
+        "ignored" => Some(Status::Ignored),
         _ => None,
     }
 }
@@ -105,6 +106,7 @@ pub fn status_str(s: Status) -> &'static str {
         Status::Ok => "ok",
         Status::Unmapped => "unmapped",
         Status::Invalid => "invalid",
+        Status::Ignored => "ignored",
     }
 }
 
