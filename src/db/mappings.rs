@@ -41,15 +41,20 @@ pub struct HeldEvents {
 }
 
 impl Db {
-    /// The store's mapping, from memory after the first read.
-    pub fn store_mapping(&self, store_id: StoreId) -> Result<Option<Arc<Mapping>>, DbError> {
-        if let Some(hit) = self
-            .mapping_cache
+    /// The cached mapping of a store (`Some(None)`: known to have none), without touching the
+    /// database: the webhook's hot path stays off the blocking pool.
+    pub fn cached_mapping(&self, store_id: StoreId) -> Option<Option<Arc<Mapping>>> {
+        self.mapping_cache
             .read()
             .expect("mapping cache lock is never poisoned")
             .get(&store_id.0)
-        {
-            return Ok(hit.clone());
+            .cloned()
+    }
+
+    /// The store's mapping, from memory after the first read.
+    pub fn store_mapping(&self, store_id: StoreId) -> Result<Option<Arc<Mapping>>, DbError> {
+        if let Some(hit) = self.cached_mapping(store_id) {
+            return Ok(hit);
         }
         let read = self.begin_read()?;
         let found = read

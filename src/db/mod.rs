@@ -326,6 +326,8 @@ mod handle_tests;
 #[cfg(test)]
 mod lgpd_tests;
 #[cfg(test)]
+mod mappings_tests;
+#[cfg(test)]
 mod planning_tests;
 #[cfg(test)]
 mod reports_tests;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::common::{Draft, body_value, list, text, timestamp};
-use super::signature::{check_hex, check_token, hmac_sha256};
+use super::signature::{check_base64, check_hex, check_token, hmac_sha256};
 use super::{Reading, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Platform, Product};
 
@@ -65,7 +65,8 @@ pub enum AmountUnit {
 pub enum Auth {
     /// The secret itself, sent in this header.
     Header { header: String },
-    /// Hex HMAC-SHA256 of the raw body keyed with the secret, in this header (`sha256=` allowed).
+    /// HMAC-SHA256 of the raw body keyed with the secret, in this header: hex (`sha256=` allowed)
+    /// or base64.
     HmacSha256 { header: String },
 }
 
@@ -82,7 +83,7 @@ pub struct Mapping {
     /// avisa field (`customer.phone`, `total`, …) -> path in the body (`custom` stores only).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "is_reais")]
+    #[serde(default)]
     pub amount_unit: AmountUnit,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<Auth>,
@@ -90,10 +91,6 @@ pub struct Mapping {
     /// after seeing a real event: "não verificado com um evento real".
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unverified: bool,
-}
-
-fn is_reais(unit: &AmountUnit) -> bool {
-    *unit == AmountUnit::Reais
 }
 
 /// The avisa fields a mapping can fill, in the order the mapping page shows them.
@@ -444,11 +441,12 @@ pub fn verify_custom(
             let sent = req
                 .header(header)
                 .map(|s| s.trim().trim_start_matches("sha256="));
-            check_hex(
-                sent,
-                &hmac_sha256(secret.as_bytes(), req.body),
-                "signature header",
-            )
+            let expected = hmac_sha256(secret.as_bytes(), req.body);
+            // Platforms write the MAC in hex or in base64 (Yampi): 64 hex digits are hex.
+            match sent {
+                Some(s) if s.len() != 64 => check_base64(Some(s), &expected, "signature header"),
+                _ => check_hex(sent, &expected, "signature header"),
+            }
         }
     }
 }

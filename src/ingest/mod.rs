@@ -13,6 +13,9 @@ mod hotmart;
 mod kirvano;
 mod kiwify;
 pub mod mapping;
+pub mod mapping_presets;
+#[cfg(test)]
+mod mapping_tests;
 mod mercadopago;
 mod monetizze;
 mod nuvemshop;

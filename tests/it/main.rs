@@ -4,12 +4,14 @@
 mod architecture;
 mod auth;
 mod browser;
+mod browser_mapping;
 mod browser_walkthrough;
 mod dashboard;
 mod durability;
 mod events;
 mod instances;
 mod limits;
+mod mapping;
 mod messages;
 mod ops;
 mod packaging;

@@ -8,14 +8,18 @@ use crate::domain::reason::Reason;
 use crate::domain::template::StepDelay;
 use crate::domain::{Event, MessageStatus, StatusChange};
 
+/// The least lateness a step tolerates: an immediate step (delay 0) of an event mapped and
+/// re-processed within the hour still goes out.
+pub const LATE_FLOOR_S: i64 = 3600;
+
 /// Whether a step of `delay` is too late for an event received at `received`, planned at `now`:
-/// its moment (`received + delay`) passed by more than the delay. A step on the due date is
-/// decided by the due date itself (planning skips a date that has passed).
+/// its moment (`received + delay`) passed by more than the delay (at least `LATE_FLOOR_S`). A
+/// step on the due date is decided by the due date itself (planning skips a passed date).
 pub fn arrived_late(delay: StepDelay, received: i64, now: i64) -> bool {
     match delay {
         StepDelay::After { minutes } => {
             let delay = i64::from(minutes) * 60;
-            now - (received + delay) > delay
+            now - (received + delay) > delay.max(LATE_FLOOR_S)
         }
         StepDelay::OnDueDate => false,
     }
@@ -64,7 +68,10 @@ mod tests {
         // (delay, event age when planned, late?)
         let table = [
             (after(0), 0, false),
-            (after(0), 1, true),
+            (after(0), 3600, false),
+            (after(0), 3601, true),
+            (after(30), 5400, false),
+            (after(30), 5401, true),
             (after(60), hour, false),
             (after(60), 2 * hour, false),
             (after(60), 2 * hour + 1, true),

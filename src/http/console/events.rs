@@ -34,6 +34,7 @@ fn row_view(e: &EventRecord, names: &HashMap<StoreId, String>) -> Value {
         id => e.id,
         received_at => e.received_at,
         store_name => names.get(&e.store_id),
+        store_id => e.store_id,
         platform => platform_label(&e.platform),
         kind => e.kind().map(EventKind::as_str),
         platform_event => event.map(|ev| ev.platform_event.as_str()).filter(|s| !s.is_empty()),
