@@ -65,7 +65,7 @@ async fn a_custom_store_is_mapped_over_the_api_reprocessed_and_then_recognised_o
         None,
     )
     .await;
-    assert_eq!(event["status"], "unmapped", "{event}");
+    assert_eq!(event["event"]["status"], "unmapped", "{event}");
     assert!(messages_of(&admin, &app, store).await.is_empty());
 
     let mapping_url = app.at(&format!("/api/v1/stores/{store}/mapping"));
@@ -140,7 +140,7 @@ async fn a_custom_store_is_mapped_over_the_api_reprocessed_and_then_recognised_o
         None,
     )
     .await;
-    assert_eq!(event["status"], "ok", "{event}");
+    assert_eq!(event["event"]["status"], "ok", "{event}");
     let planned = messages_of(&admin, &app, store).await;
     assert_eq!(planned.len(), 1, "{planned:?}");
     assert_eq!(planned[0]["kind"], "order.paid");
@@ -167,9 +167,9 @@ async fn a_custom_store_is_mapped_over_the_api_reprocessed_and_then_recognised_o
         None,
     )
     .await;
-    assert_eq!(event["status"], "ok", "{event}");
-    assert_eq!(event["event"]["order_id"], "1002", "{event}");
-    assert_eq!(event["event"]["total_cents"], 19790, "{event}");
+    assert_eq!(event["event"]["status"], "ok", "{event}");
+    assert_eq!(event["event"]["event"]["order_id"], "1002", "{event}");
+    assert_eq!(event["event"]["event"]["total_cents"], 19790, "{event}");
     assert_eq!(messages_of(&admin, &app, store).await.len(), 2);
 }
 

@@ -43,6 +43,10 @@ fn tree_rows(value: &Json, path: &str, key: &str, depth: usize, out: &mut Vec<Va
         _ => Vec::new(),
     };
     let leaf = match value {
+        // A long value is cut for the tree (its path is what a click takes).
+        Json::String(s) if s.chars().count() > 80 => {
+            Some(format!("{}…", s.chars().take(80).collect::<String>()))
+        }
         Json::String(s) => Some(s.clone()),
         Json::Number(n) => Some(n.to_string()),
         Json::Bool(b) => Some(b.to_string()),
@@ -50,7 +54,7 @@ fn tree_rows(value: &Json, path: &str, key: &str, depth: usize, out: &mut Vec<Va
         _ => None,
     };
     if depth > 0 {
-        out.push(context! { path, key, depth, value => leaf });
+        out.push(context! { path, key, depth, indent => depth.min(8), value => leaf });
     }
     for (child_key, child) in children {
         let child_path = if path.is_empty() {
