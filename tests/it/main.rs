@@ -4,7 +4,6 @@
 mod architecture;
 mod auth;
 mod browser;
-mod browser_mapping;
 mod browser_walkthrough;
 mod dashboard;
 mod durability;
