@@ -80,6 +80,10 @@ pub enum Command {
             value_delimiter = '\n'
         )]
         headers: Vec<String>,
+        /// A store mapping file (as exported from the console or `GET /api/v1/stores/{id}/mapping`)
+        /// to read the bodies with: kinds for unmapped names, or a `custom` platform's fields.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
         /// Body files (JSON or form-encoded).
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -199,8 +203,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Parse {
             platform,
             headers,
+            mapping,
             files,
-        } => parse::parse(&platform, &headers, &files),
+        } => parse::parse(&platform, &headers, mapping.as_deref(), &files),
         Command::Simulate {
             platform,
             every,

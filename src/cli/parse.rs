@@ -2,13 +2,19 @@
 //! of them (recognition only, no database).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::domain::Platform;
+use crate::ingest::mapping::Mapping;
 use crate::ingest::{self, Request};
 
-pub(super) fn parse(platform: &str, raw_headers: &[String], files: &[PathBuf]) -> ExitCode {
+pub(super) fn parse(
+    platform: &str,
+    raw_headers: &[String],
+    mapping_file: Option<&Path>,
+    files: &[PathBuf],
+) -> ExitCode {
     let Some(platform) = Platform::parse(platform) else {
         let known: Vec<_> = Platform::ALL.iter().map(|p| p.id()).collect();
         eprintln!(
@@ -16,6 +22,13 @@ pub(super) fn parse(platform: &str, raw_headers: &[String], files: &[PathBuf]) -
             known.join(", ")
         );
         return ExitCode::from(2);
+    };
+    let mapping = match mapping_file.map(|f| read_mapping(f, platform)).transpose() {
+        Ok(m) => m,
+        Err(why) => {
+            eprintln!("avisa parse: {why}");
+            return ExitCode::from(2);
+        }
     };
     let mut headers = Vec::new();
     for raw in raw_headers {
@@ -47,7 +60,8 @@ pub(super) fn parse(platform: &str, raw_headers: &[String], files: &[PathBuf]) -
                 "application/x-www-form-urlencoded".to_owned(),
             ));
         }
-        for reading in ingest::recognise(platform, &Request::new(&body, &file_headers, "")) {
+        let request = Request::new(&body, &file_headers, "");
+        for reading in ingest::recognise_with(platform, mapping.as_ref(), &request) {
             let mut line = serde_json::to_value(&reading).expect("a reading serialises");
             line.as_object_mut()
                 .expect("a reading is an object")
@@ -64,6 +78,16 @@ pub(super) fn parse(platform: &str, raw_headers: &[String], files: &[PathBuf]) -
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// A mapping file, checked as the console would check it for a store of `platform`.
+fn read_mapping(file: &Path, platform: Platform) -> Result<Mapping, String> {
+    let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mapping: Mapping =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    mapping
+        .validate(platform)
+        .map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// Puts `file` first on the line, then `status`, `reason`, `event`, as documented.

@@ -270,6 +270,7 @@ fn copy_tables(
         WIRE_IDS,
         ON_WHATSAPP,
         HEALTH_DAYS,
+        STORE_MAPPINGS,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

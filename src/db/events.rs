@@ -89,7 +89,7 @@ pub struct EventFilter {
     pub limit: usize,
 }
 
-const UNMAPPED_UNACKED: &str = "unmapped_unacknowledged";
+pub(super) const UNMAPPED_UNACKED: &str = "unmapped_unacknowledged";
 
 fn encode_raw(raw: &RawDelivery) -> Result<Vec<u8>, DbError> {
     let mut bytes = to_json(raw)?;

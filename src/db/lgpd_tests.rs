@@ -219,6 +219,7 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         WIRE_IDS,
         ON_WHATSAPP,
         HEALTH_DAYS,
+        STORE_MAPPINGS,
     );
     walked.push(tables::MESSAGES_BY_ORDER.name().to_owned());
     walked.push(tables::MESSAGES_BY_PHONE.name().to_owned());

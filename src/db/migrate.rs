@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{DbError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 11;
+pub const SCHEMA_VERSION: u64 = 12;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
@@ -41,6 +41,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
             8 => migrate_from_8(&txn)?,
             9 => migrate_from_9(&txn)?,
             10 => migrate_from_10(&txn)?,
+            11 => migrate_from_11(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -161,6 +162,12 @@ fn migrate_from_10(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::WIRE_IDS)?;
     txn.open_table(tables::ON_WHATSAPP)?;
     txn.open_table(tables::HEALTH_DAYS)?;
+    Ok(())
+}
+
+/// Schema 12: the stores' own mappings (merchant-made event names and `custom` platforms).
+fn migrate_from_11(txn: &WriteTransaction) -> Result<(), DbError> {
+    txn.open_table(tables::STORE_MAPPINGS)?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ mod forget;
 mod handle;
 mod instances;
 mod lgpd;
+mod mappings;
 mod messages;
 mod migrate;
 mod outbox;
@@ -37,6 +38,7 @@ pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntr
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
 pub use forget::Forgotten;
 pub use lgpd::{BuyerExport, ExportedEvent, ExportedRaw};
+pub use mappings::{HeldEvents, Reprocessed};
 pub use messages::MessageFilter;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
@@ -141,6 +143,8 @@ pub struct Db {
     path: PathBuf,
     /// Webhook token -> store, for the hot path; cleared by every write to stores.
     token_cache: Arc<std::sync::RwLock<std::collections::HashMap<String, Store>>>,
+    /// Store id -> its mapping (or none), for the hot path; cleared by every mapping write.
+    mapping_cache: mappings::MappingCache,
 }
 
 impl Db {
@@ -158,6 +162,7 @@ impl Db {
             handle: Arc::new(handle),
             path,
             token_cache: Arc::default(),
+            mapping_cache: Arc::default(),
         })
     }
 
@@ -323,6 +328,8 @@ mod deliverability_tests;
 mod handle_tests;
 #[cfg(test)]
 mod lgpd_tests;
+#[cfg(test)]
+mod mappings_tests;
 #[cfg(test)]
 mod planning_tests;
 #[cfg(test)]

@@ -282,4 +282,25 @@ impl<'txn> Planner<'txn> {
         let plan = planning::plan(event, &Rendering, &facts, now);
         self.apply(store.id, plan, now)
     }
+
+    /// Plans an event received at `received` that is planned only now (re-processed after the
+    /// merchant mapped it): steps too late are planned canceled (`domain::planning::plan_late`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn plan_late(
+        &mut self,
+        store: &Store,
+        event_id: EventId,
+        event: &Event,
+        settings: &MessageSettings,
+        company_name: &str,
+        now: i64,
+        received: i64,
+    ) -> Result<usize, DbError> {
+        if event.kind.is_none() || event.customer.phone.is_none() {
+            return Ok(0);
+        }
+        let facts = self.facts(store, company_name, settings, event_id, event)?;
+        let plan = planning::plan_late(event, &Rendering, &facts, now, received);
+        self.apply(store.id, plan, now)
+    }
 }

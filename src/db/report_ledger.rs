@@ -258,6 +258,7 @@ pub(super) fn event_bucket(record: &super::EventRecord) -> &'static str {
     match (record.status, record.kind()) {
         (crate::ingest::Status::Ok, Some(kind)) => kind.as_str(),
         (crate::ingest::Status::Unmapped, _) => "unmapped",
+        (crate::ingest::Status::Ignored, _) => "ignored",
         _ => "invalid",
     }
 }

@@ -156,8 +156,10 @@ impl Db {
                 .remove(record.webhook_token.as_str())?;
         }
         super::messages::cancel_pending_of_store(&txn, id, Reason::StoreDeleted.code(), now)?;
+        super::mappings::remove_mapping(&txn, id)?;
         txn.commit()?;
         self.forget_tokens();
+        self.forget_mappings();
         Ok(())
     }
 }

@@ -39,6 +39,8 @@ pub enum Platform {
     Paypal,
     /// avisa's own documented JSON format, for custom integrations.
     Api,
+    /// Any other platform: the merchant's own mapping reads its bodies (`ingest::mapping`).
+    Custom,
 }
 
 /// How the console groups platforms in the "new store" form.
@@ -66,7 +68,7 @@ pub enum SecretKind {
 }
 
 impl Platform {
-    pub const ALL: [Platform; 32] = [
+    pub const ALL: [Platform; 33] = [
         Platform::Hotmart,
         Platform::Kiwify,
         Platform::Eduzz,
@@ -99,6 +101,7 @@ impl Platform {
         Platform::Pagbank,
         Platform::Paypal,
         Platform::Api,
+        Platform::Custom,
     ];
 
     /// Platforms merchants ask for that publish no payload to build from: listed as "em breve".
@@ -139,6 +142,7 @@ impl Platform {
             Platform::Pagbank => "pagbank",
             Platform::Paypal => "paypal",
             Platform::Api => "api",
+            Platform::Custom => "custom",
         }
     }
 
@@ -177,6 +181,7 @@ impl Platform {
             Platform::Pagbank => "PagBank",
             Platform::Paypal => "PayPal",
             Platform::Api => "API própria",
+            Platform::Custom => "Outra plataforma — mapeamento próprio",
         }
     }
 
@@ -213,7 +218,7 @@ impl Platform {
             | Platform::Efi
             | Platform::Pagbank
             | Platform::Paypal => PlatformGroup::Gateway,
-            Platform::Api => PlatformGroup::Api,
+            Platform::Api | Platform::Custom => PlatformGroup::Api,
         }
     }
 
@@ -246,7 +251,8 @@ impl Platform {
             | Platform::Asaas
             | Platform::Iugu
             | Platform::Efi
-            | Platform::Api => Some(SecretKind::Token),
+            | Platform::Api
+            | Platform::Custom => Some(SecretKind::Token),
             Platform::Kiwify
             | Platform::Eduzz
             | Platform::Shopify

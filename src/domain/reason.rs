@@ -48,11 +48,13 @@ pub enum Reason {
     Transient,
     /// WhatsApp asked to slow down, retried later (written from the channel's error).
     RateLimited,
+    /// Planned after the merchant mapped its event, too late to help ("chegou tarde").
+    ArrivedLate,
 }
 
 impl Reason {
     /// Every reason, in this order.
-    pub const ALL: [Reason; 19] = [
+    pub const ALL: [Reason; 20] = [
         Reason::OrderClosed,
         Reason::MarkedPaid,
         Reason::OptedOut,
@@ -72,6 +74,7 @@ impl Reason {
         Reason::SessionUnavailable,
         Reason::Transient,
         Reason::RateLimited,
+        Reason::ArrivedLate,
     ];
 
     /// The stored code.
@@ -97,6 +100,7 @@ impl Reason {
             Reason::SessionUnavailable => "session_unavailable",
             Reason::Transient => "transient",
             Reason::RateLimited => "rate limited",
+            Reason::ArrivedLate => "arrived_late",
         }
     }
 
@@ -150,6 +154,7 @@ mod tests {
             (Reason::SessionUnavailable, "session_unavailable"),
             (Reason::Transient, "transient"),
             (Reason::RateLimited, "rate limited"),
+            (Reason::ArrivedLate, "arrived_late"),
         ];
         assert_eq!(table.len(), Reason::ALL.len());
         for (reason, code) in table {

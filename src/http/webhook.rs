@@ -78,14 +78,23 @@ pub async fn receive_webhook(
     let query = req.query_string().to_owned();
     let now = state.clock.now();
     let request = Request::new(&body, &headers, &query);
+    // The store's own mapping (merchant-made names, or a `custom` store's whole reading).
+    let store_id = store.id;
+    let mapping = match state.db.cached_mapping(store_id) {
+        Some(hit) => hit,
+        None => state.run(move |db| db.store_mapping(store_id)).await?,
+    };
 
     let signature = match store.secret.as_deref().filter(|s| !s.is_empty()) {
+        Some(secret) if platform == crate::domain::Platform::Custom => {
+            ingest::mapping::verify_custom(mapping.as_deref(), secret, &request)
+        }
         Some(secret) => ingest::verify_signature(platform, secret, &request, now),
         None => Ok(()),
     };
     let bad_signature = signature.is_err();
     let readings = match signature {
-        Ok(()) => ingest::recognise(platform, &request),
+        Ok(()) => ingest::recognise_with(platform, mapping.as_deref(), &request),
         Err(e) => vec![Reading::invalid(ReasonCode::BadSignature, e.to_string())],
     };
     let rejected_body = readings.iter().all(body_reason);

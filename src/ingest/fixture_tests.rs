@@ -193,6 +193,7 @@ fn facts(reading: &Reading) -> BTreeMap<&'static str, Value> {
         Status::Ok => "ok",
         Status::Unmapped => "unmapped",
         Status::Invalid => "invalid",
+        Status::Ignored => "ignored",
     };
     f.insert("status", Value::from(status));
     let Some(event) = &reading.event else {

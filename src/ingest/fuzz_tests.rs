@@ -237,7 +237,7 @@ fn check(platform: Platform, readings: &[Reading]) -> Result<(), TestCaseError> 
                     "{platform:?}"
                 );
             }
-            Status::Unmapped | Status::Invalid => {
+            Status::Unmapped | Status::Invalid | Status::Ignored => {
                 let reason = reading.reason.as_ref();
                 prop_assert!(
                     reason.is_some_and(|r| !r.detail.is_empty()),

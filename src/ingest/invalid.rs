@@ -48,7 +48,7 @@ impl ReasonCode {
             | ReasonCode::UnknownShape => Some(InvalidKind::Unreadable),
             ReasonCode::NoPhone | ReasonCode::BadPhone => Some(InvalidKind::NoPhone),
             ReasonCode::BadSignature => Some(InvalidKind::BadSignature),
-            ReasonCode::UnmappedEvent => None,
+            ReasonCode::UnmappedEvent | ReasonCode::Ignored => None,
         }
     }
 }

@@ -13,6 +13,10 @@ mod hotmart;
 pub mod invalid;
 mod kirvano;
 mod kiwify;
+pub mod mapping;
+pub mod mapping_presets;
+#[cfg(test)]
+mod mapping_tests;
 mod mercadopago;
 mod monetizze;
 mod nuvemshop;
@@ -96,6 +100,8 @@ pub enum Status {
     Unmapped,
     /// Cannot be used: unreadable body, no buyer phone, bad signature.
     Invalid,
+    /// The store's mapping says to ignore this event name ("ignorar"): no messages.
+    Ignored,
 }
 
 /// Stable reason codes, shown in the console and `avisa parse`.
@@ -111,6 +117,8 @@ pub enum ReasonCode {
     NoPhone,
     BadPhone,
     BadSignature,
+    /// The store's mapping ignores this event name.
+    Ignored,
 }
 
 /// Why an event is not `ok`: a stable code and a sentence for people.
@@ -147,6 +155,16 @@ impl Reading {
 
 /// Reads one delivery of `platform` into one reading per event it carries (usually one).
 pub fn recognise(platform: Platform, req: &Request) -> Vec<Reading> {
+    recognise_with(platform, None, req)
+}
+
+/// Reads one delivery with the store's mapping: a name the recogniser leaves unmapped takes the
+/// kind the merchant chose (or is ignored); a `custom` store's body is read by the mapping alone.
+pub fn recognise_with(
+    platform: Platform,
+    mapping: Option<&mapping::Mapping>,
+    req: &Request,
+) -> Vec<Reading> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return vec![Reading::invalid(
             ReasonCode::EmptyBody,
@@ -186,13 +204,20 @@ pub fn recognise(platform: Platform, req: &Request) -> Vec<Reading> {
         Platform::Vindi => vindi::parse(req),
         Platform::Vtex => vtex::parse(req),
         Platform::Api => api::parse(req),
+        Platform::Custom => return mapping::recognise_custom(mapping, req),
     };
     match drafts {
         Ok(drafts) if drafts.is_empty() => vec![Reading::invalid(
             ReasonCode::UnknownShape,
             "the body carries no event",
         )],
-        Ok(drafts) => drafts.into_iter().map(|d| finish(platform, d)).collect(),
+        Ok(drafts) => drafts
+            .into_iter()
+            .map(|d| {
+                let choice = mapping.and_then(|m| m.choice(&d.event.platform_event));
+                finish_mapped(platform, d, choice)
+            })
+            .collect(),
         Err(err) => vec![Reading::invalid(err.code(), err.to_string())],
     }
 }
@@ -238,16 +263,30 @@ pub fn verify_signature(
         Platform::Vindi => vindi::verify(secret, req),
         Platform::Vtex => vtex::verify(secret, req),
         Platform::Api => api::verify(secret, req),
+        Platform::Custom => mapping::verify_custom(None, secret, req),
     }
 }
 
-/// Turns a platform's draft into a reading: status, reason, dedup key, derived names.
-fn finish(platform: Platform, draft: Draft) -> Reading {
+/// Turns a platform's draft into a reading: status, reason, dedup key, derived names. A name
+/// the recogniser left without a kind takes the store mapping's `choice`, if it has one.
+pub(super) fn finish_mapped(
+    platform: Platform,
+    draft: Draft,
+    choice: Option<mapping::Choice>,
+) -> Reading {
     let Draft {
         mut event,
         phone_error,
         delivery_id,
     } = draft;
+    let ignored = match (event.kind, choice) {
+        (None, Some(mapping::Choice::Kind(kind))) => {
+            event.kind = Some(kind);
+            false
+        }
+        (None, Some(mapping::Choice::Ignore)) => true,
+        _ => false,
+    };
     event.platform = platform.id().to_owned();
     if event.customer.first_name.is_none() {
         event.customer.first_name = event
@@ -257,16 +296,23 @@ fn finish(platform: Platform, draft: Draft) -> Reading {
             .and_then(crate::domain::event::first_name);
     }
     event.dedup_key = common::dedup_key(&event, delivery_id.as_deref());
-    let (status, reason) = if event.kind.is_none() {
+    let (status, reason) = if ignored {
+        (
+            Status::Ignored,
+            Some(Reason {
+                code: ReasonCode::Ignored,
+                detail: format!(
+                    "the store's mapping ignores \"{}\" events",
+                    event.platform_event
+                ),
+            }),
+        )
+    } else if event.kind.is_none() {
         (
             Status::Unmapped,
             Some(Reason {
                 code: ReasonCode::UnmappedEvent,
-                detail: format!(
-                    "{} event \"{}\" has no message kind in avisa",
-                    platform.label(),
-                    event.platform_event
-                ),
+                detail: mapping::unmapped_detail(platform, &event.platform_event),
             }),
         )
     } else if event.customer.phone.is_some() {

@@ -307,11 +307,12 @@ async fn the_status_filter_shows_only_unmapped_events() {
     .await;
     let (ok, unmapped) = (first_id(&ok), first_id(&unmapped));
 
-    // The help reads the right way round: if it matters, ask for it; if not, switch it off.
+    // The help reads the right way round: if it matters, map it; if not, ignore or switch it off.
     let (_, event) = get_html(&admin, &app.at(&format!("/eventos/{unmapped}"))).await;
     assert!(
-        event.contains("Se ele importa para você, avise quem mantém o seu avisa")
-            && event.contains("se não importa, desative o envio dele na plataforma"),
+        event.contains("Se ele importa para você, use “Mapear este evento”")
+            && event.contains("desative o envio dele na plataforma")
+            && event.contains("data-testid=\"map-event\""),
         "unmapped help"
     );
 

@@ -14,6 +14,7 @@ mod events;
 mod instances;
 mod invalid_events;
 mod limits;
+mod mapping;
 mod messages;
 mod ops;
 mod packaging;

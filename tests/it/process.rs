@@ -202,6 +202,54 @@ fn parse_reads_form_files_as_form_bodies() {
 }
 
 #[test]
+fn parse_reads_bodies_with_a_mapping_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mapping = tmp.path().join("mapping.json");
+    let body = tmp.path().join("body.json");
+    std::fs::write(
+        &mapping,
+        r#"{"event_field": "evento", "kinds": {"PAGO": "order.paid"},
+            "fields": {"customer.phone": "fone", "total": "valor"}, "amount_unit": "cents"}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        &body,
+        r#"{"evento": "PAGO", "fone": "11987654321", "valor": 4990}"#,
+    )
+    .expect("write");
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8 path").to_owned();
+    let output = avisa(&[
+        "parse",
+        "--platform",
+        "custom",
+        "--mapping",
+        &path(&mapping),
+        &path(&body),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    assert_eq!(line["status"], "ok", "{line}");
+    assert_eq!(line["event"]["kind"], "order.paid");
+    assert_eq!(line["event"]["total_cents"], 4990);
+
+    std::fs::write(&mapping, r#"{"event_field": "a..b"}"#).expect("write");
+    let refused = avisa(&[
+        "parse",
+        "--platform",
+        "custom",
+        "--mapping",
+        &path(&mapping),
+        &path(&body),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("is not a path"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
 fn simulate_shows_the_happy_path_on_a_virtual_clock() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let pix = tmp.path().join("1-pix.json");

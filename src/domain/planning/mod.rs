@@ -12,10 +12,12 @@
 //! `plan` (in `plan.rs`) turns one event and the facts storage gathered into a `Plan`: what to
 //! create, what to cancel and why.
 
+mod late;
 mod plan;
 #[cfg(test)]
 mod plan_tests;
 
+pub use late::{arrived_late, plan_late};
 pub use plan::{
     Close, Credit, Facts, Order, PURCHASE_MEMORY_DAYS, Plan, Templates, close, credit_candidates,
     plan, product_key,

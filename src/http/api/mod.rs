@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod events;
 pub mod instances;
+pub mod mappings;
 pub mod messages;
 pub mod stores;
 pub mod templates;

@@ -36,6 +36,7 @@ fn row_view(e: &EventRecord, names: &HashMap<StoreId, String>) -> Value {
         id => e.id,
         received_at => e.received_at,
         store_name => names.get(&e.store_id),
+        store_id => e.store_id,
         platform => platform_label(&e.platform),
         kind => e.kind().map(EventKind::as_str),
         platform_event => event.map(|ev| ev.platform_event.as_str()).filter(|s| !s.is_empty()),
@@ -230,6 +231,7 @@ mod tests {
             NoPhone,
             BadPhone,
             BadSignature,
+            Ignored,
         ] {
             let reason = Reason {
                 code,
@@ -239,7 +241,12 @@ mod tests {
                 wanted.push(format!("reason.{}.{part}", reason_code(&reason)));
             }
         }
-        for status in [Status::Ok, Status::Unmapped, Status::Invalid] {
+        for status in [
+            Status::Ok,
+            Status::Unmapped,
+            Status::Invalid,
+            Status::Ignored,
+        ] {
             wanted.push(format!("event_status.{}", status_str(status)));
         }
         for kind in crate::ingest::InvalidKind::ALL {

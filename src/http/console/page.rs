@@ -17,6 +17,11 @@ const LANG_COOKIE: &str = "avisa_lang";
 /// Flash messages a redirect may ask for (`?ok=key`); anything else is ignored.
 const FLASHES: &[&str] = &[
     "saved",
+    "mapping_saved",
+    "mapping_removed",
+    "reprocessed_none",
+    "reprocessed_one",
+    "reprocessed_many",
     "password_changed",
     "user_created",
     "user_updated",

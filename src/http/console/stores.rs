@@ -105,7 +105,9 @@ async fn new_store_page(
     // The secret the merchant typed is not echoed back: a page never prints one.
     let ctx = context! {
         groups => platform_groups(),
-        coming_soon => Platform::COMING_SOON.to_vec(),
+        // A platform with a documented preset is offered (as a `custom` store), not "em breve".
+        presets => crate::ingest::mapping_presets::PRESETS.iter().map(|p| context! { id => p.id, label => p.label }).collect::<Vec<_>>(),
+        coming_soon => Platform::COMING_SOON.iter().copied().filter(|name| !crate::ingest::mapping_presets::PRESETS.iter().any(|p| p.label == *name)).collect::<Vec<_>>(),
         max_name => MAX_NAME,
         company_name => company_name(state).await?,
         form => context! {
@@ -144,9 +146,19 @@ pub async fn create_store(
     form: web::Form<NewStoreForm>,
 ) -> Result<HttpResponse, ApiError> {
     let form = form.into_inner();
+    // `preset:<id>`: a `custom` store that starts with the preset's mapping.
+    let preset = form
+        .platform
+        .strip_prefix("preset:")
+        .and_then(crate::ingest::mapping_presets::preset);
+    let platform = if preset.is_some() {
+        Platform::Custom.id()
+    } else {
+        form.platform.as_str()
+    };
     let checked = new_store(
         &form.name,
-        &form.platform,
+        platform,
         form.enabled.is_some(),
         &form.secret,
         state.clock.now(),
@@ -160,6 +172,17 @@ pub async fn create_store(
         }
     };
     let record = ops::create_store(&state, new, public_name).await?;
+    if let Some(mapping) = preset {
+        let id = record.id;
+        crate::http::operations::mappings::save_mapping(&state, id, mapping, true)
+            .await
+            .map_err(|e| match e {
+                crate::http::operations::mappings::MappingRefusal::Db(e) => ApiError::Db(e),
+                crate::http::operations::mappings::MappingRefusal::Invalid(e) => {
+                    ApiError::Internal(format!("a shipped preset is invalid: {e}"))
+                }
+            })?;
+    }
     tracing::info!(
         store_id = record.id.0,
         by = admin.0.user.id,
@@ -232,7 +255,9 @@ async fn store_page(
             Ok(active)
         })
         .await?;
+    let mapping = crate::http::console::mapping::store_summary(state, record).await?;
     let ctx = context! {
+        mapping => mapping,
         summary => summary,
         store => ser(&view),
         instance => linked,

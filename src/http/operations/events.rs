@@ -102,13 +102,21 @@ pub fn parse_status(s: &str) -> Option<Status> {
         "ok" => Some(Status::Ok),
         "unmapped" => Some(Status::Unmapped),
         "invalid" => Some(Status::Invalid),
+        "ignored" => Some(Status::Ignored),
         _ => None,
     }
 }
 
 /// The filter choices of the status select: the three kinds of invalid apart, never a mixed
 /// "Inválido" (`invalid` still filters all three, for links made before the split).
-pub const STATUS_CHOICES: [&str; 5] = ["ok", "unmapped", "unreadable", "no_phone", "bad_signature"];
+pub const STATUS_CHOICES: [&str; 6] = [
+    "ok",
+    "unmapped",
+    "ignored",
+    "unreadable",
+    "no_phone",
+    "bad_signature",
+];
 
 /// How a row's status reads: `ok`, `unmapped`, or its kind of invalid.
 pub fn row_status(e: &EventRecord) -> &'static str {
@@ -124,6 +132,7 @@ pub fn status_str(s: Status) -> &'static str {
         Status::Ok => "ok",
         Status::Unmapped => "unmapped",
         Status::Invalid => "invalid",
+        Status::Ignored => "ignored",
     }
 }
 

@@ -7,6 +7,7 @@ pub mod api_send;
 pub mod backup;
 pub mod events;
 pub mod instances;
+pub mod mappings;
 pub mod messages;
 pub mod stores;
 pub mod templates;
