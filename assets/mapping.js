@@ -35,10 +35,11 @@
       if (!target) return;
       target.value = leaf.dataset.path;
       target.dispatchEvent(new Event("change", { bubbles: true }));
-      // The next empty path box becomes the target: click, click, click.
+      // The next empty path box becomes the target: click, click, click. The page must not
+      // scroll to it: the tree stays under the merchant's pointer for the next click.
       const boxes = [...form.querySelectorAll("input.path-target")];
       const next = boxes.slice(boxes.indexOf(target) + 1).find((box) => !box.value);
-      if (next) next.focus();
+      if (next) next.focus({ preventScroll: true });
     });
   });
 

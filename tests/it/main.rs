@@ -5,6 +5,7 @@ mod api_send;
 mod architecture;
 mod auth;
 mod browser;
+mod browser_mapping;
 mod browser_test_model;
 mod browser_walkthrough;
 mod dashboard;
