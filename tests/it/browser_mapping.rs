@@ -128,6 +128,19 @@ async fn a_merchant_clicks_the_fields_of_a_raw_body_and_saves_a_mapping() {
 
     click(&c, "[data-testid=mapping-save]").await;
     arrive(&c, &format!("/lojas/{store}?ok=mapping_saved#mapeamento")).await;
+    // The anchor lands the card's heading below the sticky top bar, not under it.
+    let hidden: serde_json::Value = c
+        .execute(
+            "return document.getElementById('mapeamento').getBoundingClientRect().top \
+             - document.querySelector('.topbar').getBoundingClientRect().bottom",
+            vec![],
+        )
+        .await
+        .expect("measure");
+    assert!(
+        hidden.as_f64().expect("a number") >= 0.0,
+        "the card starts {hidden}px under the top bar"
+    );
     let card = c
         .find(Locator::Css("[data-testid=store-mapping]"))
         .await
