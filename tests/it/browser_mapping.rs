@@ -125,6 +125,20 @@ async fn a_merchant_clicks_the_fields_of_a_raw_body_and_saves_a_mapping() {
         .await
         .expect("back to the top");
     shot(&c, "18-mapping").await;
+    // The body and its preview share the page's width (the title's): the form is not held to a
+    // narrow column.
+    let spare: serde_json::Value = c
+        .execute(
+            "return document.querySelector('h1').getBoundingClientRect().width \
+             - document.getElementById('mapping-form').getBoundingClientRect().width;",
+            vec![],
+        )
+        .await
+        .expect("widths");
+    assert!(
+        spare.as_f64().expect("a number") < 1.0,
+        "the mapping form leaves {spare} px of the page unused"
+    );
 
     click(&c, "[data-testid=mapping-save]").await;
     arrive(&c, &format!("/lojas/{store}?ok=mapping_saved#mapeamento")).await;
