@@ -16,6 +16,8 @@ mod deliverability_tests;
 #[cfg(test)]
 mod inbox_tests;
 #[cfg(test)]
+mod outbox_loop_tests;
+#[cfg(test)]
 mod outbox_tests;
 
 pub use intake::{BodyPermit, Intake, IntakeError};
