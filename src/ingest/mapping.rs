@@ -20,12 +20,40 @@ const MAX_PATH_DEPTH: usize = 32;
 /// The most event names and fields one mapping may hold.
 const MAX_KINDS: usize = 200;
 
-/// What a mapped event name becomes: a canonical kind, or nothing ("ignorar").
+/// What a mapped event name becomes: a canonical kind, "awaiting payment" (boleto or PIX
+/// generated, told apart by the event's own payment fields), or nothing ("ignorar").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Choice {
     Kind(EventKind),
+    /// Platforms send one "waiting for payment" name for boleto and PIX alike (Lastlink's
+    /// `Purchase_Request_Confirmed`, Cartpanda's `order.created`): the method decides.
+    AwaitingPayment,
     Ignore,
+}
+
+impl Choice {
+    /// The kind this choice gives an event read with it; `None` when it cannot tell.
+    pub fn kind_for(self, event: &crate::domain::event::Event) -> Option<EventKind> {
+        match self {
+            Choice::Kind(kind) => Some(kind),
+            Choice::Ignore => None,
+            Choice::AwaitingPayment => {
+                let p = &event.payment;
+                match p.method {
+                    Some(PaymentMethod::Boleto) => Some(EventKind::BoletoGenerated),
+                    Some(PaymentMethod::Pix) => Some(EventKind::PixGenerated),
+                    _ if p.boleto_url.is_some() || p.boleto_barcode.is_some() => {
+                        Some(EventKind::BoletoGenerated)
+                    }
+                    _ if p.pix_code.is_some() || p.pix_qr_url.is_some() => {
+                        Some(EventKind::PixGenerated)
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
 }
 
 impl TryFrom<String> for Choice {
@@ -33,8 +61,11 @@ impl TryFrom<String> for Choice {
     fn try_from(s: String) -> Result<Choice, String> {
         match s.as_str() {
             "ignore" => Ok(Choice::Ignore),
+            "awaiting_payment" => Ok(Choice::AwaitingPayment),
             _ => EventKind::parse(&s).map(Choice::Kind).ok_or_else(|| {
-                format!("unknown kind {s:?} (an avisa kind such as \"order.paid\", or \"ignore\")")
+                format!(
+                    "unknown kind {s:?} (an avisa kind such as \"order.paid\", \"awaiting_payment\" or \"ignore\")"
+                )
             }),
         }
     }
@@ -44,6 +75,7 @@ impl From<Choice> for String {
     fn from(c: Choice) -> String {
         match c {
             Choice::Kind(k) => k.as_str().to_owned(),
+            Choice::AwaitingPayment => "awaiting_payment".to_owned(),
             Choice::Ignore => "ignore".to_owned(),
         }
     }
@@ -201,7 +233,25 @@ impl std::fmt::Display for MappingError {
 impl std::error::Error for MappingError {}
 
 /// Turns a form key (`data[buyer][phone]`) or a dotted path into the dotted form avisa stores.
+/// Alternatives (`order.customer.phone | data.customer.phone`: the first that has a value
+/// wins) are normalised one by one.
 pub fn normalise_path(path: &str) -> String {
+    if path.contains('|') {
+        return path
+            .split('|')
+            .map(normalise_one)
+            .collect::<Vec<_>>()
+            .join("|");
+    }
+    normalise_one(path)
+}
+
+/// The alternatives a stored path names, in the order they are tried.
+fn alternatives(path: &str) -> impl Iterator<Item = &str> {
+    path.split('|').map(str::trim)
+}
+
+fn normalise_one(path: &str) -> String {
     let path = path.trim();
     if !path.contains('[') {
         return path.to_owned();
@@ -217,17 +267,24 @@ fn check_path(field: &str, path: &str, wildcard: bool) -> Result<(), MappingErro
         field: field.to_owned(),
         path: path.to_owned(),
     };
-    if path.is_empty() || path.len() > MAX_PATH_LEN || path.chars().any(char::is_whitespace) {
+    if path.len() > MAX_PATH_LEN {
         return Err(bad());
+    }
+    if alternatives(path).all(|one| valid_one(one, wildcard)) {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+fn valid_one(path: &str, wildcard: bool) -> bool {
+    if path.is_empty() || path.chars().any(char::is_whitespace) {
+        return false;
     }
     let parts: Vec<&str> = path.split('.').collect();
-    if parts.len() > MAX_PATH_DEPTH || parts.iter().any(|p| p.is_empty()) {
-        return Err(bad());
-    }
-    if !wildcard && parts.contains(&"*") {
-        return Err(bad());
-    }
-    Ok(())
+    parts.len() <= MAX_PATH_DEPTH
+        && !parts.iter().any(|p| p.is_empty())
+        && (wildcard || !parts.contains(&"*"))
 }
 
 impl Mapping {
@@ -291,25 +348,35 @@ impl Mapping {
     }
 }
 
-/// A value at a path: a whole form key first (`order.id` posted flat), then dotted walking.
+/// A value at a path: a whole form key first (`order.id` posted flat), then dotted walking;
+/// of alternatives, the first that is there.
 fn lookup<'v>(body: &'v Value, path: &str) -> Option<&'v Value> {
-    if let Some(v) = body.get(path).filter(|v| !v.is_null()) {
-        return Some(v);
-    }
-    super::common::at(body, path)
+    alternatives(path).find_map(|one| {
+        body.get(one)
+            .filter(|v| !v.is_null())
+            .or_else(|| super::common::at(body, one).filter(|v| !v.is_null()))
+    })
 }
 
 fn read_text(body: &Value, path: &str) -> Option<String> {
-    match lookup(body, path)? {
+    alternatives(path).find_map(|one| match lookup(body, one)? {
         Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
-    }
+    })
 }
 
-/// Every value a `*` path reaches (`items.*.name`), or the one a plain path names.
+/// Every value a `*` path reaches (`items.*.name`), or the one a plain path names; of
+/// alternatives, the first that reaches any.
 fn read_all(body: &Value, path: &str) -> Vec<String> {
+    alternatives(path)
+        .map(|one| read_all_one(body, one))
+        .find(|found| !found.is_empty())
+        .unwrap_or_default()
+}
+
+fn read_all_one(body: &Value, path: &str) -> Vec<String> {
     match path.split_once(".*") {
         Some((head, tail)) => {
             let tail = tail.trim_start_matches('.');
@@ -319,7 +386,7 @@ fn read_all(body: &Value, path: &str) -> Vec<String> {
                     if tail.is_empty() {
                         text(item, "").or_else(|| item.as_str().map(str::to_owned))
                     } else {
-                        read_all(item, tail).into_iter().next()
+                        read_all_one(item, tail).into_iter().next()
                     }
                 })
                 .collect()
@@ -330,7 +397,11 @@ fn read_all(body: &Value, path: &str) -> Vec<String> {
 
 fn method(raw: &str) -> PaymentMethod {
     let raw = raw.to_lowercase();
-    if raw.contains("boleto") || raw.contains("billet") || raw.contains("bank_slip") {
+    if raw.contains("boleto")
+        || raw.contains("billet")
+        || raw.contains("bank_slip")
+        || raw.contains("bankslip")
+    {
         PaymentMethod::Boleto
     } else if raw.contains("pix") {
         PaymentMethod::Pix
@@ -366,7 +437,10 @@ pub fn recognise_custom(mapping: Option<&Mapping>, req: &Request) -> Vec<Reading
 fn read_draft(mapping: &Mapping, body: &Value, name: &str, raw: &[u8]) -> Draft {
     let mut draft = Draft::new(name);
     let field = |f: &str| mapping.fields.get(f).and_then(|path| read_text(body, path));
-    let time = |f: &str| mapping.fields.get(f).and_then(|p| timestamp(body, p));
+    let time = |f: &str| {
+        let path = mapping.fields.get(f)?;
+        alternatives(path).find_map(|one| timestamp(body, one))
+    };
     // Without an id of the platform's, the same bytes are the same delivery (a retry).
     draft.delivery_id = field("event_id").or_else(|| {
         mapping

@@ -302,3 +302,140 @@ fn mapping_token_checks_a_header_or_an_hmac_of_the_body() {
     // No auth in the mapping: the URL's token is the protection.
     assert!(verify_custom(None, "s3cret", &Request::new(body, &[], "")).is_ok());
 }
+
+fn preset_reading(id: &str, body: serde_json::Value) -> super::Reading {
+    let mapping = super::mapping_presets::preset(id).expect("a preset");
+    custom(Some(&mapping), &body.to_string(), &[])
+}
+
+fn lastlink_request(payment: serde_json::Value) -> serde_json::Value {
+    json!({
+        "Id": "evt-1",
+        "Event": "Purchase_Request_Confirmed",
+        "Data": {
+            "Products": [{"Id": "p1", "Name": "Curso"}],
+            "Buyer": {"Name": "Moises Pereira", "Email": "m@x.com", "PhoneNumber": "+5511987654321"},
+            "Purchase": payment,
+        }
+    })
+}
+
+#[test]
+fn awaiting_payment_becomes_pix_or_boleto_by_the_events_payment_method() {
+    let pix = preset_reading(
+        "lastlink",
+        lastlink_request(json!({
+            "PaymentId": "pay-1", "Price": {"Value": 12.5},
+            "Payment": {"PaymentMethod": "pix"},
+            "Pix": {"QrCodeText": "00020126PIX"},
+        })),
+    );
+    assert_eq!(pix.status, Status::Ok, "{pix:?}");
+    let event = pix.event.expect("an event");
+    assert_eq!(event.kind, Some(EventKind::PixGenerated));
+    assert_eq!(event.payment.pix_code.as_deref(), Some("00020126PIX"));
+    assert_eq!(event.total_cents, Some(1250));
+    assert_eq!(
+        event.customer.phone.as_ref().map(|p| p.as_str()),
+        Some("+5511987654321")
+    );
+    assert_eq!(event.products[0].name, "Curso");
+
+    // Lastlink writes "bankslip": still a boleto.
+    let boleto = preset_reading(
+        "lastlink",
+        lastlink_request(json!({
+            "PaymentId": "pay-2",
+            "Payment": {"PaymentMethod": "bankslip"},
+            "BankSlip": {"DigitableLine": "34191.09008 63571.277447 91020.150008 5 12340000000000"},
+            "InvoiceUrl": "https://invoice.lastlink.com/x",
+        })),
+    );
+    let event = boleto.event.expect("an event");
+    assert_eq!(event.kind, Some(EventKind::BoletoGenerated));
+    assert_eq!(event.payment.method, Some(PaymentMethod::Boleto));
+
+    // A card waiting for approval has nothing to remind of: ignored, with the reason.
+    let card = preset_reading(
+        "lastlink",
+        lastlink_request(
+            json!({"PaymentId": "pay-3", "Payment": {"PaymentMethod": "credit_card"}}),
+        ),
+    );
+    assert_eq!(card.status, Status::Ignored, "{card:?}");
+    assert!(
+        card.reason
+            .expect("a reason")
+            .detail
+            .contains("neither boleto nor PIX")
+    );
+
+    // No payment facts at all: held as unmapped, saying what to map.
+    let unknown = preset_reading("lastlink", lastlink_request(json!({"PaymentId": "pay-4"})));
+    assert_eq!(unknown.status, Status::Unmapped, "{unknown:?}");
+    let reason = unknown.reason.expect("a reason");
+    assert_eq!(reason.code, ReasonCode::UnmappedEvent);
+    assert!(
+        reason.detail.contains("payment method"),
+        "{}",
+        reason.detail
+    );
+}
+
+#[test]
+fn a_path_with_alternatives_reads_the_first_place_that_has_a_value() {
+    let paid = preset_reading(
+        "cartpanda",
+        json!({"event": "order.paid", "order": {
+            "id": 9001, "total_price": "197.00",
+            "customer": {"full_name": "Ana Souza", "email": "ana@x.com", "phone": "11987654321"},
+            "line_items": [{"title": "Camiseta"}, {"title": "Boné"}],
+        }}),
+    );
+    assert_eq!(paid.status, Status::Ok, "{paid:?}");
+    let event = paid.event.expect("an event");
+    assert_eq!(event.kind, Some(EventKind::OrderPaid));
+    assert_eq!(event.order_id.as_deref(), Some("9001"));
+    assert_eq!(event.total_cents, Some(19700));
+    assert_eq!(event.customer.name.as_deref(), Some("Ana Souza"));
+    let names: Vec<_> = event.products.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["Camiseta", "Boné"]);
+
+    let cart = preset_reading(
+        "cartpanda",
+        json!({"event": "abandoned.created", "data": {
+            "id": 55, "cart_url": "https://loja.mycartpanda.com/r/abc",
+            "customer": {"first_name": "Bia", "phone": "+55 21 99876-5432"},
+        }}),
+    );
+    assert_eq!(cart.status, Status::Ok, "{cart:?}");
+    let event = cart.event.expect("an event");
+    assert_eq!(event.kind, Some(EventKind::CheckoutAbandoned));
+    assert_eq!(event.customer.name.as_deref(), Some("Bia"));
+    assert_eq!(
+        event.payment.checkout_url.as_deref(),
+        Some("https://loja.mycartpanda.com/r/abc")
+    );
+}
+
+#[test]
+fn alternatives_are_validated_and_normalised_one_by_one() {
+    let mut mapping = erp_mapping();
+    mapping.fields.insert(
+        "customer.phone".into(),
+        " order[customer][phone] | data.phone ".into(),
+    );
+    let saved = mapping.clone().validate(Platform::Custom).expect("valid");
+    assert_eq!(
+        saved.fields["customer.phone"],
+        "order.customer.phone|data.phone"
+    );
+
+    mapping
+        .fields
+        .insert("customer.phone".into(), "order.phone | | data.phone".into());
+    let err = mapping
+        .validate(Platform::Custom)
+        .expect_err("an empty alternative");
+    assert_eq!(err.code(), "bad_path");
+}

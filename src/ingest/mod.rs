@@ -279,13 +279,24 @@ pub(super) fn finish_mapped(
         phone_error,
         delivery_id,
     } = draft;
+    // Why the store's mapping ignores this event, if it does.
     let ignored = match (event.kind, choice) {
-        (None, Some(mapping::Choice::Kind(kind))) => {
-            event.kind = Some(kind);
-            false
+        (None, Some(mapping::Choice::Ignore)) => Some(format!(
+            "the store's mapping ignores \"{}\" events",
+            event.platform_event
+        )),
+        (None, Some(choice)) => {
+            event.kind = choice.kind_for(&event);
+            // Awaiting a card (or other) payment: there is no boleto or PIX to remind of.
+            (event.kind.is_none() && event.payment.method.is_some()).then(|| {
+                format!(
+                    "the store's mapping reads \"{}\" as awaiting payment, and this one is \
+                     neither boleto nor PIX",
+                    event.platform_event
+                )
+            })
         }
-        (None, Some(mapping::Choice::Ignore)) => true,
-        _ => false,
+        _ => None,
     };
     event.platform = platform.id().to_owned();
     if event.customer.first_name.is_none() {
@@ -296,15 +307,12 @@ pub(super) fn finish_mapped(
             .and_then(crate::domain::event::first_name);
     }
     event.dedup_key = common::dedup_key(&event, delivery_id.as_deref());
-    let (status, reason) = if ignored {
+    let (status, reason) = if let Some(detail) = ignored {
         (
             Status::Ignored,
             Some(Reason {
                 code: ReasonCode::Ignored,
-                detail: format!(
-                    "the store's mapping ignores \"{}\" events",
-                    event.platform_event
-                ),
+                detail,
             }),
         )
     } else if event.kind.is_none() {
@@ -312,7 +320,15 @@ pub(super) fn finish_mapped(
             Status::Unmapped,
             Some(Reason {
                 code: ReasonCode::UnmappedEvent,
-                detail: mapping::unmapped_detail(platform, &event.platform_event),
+                detail: if choice == Some(mapping::Choice::AwaitingPayment) {
+                    format!(
+                        "the store's mapping reads \"{}\" as awaiting payment, but the event \
+                         names neither boleto nor PIX (map its payment method)",
+                        event.platform_event
+                    )
+                } else {
+                    mapping::unmapped_detail(platform, &event.platform_event)
+                },
             }),
         )
     } else if event.customer.phone.is_some() {

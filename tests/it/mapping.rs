@@ -208,3 +208,91 @@ async fn a_known_platform_store_accepts_kinds_only() {
     assert_eq!(status, 200, "{saved}");
     assert_eq!(saved["kinds"]["PRODUCT_UPDATED"], "ignore");
 }
+
+/// A mapping exported from one store is a file another avisa (or store) imports as it was,
+/// marked "não verificado" until a real event confirms it; a broken file is refused with the
+/// reason and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapping_exported_from_one_store_imports_into_another_as_unverified() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let token = app.api_token(&admin).await;
+    let client = reqwest::Client::new();
+    let (from, _) = create_store(&app, Platform::Custom, "ERP da matriz");
+    let (to, _) = create_store(&app, Platform::Custom, "ERP da filial");
+    let mapping = json!({
+        "event_field": "evento",
+        "kinds": { "PEDIDO_PAGO": "order.paid", "PEDIDO_GERADO": "awaiting_payment" },
+        "fields": {
+            "customer.phone": "cliente.fone|comprador.fone",
+            "order_id": "pedido.numero",
+            "total": "pedido.valor",
+        },
+        "amount_unit": "reais",
+        "auth": { "scheme": "header", "header": "x-erp-token" },
+    });
+    let (status, saved) = api(
+        &client,
+        &token,
+        reqwest::Method::PUT,
+        app.at(&format!("/api/v1/stores/{from}/mapping")),
+        Some(mapping.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+
+    let exported = admin
+        .get(app.at(&format!("/lojas/{from}/mapeamento.json")))
+        .send()
+        .await
+        .expect("export answers");
+    assert_eq!(exported.status(), 200);
+    assert!(
+        exported
+            .headers()
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .contains("avisa-mapeamento-custom.json")
+    );
+    let file = exported.text().await.expect("a body");
+    assert_eq!(
+        serde_json::from_str::<Value>(&file).expect("json"),
+        mapping,
+        "the file is the mapping, nothing more (no secret)"
+    );
+
+    let page = format!("/lojas/{to}/mapeamento");
+    let csrf = app.csrf(&admin, &page).await;
+    let refused = admin
+        .post(app.at(&format!("{page}/importar")))
+        .form(&[("_csrf", csrf.as_str()), ("mapping", "{\"event_field\": ")])
+        .send()
+        .await
+        .expect("import answers");
+    let text = refused.text().await.expect("a page");
+    assert!(text.contains("invalid JSON"), "the reason is shown");
+    let mapping_url = app.at(&format!("/api/v1/stores/{to}/mapping"));
+    let (_, nothing) = api(
+        &client,
+        &token,
+        reqwest::Method::GET,
+        mapping_url.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(nothing["kinds"], json!({}), "{nothing}");
+
+    let csrf = app.csrf(&admin, &page).await;
+    let imported = admin
+        .post(app.at(&format!("{page}/importar")))
+        .form(&[("_csrf", csrf.as_str()), ("mapping", file.as_str())])
+        .send()
+        .await
+        .expect("import answers");
+    assert!(imported.status().is_redirection() || imported.status() == 200);
+    let (_, read_back) = api(&client, &token, reqwest::Method::GET, mapping_url, None).await;
+    let mut expected = mapping;
+    expected["unverified"] = json!(true);
+    assert_eq!(read_back, expected);
+}

@@ -417,17 +417,24 @@ pub async fn import_mapping(
     let id = id.into_inner();
     let loaded = load(&state, id, None).await?;
     let refused = match serde_json::from_str::<Mapping>(&form.mapping) {
-        // Someone else's mapping is confirmed here only after a real event: keep its mark.
-        Ok(mapping) => match ops::save_mapping(&state, id, mapping, true).await {
-            Ok(_) => {
-                tracing::info!(store_id = id.0, by = admin.0.user.id, "mapping imported");
-                return Ok(redirect(&format!(
-                    "/lojas/{id}/mapeamento?ok=mapping_saved"
-                )));
+        Ok(mapping) => {
+            // Someone else's mapping is confirmed here only after a real event here: whatever
+            // the file says, it is "não verificado" until the merchant saves it with one.
+            let mapping = Mapping {
+                unverified: true,
+                ..mapping
+            };
+            match ops::save_mapping(&state, id, mapping, true).await {
+                Ok(_) => {
+                    tracing::info!(store_id = id.0, by = admin.0.user.id, "mapping imported");
+                    return Ok(redirect(&format!(
+                        "/lojas/{id}/mapeamento?ok=mapping_saved"
+                    )));
+                }
+                Err(MappingRefusal::Invalid(e)) => e.to_string(),
+                Err(MappingRefusal::Db(e)) => return Err(e.into()),
             }
-            Err(MappingRefusal::Invalid(e)) => e.to_string(),
-            Err(MappingRefusal::Db(e)) => return Err(e.into()),
-        },
+        }
         Err(e) => format!("invalid JSON: {e}"),
     };
     let mapping = loaded.mapping.clone();
