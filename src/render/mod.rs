@@ -14,6 +14,7 @@ pub use defaults::{default_template, default_template_for};
 pub use explain::{LiteralTag, literal_tags};
 
 use crate::domain::Event;
+use crate::domain::deliverability::variants;
 use crate::domain::money::format_brl;
 
 /// Why a template cannot be used. Messages are in pt-BR, the merchant's words
@@ -62,8 +63,10 @@ fn environment() -> Environment<'static> {
 /// Checks a template (the save-time check): it parses, names only variables avisa has, and
 /// renders an empty event without an unknown filter, test or function. Errors carry a line.
 pub fn validate(source: &str) -> Result<(), RenderError> {
+    // Every alternative of a `{Olá|Oi}` group is checked, side by side.
+    let source = variants::all_alternatives(source);
     let env = environment();
-    let template = parsed(&env, source)?;
+    let template = parsed(&env, &source)?;
     // Unknown filters, tests and functions only show when rendering: try an empty event. A
     // template over the work budget is not a syntax error: `render` and the save-time budget
     // check refuse it as `TooMuchWork`.
@@ -108,10 +111,12 @@ where
 }
 
 /// Renders `source` for an event of a store whose buyer-facing name is `public_name`.
-/// Surrounding blank lines are trimmed.
+/// Surrounding blank lines are trimmed. Of each `{Olá|Oi}` group, the event picks one
+/// alternative (the same event always the same one; planning renders once, so it is fixed).
 pub fn render(source: &str, event: &Event, public_name: &str) -> Result<String, RenderError> {
+    let source = variants::choose(source, &event.dedup_key);
     let env = environment();
-    let template = parsed(&env, source)?;
+    let template = parsed(&env, &source)?;
     let text = render_within_budget(&template, message_context(event, public_name))?;
     Ok(text.trim().to_owned())
 }

@@ -290,3 +290,39 @@ fn a_text_over_the_output_cap_is_refused() {
     let fits = r#"{{ "x" * 60000 }}"#;
     assert_eq!(render(fits, &event, "Loja").map(|t| t.len()), Ok(60000));
 }
+
+/// Issue 15 item 8: a part with `{Olá|Oi|Opa}` renders one variant per event (the same event
+/// always the same one), and the save-time check looks at every alternative.
+#[test]
+fn deliverability_variants_are_fixed_per_event_and_every_alternative_is_checked() {
+    let source = "{Olá|Oi|Opa}, {{ customer.first_name }}!";
+    let event = |key: &str| Event {
+        dedup_key: key.to_owned(),
+        customer: crate::domain::event::Customer {
+            first_name: Some("Ana".into()),
+            ..Default::default()
+        },
+        ..Event::default()
+    };
+    let first = render(source, &event("hotmart:HP1"), "Loja").expect("renders");
+    assert!(
+        ["Olá, Ana!", "Oi, Ana!", "Opa, Ana!"].contains(&first.as_str()),
+        "{first}"
+    );
+    assert_eq!(
+        render(source, &event("hotmart:HP1"), "Loja").expect("renders"),
+        first
+    );
+    let spread: std::collections::BTreeSet<String> = (0..40)
+        .map(|n| render(source, &event(&format!("hotmart:HP{n}")), "Loja").expect("renders"))
+        .collect();
+    assert_eq!(spread.len(), 3, "{spread:?}");
+
+    validate(source).expect("valid");
+    let err = validate("{Olá {{ customer.first_name }}|Oi {{ cliente.nome }}}!")
+        .expect_err("the second alternative names a variable avisa lacks");
+    assert!(
+        matches!(&err, RenderError::UnknownVariable { name, .. } if name == "cliente.nome"),
+        "{err:?}"
+    );
+}

@@ -628,3 +628,65 @@ async fn webhooks_are_answered_while_previews_wait_to_render() {
         assert_eq!(code.expect("preview task"), "too_much_work");
     }
 }
+
+/// Issue 15 item 8: the preview shows one variant of a `{Olá|Oi|Opa}` text and says how many
+/// exist; a saved template plans one variant per buyer, fixed in the stored message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliverability_variants_preview_one_and_plan_one_per_buyer() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, token) = create_store(&app, Platform::Api, "Minha Loja");
+    let source = "{Olá|Oi|Opa}, {{ customer.first_name }}! {Segue|Aqui está} o seu PIX:";
+    let csrf = app.csrf(&admin, "/templates").await;
+    let response = admin
+        .post(app.at("/api/v1/templates/preview"))
+        .header("X-CSRF-Token", &csrf)
+        .json(&json!({
+            "store_id": id,
+            "kind": "pix.generated",
+            "steps": [ { "delay": "0", "parts": [source] } ],
+        }))
+        .send()
+        .await
+        .expect("preview answers");
+    let body: Value = response.json().await.expect("JSON");
+    let part = &body["steps"][0]["parts"][0];
+    assert_eq!(part["variants"], 6, "{part}");
+    let text = part["text"].as_str().expect("one variant");
+    assert!(!text.contains('{') && !text.contains('|'), "{text}");
+
+    let path = format!("/templates/{id}/pix.generated");
+    let (_, html) = page(&admin, &app, &path).await;
+    assert!(html.contains("Variações"), "the editor explains the syntax");
+    let (status, _, _) = post_form(
+        &app,
+        &admin,
+        &path,
+        &[
+            ("enabled", "1"),
+            ("delay.0", "0"),
+            ("part.0.0", source),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+
+    let body: Value = serde_json::from_slice(&fixture(API_PIX)).expect("fixture json");
+    for n in 0..12 {
+        let mut event = body.clone();
+        event["event_id"] = json!(format!("variant-{n}"));
+        event["order_id"] = json!(format!("V{n}"));
+        let (status, _) = post_webhook(&app, &token, event.to_string().into_bytes(), &[]).await;
+        assert_eq!(status, 202);
+    }
+    let texts: std::collections::BTreeSet<String> =
+        messages(&app).into_iter().map(|m| m.text).collect();
+    assert!(texts.len() > 1, "twelve buyers do not all get one text: {texts:?}");
+    for text in &texts {
+        assert!(
+            ["Olá", "Oi", "Opa"].iter().any(|g| text.starts_with(g)) && text.contains("Ana!"),
+            "{text}"
+        );
+    }
+}

@@ -1,14 +1,17 @@
 //! Deliverability (issue 15): what keeps a merchant's number alive under WhatsApp's anti-spam
 //! rules, as pure rules over counters: the wire id of a message, remembered is-on-WhatsApp
-//! answers, the warm-up ramp of a new number, the number's health per day and the throttle /
-//! pause policy. No I/O: `db` keeps the counters, the outbox asks these rules.
+//! answers, text variants (`{Olá|Oi}`), the warm-up ramp of a new number, the number's health
+//! per day and the throttle / pause policy. No I/O: `db` keeps the counters, the outbox asks these rules.
 
 pub mod health;
 pub mod throttle;
+pub mod variants;
 pub mod warmup;
 
 #[cfg(test)]
 mod throttle_tests;
+#[cfg(test)]
+mod variants_tests;
 #[cfg(test)]
 mod warmup_tests;
 

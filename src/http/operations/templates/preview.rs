@@ -3,6 +3,7 @@
 //! store's platform, each step with the due time planning would compute for it if the event
 //! arrived now.
 
+use crate::domain::deliverability::variants;
 use serde::Serialize;
 
 use super::form::{EditorForm, FieldError};
@@ -54,6 +55,9 @@ pub struct PreviewPart {
     pub part: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// How many texts the part's `{Olá|Oi}` groups can give (1 without groups): the preview
+    /// shows one of them.
+    pub variants: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<FieldError>,
 }
@@ -151,15 +155,18 @@ pub fn preview(
                 .filter(|(_, p)| !p.trim().is_empty())
                 .map(|(j, source)| {
                     let source = source.replace("\r\n", "\n");
+                    let variants = variants::count(source.trim());
                     match render::render(source.trim(), event, public_name) {
                         Ok(text) => PreviewPart {
                             part: j + 1,
                             text: Some(text),
+                            variants,
                             error: None,
                         },
                         Err(e) => PreviewPart {
                             part: j + 1,
                             text: None,
+                            variants,
                             error: Some(FieldError::from_render(i + 1, j + 1, e)),
                         },
                     }
@@ -197,8 +204,10 @@ pub fn budget_errors(
             if source.is_empty() {
                 continue;
             }
+            // Every alternative side by side: a long one is caught even if no sample picks it.
+            let source = variants::all_alternatives(source);
             let over = samples.iter().find_map(|sample| {
-                match render::render(source, &sample.event, store_name) {
+                match render::render(&source, &sample.event, store_name) {
                     Err(
                         e
                         @ (render::RenderError::TooMuchWork | render::RenderError::TooLong { .. }),
