@@ -137,6 +137,7 @@ routes! {
     GET  "/configuracoes"                    Admin  => console::settings::show_settings;
     POST "/configuracoes"                    Admin  => console::settings::save_settings;
     POST "/configuracoes/manutencao"         Admin  => console::settings::save_ops_settings;
+    POST "/configuracoes/protecao"           Admin  => console::settings::save_thresholds;
     POST "/configuracoes/backup"             Admin  => console::settings::download_backup;
     POST "/configuracoes/lgpd/exportar"      Admin  => console::settings::export_buyer;
     POST "/configuracoes/lgpd/esquecer"      Admin  => console::settings::forget_buyer;

@@ -131,3 +131,99 @@ async fn a_new_device_announces_itself_as_avisa() {
     );
     channel.shutdown();
 }
+
+/// Configurações → "Proteção do número": an admin saves stricter thresholds (the policy reads
+/// them), a pause below the slow-down is refused with the reason and changes nothing, "Voltar
+/// aos padrões" restores the defaults, and an attendant cannot post the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliverability_thresholds_are_settings_an_admin_edits_in_configuracoes() {
+    use avisa::domain::deliverability::Thresholds;
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let page = admin
+        .get(app.at("/configuracoes"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("Proteção do número")
+            && page.contains("name=\"slow_463\" type=\"number\" min=\"1\" max=\"100\" value=\"1\"")
+    );
+
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let csrf = app.csrf(&admin, "/configuracoes").await;
+            let mut form = vec![("_csrf", csrf)];
+            form.extend(fields.into_iter().map(|(k, v)| (k, v.to_owned())));
+            let response = admin
+                .post(app.at("/configuracoes/protecao"))
+                .form(&form)
+                .send()
+                .await
+                .expect("answers");
+            (
+                response.status().as_u16(),
+                response.text().await.unwrap_or_default(),
+            )
+        }
+    };
+    let stricter = vec![
+        ("window_days", "3"),
+        ("slow_463", "1"),
+        ("pause_463", "2"),
+        ("slow_nacks", "2"),
+        ("pause_nacks", "4"),
+        ("min_sent", "30"),
+        ("slow_unanswered_pct", "80"),
+        ("pause_unanswered_pct", "95"),
+    ];
+    let (status, _) = post(stricter.clone()).await;
+    assert!(status == 303 || status == 200, "{status}");
+    let saved = app.db.thresholds().expect("read");
+    assert_eq!(
+        saved,
+        Thresholds {
+            window_days: 3,
+            slow_463: 1,
+            pause_463: 2,
+            slow_nacks: 2,
+            pause_nacks: 4,
+            min_sent: 30,
+            slow_unanswered_pct: 80,
+            pause_unanswered_pct: 95,
+        }
+    );
+
+    let mut backwards = stricter.clone();
+    backwards[4] = ("pause_nacks", "1");
+    let (status, html) = post(backwards).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("Pausar precisa de tanto ou mais que desacelerar"),
+        "the reason"
+    );
+    assert!(
+        html.contains("name=\"pause_nacks\" type=\"number\" min=\"1\" max=\"1000\" value=\"1\""),
+        "what was typed stays"
+    );
+    assert_eq!(app.db.thresholds().expect("read"), saved, "nothing changed");
+
+    let (status, _) = post(vec![("reset", "1")]).await;
+    assert!(status == 303 || status == 200, "{status}");
+    assert_eq!(app.db.thresholds().expect("read"), Thresholds::default());
+
+    let attendant = app.attendant("atendente@loja.com.br").await;
+    let refused = attendant
+        .post(app.at("/configuracoes/protecao"))
+        .form(&[("window_days", "1")])
+        .send()
+        .await
+        .expect("answers");
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    assert_eq!(app.db.thresholds().expect("read"), Thresholds::default());
+}

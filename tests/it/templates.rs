@@ -682,7 +682,10 @@ async fn deliverability_variants_preview_one_and_plan_one_per_buyer() {
     }
     let texts: std::collections::BTreeSet<String> =
         messages(&app).into_iter().map(|m| m.text).collect();
-    assert!(texts.len() > 1, "twelve buyers do not all get one text: {texts:?}");
+    assert!(
+        texts.len() > 1,
+        "twelve buyers do not all get one text: {texts:?}"
+    );
     for text in &texts {
         assert!(
             ["Olá", "Oi", "Opa"].iter().any(|g| text.starts_with(g)) && text.contains("Ana!"),

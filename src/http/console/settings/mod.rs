@@ -1,8 +1,10 @@
 //! Configurações (admins only): the console settings (company name, language, session idle
-//! time, URL pública) and, in `maintenance`, backups, retention and the LGPD tools, all on one page.
+//! time, URL pública), in `maintenance` backups, retention and the LGPD tools, and in `protection`
+//! the number-protection thresholds, all on one page.
 
 mod maintenance;
 mod page;
+mod protection;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,6 +21,7 @@ use crate::http::ui::supported_lang;
 use page::settings_page;
 
 pub use maintenance::{download_backup, export_buyer, forget_buyer, save_ops_settings};
+pub use protection::save_thresholds;
 
 #[derive(Deserialize)]
 pub struct SettingsInput {

@@ -1,5 +1,5 @@
 //! The Configurações page itself, which every settings form (console settings, maintenance,
-//! LGPD) renders again with its result or its refusal.
+//! LGPD, number protection) renders again with its result or its refusal.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,8 +19,8 @@ pub(super) async fn settings_page(
     extra: Value,
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let (current, ops) = state
-        .run(move |db| Ok((db.console_settings()?, db.ops_settings()?)))
+    let (current, ops, thresholds) = state
+        .run(move |db| Ok((db.console_settings()?, db.ops_settings()?, db.thresholds()?)))
         .await?;
     let public_url = state.public_url();
     let defaults = context! {
@@ -28,6 +28,7 @@ pub(super) async fn settings_page(
         public_url_problem => crate::domain::public_url::problem(&public_url.url).map(|p| p.code()),
         settings => Value::from(minijinja::value::Serde(&current)),
         ops => Value::from(minijinja::value::Serde(&ops)),
+        thresholds => super::protection::view(&thresholds),
         error => None::<String>,
     };
     // The last map wins: a form being corrected shows what was typed.
