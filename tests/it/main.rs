@@ -22,6 +22,7 @@ mod packaging;
 pub mod pairing;
 mod process;
 mod public_url;
+mod replies;
 mod reports;
 mod routes;
 mod storage;
