@@ -6,6 +6,7 @@ mod architecture;
 mod auth;
 mod browser;
 mod browser_mapping;
+mod browser_replies;
 mod browser_test_model;
 mod browser_walkthrough;
 mod dashboard;

@@ -334,4 +334,57 @@ mod tests {
         assert_eq!(shown("123456789012@lid"), "…9012@lid");
         assert_eq!(shown("+5511987654321"), "+55 11 9****-4321");
     }
+
+    fn message(store: u64, due_at: i64) -> Message {
+        serde_json::from_value(serde_json::json!({
+            "id": due_at, "store_id": store, "event_id": 1, "kind": "pix.generated", "step": 0,
+            "part": 0, "order_id": null, "phone": "+5511987654321", "buyer_name": null,
+            "product_key": "", "text": "Olá", "due_at": due_at, "status": "scheduled",
+            "history": [], "test": false, "created_at": 0,
+        }))
+        .expect("a message")
+    }
+
+    fn store(id: u64, instance: Option<u64>) -> Store {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": format!("Loja {id}"), "slug": "loja", "platform": "api",
+            "enabled": true, "secret": null, "webhook_token": format!("t{id}"), "created_at": 0,
+            "first_event_at": null, "last_event_at": null, "event_count": 0,
+            "instance_id": instance,
+        }))
+        .expect("a store")
+    }
+
+    fn line(at: i64, instance: Option<u64>, store: Option<u64>) -> ConversationEntry {
+        serde_json::from_value(serde_json::json!({
+            "id": at, "instance_id": instance, "buyer": "+5511987654321", "kind": "reply",
+            "text": "oi", "at": at, "store_id": store,
+        }))
+        .expect("a line")
+    }
+
+    #[test]
+    fn a_reply_speaks_for_the_store_the_buyer_last_heard_from_or_wrote_to() {
+        let stores = [
+            store(1, None),
+            store(2, None),
+            store(3, Some(9)),
+            store(4, Some(9)),
+        ];
+        let ids = |messages: &[Message], lines: &[ConversationEntry]| -> Vec<u64> {
+            reply_stores(messages, lines, &stores)
+                .iter()
+                .map(|s| s.id.0)
+                .collect()
+        };
+        assert_eq!(ids(&[], &[]), Vec::<u64>::new(), "nothing to reply through");
+        assert_eq!(
+            ids(&[message(1, 10), message(2, 20), message(1, 5)], &[]),
+            [2, 1]
+        );
+        // A buyer who wrote to an instance: every store linked to it, after newer messages.
+        assert_eq!(ids(&[message(1, 10)], &[line(5, Some(9), None)]), [1, 3, 4]);
+        // An earlier attendant reply names its store; the newest activity comes first.
+        assert_eq!(ids(&[message(1, 10)], &[line(30, None, Some(2))]), [2, 1]);
+    }
 }
