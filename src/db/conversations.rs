@@ -1,12 +1,13 @@
 //! Buyers' replies and avisa's answers to them (opt-out confirmations, auto-replies), kept by
 //! buyer so a buyer's history shows them; plus what makes handling a reply safe to repeat: the
 //! ids of replies already handled and when each instance's auto-reply last answered each buyer.
+//! An attendant's reply from the console is a line too (`db::replies` writes it).
 
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
-use crate::domain::InstanceId;
+use crate::domain::{InstanceId, StoreId};
 
 /// What one conversation line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +19,8 @@ pub enum ConversationKind {
     OptOutConfirmation,
     /// The instance's auto-reply answered.
     AutoReply,
+    /// A person (an attendant or admin) answered from the console.
+    AttendantReply,
 }
 
 impl ConversationKind {
@@ -26,6 +29,7 @@ impl ConversationKind {
             ConversationKind::Reply => "reply",
             ConversationKind::OptOutConfirmation => "opt_out_confirmation",
             ConversationKind::AutoReply => "auto_reply",
+            ConversationKind::AttendantReply => "attendant_reply",
         }
     }
 
@@ -39,7 +43,10 @@ impl ConversationKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationEntry {
     pub id: u64,
-    pub instance_id: InstanceId,
+    /// The instance it came in or went out through; none for an attendant's reply that went
+    /// straight to the caixa de teste (a store in modo teste, a número de teste).
+    #[serde(default)]
+    pub instance_id: Option<InstanceId>,
     /// E.164, or the address as WhatsApp gave it.
     pub buyer: String,
     pub kind: ConversationKind,
@@ -51,6 +58,15 @@ pub struct ConversationEntry {
     /// An answer the channel refused (why); absent when it went out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// An attendant's reply: the name of the user who sent it (as it was then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// An attendant's reply: the store it spoke for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<StoreId>,
+    /// An attendant's reply that went to the caixa de teste instead of WhatsApp.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 /// A reply as it arrived, before it has an id.
@@ -179,19 +195,22 @@ impl Db {
     }
 }
 
-fn insert(
+pub(super) fn insert(
     txn: &redb::WriteTransaction,
     entry: &NewConversationEntry<'_>,
 ) -> Result<ConversationEntry, DbError> {
     let record = ConversationEntry {
         id: next_id(txn, "conversation")?,
-        instance_id: entry.instance_id,
+        instance_id: Some(entry.instance_id),
         buyer: entry.buyer.to_owned(),
         kind: entry.kind,
         text: entry.text.to_owned(),
         at: entry.at,
         opt_out: entry.opt_out,
         error: entry.error.clone(),
+        by: None,
+        store_id: None,
+        test: false,
     };
     txn.open_table(tables::CONVERSATIONS)?
         .insert((entry.buyer, record.id), to_json(&record)?.as_slice())?;

@@ -18,6 +18,7 @@ mod migrate;
 mod outbox;
 mod planning;
 mod queue;
+mod replies;
 mod report_ledger;
 mod reports;
 mod settings;
@@ -42,6 +43,7 @@ pub use mappings::{HeldEvents, Reprocessed};
 pub use messages::MessageFilter;
 pub use migrate::SCHEMA_VERSION;
 pub use outbox::{AttemptOutcome, ReceiptStatus};
+pub use replies::NewAttendantReply;
 pub use reports::{BuyerCount, BuyerFrequency, ReportFilter, ReportRows};
 pub use wa_state::{WaOp, WaRead, WaRow, WaWrite};
 

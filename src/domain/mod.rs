@@ -20,6 +20,7 @@ pub mod planning;
 pub mod platform;
 pub mod public_url;
 pub mod reason;
+pub mod reply;
 pub mod report;
 pub mod sending;
 pub mod settings;

@@ -107,7 +107,8 @@ routes! {
     GET  "/api/v1/events"                    User   => api::events::list_events;
     GET  "/api/v1/events/{id}"               User   => api::events::show_event;
     // Attendants act on messages every day (cancel, move, send now, dar baixa, write down a
-    // buyer's opt-out); settings, undoing an opt-out and a store's test mode are admin decisions.
+    // buyer's opt-out, answer a buyer); settings, undoing an opt-out and a store's test mode
+    // are admin decisions.
     GET  "/mensagens"                        User   => console::messages::list_messages;
     GET  "/mensagens/configuracoes"          Admin  => console::messages::show_message_settings;
     POST "/mensagens/configuracoes"          Admin  => console::messages::save_message_settings;
@@ -116,6 +117,7 @@ routes! {
     POST "/mensagens/descadastros/remover"   Admin  => console::messages::remove_opt_out;
     GET  "/mensagens/sandbox"                User   => console::messages::show_sandbox;
     GET  "/mensagens/comprador"              User   => console::messages::show_buyer_history;
+    POST "/mensagens/comprador/responder"    User   => console::messages::send_buyer_reply;
     GET  "/mensagens/{id}"                   User   => console::messages::show_message;
     POST "/mensagens/{id}/cancelar"          User   => console::messages::cancel_message;
     POST "/mensagens/{id}/reagendar"         User   => console::messages::reschedule_message;

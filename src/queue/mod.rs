@@ -1,6 +1,7 @@
 //! The work queues between the web and WhatsApp: the intake (recognised deliveries -> one
 //! durable write transaction, shared by every request that is waiting), the outbox (due messages
-//! -> the send gate -> a channel) and the inbox (buyers' replies -> opt-outs, auto-replies).
+//! -> the send gate -> a channel), the inbox (buyers' replies -> opt-outs, auto-replies) and an
+//! attendant's reply (at once, through the store's instance).
 //! Channels are found through `channel::ChannelLookup`, which `channels/` implements. Uses `db`,
 //! `ingest` and `domain`.
 
@@ -9,6 +10,7 @@ pub mod inbox;
 pub mod intake;
 pub mod outbox;
 mod outbox_metrics;
+pub mod reply;
 pub mod simulate;
 
 #[cfg(test)]
@@ -19,5 +21,7 @@ mod inbox_tests;
 mod outbox_loop_tests;
 #[cfg(test)]
 mod outbox_tests;
+#[cfg(test)]
+mod reply_tests;
 
 pub use intake::{BodyPermit, Intake, IntakeError};

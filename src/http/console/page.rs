@@ -37,6 +37,8 @@ const FLASHES: &[&str] = &[
     "message_send_now_waiting",
     "message_send_now_test",
     "message_send_now_test_instance",
+    "reply_sent",
+    "reply_sent_test",
     "marked_paid_none",
     "marked_paid_one",
     "marked_paid_many",

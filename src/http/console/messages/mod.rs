@@ -26,7 +26,7 @@ use crate::http::operations::messages::{
 };
 
 pub use actions::{cancel_message, mark_order_paid, reschedule_message, send_message_now};
-pub use buyer_history::show_buyer_history;
+pub use buyer_history::{send_buyer_reply, show_buyer_history};
 pub use detail::show_message;
 pub use sandbox::{set_store_test_mode, show_sandbox};
 pub use settings::{

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use crate::db::MessageFilter;
+use crate::db::{ConversationEntry, MessageFilter};
 use crate::domain::Message;
 use crate::domain::StoreId;
 use crate::http::AppState;
@@ -18,40 +18,96 @@ use crate::http::console::view::{mask_phone, row_view};
 use crate::http::error::ApiError;
 use crate::http::operations::messages::{Parsed, View, page_of_messages, store_names};
 
-/// The newest test messages the inbox shows.
+/// The newest test messages (and attendants' test replies) the inbox shows.
 const SANDBOX_SIZE: usize = 300;
 
-/// Conversations, the latest first; each one's bubbles in the order the buyer would read them.
-fn conversations<'a>(messages: &'a [Message], names: &'a HashMap<StoreId, String>) -> Vec<Value> {
-    let mut order: Vec<&'a str> = Vec::new();
-    let mut by_phone: HashMap<&'a str, Vec<&'a Message>> = HashMap::new();
-    for m in messages {
-        if !by_phone.contains_key(m.phone.as_str()) {
-            order.push(&m.phone);
-        }
-        by_phone.entry(&m.phone).or_default().push(m);
+/// Conversations, the latest first; each one's bubbles in the order the buyer would read them:
+/// the test messages and the attendants' test replies (`db::replies`).
+fn conversations<'a>(
+    messages: &'a [Message],
+    replies: &'a [ConversationEntry],
+    names: &'a HashMap<StoreId, String>,
+) -> Vec<Value> {
+    /// One buyer's conversation as it is gathered.
+    struct Chat<'a> {
+        phone: &'a str,
+        /// The newest message's creation or reply: conversations are listed newest first.
+        latest: i64,
+        /// Where the buyer first appears in `messages` (newest first): the tie-break.
+        first: usize,
+        bubbles: Vec<(i64, u64, Value)>,
+        stores: Vec<String>,
+        buyer_name: Option<String>,
+        erased: bool,
     }
-    order
+    fn chat<'a, 'm>(chats: &'m mut HashMap<&'a str, Chat<'a>>, phone: &'a str) -> &'m mut Chat<'a> {
+        let first = chats.len();
+        chats.entry(phone).or_insert_with(|| Chat {
+            phone,
+            latest: i64::MIN,
+            first,
+            bubbles: Vec::new(),
+            stores: Vec::new(),
+            buyer_name: None,
+            erased: false,
+        })
+    }
+    let mut chats: HashMap<&'a str, Chat<'a>> = HashMap::new();
+    for m in messages {
+        let c = chat(&mut chats, &m.phone);
+        c.latest = c.latest.max(m.created_at);
+        c.bubbles
+            .push((m.due_at, m.id.0, context! { message => row_view(m, names) }));
+        c.stores.extend(names.get(&m.store_id).cloned());
+        if c.buyer_name.is_none() {
+            c.buyer_name = m.buyer_name.clone();
+        }
+        c.erased |= m.is_erased();
+    }
+    for r in replies {
+        let c = chat(&mut chats, &r.buyer);
+        c.latest = c.latest.max(r.at);
+        let store_name = r.store_id.and_then(|id| names.get(&id).cloned());
+        c.stores.extend(store_name.clone());
+        // After the messages of the same second: a reply answers what was there.
+        c.bubbles.push((
+            r.at,
+            u64::MAX,
+            context! { reply => context! {
+                text => r.text.clone(),
+                by => r.by.clone(),
+                store_name => store_name,
+                at => r.at,
+            } },
+        ));
+    }
+    let mut chats: Vec<Chat<'a>> = chats.into_values().collect();
+    chats.sort_by(|a, b| b.latest.cmp(&a.latest).then(a.first.cmp(&b.first)));
+    chats
         .into_iter()
-        .map(|phone| {
-            let mut bubbles = by_phone.remove(phone).unwrap_or_default();
-            bubbles.sort_by_key(|m| (m.due_at, m.id));
-            let first = bubbles[0];
-            let mut stores: Vec<String> = bubbles
-                .iter()
-                .filter_map(|m| names.get(&m.store_id).cloned())
-                .collect();
-            stores.sort_unstable();
-            stores.dedup();
+        .map(|mut c| {
+            c.bubbles.sort_by_key(|(at, id, _)| (*at, *id));
+            c.stores.sort_unstable();
+            c.stores.dedup();
             context! {
-                buyer_name => first.buyer_name.clone(),
-                erased => first.is_erased(),
-                phone => mask_phone(phone),
-                stores => stores,
-                bubbles => bubbles.iter().map(|m| row_view(m, names)).collect::<Vec<_>>(),
+                buyer_name => c.buyer_name,
+                erased => c.erased,
+                phone => shown_phone(c.phone),
+                stores => c.stores,
+                bubbles => c.bubbles.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>(),
             }
         })
         .collect()
+}
+
+/// A buyer as the caixa de teste heads their conversation: a masked phone, or a WhatsApp
+/// address as it came.
+fn shown_phone(address: &str) -> String {
+    if address.contains('@') {
+        address.to_owned()
+    } else {
+        mask_phone(address)
+    }
 }
 
 /// `GET /mensagens/sandbox`.
@@ -68,17 +124,24 @@ pub async fn show_sandbox(
         view: View::All,
         test_only: true,
     };
-    let (messages, stores, instances, test_numbers) = state
+    let (messages, replies, stores, instances, test_numbers) = state
         .run(move |db| {
             let (page, _) = page_of_messages(db, &parsed)?;
             let numbers = db.message_settings()?.test_numbers.len();
-            Ok((page, db.list_stores()?, db.list_instances()?, numbers))
+            let replies = db.test_replies(SANDBOX_SIZE)?;
+            Ok((
+                page,
+                replies,
+                db.list_stores()?,
+                db.list_instances()?,
+                numbers,
+            ))
         })
         .await?;
     let names = store_names(&stores);
     let test_stores = super::test_stores(&stores, &instances);
     let ctx = context! {
-        conversations => conversations(&messages, &names),
+        conversations => conversations(&messages, &replies, &names),
         test_stores => test_stores,
         test_numbers => (test_numbers > 0).then(|| test_numbers.to_string()),
     };
