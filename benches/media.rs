@@ -38,7 +38,11 @@ fn server() -> u16 {
             let head = String::from_utf8_lossy(&head).to_string();
             let length: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
                 .unwrap_or(0);
             let mut body = vec![0u8; length];
             let _ = stream.read_exact(&mut body);
@@ -104,7 +108,8 @@ fn main() {
     let client = Client::with_hosts(policy, hosts);
     let url = |n: u64| format!("http://banco.example:{port}/boleto-{n}.pdf");
 
-    let text = "Olá, Ana! Seu boleto de Curso no valor de R$ 197,00 foi gerado e vence em 25/11/2025.";
+    let text =
+        "Olá, Ana! Seu boleto de Curso no valor de R$ 197,00 foi gerado e vence em 25/11/2025.";
     let text_times: Vec<Duration> = (0..sends)
         .map(|i| {
             let m = message(1_000_000 + i, text);

@@ -39,7 +39,10 @@ fn file(kind: AttachmentKind, caption: &str) -> Attachment {
 fn media_a_document_part_is_the_librarys_document_message_with_its_name_and_caption() {
     let up = uploaded(0);
     let sent = message(&up, &file(AttachmentKind::Document, "Seu boleto"));
-    let doc = sent.document_message.as_option().expect("a document message");
+    let doc = sent
+        .document_message
+        .as_option()
+        .expect("a document message");
     assert_eq!(doc.url.as_deref(), Some(up.url.as_str()));
     assert_eq!(doc.direct_path.as_deref(), Some(up.direct_path.as_str()));
     assert_eq!(doc.media_key.as_deref(), Some(&[1u8; 32][..]));
@@ -76,17 +79,23 @@ async fn media_an_upload_is_reused_for_a_week_and_not_after() {
     let sha = "cd".repeat(32);
     assert_eq!(uploads.get(&sha, 100).await, None);
     uploads.put(&sha, &uploaded(100)).await;
-    assert_eq!(uploads.get(&sha, 100 + REUSE_S - 1).await, Some(uploaded(100)));
-    assert_eq!(uploads.get(&sha, 100 + REUSE_S).await, None, "uploaded again");
+    assert_eq!(
+        uploads.get(&sha, 100 + REUSE_S - 1).await,
+        Some(uploaded(100))
+    );
+    assert_eq!(
+        uploads.get(&sha, 100 + REUSE_S).await,
+        None,
+        "uploaded again"
+    );
     let other = Uploads::new(db, InstanceId(2));
     assert_eq!(other.get(&sha, 101).await, None, "per instance");
 }
 
 #[test]
 fn media_upload_failures_are_final_when_whatsapp_refuses_the_file() {
-    let status = |status: u16| {
-        anyhow::Error::new(HttpStatusError { status }).context("Upload failed")
-    };
+    let status =
+        |status: u16| anyhow::Error::new(HttpStatusError { status }).context("Upload failed");
     let read: Vec<SendError> = [
         status(413),
         status(403),
