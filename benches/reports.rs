@@ -53,6 +53,7 @@ fn main() {
                     at,
                     sandbox: false,
                     next_slot: at,
+                    note: None,
                 },
                 at,
             )

@@ -7,15 +7,29 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 
 use crate::queue::channel::{
-    Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture, SendReceipt,
+    Attachment, AttachmentKind, Channel, ChannelState, Incoming, Pairing, Receipt, SendError,
+    SendFuture, SendReceipt,
 };
 
 /// One send the fake accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FakeSend {
     pub to: String,
+    /// The text, or a media part's caption.
     pub text: String,
     pub message_id: String,
+    /// The file a media part carried; `None` for a text.
+    pub media: Option<FakeMedia>,
+}
+
+/// Which file a media send carried: what the caixa de teste and the specs look at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeMedia {
+    pub kind: AttachmentKind,
+    pub sha256: String,
+    pub mime: String,
+    pub file_name: String,
+    pub size: usize,
 }
 
 pub struct FakeChannel {
@@ -79,6 +93,34 @@ impl FakeChannel {
     /// before it emits).
     pub fn incoming_listeners(&self) -> usize {
         self.incoming.receiver_count()
+    }
+}
+
+impl FakeChannel {
+    fn accept(
+        &self,
+        to: &str,
+        text: &str,
+        message_id: &str,
+        media: Option<FakeMedia>,
+    ) -> Result<SendReceipt, SendError> {
+        if !self.state.borrow().is_connected() {
+            return Err(SendError::SessionUnavailable(
+                "the sandbox is disconnected".into(),
+            ));
+        }
+        if let Some(error) = self.script.lock().expect("fake lock").pop_front() {
+            return Err(error);
+        }
+        self.sent.lock().expect("fake lock").push(FakeSend {
+            to: to.to_owned(),
+            text: text.to_owned(),
+            message_id: message_id.to_owned(),
+            media,
+        });
+        Ok(SendReceipt {
+            sent_at: *self.now.lock().expect("fake lock"),
+        })
     }
 }
 
@@ -149,23 +191,26 @@ impl Channel for FakeChannel {
     }
 
     fn send<'a>(&'a self, to: &'a str, text: &'a str, message_id: &'a str) -> SendFuture<'a> {
+        Box::pin(async move { self.accept(to, text, message_id, None) })
+    }
+
+    /// Keeps which file went (hash, type, name, size) beside the caption; a scripted
+    /// `SendError::Media` stands for an upload WhatsApp refused.
+    fn send_media<'a>(
+        &'a self,
+        to: &'a str,
+        media: &'a Attachment,
+        message_id: &'a str,
+    ) -> SendFuture<'a> {
         Box::pin(async move {
-            if !self.state.borrow().is_connected() {
-                return Err(SendError::SessionUnavailable(
-                    "the sandbox is disconnected".into(),
-                ));
-            }
-            if let Some(error) = self.script.lock().expect("fake lock").pop_front() {
-                return Err(error);
-            }
-            self.sent.lock().expect("fake lock").push(FakeSend {
-                to: to.to_owned(),
-                text: text.to_owned(),
-                message_id: message_id.to_owned(),
-            });
-            Ok(SendReceipt {
-                sent_at: *self.now.lock().expect("fake lock"),
-            })
+            let file = FakeMedia {
+                kind: media.kind,
+                sha256: media.sha256.clone(),
+                mime: media.mime.clone(),
+                file_name: media.file_name.clone(),
+                size: media.bytes.len(),
+            };
+            self.accept(to, &media.caption, message_id, Some(file))
         })
     }
 

@@ -271,6 +271,8 @@ fn copy_tables(
         ON_WHATSAPP,
         HEALTH_DAYS,
         STORE_MAPPINGS,
+        MEDIA_BLOBS,
+        MESSAGE_MEDIA,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

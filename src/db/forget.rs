@@ -161,6 +161,8 @@ fn forget_messages(
     drop(ledger);
     txn.open_multimap_table(tables::MESSAGES_BY_PHONE)?
         .remove_all(e164)?;
+    // A boleto PDF names its buyer: the files their messages carried go too.
+    super::media::forget(txn, erased.iter().map(|m| m.id))?;
     Ok(())
 }
 

@@ -27,6 +27,17 @@ pub struct BuyerExport {
     pub messages: Vec<Message>,
     /// Their replies and avisa's answers, under the phone or a WhatsApp address carrying it.
     pub conversation: Vec<ConversationEntry>,
+    /// The files their media messages carried (which file, type, name; the bytes stay in the
+    /// data file).
+    pub media: Vec<ExportedMedia>,
+}
+
+/// One file a buyer's message carried.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportedMedia {
+    pub message_id: crate::domain::MessageId,
+    #[serde(flatten)]
+    pub media: crate::domain::media::SentMedia,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -117,6 +128,16 @@ impl Db {
             }
         }
         conversation.sort_by_key(|e| (e.at, e.id));
+        let mut media = Vec::new();
+        let records = read.open_table(tables::MESSAGE_MEDIA)?;
+        for message in &messages {
+            if let Some(bytes) = records.get(message.id.0)? {
+                media.push(ExportedMedia {
+                    message_id: message.id,
+                    media: from_json(bytes.value())?,
+                });
+            }
+        }
         Ok(BuyerExport {
             buyer: phone.as_str().to_owned(),
             exported_at: now,
@@ -124,6 +145,7 @@ impl Db {
             events: out,
             messages,
             conversation,
+            media,
         })
     }
 
@@ -184,6 +206,8 @@ impl Db {
             txn.commit()?;
             total += removed;
             if done {
+                // The files media parts carried go with the raw bodies, by the same cutoff.
+                self.purge_media_before(cutoff)?;
                 return Ok(total);
             }
         }

@@ -220,6 +220,8 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         ON_WHATSAPP,
         HEALTH_DAYS,
         STORE_MAPPINGS,
+        MEDIA_BLOBS,
+        MESSAGE_MEDIA,
     );
     walked.push(tables::MESSAGES_BY_ORDER.name().to_owned());
     walked.push(tables::MESSAGES_BY_PHONE.name().to_owned());
@@ -308,6 +310,7 @@ fn after_forgetting_a_buyer_no_table_holds_their_phone_or_name_and_counts_stay()
         at: NOON + 100,
         sandbox: false,
         next_slot: 0,
+        note: None,
     };
     db.record_attempt(first.id, lease, sent, NOON + 100)
         .expect("sent");

@@ -18,6 +18,9 @@ pub enum AttemptOutcome {
         at: i64,
         sandbox: bool,
         next_slot: i64,
+        /// Said in the history just before "sent" (a media part that went out as text, and
+        /// why); the sent entry keeps its own reason.
+        note: Option<String>,
     },
     /// Transient failure: try again at `at`.
     Retry { at: i64, reason: String },
@@ -110,9 +113,21 @@ impl Db {
                     at,
                     sandbox,
                     next_slot,
+                    note,
                 } => {
                     transition(&mut record, Change::Sent { sandbox }, at)
                         .expect("an outcome is recorded from any state");
+                    if let Some(note) = note {
+                        let sent = record.history.len() - 1;
+                        record.history.insert(
+                            sent,
+                            crate::domain::StatusChange {
+                                at,
+                                status: MessageStatus::Sending,
+                                reason: Some(note),
+                            },
+                        );
+                    }
                     if let (Some(instance_id), false) = (record.instance_id, sandbox) {
                         let cold = !super::deliverability::wrote_recently(&txn, &record.phone, at)?;
                         record.awaiting_reply = cold;

@@ -112,6 +112,7 @@ impl Rig {
                         at,
                         sandbox: false,
                         next_slot: at,
+                        note: None,
                     },
                     at,
                 )
@@ -425,6 +426,7 @@ fn counters_equal_a_full_recount_after_a_randomised_history() {
                                 at: now,
                                 sandbox: rng.random_range(0..4) == 0,
                                 next_slot: now,
+                                note: None,
                             },
                         };
                         r.db.record_attempt(m.id, lease, outcome, now)

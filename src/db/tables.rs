@@ -120,3 +120,13 @@ pub const ON_WHATSAPP: TableDefinition<(&str, u64), &[u8]> = TableDefinition::ne
 /// (instance id, Brasília day number) -> JSON `HealthDay`: the number's health counters that day
 /// (sent, delivered, read, replies, unanswered, nacks by code, timelock).
 pub const HEALTH_DAYS: TableDefinition<(u64, i32), &[u8]> = TableDefinition::new("health_days_v1");
+
+/// Media (issue 16). Lowercase hex SHA-256 -> the file's bytes: every fetched or drawn file a
+/// message part carried, stored once however many messages carried it. A row stays while a
+/// `MESSAGE_MEDIA` row names its hash; retention and forgetting remove the last reference and
+/// the file together.
+pub const MEDIA_BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("media_blobs_v1");
+/// Message id -> JSON `SentMedia`: the file a media part carried (hash, type, name, size), written
+/// before the part goes out, so a retry reuses the file instead of fetching it again. Removed by
+/// retention (with the raw bodies) and when the buyer is forgotten.
+pub const MESSAGE_MEDIA: TableDefinition<u64, &[u8]> = TableDefinition::new("message_media_v1");

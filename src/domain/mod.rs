@@ -11,6 +11,7 @@ pub mod housekeeping;
 pub mod ids;
 pub mod inbox;
 pub mod instance;
+pub mod media;
 pub mod message;
 #[cfg(test)]
 mod message_tests;

@@ -50,11 +50,13 @@ pub enum Reason {
     RateLimited,
     /// Planned after the merchant mapped its event, too late to help ("chegou tarde").
     ArrivedLate,
+    /// A media part went out as text with the link (detail: why the file could not go, pt-BR).
+    MediaAsText,
 }
 
 impl Reason {
     /// Every reason, in this order.
-    pub const ALL: [Reason; 20] = [
+    pub const ALL: [Reason; 21] = [
         Reason::OrderClosed,
         Reason::MarkedPaid,
         Reason::OptedOut,
@@ -75,6 +77,7 @@ impl Reason {
         Reason::Transient,
         Reason::RateLimited,
         Reason::ArrivedLate,
+        Reason::MediaAsText,
     ];
 
     /// The stored code.
@@ -101,6 +104,7 @@ impl Reason {
             Reason::Transient => "transient",
             Reason::RateLimited => "rate limited",
             Reason::ArrivedLate => "arrived_late",
+            Reason::MediaAsText => "media_as_text",
         }
     }
 
@@ -155,6 +159,7 @@ mod tests {
             (Reason::Transient, "transient"),
             (Reason::RateLimited, "rate limited"),
             (Reason::ArrivedLate, "arrived_late"),
+            (Reason::MediaAsText, "media_as_text"),
         ];
         assert_eq!(table.len(), Reason::ALL.len());
         for (reason, code) in table {

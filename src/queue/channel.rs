@@ -106,6 +106,10 @@ pub enum SendError {
     SessionUnavailable(String),
     /// Never going to work (not on WhatsApp, refused): the message fails.
     Permanent(String),
+    /// The channel could not take the part's file (the upload failed or was refused), with the
+    /// pt-BR reason: the outbox sends the part as text with the link instead (after a retry when
+    /// `transient`). Only `send_media` answers it.
+    Media { reason: String, transient: bool },
 }
 
 impl std::fmt::Display for SendError {
@@ -115,8 +119,33 @@ impl std::fmt::Display for SendError {
             SendError::RateLimited(e) => write!(f, "rate limited: {e}"),
             SendError::SessionUnavailable(e) => write!(f, "session unavailable: {e}"),
             SendError::Permanent(e) => write!(f, "permanent: {e}"),
+            SendError::Media { reason, .. } => write!(f, "media: {reason}"),
         }
     }
+}
+
+/// How WhatsApp shows a file (a PIX QR code goes as an image).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachmentKind {
+    Image,
+    Document,
+    Audio,
+}
+
+/// The file a media part carries, ready for a channel: the bytes (fetched or drawn, checked
+/// against the part), what they are and the caption the buyer reads under them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub kind: AttachmentKind,
+    pub bytes: Arc<[u8]>,
+    /// Sniffed from the bytes.
+    pub mime: String,
+    /// The name a document card shows.
+    pub file_name: String,
+    /// Lowercase hex SHA-256 of the bytes: a channel uploads a file once per hash.
+    pub sha256: String,
+    /// Empty for none (audio never has one).
+    pub caption: String,
 }
 
 /// What WhatsApp reports after a send, by avisa's message id (never by chat address).
@@ -176,6 +205,15 @@ pub trait Channel: Send + Sync {
     fn state(&self) -> watch::Receiver<ChannelState>;
     /// Sends `text` to the E.164 phone `to` under `message_id` (from `new_message_id`).
     fn send<'a>(&'a self, to: &'a str, text: &'a str, message_id: &'a str) -> SendFuture<'a>;
+    /// Sends a file with its caption to `to` under `message_id`. A file the channel cannot take
+    /// answers `SendError::Media` (the outbox then sends the part as text); the other errors
+    /// mean what they mean for `send`.
+    fn send_media<'a>(
+        &'a self,
+        to: &'a str,
+        media: &'a Attachment,
+        message_id: &'a str,
+    ) -> SendFuture<'a>;
     /// A fresh message id for the wire, shaped like WhatsApp Web's (`3EB0` + 18 hex digits), so
     /// avisa's messages do not announce an automated sender. The outbox stores it before the
     /// send; receipts come back under it.

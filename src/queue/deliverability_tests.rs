@@ -122,6 +122,7 @@ async fn a_message_sent_as_avisa_n_before_the_upgrade_still_gets_its_receipts() 
                 at: NOON,
                 sandbox: false,
                 next_slot: NOON + 30,
+                note: None,
             },
             NOON,
         )

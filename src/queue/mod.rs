@@ -8,6 +8,7 @@
 pub mod channel;
 pub mod inbox;
 pub mod intake;
+pub mod media;
 pub mod outbox;
 mod outbox_metrics;
 pub mod reply;

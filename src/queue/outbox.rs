@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
 
-use super::channel::{ChannelLookup, Receipt, SendError, SendReceipt};
+use super::channel::{Channel, ChannelLookup, Receipt, SendError, SendReceipt};
+use super::media::{Prepared, prepare, trouble};
 pub use super::outbox_metrics::OutboxMetrics;
 use crate::db::{AttemptOutcome, Db, DbError, ReceiptStatus, blocking};
 use crate::domain::reason::Reason;
@@ -73,6 +74,8 @@ pub struct Outbox {
     clock: Arc<dyn Clock>,
     jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
     receipts: std::sync::Mutex<HashMap<InstanceId, broadcast::Receiver<Receipt>>>,
+    /// Fetches media parts' files (URLs from webhook bodies: `Policy::media()`).
+    media: crate::net::Client,
 }
 
 impl Outbox {
@@ -90,7 +93,14 @@ impl Outbox {
             clock,
             jitter,
             receipts: std::sync::Mutex::new(HashMap::new()),
+            media: crate::net::Client::new(crate::net::Policy::media()),
         }
+    }
+
+    /// Fetches media files with `client` instead (tests: the media policy with a loopback host
+    /// allowed).
+    pub fn set_media_client(&mut self, client: crate::net::Client) {
+        self.media = client;
     }
 
     /// The counters `/metrics` reads.
@@ -174,10 +184,11 @@ impl Outbox {
                         continue;
                     };
                     used.insert(instance_id);
-                    let result = channel
-                        .send(&claimed.phone, &claimed.text, &wire_id(&claimed))
-                        .await;
-                    let outcome = self.outcome(&mut pass, &instance, &claimed, result, now);
+                    let (result, note) = self.deliver(channel.as_ref(), &claimed, now).await?;
+                    let mut outcome = self.outcome(&mut pass, &instance, &claimed, result, now);
+                    if let AttemptOutcome::Sent { note: n, .. } = &mut outcome {
+                        *n = note;
+                    }
                     let db = self.db.clone();
                     blocking(move || db.record_attempt(id, lease_until, outcome, now)).await?;
                 }
@@ -201,6 +212,46 @@ impl Outbox {
             pass.next_wake = Some(pass.next_wake.map_or(due, |w| w.min(due)));
         }
         Ok(pass)
+    }
+
+    /// Sends the claimed message's part through `channel`: a text as it is, a media part with
+    /// its file (`queue::media`), or as text with the link when the file cannot go; the second
+    /// value is the history note saying so. Transient trouble with a file and a part with
+    /// nothing to send come back as the send errors the outcome already handles.
+    async fn deliver(
+        &self,
+        channel: &dyn Channel,
+        claimed: &Message,
+        now: i64,
+    ) -> Result<(Result<SendReceipt, SendError>, Option<String>), DbError> {
+        let to = claimed.phone.as_str();
+        let wire = wire_id(claimed);
+        let prepared = self.prepare(claimed, now).await?;
+        let prepared = match prepared {
+            Prepared::Media(file) => match channel.send_media(to, &file, &wire).await {
+                Err(SendError::Media { reason, transient }) => {
+                    match crate::media::parse_part(&claimed.text) {
+                        Ok(Some(part)) => trouble(&part, &reason, transient, claimed.attempts),
+                        _ => unreachable!("a prepared media part parses as media"),
+                    }
+                }
+                sent => return Ok((sent, None)),
+            },
+            other => other,
+        };
+        Ok(match prepared {
+            Prepared::Text(text) => (channel.send(to, &text, &wire).await, None),
+            Prepared::AsText { text, note } => (channel.send(to, &text, &wire).await, Some(note)),
+            Prepared::Retry(why) => (Err(SendError::Transient(why)), None),
+            Prepared::Nothing(why) => (Err(SendError::Permanent(why)), None),
+            Prepared::Media(_) => unreachable!("sent above"),
+        })
+    }
+
+    /// `queue::media::prepare` on the blocking pool (storage and the media fetch block).
+    async fn prepare(&self, claimed: &Message, now: i64) -> Result<Prepared, DbError> {
+        let (db, client, message) = (self.db.clone(), self.media.clone(), claimed.clone());
+        blocking(move || prepare(&db, &client, &message, now)).await
     }
 
     /// The instance the store is linked to (stores read once per pass; a store that cannot be
@@ -258,6 +309,7 @@ impl Outbox {
                     at,
                     sandbox: instance.mode == InstanceMode::Sandbox,
                     next_slot: instance.effective_pacing().next_slot(at, (self.jitter)()),
+                    note: None,
                 }
             }
             Err(SendError::SessionUnavailable(reason)) => {
@@ -266,7 +318,8 @@ impl Outbox {
                     reason: Reason::SessionUnavailable.with(reason),
                 }
             }
-            Err(SendError::Permanent(reason)) => {
+            // `deliver` turns a media error into text or a retry; one reaching here fails.
+            Err(SendError::Permanent(reason) | SendError::Media { reason, .. }) => {
                 pass.failed += 1;
                 AttemptOutcome::Fail { reason }
             }
@@ -309,26 +362,38 @@ impl Outbox {
         blocking(move || db.close_scheduled(id, status, reason, now)).await
     }
 
+    /// The caixa de teste: the part is prepared as for WhatsApp (a media part's file fetched or
+    /// drawn and recorded, or its fallback to text noted), then kept as sent.
     async fn deliver_to_sandbox(&self, message: &Message, now: i64) -> Result<(), DbError> {
         let db = self.db.clone();
         let id = message.id;
-        blocking(move || {
-            let lease_until = now + LEASE_S;
-            if db.claim_message(id, None, lease_until, now)?.is_some() {
-                db.record_attempt(
-                    id,
-                    lease_until,
-                    AttemptOutcome::Sent {
-                        at: now,
-                        sandbox: true,
-                        next_slot: 0,
+        let lease_until = now + LEASE_S;
+        let Some(claimed) = blocking(move || db.claim_message(id, None, lease_until, now)).await?
+        else {
+            return Ok(());
+        };
+        let sent = |note| AttemptOutcome::Sent {
+            at: now,
+            sandbox: true,
+            next_slot: 0,
+            note,
+        };
+        let outcome = match self.prepare(&claimed, now).await? {
+            Prepared::Text(_) | Prepared::Media(_) => sent(None),
+            Prepared::AsText { note, .. } => sent(Some(note)),
+            Prepared::Retry(why) => {
+                match retry_delay(claimed.attempts + 1, Failure::Transient, (self.jitter)()) {
+                    Some(delay) => AttemptOutcome::Retry {
+                        at: now + delay,
+                        reason: SendError::Transient(why).to_string(),
                     },
-                    now,
-                )?;
+                    None => AttemptOutcome::Fail { reason: why },
+                }
             }
-            Ok(())
-        })
-        .await
+            Prepared::Nothing(why) => AttemptOutcome::Fail { reason: why },
+        };
+        let db = self.db.clone();
+        blocking(move || db.record_attempt(id, lease_until, outcome, now).map(drop)).await
     }
 
     /// Applies the receipts every channel reported since the last pass.

@@ -58,6 +58,7 @@ pub async fn arrange_sends(app: &TestApp) -> u64 {
                         at: now,
                         sandbox: true,
                         next_slot: now,
+                        note: None,
                     },
                     now,
                 )

@@ -21,8 +21,8 @@ use crate::db::Db;
 use crate::domain::Clock;
 use crate::domain::{Instance, InstanceId};
 use crate::queue::channel::{
-    Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture, SendReceipt,
-    Unreachable,
+    Attachment, Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture,
+    SendReceipt, Unreachable,
 };
 
 /// The WhatsApp Web version the library ships with, used when the version is pinned (a test
@@ -143,6 +143,8 @@ pub(super) struct Shared {
     /// Connection attempts of all clients so far.
     pub(super) attempts: watch::Sender<u32>,
     pub(super) addresses: AddressBook,
+    /// Upload results by file hash (a file is uploaded once while its upload is reusable).
+    pub(super) uploads: super::media::Uploads,
 }
 
 impl Shared {
@@ -153,6 +155,7 @@ impl Shared {
     ) -> (Arc<Shared>, mpsc::UnboundedReceiver<Command>) {
         let (commands, rx) = mpsc::unbounded_channel();
         let addresses = AddressBook::new(db.clone(), instance_id, clock.clone());
+        let uploads = super::media::Uploads::new(db.clone(), instance_id);
         let shared = Arc::new(Shared {
             instance_id,
             db,
@@ -167,6 +170,7 @@ impl Shared {
             pairing_by_code: AtomicBool::new(false),
             attempts: watch::channel(0).0,
             addresses,
+            uploads,
         });
         (shared, rx)
     }
@@ -275,6 +279,25 @@ impl WhatsappChannel {
     }
 }
 
+impl WhatsappChannel {
+    fn live_client(&self) -> Result<Arc<Client>, SendError> {
+        let client = self.shared.client.lock().expect("lock").clone();
+        client.ok_or_else(|| SendError::SessionUnavailable("not connected".into()))
+    }
+
+    /// The instance's "digitando…" time before a send.
+    async fn typing(&self) -> Duration {
+        let db = self.shared.db.clone();
+        let id = self.shared.instance_id;
+        let seconds = tokio::task::spawn_blocking(move || db.instance(id))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .map_or(0, |i| i.typing_seconds);
+        Duration::from_secs(u64::from(seconds))
+    }
+}
+
 impl Pairing for WhatsappChannel {
     fn connect(&self) {
         let _ = self.shared.commands.send(Command::Connect);
@@ -320,24 +343,47 @@ impl Channel for WhatsappChannel {
 
     fn send<'a>(&'a self, to: &'a str, text: &'a str, message_id: &'a str) -> SendFuture<'a> {
         Box::pin(async move {
-            let client = self.shared.client.lock().expect("lock").clone();
-            let Some(client) = client else {
-                return Err(SendError::SessionUnavailable("not connected".into()));
-            };
-            let db = self.shared.db.clone();
-            let id = self.shared.instance_id;
-            let typing = tokio::task::spawn_blocking(move || db.instance(id))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .map_or(0, |i| i.typing_seconds);
+            let client = self.live_client()?;
+            let typing = self.typing().await;
             send::send_text(
                 &client,
                 &self.shared.addresses,
                 to,
                 text,
                 message_id,
-                Duration::from_secs(u64::from(typing)),
+                typing,
+            )
+            .await?;
+            Ok(SendReceipt {
+                sent_at: self.shared.clock.now(),
+            })
+        })
+    }
+
+    /// Uploads the file once (`media::upload_once`), then sends the library's media message.
+    fn send_media<'a>(
+        &'a self,
+        to: &'a str,
+        media: &'a Attachment,
+        message_id: &'a str,
+    ) -> SendFuture<'a> {
+        Box::pin(async move {
+            let client = self.live_client()?;
+            let uploaded = super::media::upload_once(
+                &client,
+                &self.shared.uploads,
+                media,
+                self.shared.clock.now(),
+            )
+            .await?;
+            let typing = self.typing().await;
+            send::send_message(
+                &client,
+                &self.shared.addresses,
+                to,
+                super::media::message(&uploaded, media),
+                message_id,
+                typing,
             )
             .await?;
             Ok(SendReceipt {

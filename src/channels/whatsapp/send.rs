@@ -168,6 +168,27 @@ pub async fn send_text(
     message_id: &str,
     typing: Duration,
 ) -> Result<(), SendError> {
+    send_message(
+        client,
+        book,
+        e164,
+        wa::Message::text(text),
+        message_id,
+        typing,
+    )
+    .await
+}
+
+/// Sends `message` (a text, or a media message built by `media::message`) to `e164` as
+/// `message_id`, with `typing` of "digitando…" first.
+pub async fn send_message(
+    client: &Arc<Client>,
+    book: &AddressBook,
+    e164: &str,
+    message: wa::Message,
+    message_id: &str,
+    typing: Duration,
+) -> Result<(), SendError> {
     if !client.is_logged_in() {
         return Err(SendError::SessionUnavailable("not connected".into()));
     }
@@ -187,7 +208,7 @@ pub async fn send_text(
     client
         .send_message_with_options(
             to,
-            wa::Message::text(text),
+            message,
             SendOptions::default().with_message_id(message_id),
         )
         .await
