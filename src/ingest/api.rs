@@ -59,6 +59,7 @@ fn event(v: &Value) -> Result<Draft, String> {
                 id: text(item, "id"),
                 quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: int(item, "price_cents"),
+                image_url: None,
             });
         }
     }

@@ -121,6 +121,7 @@ fn read_payment(draft: &mut Draft, payment: &Value) {
             id: text(payment, "externalReference"),
             quantity: Some(1),
             price_cents: reais(payment, "value"),
+            image_url: None,
         });
     }
     let p = &mut e.payment;
@@ -163,6 +164,7 @@ fn read_checkout(draft: &mut Draft, checkout: &Value) {
                 id: None,
                 quantity: u32::try_from(quantity).ok(),
                 price_cents: price,
+                image_url: None,
             });
         }
     }

@@ -88,6 +88,7 @@ fn read_order(body: &Value, draft: &mut Draft) {
             quantity: int(body, "item.quantity").and_then(|q| u32::try_from(q).ok()),
             // item.amount is in cents, like order.paid_amount.
             price_cents: super::common::cents(body, "item.amount"),
+            image_url: None,
         });
     }
     if let Some(Value::Array(bumps)) = at(body, "bumps") {
@@ -99,6 +100,7 @@ fn read_order(body: &Value, draft: &mut Draft) {
                     quantity: Some(1),
                     // Order bumps quote offer_price in reais ("17.90").
                     price_cents: reais(bump, "offer_price"),
+                    image_url: None,
                 });
             }
         }

@@ -9,9 +9,11 @@
 pub mod fetch;
 pub mod part;
 pub mod qr;
+pub mod show;
 pub mod sniff;
 
 pub use fetch::{FetchFailure, Fetched, fetch_media};
 pub use part::{MediaKind, MediaPart, PartError, parse_part};
 pub use qr::pix_qr_png;
+pub use show::{Shown, qr_data_uri, shown};
 pub use sniff::{SniffError, check_kind, sniff};
