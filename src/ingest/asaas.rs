@@ -127,6 +127,8 @@ fn read_payment(draft: &mut Draft, payment: &Value) {
     let p = &mut e.payment;
     p.method = text(payment, "billingType").map(|b| method_of(&b));
     p.boleto_url = text(payment, "bankSlipUrl");
+    // Asaas documents bankSlipUrl as the boleto's download (`/b/pdf/…`): the PDF itself.
+    p.boleto_pdf_url = text(payment, "bankSlipUrl");
     p.boleto_barcode = text(payment, "identificationField");
     p.pix_code = text(payment, "pixQrCode.payload").or_else(|| text(payment, "payload"));
     // The invoice page is where the buyer pays (PIX QR code, boleto, card).

@@ -119,6 +119,8 @@ fn read_order(body: &Value, draft: &mut Draft) {
         &["transaction.bank_slip_url", "transaction.bank_slip_pdf"],
     );
     p.boleto_barcode = text(body, "transaction.bank_slip_code");
+    // The boleto itself as a PDF (Adyen's generator), beside the checkout page above.
+    p.boleto_pdf_url = text(body, "transaction.bank_slip_pdf");
     p.pix_code = text(body, "transaction.pix_qr_code");
     // pix_url is Ticto's page that shows the QR code and the copy-paste code.
     p.pix_qr_url = text(body, "transaction.pix_url");
