@@ -100,7 +100,7 @@ async fn media_preview_and_caixa_de_teste_show_a_pdf_card_and_a_qr_image() {
         "three parts: the insert buttons step aside"
     );
     c.execute(
-        "document.querySelector('#previa img[data-testid=media-qr]').scrollIntoView({block: 'end'})",
+        "document.querySelector('#previa img[data-testid=media-qr]').closest('.bubble').scrollIntoView({block: 'center'})",
         vec![],
     )
     .await
@@ -123,7 +123,7 @@ async fn media_preview_and_caixa_de_teste_show_a_pdf_card_and_a_qr_image() {
         PIX
     );
     c.execute(
-        "document.querySelector('[data-testid=sandbox] img[data-testid=media-qr]').scrollIntoView({block: 'end'})",
+        "document.querySelector('[data-testid=sandbox] img[data-testid=media-qr]').closest('.bubble').scrollIntoView({block: 'center'})",
         vec![],
     )
     .await
@@ -135,4 +135,43 @@ async fn media_preview_and_caixa_de_teste_show_a_pdf_card_and_a_qr_image() {
         "the directive is not shown as text"
     );
     shot(&c, "16-media-sandbox").await;
+
+    // The PIX template's first step has two parts: "+ QR PIX" adds the third, and the preview
+    // (the api platform's PIX example) draws it.
+    let path = format!("/templates/{store}/pix.generated");
+    c.goto(&app.at(&path)).await.expect("open");
+    arrive(&c, &path).await;
+    c.find(Locator::Css("[data-testid=add-media-0-qrcode]"))
+        .await
+        .expect("the insert button")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, &format!("{path}/previa")).await;
+    let part = c
+        .find(Locator::Css("[data-testid=part-0-2]"))
+        .await
+        .expect("a third part")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    assert!(
+        part.starts_with("#qrcode {{ payment.pix_code }}\n"),
+        "{part}"
+    );
+    assert_eq!(
+        decode_page_qr(&c, &format!("{panel} img[data-testid=media-qr]")).await,
+        API_PIX_EXAMPLE
+    );
+    c.execute(
+        "document.querySelector('[data-testid=part-0-2]').scrollIntoView({block: 'center'})",
+        vec![],
+    )
+    .await
+    .expect("scroll to the new part");
+    shot(&c, "16-media-insert-qr").await;
 }
+
+/// The PIX code of `tests/fixtures/api/pix.generated.json`.
+const API_PIX_EXAMPLE: &str = "00020101021226900014br.gov.bcb.pix2568pix.example.com/qr/v2/FAKE5204000053039865802BR5913MINHA LOJA6009SAO PAULO62070503***6304ABCD";
