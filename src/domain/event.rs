@@ -227,6 +227,9 @@ pub struct Product {
     pub quantity: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub price_cents: Option<i64>,
+    /// The product's picture, when the platform sends one (a cart reminder's `#imagem`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -235,6 +238,10 @@ pub struct Payment {
     pub method: Option<PaymentMethod>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boleto_url: Option<String>,
+    /// A link the platform says is the boleto as a PDF (`boleto_url` is often a web page), for
+    /// a `#documento` part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boleto_pdf_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boleto_barcode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -258,6 +265,7 @@ impl Payment {
             self,
             method,
             boleto_url,
+            boleto_pdf_url,
             boleto_barcode,
             pix_code,
             pix_qr_url,

@@ -119,6 +119,7 @@ routes! {
     GET  "/mensagens/comprador"              User   => console::messages::show_buyer_history;
     POST "/mensagens/comprador/responder"    User   => console::messages::send_buyer_reply;
     GET  "/mensagens/{id}"                   User   => console::messages::show_message;
+    GET  "/mensagens/{id}/qrcode.png"        User   => console::messages::show_message_qr;
     POST "/mensagens/{id}/cancelar"          User   => console::messages::cancel_message;
     POST "/mensagens/{id}/reagendar"         User   => console::messages::reschedule_message;
     POST "/mensagens/{id}/enviar-agora"      User   => console::messages::send_message_now;

@@ -59,6 +59,7 @@ fn event(v: &Value) -> Result<Draft, String> {
                 id: text(item, "id"),
                 quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: int(item, "price_cents"),
+                image_url: text(item, "image_url"),
             });
         }
     }
@@ -68,6 +69,7 @@ fn event(v: &Value) -> Result<Draft, String> {
     let p = &mut ev.payment;
     p.method = text(v, "payment.method").map(|m| method(&m));
     p.boleto_url = text(v, "payment.boleto_url");
+    p.boleto_pdf_url = text(v, "payment.boleto_pdf_url");
     p.boleto_barcode = text(v, "payment.boleto_barcode");
     p.pix_code = text(v, "payment.pix_code");
     p.pix_qr_url = text(v, "payment.pix_qr_url");

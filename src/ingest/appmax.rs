@@ -160,6 +160,7 @@ fn read_products(parent: &Value, path: &str, out: &mut Vec<Product>) {
                 id: first_text(item, &["sku", "id"]),
                 quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: reais(item, "price"),
+                image_url: text(item, "image"),
             });
         }
     }

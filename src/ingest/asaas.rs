@@ -121,11 +121,14 @@ fn read_payment(draft: &mut Draft, payment: &Value) {
             id: text(payment, "externalReference"),
             quantity: Some(1),
             price_cents: reais(payment, "value"),
+            image_url: None,
         });
     }
     let p = &mut e.payment;
     p.method = text(payment, "billingType").map(|b| method_of(&b));
     p.boleto_url = text(payment, "bankSlipUrl");
+    // Asaas documents bankSlipUrl as the boleto's download (`/b/pdf/…`): the PDF itself.
+    p.boleto_pdf_url = text(payment, "bankSlipUrl");
     p.boleto_barcode = text(payment, "identificationField");
     p.pix_code = text(payment, "pixQrCode.payload").or_else(|| text(payment, "payload"));
     // The invoice page is where the buyer pays (PIX QR code, boleto, card).
@@ -163,6 +166,7 @@ fn read_checkout(draft: &mut Draft, checkout: &Value) {
                 id: None,
                 quantity: u32::try_from(quantity).ok(),
                 price_cents: price,
+                image_url: None,
             });
         }
     }

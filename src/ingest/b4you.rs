@@ -55,6 +55,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
             id: text(&body, "product.id"),
             quantity: int(&body, "offer.quantity").and_then(|q| u32::try_from(q).ok()),
             price_cents: reais(&body, "offer.original_price"),
+            image_url: text(&body, "product.offer_image"),
         });
     }
     for extra in list(&body, "products") {
@@ -64,6 +65,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
                 id: text(extra, "id"),
                 quantity: int(extra, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: reais(extra, "price"),
+                image_url: text(extra, "image"),
             });
         }
     }

@@ -110,6 +110,7 @@ fn push_product(products: &mut Vec<Product>, item: &Value) {
             id: first_text(item, &["plan_key", "product_key"]),
             quantity: int(item, "plan_amount").and_then(|q| u32::try_from(q).ok()),
             price_cents: cents(item, "plan_value"),
+            image_url: None,
         });
     }
 }

@@ -69,6 +69,7 @@ fn read(name: &str, data: &Value) -> Draft {
             id: text(data, "product.id"),
             quantity: Some(1),
             price_cents: reais(data, "offer.price"),
+            image_url: None,
         });
     }
     // `amount` is what was charged (installment interest included); `baseAmount` the price.

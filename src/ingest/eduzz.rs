@@ -108,6 +108,7 @@ fn new_event(data: &Value, name: String) -> Draft {
                 id: first_text(item, &["productId", "id"]),
                 quantity: Some(1),
                 price_cents: reais(item, "price.value"),
+                image_url: None,
             });
         }
     }

@@ -125,6 +125,7 @@ fn read(b: &Value, draft: &mut Draft) {
             id: text(b, "product.id"),
             quantity: None,
             price_cents: reais(b, "offer.amount").or_else(|| reais(b, "product.amount")),
+            image_url: None,
         });
     }
     let p = &mut e.payment;

@@ -201,6 +201,7 @@ fn product(item: &Value) -> Option<Product> {
         id: text(item, "id"),
         quantity: int(item, "qty").and_then(|q| u32::try_from(q).ok()),
         price_cents: reais(item, "unit_value").or_else(|| reais(item, "offer.value")),
+        image_url: text(item, "image_url"),
     })
 }
 

@@ -74,6 +74,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
             id: text(data, "product.id"),
             quantity: Some(1),
             price_cents: reais(purchase, "price.value"),
+            image_url: None,
         });
     }
     // `price` is what the buyer pays for the offer; `full_price` adds card-installment interest.

@@ -78,6 +78,7 @@ fn read_v1(draft: &mut Draft, ev: &Value) {
             id: text(ev, "groupId"),
             quantity: Some(1),
             price_cents: reais(ev, "totalAmount"),
+            image_url: None,
         });
     }
     e.total_cents = reais(ev, "totalAmount");
@@ -114,6 +115,7 @@ fn read_v2(draft: &mut Draft, ev: &Value) {
             id: text(ev, "product.id"),
             quantity: Some(1),
             price_cents: None,
+            image_url: None,
         });
     }
     e.total_cents = cents(invoice, "amount.totalCents").or_else(|| cents(invoice, "totalCents"));

@@ -86,6 +86,7 @@ fn read(b: &Value, draft: &mut Draft) {
                 id: text(item, "id"),
                 quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: reais(item, "price"),
+                image_url: text(item, "photo"),
             })
         }));
     }

@@ -81,6 +81,7 @@ fn order(body: &Value, name: String) -> Draft {
             id: text(body, "Product.product_id"),
             quantity: Some(1),
             price_cents: cents(body, "Commissions.product_base_price"),
+            image_url: None,
         });
     }
 

@@ -178,6 +178,7 @@ fn read_payment(body: &Value) -> Draft {
                     id: text(item, "id"),
                     quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                     price_cents: reais(item, "unit_price"),
+                    image_url: None,
                 })
             })
             .collect();

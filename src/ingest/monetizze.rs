@@ -76,6 +76,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
                 id: text(item, "produto"),
                 quantity: int(item, "quantidade").and_then(|q| u32::try_from(q).ok()),
                 price_cents: reais(item, "valor"),
+                image_url: None,
             });
         }
     }
@@ -87,6 +88,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
             id: text(v, "produto.codigo"),
             quantity: int(v, "venda.quantidade").and_then(|q| u32::try_from(q).ok()),
             price_cents: None,
+            image_url: None,
         });
     }
     ev.total_cents = reais(v, "venda.valor");

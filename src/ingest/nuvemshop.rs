@@ -155,6 +155,7 @@ fn read_resource(draft: &mut Draft, body: &Value) {
                     id: text(item, "product_id"),
                     quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                     price_cents: reais(item, "price"),
+                    image_url: text(item, "image.src"),
                 })
             })
             .collect();

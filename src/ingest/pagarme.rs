@@ -164,6 +164,7 @@ fn read_v5(body: &Value, event: String) -> Draft {
                 id: first_text(item, &["code", "id"]),
                 quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: cents(item, "amount"),
+                image_url: None,
             })
         })
         .collect();
@@ -242,6 +243,7 @@ fn read_v4(body: &Value, event: String) -> Draft {
                 id: text(item, "id"),
                 quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: cents(item, "unit_price"),
+                image_url: None,
             })
         })
         .collect();

@@ -78,6 +78,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
                 id: text(item, "reference_id"),
                 quantity: u32::try_from(quantity).ok(),
                 price_cents: price,
+                image_url: text(item, "image_url"),
             });
         }
     }

@@ -102,6 +102,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
                 id: text(item, "sku"),
                 quantity: super::common::int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: reais(item, "unit_amount.value"),
+                image_url: None,
             });
         }
     }

@@ -58,6 +58,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
             id: text(product, "code"),
             quantity: int(product, "quantity").and_then(|q| u32::try_from(q).ok()),
             price_cents: cents(product, "price"),
+            image_url: None,
         });
     }
     for bump in list(&body, "order_bumps") {
@@ -67,6 +68,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
                 id: text(bump, "code"),
                 quantity: int(bump, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: cents(bump, "price"),
+                image_url: None,
             });
         }
     }

@@ -50,6 +50,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
             id: text(&body, "prod"),
             quantity: Some(1),
             price_cents: reais(&body, "price"),
+            image_url: None,
         });
     }
     // `price` is the offer; `full_price` adds card-installment interest (read like Hotmart).

@@ -142,6 +142,7 @@ fn read(b: &Value, draft: &mut Draft) {
             id: text(b, "product.code"),
             quantity: int(b, "quantity").and_then(|q| u32::try_from(q).ok()),
             price_cents: None,
+            image_url: None,
         });
     }
     let p = &mut e.payment;

@@ -264,6 +264,7 @@ fn products(items: Option<&Value>, inner: &str) -> Vec<Product> {
                 id: text(row, &item_path("product_id")),
                 quantity: int(row, "quantity").and_then(|q| u32::try_from(q).ok()),
                 price_cents: reais(row, &item_path("price")),
+                image_url: None,
             })
         })
         .collect()

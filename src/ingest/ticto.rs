@@ -88,6 +88,7 @@ fn read_order(body: &Value, draft: &mut Draft) {
             quantity: int(body, "item.quantity").and_then(|q| u32::try_from(q).ok()),
             // item.amount is in cents, like order.paid_amount.
             price_cents: super::common::cents(body, "item.amount"),
+            image_url: None,
         });
     }
     if let Some(Value::Array(bumps)) = at(body, "bumps") {
@@ -99,6 +100,7 @@ fn read_order(body: &Value, draft: &mut Draft) {
                     quantity: Some(1),
                     // Order bumps quote offer_price in reais ("17.90").
                     price_cents: reais(bump, "offer_price"),
+                    image_url: None,
                 });
             }
         }
@@ -117,6 +119,8 @@ fn read_order(body: &Value, draft: &mut Draft) {
         &["transaction.bank_slip_url", "transaction.bank_slip_pdf"],
     );
     p.boleto_barcode = text(body, "transaction.bank_slip_code");
+    // The boleto itself as a PDF (Adyen's generator), beside the checkout page above.
+    p.boleto_pdf_url = text(body, "transaction.bank_slip_pdf");
     p.pix_code = text(body, "transaction.pix_qr_code");
     // pix_url is Ticto's page that shows the QR code and the copy-paste code.
     p.pix_qr_url = text(body, "transaction.pix_url");

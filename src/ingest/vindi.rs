@@ -66,6 +66,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
                     id: text(item, "product.id"),
                     quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                     price_cents: reais(item, "amount"),
+                    image_url: None,
                 });
             }
         }
@@ -84,6 +85,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
                     id: text(item, "product.id"),
                     quantity: u32::try_from(quantity).ok(),
                     price_cents: price,
+                    image_url: None,
                 });
             }
         }

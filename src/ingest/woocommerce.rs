@@ -151,6 +151,7 @@ fn read_order(draft: &mut Draft, body: &Value, method: Option<PaymentMethod>) {
                     id: text(item, "product_id"),
                     quantity: int(item, "quantity").and_then(|q| u32::try_from(q).ok()),
                     price_cents: reais(item, "price"),
+                    image_url: None,
                 })
             })
             .collect();

@@ -3,15 +3,19 @@
 //! media URL found in a webhook through `net` with the media policy (`fetch`). Uses `domain`
 //! (nothing yet), `net`, qrcode and flate2; names no storage, channel or web code.
 //!
-//! Not wired yet: planning does not create media messages and the senders do not upload them
-//! (issue 16's remaining items); the editor refuses a media part until they are.
+//! How the console shows a rendered part is `show` (cards, the QR's `data:` image).
+//!
+//! Not wired yet: planning stores the rendered directive as the message text, but the senders
+//! do not upload media (issue 16's sending side).
 
 pub mod fetch;
 pub mod part;
 pub mod qr;
+pub mod show;
 pub mod sniff;
 
 pub use fetch::{FetchFailure, Fetched, fetch_media};
 pub use part::{MediaKind, MediaPart, PartError, parse_part};
 pub use qr::pix_qr_png;
+pub use show::{Shown, qr_data_uri, shown};
 pub use sniff::{SniffError, check_kind, sniff};

@@ -22,12 +22,14 @@ pub const VARIABLES: &[&str] = &[
     "order_id",
     "products",
     "product_names",
+    "product_image_url",
     "total_cents",
     "currency",
     "platform",
     "kind",
     "payment.method",
     "payment.boleto_url",
+    "payment.boleto_pdf_url",
     "payment.boleto_barcode",
     "payment.pix_code",
     "payment.pix_qr_url",
@@ -81,9 +83,10 @@ pub fn variables_for(kind: EventKind) -> Vec<&'static str> {
         "total_cents",
     ];
     let specific: &[&str] = match kind {
-        EventKind::CheckoutAbandoned => &["payment.checkout_url"],
+        EventKind::CheckoutAbandoned => &["payment.checkout_url", "product_image_url"],
         EventKind::BoletoGenerated | EventKind::PaymentOverdue => &[
             "payment.boleto_url",
+            "payment.boleto_pdf_url",
             "payment.boleto_barcode",
             "payment.due_at",
             "payment.pix_code",
@@ -163,6 +166,7 @@ pub fn message_context(event: &Event, public_name: &str) -> Value {
                 name => pr.name.clone(),
                 quantity => pr.quantity.unwrap_or(1),
                 price_cents => pr.price_cents.map(Value::from).unwrap_or_else(|| Value::from("")),
+                image_url => pr.image_url.clone().unwrap_or_default(),
             }
         })
         .collect();
@@ -185,6 +189,8 @@ pub fn message_context(event: &Event, public_name: &str) -> Value {
         order_id => s(&event.order_id),
         products => products,
         product_names => product_names,
+        // The first product picture the platform sent: a cart reminder's `#imagem`.
+        product_image_url => event.products.iter().find_map(|p| p.image_url.clone()).unwrap_or_default(),
         total_cents => event.total_cents.map(Value::from).unwrap_or_else(|| Value::from("")),
         currency => event.currency.clone().unwrap_or_else(|| "BRL".into()),
         platform => event.platform.clone(),
@@ -192,6 +198,7 @@ pub fn message_context(event: &Event, public_name: &str) -> Value {
         payment => context! {
             method => p.method.map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()).unwrap_or_default(),
             boleto_url => s(&p.boleto_url),
+            boleto_pdf_url => s(&p.boleto_pdf_url),
             boleto_barcode => s(&p.boleto_barcode),
             pix_code => s(&p.pix_code),
             pix_qr_url => s(&p.pix_qr_url),

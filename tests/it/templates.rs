@@ -286,7 +286,8 @@ async fn the_preview_renders_the_typed_text_with_a_real_fixture() {
 
     // A platform without this kind borrows another platform's fixture, and says so.
     let (api, _) = create_store(&app, Platform::Api, "Loja API");
-    let (_, html) = page(&admin, &app, &format!("/templates/{api}/boleto.generated")).await;
+    // (avisa's own format has no shipping example; it has a boleto one since issue 16.)
+    let (_, html) = page(&admin, &app, &format!("/templates/{api}/order.shipped")).await;
     assert!(html.contains("usamos o de outra plataforma"));
 }
 

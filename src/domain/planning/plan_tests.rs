@@ -83,6 +83,7 @@ fn event(kind: EventKind, order: Option<&str>) -> Event {
             id: None,
             quantity: Some(1),
             price_cents: Some(19_700),
+            image_url: None,
         }],
         total_cents: Some(19_700),
         ..Event::default()

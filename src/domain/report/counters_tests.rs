@@ -234,3 +234,38 @@ fn report_sent_at_is_the_first_sent() {
     assert_eq!(phone_number("+5511987654321"), Some(5_511_987_654_321));
     assert_eq!(phone_number("not a phone"), None);
 }
+
+/// Issue 16: a media part (its directive kept in the text) is one part like any other: it
+/// counts as planned and sent, and only the step's first part counts as a recovery attempt.
+#[test]
+fn report_media_parts_count_as_parts() {
+    use MessageStatus as S;
+    let sent = [(NOON + DAY, S::Sent, None)];
+    let parts = [
+        "Olá, Ana! Seu boleto está pronto.",
+        "#documento https://loja.example/boleto.pdf\nSeu boleto em PDF",
+        "#qrcode 00020101021226900014br.gov.bcb.pix\nOu pague com PIX",
+    ];
+    let mut total = Counters::default();
+    for (part, text) in parts.iter().enumerate() {
+        let mut m = message(EventKind::BoletoGenerated, 0, &sent);
+        m.part = u32::try_from(part).expect("small");
+        m.text = (*text).to_owned();
+        let c = contribution(&m).counters;
+        for counter in [Counter::Planned, Counter::Sent, Counter::Attempts] {
+            total.bump(counter, c.get(counter));
+        }
+        // A media part alone counts the same as the text part it replaces.
+        let mut as_text = m.clone();
+        as_text.text = "texto".into();
+        assert_eq!(contribution(&as_text).counters, c, "part {part}");
+    }
+    assert_eq!(
+        (
+            total.get(Counter::Planned),
+            total.get(Counter::Sent),
+            total.get(Counter::Attempts)
+        ),
+        (3, 3, 1)
+    );
+}

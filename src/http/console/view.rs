@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::domain::reason::Reason;
 use crate::domain::{EventId, InstanceId, Message, MessageId, StoreId};
 use crate::http::password::MIN_PASSWORD_LEN;
+use crate::media;
 
 // Ids go into template contexts as the plain numbers they are (`context!` takes `Into<Value>`).
 macro_rules! id_values {
@@ -76,6 +77,8 @@ fn preview(text: &str) -> String {
 
 /// One row of the Mensagens table (and the head of the detail page and the sandbox bubbles).
 pub fn row_view(m: &Message, names: &HashMap<StoreId, String>) -> Value {
+    // A media part (`#documento URL` + caption) is shown as a card; its table line is the caption.
+    let media = media::shown(&m.text);
     context! {
         id => m.id,
         event_id => m.event_id,
@@ -91,7 +94,9 @@ pub fn row_view(m: &Message, names: &HashMap<StoreId, String>) -> Value {
         step => m.step,
         part => m.part,
         order_id => m.order_id.clone(),
-        preview => preview(&m.text),
+        preview => preview(media.as_ref().map_or(m.text.as_str(), |s| s.caption.as_str())),
+        qr_src => media.as_ref().and_then(|s| s.code.as_ref()).map(|_| format!("/mensagens/{}/qrcode.png", m.id)),
+        media => media.as_ref().map(ser),
         text => m.text.clone(),
         status => m.status.as_str(),
         reason => reason_view(m.reason()),

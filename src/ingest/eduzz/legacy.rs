@@ -101,6 +101,7 @@ fn push_legacy_item(products: &mut Vec<Product>, get: impl Fn(&str) -> Option<St
             id: get("item_product_id").or_else(|| get("item_id")),
             quantity: Some(1),
             price_cents: get("item_value").and_then(|v| reais(&json!({ "v": v }), "v")),
+            image_url: None,
         });
     }
 }

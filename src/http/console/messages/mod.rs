@@ -7,6 +7,7 @@
 mod actions;
 mod buyer_history;
 mod detail;
+mod media;
 mod sandbox;
 mod settings;
 
@@ -28,6 +29,7 @@ use crate::http::operations::messages::{
 pub use actions::{cancel_message, mark_order_paid, reschedule_message, send_message_now};
 pub use buyer_history::{send_buyer_reply, show_buyer_history};
 pub use detail::show_message;
+pub use media::show_message_qr;
 pub use sandbox::{set_store_test_mode, show_sandbox};
 pub use settings::{
     add_opt_out, list_opt_outs, remove_opt_out, save_message_settings, show_message_settings,

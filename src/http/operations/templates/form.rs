@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::domain::EventKind;
 use crate::domain::template::{MessageTemplate, StepDelay, TemplateStep};
+use crate::media::{self, MediaKind, PartError};
 use crate::render::{self, RenderError};
 
 /// The first message plus at most four follow-ups.
@@ -38,6 +39,20 @@ pub enum Action {
     RemoveStep(usize),
     AddPart(usize),
     RemovePart(usize, usize),
+    /// An insert button: a new part (or the step's blank last part) with a media directive.
+    AddMedia(usize, MediaKind),
+}
+
+/// What an insert button writes: the directive with the usual source, and a caption.
+pub fn media_snippet(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Image => "#imagem {{ product_image_url }}\n{{ product_names }}",
+        MediaKind::Document => "#documento {{ payment.boleto_pdf_url }}\nSeu boleto em PDF.",
+        MediaKind::Audio => "#audio https://",
+        MediaKind::QrCode => {
+            "#qrcode {{ payment.pix_code }}\nAbra o app do banco e aponte a câmera para o QR code."
+        }
+    }
 }
 
 /// What is wrong with one step or part; numbers are 1-based, as the page shows them.
@@ -47,7 +62,8 @@ pub struct FieldError {
     pub part: Option<usize>,
     pub line: Option<usize>,
     /// `unknown_variable`, `syntax`, `render_failed`, `bad_delay`, `empty_step`, `too_long`,
-    /// `too_much_work`, `output_too_long`.
+    /// `too_much_work`, `output_too_long`; a media part's `media_unknown_kind`,
+    /// `media_missing_source`, `media_not_a_url`, `media_caption` (`media::PartError`).
     pub code: &'static str,
     pub detail: String,
 }
@@ -66,6 +82,25 @@ impl FieldError {
             step,
             part: Some(part),
             line,
+            code,
+            detail,
+        }
+    }
+}
+
+impl FieldError {
+    /// A media directive that cannot be used (the part's first line, or its caption).
+    pub fn from_media(step: usize, part: usize, error: PartError) -> FieldError {
+        let (line, code, detail) = match error {
+            PartError::UnknownKind(word) => (1, "media_unknown_kind", word),
+            PartError::MissingSource(kind) => (1, "media_missing_source", kind.directive().into()),
+            PartError::NotAUrl(source) => (1, "media_not_a_url", source),
+            PartError::CaptionNotAllowed(kind) => (2, "media_caption", kind.directive().into()),
+        };
+        FieldError {
+            step,
+            part: Some(part),
+            line: Some(line),
             code,
             detail,
         }
@@ -175,6 +210,17 @@ impl EditorForm {
                     step.parts.push(String::new());
                 }
             }
+            Action::AddMedia(i, kind) => {
+                if let Some(step) = self.steps.get_mut(i) {
+                    let snippet = media_snippet(kind).to_owned();
+                    let full = step.parts.len() >= MAX_PARTS;
+                    match step.parts.last_mut() {
+                        Some(last) if last.trim().is_empty() => *last = snippet,
+                        _ if !full => step.parts.push(snippet),
+                        _ => {}
+                    }
+                }
+            }
             Action::RemovePart(i, j) => {
                 if let Some(step) = self.steps.get_mut(i)
                     && step.parts.len() > 1
@@ -248,6 +294,8 @@ impl EditorForm {
                     });
                 } else if let Err(e) = render::validate(&text) {
                     errors.push(FieldError::from_render(n, j + 1, e));
+                } else if let Err(e) = media::parse_part(&text) {
+                    errors.push(FieldError::from_media(n, j + 1, e));
                 }
                 parts.push(text);
             }
@@ -276,10 +324,17 @@ impl EditorForm {
     }
 }
 
-/// `preview`, `add_step`, `remove_step.N`, `add_part.N`, `remove_part.N.M`.
+/// `preview`, `add_step`, `remove_step.N`, `add_part.N`, `remove_part.N.M`,
+/// `add_media.N.KIND` (`image`, `document`, `audio`, `qrcode`).
 fn parse_action(value: &str) -> Option<Action> {
     let mut pieces = value.split('.');
     let name = pieces.next()?;
+    if name == "add_media" {
+        let step = pieces.next()?.parse::<usize>().ok()?;
+        let kind = pieces.next()?;
+        let kind = MediaKind::ALL.into_iter().find(|k| k.name() == kind)?;
+        return Some(Action::AddMedia(step, kind));
+    }
     let a = pieces.next().and_then(|s| s.parse::<usize>().ok());
     let b = pieces.next().and_then(|s| s.parse::<usize>().ok());
     match (name, a, b) {
@@ -376,3 +431,7 @@ mod tests {
         assert_eq!(form.steps.len(), MAX_STEPS - 1);
     }
 }
+
+#[cfg(test)]
+#[path = "form_media_tests.rs"]
+mod media_form_tests;

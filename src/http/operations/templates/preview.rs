@@ -11,6 +11,7 @@ use crate::domain::planning::{QuietHours, due_time};
 use crate::domain::template::StepDelay;
 use crate::domain::{EventKind, Platform};
 use crate::http::samples::{Sample, SampleSource, samples_for};
+use crate::media;
 use crate::render;
 
 /// Everything the preview panel (or the JSON API) shows.
@@ -60,6 +61,12 @@ pub struct PreviewPart {
     pub variants: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<FieldError>,
+    /// A media part as a card (`media::show`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<media::Shown>,
+    /// A `#qrcode` part's image, drawn here: a `data:` PNG (nothing is fetched).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qr_image: Option<String>,
 }
 
 /// A delay in words the page can translate: `amount` of `unit` (`now`, `m`, `h`, `d`, `due`).
@@ -157,17 +164,28 @@ pub fn preview(
                     let source = source.replace("\r\n", "\n");
                     let variants = variants::count(source.trim());
                     match render::render(source.trim(), event, public_name) {
-                        Ok(text) => PreviewPart {
-                            part: j + 1,
-                            text: Some(text),
-                            variants,
-                            error: None,
-                        },
+                        Ok(text) => {
+                            let media = media::shown(&text);
+                            let qr_image = media
+                                .as_ref()
+                                .and_then(|m| m.code.as_deref())
+                                .and_then(media::qr_data_uri);
+                            PreviewPart {
+                                part: j + 1,
+                                text: Some(text),
+                                variants,
+                                error: None,
+                                media,
+                                qr_image,
+                            }
+                        }
                         Err(e) => PreviewPart {
                             part: j + 1,
                             text: None,
                             variants,
                             error: Some(FieldError::from_render(i + 1, j + 1, e)),
+                            media: None,
+                            qr_image: None,
                         },
                     }
                 })
