@@ -5,8 +5,8 @@
 //!
 //! How the console shows a rendered part is `show` (cards, the QR's `data:` image).
 //!
-//! Not wired yet: planning stores the rendered directive as the message text, but the senders
-//! do not upload media (issue 16's sending side).
+//! Planning stores the rendered directive as the message text; the sender reads it again in the
+//! paced slot (`queue::media`) and the console shows it (`show`).
 
 pub mod fetch;
 pub mod part;
