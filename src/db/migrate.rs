@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{DbError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 12;
+pub const SCHEMA_VERSION: u64 = 14;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
@@ -42,6 +42,8 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
             9 => migrate_from_9(&txn)?,
             10 => migrate_from_10(&txn)?,
             11 => migrate_from_11(&txn)?,
+            12 => migrate_from_12(&txn)?,
+            13 => migrate_from_13(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -169,6 +171,18 @@ fn migrate_from_10(txn: &WriteTransaction) -> Result<(), DbError> {
 fn migrate_from_11(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::STORE_MAPPINGS)?;
     Ok(())
+}
+
+/// Schema 13: outbound webhooks (issue 19a). A placeholder on this branch: its step is merged in.
+fn migrate_from_12(_txn: &WriteTransaction) -> Result<(), DbError> {
+    Ok(())
+}
+
+/// Schema 14: order memory, the buyer of each order remembered from its events. Filled once from
+/// the events already stored (oldest first, so the latest event naming a buyer wins), so a thin
+/// event arriving after the upgrade finds the buyer of an order that began before it.
+fn migrate_from_13(txn: &WriteTransaction) -> Result<(), DbError> {
+    super::order_memory::rebuild(txn)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod lgpd;
 mod mappings;
 mod messages;
 mod migrate;
+mod order_memory;
 mod outbox;
 mod planning;
 mod queue;
@@ -330,6 +331,8 @@ mod handle_tests;
 mod lgpd_tests;
 #[cfg(test)]
 mod mappings_tests;
+#[cfg(test)]
+mod order_memory_tests;
 #[cfg(test)]
 mod planning_tests;
 #[cfg(test)]

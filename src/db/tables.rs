@@ -120,3 +120,10 @@ pub const ON_WHATSAPP: TableDefinition<(&str, u64), &[u8]> = TableDefinition::ne
 /// (instance id, Brasília day number) -> JSON `HealthDay`: the number's health counters that day
 /// (sent, delivered, read, replies, unanswered, nacks by code, timelock).
 pub const HEALTH_DAYS: TableDefinition<(u64, i32), &[u8]> = TableDefinition::new("health_days_v1");
+
+/// Order memory (issue 17): (store id, order id) -> JSON `order_memory::Remembered`, the buyer
+/// (phone, name, e-mail, document) of the latest event of that order that named one, and that
+/// event's id and arrival time. A later event of the order whose body names no buyer takes it.
+/// Names a phone: `forget.rs` removes a buyer's rows; retention removes rows older than its limit.
+pub const ORDER_BUYERS: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("order_buyers_v1");

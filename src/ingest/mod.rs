@@ -20,6 +20,7 @@ mod mapping_tests;
 mod mercadopago;
 mod monetizze;
 mod nuvemshop;
+pub mod order_memory;
 mod pagarme;
 mod perfectpay;
 pub mod secrets;
