@@ -5,6 +5,7 @@
 mod api;
 mod appmax;
 mod braip;
+pub mod catalog;
 pub mod common;
 mod eduzz;
 mod greenn;
