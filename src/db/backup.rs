@@ -271,6 +271,7 @@ fn copy_tables(
         ON_WHATSAPP,
         HEALTH_DAYS,
         STORE_MAPPINGS,
+        ORDER_BUYERS,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(
