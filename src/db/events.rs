@@ -210,10 +210,8 @@ impl Db {
                     };
                     events.insert(id, to_json(&record)?.as_slice())?;
                     super::report_ledger::count_event(&mut event_days, &record)?;
-                    if let Some(taken) = taken {
-                        if let Some(event) = taken.event {
-                            filled.insert((delivery_index, reading_index), event);
-                        }
+                    if let Some(event) = taken.and_then(|t| t.event) {
+                        filled.insert((delivery_index, reading_index), event);
                     }
                     if record.status == Status::Ok {
                         to_plan.push((
