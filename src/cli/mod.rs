@@ -45,6 +45,9 @@ pub enum Command {
         #[arg(long, env = "AVISA_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// Print docs/integrations.md (every platform's setup, authentication and notification
+    /// table), generated from the recognisers' tables.
+    IntegrationsDoc,
     /// Manage console administrators (run while avisa is stopped: the data file is locked).
     Admin {
         #[command(subcommand)]
@@ -200,6 +203,13 @@ pub fn run(cli: Cli) -> ExitCode {
             }))
         }
         Command::Admin { command } => admin::admin(command),
+        Command::IntegrationsDoc => {
+            print!(
+                "{}",
+                crate::http::integrations_markdown(&crate::http::Ui::load())
+            );
+            ExitCode::SUCCESS
+        }
         Command::Parse {
             platform,
             headers,

@@ -273,6 +273,7 @@ fn copy_tables(
         STORE_MAPPINGS,
         MEDIA_BLOBS,
         MESSAGE_MEDIA,
+        ORDER_BUYERS,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::{Event, EventId, EventKind, StoreId};
-use crate::ingest::{Reading, Reason, Status};
+use crate::ingest::{Reading, Reason, Status, order_memory};
 
 /// One stored event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,6 +30,10 @@ pub struct EventRecord {
     /// the raw body is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<i64>,
+    /// The earlier event of the same order whose buyer this one took because its own body named
+    /// none (order memory, `db::order_memory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_from: Option<EventId>,
 }
 
 impl EventRecord {
@@ -116,6 +120,8 @@ impl Db {
         let mut results = Vec::with_capacity(batch.len());
         // Events to plan once their rows are written: (store, event id, reading index).
         let mut to_plan: Vec<(StoreId, EventId, usize, usize)> = Vec::new();
+        // Readings that took their buyer from order memory, by (delivery, reading) index.
+        let mut filled: HashMap<(usize, usize), Event> = HashMap::new();
         {
             let mut events = txn.open_table(tables::EVENTS)?;
             let mut raws = txn.open_table(tables::RAW_BODIES)?;
@@ -124,6 +130,7 @@ impl Db {
             let mut counters = txn.open_table(tables::COUNTERS)?;
             let mut sequences = txn.open_table(tables::SEQUENCES)?;
             let mut event_days = txn.open_table(tables::EVENT_DAYS)?;
+            let mut memory = txn.open_table(tables::ORDER_BUYERS)?;
             // Ids are taken from one read of the sequence and written back once per batch.
             let mut last_id = sequences.get("events")?.map(|v| v.value()).unwrap_or(0);
             let mut new_unmapped = 0u64;
@@ -158,6 +165,29 @@ impl Db {
                     if let Some(key) = key {
                         dedup.insert((delivery.store_id.0, key), id)?;
                     }
+                    let mut taken = None;
+                    let buyer_from = if order_memory::wants_buyer(reading).is_some() {
+                        let mut with_buyer = reading.clone();
+                        let from = super::order_memory::recall(
+                            &memory,
+                            delivery.store_id,
+                            &mut with_buyer,
+                        )?;
+                        taken = from.map(|_| with_buyer);
+                        from
+                    } else {
+                        None
+                    };
+                    let reading = taken.as_ref().unwrap_or(reading);
+                    if buyer_from.is_none() {
+                        super::order_memory::remember(
+                            &mut memory,
+                            delivery.store_id,
+                            EventId(id),
+                            delivery.received_at,
+                            reading,
+                        )?;
+                    }
                     if reading.status == Status::Unmapped {
                         new_unmapped += 1;
                     }
@@ -176,10 +206,14 @@ impl Db {
                         raw_id,
                         duplicates: 0,
                         erased_at: None,
+                        buyer_from,
                     };
                     events.insert(id, to_json(&record)?.as_slice())?;
                     super::report_ledger::count_event(&mut event_days, &record)?;
-                    if reading.status == Status::Ok {
+                    if let Some(event) = taken.and_then(|t| t.event) {
+                        filled.insert((delivery_index, reading_index), event);
+                    }
+                    if record.status == Status::Ok {
                         to_plan.push((
                             delivery.store_id,
                             EventId(id),
@@ -248,9 +282,8 @@ impl Db {
             };
             let mut planner = super::planning::Planner::open(&txn)?;
             for (store_id, event_id, d, r) in to_plan {
-                let (Some(store), Some(event)) =
-                    (stores.get(&store_id), batch[d].readings[r].event.as_ref())
-                else {
+                let event = filled.get(&(d, r)).or(batch[d].readings[r].event.as_ref());
+                let (Some(store), Some(event)) = (stores.get(&store_id), event) else {
                     continue;
                 };
                 planner.plan(

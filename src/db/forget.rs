@@ -2,7 +2,8 @@
 //! the buyer appears: events (reading and raw body), messages (phone, name, text, order id; the
 //! pending ones canceled first), their indexes, closed orders and purchases, credited recoveries
 //! (kept under a pseudonymous key: the counts stay), the opt-out list, the conversation (under
-//! the phone and under any WhatsApp address carrying it), auto-reply times, and the WhatsApp
+//! the phone and under any WhatsApp address carrying it), auto-reply times, the buyer remembered
+//! for their orders (order memory), and the WhatsApp
 //! library's per-contact state keyed by the number. What stays is the hash of the phone in
 //! `ERASED_BUYERS` (so nothing is sent to them again) and counts that name no one. The rules of
 //! what a record keeps are `domain::erasure`'s.
@@ -64,6 +65,7 @@ impl Db {
             txn.open_table(tables::ON_WHATSAPP)?
                 .retain(|(number, _), _| number != phone.as_str())?;
         }
+        super::order_memory::forget_phone(&txn, phone.as_str())?;
         for address in conversation_addresses(&txn, phone)? {
             done.conversation_lines += Db::forget_conversation(&txn, &address)?;
         }

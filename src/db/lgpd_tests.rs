@@ -222,6 +222,7 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         STORE_MAPPINGS,
         MEDIA_BLOBS,
         MESSAGE_MEDIA,
+        ORDER_BUYERS,
     );
     walked.push(tables::MESSAGES_BY_ORDER.name().to_owned());
     walked.push(tables::MESSAGES_BY_PHONE.name().to_owned());
@@ -385,6 +386,7 @@ fn after_forgetting_a_buyer_no_table_holds_their_phone_or_name_and_counts_stay()
         "wa_state_v1",
         "opt_outs_v1",
         "on_whatsapp_v1",
+        "order_buyers_v1",
     ] {
         assert!(
             held.contains(&table.to_owned()),
@@ -397,6 +399,7 @@ fn after_forgetting_a_buyer_no_table_holds_their_phone_or_name_and_counts_stay()
         "messages_by_order_v1",
         "closed_orders_v1",
         "recovered_orders_v1",
+        "order_buyers_v1",
     ] {
         assert!(
             held.contains(&table.to_owned()),

@@ -180,9 +180,11 @@ fn migrate_from_12(_txn: &WriteTransaction) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Schema 14: order memory (issue 17's step; empty on this branch, filled at the merge).
-fn migrate_from_13(_txn: &WriteTransaction) -> Result<(), DbError> {
-    Ok(())
+/// Schema 14: order memory, the buyer of each order remembered from its events. Filled once from
+/// the events already stored (oldest first, so the latest event naming a buyer wins), so a thin
+/// event arriving after the upgrade finds the buyer of an order that began before it.
+fn migrate_from_13(txn: &WriteTransaction) -> Result<(), DbError> {
+    super::order_memory::rebuild(txn)
 }
 
 /// Schema 15: custom event kinds (issue 19c's step; empty on this branch, filled at the merge).

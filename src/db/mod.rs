@@ -16,6 +16,7 @@ mod mappings;
 mod media;
 mod messages;
 mod migrate;
+mod order_memory;
 mod outbox;
 mod planning;
 mod queue;
@@ -333,6 +334,8 @@ mod handle_tests;
 mod lgpd_tests;
 #[cfg(test)]
 mod mappings_tests;
+#[cfg(test)]
+mod order_memory_tests;
 #[cfg(test)]
 mod planning_tests;
 #[cfg(test)]

@@ -130,3 +130,9 @@ pub const MEDIA_BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("medi
 /// before the part goes out, so a retry reuses the file instead of fetching it again. Removed by
 /// retention (with the raw bodies) and when the buyer is forgotten.
 pub const MESSAGE_MEDIA: TableDefinition<u64, &[u8]> = TableDefinition::new("message_media_v1");
+/// Order memory (issue 17): (store id, order id) -> JSON `order_memory::Remembered`, the buyer
+/// (phone, name, e-mail, document) of the latest event of that order that named one, and that
+/// event's id and arrival time. A later event of the order whose body names no buyer takes it.
+/// Names a phone: `forget.rs` removes a buyer's rows; retention removes rows older than its limit.
+pub const ORDER_BUYERS: TableDefinition<(u64, &str), &[u8]> =
+    TableDefinition::new("order_buyers_v1");

@@ -41,6 +41,7 @@ use crate::domain::public_url::{PublicUrl, effective_public_url};
 pub use actix_web::dev::{Server, ServerHandle};
 pub use actix_web::web::Data;
 pub use client::TrustedProxies;
+pub use console::integrations::markdown as integrations_markdown;
 pub use limits::Limits;
 pub use metrics::Metrics;
 pub use ui::{Ui, catalog_keys};

@@ -58,6 +58,7 @@ routes! {
     POST "/lojas/{id}/token"                 Admin  => console::stores::regenerate_store_token;
     POST "/lojas/{id}/excluir"               Admin  => console::stores::delete_store;
     GET  "/lojas/{id}/mapeamento"            User   => console::mapping::show_mapping;
+    GET  "/integracoes"                      User   => console::integrations::show_integrations;
     POST "/lojas/{id}/mapeamento"            Admin  => console::mapping::save_mapping;
     POST "/lojas/{id}/mapeamento/previa"     User   => console::mapping::preview_mapping;
     POST "/lojas/{id}/mapeamento/remover"    Admin  => console::mapping::remove_mapping;

@@ -48,29 +48,57 @@ fn camel_case(name: &str) -> String {
 }
 
 /// Appmax event names (SOURCES.md: documented and seen in practice) onto canonical kinds.
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    // Sent ~60 minutes after a buyer filled in the checkout without ordering.
+    ("CustomerInterested", Some(EventKind::CheckoutAbandoned)),
+    ("OrderApproved", Some(EventKind::OrderPaid)),
+    ("OrderPaid", Some(EventKind::OrderPaid)),
+    ("OrderPaidByPix", Some(EventKind::OrderPaid)),
+    // The acquirer authorised the card; Appmax's anti-fraud has not approved it yet.
+    ("OrderAuthorized", Some(EventKind::PaymentInReview)),
+    ("OrderAuthorizedWithDelay", Some(EventKind::PaymentInReview)),
+    ("OrderBilletCreated", Some(EventKind::BoletoGenerated)),
+    ("OrderBilletOverdue", Some(EventKind::PaymentOverdue)),
+    ("OrderPixCreated", Some(EventKind::PixGenerated)),
+    ("OrderPixExpired", Some(EventKind::PaymentExpired)),
+    ("PaymentNotAuthorized", Some(EventKind::PaymentRefused)),
+    (
+        "PaymentNotAuthorizedWithDelay",
+        Some(EventKind::PaymentRefused),
+    ),
+    ("OrderRefund", Some(EventKind::OrderRefunded)),
+    ("OrderPartialRefund", Some(EventKind::OrderRefunded)),
+    (
+        "OrderChargeBackInTreatment",
+        Some(EventKind::OrderChargeback),
+    ),
+    ("CreatedSubscription", Some(EventKind::SubscriptionStarted)),
+    // Recurring charges of a subscription: success renews it, failure makes it late.
+    ("ChargeSuccess", Some(EventKind::SubscriptionRenewed)),
+    ("ChargeFailed", Some(EventKind::SubscriptionOverdue)),
+    (
+        "SubscriptionDelayedEvent",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    (
+        "CanceledSubscription",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    (
+        "SubscriptionCancellationEvent",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    // Back-office steps: nothing to tell the buyer.
+    ("CustomerCreated", None),
+    ("CustomerContacted", None),
+    ("OrderIntegrated", None),
+    ("OrderPendingIntegration", None),
+    ("OrderUpSold", None),
+    ("OrderChargeBackGain", None),
+];
+
 fn kind_of(event: &str) -> Option<EventKind> {
-    Some(match event {
-        // Sent ~60 minutes after a buyer filled in the checkout without ordering.
-        "CustomerInterested" => EventKind::CheckoutAbandoned,
-        "OrderApproved" | "OrderPaid" | "OrderPaidByPix" => EventKind::OrderPaid,
-        // The acquirer authorised the card; Appmax's anti-fraud has not approved it yet.
-        "OrderAuthorized" | "OrderAuthorizedWithDelay" => EventKind::PaymentInReview,
-        "OrderBilletCreated" => EventKind::BoletoGenerated,
-        "OrderBilletOverdue" => EventKind::PaymentOverdue,
-        "OrderPixCreated" => EventKind::PixGenerated,
-        "OrderPixExpired" => EventKind::PaymentExpired,
-        "PaymentNotAuthorized" | "PaymentNotAuthorizedWithDelay" => EventKind::PaymentRefused,
-        "OrderRefund" | "OrderPartialRefund" => EventKind::OrderRefunded,
-        "OrderChargeBackInTreatment" => EventKind::OrderChargeback,
-        "CreatedSubscription" => EventKind::SubscriptionStarted,
-        // Recurring charges of a subscription: success renews it, failure makes it late.
-        "ChargeSuccess" => EventKind::SubscriptionRenewed,
-        "ChargeFailed" | "SubscriptionDelayedEvent" => EventKind::SubscriptionOverdue,
-        "CanceledSubscription" | "SubscriptionCancellationEvent" => EventKind::SubscriptionCanceled,
-        // CustomerCreated, CustomerContacted, OrderIntegrated, OrderPendingIntegration,
-        // OrderUpSold, OrderChargeBackGain: back-office steps, nothing to tell the buyer.
-        _ => return None,
-    })
+    super::common::table_kind(EVENTS, event)
 }
 
 /// Order events carry the order in `data`; customer events (CustomerInterested, subscription

@@ -11,7 +11,7 @@ use crate::domain::{EventKind, PaymentMethod, Product};
 /// The sale's `trans_status` text, lower-case without accents, and its kind. No primary Braip
 /// documentation was found: these are the statuses integrators handle; `None` means known but
 /// nothing to tell the buyer. "aguardando pagamento" is refined by the payment method.
-const STATUSES: &[(&str, Option<EventKind>)] = &[
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("aguardando pagamento", Some(EventKind::BoletoGenerated)),
     ("pagamento aprovado", Some(EventKind::OrderPaid)),
     ("aprovado", Some(EventKind::OrderPaid)),
@@ -127,7 +127,7 @@ fn sale_kind(
     } else {
         fold(status?)
     };
-    let base = STATUSES
+    let base = EVENTS
         .iter()
         .find(|(s, _)| *s == key)
         .and_then(|(_, k)| *k)?;
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn every_known_status_and_type_has_a_decided_kind() {
-        for (status, want) in STATUSES {
+        for (status, want) in EVENTS {
             let body = format!(r#"{{"type":"STATUS_ALTERADO","trans_status":"{status}"}}"#);
             assert_eq!(kind_of(&body), want.map(|k| k.as_str()), "{status}");
         }

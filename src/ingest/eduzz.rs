@@ -13,7 +13,7 @@ use crate::domain::{EventKind, PaymentMethod, Product};
 
 /// New-webhook event names. `None`: known, no message kind. Names whose kind depends on the
 /// payment method or the contract status are refined in [`new_kind`].
-const EVENTS: &[(&str, Option<EventKind>)] = &[
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     (
         "myeduzz.cart_abandonment",
         Some(EventKind::CheckoutAbandoned),

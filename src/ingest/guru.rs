@@ -47,39 +47,53 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
     check_token(text(&body, "api_token").as_deref(), secret, "api_token")
 }
 
-/// Guru transaction statuses onto canonical kinds.
+/// Guru transaction statuses onto canonical kinds; `waiting_payment` and `canceled` are refined
+/// in [`transaction_kind`].
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("abandoned", Some(EventKind::CheckoutAbandoned)),
+    ("approved", Some(EventKind::OrderPaid)),
+    ("completed", Some(EventKind::OrderCompleted)),
+    ("billet_printed", Some(EventKind::BoletoGenerated)),
+    // Boleto or PIX out, or a card in analysis, by the method.
+    ("waiting_payment", None),
+    ("in_analysis", Some(EventKind::PaymentInReview)),
+    ("rejected", Some(EventKind::PaymentRefused)),
+    ("refused", Some(EventKind::PaymentRefused)),
+    ("canceled", Some(EventKind::OrderCanceled)),
+    ("delayed", Some(EventKind::PaymentOverdue)),
+    ("expired", Some(EventKind::PaymentExpired)),
+    ("refunded", Some(EventKind::OrderRefunded)),
+    ("chargeback", Some(EventKind::OrderChargeback)),
+    ("dispute", Some(EventKind::OrderChargeback)),
+    // Internal or not-yet-final states.
+    ("started", None),
+    ("scheduled", None),
+    ("in_recovery", None),
+    ("trial", None),
+    ("blocked", None),
+    ("requested_refund", None),
+    ("pending_refund", None),
+];
+
 fn transaction_kind(
     status: &str,
     method: Option<PaymentMethod>,
     confirmed: bool,
 ) -> Option<EventKind> {
-    Some(match status {
-        "abandoned" => EventKind::CheckoutAbandoned,
-        "approved" => EventKind::OrderPaid,
-        "completed" => EventKind::OrderCompleted,
-        "billet_printed" => EventKind::BoletoGenerated,
-        "waiting_payment" => match method? {
+    match status {
+        "waiting_payment" => Some(match method? {
             PaymentMethod::Boleto => EventKind::BoletoGenerated,
             PaymentMethod::Pix => EventKind::PixGenerated,
             PaymentMethod::CreditCard => EventKind::PaymentInReview,
             PaymentMethod::Other => return None,
-        },
-        "in_analysis" => EventKind::PaymentInReview,
-        "rejected" | "refused" => EventKind::PaymentRefused,
+        }),
         // Guru reports a declined card as `canceled` (with refuse_reason): a card sale that was
         // never confirmed is a refusal; anything else is an order canceled.
         "canceled" if !confirmed && method == Some(PaymentMethod::CreditCard) => {
-            EventKind::PaymentRefused
+            Some(EventKind::PaymentRefused)
         }
-        "canceled" => EventKind::OrderCanceled,
-        "delayed" => EventKind::PaymentOverdue,
-        "expired" => EventKind::PaymentExpired,
-        "refunded" => EventKind::OrderRefunded,
-        "chargeback" | "dispute" => EventKind::OrderChargeback,
-        // started, scheduled, in_recovery, trial, blocked, requested_refund, pending_refund:
-        // internal or not-yet-final states.
-        _ => return None,
-    })
+        _ => super::common::table_kind(EVENTS, status),
+    }
 }
 
 /// Guru subscription statuses onto canonical kinds; `active` is a start on the first charge and

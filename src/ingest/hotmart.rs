@@ -10,7 +10,7 @@ use crate::domain::{EventKind, PaymentMethod, Product};
 
 /// Hotmart's event names and their canonical kinds. `None`: known, but no message kind.
 /// PURCHASE_BILLET_PRINTED, PURCHASE_CANCELED and PURCHASE_APPROVED are refined in [`kind`].
-const EVENTS: &[(&str, Option<EventKind>)] = &[
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     (
         "PURCHASE_OUT_OF_SHOPPING_CART",
         Some(EventKind::CheckoutAbandoned),

@@ -42,22 +42,32 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
 }
 
 /// Kirvano event names (seen in samples and named by integrators) onto canonical kinds.
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("ABANDONED_CART", Some(EventKind::CheckoutAbandoned)),
+    ("BANK_SLIP_GENERATED", Some(EventKind::BoletoGenerated)),
+    ("PIX_GENERATED", Some(EventKind::PixGenerated)),
+    ("BANK_SLIP_EXPIRED", Some(EventKind::PaymentExpired)),
+    ("PIX_EXPIRED", Some(EventKind::PaymentExpired)),
+    ("SALE_APPROVED", Some(EventKind::OrderPaid)),
+    ("SALE_REFUSED", Some(EventKind::PaymentRefused)),
+    ("SALE_REFUNDED", Some(EventKind::OrderRefunded)),
+    ("SALE_CHARGEBACK", Some(EventKind::OrderChargeback)),
+    ("SUBSCRIPTION_RENEWED", Some(EventKind::SubscriptionRenewed)),
+    // Kirvano's "assinatura atrasada": the renewal charge was not paid in time.
+    ("SUBSCRIPTION_EXPIRED", Some(EventKind::SubscriptionOverdue)),
+    ("SUBSCRIPTION_OVERDUE", Some(EventKind::SubscriptionOverdue)),
+    (
+        "SUBSCRIPTION_CANCELED",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    (
+        "SUBSCRIPTION_CANCELLED",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+];
+
 fn kind_of(event: &str) -> Option<EventKind> {
-    Some(match event {
-        "ABANDONED_CART" => EventKind::CheckoutAbandoned,
-        "BANK_SLIP_GENERATED" => EventKind::BoletoGenerated,
-        "PIX_GENERATED" => EventKind::PixGenerated,
-        "BANK_SLIP_EXPIRED" | "PIX_EXPIRED" => EventKind::PaymentExpired,
-        "SALE_APPROVED" => EventKind::OrderPaid,
-        "SALE_REFUSED" => EventKind::PaymentRefused,
-        "SALE_REFUNDED" => EventKind::OrderRefunded,
-        "SALE_CHARGEBACK" => EventKind::OrderChargeback,
-        "SUBSCRIPTION_RENEWED" => EventKind::SubscriptionRenewed,
-        // Kirvano's "assinatura atrasada": the renewal charge was not paid in time.
-        "SUBSCRIPTION_EXPIRED" | "SUBSCRIPTION_OVERDUE" => EventKind::SubscriptionOverdue,
-        "SUBSCRIPTION_CANCELED" | "SUBSCRIPTION_CANCELLED" => EventKind::SubscriptionCanceled,
-        _ => return None,
-    })
+    super::common::table_kind(EVENTS, event)
 }
 
 fn method_of(raw: &str) -> PaymentMethod {

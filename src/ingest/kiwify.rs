@@ -9,20 +9,23 @@ use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product};
 
 /// Kiwify's `webhook_event_type` names and their canonical kinds.
-const EVENTS: &[(&str, EventKind)] = &[
-    ("billet_created", EventKind::BoletoGenerated),
-    ("pix_created", EventKind::PixGenerated),
-    ("order_rejected", EventKind::PaymentRefused),
-    ("order_approved", EventKind::OrderPaid),
-    ("order_refunded", EventKind::OrderRefunded),
-    ("chargeback", EventKind::OrderChargeback),
-    ("subscription_canceled", EventKind::SubscriptionCanceled),
-    ("subscription_late", EventKind::SubscriptionOverdue),
-    ("subscription_renewed", EventKind::SubscriptionRenewed),
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("billet_created", Some(EventKind::BoletoGenerated)),
+    ("pix_created", Some(EventKind::PixGenerated)),
+    ("order_rejected", Some(EventKind::PaymentRefused)),
+    ("order_approved", Some(EventKind::OrderPaid)),
+    ("order_refunded", Some(EventKind::OrderRefunded)),
+    ("chargeback", Some(EventKind::OrderChargeback)),
+    (
+        "subscription_canceled",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    ("subscription_late", Some(EventKind::SubscriptionOverdue)),
+    ("subscription_renewed", Some(EventKind::SubscriptionRenewed)),
     // The abandoned-cart trigger's names as integrators and Kiwify's panel spell them.
-    ("abandoned_cart", EventKind::CheckoutAbandoned),
-    ("carrinho_abandonado", EventKind::CheckoutAbandoned),
-    ("abandoned", EventKind::CheckoutAbandoned),
+    ("abandoned_cart", Some(EventKind::CheckoutAbandoned)),
+    ("carrinho_abandonado", Some(EventKind::CheckoutAbandoned)),
+    ("abandoned", Some(EventKind::CheckoutAbandoned)),
 ];
 
 /// Where Kiwify's short checkout codes live.
@@ -50,7 +53,7 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
 }
 
 fn kind_of(name: &str) -> Option<EventKind> {
-    EVENTS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    super::common::table_kind(EVENTS, name)
 }
 
 /// An order webhook: the nested `Customer`, `Product`, `Commissions`, `Subscription` blocks.

@@ -5,6 +5,7 @@
 mod api;
 mod appmax;
 mod braip;
+pub mod catalog;
 pub mod common;
 mod eduzz;
 mod greenn;
@@ -20,6 +21,7 @@ mod mapping_tests;
 mod mercadopago;
 mod monetizze;
 mod nuvemshop;
+pub mod order_memory;
 mod pagarme;
 mod perfectpay;
 pub mod secrets;

@@ -60,13 +60,17 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
 /// The notification table. app/*, category/*, product/*, domain/*, theme/* and the LGPD
 /// store/customers events are not about a buyer's order; order/created, order/updated and
 /// order/packed say nothing a buyer needs to hear (packing precedes the tracking code).
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("order/paid", Some(EventKind::OrderPaid)),
+    ("order/fulfilled", Some(EventKind::OrderShipped)),
+    ("order/cancelled", Some(EventKind::OrderCanceled)),
+    ("order/created", None),
+    ("order/updated", None),
+    ("order/packed", None),
+];
+
 fn kind_for(event: &str) -> Option<EventKind> {
-    match event {
-        "order/paid" => Some(EventKind::OrderPaid),
-        "order/fulfilled" => Some(EventKind::OrderShipped),
-        "order/cancelled" => Some(EventKind::OrderCanceled),
-        _ => None,
-    }
+    super::common::table_kind(EVENTS, event)
 }
 
 /// An order resource's state as a kind: the latest step wins (shipped beats paid).

@@ -33,21 +33,41 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
 }
 
 /// Ticto's `status` values (SOURCES.md) onto canonical kinds; `None` = not a buyer message.
+/// `waiting_payment` is refined by the method in [`kind_of`].
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("abandoned_cart", Some(EventKind::CheckoutAbandoned)),
+    ("authorized", Some(EventKind::OrderPaid)),
+    ("bank_slip_created", Some(EventKind::BoletoGenerated)),
+    ("bank_slip_delayed", Some(EventKind::PaymentOverdue)),
+    ("pix_created", Some(EventKind::PixGenerated)),
+    ("pix_expired", Some(EventKind::PaymentExpired)),
+    ("refused", Some(EventKind::PaymentRefused)),
+    ("refunded", Some(EventKind::OrderRefunded)),
+    // A claim (reclamação) is a dispute opened by the buyer: DESIGN files disputes under
+    // chargeback.
+    ("chargeback", Some(EventKind::OrderChargeback)),
+    ("claimed", Some(EventKind::OrderChargeback)),
+    (
+        "subscription_canceled",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    ("subscription_delayed", Some(EventKind::SubscriptionOverdue)),
+    // Boleto or PIX out, or a card in analysis: see [`kind_of`].
+    ("waiting_payment", Some(EventKind::BoletoGenerated)),
+    // Account housekeeping or trials without a charge: no canonical kind.
+    ("close", None),
+    ("trial", None),
+    ("trial_started", None),
+    ("trial_ended", None),
+    ("all_charges_paid", None),
+    ("card_exchanged", None),
+    ("extended", None),
+    ("uncanceled", None),
+];
+
 fn kind_of(status: &str, method: Option<&str>) -> Option<EventKind> {
+    let base = super::common::table_kind(EVENTS, status)?;
     Some(match status {
-        "abandoned_cart" => EventKind::CheckoutAbandoned,
-        "authorized" => EventKind::OrderPaid,
-        "bank_slip_created" => EventKind::BoletoGenerated,
-        "bank_slip_delayed" => EventKind::PaymentOverdue,
-        "pix_created" => EventKind::PixGenerated,
-        "pix_expired" => EventKind::PaymentExpired,
-        "refused" => EventKind::PaymentRefused,
-        "refunded" => EventKind::OrderRefunded,
-        // A claim (reclamação) is a dispute opened by the buyer: DESIGN files disputes under
-        // chargeback.
-        "chargeback" | "claimed" => EventKind::OrderChargeback,
-        "subscription_canceled" => EventKind::SubscriptionCanceled,
-        "subscription_delayed" => EventKind::SubscriptionOverdue,
         // "Aguardando pagamento" means a different thing per method: the boleto or PIX is out,
         // or the card is being analysed. Same facts as bank_slip_created/pix_created, so the
         // content hash drops the second one.
@@ -57,9 +77,7 @@ fn kind_of(status: &str, method: Option<&str>) -> Option<EventKind> {
             "credit_card" => EventKind::PaymentInReview,
             _ => return None,
         },
-        // close, trial, trial_started, trial_ended, all_charges_paid, card_exchanged, extended,
-        // uncanceled: account housekeeping or trials without a charge; no canonical kind.
-        _ => return None,
+        _ => base,
     })
 }
 

@@ -77,16 +77,24 @@ fn kind_for(status: &str, method: Option<PaymentMethod>) -> Option<EventKind> {
     match (status, method) {
         ("pending" | "on-hold", Some(PaymentMethod::Boleto)) => Some(BoletoGenerated),
         ("pending" | "on-hold", Some(PaymentMethod::Pix)) => Some(PixGenerated),
-        ("on-hold", _) => Some(PaymentInReview),
-        ("processing", _) => Some(OrderPaid),
-        ("completed", _) => Some(OrderCompleted),
-        ("cancelled", _) => Some(OrderCanceled),
-        ("refunded", _) => Some(OrderRefunded),
-        ("failed", _) => Some(PaymentRefused),
-        // pending without a voucher, checkout-draft, trash and plugin statuses.
-        _ => None,
+        _ => super::common::table_kind(EVENTS, status),
     }
 }
+
+/// Woo's order statuses; `pending` and `on-hold` with a boleto or PIX gateway are refined in
+/// [`kind_for`] (the voucher is out).
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("on-hold", Some(EventKind::PaymentInReview)),
+    ("processing", Some(EventKind::OrderPaid)),
+    ("completed", Some(EventKind::OrderCompleted)),
+    ("cancelled", Some(EventKind::OrderCanceled)),
+    ("refunded", Some(EventKind::OrderRefunded)),
+    ("failed", Some(EventKind::PaymentRefused)),
+    // Pending without a voucher, drafts and the bin: nothing to tell the buyer.
+    ("pending", None),
+    ("checkout-draft", None),
+    ("trash", None),
+];
 
 /// The gateway id/title as a method; core offline gateways (bacs, cheque, cod) are `other`.
 fn method(body: &Value) -> Option<PaymentMethod> {

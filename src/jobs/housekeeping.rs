@@ -1,5 +1,6 @@
 //! Housekeeping: every hour the scheduled backup when one is due (and pruning of old ones), once
-//! a day the retention sweep of old raw bodies. Uses `db`, `domain::housekeeping` and the clock.
+//! a day the retention sweep of old raw bodies and of old buyers remembered for orders (order
+//! memory). Uses `db`, `domain::housekeeping` and the clock.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub struct HousekeepingReport {
     /// Old scheduled backups deleted.
     pub pruned: Vec<PathBuf>,
     pub raw_bodies_purged: u64,
+    /// Buyers remembered for orders (order memory) older than the retention limit, forgotten.
+    pub order_buyers_purged: u64,
     pub errors: Vec<String>,
 }
 
@@ -88,6 +91,10 @@ pub fn run_housekeeping(db: &Db, now: i64, retention: bool) -> HousekeepingRepor
         match db.purge_raw_bodies_before(cutoff) {
             Ok(n) => report.raw_bodies_purged = n,
             Err(e) => report.errors.push(format!("retention: {e}")),
+        }
+        match db.purge_order_memory_before(cutoff) {
+            Ok(n) => report.order_buyers_purged = n,
+            Err(e) => report.errors.push(format!("retention (order memory): {e}")),
         }
     }
     report

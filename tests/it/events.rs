@@ -553,3 +553,55 @@ async fn store_secrets_in_bodies_are_masked_in_every_raw_view_and_kept_in_storag
         );
     }
 }
+
+/// Order memory through the webhook door: Appmax's real `OrderApproved` names the buyer of
+/// order 1; its real `OrderPaid`, thin in the sandbox, arrives later and takes that buyer. The
+/// event page and the API say where the buyer came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thin_event_takes_its_orders_buyer_and_the_page_says_from_where() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (_, token) = create_store(&app, Platform::Appmax, "Loja Appmax");
+    let (status, answer) =
+        post_webhook(&app, &token, fixture("appmax/OrderApproved.json"), &[]).await;
+    assert_eq!(status, 202, "{answer}");
+    let full = first_id(&answer);
+    let (status, answer) = post_webhook(&app, &token, fixture("appmax/OrderPaid.json"), &[]).await;
+    assert_eq!(status, 202, "{answer}");
+    let thin = first_id(&answer);
+
+    let detail = get_json(&admin, &app.at(&format!("/api/v1/events/{thin}"))).await;
+    assert_eq!(detail["event"]["status"], "ok", "{detail}");
+    assert_eq!(detail["event"]["buyer_from"], full);
+    let (status, html) = get_html(&admin, &app.at(&format!("/eventos/{thin}"))).await;
+    assert_eq!(status, 200);
+    let at = html
+        .find("data-testid=\"buyer-from\"")
+        .expect("the page says where the buyer came from");
+    let note = &html[at..at + html[at..].find("</span>").expect("note ends")];
+    assert!(
+        note.contains(&format!("href=\"/eventos/{full}\"")),
+        "links the earlier event: {note}"
+    );
+    assert!(note.contains("evento anterior do mesmo pedido"), "{note}");
+    // The earlier event itself names its own buyer: no note.
+    let (_, html) = get_html(&admin, &app.at(&format!("/eventos/{full}"))).await;
+    assert!(!html.contains("data-testid=\"buyer-from\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_integrations_page_lists_every_platform_with_its_notifications() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (status, html) = get_html(&admin, &app.at("/integracoes")).await;
+    assert_eq!(status, 200);
+    for platform in Platform::ALL {
+        assert!(
+            html.contains(&format!("data-testid=\"integration-{}\"", platform.id())),
+            "{platform}"
+        );
+    }
+    assert!(html.contains("Prioridade no caminho feliz"));
+    assert!(html.contains("<code>PURCHASE_BILLET_PRINTED</code>"));
+    assert!(html.contains("<code>PAYMENT_RECEIVED</code>"));
+}

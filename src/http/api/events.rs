@@ -30,6 +30,9 @@ pub struct EventView<'a> {
     kind: Option<EventKind>,
     reason: Option<&'a Reason>,
     duplicates: u64,
+    /// The earlier event of the same order whose buyer this one took (order memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    buyer_from: Option<EventId>,
     event: Option<&'a Event>,
 }
 
@@ -44,6 +47,7 @@ fn event_view<'a>(e: &'a EventRecord, names: &'a HashMap<StoreId, String>) -> Ev
         kind: e.kind(),
         reason: e.reason.as_ref(),
         duplicates: e.duplicates,
+        buyer_from: e.buyer_from,
         event: e.event.as_ref(),
     }
 }

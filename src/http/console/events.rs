@@ -171,6 +171,7 @@ pub async fn show_event(
         // A platform date avisa could not read is shown as it came.
         occurred_raw => event.and_then(|ev| ev.occurred_at.clone()),
         erased_at => record.erased_at,
+        buyer_from => record.buyer_from,
         order_id => event.and_then(|ev| ev.order_id.clone()),
         email => event.and_then(|ev| ev.customer.email.clone()),
         raw_body => text.body,
