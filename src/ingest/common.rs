@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{PhoneProblem, ReasonCode, Request};
-use crate::domain::{Event, Phone};
+use crate::domain::{Event, EventKind, Phone};
 
 /// A platform's reading of one event, before `ingest` decides its status.
 #[derive(Clone, Debug, Default)]
@@ -365,7 +365,8 @@ pub fn dedup_key(event: &Event, delivery_id: Option<&str>) -> String {
             feed(
                 event
                     .kind
-                    .map(|k| k.as_str())
+                    .as_ref()
+                    .map(EventKind::as_str)
                     .unwrap_or(&event.platform_event),
             );
             feed(event.order_id.as_deref().unwrap_or_default());

@@ -127,6 +127,9 @@ pub fn variables_for(kind: EventKind) -> Vec<&'static str> {
         ],
         EventKind::AccessGranted => &["access.url", "access.login"],
         EventKind::ApiSend => &["mensagem"],
+        // A custom kind's own variables (`vars.<name>`) are in its definition: the editor adds
+        // them (`http::console::templates`).
+        EventKind::Custom(_) => &[],
     };
     common.iter().chain(specific).copied().collect()
 }
@@ -188,7 +191,7 @@ pub fn message_context(event: &Event, public_name: &str) -> Value {
         total_cents => event.total_cents.map(Value::from).unwrap_or_else(|| Value::from("")),
         currency => event.currency.clone().unwrap_or_else(|| "BRL".into()),
         platform => event.platform.clone(),
-        kind => event.kind.map(|k| k.as_str()).unwrap_or_default(),
+        kind => event.kind.as_ref().map(EventKind::as_str).unwrap_or_default(),
         payment => context! {
             method => p.method.map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()).unwrap_or_default(),
             boleto_url => s(&p.boleto_url),

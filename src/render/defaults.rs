@@ -38,7 +38,7 @@ mod tests {
             EventKind::ALL
                 .into_iter()
                 .filter(|k| k.is_shipping() && default_template_for(*k, platform).enabled)
-                .map(EventKind::as_str)
+                .filter_map(EventKind::static_str)
                 .collect()
         };
         for platform in [

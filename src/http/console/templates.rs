@@ -105,7 +105,7 @@ pub struct ListQuery {
 /// One row of the list.
 #[derive(Serialize)]
 struct KindRow {
-    kind: &'static str,
+    kind: String,
     enabled: bool,
     steps: usize,
     first_delay: Option<DelayView>,
@@ -116,7 +116,7 @@ fn row(kind: EventKind, platform: Platform, stored: Option<MessageTemplate>) -> 
     let custom = stored.is_some();
     let template = stored.unwrap_or_else(|| default_template_for(kind, platform));
     KindRow {
-        kind: kind.as_str(),
+        kind: kind.as_str().to_owned(),
         enabled: template.enabled,
         steps: template.steps.len(),
         first_delay: template
