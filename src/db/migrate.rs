@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{DbError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 12;
+pub const SCHEMA_VERSION: u64 = 15;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
@@ -42,6 +42,9 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
             9 => migrate_from_9(&txn)?,
             10 => migrate_from_10(&txn)?,
             11 => migrate_from_11(&txn)?,
+            12 => migrate_from_12(&txn)?,
+            13 => migrate_from_13(&txn)?,
+            14 => migrate_from_14(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -168,6 +171,23 @@ fn migrate_from_10(txn: &WriteTransaction) -> Result<(), DbError> {
 /// Schema 12: the stores' own mappings (merchant-made event names and `custom` platforms).
 fn migrate_from_11(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::STORE_MAPPINGS)?;
+    Ok(())
+}
+
+/// Schema 13: outbound webhooks (issue 19a's step; a placeholder on this branch).
+fn migrate_from_12(_txn: &WriteTransaction) -> Result<(), DbError> {
+    Ok(())
+}
+
+/// Schema 14: order memory (issue 17's step; a placeholder on this branch).
+fn migrate_from_13(_txn: &WriteTransaction) -> Result<(), DbError> {
+    Ok(())
+}
+
+/// Schema 15: the merchant's custom event kinds. Nothing to rewrite: no stored event or message
+/// has one yet.
+fn migrate_from_14(txn: &WriteTransaction) -> Result<(), DbError> {
+    txn.open_table(tables::CUSTOM_KINDS)?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::slug::slugify;
+use super::slug::{FALLBACK_SLUG, slugify};
 
 /// The prefix of every custom kind's wire name.
 pub const PREFIX: &str = "custom.";
@@ -69,6 +69,10 @@ impl CustomKind {
     /// no letter to start from.
     pub fn from_label(label: &str) -> Option<CustomKind> {
         let slug = slugify(label);
+        // `slugify` falls back to a store's word when nothing is left: not a name here.
+        if slug == FALLBACK_SLUG && !label.to_lowercase().contains(FALLBACK_SLUG) {
+            return None;
+        }
         let name = slug.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
         let name = name.get(..MAX_NAME.min(name.len())).unwrap_or(name);
         CustomKind::new(name.trim_end_matches('-'))

@@ -395,6 +395,15 @@ pub fn dedup_key(event: &Event, delivery_id: Option<&str>) -> String {
                     feed(&product.name);
                 }
             }
+            // A custom kind has no order to tell two apart: its time and variables do (two
+            // lives, two birthdays). Canonical kinds' keys stay as they were stored.
+            if event.kind.is_some_and(|k| k.custom().is_some()) {
+                feed(event.occurred_at.as_deref().unwrap_or_default());
+                for (name, value) in &event.vars {
+                    feed(name);
+                    feed(value);
+                }
+            }
         }
     }
     hex::encode(&hasher.finalize()[..16])
