@@ -109,7 +109,7 @@ fn event(v: &Value) -> Result<Draft, String> {
 /// The free variables of a custom kind: `{"vars": {"link": "https://…", "vagas": 30}}`. Text,
 /// numbers and true/false are kept as text; `null` is absent; anything else is refused, with the
 /// variable's name.
-pub(crate) fn vars(v: &Value) -> Result<BTreeMap<String, String>, String> {
+pub fn vars(v: &Value) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     let object = match at(v, "vars") {
         None | Some(Value::Null) => return Ok(out),
