@@ -6,6 +6,7 @@ mod api_send;
 mod architecture;
 mod auth;
 mod browser;
+mod browser_custom_kinds;
 mod browser_mapping;
 mod browser_test_model;
 mod browser_walkthrough;
