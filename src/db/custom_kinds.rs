@@ -7,7 +7,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::{CustomKind, CustomKindDef, EventKind};
-use crate::ingest::{Reason, ReasonCode, Reading, Status};
+use crate::ingest::{Reading, Reason, ReasonCode, Status};
 
 impl Db {
     /// Every custom kind, by label.

@@ -308,11 +308,7 @@ pub(super) fn recount(
     for row in events.iter()? {
         let e: super::EventRecord = from_json(row?.1.value())?;
         *out.events
-            .entry((
-                day_number(e.received_at),
-                e.store_id.0,
-                event_bucket(&e),
-            ))
+            .entry((day_number(e.received_at), e.store_id.0, event_bucket(&e)))
             .or_default() += 1;
     }
     out.days.retain(|_, c| !c.is_zero());

@@ -203,7 +203,10 @@ mod tests {
     #[test]
     fn names_are_checked_and_made_from_labels() {
         for good in ["aniversario", "aviso-de-live", "boas-vindas2", "a"] {
-            assert_eq!(CustomKind::new(good).map(|k| k.name().to_owned()), Some(good.into()));
+            assert_eq!(
+                CustomKind::new(good).map(|k| k.name().to_owned()),
+                Some(good.into())
+            );
         }
         for bad in [
             "",
@@ -234,8 +237,13 @@ mod tests {
 
     #[test]
     fn a_definition_reads_what_the_merchant_typed() {
-        let def = define(" Aviso de live ", "", "link_da_live, horario\nvars.link_da_live", 7)
-            .expect("valid");
+        let def = define(
+            " Aviso de live ",
+            "",
+            "link_da_live, horario\nvars.link_da_live",
+            7,
+        )
+        .expect("valid");
         assert_eq!(def.name, "aviso-de-live");
         assert_eq!(def.label, "Aviso de live");
         assert_eq!(def.vars, vec!["link_da_live", "horario"]);
@@ -251,6 +259,9 @@ mod tests {
             Err(DefError::Var("Nome".into()))
         );
         let many: Vec<String> = (0..=MAX_VARS).map(|i| format!("v{i}")).collect();
-        assert_eq!(define("X", "", &many.join(","), 0), Err(DefError::TooManyVars));
+        assert_eq!(
+            define("X", "", &many.join(","), 0),
+            Err(DefError::TooManyVars)
+        );
     }
 }

@@ -103,7 +103,6 @@ impl EventKind {
         })
     }
 
-
     /// The stable wire name, e.g. `boleto.generated`, `custom.aniversario`.
     pub fn as_str(&self) -> &str {
         match self {
@@ -157,9 +156,8 @@ impl<'de> Deserialize<'de> for EventKind {
         let wire = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
         match wire.as_ref() {
             "api.send" => Ok(EventKind::ApiSend),
-            other => EventKind::parse_with_custom(other).ok_or_else(|| {
-                serde::de::Error::custom(format!("unknown event kind `{other}`"))
-            }),
+            other => EventKind::parse_with_custom(other)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown event kind `{other}`"))),
         }
     }
 }
@@ -394,7 +392,10 @@ mod tests {
     fn custom_kinds_round_trip_and_unknown_names_are_refused() {
         let kind = EventKind::parse_with_custom("custom.aviso-de-live").expect("a custom kind");
         assert_eq!(kind.as_str(), "custom.aviso-de-live");
-        assert_eq!(kind.custom().map(|c| c.name().to_owned()), Some("aviso-de-live".into()));
+        assert_eq!(
+            kind.custom().map(|c| c.name().to_owned()),
+            Some("aviso-de-live".into())
+        );
         let json = serde_json::to_string(&kind).expect("kind serialises");
         assert_eq!(json, "\"custom.aviso-de-live\"");
         assert_eq!(serde_json::from_str::<EventKind>(&json).ok(), Some(kind));

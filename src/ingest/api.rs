@@ -134,7 +134,9 @@ pub fn vars(v: &Value) -> Result<BTreeMap<String, String>, String> {
             _ => return Err(format!("vars.{name} must be text, a number or true/false")),
         };
         if value.chars().count() > MAX_VAR_CHARS {
-            return Err(format!("vars.{name} is longer than {MAX_VAR_CHARS} characters"));
+            return Err(format!(
+                "vars.{name} is longer than {MAX_VAR_CHARS} characters"
+            ));
         }
         out.insert(name.clone(), value);
     }
@@ -207,19 +209,32 @@ mod tests {
         let readings = read(body);
         assert_eq!(readings[0].status, Status::Ok);
         let event = readings[0].event.as_ref().expect("event");
-        assert_eq!(event.kind.map(|k| k.as_str().to_owned()).as_deref(), Some("custom.aviso-de-live"));
+        assert_eq!(
+            event.kind.map(|k| k.as_str().to_owned()).as_deref(),
+            Some("custom.aviso-de-live")
+        );
         assert_eq!(event.customer.first_name.as_deref(), Some("Ana"));
         assert_eq!(event.customer.email.as_deref(), Some("ana@example.com"));
-        let vars: Vec<(&str, &str)> =
-            event.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let vars: Vec<(&str, &str)> = event
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         assert_eq!(
             vars,
-            [("gratis", "true"), ("link", "https://live.example/x"), ("vagas", "30")]
+            [
+                ("gratis", "true"),
+                ("link", "https://live.example/x"),
+                ("vagas", "30")
+            ]
         );
         // Another live (other vars, another time) is another event, not a duplicate.
         let other = body.replace("/x ", "/y ").replace("12:00", "18:00");
         let other = read(&other);
-        assert_ne!(other[0].event.as_ref().expect("event").dedup_key, event.dedup_key);
+        assert_ne!(
+            other[0].event.as_ref().expect("event").dedup_key,
+            event.dedup_key
+        );
     }
 
     #[test]

@@ -221,7 +221,11 @@ mod tests {
             let body = format!(
                 r#"{{"event":"{name}","payment":{{"id":"pay_1","billingType":"BOLETO"}}}}"#
             );
-            assert_eq!(kind_of(&body), kind.and_then(EventKind::static_str), "{name}");
+            assert_eq!(
+                kind_of(&body),
+                kind.and_then(EventKind::static_str),
+                "{name}"
+            );
         }
         let mut names: Vec<_> = EVENTS.iter().map(|(n, _)| n).collect();
         names.sort();

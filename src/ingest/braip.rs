@@ -212,7 +212,11 @@ mod tests {
     fn every_known_status_and_type_has_a_decided_kind() {
         for (status, want) in STATUSES {
             let body = format!(r#"{{"type":"STATUS_ALTERADO","trans_status":"{status}"}}"#);
-            assert_eq!(kind_of(&body), want.and_then(EventKind::static_str), "{status}");
+            assert_eq!(
+                kind_of(&body),
+                want.and_then(EventKind::static_str),
+                "{status}"
+            );
         }
         assert_eq!(
             kind_of(r#"{"type":"ABANDONO"}"#),

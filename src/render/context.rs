@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use minijinja::value::{Object, Value};
 use minijinja::context;
+use minijinja::value::{Object, Value};
 
 use crate::domain::custom_kind::is_var_name;
 use crate::domain::{Event, EventKind};

@@ -300,7 +300,9 @@ fn a_custom_kind_reads_its_vars_and_an_absent_one_is_empty() {
         ..Event::default()
     };
     event.customer.name = Some("Ana Souza".into());
-    event.vars.insert("link".into(), "https://live.example/ana".into());
+    event
+        .vars
+        .insert("link".into(), "https://live.example/ana".into());
     let source = "{{ saudacao }}! A live começa já: {{ vars.link }}{{ vars.cupom }}";
     validate(source).expect("vars.* are known names");
     assert_eq!(
@@ -319,5 +321,8 @@ fn a_custom_kind_reads_its_vars_and_an_absent_one_is_empty() {
         vec!["cupom", "link"]
     );
     let starter = default_template(kind);
-    assert!(!starter.enabled, "a custom kind starts off until the merchant writes it");
+    assert!(
+        !starter.enabled,
+        "a custom kind starts off until the merchant writes it"
+    );
 }

@@ -78,7 +78,10 @@ async fn a_custom_kind_through_the_api_platform_plans_its_template_with_vars() {
         .expect("events listed");
     assert_eq!(held[0].status, avisa::ingest::Status::Unmapped);
     assert!(
-        held[0].reason.as_ref().is_some_and(|r| r.detail.contains("custom.aviso-de-live")),
+        held[0]
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.detail.contains("custom.aviso-de-live")),
         "{:?}",
         held[0].reason
     );
@@ -90,7 +93,12 @@ async fn a_custom_kind_through_the_api_platform_plans_its_template_with_vars() {
         &app,
         &admin,
         "/templates/personalizados",
-        &[("label", "Aviso de live"), ("name", ""), ("vars", "link, horario"), ("loja", &loja)],
+        &[
+            ("label", "Aviso de live"),
+            ("name", ""),
+            ("vars", "link, horario"),
+            ("loja", &loja),
+        ],
     )
     .await;
     assert_eq!(status, 303);
@@ -126,7 +134,10 @@ async fn a_custom_kind_through_the_api_platform_plans_its_template_with_vars() {
     let saved = fields(text);
     let saved: Vec<(&str, &str)> = saved.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, location, _) = post_form(&app, &admin, &editor, &saved).await;
-    assert_eq!((status, location.as_str()), (303, format!("{editor}?ok=saved").as_str()));
+    assert_eq!(
+        (status, location.as_str()),
+        (303, format!("{editor}?ok=saved").as_str())
+    );
 
     // A PIX reminder and the live notice for the same buyer; then the order is paid.
     let pix = json!({ "kind": "pix.generated", "order_id": "A1",
@@ -144,7 +155,10 @@ async fn a_custom_kind_through_the_api_platform_plans_its_template_with_vars() {
 
     let notices = messages_of(&app, "custom.aviso-de-live");
     assert_eq!(notices.len(), 1, "{notices:?}");
-    assert_eq!(notices[0].text, "Olá, Ana! A live começa às 20h: https://live.example/ana");
+    assert_eq!(
+        notices[0].text,
+        "Olá, Ana! A live começa às 20h: https://live.example/ana"
+    );
     assert_eq!(notices[0].phone, BUYER);
     assert!(
         notices[0].status.is_pending(),
@@ -216,7 +230,12 @@ async fn the_send_api_sends_a_custom_kinds_template_with_kind_and_vars() {
     // The template was never written: nothing would go out, and nothing is stored.
     let (status, answer) = send(&app, &token, body.clone(), Some("niver-ana-2026")).await;
     assert_eq!(status, 409, "{answer}");
-    assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("custom.aniversario"));
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("custom.aniversario")
+    );
 
     let kind = EventKind::parse_with_custom("custom.aniversario").expect("custom kind");
     app.db
@@ -227,7 +246,9 @@ async fn the_send_api_sends_a_custom_kinds_template_with_kind_and_vars() {
                 enabled: true,
                 steps: vec![TemplateStep {
                     delay: StepDelay::After { minutes: 0 },
-                    parts: vec!["Parabéns, {{ customer.first_name }}! {{ vars.idade }} anos!".into()],
+                    parts: vec![
+                        "Parabéns, {{ customer.first_name }}! {{ vars.idade }} anos!".into(),
+                    ],
                 }],
             },
         )

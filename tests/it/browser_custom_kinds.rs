@@ -38,7 +38,9 @@ async fn a_merchant_creates_a_custom_event_and_writes_its_message() {
         .await
         .expect("open");
     assert!(
-        text_of(&c, "[data-testid=custom-kinds-empty]").await.contains("aniversário"),
+        text_of(&c, "[data-testid=custom-kinds-empty]")
+            .await
+            .contains("aniversário"),
         "the empty group says what it is for"
     );
     click(&c, "[data-testid=new-custom-kind]").await;
@@ -83,13 +85,28 @@ async fn a_merchant_creates_a_custom_event_and_writes_its_message() {
         .expect("open");
     let row = text_of(&c, "[data-testid=custom-kind-row]").await;
     assert!(
-        row.contains("Aviso de live") && row.contains("custom.aviso-de-live") && row.contains("vars.horario"),
+        row.contains("Aviso de live")
+            && row.contains("custom.aviso-de-live")
+            && row.contains("vars.horario"),
         "{row}"
     );
+    let form = c
+        .find(Locator::Css("[data-testid=custom-kind-form]"))
+        .await
+        .expect("the form");
+    c.execute(
+        "arguments[0].scrollIntoView({ block: 'end' })",
+        vec![serde_json::to_value(&form).expect("element as JSON")],
+    )
+    .await
+    .expect("scroll to the form");
     shot(&c, "19c-custom-kinds").await;
     c.goto(&app.at(&format!("/templates?loja={store}")))
         .await
         .expect("open");
     let group = text_of(&c, "[data-testid=kinds-custom]").await;
-    assert!(group.contains("Aviso de live") && group.contains("Desligado"), "{group}");
+    assert!(
+        group.contains("Aviso de live") && group.contains("Desligado"),
+        "{group}"
+    );
 }

@@ -268,8 +268,9 @@ pub async fn send_message(
     };
     let vars = match input.vars {
         None => Default::default(),
-        Some(vars) => crate::ingest::read_vars(&json!({ "vars": vars }))
-            .map_err(ApiError::Validation)?,
+        Some(vars) => {
+            crate::ingest::read_vars(&json!({ "vars": vars })).map_err(ApiError::Validation)?
+        }
     };
     let request = SendRequest {
         target,

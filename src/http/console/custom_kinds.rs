@@ -98,7 +98,16 @@ pub async fn create_custom_kind(
         Ok(def) => def,
         Err(why) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return page(&state, &req, &admin.0, store, form, Some(why.to_string()), status).await;
+            return page(
+                &state,
+                &req,
+                &admin.0,
+                store,
+                form,
+                Some(why.to_string()),
+                status,
+            )
+            .await;
         }
     };
     let saved = def.clone();

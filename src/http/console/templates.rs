@@ -168,7 +168,11 @@ pub async fn list_templates(
                 for def in db.list_custom_kinds()? {
                     if let Some(custom) = def.kind() {
                         let kind = EventKind::Custom(custom);
-                        rows.push(row(kind, selected.platform, db.template(selected.id, kind)?));
+                        rows.push(row(
+                            kind,
+                            selected.platform,
+                            db.template(selected.id, kind)?,
+                        ));
                     }
                 }
                 groups.push((CUSTOM_GROUP, rows));

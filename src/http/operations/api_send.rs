@@ -120,7 +120,10 @@ pub fn event_of(request: &SendRequest, phone: Phone, user_id: u64) -> Event {
         kind: Some(kind),
         platform_event: kind.as_str().to_owned(),
         event_id: request.idempotency_key.clone(),
-        text: request.kind.is_none().then(|| request.text.trim().to_owned()),
+        text: request
+            .kind
+            .is_none()
+            .then(|| request.text.trim().to_owned()),
         send_at: request.due_at,
         vars: request.vars.clone(),
         ..Event::default()
@@ -154,7 +157,9 @@ pub fn event_of(request: &SendRequest, phone: Phone, user_id: u64) -> Event {
 fn store_of(db: &Db, target: Target, kind: Option<EventKind>) -> Result<StoreId, SendRefusal> {
     let store_id = enabled_store(db, target)?;
     if let Some(kind) = kind {
-        let custom = kind.custom().expect("check() lets only custom kinds through");
+        let custom = kind
+            .custom()
+            .expect("check() lets only custom kinds through");
         if db.custom_kind(custom)?.is_none() {
             return Err(SendRefusal::Invalid(format!(
                 "kind `{kind}` does not exist: create it in Templates → Eventos personalizados"
@@ -243,7 +248,9 @@ pub async fn send_message(
 ) -> Result<Queued, SendRefusal> {
     let phone = check(&request).map_err(SendRefusal::Invalid)?;
     let (target, kind) = (request.target, request.kind);
-    let store_id = state.run(move |db| Ok(store_of(db, target, kind))).await??;
+    let store_id = state
+        .run(move |db| Ok(store_of(db, target, kind)))
+        .await??;
     let now = state.clock.now();
     let event = event_of(&request, phone, user_id);
     let asked = event.clone();

@@ -98,7 +98,10 @@ fn custom_request(kind: &str, text: &str, vars: &[(&str, &str)]) -> SendRequest 
 #[test]
 fn kind_and_vars_replace_the_text_and_only_for_a_custom_kind() {
     let cases: [(SendRequest, Result<(), &str>); 5] = [
-        (custom_request("custom.aniversario", "", &[("idade", "30")]), Ok(())),
+        (
+            custom_request("custom.aniversario", "", &[("idade", "30")]),
+            Ok(()),
+        ),
         (custom_request("custom.aniversario", "", &[]), Ok(())),
         (
             custom_request("order.paid", "", &[]),
@@ -129,7 +132,10 @@ fn kind_and_vars_replace_the_text_and_only_for_a_custom_kind() {
 fn a_kind_request_becomes_that_kinds_event_with_the_lead_and_vars() {
     let req = custom_request("custom.aniversario", "", &[("idade", "30")]);
     let event = event_of(&req, check(&req).expect("valid"), 7);
-    assert_eq!(event.kind, EventKind::parse_with_custom("custom.aniversario"));
+    assert_eq!(
+        event.kind,
+        EventKind::parse_with_custom("custom.aniversario")
+    );
     assert_eq!(event.platform_event, "custom.aniversario");
     assert_eq!(event.text, None, "the template writes the text");
     assert_eq!(event.vars.get("idade").map(String::as_str), Some("30"));

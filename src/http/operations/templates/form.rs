@@ -341,7 +341,9 @@ mod tests {
             form.steps[0].parts[0],
             "Oi {{ customer.first_name }}\ntudo bem?"
         );
-        let template = form.validate_with_vars(EventKind::PixGenerated, &[]).expect("valid");
+        let template = form
+            .validate_with_vars(EventKind::PixGenerated, &[])
+            .expect("valid");
         assert_eq!(template.steps[1].delay, StepDelay::OnDueDate);
         assert_eq!(template.steps[0].parts.len(), 2);
     }
@@ -357,7 +359,9 @@ mod tests {
             ("delay.2", "1d"),
             ("part.2.0", "  "),
         ]));
-        let errors = form.validate_with_vars(EventKind::OrderPaid, &[]).expect_err("invalid");
+        let errors = form
+            .validate_with_vars(EventKind::OrderPaid, &[])
+            .expect_err("invalid");
         let codes: Vec<_> = errors.iter().map(|e| (e.step, e.part, e.code)).collect();
         assert_eq!(
             codes,
@@ -378,12 +382,20 @@ mod tests {
         let (form, _) = EditorForm::from_pairs(&pairs(&[
             ("enabled", "1"),
             ("delay.0", "0"),
-            ("part.0.0", "{{ saudacao }}! Link: {{ vars.link }}\n{{ vars.cupom }}"),
+            (
+                "part.0.0",
+                "{{ saudacao }}! Link: {{ vars.link }}\n{{ vars.cupom }}",
+            ),
         ]));
         let declared = vec!["link".to_owned()];
-        let errors = form.validate_with_vars(live, &declared).expect_err("cupom is not declared");
+        let errors = form
+            .validate_with_vars(live, &declared)
+            .expect_err("cupom is not declared");
         assert_eq!(
-            errors.iter().map(|e| (e.code, e.line, e.detail.as_str())).collect::<Vec<_>>(),
+            errors
+                .iter()
+                .map(|e| (e.code, e.line, e.detail.as_str()))
+                .collect::<Vec<_>>(),
             vec![("unknown_variable", Some(2), "vars.cupom")]
         );
         let declared = vec!["link".to_owned(), "cupom".to_owned()];
