@@ -131,6 +131,12 @@ fn translate(catalogs: &Catalogs, lang: &str, key: &str) -> String {
         .and_then(|c| c.get(key))
         .or_else(|| catalogs.get(LANGUAGES[0].0).and_then(|c| c.get(key)))
         .cloned()
+        // A custom kind outside a page's context (a report chart's legend): its wire name.
+        .or_else(|| {
+            key.strip_prefix("kind.")
+                .filter(|k| k.starts_with("custom."))
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| key.to_owned())
 }
 
