@@ -271,6 +271,7 @@ fn copy_tables(
         ON_WHATSAPP,
         HEALTH_DAYS,
         STORE_MAPPINGS,
+        CUSTOM_KINDS,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(
