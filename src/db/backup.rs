@@ -274,6 +274,7 @@ fn copy_tables(
         MEDIA_BLOBS,
         MESSAGE_MEDIA,
         ORDER_BUYERS,
+        CUSTOM_KINDS,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

@@ -143,6 +143,8 @@ impl Db {
                 let mut raw_id = None;
                 let delivery_index = results.len();
                 for (reading_index, reading) in delivery.readings.iter().enumerate() {
+                    let held = super::custom_kinds::known_or_unmapped(&txn, reading)?;
+                    let reading = held.as_ref().unwrap_or(reading);
                     let key = reading
                         .event
                         .as_ref()

@@ -223,6 +223,7 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         MEDIA_BLOBS,
         MESSAGE_MEDIA,
         ORDER_BUYERS,
+        CUSTOM_KINDS,
     );
     walked.push(tables::MESSAGES_BY_ORDER.name().to_owned());
     walked.push(tables::MESSAGES_BY_PHONE.name().to_owned());

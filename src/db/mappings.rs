@@ -296,7 +296,7 @@ fn move_day_count(
 ) -> Result<(), DbError> {
     let day = day_number(record.received_at);
     let old = super::report_ledger::event_bucket(record);
-    let key = (day, record.store_id.0, old);
+    let key = (day, record.store_id.0, old.as_str());
     let n = table.get(key)?.map_or(0, |v| v.value());
     if n > 1 {
         table.insert(key, n - 1)?;

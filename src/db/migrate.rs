@@ -187,8 +187,10 @@ fn migrate_from_13(txn: &WriteTransaction) -> Result<(), DbError> {
     super::order_memory::rebuild(txn)
 }
 
-/// Schema 15: custom event kinds (issue 19c's step; empty on this branch, filled at the merge).
-fn migrate_from_14(_txn: &WriteTransaction) -> Result<(), DbError> {
+/// Schema 15: the merchant's custom event kinds. Nothing to rewrite: no stored event or message
+/// has one yet.
+fn migrate_from_14(txn: &WriteTransaction) -> Result<(), DbError> {
+    txn.open_table(tables::CUSTOM_KINDS)?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 mod accounts;
 mod backup;
 mod conversations;
+mod custom_kinds;
 mod data_dir;
 mod deliverability;
 mod events;

@@ -254,12 +254,12 @@ pub(super) fn mark_refunded(
 }
 
 /// The event-day row an event counts in: its kind, or why it could not be used.
-pub(super) fn event_bucket(record: &super::EventRecord) -> &'static str {
+pub(super) fn event_bucket(record: &super::EventRecord) -> String {
     match (record.status, record.kind()) {
-        (crate::ingest::Status::Ok, Some(kind)) => kind.as_str(),
-        (crate::ingest::Status::Unmapped, _) => "unmapped",
-        (crate::ingest::Status::Ignored, _) => "ignored",
-        _ => "invalid",
+        (crate::ingest::Status::Ok, Some(kind)) => kind.as_str().to_owned(),
+        (crate::ingest::Status::Unmapped, _) => "unmapped".to_owned(),
+        (crate::ingest::Status::Ignored, _) => "ignored".to_owned(),
+        _ => "invalid".to_owned(),
     }
 }
 
@@ -268,10 +268,11 @@ pub(super) fn count_event(
     table: &mut Table<'_, (i32, u64, &'static str), u64>,
     record: &super::EventRecord,
 ) -> Result<(), DbError> {
+    let bucket = event_bucket(record);
     let key = (
         day_number(record.received_at),
         record.store_id.0,
-        event_bucket(record),
+        bucket.as_str(),
     );
     let n = table.get(key)?.map_or(0, |v| v.value());
     table.insert(key, n + 1)?;
@@ -307,11 +308,7 @@ pub(super) fn recount(
     for row in events.iter()? {
         let e: super::EventRecord = from_json(row?.1.value())?;
         *out.events
-            .entry((
-                day_number(e.received_at),
-                e.store_id.0,
-                event_bucket(&e).to_owned(),
-            ))
+            .entry((day_number(e.received_at), e.store_id.0, event_bucket(&e)))
             .or_default() += 1;
     }
     out.days.retain(|_, c| !c.is_zero());

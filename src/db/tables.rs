@@ -27,6 +27,9 @@ pub const STORE_TOKENS: TableDefinition<&str, u64> = TableDefinition::new("store
 /// Store id -> the merchant's mapping for it (JSON `ingest::mapping::Mapping`): event names
 /// its recogniser does not know, or a `custom` store's whole reading. Removed with the store.
 pub const STORE_MAPPINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("store_mappings_v1");
+/// Custom event kind name (`aniversario`, without `custom.`) -> JSON `CustomKindDef`: the
+/// merchant's own kinds. Events, messages and templates carry the name, never a row id.
+pub const CUSTOM_KINDS: TableDefinition<&str, &[u8]> = TableDefinition::new("custom_kinds_v1");
 /// Events by id (JSON `EventRecord`); ids grow with time, so id order is arrival order.
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events_v1");
 /// Raw deliveries by the id of their first event: JSON header, a zero byte, the body as received.

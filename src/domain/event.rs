@@ -1,61 +1,48 @@
 //! The normalised event: one vocabulary of kinds for every platform (DESIGN.md).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
+use super::custom_kind::CustomKind;
 use super::phone::Phone;
 
-/// The closed set of canonical event kinds. A new kind is a design change made in DESIGN.md first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// The closed set of canonical event kinds (a new one is a design change made in DESIGN.md
+/// first), the send API's `api.send`, and the merchant's own kinds (`custom.<name>`).
+///
+/// Stored and sent as its wire name (`boleto.generated`, `custom.aniversario`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventKind {
-    #[serde(rename = "checkout.abandoned")]
     CheckoutAbandoned,
-    #[serde(rename = "boleto.generated")]
     BoletoGenerated,
-    #[serde(rename = "pix.generated")]
     PixGenerated,
-    #[serde(rename = "payment.in_review")]
     PaymentInReview,
-    #[serde(rename = "payment.refused")]
     PaymentRefused,
-    #[serde(rename = "payment.overdue")]
     PaymentOverdue,
-    #[serde(rename = "payment.expired")]
     PaymentExpired,
-    #[serde(rename = "order.paid")]
     OrderPaid,
-    #[serde(rename = "order.completed")]
     OrderCompleted,
-    #[serde(rename = "order.canceled")]
     OrderCanceled,
-    #[serde(rename = "order.refunded")]
     OrderRefunded,
-    #[serde(rename = "order.chargeback")]
     OrderChargeback,
-    #[serde(rename = "order.shipped")]
     OrderShipped,
-    #[serde(rename = "shipping.out_for_delivery")]
     ShippingOutForDelivery,
-    #[serde(rename = "shipping.awaiting_pickup")]
     ShippingAwaitingPickup,
-    #[serde(rename = "shipping.delivered")]
     ShippingDelivered,
-    #[serde(rename = "shipping.problem")]
     ShippingProblem,
-    #[serde(rename = "subscription.started")]
     SubscriptionStarted,
-    #[serde(rename = "subscription.renewed")]
     SubscriptionRenewed,
-    #[serde(rename = "subscription.overdue")]
     SubscriptionOverdue,
-    #[serde(rename = "subscription.canceled")]
     SubscriptionCanceled,
-    #[serde(rename = "access.granted")]
     AccessGranted,
     /// A message someone asked for through the send API (`POST /api/v1/messages`): its text is
     /// the event's `text`. Not a platform's kind: no recogniser produces it, the templates page
     /// does not list it, and it is not in [`EventKind::ALL`].
-    #[serde(rename = "api.send")]
     ApiSend,
+    /// A kind the merchant created (post-sale: "Aniversário", "Aviso de live"): sent through
+    /// the `api` platform or the send API with free variables (`Event::vars`). Never part of the
+    /// happy path; caps, opt-out, quiet hours and pacing apply. Not in [`EventKind::ALL`].
+    Custom(CustomKind),
 }
 
 impl EventKind {
@@ -85,9 +72,10 @@ impl EventKind {
         EventKind::AccessGranted,
     ];
 
-    /// The stable wire name, e.g. `boleto.generated`.
-    pub fn as_str(self) -> &'static str {
-        match self {
+    /// The wire name with a `'static` lifetime: canonical kinds and `api.send` have one; a
+    /// custom kind's name lives in the value itself, so it has none (use [`EventKind::as_str`]).
+    pub fn static_str(self) -> Option<&'static str> {
+        Some(match self {
             EventKind::CheckoutAbandoned => "checkout.abandoned",
             EventKind::BoletoGenerated => "boleto.generated",
             EventKind::PixGenerated => "pix.generated",
@@ -111,6 +99,25 @@ impl EventKind {
             EventKind::SubscriptionCanceled => "subscription.canceled",
             EventKind::AccessGranted => "access.granted",
             EventKind::ApiSend => "api.send",
+            EventKind::Custom(_) => return None,
+        })
+    }
+
+    /// The stable wire name, e.g. `boleto.generated`, `custom.aniversario`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventKind::Custom(custom) => custom.wire(),
+            canonical => canonical
+                .static_str()
+                .expect("every kind but a custom one has a static name"),
+        }
+    }
+
+    /// The merchant's own kind, if it is one.
+    pub fn custom(self) -> Option<CustomKind> {
+        match self {
+            EventKind::Custom(custom) => Some(custom),
+            _ => None,
         }
     }
 
@@ -126,9 +133,32 @@ impl EventKind {
         )
     }
 
-    /// Parses a wire name back into a kind.
+    /// Parses a canonical kind's wire name (what platforms' mappings and filters offer).
     pub fn parse(s: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Parses a canonical kind or a custom one (`custom.<name>`), whether or not the merchant
+    /// created it: the caller checks that against the data file.
+    pub fn parse_with_custom(s: &str) -> Option<EventKind> {
+        EventKind::parse(s).or_else(|| CustomKind::parse(s).map(EventKind::Custom))
+    }
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        match wire.as_ref() {
+            "api.send" => Ok(EventKind::ApiSend),
+            other => EventKind::parse_with_custom(other)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown event kind `{other}`"))),
+        }
     }
 }
 
@@ -192,6 +222,9 @@ pub struct Event {
     /// When the send API asked the message to go out (Unix seconds); absent: at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_at: Option<i64>,
+    /// A custom kind's free variables (`vars.<name>` in its templates), as sent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
 }
 
 macro_rules! all_none {
@@ -360,6 +393,28 @@ mod tests {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
             let json = serde_json::to_string(&kind).expect("kind serialises");
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+    }
+
+    #[test]
+    fn custom_kinds_round_trip_and_unknown_names_are_refused() {
+        let kind = EventKind::parse_with_custom("custom.aviso-de-live").expect("a custom kind");
+        assert_eq!(kind.as_str(), "custom.aviso-de-live");
+        assert_eq!(
+            kind.custom().map(|c| c.name().to_owned()),
+            Some("aviso-de-live".into())
+        );
+        let json = serde_json::to_string(&kind).expect("kind serialises");
+        assert_eq!(json, "\"custom.aviso-de-live\"");
+        assert_eq!(serde_json::from_str::<EventKind>(&json).ok(), Some(kind));
+        assert_eq!(
+            serde_json::from_str::<EventKind>("\"api.send\"").ok(),
+            Some(EventKind::ApiSend)
+        );
+        // Canonical-only parsing (mappings, filters) does not take custom names.
+        assert_eq!(EventKind::parse("custom.aviso-de-live"), None);
+        for bad in ["\"custom.\"", "\"custom.Niver\"", "\"boleto\"", "7"] {
+            assert!(serde_json::from_str::<EventKind>(bad).is_err(), "{bad}");
         }
     }
 

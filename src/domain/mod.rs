@@ -4,6 +4,7 @@
 //! (`reason`), the report rules (`report`) and sending maths. No I/O, no async, no redb.
 
 pub mod clock;
+pub mod custom_kind;
 pub mod deliverability;
 pub mod erasure;
 pub mod event;
@@ -30,6 +31,7 @@ pub mod store;
 pub mod template;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use custom_kind::{CustomKind, CustomKindDef};
 pub use event::{
     Access, Customer, Event, EventKind, Payment, PaymentMethod, Product, Shipping, Subscription,
     Utm,

@@ -97,6 +97,8 @@ routes! {
     DELETE "/api/v1/instances/{id}"          Admin  => api::instances::delete_instance;
     POST "/api/v1/instances/{id}/stores"     Admin  => api::instances::link_store;
     GET  "/templates"                        User   => console::templates::list_templates;
+    GET  "/templates/personalizados"         User   => console::custom_kinds::list_custom_kinds;
+    POST "/templates/personalizados"         Admin  => console::custom_kinds::create_custom_kind;
     GET  "/templates/{id}/{kind}"            User   => console::templates::edit_template;
     POST "/templates/{id}/{kind}"            Admin  => console::templates::save_template;
     POST "/templates/{id}/{kind}/padrao"     Admin  => console::templates::reset_template;

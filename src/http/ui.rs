@@ -92,6 +92,16 @@ impl Ui {
                 .lookup("lang")
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_else(|| LANGUAGES[0].0.to_owned());
+            // The merchant's own kinds carry the label they gave them (`custom_kinds`, a map
+            // name -> label the layout context holds), else their wire name.
+            if let Some(name) = key.strip_prefix("kind.custom.") {
+                return state
+                    .lookup("custom_kinds")
+                    .and_then(|labels| labels.get_attr(name).ok())
+                    .filter(|label| !label.is_undefined() && !label.is_none())
+                    .map(|label| label.to_string())
+                    .unwrap_or_else(|| format!("custom.{name}"));
+            }
             translate(&for_t, &lang, key)
         });
         env.add_filter("datetime", format_datetime);
@@ -121,6 +131,12 @@ fn translate(catalogs: &Catalogs, lang: &str, key: &str) -> String {
         .and_then(|c| c.get(key))
         .or_else(|| catalogs.get(LANGUAGES[0].0).and_then(|c| c.get(key)))
         .cloned()
+        // A custom kind outside a page's context (a report chart's legend): its wire name.
+        .or_else(|| {
+            key.strip_prefix("kind.")
+                .filter(|k| k.starts_with("custom."))
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| key.to_owned())
 }
 

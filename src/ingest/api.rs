@@ -1,15 +1,22 @@
 //! avisa's own JSON format for custom integrations (docs/API.md): the body is the normalised
 //! event itself, one object or `{"events": [...]}`; checks the Bearer / X-Avisa-Token secret.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::common::{at, body_value, first_text, int, list, text, timestamp};
 use super::signature::check_token;
 use super::{Draft, ParseError, Request, SignatureError};
+use crate::domain::custom_kind::{MAX_VAR_NAME, is_var_name};
 use crate::domain::{EventKind, PaymentMethod, Product};
 
 /// The most events one request may carry; more is a misuse, refused whole.
 const MAX_EVENTS: usize = 100;
+
+/// The most free variables (`vars`) one event may carry, and the longest value (characters).
+pub const MAX_VARS: usize = 50;
+pub const MAX_VAR_CHARS: usize = 2_000;
 
 /// Reads one delivery: a single event object, or several under `events`.
 pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
@@ -45,7 +52,10 @@ fn event(v: &Value) -> Result<Draft, String> {
     let mut draft = Draft::new(name.as_str());
     draft.delivery_id = text(v, "event_id");
     let ev = &mut draft.event;
-    ev.kind = EventKind::parse(&name);
+    // A custom kind (`custom.aniversario`) is read here whether or not the merchant created it;
+    // storage holds one it does not know as unmapped (`db::custom_kinds`).
+    ev.kind = EventKind::parse_with_custom(&name);
+    ev.vars = vars(v)?;
     ev.event_id = draft.delivery_id.clone();
     ev.order_id = text(v, "order_id");
     ev.occurred_at = timestamp(v, "occurred_at");
@@ -96,6 +106,43 @@ fn event(v: &Value) -> Result<Draft, String> {
 
     draft.phone(first_text(v, &["customer.phone", "phone"]));
     Ok(draft)
+}
+
+/// The free variables of a custom kind: `{"vars": {"link": "https://…", "vagas": 30}}`. Text,
+/// numbers and true/false are kept as text; `null` is absent; anything else is refused, with the
+/// variable's name.
+pub fn vars(v: &Value) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    let object = match at(v, "vars") {
+        None | Some(Value::Null) => return Ok(out),
+        Some(Value::Object(object)) => object,
+        Some(_) => return Err("`vars` must be an object of name: value".into()),
+    };
+    if object.len() > MAX_VARS {
+        return Err(format!("at most {MAX_VARS} vars, got {}", object.len()));
+    }
+    for (name, value) in object {
+        if !is_var_name(name) {
+            return Err(format!(
+                "vars: `{name}` is not a variable name (a-z, 0-9 and _, starting with a letter, \
+                 at most {MAX_VAR_NAME} characters)"
+            ));
+        }
+        let value = match value {
+            Value::Null => continue,
+            Value::String(s) => s.trim().to_owned(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => return Err(format!("vars.{name} must be text, a number or true/false")),
+        };
+        if value.chars().count() > MAX_VAR_CHARS {
+            return Err(format!(
+                "vars.{name} is longer than {MAX_VAR_CHARS} characters"
+            ));
+        }
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
 }
 
 fn method(name: &str) -> PaymentMethod {
@@ -154,6 +201,65 @@ mod tests {
         assert_eq!(readings[0].status, Status::Unmapped);
         let event = readings[0].event.as_ref().expect("event");
         assert_eq!(event.platform_event, "order.teleported");
+    }
+
+    #[test]
+    fn a_custom_kind_carries_the_lead_and_its_vars() {
+        let body = r#"{"kind":"custom.aviso-de-live","occurred_at":"2026-12-07T12:00:00Z",
+            "customer":{"name":"Ana Souza","email":"ana@example.com","phone":"11987654321"},
+            "vars":{"link":" https://live.example/x ","vagas":30,"gratis":true,"cupom":null}}"#;
+        let readings = read(body);
+        assert_eq!(readings[0].status, Status::Ok);
+        let event = readings[0].event.as_ref().expect("event");
+        assert_eq!(
+            event.kind.map(|k| k.as_str().to_owned()).as_deref(),
+            Some("custom.aviso-de-live")
+        );
+        assert_eq!(event.customer.first_name.as_deref(), Some("Ana"));
+        assert_eq!(event.customer.email.as_deref(), Some("ana@example.com"));
+        let vars: Vec<(&str, &str)> = event
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            vars,
+            [
+                ("gratis", "true"),
+                ("link", "https://live.example/x"),
+                ("vagas", "30")
+            ]
+        );
+        // Another live (other vars, another time) is another event, not a duplicate.
+        let other = body.replace("/x ", "/y ").replace("12:00", "18:00");
+        let other = read(&other);
+        assert_ne!(
+            other[0].event.as_ref().expect("event").dedup_key,
+            event.dedup_key
+        );
+    }
+
+    #[test]
+    fn bad_vars_are_refused_with_the_name() {
+        let why = |vars: &str| {
+            let body = format!(r#"{{"kind":"custom.niver","phone":"11987654321","vars":{vars}}}"#);
+            read(&body)[0]
+                .reason
+                .as_ref()
+                .map(|r| (r.code, r.detail.clone()))
+                .expect("a reason")
+        };
+        for (vars, says) in [
+            (r#"{"Nome":"x"}"#, "`Nome` is not a variable name"),
+            (r#"{"a":{"b":1}}"#, "vars.a must be text"),
+            (r#"[1]"#, "`vars` must be an object"),
+        ] {
+            let (code, detail) = why(vars);
+            assert_eq!(code, ReasonCode::UnknownShape, "{vars}");
+            assert!(detail.contains(says), "{detail} should say {says}");
+        }
+        let long = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_VAR_CHARS + 1));
+        assert!(why(&long).1.contains("longer than"));
     }
 
     #[test]

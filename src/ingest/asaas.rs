@@ -216,7 +216,7 @@ mod tests {
         readings[0]
             .event
             .as_ref()
-            .and_then(|e| e.kind.map(|k| k.as_str()))
+            .and_then(|e| e.kind.and_then(EventKind::static_str))
     }
 
     #[test]
@@ -225,7 +225,11 @@ mod tests {
             let body = format!(
                 r#"{{"event":"{name}","payment":{{"id":"pay_1","billingType":"BOLETO"}}}}"#
             );
-            assert_eq!(kind_of(&body), kind.map(|k| k.as_str()), "{name}");
+            assert_eq!(
+                kind_of(&body),
+                kind.and_then(EventKind::static_str),
+                "{name}"
+            );
         }
         let mut names: Vec<_> = EVENTS.iter().map(|(n, _)| n).collect();
         names.sort();

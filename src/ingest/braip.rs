@@ -206,14 +206,18 @@ mod tests {
             .event
             .as_ref()
             .and_then(|e| e.kind)
-            .map(|k| k.as_str())
+            .and_then(EventKind::static_str)
     }
 
     #[test]
     fn every_known_status_and_type_has_a_decided_kind() {
         for (status, want) in EVENTS {
             let body = format!(r#"{{"type":"STATUS_ALTERADO","trans_status":"{status}"}}"#);
-            assert_eq!(kind_of(&body), want.map(|k| k.as_str()), "{status}");
+            assert_eq!(
+                kind_of(&body),
+                want.and_then(EventKind::static_str),
+                "{status}"
+            );
         }
         assert_eq!(
             kind_of(r#"{"type":"ABANDONO"}"#),

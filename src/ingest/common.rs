@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{PhoneProblem, ReasonCode, Request};
-use crate::domain::{Event, Phone};
+use crate::domain::{Event, EventKind, Phone};
 
 /// A platform's reading of one event, before `ingest` decides its status.
 #[derive(Clone, Debug, Default)]
@@ -365,7 +365,8 @@ pub fn dedup_key(event: &Event, delivery_id: Option<&str>) -> String {
             feed(
                 event
                     .kind
-                    .map(|k| k.as_str())
+                    .as_ref()
+                    .map(EventKind::as_str)
                     .unwrap_or(&event.platform_event),
             );
             feed(event.order_id.as_deref().unwrap_or_default());
@@ -392,6 +393,15 @@ pub fn dedup_key(event: &Event, delivery_id: Option<&str>) -> String {
                 // Without an order id, products tell two carts apart.
                 for product in &event.products {
                     feed(&product.name);
+                }
+            }
+            // A custom kind has no order to tell two apart: its time and variables do (two
+            // lives, two birthdays). Canonical kinds' keys stay as they were stored.
+            if event.kind.is_some_and(|k| k.custom().is_some()) {
+                feed(event.occurred_at.as_deref().unwrap_or_default());
+                for (name, value) in &event.vars {
+                    feed(name);
+                    feed(value);
                 }
             }
         }

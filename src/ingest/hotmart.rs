@@ -224,7 +224,7 @@ mod tests {
         for (name, kind) in want {
             let readings = read(&body(name, "{}"));
             let event = readings[0].event.as_ref().expect("event");
-            assert_eq!(event.kind.map(|k| k.as_str()), kind, "{name}");
+            assert_eq!(event.kind.and_then(EventKind::static_str), kind, "{name}");
             assert_eq!(event.platform_event, name);
         }
     }

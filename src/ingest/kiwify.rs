@@ -251,7 +251,7 @@ mod tests {
         for (name, kind) in want {
             let body = format!(r#"{{"webhook_event_type":"{name}"}}"#);
             assert_eq!(
-                kind_of_body(&body).map(|k| k.as_str()),
+                kind_of_body(&body).and_then(EventKind::static_str),
                 Some(kind),
                 "{name}"
             );

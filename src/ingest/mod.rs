@@ -54,6 +54,7 @@ mod fuzz_tests;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Event, PhoneError, Platform};
+pub use api::vars as read_vars;
 pub use common::{Draft, ParseError};
 pub use invalid::InvalidKind;
 pub use signature::SignatureError;

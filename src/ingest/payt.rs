@@ -170,7 +170,7 @@ mod tests {
         readings[0]
             .event
             .as_ref()
-            .and_then(|e| e.kind.map(|k| k.as_str()))
+            .and_then(|e| e.kind.and_then(EventKind::static_str))
     }
 
     #[test]

@@ -6,9 +6,44 @@
 //! `store.public_name` is the name buyers read, and `store.name`, which templates written before
 //! it existed use, renders that same buyer-facing name.
 
-use minijinja::{Value, context};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use minijinja::context;
+use minijinja::value::{Object, Value};
+
+use crate::domain::custom_kind::is_var_name;
 use crate::domain::{Event, EventKind};
+
+/// `vars`: a custom kind's free variables. Like every other variable, one the event did not
+/// carry renders empty instead of failing: an automation that leaves out `vars.cupom` sends the
+/// message without it, as a platform that leaves out the boleto URL does.
+#[derive(Debug)]
+struct Vars(BTreeMap<String, String>);
+
+impl Object for Vars {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        Some(Value::from(self.0.get(name).cloned().unwrap_or_default()))
+    }
+}
+
+/// The `vars.<name>` a template source names, sorted; what the editor checks
+/// against the names a custom kind declares. Unparsable sources give none (the syntax check
+/// reports those).
+pub fn vars_used(source: &str) -> Vec<String> {
+    let env = minijinja::Environment::new();
+    let Ok(template) = env.template_from_str(source) else {
+        return Vec::new();
+    };
+    let mut used: Vec<String> = template
+        .undeclared_variables(true)
+        .into_iter()
+        .filter_map(|name| name.strip_prefix("vars.").map(str::to_owned))
+        .collect();
+    used.sort();
+    used
+}
 
 /// Every variable, dotted. Order is the editor's.
 pub const VARIABLES: &[&str] = &[
@@ -58,6 +93,10 @@ pub(super) fn is_known(name: &str) -> bool {
         || name == "store.name"
         // The text of a send API request (`api.send`'s shipped template); empty elsewhere.
         || name == "mensagem"
+        // A custom kind's free variables: any name renders (empty when absent); the editor
+        // refuses names the kind does not declare (`unknown_vars`).
+        || name == "vars"
+        || name.strip_prefix("vars.").is_some_and(is_var_name)
         || [
             "customer",
             "store",
@@ -130,6 +169,9 @@ pub fn variables_for(kind: EventKind) -> Vec<&'static str> {
         ],
         EventKind::AccessGranted => &["access.url", "access.login"],
         EventKind::ApiSend => &["mensagem"],
+        // A custom kind's own variables (`vars.<name>`) are in its definition: the editor adds
+        // them (`http::console::templates`).
+        EventKind::Custom(_) => &[],
     };
     common.iter().chain(specific).copied().collect()
 }
@@ -194,7 +236,7 @@ pub fn message_context(event: &Event, public_name: &str) -> Value {
         total_cents => event.total_cents.map(Value::from).unwrap_or_else(|| Value::from("")),
         currency => event.currency.clone().unwrap_or_else(|| "BRL".into()),
         platform => event.platform.clone(),
-        kind => event.kind.map(|k| k.as_str()).unwrap_or_default(),
+        kind => event.kind.as_ref().map(EventKind::as_str).unwrap_or_default(),
         payment => context! {
             method => p.method.map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()).unwrap_or_default(),
             boleto_url => s(&p.boleto_url),
@@ -220,6 +262,7 @@ pub fn message_context(event: &Event, public_name: &str) -> Value {
         },
         access => context! { url => s(&event.access.url), login => s(&event.access.login) },
         mensagem => s(&event.text),
+        vars => Value::from_object(Vars(event.vars.clone())),
         utm => context! {
             source => s(&event.utm.source),
             medium => s(&event.utm.medium),

@@ -2,15 +2,26 @@
 
 use rust_embed::RustEmbed;
 
-use crate::domain::template::{MessageTemplate, parse_template_file};
+use crate::domain::template::{MessageTemplate, StepDelay, TemplateStep, parse_template_file};
 use crate::domain::{EventKind, Platform};
 
 #[derive(RustEmbed)]
 #[folder = "templates/messages/"]
 struct Defaults;
 
-/// The default template of a kind.
+/// The default template of a kind. A custom kind ships none: until the merchant writes and
+/// switches on its text, it is off (an event of it plans nothing) with a greeting to start from.
 pub fn default_template(kind: EventKind) -> MessageTemplate {
+    if kind.custom().is_some() {
+        return MessageTemplate {
+            kind,
+            enabled: false,
+            steps: vec![TemplateStep {
+                delay: StepDelay::After { minutes: 0 },
+                parts: vec!["{{ saudacao }}!".to_owned()],
+            }],
+        };
+    }
     let name = format!("{}.txt", kind.as_str());
     let file =
         Defaults::get(&name).unwrap_or_else(|| panic!("default template {name} is compiled in"));
@@ -38,7 +49,7 @@ mod tests {
             EventKind::ALL
                 .into_iter()
                 .filter(|k| k.is_shipping() && default_template_for(*k, platform).enabled)
-                .map(EventKind::as_str)
+                .filter_map(EventKind::static_str)
                 .collect()
         };
         for platform in [

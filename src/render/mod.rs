@@ -9,7 +9,7 @@ mod explain;
 
 use minijinja::{Environment, UndefinedBehavior};
 
-pub use context::{VARIABLES, message_context, variables_for};
+pub use context::{VARIABLES, message_context, variables_for, vars_used};
 pub use defaults::{default_template, default_template_for};
 pub use explain::{LiteralTag, literal_tags};
 

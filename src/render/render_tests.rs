@@ -326,3 +326,39 @@ fn deliverability_variants_are_fixed_per_event_and_every_alternative_is_checked(
         "{err:?}"
     );
 }
+
+#[test]
+fn a_custom_kind_reads_its_vars_and_an_absent_one_is_empty() {
+    let kind = EventKind::parse_with_custom("custom.aviso-de-live").expect("custom");
+    let mut event = Event {
+        platform: "api".into(),
+        kind: Some(kind),
+        ..Event::default()
+    };
+    event.customer.name = Some("Ana Souza".into());
+    event
+        .vars
+        .insert("link".into(), "https://live.example/ana".into());
+    let source = "{{ saudacao }}! A live começa já: {{ vars.link }}{{ vars.cupom }}";
+    validate(source).expect("vars.* are known names");
+    assert_eq!(
+        render(source, &event, "Loja").expect("renders"),
+        "Olá, Ana! A live começa já: https://live.example/ana"
+    );
+    assert_eq!(
+        validate("{{ vars.Link }}"),
+        Err(RenderError::UnknownVariable {
+            name: "vars.Link".into(),
+            line: 1
+        })
+    );
+    assert_eq!(
+        vars_used("{{ vars.link }} {% if vars.cupom %}{{ vars.cupom }}{% endif %} {{ saudacao }}"),
+        vec!["cupom", "link"]
+    );
+    let starter = default_template(kind);
+    assert!(
+        !starter.enabled,
+        "a custom kind starts off until the merchant writes it"
+    );
+}

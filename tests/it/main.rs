@@ -1,10 +1,12 @@
 //! avisa's integration tests: one binary, the real server on 127.0.0.1:0, a temporary data
 //! directory per test, no sleeps.
 
+mod api_custom_kinds;
 mod api_send;
 mod architecture;
 mod auth;
 mod browser;
+mod browser_custom_kinds;
 mod browser_mapping;
 mod browser_replies;
 mod browser_media;

@@ -343,7 +343,9 @@ async fn send_fixture_posts_a_body_to_a_running_avisa() {
         .expect("events");
     assert_eq!(events.len(), 1);
     assert_eq!(
-        events[0].kind().map(|k| k.as_str()),
+        events[0]
+            .kind()
+            .and_then(avisa::domain::EventKind::static_str),
         Some("order.paid"),
         "the header reached avisa"
     );

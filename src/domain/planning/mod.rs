@@ -91,9 +91,10 @@ pub fn closed_by_payment(kind: EventKind) -> bool {
 
 /// Messages that count toward the per-buyer cap. Confirmations (paid, shipped, access, …) are
 /// what the buyer expects, so they never count and are never held back. A message sent through
-/// the send API is the merchant reaching out on their own: it counts like a reminder.
+/// the send API, and a custom kind's (a birthday, a live), is the merchant reaching out on their
+/// own: it counts like a reminder. (No payment closes those: `closed_by_payment` leaves them.)
 pub fn counts_toward_cap(kind: EventKind) -> bool {
-    closed_by_payment(kind) || kind == EventKind::ApiSend
+    closed_by_payment(kind) || matches!(kind, EventKind::ApiSend | EventKind::Custom(_))
 }
 
 /// Quiet hours in Brasília time: messages due inside wait for the end.

@@ -201,8 +201,18 @@ pub struct SendInput {
     /// The buyer's name, shown in the console.
     #[serde(default)]
     name: Option<String>,
-    /// The message, sent as written.
-    text: String,
+    /// The message, sent as written. Or `kind` + `vars` instead.
+    #[serde(default)]
+    text: Option<String>,
+    /// A custom kind (`custom.<name>`): its template is sent, with `vars` in it.
+    #[serde(default)]
+    kind: Option<String>,
+    /// The custom kind's variables, `{"name": "value"}`.
+    #[serde(default)]
+    vars: Option<serde_json::Value>,
+    /// The lead's e-mail (`customer.email` in the template).
+    #[serde(default)]
+    email: Option<String>,
     /// Unix seconds; absent or past: as soon as pacing allows.
     #[serde(default)]
     due_at: Option<i64>,
@@ -249,11 +259,27 @@ pub async fn send_message(
             ));
         }
     };
+    let kind = match input.kind.as_deref() {
+        None => None,
+        Some(name) => Some(
+            EventKind::parse_with_custom(name.trim())
+                .ok_or_else(|| ApiError::Validation(format!("unknown kind `{name}`")))?,
+        ),
+    };
+    let vars = match input.vars {
+        None => Default::default(),
+        Some(vars) => {
+            crate::ingest::read_vars(&json!({ "vars": vars })).map_err(ApiError::Validation)?
+        }
+    };
     let request = SendRequest {
         target,
         to: input.to,
         name: input.name,
-        text: input.text,
+        text: input.text.unwrap_or_default(),
+        kind,
+        vars,
+        email: input.email,
         due_at: input.due_at,
         idempotency_key,
         body: body.to_vec(),
@@ -265,6 +291,11 @@ pub async fn send_message(
             return Err(ApiError::Db(DbError::Conflict(
                 "the store is switched off: it sends nothing".into(),
             )));
+        }
+        Err(SendRefusal::TemplateOff(kind)) => {
+            return Err(ApiError::Db(DbError::Conflict(format!(
+                "the store's template for {kind} is off: write it and switch it on in Templates"
+            ))));
         }
         Err(SendRefusal::KeyReused) => {
             return Err(ApiError::Db(DbError::Conflict(

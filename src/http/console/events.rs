@@ -38,7 +38,7 @@ fn row_view(e: &EventRecord, names: &HashMap<StoreId, String>) -> Value {
         store_name => names.get(&e.store_id),
         store_id => e.store_id,
         platform => platform_label(&e.platform),
-        kind => e.kind().map(EventKind::as_str),
+        kind => e.kind().map(|k| k.as_str().to_owned()),
         platform_event => event.map(|ev| ev.platform_event.as_str()).filter(|s| !s.is_empty()),
         first_name => event.and_then(|ev| ev.customer.first_name.as_deref()),
         phone => event.and_then(|ev| ev.customer.phone.as_ref()).map(|p| mask_phone(p.as_str())),

@@ -209,7 +209,7 @@ async fn preview(state: &AppState, loaded: &Loaded, mapping: &Mapping) -> (Value
     let view = context! {
         status => crate::http::operations::events::status_str(reading.status),
         reason => reading.reason.map(|r| r.detail),
-        kind => event.as_ref().and_then(|e| e.kind).map(EventKind::as_str),
+        kind => event.as_ref().and_then(|e| e.kind.as_ref()).map(EventKind::as_str),
         event => event.map(|e| serde_json::to_string_pretty(&e).expect("an event serialises")),
         message => message,
     };

@@ -17,6 +17,7 @@ const LANG_COOKIE: &str = "avisa_lang";
 /// Flash messages a redirect may ask for (`?ok=key`); anything else is ignored.
 const FLASHES: &[&str] = &[
     "saved",
+    "custom_kind_created",
     "mapping_saved",
     "mapping_removed",
     "reprocessed_none",
@@ -135,17 +136,22 @@ impl<'a> Page<'a> {
             status,
         } = self;
         let logged_in = viewer.is_some();
-        let (settings, unmapped_count) = state
+        let (settings, unmapped_count, custom_kinds) = state
             .run(move |db| {
                 // The Eventos badge: only people who can open the page see it.
-                let unmapped = if logged_in {
-                    db.unacknowledged_unmapped()?
+                let (unmapped, custom_kinds) = if logged_in {
+                    (db.unacknowledged_unmapped()?, db.list_custom_kinds()?)
                 } else {
-                    0
+                    (0, Vec::new())
                 };
-                Ok((db.console_settings()?, unmapped))
+                Ok((db.console_settings()?, unmapped, custom_kinds))
             })
             .await?;
+        // Labels of the merchant's own kinds, for `t("kind.custom.<name>")` (`http::ui`).
+        let custom_kinds: std::collections::BTreeMap<String, String> = custom_kinds
+            .into_iter()
+            .map(|d| (d.name, d.label))
+            .collect();
         let lang = match viewer {
             Some(v) => supported_lang(&v.user.lang),
             None => req
@@ -192,6 +198,7 @@ impl<'a> Page<'a> {
             active => active,
             flash => flash,
             unmapped_count => unmapped_count,
+            custom_kinds => custom_kinds,
             company_name => settings.company_name,
             languages => LANGUAGES.iter().map(|(code, name)| context! { code => *code, name => *name }).collect::<Vec<_>>(),
             version => env!("CARGO_PKG_VERSION"),

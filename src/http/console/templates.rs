@@ -73,6 +73,9 @@ pub const KIND_GROUPS: [(&str, &[EventKind]); 5] = [
     ("access", &[EventKind::AccessGranted]),
 ];
 
+/// The list's last group: the merchant's custom kinds (`/templates/personalizados`).
+pub const CUSTOM_GROUP: &str = "custom";
+
 /// Delays offered beside the free-text field (`StepDelay::parse` reads any of them).
 const DELAY_SUGGESTIONS: [&str; 9] = [
     "na hora",
@@ -105,7 +108,7 @@ pub struct ListQuery {
 /// One row of the list.
 #[derive(Serialize)]
 struct KindRow {
-    kind: &'static str,
+    kind: String,
     enabled: bool,
     steps: usize,
     first_delay: Option<DelayView>,
@@ -116,7 +119,7 @@ fn row(kind: EventKind, platform: Platform, stored: Option<MessageTemplate>) -> 
     let custom = stored.is_some();
     let template = stored.unwrap_or_else(|| default_template_for(kind, platform));
     KindRow {
-        kind: kind.as_str(),
+        kind: kind.as_str().to_owned(),
         enabled: template.enabled,
         steps: template.steps.len(),
         first_delay: template
@@ -159,6 +162,20 @@ pub async fn list_templates(
                     }
                     groups.push((group, rows));
                 }
+                // The merchant's own kinds, last (shown even when there are none: the link
+                // to create one lives there).
+                let mut rows = Vec::new();
+                for def in db.list_custom_kinds()? {
+                    if let Some(custom) = def.kind() {
+                        let kind = EventKind::Custom(custom);
+                        rows.push(row(
+                            kind,
+                            selected.platform,
+                            db.template(selected.id, kind)?,
+                        ));
+                    }
+                }
+                groups.push((CUSTOM_GROUP, rows));
             }
             Ok((stores, selected, groups))
         })
@@ -187,7 +204,17 @@ pub async fn list_templates(
 /// The store id and kind of an editor URL. Both are read after authentication (a typed `Path`
 /// could refuse a request before the auth extractor had its say).
 fn target(path: &web::Path<(String, String)>) -> Option<(StoreId, EventKind)> {
-    Some((path.0.parse().ok()?, EventKind::parse(&path.1)?))
+    Some((path.0.parse().ok()?, EventKind::parse_with_custom(&path.1)?))
+}
+
+/// The variables a kind declares for its templates (`vars.<name>`): a custom kind's, from its
+/// definition; none for a canonical kind. A custom kind nobody created is not found.
+async fn declared_vars(state: &AppState, kind: EventKind) -> Result<Vec<String>, ApiError> {
+    let Some(custom) = kind.custom() else {
+        return Ok(Vec::new());
+    };
+    let def = state.run(move |db| db.custom_kind(custom)).await?;
+    Ok(def.ok_or(ApiError::NotFound)?.vars)
 }
 
 /// A form body as its fields, in order.
@@ -203,6 +230,8 @@ struct Editor {
     form: EditorForm,
     errors: Vec<FieldError>,
     preview: Option<PreviewView>,
+    /// A custom kind's declared variables (`vars.<name>`); none for a canonical kind.
+    vars: Vec<String>,
 }
 
 async fn editor_page(
@@ -212,10 +241,13 @@ async fn editor_page(
     editor: Editor,
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let variables: Vec<Value> = variables_for(editor.kind)
+    let mut variables: Vec<Value> = variables_for(editor.kind)
         .into_iter()
         .map(|name| context! { name => name, insert => format!("{{{{ {name} }}}}") })
         .collect();
+    variables.extend(editor.vars.iter().map(|name| {
+        context! { name => format!("vars.{name}"), insert => format!("{{{{ vars.{name} }}}}"), own => true }
+    }));
     let filters: Vec<Value> = FILTERS
         .iter()
         .map(|(name, example, result)| context! { name => *name, example => *example, result => *result })
@@ -254,6 +286,7 @@ pub async fn edit_template(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = target(&path).ok_or(ApiError::NotFound)?;
+    let vars = declared_vars(&state, kind).await?;
     let (store, custom, template) = load_template(&state, id, kind).await?;
     let form = EditorForm::from_template(&template);
     let preview = Some(preview_of(&state, &store, kind, &form).await?);
@@ -264,6 +297,7 @@ pub async fn edit_template(
         form,
         errors: Vec::new(),
         preview,
+        vars,
     };
     editor_page(&state, &req, &viewer, editor, StatusCode::OK).await
 }
@@ -277,9 +311,10 @@ pub async fn save_template(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = target(&path).ok_or(ApiError::NotFound)?;
+    let vars = declared_vars(&state, kind).await?;
     let (store, custom, _) = load_template(&state, id, kind).await?;
     let (form, _) = EditorForm::from_pairs(&pairs(&body));
-    let checked = match form.validate(kind) {
+    let checked = match form.validate_with_vars(kind, &vars) {
         Ok(template) => {
             let over = budget_errors(&state, &store, kind, &form).await;
             if over.is_empty() {
@@ -304,6 +339,7 @@ pub async fn save_template(
                 form,
                 errors,
                 preview: None,
+                vars,
             };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             editor_page(&state, &req, &admin.0, editor, status).await
@@ -318,6 +354,7 @@ pub async fn reset_template(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = target(&path).ok_or(ApiError::NotFound)?;
+    declared_vars(&state, kind).await?;
     state
         .run(move |db| {
             db.store(id)?;
@@ -340,6 +377,7 @@ pub async fn preview_template(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (id, kind) = target(&path).ok_or(ApiError::NotFound)?;
+    let vars = declared_vars(&state, kind).await?;
     let (store, custom, _) = load_template(&state, id, kind).await?;
     let (mut form, action) = EditorForm::from_pairs(&pairs(&body));
     form.apply(action.unwrap_or(Action::Preview));
@@ -351,6 +389,7 @@ pub async fn preview_template(
         form,
         errors: Vec::new(),
         preview,
+        vars,
     };
     editor_page(&state, &req, &viewer, editor, StatusCode::OK).await
 }
@@ -386,6 +425,7 @@ mod tests {
                 .iter()
                 .map(|(g, _)| format!("templates.group.{g}")),
         );
+        wanted.push(format!("templates.group.{CUSTOM_GROUP}"));
         wanted.extend(
             FILTERS
                 .iter()

@@ -3,6 +3,12 @@
 //! (opt-out, buyer cap, quiet hours, test mode) and the outbox sends it like any message (pacing,
 //! 48 h expiry, retries). The idempotency key is the event's dedup key: a replay finds the first
 //! request's event and answers its message. No actix types.
+//!
+//! Instead of a text, a request may name a custom kind with its variables (`kind + vars`): the
+//! event is then that kind's, and planning sends the store's template for it, every step, like
+//! a custom event posted through the `api` platform.
+
+use std::collections::BTreeMap;
 
 use crate::db::{Db, DbError, Delivery, MessageFilter, RawDelivery, Recorded};
 use crate::domain::{Event, EventKind, InstanceId, Message, Phone, Platform, StoreId};
@@ -24,7 +30,13 @@ pub struct SendRequest {
     pub target: Target,
     pub to: String,
     pub name: Option<String>,
+    /// The text to send as written; empty when `kind` is given.
     pub text: String,
+    /// A custom kind whose template is sent instead of a text, with its variables.
+    pub kind: Option<EventKind>,
+    pub vars: BTreeMap<String, String>,
+    /// The lead's e-mail (`customer.email` in a custom kind's template).
+    pub email: Option<String>,
     /// Unix seconds; absent or past: at once.
     pub due_at: Option<i64>,
     pub idempotency_key: Option<String>,
@@ -41,6 +53,9 @@ pub enum SendRefusal {
     StoreDisabled,
     /// The idempotency key was used before for another buyer or another text (409).
     KeyReused,
+    /// The store's template for the custom kind is off (or was never written): nothing would
+    /// be sent (409).
+    TemplateOff(EventKind),
     Intake(IntakeError),
     Db(DbError),
 }
@@ -64,8 +79,20 @@ pub const MAX_KEY_LEN: usize = 255;
 /// The checks that need nothing stored: the phone, the text, the key. Returns the phone.
 pub fn check(request: &SendRequest) -> Result<Phone, String> {
     let phone = Phone::parse(&request.to).map_err(|e| format!("to: {e}"))?;
-    if request.text.trim().is_empty() {
-        return Err("text is empty".into());
+    match request.kind {
+        Some(kind) if kind.custom().is_none() => {
+            return Err(format!(
+                "kind `{kind}` is not a custom kind (custom.<name>): platform kinds come from \
+                 their events"
+            ));
+        }
+        Some(_) if !request.text.trim().is_empty() => {
+            return Err("give text, or kind with vars, not both".into());
+        }
+        Some(_) => {}
+        None if !request.vars.is_empty() => return Err("vars go with a kind".into()),
+        None if request.text.trim().is_empty() => return Err("text is empty".into()),
+        None => {}
     }
     if request.text.len() > crate::render::MAX_OUTPUT_BYTES {
         return Err(format!(
@@ -87,15 +114,26 @@ pub fn check(request: &SendRequest) -> Result<Phone, String> {
 /// The `api.send` event a request becomes. The dedup key scopes the idempotency key to the
 /// user who sent it, so two integrations cannot collide.
 pub fn event_of(request: &SendRequest, phone: Phone, user_id: u64) -> Event {
+    let kind = request.kind.unwrap_or(EventKind::ApiSend);
     let mut event = Event {
         platform: Platform::Api.id().to_owned(),
-        kind: Some(EventKind::ApiSend),
-        platform_event: EventKind::ApiSend.as_str().to_owned(),
+        kind: Some(kind),
+        platform_event: kind.as_str().to_owned(),
         event_id: request.idempotency_key.clone(),
-        text: Some(request.text.trim().to_owned()),
+        text: request
+            .kind
+            .is_none()
+            .then(|| request.text.trim().to_owned()),
         send_at: request.due_at,
+        vars: request.vars.clone(),
         ..Event::default()
     };
+    event.customer.email = request
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned);
     event.customer.phone = Some(phone);
     event.customer.name = request
         .name
@@ -103,14 +141,39 @@ pub fn event_of(request: &SendRequest, phone: Phone, user_id: u64) -> Event {
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
+    event.customer.first_name = event
+        .customer
+        .name
+        .as_deref()
+        .and_then(crate::domain::event::first_name);
     if let Some(key) = &request.idempotency_key {
         event.dedup_key = format!("api.send:{user_id}:{key}");
     }
     event
 }
 
+/// The store a target names, which must exist and be switched on; for a custom kind, the kind
+/// must exist and the store's template for it be on.
+fn store_of(db: &Db, target: Target, kind: Option<EventKind>) -> Result<StoreId, SendRefusal> {
+    let store_id = enabled_store(db, target)?;
+    if let Some(kind) = kind {
+        let custom = kind
+            .custom()
+            .expect("check() lets only custom kinds through");
+        if db.custom_kind(custom)?.is_none() {
+            return Err(SendRefusal::Invalid(format!(
+                "kind `{kind}` does not exist: create it in Templates → Eventos personalizados"
+            )));
+        }
+        if !db.template(store_id, kind)?.is_some_and(|t| t.enabled) {
+            return Err(SendRefusal::TemplateOff(kind));
+        }
+    }
+    Ok(store_id)
+}
+
 /// The store a target names, which must exist and be switched on.
-fn store_of(db: &Db, target: Target) -> Result<StoreId, SendRefusal> {
+fn enabled_store(db: &Db, target: Target) -> Result<StoreId, SendRefusal> {
     let store = match target {
         Target::Store(id) => match db.store(id) {
             Ok(store) => store,
@@ -152,7 +215,10 @@ fn message_of_event(
     let (record, _) = db.event(event_id)?;
     let first = record.event.as_ref();
     if let (Some(asked), Some(first)) = (asked, first)
-        && (asked.customer.phone != first.customer.phone || asked.text != first.text)
+        && (asked.customer.phone != first.customer.phone
+            || asked.text != first.text
+            || asked.kind != first.kind
+            || asked.vars != first.vars)
     {
         return Err(SendRefusal::KeyReused);
     }
@@ -162,11 +228,15 @@ fn message_of_event(
     let found = db.list_messages(&MessageFilter {
         phone,
         event_id: Some(event_id),
-        limit: 1,
+        limit: 100,
         ..MessageFilter::default()
     })?;
+    // A custom kind's template may have several steps and parts: the first one answers.
     // Planning makes no message only for a store switched off when the event arrived.
-    found.into_iter().next().ok_or(SendRefusal::StoreDisabled)
+    found
+        .into_iter()
+        .min_by_key(|m| m.id)
+        .ok_or(SendRefusal::StoreDisabled)
 }
 
 /// Queues one message through the intake and planning; a known idempotency key answers the
@@ -177,8 +247,10 @@ pub async fn send_message(
     request: SendRequest,
 ) -> Result<Queued, SendRefusal> {
     let phone = check(&request).map_err(SendRefusal::Invalid)?;
-    let target = request.target;
-    let store_id = state.run(move |db| Ok(store_of(db, target))).await??;
+    let (target, kind) = (request.target, request.kind);
+    let store_id = state
+        .run(move |db| Ok(store_of(db, target, kind)))
+        .await??;
     let now = state.clock.now();
     let event = event_of(&request, phone, user_id);
     let asked = event.clone();

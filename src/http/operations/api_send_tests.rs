@@ -8,6 +8,9 @@ fn request(to: &str, text: &str, key: Option<&str>) -> SendRequest {
         to: to.into(),
         name: Some("  Ana Souza ".into()),
         text: text.into(),
+        kind: None,
+        vars: Default::default(),
+        email: None,
         due_at: Some(1_800_000_000),
         idempotency_key: key.map(str::to_owned),
         body: Vec::new(),
@@ -78,4 +81,65 @@ fn the_shipped_api_send_template_prints_the_text_as_written() {
     assert_eq!(template.steps.len(), 1);
     let text = crate::render::render(&template.steps[0].parts[0], &event, "Loja").expect("renders");
     assert_eq!(text, "Live às 20h {{ não é template }} {% if %}");
+}
+
+fn custom_request(kind: &str, text: &str, vars: &[(&str, &str)]) -> SendRequest {
+    SendRequest {
+        kind: EventKind::parse_with_custom(kind),
+        vars: vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        email: Some(" ana@example.com ".into()),
+        ..request("11987654321", text, Some("niver-2026"))
+    }
+}
+
+#[test]
+fn kind_and_vars_replace_the_text_and_only_for_a_custom_kind() {
+    let cases: [(SendRequest, Result<(), &str>); 5] = [
+        (
+            custom_request("custom.aniversario", "", &[("idade", "30")]),
+            Ok(()),
+        ),
+        (custom_request("custom.aniversario", "", &[]), Ok(())),
+        (
+            custom_request("order.paid", "", &[]),
+            Err("not a custom kind"),
+        ),
+        (
+            custom_request("custom.aniversario", "Oi", &[]),
+            Err("not both"),
+        ),
+        (
+            SendRequest {
+                vars: [("idade".to_owned(), "30".to_owned())].into(),
+                ..request("11987654321", "Oi", None)
+            },
+            Err("vars go with a kind"),
+        ),
+    ];
+    for (req, want) in cases {
+        match (check(&req).map(|_| ()), want) {
+            (Ok(()), Ok(())) => {}
+            (Err(why), Err(want)) => assert!(why.contains(want), "{why} should say {want}"),
+            (got, want) => panic!("{:?}: got {got:?}, want {want:?}", req.kind),
+        }
+    }
+}
+
+#[test]
+fn a_kind_request_becomes_that_kinds_event_with_the_lead_and_vars() {
+    let req = custom_request("custom.aniversario", "", &[("idade", "30")]);
+    let event = event_of(&req, check(&req).expect("valid"), 7);
+    assert_eq!(
+        event.kind,
+        EventKind::parse_with_custom("custom.aniversario")
+    );
+    assert_eq!(event.platform_event, "custom.aniversario");
+    assert_eq!(event.text, None, "the template writes the text");
+    assert_eq!(event.vars.get("idade").map(String::as_str), Some("30"));
+    assert_eq!(event.customer.email.as_deref(), Some("ana@example.com"));
+    assert_eq!(event.customer.first_name.as_deref(), Some("Ana"));
+    assert_eq!(event.dedup_key, "api.send:7:niver-2026");
 }

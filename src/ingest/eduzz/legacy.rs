@@ -169,7 +169,7 @@ mod tests {
             .event
             .as_ref()
             .and_then(|e| e.kind)
-            .map(|k| k.as_str())
+            .and_then(crate::domain::EventKind::static_str)
     }
 
     #[test]

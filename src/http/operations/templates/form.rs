@@ -253,8 +253,13 @@ impl EditorForm {
     }
 
     /// Checks every step: a delay `StepDelay::parse` reads, at least one non-blank part, and
-    /// parts that `render::validate` accepts. Blank parts are dropped.
-    pub fn validate(&self, kind: EventKind) -> Result<MessageTemplate, Vec<FieldError>> {
+    /// parts that `render::validate` accepts, naming no `vars.<name>` but the kind's declared
+    /// ones (a custom kind's; a canonical kind declares none). Blank parts are dropped.
+    pub fn validate_with_vars(
+        &self,
+        kind: EventKind,
+        declared: &[String],
+    ) -> Result<MessageTemplate, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut steps = Vec::new();
         if self.steps.is_empty() {
@@ -296,6 +301,20 @@ impl EditorForm {
                     errors.push(FieldError::from_render(n, j + 1, e));
                 } else if let Err(e) = media::parse_part(&text) {
                     errors.push(FieldError::from_media(n, j + 1, e));
+                } else if let Some(var) = render::vars_used(&text)
+                    .into_iter()
+                    .find(|v| !declared.contains(v))
+                {
+                    let name = format!("vars.{var}");
+                    let line = text.lines().position(|l| l.contains(&name)).map(|i| i + 1);
+                    errors.push(FieldError::from_render(
+                        n,
+                        j + 1,
+                        render::RenderError::UnknownVariable {
+                            name,
+                            line: line.unwrap_or(1),
+                        },
+                    ));
                 }
                 parts.push(text);
             }
@@ -377,7 +396,9 @@ mod tests {
             form.steps[0].parts[0],
             "Oi {{ customer.first_name }}\ntudo bem?"
         );
-        let template = form.validate(EventKind::PixGenerated).expect("valid");
+        let template = form
+            .validate_with_vars(EventKind::PixGenerated, &[])
+            .expect("valid");
         assert_eq!(template.steps[1].delay, StepDelay::OnDueDate);
         assert_eq!(template.steps[0].parts.len(), 2);
     }
@@ -393,7 +414,9 @@ mod tests {
             ("delay.2", "1d"),
             ("part.2.0", "  "),
         ]));
-        let errors = form.validate(EventKind::OrderPaid).expect_err("invalid");
+        let errors = form
+            .validate_with_vars(EventKind::OrderPaid, &[])
+            .expect_err("invalid");
         let codes: Vec<_> = errors.iter().map(|e| (e.step, e.part, e.code)).collect();
         assert_eq!(
             codes,
@@ -406,6 +429,34 @@ mod tests {
         );
         assert_eq!(errors[1].line, Some(3));
         assert_eq!(errors[1].detail, "cliente.nome");
+    }
+
+    #[test]
+    fn a_custom_kind_may_use_the_vars_it_declares_and_no_other() {
+        let live = EventKind::parse_with_custom("custom.live").expect("custom");
+        let (form, _) = EditorForm::from_pairs(&pairs(&[
+            ("enabled", "1"),
+            ("delay.0", "0"),
+            (
+                "part.0.0",
+                "{{ saudacao }}! Link: {{ vars.link }}\n{{ vars.cupom }}",
+            ),
+        ]));
+        let declared = vec!["link".to_owned()];
+        let errors = form
+            .validate_with_vars(live, &declared)
+            .expect_err("cupom is not declared");
+        assert_eq!(
+            errors
+                .iter()
+                .map(|e| (e.code, e.line, e.detail.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("unknown_variable", Some(2), "vars.cupom")]
+        );
+        let declared = vec!["link".to_owned(), "cupom".to_owned()];
+        assert!(form.validate_with_vars(live, &declared).is_ok());
+        // A canonical kind declares no vars.
+        assert!(form.validate_with_vars(EventKind::OrderPaid, &[]).is_err());
     }
 
     #[test]
