@@ -33,7 +33,7 @@ pub struct Row {
 
 /// An event's step in the happy path of an order: 1 cart, 2 charge issued, 3 charge in trouble,
 /// 4 paid, 5 delivery, 6 closed otherwise. A payment (4) cancels the order's pending messages of
-/// steps 1–3 (`domain::planning::closed_by_payment`).
+/// steps 1–3 (`domain::planning::closed_by_payment`); 7 is the merchant's own (custom) kinds.
 pub fn priority(kind: EventKind) -> u8 {
     use EventKind::*;
     match kind {
@@ -48,6 +48,8 @@ pub fn priority(kind: EventKind) -> u8 {
         | ShippingProblem
         | OrderCompleted => 5,
         OrderCanceled | OrderRefunded | OrderChargeback | SubscriptionCanceled => 6,
+        // The merchant's own kinds are outside the order's journey; no platform table names one.
+        Custom(_) => 7,
     }
 }
 

@@ -62,7 +62,7 @@ fn guide_view(guide: &Guide) -> Value {
         .map(|r| {
             context! {
                 priority => r.priority,
-                kind => r.kind.map(|k| k.as_str()),
+                kind => r.kind.map(|k| k.as_str().to_owned()),
                 name => r.name,
             }
         })

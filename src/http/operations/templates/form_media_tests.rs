@@ -50,14 +50,16 @@ fn media_every_insert_snippet_is_a_valid_part_once_completed() {
     for kind in [MediaKind::Image, MediaKind::Document, MediaKind::QrCode] {
         form.steps[0].parts = vec![String::new()];
         form.apply(Action::AddMedia(0, kind));
-        let template = form.validate(EventKind::BoletoGenerated).expect("valid");
+        let template = form
+            .validate_with_vars(EventKind::BoletoGenerated, &[])
+            .expect("valid");
         let part = &template.steps[0].parts[0];
         let media = media::parse_part(part).expect("valid").expect("media");
         assert_eq!(media.kind, kind);
     }
     // The audio snippet leaves the address for the merchant to finish.
     form.steps[0].parts = vec![format!("{}recado.ogg", media_snippet(MediaKind::Audio))];
-    assert!(form.validate(EventKind::OrderPaid).is_ok());
+    assert!(form.validate_with_vars(EventKind::OrderPaid, &[]).is_ok());
 }
 
 #[test]
@@ -76,7 +78,7 @@ fn media_directive_errors_name_the_step_the_part_and_the_line() {
         ("part.1.2", "#documento {{ payment.boleto_pdf }}"),
     ]));
     let errors = form
-        .validate(EventKind::BoletoGenerated)
+        .validate_with_vars(EventKind::BoletoGenerated, &[])
         .expect_err("invalid");
     let found: Vec<_> = errors
         .iter()
@@ -119,7 +121,9 @@ fn media_parts_with_captions_and_expressions_are_accepted() {
         ),
         ("part.1.1", "#Áudio https://loja.example/lembrete.ogg"),
     ]));
-    let template = form.validate(EventKind::PixGenerated).expect("valid");
+    let template = form
+        .validate_with_vars(EventKind::PixGenerated, &[])
+        .expect("valid");
     assert_eq!(
         template.steps[0].parts[1],
         "#qrcode {{ payment.pix_code }}\nAponte a câmera, {{ customer.first_name }}."
