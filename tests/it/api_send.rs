@@ -182,9 +182,14 @@ async fn bad_send_requests_get_clear_refusals() {
             "instance 7",
         ),
         (
-            json!({ "store_id": store_id, "to": BUYER, "text": "Oi", "kind": "x" }),
+            json!({ "store_id": store_id, "to": BUYER, "text": "Oi", "template": "x" }),
             422,
             "unknown field",
+        ),
+        (
+            json!({ "store_id": store_id, "to": BUYER, "kind": "x" }),
+            422,
+            "unknown kind `x`",
         ),
     ];
     for (body, want_status, want_message) in cases {
