@@ -271,6 +271,11 @@ fn copy_tables(
         ON_WHATSAPP,
         HEALTH_DAYS,
         STORE_MAPPINGS,
+        OUTBOUND_ENDPOINTS,
+        OUTBOUND_DELIVERIES,
+        OUTBOUND_DUE,
+        OUTBOUND_LOG,
+        OUTBOUND_META,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

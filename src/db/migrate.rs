@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{DbError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 12;
+pub const SCHEMA_VERSION: u64 = 13;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
@@ -42,6 +42,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
             9 => migrate_from_9(&txn)?,
             10 => migrate_from_10(&txn)?,
             11 => migrate_from_11(&txn)?,
+            12 => migrate_from_12(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -168,6 +169,16 @@ fn migrate_from_10(txn: &WriteTransaction) -> Result<(), DbError> {
 /// Schema 12: the stores' own mappings (merchant-made event names and `custom` platforms).
 fn migrate_from_11(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::STORE_MAPPINGS)?;
+    Ok(())
+}
+
+/// Schema 13: outbound webhooks' endpoints, deliveries, due index, per-endpoint log, sequence.
+fn migrate_from_12(txn: &WriteTransaction) -> Result<(), DbError> {
+    txn.open_table(tables::OUTBOUND_ENDPOINTS)?;
+    txn.open_table(tables::OUTBOUND_DELIVERIES)?;
+    txn.open_table(tables::OUTBOUND_DUE)?;
+    txn.open_table(tables::OUTBOUND_LOG)?;
+    txn.open_table(tables::OUTBOUND_META)?;
     Ok(())
 }
 

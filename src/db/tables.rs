@@ -120,3 +120,21 @@ pub const ON_WHATSAPP: TableDefinition<(&str, u64), &[u8]> = TableDefinition::ne
 /// (instance id, Brasília day number) -> JSON `HealthDay`: the number's health counters that day
 /// (sent, delivered, read, replies, unanswered, nacks by code, timelock).
 pub const HEALTH_DAYS: TableDefinition<(u64, i32), &[u8]> = TableDefinition::new("health_days_v1");
+
+/// Outbound webhooks (issue 19). Endpoints by id (JSON `domain::outbound::Endpoint`): URL,
+/// events, secret, store (or every store), whether disabled and why.
+pub const OUTBOUND_ENDPOINTS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("outbound_endpoints_v1");
+/// Deliveries by id (JSON `domain::outbound::Delivery`): the body as sent and its attempts.
+/// Written by `outbound::Emitter` in the transaction of the change it reports. Names a buyer
+/// (`phone`): `forget.rs` removes theirs.
+pub const OUTBOUND_DELIVERIES: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("outbound_deliveries_v1");
+/// (next attempt time, delivery id) of every pending delivery, kept in step with
+/// `OUTBOUND_DELIVERIES` (a claim moves it to the lease's end).
+pub const OUTBOUND_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbound_due_v1");
+/// (endpoint id, delivery id) of every delivery: an endpoint's log is one range read.
+pub const OUTBOUND_LOG: TableDefinition<(u64, u64), ()> = TableDefinition::new("outbound_log_v1");
+/// `next_delivery`: the delivery id sequence, apart from `SEQUENCES` because deliveries are
+/// written while planning holds that table open.
+pub const OUTBOUND_META: TableDefinition<&str, u64> = TableDefinition::new("outbound_meta_v1");

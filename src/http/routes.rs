@@ -148,6 +148,16 @@ routes! {
     POST "/usuarios/{id}/senha"              Admin  => console::users::reset_user_password;
     POST "/usuarios/tokens"                  Admin  => console::users::create_api_token;
     POST "/usuarios/tokens/{id}/revogar"     Admin  => console::users::revoke_api_token;
+    GET  "/configuracoes/integracoes"        Admin  => console::integrations::list_endpoints;
+    POST "/configuracoes/integracoes"        Admin  => console::integrations::create_endpoint;
+    GET  "/configuracoes/integracoes/{id}"   Admin  => console::integrations::show_endpoint;
+    POST "/configuracoes/integracoes/{id}/ativar" Admin => console::integrations::toggle_endpoint;
+    POST "/configuracoes/integracoes/{id}/excluir" Admin => console::integrations::delete_endpoint;
+    POST "/configuracoes/integracoes/{id}/entregas/{delivery}/reenviar" Admin => console::integrations::resend_delivery;
+    GET  "/api/v1/webhooks"                  Admin  => api::webhooks::list_webhooks;
+    POST "/api/v1/webhooks"                  Admin  => api::webhooks::create_webhook;
+    GET  "/api/v1/webhooks/{id}"             Admin  => api::webhooks::show_webhook;
+    DELETE "/api/v1/webhooks/{id}"           Admin  => api::webhooks::delete_webhook;
     GET  "/api/v1/me"                        User   => api::users::show_me;
     GET  "/api/v1/users"                     Admin  => api::users::list_users;
 }

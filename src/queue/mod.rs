@@ -7,6 +7,7 @@
 pub mod channel;
 pub mod inbox;
 pub mod intake;
+pub mod outbound;
 pub mod outbox;
 mod outbox_metrics;
 pub mod simulate;

@@ -6,6 +6,7 @@ pub mod dashboard;
 mod errors;
 pub mod events;
 pub mod instances;
+pub mod integrations;
 pub mod mapping;
 pub mod messages;
 mod page;
