@@ -19,7 +19,7 @@ pub fn start_outbound(db: &Db, state: &AppState, clock: Arc<dyn Clock>) {
         db.clone(),
         transport,
         clock.clone(),
-        Arc::new(rand::random::<f64>),
+        Arc::new(crate::domain::outbound::spread),
     );
     sender.spawn(Arc::downgrade(&state.outbound_alive));
     tokio::spawn(watch_instances(

@@ -18,6 +18,7 @@ mod limits;
 mod mapping;
 mod messages;
 mod ops;
+mod outbound;
 mod packaging;
 pub mod pairing;
 mod process;

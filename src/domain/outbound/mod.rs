@@ -192,8 +192,8 @@ impl Delivery {
 
 /// After the first attempt fails: wait 30 s, 2 min, 10 min, 1 h, 6 h, 24 h, then give up.
 pub const RETRY_SCHEDULE_S: [i64; 6] = [30, 120, 600, 3_600, 6 * 3_600, 24 * 3_600];
-/// Each wait grows by up to this share of itself (`jitter` in [0, 1)), so receivers that came
-/// back are not hit by every endpoint's retries in the same second.
+/// Each wait grows by up to this share of itself (`jitter` in [0, 1), `spread`), so receivers
+/// that came back are not hit by every delivery's retries in the same second.
 pub const JITTER_SHARE: f64 = 0.2;
 /// An endpoint whose every attempt failed for this long is disabled (with a dashboard alert).
 pub const FAILURE_WINDOW_S: i64 = 3 * 86_400;
@@ -203,6 +203,16 @@ pub const LEASE_S: i64 = 60;
 pub const MAX_RESPONSE_CHARS: usize = 2_000;
 /// The attempts a delivery keeps (resends append; the oldest go).
 pub const MAX_ATTEMPTS_KEPT: usize = 20;
+
+/// The jitter of a delivery's retries, in [0, 1): a hash of its id (splitmix64), so deliveries
+/// queued in the same second spread out while every run of a test computes the same times.
+pub fn spread(id: DeliveryId) -> f64 {
+    let mut z = id.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
 
 /// When the next try is due after `tries` failed ones (1 = the first attempt failed), or
 /// `None` once the schedule is exhausted.

@@ -209,3 +209,12 @@ fn a_store_endpoint_gets_only_its_stores_changes() {
     e.store_id = None;
     assert!(e.wants(OutboundEvent::MessageSent, &[]));
 }
+
+#[test]
+fn spread_is_a_fixed_fraction_per_delivery_and_spreads_them() {
+    assert_eq!(spread(DeliveryId(1)), spread(DeliveryId(1)));
+    let values: Vec<f64> = (1..=1_000).map(|id| spread(DeliveryId(id))).collect();
+    assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+    let low = values.iter().filter(|v| **v < 0.5).count();
+    assert!((400..600).contains(&low), "{low} of 1000 below one half");
+}

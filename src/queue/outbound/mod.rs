@@ -13,8 +13,8 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::db::{Claimed, Db, DbError};
-use crate::domain::Clock;
 use crate::domain::outbound::{Attempt, Delivery, MAX_RESPONSE_CHARS, Outcome};
+use crate::domain::{Clock, DeliveryId};
 use crate::net::{NetError, Request, Response};
 
 /// Deliveries claimed per pass.
@@ -46,7 +46,7 @@ pub struct Sender {
     db: Db,
     transport: Arc<dyn Transport>,
     clock: Arc<dyn Clock>,
-    jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
+    jitter: Arc<dyn Fn(DeliveryId) -> f64 + Send + Sync>,
 }
 
 impl Sender {
@@ -54,7 +54,7 @@ impl Sender {
         db: Db,
         transport: Arc<dyn Transport>,
         clock: Arc<dyn Clock>,
-        jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
+        jitter: Arc<dyn Fn(DeliveryId) -> f64 + Send + Sync>,
     ) -> Sender {
         Sender {
             db,
@@ -89,7 +89,8 @@ impl Sender {
         let timestamp = self.clock.now();
         let request = signed_request(&endpoint.url, &endpoint.secret, &delivery, timestamp);
         let result = self.transport.send(request);
-        let at = self.clock.now();
+        // The attempt is when it was sent (and signed): its retry is counted from then.
+        let at = timestamp;
         let (outcome, attempt) = match result {
             Ok(response) => (
                 if response.is_success() {
@@ -120,9 +121,12 @@ impl Sender {
                 "outbound webhook attempt failed"
             );
         }
-        let after =
-            self.db
-                .record_delivery_attempt(delivery.id, outcome, attempt, (self.jitter)())?;
+        let after = self.db.record_delivery_attempt(
+            delivery.id,
+            outcome,
+            attempt,
+            (self.jitter)(delivery.id),
+        )?;
         if after.disabled.is_some() && endpoint.disabled.is_none() {
             tracing::warn!(
                 endpoint = endpoint.id.0,

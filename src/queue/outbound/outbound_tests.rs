@@ -120,7 +120,7 @@ fn sender(s: &Setup, transport: Arc<Script>) -> Sender {
         s.db.clone(),
         transport,
         Arc::new(s.clock.clone()),
-        Arc::new(|| 0.0),
+        Arc::new(|_| 0.0),
     )
 }
 
@@ -233,7 +233,7 @@ fn a_restart_mid_delivery_resumes_when_the_lease_ends() {
         db.clone(),
         script.clone(),
         Arc::new(clock.clone()),
-        Arc::new(|| 0.0),
+        Arc::new(|_| 0.0),
     );
     let pass = sender.run_once().expect("pass");
     assert_eq!(
