@@ -250,7 +250,7 @@ impl Db {
                     &[record.store_id],
                     phone.as_deref(),
                     record.received_at,
-                    || super::outbound::event_data(&record),
+                    || super::outbound_report::event_data(&record),
                 )?;
             }
         }

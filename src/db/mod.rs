@@ -16,6 +16,7 @@ mod mappings;
 mod messages;
 mod migrate;
 mod outbound;
+mod outbound_report;
 mod outbox;
 mod planning;
 mod queue;

@@ -149,7 +149,7 @@ impl<'txn> Ledger<'txn> {
         for event in crate::domain::outbound::OutboundEvent::for_message(before, record.status) {
             self.emitter
                 .emit(event, &[record.store_id], Some(&record.phone), at, || {
-                    super::outbound::message_data(record)
+                    super::outbound_report::message_data(record)
                 })?;
         }
         Ok(())
