@@ -275,6 +275,11 @@ fn copy_tables(
         MESSAGE_MEDIA,
         ORDER_BUYERS,
         CUSTOM_KINDS,
+        OUTBOUND_ENDPOINTS,
+        OUTBOUND_DELIVERIES,
+        OUTBOUND_DUE,
+        OUTBOUND_LOG,
+        OUTBOUND_META,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

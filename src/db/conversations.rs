@@ -98,6 +98,7 @@ impl Db {
             seen.insert((entry.instance_id.0, wire_id), entry.at)?;
         }
         let record = insert(&txn, entry)?;
+        super::outbound_report::report_reply(&txn, &record, "buyer")?;
         super::deliverability::bump_health(&txn, entry.instance_id, entry.at, |d| d.replies += 1)?;
         {
             let mut ledger = super::report_ledger::Ledger::open(&txn)?;

@@ -263,6 +263,33 @@ impl Db {
                 counters.insert(UNMAPPED_UNACKED, current + new_unmapped)?;
             }
         }
+        {
+            // Reported before planning opens the message tables: `event.received` precedes
+            // the `message.planned` it leads to.
+            let events = txn.open_table(tables::EVENTS)?;
+            let mut emitter = super::outbound::Emitter::new(&txn);
+            for recorded in results.iter().flatten() {
+                let Recorded::New(id) = recorded else {
+                    continue;
+                };
+                let Some(bytes) = events.get(id.0)? else {
+                    continue;
+                };
+                let record: EventRecord = from_json(bytes.value())?;
+                let phone = record
+                    .event
+                    .as_ref()
+                    .and_then(|e| e.customer.phone.as_ref())
+                    .map(|p| p.as_str().to_owned());
+                emitter.emit(
+                    crate::domain::outbound::OutboundEvent::EventReceived,
+                    &[record.store_id],
+                    phone.as_deref(),
+                    record.received_at,
+                    || super::outbound_report::event_data(&record),
+                )?;
+            }
+        }
         if !to_plan.is_empty() {
             let (settings, company_name) = {
                 let table = txn.open_table(tables::SETTINGS)?;

@@ -72,6 +72,8 @@ impl Db {
         super::wa_state::forget_keys_containing(&txn, national(phone).as_bytes())?;
         txn.open_table(tables::ERASED_BUYERS)?
             .insert(phone_hash_str(phone.as_str()).as_slice(), now)?;
+        // Last: the cancellations above queued deliveries naming the buyer too.
+        super::outbound::forget_deliveries(&txn, phone.as_str())?;
         txn.commit()?;
         Ok(done)
     }

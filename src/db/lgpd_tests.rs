@@ -224,6 +224,11 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         MESSAGE_MEDIA,
         ORDER_BUYERS,
         CUSTOM_KINDS,
+        OUTBOUND_ENDPOINTS,
+        OUTBOUND_DELIVERIES,
+        OUTBOUND_DUE,
+        OUTBOUND_LOG,
+        OUTBOUND_META,
     );
     walked.push(tables::MESSAGES_BY_ORDER.name().to_owned());
     walked.push(tables::MESSAGES_BY_PHONE.name().to_owned());

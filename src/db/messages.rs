@@ -261,6 +261,7 @@ impl Db {
             .get(phone)?
             .map(|v| v.map(|v| v.value()))
             .collect::<Result<_, _>>()?;
+        super::outbound_report::report_opt_out(&txn, &record, &ids)?;
         let mut canceled = 0;
         for id in ids {
             let mut message = load(&txn, MessageId(id))?;

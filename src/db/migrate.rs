@@ -175,8 +175,13 @@ fn migrate_from_11(txn: &WriteTransaction) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Schema 13: outbound webhooks (issue 19a's step; empty on this branch, filled at the merge).
-fn migrate_from_12(_txn: &WriteTransaction) -> Result<(), DbError> {
+/// Schema 13: outbound webhooks' endpoints, deliveries, due index, per-endpoint log, sequence.
+fn migrate_from_12(txn: &WriteTransaction) -> Result<(), DbError> {
+    txn.open_table(tables::OUTBOUND_ENDPOINTS)?;
+    txn.open_table(tables::OUTBOUND_DELIVERIES)?;
+    txn.open_table(tables::OUTBOUND_DUE)?;
+    txn.open_table(tables::OUTBOUND_LOG)?;
+    txn.open_table(tables::OUTBOUND_META)?;
     Ok(())
 }
 

@@ -80,6 +80,8 @@ pub(super) struct Ledger<'txn> {
     by_due: Table<'txn, (i64, u64), ()>,
     days: Table<'txn, tables::ReportKey<'static>, &'static [u8]>,
     buyers: Table<'txn, BuyerKey, u64>,
+    /// Outbound webhooks: each write queues the events it reports, in this transaction.
+    emitter: super::outbound::Emitter<'txn>,
 }
 
 impl<'txn> Ledger<'txn> {
@@ -89,6 +91,7 @@ impl<'txn> Ledger<'txn> {
             by_due: txn.open_table(tables::MESSAGES_BY_DUE)?,
             days: txn.open_table(tables::REPORT_DAYS)?,
             buyers: txn.open_table(tables::BUYER_DAYS)?,
+            emitter: super::outbound::Emitter::new(txn),
         })
     }
 
@@ -112,6 +115,7 @@ impl<'txn> Ledger<'txn> {
             self.by_due.remove((old.due_at, record.id.0))?;
         }
         self.by_due.insert((record.due_at, record.id.0), ())?;
+        self.report(before.as_ref().map(|m| m.status), record)?;
         let after = contribution(record);
         match before.as_ref().map(contribution) {
             Some(old) if old.key == after.key => {
@@ -131,6 +135,22 @@ impl<'txn> Ledger<'txn> {
                 apply(&mut self.days, &after.key, &after.counters)?;
                 self.move_buyer(None, after.buyer)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Queues the outbound webhook events this write reports (`message.planned`, `.sent`, …).
+    fn report(
+        &mut self,
+        before: Option<crate::domain::MessageStatus>,
+        record: &Message,
+    ) -> Result<(), DbError> {
+        let at = record.history.last().map_or(record.created_at, |c| c.at);
+        for event in crate::domain::outbound::OutboundEvent::for_message(before, record.status) {
+            self.emitter
+                .emit(event, &[record.store_id], Some(&record.phone), at, || {
+                    super::outbound_report::message_data(record)
+                })?;
         }
         Ok(())
     }

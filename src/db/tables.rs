@@ -139,3 +139,20 @@ pub const MESSAGE_MEDIA: TableDefinition<u64, &[u8]> = TableDefinition::new("mes
 /// Names a phone: `forget.rs` removes a buyer's rows; retention removes rows older than its limit.
 pub const ORDER_BUYERS: TableDefinition<(u64, &str), &[u8]> =
     TableDefinition::new("order_buyers_v1");
+/// Outbound webhooks (issue 19). Endpoints by id (JSON `domain::outbound::Endpoint`): URL,
+/// events, secret, store (or every store), whether disabled and why.
+pub const OUTBOUND_ENDPOINTS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("outbound_endpoints_v1");
+/// Deliveries by id (JSON `domain::outbound::Delivery`): the body as sent and its attempts.
+/// Written by `outbound::Emitter` in the transaction of the change it reports. Names a buyer
+/// (`phone`): `forget.rs` removes theirs.
+pub const OUTBOUND_DELIVERIES: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("outbound_deliveries_v1");
+/// (next attempt time, delivery id) of every pending delivery, kept in step with
+/// `OUTBOUND_DELIVERIES` (a claim moves it to the lease's end).
+pub const OUTBOUND_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbound_due_v1");
+/// (endpoint id, delivery id) of every delivery: an endpoint's log is one range read.
+pub const OUTBOUND_LOG: TableDefinition<(u64, u64), ()> = TableDefinition::new("outbound_log_v1");
+/// `next_delivery`: the delivery id sequence, apart from `SEQUENCES` because deliveries are
+/// written while planning holds that table open.
+pub const OUTBOUND_META: TableDefinition<&str, u64> = TableDefinition::new("outbound_meta_v1");

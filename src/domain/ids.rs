@@ -66,6 +66,15 @@ id_type!(
     /// A message's id: the key of `MESSAGES`, in creation order.
     MessageId
 );
+id_type!(
+    /// An outbound webhook endpoint's id: the key of `OUTBOUND_ENDPOINTS`.
+    EndpointId
+);
+id_type!(
+    /// One outbound webhook delivery's id: the key of `OUTBOUND_DELIVERIES`, and the `id` the
+    /// receiver sees (`whd_{id}`), the same on every retry.
+    DeliveryId
+);
 
 #[cfg(test)]
 mod tests {

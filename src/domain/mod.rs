@@ -17,6 +17,7 @@ pub mod message;
 #[cfg(test)]
 mod message_tests;
 pub mod money;
+pub mod outbound;
 pub mod phone;
 pub mod planning;
 pub mod platform;
@@ -36,7 +37,7 @@ pub use event::{
     Access, Customer, Event, EventKind, Payment, PaymentMethod, Product, Shipping, Subscription,
     Utm,
 };
-pub use ids::{EventId, InstanceId, MessageId, StoreId};
+pub use ids::{DeliveryId, EndpointId, EventId, InstanceId, MessageId, StoreId};
 pub use instance::{AutoReply, Instance, InstanceMode};
 pub use message::{Change, Message, MessageStatus, OptOut, StatusChange, transition};
 pub use phone::{Phone, PhoneError};

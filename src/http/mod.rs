@@ -81,6 +81,9 @@ pub struct AppState {
     pub channels: Arc<crate::channels::Channels>,
     /// Wakes the outbox when something it waits for changed (a link, a reschedule, …).
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// The outbound webhook sender's thread holds a `Weak` of this and ends once the state
+    /// (the server) is gone.
+    pub outbound_alive: Arc<()>,
     /// The outbox's counters, once it runs.
     pub outbox_metrics: std::sync::OnceLock<Arc<crate::queue::outbox::OutboxMetrics>>,
     /// The URL pública saved in Configurações, kept here so every request need not read it.
@@ -117,6 +120,7 @@ impl AppState {
             intake,
             channels: Arc::default(),
             outbox_wake: Arc::default(),
+            outbound_alive: Arc::default(),
             outbox_metrics: std::sync::OnceLock::new(),
             saved_public_url: Arc::new(std::sync::RwLock::new(saved)),
             limits: Limits::default(),

@@ -155,6 +155,16 @@ routes! {
     POST "/usuarios/{id}/senha"              Admin  => console::users::reset_user_password;
     POST "/usuarios/tokens"                  Admin  => console::users::create_api_token;
     POST "/usuarios/tokens/{id}/revogar"     Admin  => console::users::revoke_api_token;
+    GET  "/configuracoes/integracoes"        Admin  => console::webhooks::list_endpoints;
+    POST "/configuracoes/integracoes"        Admin  => console::webhooks::create_endpoint;
+    GET  "/configuracoes/integracoes/{id}"   Admin  => console::webhooks::show_endpoint;
+    POST "/configuracoes/integracoes/{id}/ativar" Admin => console::webhooks::toggle_endpoint;
+    POST "/configuracoes/integracoes/{id}/excluir" Admin => console::webhooks::delete_endpoint;
+    POST "/configuracoes/integracoes/{id}/entregas/{delivery}/reenviar" Admin => console::webhooks::resend_delivery;
+    GET  "/api/v1/webhooks"                  Admin  => api::webhooks::list_webhooks;
+    POST "/api/v1/webhooks"                  Admin  => api::webhooks::create_webhook;
+    GET  "/api/v1/webhooks/{id}"             Admin  => api::webhooks::show_webhook;
+    DELETE "/api/v1/webhooks/{id}"           Admin  => api::webhooks::delete_webhook;
     GET  "/api/v1/me"                        User   => api::users::show_me;
     GET  "/api/v1/users"                     Admin  => api::users::list_users;
 }

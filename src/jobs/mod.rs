@@ -3,10 +3,12 @@
 //! Uses `db`, `domain`, `queue` and `channels`.
 
 mod housekeeping;
+mod outbound;
 mod scheduled_backup;
 mod senders;
 mod session_sweeper;
 
 pub use housekeeping::{HousekeepingReport, run_housekeeping, spawn_housekeeping};
+pub use outbound::start_outbound;
 pub use senders::start_senders;
 pub use session_sweeper::spawn_session_sweeper;

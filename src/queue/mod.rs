@@ -9,6 +9,7 @@ pub mod channel;
 pub mod inbox;
 pub mod intake;
 pub mod media;
+pub mod outbound;
 pub mod outbox;
 mod outbox_metrics;
 pub mod reply;

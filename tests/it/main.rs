@@ -23,6 +23,7 @@ mod mapping;
 mod media;
 mod messages;
 mod ops;
+mod outbound;
 mod packaging;
 pub mod pairing;
 mod process;

@@ -74,7 +74,21 @@ impl TestApp {
         .await
     }
 
+    /// Starts avisa on a clock the test steps (`ManualClock::advance`) instead of the machine's.
+    pub async fn start_on(clock: Arc<dyn avisa::domain::Clock>) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        TestApp::boot_on(data_dir, |_| {}, clock).await
+    }
+
     async fn boot(data_dir: tempfile::TempDir, change: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        TestApp::boot_on(data_dir, change, Arc::new(SystemClock)).await
+    }
+
+    async fn boot_on(
+        data_dir: tempfile::TempDir,
+        change: impl FnOnce(&mut ServeConfig),
+        clock: Arc<dyn avisa::domain::Clock>,
+    ) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let mut config = ServeConfig {
@@ -86,7 +100,7 @@ impl TestApp {
             whatsapp: offline_whatsapp(),
         };
         change(&mut config);
-        let running = app::start(&config, listener, Arc::new(SystemClock)).expect("avisa starts");
+        let running = app::start(&config, listener, clock).expect("avisa starts");
         let handle = running.server.handle();
         let db = running.db.clone();
         let channels = running.channels.clone();

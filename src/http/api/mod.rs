@@ -9,6 +9,7 @@ pub mod messages;
 pub mod stores;
 pub mod templates;
 pub mod users;
+pub mod webhooks;
 
 use serde::Deserialize;
 

@@ -103,6 +103,20 @@ pub async fn show_dashboard(
     if unmapped > 0 {
         alerts.push(context! { kind => "unmapped", count => unmapped, href => "/eventos" });
     }
+    if viewer.is_admin() {
+        // Outbound webhooks switched off after failing for 3 days (Configurações → Integrações).
+        for endpoint in state.run(|db| db.failing_endpoints()).await? {
+            let name = if endpoint.description.is_empty() {
+                endpoint.url.clone()
+            } else {
+                endpoint.description.clone()
+            };
+            alerts.push(context! {
+                kind => "webhook_disabled", name => name,
+                href => format!("/configuracoes/integracoes/{}", endpoint.id.0),
+            });
+        }
+    }
     let mut runs = runs;
     runs.sort_by_key(|(_, run)| std::cmp::Reverse(run.last_at));
     for (store_id, run) in runs {

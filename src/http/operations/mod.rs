@@ -11,3 +11,4 @@ pub mod mappings;
 pub mod messages;
 pub mod stores;
 pub mod templates;
+pub mod webhooks;
