@@ -18,7 +18,7 @@ pub(super) fn event_data(e: &super::EventRecord) -> Value {
         "platform": e.platform,
         "status": e.status,
         "reason": e.reason,
-        "kind": e.kind().map(|k| k.as_str()),
+        "kind": e.kind().map(|k| k.as_str().to_owned()),
         "received_at": jiff::Timestamp::from_second(e.received_at).map(|t| t.to_string()).ok(),
         "event": e.event,
     })
@@ -40,14 +40,18 @@ pub(super) fn stores_of_instance(
     Ok(out)
 }
 
-/// Queues `buyer.replied` for a conversation line: `from` is who wrote (`buyer`; an attendant's
-/// reply would say `attendant`).
+/// Queues `buyer.replied` for a conversation line: `from` is who wrote (`buyer`, or `attendant`
+/// for a reply the merchant's team sent from the conversation page).
 pub(super) fn report_reply(
     txn: &WriteTransaction,
     entry: &super::ConversationEntry,
     from: &str,
 ) -> Result<(), DbError> {
-    let stores = stores_of_instance(txn, entry.instance_id)?;
+    let stores = match entry.instance_id {
+        Some(instance) => stores_of_instance(txn, instance)?,
+        // A reply kept for the caixa de teste with no instance speaks for its store alone.
+        None => entry.store_id.into_iter().collect(),
+    };
     let phone = entry.buyer.starts_with('+').then_some(entry.buyer.as_str());
     Emitter::new(txn).emit(
         OutboundEvent::BuyerReplied,

@@ -90,6 +90,10 @@ impl Db {
         };
         txn.open_table(tables::CONVERSATIONS)?
             .insert((reply.buyer, record.id), to_json(&record)?.as_slice())?;
+        // A reply that went to the buyer is part of the conversation other systems follow.
+        if record.error.is_none() && !record.test {
+            super::outbound_report::report_reply(&txn, &record, "attendant")?;
+        }
         txn.commit()?;
         Ok(record)
     }

@@ -19,6 +19,7 @@ mod summary;
 pub mod templates;
 pub mod users;
 mod view;
+pub mod webhooks;
 
 pub use errors::{html_errors, not_found};
 pub use page::Page;
