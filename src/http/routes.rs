@@ -153,6 +153,8 @@ routes! {
     POST "/usuarios/tokens/{id}/revogar"     Admin  => console::users::revoke_api_token;
     GET  "/api/v1/me"                        User   => api::users::show_me;
     GET  "/api/v1/users"                     Admin  => api::users::list_users;
+    GET  "/api/v1/openapi.json"              User   => api::openapi::show_openapi;
+    GET  "/ajuda/api"                        User   => console::api_reference::show_api_reference;
 }
 
 /// The access of the route a request matched; `None` for no route (the 404 page is public).

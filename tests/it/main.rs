@@ -1,6 +1,7 @@
 //! avisa's integration tests: one binary, the real server on 127.0.0.1:0, a temporary data
 //! directory per test, no sleeps.
 
+mod api_reference;
 mod api_send;
 mod architecture;
 mod auth;

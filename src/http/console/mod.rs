@@ -2,6 +2,7 @@
 //! (through `operations` for anything the API does too), then renders one template with `Page`.
 //! Shared view helpers live in `view`; error pages in `errors`.
 
+pub mod api_reference;
 pub mod dashboard;
 mod errors;
 pub mod events;
