@@ -167,6 +167,8 @@ routes! {
     DELETE "/api/v1/webhooks/{id}"           Admin  => api::webhooks::delete_webhook;
     GET  "/api/v1/me"                        User   => api::users::show_me;
     GET  "/api/v1/users"                     Admin  => api::users::list_users;
+    GET  "/api/v1/openapi.json"              User   => api::openapi::show_openapi;
+    GET  "/ajuda/api"                        User   => console::api_reference::show_api_reference;
 }
 
 /// The access of the route a request matched; `None` for no route (the 404 page is public).

@@ -2,6 +2,7 @@
 //! directory per test, no sleeps.
 
 mod api_custom_kinds;
+mod api_reference;
 mod api_send;
 mod architecture;
 mod auth;

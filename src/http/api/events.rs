@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::db::EventRecord;
 use crate::domain::{Event, EventKind};
@@ -18,22 +19,43 @@ use crate::http::operations::messages::store_names;
 use crate::ingest::{Reason, Status};
 
 /// An event as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EventView<'a> {
+    #[schema(value_type = u64)]
     id: EventId,
+    #[schema(value_type = u64)]
     store_id: StoreId,
     /// Absent when the store was deleted.
     store_name: Option<&'a str>,
     platform: &'a str,
+    /// Unix seconds.
     received_at: i64,
+    /// `ok`, `unmapped`, `invalid`, `ignored`, …
+    #[schema(value_type = String)]
     status: Status,
+    /// The event kind (`boleto.generated`, …); absent when not recognised.
+    #[schema(value_type = Option<String>)]
     kind: Option<EventKind>,
+    /// Why it was not recognised.
+    #[schema(value_type = Option<Object>)]
     reason: Option<&'a Reason>,
     duplicates: u64,
     /// The earlier event of the same order whose buyer this one took (order memory).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<u64>)]
     buyer_from: Option<EventId>,
+    /// What avisa read: buyer, order, amounts, payment links.
+    #[schema(value_type = Option<Object>)]
     event: Option<&'a Event>,
+}
+
+/// `GET /api/v1/events`.
+#[derive(Serialize, ToSchema)]
+pub struct EventList<'a> {
+    events: Vec<EventView<'a>>,
+    /// The `before_id` of the next page; null on the last.
+    #[schema(value_type = Option<u64>)]
+    next_before: Option<EventId>,
 }
 
 fn event_view<'a>(e: &'a EventRecord, names: &'a HashMap<StoreId, String>) -> EventView<'a> {
@@ -53,6 +75,15 @@ fn event_view<'a>(e: &'a EventRecord, names: &'a HashMap<StoreId, String>) -> Ev
 }
 
 /// `GET /api/v1/events`: the Eventos filters; `next_before` pages back in time.
+#[utoipa::path(
+    get, path = "/api/v1/events", tag = "events",
+    summary = "List received events, newest first, with the Eventos filters",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "`events` (EventView each) and `next_before`, the `before_id` of the next page (null on the last)", body = EventList),
+        (status = 422, description = "A filter is not valid"),
+    )
+)]
 pub async fn list_events(
     state: web::Data<AppState>,
     _viewer: Viewer,
@@ -63,10 +94,22 @@ pub async fn list_events(
     let names = store_names(&stores);
     let views: Vec<EventView> = page.iter().map(|e| event_view(e, &names)).collect();
     let next_before = more.then(|| page.last().map(|e| e.id)).flatten();
-    Ok(HttpResponse::Ok().json(json!({ "events": views, "next_before": next_before })))
+    Ok(HttpResponse::Ok().json(EventList {
+        events: views,
+        next_before,
+    }))
 }
 
 /// `GET /api/v1/events/{id}`: the event and the delivery it came in (body as text).
+#[utoipa::path(
+    get, path = "/api/v1/events/{id}", tag = "events",
+    summary = "Read one event and the raw delivery it came in",
+    params(("id" = u64, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "`event` (EventView) and `raw`: `content_type`, `query`, `headers`, `body`, `body_utf8`", body = Object),
+        (status = 404, description = "No such event"),
+    )
+)]
 pub async fn show_event(
     state: web::Data<AppState>,
     _viewer: Viewer,

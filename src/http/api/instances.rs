@@ -3,8 +3,8 @@
 //! bodies and answers `InstanceView`s.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::parse_body;
 use crate::domain::InstanceMode;
@@ -16,7 +16,7 @@ use crate::http::error::ApiError;
 use crate::http::operations::instances::rules::{
     InstanceChange, InstanceInvalid, check_name, parse_hhmm,
 };
-use crate::http::operations::instances::{self as ops, load_view};
+use crate::http::operations::instances::{self as ops, InstanceView, load_view};
 
 /// Every refusal of one form or body, as one API error (English catalog text).
 fn api_error(state: &AppState, errors: &[InstanceInvalid]) -> ApiError {
@@ -28,50 +28,78 @@ fn api_error(state: &AppState, errors: &[InstanceInvalid]) -> ApiError {
 }
 
 /// `POST /api/v1/instances`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInstanceInput {
     #[serde(default)]
     pub name: String,
+    /// `whatsapp` (the merchant's number, paired by QR code) or `sandbox` (nothing leaves).
+    #[schema(value_type = String)]
     pub mode: InstanceMode,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuietHoursInput {
+    /// `HH:MM`, Brasília time.
     pub start: String,
+    /// `HH:MM`, Brasília time; equal to `start`: no quiet hours.
     pub end: String,
 }
 
 /// `PATCH /api/v1/instances/{id}`: absent fields stay as they are.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceChangeInput {
     pub name: Option<String>,
+    #[schema(value_type = Option<String>)]
     pub mode: Option<InstanceMode>,
+    /// Seconds between two sends.
     pub interval_s: Option<u64>,
     pub jitter_pct: Option<u64>,
+    /// Sends per Brasília day; 0: no limit.
     pub daily_limit: Option<u64>,
     pub quiet_hours: Option<QuietHoursInput>,
     pub typing_seconds: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkStoreInput {
+    #[schema(value_type = u64)]
     pub store_id: StoreId,
 }
 
 /// `GET /api/v1/instances`.
+#[derive(Serialize, ToSchema)]
+pub struct InstanceList {
+    pub instances: Vec<InstanceView>,
+}
+
+/// `GET /api/v1/instances`.
+#[utoipa::path(
+    get, path = "/api/v1/instances", tag = "instances",
+    summary = "List the instances with their state, counters and queue",
+    responses((status = 200, description = "Every instance", body = InstanceList))
+)]
 pub async fn list_instances(
     state: web::Data<AppState>,
     _viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let (views, _) = ops::load_views(&state).await?;
-    Ok(HttpResponse::Ok().json(json!({ "instances": views })))
+    Ok(HttpResponse::Ok().json(InstanceList { instances: views }))
 }
 
 /// `POST /api/v1/instances`.
+#[utoipa::path(
+    post, path = "/api/v1/instances", tag = "instances",
+    summary = "Create an instance (admins)",
+    request_body = NewInstanceInput,
+    responses(
+        (status = 201, description = "The new instance", body = InstanceView),
+        (status = 422, description = "The name is not valid"),
+    )
+)]
 pub async fn create_instance(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -90,6 +118,15 @@ pub async fn create_instance(
 }
 
 /// `GET /api/v1/instances/{id}`.
+#[utoipa::path(
+    get, path = "/api/v1/instances/{id}", tag = "instances",
+    summary = "Read one instance",
+    params(("id" = u64, Path, description = "The instance's id")),
+    responses(
+        (status = 200, description = "The instance", body = InstanceView),
+        (status = 404, description = "No such instance"),
+    )
+)]
 pub async fn show_instance(
     state: web::Data<AppState>,
     _viewer: Viewer,
@@ -100,6 +137,17 @@ pub async fn show_instance(
 }
 
 /// `PATCH /api/v1/instances/{id}`.
+#[utoipa::path(
+    patch, path = "/api/v1/instances/{id}", tag = "instances",
+    summary = "Change an instance's settings (admins); absent fields stay",
+    params(("id" = u64, Path, description = "The instance's id")),
+    request_body = InstanceChangeInput,
+    responses(
+        (status = 200, description = "The changed instance", body = InstanceView),
+        (status = 404, description = "No such instance"),
+        (status = 422, description = "A setting is out of range"),
+    )
+)]
 pub async fn update_instance(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -133,6 +181,15 @@ pub async fn update_instance(
 }
 
 /// `DELETE /api/v1/instances/{id}`: its stores are unlinked; their messages wait.
+#[utoipa::path(
+    delete, path = "/api/v1/instances/{id}", tag = "instances",
+    summary = "Delete an instance (admins); its stores are unlinked, their messages wait",
+    params(("id" = u64, Path, description = "The instance's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such instance"),
+    )
+)]
 pub async fn delete_instance(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -145,6 +202,16 @@ pub async fn delete_instance(
 }
 
 /// `POST /api/v1/instances/{id}/stores`: `{"store_id": N}` sends that store through it.
+#[utoipa::path(
+    post, path = "/api/v1/instances/{id}/stores", tag = "instances",
+    summary = "Send a store's messages through this instance (admins)",
+    params(("id" = u64, Path, description = "The instance's id")),
+    request_body = LinkStoreInput,
+    responses(
+        (status = 200, description = "The instance with the store linked", body = InstanceView),
+        (status = 404, description = "No such instance"),
+    )
+)]
 pub async fn link_store(
     state: web::Data<AppState>,
     admin: AdminViewer,

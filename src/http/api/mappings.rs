@@ -13,6 +13,15 @@ use crate::http::operations::mappings::{self as ops, MappingRefusal};
 use crate::ingest::mapping::Mapping;
 
 /// `GET /api/v1/stores/{id}/mapping`: the mapping (empty when nothing is mapped yet).
+#[utoipa::path(
+    get, path = "/api/v1/stores/{id}/mapping", tag = "stores",
+    summary = "A store's field mapping (the same JSON as the console's export)",
+    params(("id" = u64, Path, description = "The store's id")),
+    responses(
+        (status = 200, description = "The mapping; empty when nothing is mapped yet", body = Object),
+        (status = 404, description = "No such store"),
+    )
+)]
 pub async fn show_mapping(
     state: web::Data<AppState>,
     _viewer: Viewer,
@@ -24,6 +33,17 @@ pub async fn show_mapping(
 
 /// `PUT /api/v1/stores/{id}/mapping`: replaces the mapping; 422 with the reason when a path,
 /// kind or field is not valid (or a known platform's store sends more than `kinds`).
+#[utoipa::path(
+    put, path = "/api/v1/stores/{id}/mapping", tag = "stores",
+    summary = "Replace a store's field mapping (admins)",
+    params(("id" = u64, Path, description = "The store's id")),
+    request_body(content = Object, description = "A mapping, as `GET` answers it"),
+    responses(
+        (status = 200, description = "The saved mapping", body = Object),
+        (status = 404, description = "No such store"),
+        (status = 422, description = "A path, kind or field is not valid"),
+    )
+)]
 pub async fn save_mapping(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -44,6 +64,15 @@ pub async fn save_mapping(
 }
 
 /// `POST /api/v1/stores/{id}/reprocess`: how many held unmapped events became recognised.
+#[utoipa::path(
+    post, path = "/api/v1/stores/{id}/reprocess", tag = "stores",
+    summary = "Read a store's held unmapped events again with its mapping (admins)",
+    params(("id" = u64, Path, description = "The store's id")),
+    responses(
+        (status = 200, description = "`recognised`, `ignored`, `invalid`, `still_unmapped` counts", body = Object),
+        (status = 404, description = "No such store"),
+    )
+)]
 pub async fn reprocess_events(
     state: web::Data<AppState>,
     admin: AdminViewer,

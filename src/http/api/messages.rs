@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::parse_body;
 use crate::db::DbError;
@@ -24,13 +25,18 @@ use crate::http::operations::messages::{
 use crate::queue::IntakeError;
 
 /// A message as the API shows it. The phone is the full E.164 number: integrations need it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MessageView<'a> {
+    #[schema(value_type = u64)]
     id: MessageId,
+    #[schema(value_type = u64)]
     store_id: StoreId,
     /// Absent when the store was deleted.
     store_name: Option<&'a str>,
+    #[schema(value_type = u64)]
     event_id: EventId,
+    /// The event kind it answers (`boleto.generated`, …; `api.message` for the send API).
+    #[schema(value_type = String)]
     kind: EventKind,
     step: u32,
     part: u32,
@@ -38,12 +44,42 @@ pub struct MessageView<'a> {
     phone: &'a str,
     buyer_name: Option<&'a str>,
     text: &'a str,
+    /// Unix seconds.
     due_at: i64,
+    /// `scheduled`, `sending`, `sent`, `delivered`, `read`, `failed`, `canceled`, …
+    #[schema(value_type = String)]
     status: MessageStatus,
     reason: Option<&'a str>,
     test: bool,
     created_at: i64,
+    /// Every status change, oldest first.
+    #[schema(value_type = Vec<Object>)]
     history: &'a [StatusChange],
+}
+
+/// `GET /api/v1/messages`.
+#[derive(Serialize, ToSchema)]
+pub struct MessageList<'a> {
+    messages: Vec<MessageView<'a>>,
+    /// The `before_id` of the next page; null on the last.
+    #[schema(value_type = Option<u64>)]
+    next_before: Option<MessageId>,
+}
+
+/// One message.
+#[derive(Serialize, ToSchema)]
+pub struct MessageOne<'a> {
+    message: MessageView<'a>,
+}
+
+/// `POST /api/v1/messages`: the queued message.
+#[derive(Serialize, ToSchema)]
+pub struct SendAnswer<'a> {
+    message: MessageView<'a>,
+    /// `/api/v1/messages/{id}`.
+    status_url: String,
+    /// This idempotency key was seen before: this is the first request's message.
+    replayed: bool,
 }
 
 fn message_view<'a>(m: &'a Message, names: &'a HashMap<StoreId, String>) -> MessageView<'a> {
@@ -72,11 +108,22 @@ fn message_view<'a>(m: &'a Message, names: &'a HashMap<StoreId, String>) -> Mess
 async fn with_names(state: &AppState, record: Message) -> Result<HttpResponse, DbError> {
     let (record, store) = state.run(move |db| with_store(db, record)).await?;
     let names: HashMap<StoreId, String> = store.into_iter().map(|s| (s.id, s.name)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "message": message_view(&record, &names) })))
+    Ok(HttpResponse::Ok().json(MessageOne {
+        message: message_view(&record, &names),
+    }))
 }
 
 /// `GET /api/v1/messages`: `store`, `phone`, `status`, `view` (`fila`/`historico`),
 /// `before_id`, `limit`; `next_before` pages back in time.
+#[utoipa::path(
+    get, path = "/api/v1/messages", tag = "messages",
+    summary = "List messages, newest first, with the Mensagens filters",
+    params(MessagesQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = MessageList),
+        (status = 422, description = "A filter is not valid"),
+    )
+)]
 pub async fn list_messages(
     state: web::Data<AppState>,
     _viewer: Viewer,
@@ -92,10 +139,22 @@ pub async fn list_messages(
     let names = store_names(&stores);
     let views: Vec<MessageView> = page.iter().map(|m| message_view(m, &names)).collect();
     let next_before = more.then(|| page.last().map(|m| m.id)).flatten();
-    Ok(HttpResponse::Ok().json(json!({ "messages": views, "next_before": next_before })))
+    Ok(HttpResponse::Ok().json(MessageList {
+        messages: views,
+        next_before,
+    }))
 }
 
 /// `GET /api/v1/messages/{id}`.
+#[utoipa::path(
+    get, path = "/api/v1/messages/{id}", tag = "messages",
+    summary = "Read one message with its status history",
+    params(("id" = u64, Path, description = "The message's id")),
+    responses(
+        (status = 200, description = "The message", body = MessageOne),
+        (status = 404, description = "No such message"),
+    )
+)]
 pub async fn show_message(
     state: web::Data<AppState>,
     _viewer: Viewer,
@@ -107,6 +166,16 @@ pub async fn show_message(
 }
 
 /// `POST /api/v1/messages/{id}/cancel`: 409 when it already left.
+#[utoipa::path(
+    post, path = "/api/v1/messages/{id}/cancel", tag = "messages",
+    summary = "Cancel a message that has not left yet",
+    params(("id" = u64, Path, description = "The message's id")),
+    responses(
+        (status = 200, description = "The canceled message", body = MessageOne),
+        (status = 404, description = "No such message"),
+        (status = 409, description = "It already left"),
+    )
+)]
 pub async fn cancel_message(
     state: web::Data<AppState>,
     viewer: Viewer,
@@ -122,7 +191,7 @@ pub async fn cancel_message(
     Ok(with_names(&state, record).await?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RescheduleInput {
     /// Unix seconds; now (or a minute ago) sends it at once.
@@ -130,6 +199,18 @@ pub struct RescheduleInput {
 }
 
 /// `POST /api/v1/messages/{id}/reschedule` with `{"due_at": unix}`.
+#[utoipa::path(
+    post, path = "/api/v1/messages/{id}/reschedule", tag = "messages",
+    summary = "Move a message that has not left yet to another time",
+    params(("id" = u64, Path, description = "The message's id")),
+    request_body = RescheduleInput,
+    responses(
+        (status = 200, description = "The rescheduled message", body = MessageOne),
+        (status = 404, description = "No such message"),
+        (status = 409, description = "It already left"),
+        (status = 422, description = "`due_at` is in the past"),
+    )
+)]
 pub async fn reschedule_message(
     state: web::Data<AppState>,
     viewer: Viewer,
@@ -153,15 +234,25 @@ pub async fn reschedule_message(
     Ok(with_names(&state, record).await?)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkPaidInput {
+    #[schema(value_type = u64)]
     store_id: StoreId,
     order_id: String,
 }
 
 /// `POST /api/v1/orders/mark-paid` with `{"store_id", "order_id"}`: dar baixa; answers how many
 /// pending reminders were canceled.
+#[utoipa::path(
+    post, path = "/api/v1/orders/mark-paid", tag = "messages",
+    summary = "Dar baixa: an order was paid; cancel its pending reminders",
+    request_body = MarkPaidInput,
+    responses(
+        (status = 200, description = "`store_id`, `order_id` and `canceled`: how many reminders were canceled", body = Object),
+        (status = 422, description = "`order_id` is empty"),
+    )
+)]
 pub async fn mark_order_paid(
     state: web::Data<AppState>,
     viewer: Viewer,
@@ -189,12 +280,16 @@ pub async fn mark_order_paid(
 
 /// `POST /api/v1/messages`: the body of a send request. Exactly one of `store_id` and
 /// `instance_id`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendInput {
+    /// Send through this store's instance, with its caps and quiet hours.
     #[serde(default)]
+    #[schema(value_type = Option<u64>)]
     store_id: Option<StoreId>,
+    /// Send through this instance directly.
     #[serde(default)]
+    #[schema(value_type = Option<u64>)]
     instance_id: Option<InstanceId>,
     /// The buyer's phone, as people type it (normalised to E.164).
     to: String,
@@ -226,6 +321,18 @@ pub struct SendInput {
 /// quiet hours, pacing and 48 h expiry as planned ones). 202 with the message and its status
 /// URL; a replayed idempotency key answers the first request's message (header
 /// `Idempotent-Replayed: true`).
+#[utoipa::path(
+    post, path = "/api/v1/messages", tag = "messages",
+    summary = "Send a message (queued through the outbox)",
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key again answers the first request's message")),
+    request_body = SendInput,
+    responses(
+        (status = 202, description = "Queued; `Location` is its status URL", body = SendAnswer),
+        (status = 409, description = "The store is switched off, or the key was used for another buyer or text"),
+        (status = 422, description = "A field is not valid"),
+        (status = 503, description = "Busy or out of disk: try again later"),
+    )
+)]
 pub async fn send_message(
     state: web::Data<AppState>,
     viewer: Viewer,
@@ -320,11 +427,11 @@ pub async fn send_message(
     if queued.replayed {
         answer.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(answer.json(json!({
-        "message": message_view(&record, &names),
-        "status_url": status_url,
-        "replayed": queued.replayed,
-    })))
+    Ok(answer.json(SendAnswer {
+        message: message_view(&record, &names),
+        status_url,
+        replayed: queued.replayed,
+    }))
 }
 
 /// The intake's refusals as the webhook door answers them: temporary ones are 503s.

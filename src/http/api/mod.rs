@@ -6,6 +6,7 @@ pub mod events;
 pub mod instances;
 pub mod mappings;
 pub mod messages;
+pub mod openapi;
 pub mod stores;
 pub mod templates;
 pub mod users;

@@ -3,8 +3,8 @@
 //! `StoreView`s.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Deserializer};
-use serde_json::json;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
 
 use super::parse_body;
 use crate::domain::StoreId;
@@ -16,18 +16,22 @@ use crate::http::operations::stores::{
 };
 
 /// `POST /api/v1/stores`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStoreInput {
+    /// The merchant's nickname (apelido), never shown to buyers.
     #[serde(default)]
     pub name: String,
+    /// The platform's slug (`hotmart`, `kiwify`, `nuvemshop`, `api`, `custom`, …).
     #[serde(default)]
     pub platform: String,
     /// The name buyers read; absent or empty: the company name of Configurações.
     #[serde(default)]
     pub public_name: String,
     #[serde(default = "enabled_by_default")]
+    #[schema(default = true)]
     pub enabled: bool,
+    /// The platform's webhook secret or token, when it offers one.
     #[serde(default)]
     pub secret: Option<String>,
 }
@@ -38,14 +42,22 @@ fn enabled_by_default() -> bool {
 
 /// `PATCH /api/v1/stores/{id}`: absent fields stay as they are; `"secret": null` removes it.
 /// The platform cannot change (its URL and secret belong to that platform): create a new store.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreChangeInput {
     pub name: Option<String>,
     pub public_name: Option<String>,
     pub enabled: Option<bool>,
+    /// A new secret; `null` removes it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub secret: Option<Option<String>>,
+}
+
+/// `GET /api/v1/stores`.
+#[derive(Serialize, ToSchema)]
+pub struct StoreList {
+    pub stores: Vec<StoreView>,
 }
 
 /// Tells an explicit `null` (`Some(None)`) from an absent field (`None`, via `default`).
@@ -59,6 +71,11 @@ fn invalid(state: &AppState, e: StoreInvalid) -> ApiError {
 }
 
 /// `GET /api/v1/stores`.
+#[utoipa::path(
+    get, path = "/api/v1/stores", tag = "stores",
+    summary = "List the stores (attendants see masked webhook URLs)",
+    responses((status = 200, description = "Every store", body = StoreList))
+)]
 pub async fn list_stores(
     state: web::Data<AppState>,
     viewer: Viewer,
@@ -69,10 +86,19 @@ pub async fn list_stores(
         .iter()
         .map(|r| StoreView::new(r, public_url).for_viewer(viewer.is_admin()))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "stores": views })))
+    Ok(HttpResponse::Ok().json(StoreList { stores: views }))
 }
 
 /// `POST /api/v1/stores`.
+#[utoipa::path(
+    post, path = "/api/v1/stores", tag = "stores",
+    summary = "Create a store (admins)",
+    request_body = NewStoreInput,
+    responses(
+        (status = 201, description = "The new store with its webhook URL", body = StoreView),
+        (status = 422, description = "A name, platform or secret is not valid"),
+    )
+)]
 pub async fn create_store(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -98,6 +124,15 @@ pub async fn create_store(
 }
 
 /// `GET /api/v1/stores/{id}`.
+#[utoipa::path(
+    get, path = "/api/v1/stores/{id}", tag = "stores",
+    summary = "Read one store",
+    params(("id" = u64, Path, description = "The store's id")),
+    responses(
+        (status = 200, description = "The store", body = StoreView),
+        (status = 404, description = "No such store"),
+    )
+)]
 pub async fn show_store(
     state: web::Data<AppState>,
     viewer: Viewer,
@@ -110,6 +145,17 @@ pub async fn show_store(
 }
 
 /// `PATCH /api/v1/stores/{id}`.
+#[utoipa::path(
+    patch, path = "/api/v1/stores/{id}", tag = "stores",
+    summary = "Change a store (admins); absent fields stay",
+    params(("id" = u64, Path, description = "The store's id")),
+    request_body = StoreChangeInput,
+    responses(
+        (status = 200, description = "The changed store", body = StoreView),
+        (status = 404, description = "No such store"),
+        (status = 422, description = "A field is not valid"),
+    )
+)]
 pub async fn update_store(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -132,6 +178,15 @@ pub async fn update_store(
 }
 
 /// `DELETE /api/v1/stores/{id}`: the store and its URL go; its events stay in the history.
+#[utoipa::path(
+    delete, path = "/api/v1/stores/{id}", tag = "stores",
+    summary = "Delete a store (admins); its events stay in the history",
+    params(("id" = u64, Path, description = "The store's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such store"),
+    )
+)]
 pub async fn delete_store(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -144,6 +199,15 @@ pub async fn delete_store(
 }
 
 /// `POST /api/v1/stores/{id}/token`: a new webhook URL; the old one stops working.
+#[utoipa::path(
+    post, path = "/api/v1/stores/{id}/token", tag = "stores",
+    summary = "Give a store a new webhook URL (admins); the old one stops working",
+    params(("id" = u64, Path, description = "The store's id")),
+    responses(
+        (status = 200, description = "The store with its new webhook URL", body = StoreView),
+        (status = 404, description = "No such store"),
+    )
+)]
 pub async fn regenerate_store_token(
     state: web::Data<AppState>,
     admin: AdminViewer,

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::parse_body;
 use crate::domain::EventKind;
@@ -13,21 +14,35 @@ use crate::http::operations::templates::form::{EditorForm, MAX_PARTS, MAX_STEPS,
 use crate::http::operations::templates::{self as ops};
 
 /// The JSON preview request: unsaved steps of a store's template.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PreviewInput {
+    #[schema(value_type = u64)]
     store_id: StoreId,
+    /// An event kind (`boleto.generated`, `pix.generated`, `cart.abandoned`, …).
     kind: String,
     steps: Vec<PreviewStepInput>,
+    /// The editor's sample choice; absent: the default sample.
     sample: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PreviewStepInput {
+    /// How long after the event, as the template editor writes it.
     delay: String,
+    /// The step's message parts (template text).
     parts: Vec<String>,
 }
 
 /// `POST /api/v1/templates/preview`: the same preview as the editor's, as JSON.
+#[utoipa::path(
+    post, path = "/api/v1/templates/preview", tag = "templates",
+    summary = "Preview unsaved template steps with sample data",
+    request_body = PreviewInput,
+    responses(
+        (status = 200, description = "Each step's rendered parts, or the error in pt-BR", body = Object),
+        (status = 422, description = "Unknown kind, or too many steps or parts"),
+    )
+)]
 pub async fn preview_template(
     state: web::Data<AppState>,
     _viewer: Viewer,

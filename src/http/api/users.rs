@@ -8,6 +8,11 @@ use crate::http::auth::{AdminViewer, Viewer};
 use crate::http::error::ApiError;
 
 /// `GET /api/v1/me`: who the token or session belongs to.
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "users",
+    summary = "Who the token or session belongs to",
+    responses((status = 200, description = "`id`, `email`, `name`, `role` (`admin`/`attendant`), `lang`", body = Object))
+)]
 pub async fn show_me(viewer: Viewer) -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "id": viewer.user.id,
@@ -19,6 +24,11 @@ pub async fn show_me(viewer: Viewer) -> HttpResponse {
 }
 
 /// `GET /api/v1/users`.
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "users",
+    summary = "List the console's users (admins)",
+    responses((status = 200, description = "`users`: `id`, `email`, `name`, `role`, `disabled` each", body = Object))
+)]
 pub async fn list_users(
     state: web::Data<AppState>,
     _admin: AdminViewer,

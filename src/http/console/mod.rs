@@ -3,6 +3,7 @@
 //! Shared view helpers live in `view`; error pages in `errors`.
 
 pub mod custom_kinds;
+pub mod api_reference;
 pub mod dashboard;
 mod errors;
 pub mod events;

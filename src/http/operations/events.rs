@@ -15,7 +15,8 @@ pub const PAGE_SIZE: usize = 100;
 
 /// The filters of the Eventos page and `GET /api/v1/events`, as the query string carries them.
 /// Empty values mean "any".
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// A store id, or `deleted` for events whose store no longer exists.
     #[serde(default)]
@@ -28,7 +29,10 @@ pub struct EventsQuery {
     #[serde(default)]
     pub period: String,
     #[serde(default, alias = "before")]
+    /// Pages back: only events older than this id (the answer's `next_before`).
+    #[param(value_type = Option<u64>)]
     pub before_id: Option<EventId>,
+    /// Page size, 1 to 100 (100 when absent).
     #[serde(default)]
     pub limit: Option<usize>,
 }

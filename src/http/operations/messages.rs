@@ -16,7 +16,8 @@ pub const PAGE_SIZE: usize = 100;
 
 /// The filters of the Mensagens page and `GET /api/v1/messages`, as the query string carries
 /// them. Empty values mean "any".
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     #[serde(default)]
     pub store: String,
@@ -29,10 +30,13 @@ pub struct MessagesQuery {
     #[serde(default)]
     pub view: String,
     #[serde(default, alias = "before")]
+    /// Pages back: only messages older than this id (the answer's `next_before`).
+    #[param(value_type = Option<u64>)]
     pub before_id: Option<MessageId>,
     /// With `before_id`, the page cursor of a list in "Previsto para" order (Mensagens → Todas).
     #[serde(default)]
     pub before_due: Option<i64>,
+    /// Page size, 1 to 100 (100 when absent).
     #[serde(default)]
     pub limit: Option<usize>,
 }

@@ -18,18 +18,23 @@ pub const MAX_NAME: usize = 80;
 const MAX_SECRET: usize = 512;
 
 /// A store as the API and the pages show it: everything but the secret.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct StoreView {
+    #[schema(value_type = u64)]
     pub id: StoreId,
     /// The merchant's nickname (apelido): never shown to buyers.
     pub name: String,
     /// The name buyers read in messages; empty means the company name of Configurações.
     pub public_name: String,
     pub slug: String,
+    /// The platform's slug.
+    #[schema(value_type = String)]
     pub platform: Platform,
     pub platform_label: &'static str,
+    #[schema(value_type = String)]
     pub platform_group: PlatformGroup,
     /// What secret the platform offers; absent when it offers none (the URL is the protection).
+    #[schema(value_type = Option<String>)]
     pub secret_kind: Option<SecretKind>,
     pub has_secret: bool,
     pub enabled: bool,
@@ -45,6 +50,7 @@ pub struct StoreView {
     /// Modo teste: messages are planned but go to the sandbox inbox, never to WhatsApp.
     pub test_mode: bool,
     /// The instance this store sends through; none holds its messages.
+    #[schema(value_type = Option<u64>)]
     pub instance_id: Option<InstanceId>,
 }
 

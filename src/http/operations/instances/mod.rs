@@ -53,23 +53,27 @@ pub fn qr_svg(payload: &str) -> Option<String> {
     Some(image[start..].to_owned())
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct QuietHoursView {
     pub start: String,
     pub end: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct LinkedStoreView {
+    #[schema(value_type = u64)]
     pub id: StoreId,
     pub name: String,
 }
 
 /// An instance as the API and the pages show it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct InstanceView {
+    #[schema(value_type = u64)]
     pub id: InstanceId,
     pub name: String,
+    /// `whatsapp` or `sandbox`.
+    #[schema(value_type = String)]
     pub mode: InstanceMode,
     pub interval_s: u32,
     pub jitter_pct: u8,
@@ -81,6 +85,8 @@ pub struct InstanceView {
     pub quiet_hours: QuietHoursView,
     pub typing_seconds: u8,
     pub created_at: i64,
+    /// The channel's state (`connected`, `waiting_for_qr`, …) with its details.
+    #[schema(value_type = Object)]
     pub state: serde_json::Value,
     pub connected: bool,
     pub sent_today: u32,
