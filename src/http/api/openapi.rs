@@ -11,7 +11,7 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{backup, events, instances, mappings, messages, stores, templates, users};
+use super::{backup, events, instances, mappings, messages, stores, templates, users, webhooks};
 use crate::http::auth::Viewer;
 
 #[derive(OpenApi)]
@@ -50,6 +50,10 @@ use crate::http::auth::Viewer;
         messages::reschedule_message,
         messages::mark_order_paid,
         backup::create_backup,
+        webhooks::list_webhooks,
+        webhooks::create_webhook,
+        webhooks::show_webhook,
+        webhooks::delete_webhook,
         users::show_me,
         users::list_users,
         show_openapi,

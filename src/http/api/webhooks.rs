@@ -14,12 +14,15 @@ use crate::http::operations::webhooks::{
     self as ops, EndpointInput, EndpointRefusal, EndpointView,
 };
 
-#[derive(Deserialize)]
+/// A new endpoint: where to post, which events (`event.received`, `message.sent`, …), the
+/// store it follows (absent: every store), a note, and the signing secret.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     url: String,
     events: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Option<u64>)]
     store_id: Option<StoreId>,
     #[serde(default)]
     description: String,
@@ -29,6 +32,11 @@ pub struct WebhookInput {
 }
 
 /// `GET /api/v1/webhooks`: every endpoint, secrets left out.
+#[utoipa::path(
+    get, path = "/api/v1/webhooks", tag = "webhooks",
+    summary = "List the outbound webhook endpoints, secrets left out (admins)",
+    responses((status = 200, description = "`{\"webhooks\": [...]}`: url, events, store, whether disabled and why"))
+)]
 pub async fn list_webhooks(
     state: web::Data<AppState>,
     _admin: AdminViewer,
@@ -43,6 +51,15 @@ pub async fn list_webhooks(
 
 /// `GET /api/v1/webhooks/{id}`: one endpoint with its secret (an admin verifying signatures
 /// needs it).
+#[utoipa::path(
+    get, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    summary = "Read one endpoint with its signing secret (admins)",
+    params(("id" = u64, Path, description = "The endpoint's id")),
+    responses(
+        (status = 200, description = "The endpoint and its secret"),
+        (status = 404, description = "No such endpoint"),
+    )
+)]
 pub async fn show_webhook(
     state: web::Data<AppState>,
     _admin: AdminViewer,
@@ -54,6 +71,15 @@ pub async fn show_webhook(
 }
 
 /// `POST /api/v1/webhooks`: 201 with the endpoint and its secret.
+#[utoipa::path(
+    post, path = "/api/v1/webhooks", tag = "webhooks",
+    summary = "Register an endpoint; deliveries are signed HMAC-SHA256 over `timestamp.body` (admins)",
+    request_body = WebhookInput,
+    responses(
+        (status = 201, description = "The endpoint and its secret (shown this once when avisa made it)"),
+        (status = 422, description = "The URL or an event name is not valid"),
+    )
+)]
 pub async fn create_webhook(
     state: web::Data<AppState>,
     admin: AdminViewer,
@@ -84,6 +110,15 @@ pub async fn create_webhook(
 }
 
 /// `DELETE /api/v1/webhooks/{id}`: the endpoint and its delivery log go.
+#[utoipa::path(
+    delete, path = "/api/v1/webhooks/{id}", tag = "webhooks",
+    summary = "Remove an endpoint and its delivery log (admins)",
+    params(("id" = u64, Path, description = "The endpoint's id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such endpoint"),
+    )
+)]
 pub async fn delete_webhook(
     state: web::Data<AppState>,
     admin: AdminViewer,

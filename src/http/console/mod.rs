@@ -2,8 +2,8 @@
 //! (through `operations` for anything the API does too), then renders one template with `Page`.
 //! Shared view helpers live in `view`; error pages in `errors`.
 
-pub mod custom_kinds;
 pub mod api_reference;
+pub mod custom_kinds;
 pub mod dashboard;
 mod errors;
 pub mod events;
