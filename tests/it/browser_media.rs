@@ -86,7 +86,7 @@ async fn media_preview_and_caixa_de_teste_show_a_pdf_card_and_a_qr_image() {
         &format!("{panel} [data-testid=media-document] [data-testid=media-format]"),
     )
     .await;
-    assert_eq!(about, "Documento · PDF · minhaloja.example.com");
+    assert_eq!(about, "Documento · PDF · 10.20.30.40");
     assert_eq!(
         decode_page_qr(&c, &format!("{panel} img[data-testid=media-qr]")).await,
         PIX

@@ -18,7 +18,11 @@ pub(crate) const PIX: &str = "00020101021226900014br.gov.bcb.pix2568qrpix.brades
 9d36b84f-c70b-478f-b95c-12729b90ca25520400005303986540519700.005802BR5914LOJA DOCE LTDA6009SAO PAULO\
 62070503***6304ABCD";
 
-pub(crate) const PDF_URL: &str = "https://minhaloja.example.com/boleto/7781/boleto-7781.pdf";
+/// An address on a private network: since media is sent, the caixa de teste fetches a part's
+/// file as a send would, and the SSRF guard refuses this one before any network call (no DNS, no
+/// wait), so the part falls back to text at once and these tests never touch the network. The
+/// message keeps its rendered directive, which is what the console shows.
+pub(crate) const PDF_URL: &str = "https://10.20.30.40/boleto/7781/boleto-7781.pdf";
 
 /// The boleto template: a greeting, the boleto as a PDF, the PIX QR.
 pub(crate) fn boleto_template() -> MessageTemplate {
