@@ -36,6 +36,7 @@ mod storage;
 mod stores;
 mod support;
 mod templates;
+mod wa_send;
 mod wa_server;
 mod walkthrough;
 mod whatsapp;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use whatsapp_rust::bot::{Bot, BotHandle, EventDelivery};
+use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::store::traits::Backend;
 use whatsapp_rust::transport::{
@@ -203,6 +204,9 @@ impl Supervisor {
         if let Some(version) = self.config.version {
             builder = builder.with_version(version);
         }
+        if let Some(http) = &self.config.http {
+            builder = builder.with_http_client(SharedHttp(http.clone()));
+        }
         if let Some(phone) = pair_phone {
             builder = builder.with_pair_code(PairCodeOptions {
                 phone_number: phone,
@@ -227,6 +231,16 @@ impl Supervisor {
             *self.shared.client.lock().expect("lock") = None;
             stop(live.handle).await;
         }
+    }
+}
+
+/// The configured HTTP client, shared by every client the supervisor builds.
+struct SharedHttp(Arc<dyn HttpClient>);
+
+#[async_trait]
+impl HttpClient for SharedHttp {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, anyhow::Error> {
+        self.0.execute(request).await
     }
 }
 
