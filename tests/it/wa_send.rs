@@ -230,3 +230,154 @@ async fn a_463_nack_from_whatsapp_fails_the_message_counts_it_and_slows_the_numb
     );
     rig.channel.shutdown();
 }
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
+const PIX: &str = "00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR5913Loja da Ana6009SAO PAULO62070503***6304ABCD";
+
+/// The store's file server on loopback: `/boleto.pdf` is the boleto.
+fn boleto_server() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("bound").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let mut out = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                PDF.len()
+            )
+            .into_bytes();
+            out.extend_from_slice(PDF);
+            let _ = stream.write_all(&out);
+        }
+    });
+    port
+}
+
+/// What the media endpoint received for `file_enc_sha256`, decrypted with the message's key.
+fn uploaded(
+    media: &MediaServer,
+    path_prefix: &str,
+    enc_sha256: &[u8],
+    media_key: &[u8],
+    kind: whatsapp_rust::wacore::download::MediaType,
+) -> Vec<u8> {
+    use sha2::Digest as _;
+    let uploads = media.uploads.lock().expect("lock").clone();
+    let upload = uploads
+        .iter()
+        .find(|u| sha2::Sha256::digest(&u.body).as_slice() == enc_sha256)
+        .expect("the message names a file the media endpoint received");
+    assert!(upload.path.starts_with(path_prefix), "{}", upload.path);
+    whatsapp_rust::wacore::download::DownloadUtils::decrypt_stream(
+        upload.body.as_slice(),
+        media_key,
+        kind,
+    )
+    .expect("the message's key opens the upload")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_parts_go_through_the_real_library_as_a_document_and_an_image() {
+    use avisa::domain::EventKind;
+    use avisa::domain::template::parse_template_file;
+    use whatsapp_rust::wacore::download::MediaType;
+
+    let mut rig = Rig::start(Script::default(), true).await;
+    let port = boleto_server();
+    rig.outbox.set_media_client(avisa::net::Client::with_hosts(
+        avisa::net::Policy {
+            allow_http: true,
+            targets: avisa::net::Targets::PublicOnly {
+                allowed_hosts: vec!["loja.example".into()],
+            },
+            ..avisa::net::Policy::media()
+        },
+        std::collections::HashMap::from([(
+            "loja.example".to_owned(),
+            vec!["127.0.0.1".parse().expect("ip")],
+        )]),
+    ));
+    for (kind, file) in [
+        (
+            EventKind::BoletoGenerated,
+            "# on\n=== delay 0m\n#documento {{ payment.boleto_url }}\nSeu boleto de {{ product_names }}.\n",
+        ),
+        (
+            EventKind::PixGenerated,
+            "# on\n=== delay 0m\n#qrcode {{ payment.pix_code }}\nPague com o PIX: aponte a câmera.\n",
+        ),
+    ] {
+        let template = parse_template_file(kind, file).expect("a template file");
+        rig.db
+            .save_template(rig.store_id, &template)
+            .expect("saved");
+    }
+
+    rig.event(json!({
+        "kind": "boleto.generated", "order_id": "B1",
+        "payment": { "boleto_url": format!("http://loja.example:{port}/boleto.pdf") }
+    }));
+    assert_eq!(rig.outbox.run_once().await.expect("pass").sent, 1);
+    let seen = rig.server.seen(|s| !s.messages.is_empty()).await;
+    let received = &seen.messages[0];
+    assert_eq!(received.kind, "media");
+    let document = received
+        .message
+        .as_ref()
+        .and_then(|m| m.document_message.as_option().cloned())
+        .expect("the buyer's phone gets a document message");
+    assert_eq!(document.mimetype.as_deref(), Some("application/pdf"));
+    assert_eq!(document.file_name.as_deref(), Some("boleto.pdf"));
+    assert_eq!(
+        document.caption.as_deref(),
+        Some("Seu boleto de Curso de bolos.")
+    );
+    assert_eq!(document.file_length, Some(PDF.len() as u64));
+    let opened = uploaded(
+        rig.server.media.as_ref().expect("the media stand-in"),
+        "/mms/document/",
+        document.file_enc_sha256.as_deref().expect("hash"),
+        document.media_key.as_deref().expect("key"),
+        MediaType::Document,
+    );
+    assert_eq!(opened, PDF, "the buyer opens the boleto the store served");
+
+    rig.event(json!({
+        "kind": "pix.generated", "order_id": "P1",
+        "payment": { "pix_code": PIX }
+    }));
+    rig.clock.advance(120);
+    assert_eq!(rig.outbox.run_once().await.expect("pass").sent, 1);
+    let seen = rig.server.seen(|s| s.messages.len() == 2).await;
+    let image = seen.messages[1]
+        .message
+        .as_ref()
+        .and_then(|m| m.image_message.as_option().cloned())
+        .expect("the buyer's phone gets an image message");
+    assert_eq!(image.mimetype.as_deref(), Some("image/png"));
+    assert_eq!(
+        image.caption.as_deref(),
+        Some("Pague com o PIX: aponte a câmera.")
+    );
+    let png = uploaded(
+        rig.server.media.as_ref().expect("the media stand-in"),
+        "/mms/image/",
+        image.file_enc_sha256.as_deref().expect("hash"),
+        image.media_key.as_deref().expect("key"),
+        MediaType::Image,
+    );
+    assert_eq!(
+        png,
+        avisa::media::pix_qr_png(PIX).expect("a QR"),
+        "the QR avisa drew from the copia-e-cola"
+    );
+    let statuses: Vec<MessageStatus> = rig.messages().iter().map(|m| m.status).collect();
+    assert_eq!(statuses, vec![MessageStatus::Sent, MessageStatus::Sent]);
+    rig.channel.shutdown();
+}

@@ -105,7 +105,7 @@ pub struct WaServer {
     /// The `os` of the device props each unpaired client announced in its handshake (what the
     /// phone's "Aparelhos conectados" shows), in connection order.
     pub device_names: Arc<Mutex<Vec<String>>>,
-    pub script: Arc<Mutex<Script>>,
+    script: Arc<Mutex<Script>>,
     seen: watch::Receiver<Seen>,
     /// The media endpoint's stand-in, when started with one.
     pub media: Option<media::MediaServer>,
