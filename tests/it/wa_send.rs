@@ -381,3 +381,73 @@ async fn media_parts_go_through_the_real_library_as_a_document_and_an_image() {
     assert_eq!(statuses, vec![MessageStatus::Sent, MessageStatus::Sent]);
     rig.channel.shutdown();
 }
+
+/// Waits until the channel kept `n` timelock answers on the instance.
+async fn timelock_looks(rig: &Rig, n: u32) {
+    let mut looks = rig.channel.timelock_looks();
+    tokio::time::timeout(HANG_GUARD, looks.wait_for(|k| *k >= n))
+        .await
+        .expect("the timelock answer is kept in time")
+        .expect("the channel runs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reachout_timelock_pauses_the_number_until_it_ends_and_a_463_asks_again() {
+    const DAY: i64 = 24 * 3600;
+    let mut rig = Rig::start(
+        Script {
+            timelock: Some((true, NOON + 3600)),
+            ..Script::default()
+        },
+        false,
+    )
+    .await;
+    // At login the channel asks WhatsApp and keeps the answer in the number's health.
+    timelock_looks(&rig, 1).await;
+    let health = rig.db.instance(rig.instance.id).expect("instance").health;
+    assert_eq!(health.timelock_until, Some(NOON + 3600));
+    assert_eq!(health.timelock_checked_at, Some(NOON));
+
+    rig.event(json!({ "kind": "order.paid", "order_id": "T1" }));
+    assert_eq!(rig.outbox.run_once().await.expect("pass").sent, 0);
+    let instance = rig.db.instance(rig.instance.id).expect("instance");
+    assert_eq!(
+        (instance.health.level, instance.health.reason.as_str()),
+        (Level::Paused, "timelock"),
+        "paused with the reason while the timelock runs"
+    );
+    assert!(rig.server.seen(|_| true).await.messages.is_empty());
+
+    // WhatsApp lifts it; the next message it refuses with 463 and locks the number again.
+    rig.server.script(|s| {
+        s.nack = Some("463".into());
+        s.timelock = Some((true, NOON + 2 * DAY));
+    });
+    let mut receipts = rig.channel.receipts();
+    rig.clock.advance(3601);
+    assert_eq!(
+        rig.outbox.run_once().await.expect("pass").sent,
+        1,
+        "the number resumed by itself when the timelock ended"
+    );
+    let instance = rig.db.instance(rig.instance.id).expect("instance");
+    assert_eq!(
+        (instance.health.level, instance.health.reason.as_str()),
+        (Level::Slowed, "timelock_ended"),
+        "and comes back slowly"
+    );
+    Rig::receipt(&mut receipts, |r| matches!(r, Receipt::ServerNack { .. })).await;
+    timelock_looks(&rig, 2).await;
+    assert_eq!(rig.server.seen(|_| true).await.timelock_queries, 2);
+    rig.clock.advance(1);
+    rig.outbox.run_once().await.expect("pass");
+    let instance = rig.db.instance(rig.instance.id).expect("instance");
+    assert_eq!(instance.health.timelock_until, Some(NOON + 2 * DAY));
+    assert_eq!(
+        (instance.health.level, instance.health.reason.as_str()),
+        (Level::Paused, "timelock"),
+        "the 463 made the channel ask, and the new timelock pauses the number"
+    );
+    assert_eq!(rig.messages()[0].status, MessageStatus::Failed);
+    rig.channel.shutdown();
+}

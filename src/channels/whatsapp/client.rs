@@ -157,6 +157,8 @@ pub(super) struct Shared {
     pub(super) pairing_by_code: AtomicBool,
     /// Connection attempts of all clients so far.
     pub(super) attempts: watch::Sender<u32>,
+    /// Timelock answers kept so far (`timelock::check`).
+    pub(super) timelock_looks: watch::Sender<u32>,
     pub(super) addresses: AddressBook,
     /// Upload results by file hash (a file is uploaded once while its upload is reusable).
     pub(super) uploads: super::media::Uploads,
@@ -184,6 +186,7 @@ impl Shared {
             terminal: AtomicBool::new(false),
             pairing_by_code: AtomicBool::new(false),
             attempts: watch::channel(0).0,
+            timelock_looks: watch::channel(0).0,
             addresses,
             uploads,
         });
@@ -283,6 +286,11 @@ impl WhatsappChannel {
     /// Connection attempts so far (each one dials the server).
     pub fn attempts(&self) -> watch::Receiver<u32> {
         self.shared.attempts.subscribe()
+    }
+
+    /// Reachout-timelock answers kept on the instance so far (tests wait on it).
+    pub fn timelock_looks(&self) -> watch::Receiver<u32> {
+        self.shared.timelock_looks.subscribe()
     }
 
     /// Resolves when the supervisor has stopped (after `shutdown`).
