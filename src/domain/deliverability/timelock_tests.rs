@@ -52,7 +52,9 @@ fn when_to_ask_for_the_timelock() {
 fn what_whatsapps_answer_means() {
     let later = (NOON + 7200).to_string();
     let later_ms = ((NOON + 7200) * 1000).to_string();
-    let cases: [(Option<bool>, Option<&str>, Option<i64>, &str); 7] = [
+    // (is_active, time_enforcement_ends, the end kept, why)
+    type Case<'a> = (Option<bool>, Option<&'a str>, Option<i64>, &'a str);
+    let cases: [Case; 7] = [
         (
             Some(true),
             Some(&later),
