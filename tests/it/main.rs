@@ -12,6 +12,7 @@ mod browser_mapping;
 mod browser_media;
 mod browser_replies;
 mod browser_test_model;
+mod browser_timelock;
 mod browser_walkthrough;
 mod dashboard;
 mod deliverability;
