@@ -47,6 +47,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             whatsapp: WhatsappConfig {
                 url: args.whatsapp_url.clone(),
                 version: None,
+                http: None,
             },
         };
         let running = match app::start(&config, listener, Arc::new(SystemClock)) {

@@ -175,6 +175,32 @@ impl Db {
     }
 }
 
+impl Db {
+    /// WhatsApp answered the timelock query at `checked_at`: a timelock until `until` (or
+    /// none). Kept on the instance for the policy and the instance page; the next look is due
+    /// from `checked_at` (`domain::deliverability::timelock::due`).
+    pub fn record_timelock(
+        &self,
+        instance_id: InstanceId,
+        until: Option<i64>,
+        checked_at: i64,
+    ) -> Result<(), DbError> {
+        let txn = self.begin_write()?;
+        {
+            let mut instances = txn.open_table(tables::INSTANCES)?;
+            let mut instance: Instance = match instances.get(instance_id.0)? {
+                Some(b) => from_json(b.value())?,
+                None => return Err(DbError::NotFound),
+            };
+            instance.health.timelock_until = until;
+            instance.health.timelock_checked_at = Some(checked_at);
+            instances.insert(instance_id.0, to_json(&instance)?.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+}
+
 fn read_days(
     txn: &WriteTransaction,
     instance_id: InstanceId,

@@ -368,3 +368,29 @@ async fn media_a_hashtag_is_text_and_a_part_without_its_file_goes_as_its_caption
         Some("media_as_text: o evento não trouxe o endereço do arquivo")
     );
 }
+
+/// A text part that starts with a variable stays text whatever the variable holds: a webhook
+/// (or a buyer typing their name) cannot make avisa fetch and send a file. The buyer reads the
+/// text as rendered; nothing is fetched.
+#[tokio::test]
+async fn media_a_variable_cannot_turn_a_text_part_into_a_media_part() {
+    let server = files();
+    let mut rig = media_rig("# on\n=== delay 0m\n{{ order_id }}\nSeu pedido foi recebido.\n");
+    let injected = format!("#documento {}", server.url("/boleto.pdf"));
+    rig.event(json!({ "kind": "boleto.generated", "order_id": injected }));
+    drain(&rig).await;
+    let sent = rig.fake.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].media, None, "sent as text");
+    assert_eq!(
+        sent[0].text.trim_start_matches('\u{200B}'),
+        format!("{injected}\nSeu pedido foi recebido."),
+        "the buyer reads what was rendered"
+    );
+    assert_eq!(server.hits.load(Ordering::SeqCst), 0, "nothing was fetched");
+    let shown = crate::media::shown(&rig.messages()[0].text);
+    assert!(
+        shown.is_none(),
+        "the console shows it as text too: {shown:?}"
+    );
+}

@@ -118,7 +118,26 @@ pub fn render(source: &str, event: &Event, public_name: &str) -> Result<String, 
     let env = environment();
     let template = parsed(&env, &source)?;
     let text = render_within_budget(&template, message_context(event, public_name))?;
-    Ok(text.trim().to_owned())
+    let text = text.trim();
+    // Media-ness is the template's, never a variable's (see `DIRECTIVE_GUARD`).
+    if !starts_like_directive(&source) && starts_like_directive(text) {
+        return Ok(format!("{DIRECTIVE_GUARD}{text}"));
+    }
+    Ok(text.to_owned())
+}
+
+/// A part is media only when its own first line, as the merchant wrote it, starts with `#` and
+/// a letter (`media::parse_part`'s rule; everything downstream reads the rendered text). A text
+/// part whose rendered text would start so — a variable first, holding `#documento https://…`
+/// from a webhook body or a buyer's name — gets this invisible zero-width space in front: the
+/// buyer reads the same text, and no reader takes it for a directive (nothing is fetched).
+pub const DIRECTIVE_GUARD: char = '\u{200B}';
+
+/// `#` and a letter at the start, after blanks: what could read as a media directive.
+fn starts_like_directive(text: &str) -> bool {
+    text.trim_start()
+        .strip_prefix('#')
+        .is_some_and(|rest| rest.starts_with(char::is_alphabetic))
 }
 
 /// Steps (minijinja's fuel: about one per instruction) a message may take. The shipped templates

@@ -362,3 +362,54 @@ fn a_custom_kind_reads_its_vars_and_an_absent_one_is_empty() {
         "a custom kind starts off until the merchant writes it"
     );
 }
+
+#[test]
+fn media_directives_come_from_the_template_never_from_a_variable() {
+    let event = |order: &str| Event {
+        platform: "api".into(),
+        kind: Some(EventKind::BoletoGenerated),
+        order_id: Some(order.into()),
+        ..Event::default()
+    };
+    let injected = "#documento https://golpe.example/boleto.pdf";
+    let guarded = format!("{}{injected}\nSeu pedido.", super::DIRECTIVE_GUARD);
+    let cases: [(&str, &str, &str, &str); 5] = [
+        (
+            "{{ order_id }}\nSeu pedido.",
+            injected,
+            &guarded,
+            "a variable first is guarded",
+        ),
+        (
+            "  {{ order_id }}\nSeu pedido.",
+            injected,
+            &guarded,
+            "after blanks too",
+        ),
+        (
+            "Pedido {{ order_id }}",
+            injected,
+            "Pedido #documento https://golpe.example/boleto.pdf",
+            "not at the start: untouched",
+        ),
+        (
+            "#documento {{ order_id }}\nSeu boleto.",
+            "https://loja.example/b.pdf",
+            "#documento https://loja.example/b.pdf\nSeu boleto.",
+            "the merchant's directive stays",
+        ),
+        (
+            "{{ order_id }} chegou",
+            "A1",
+            "A1 chegou",
+            "ordinary text untouched",
+        ),
+    ];
+    for (source, order, expected, why) in cases {
+        assert_eq!(
+            render(source, &event(order), "Loja").expect("renders"),
+            expected,
+            "{why}"
+        );
+    }
+}

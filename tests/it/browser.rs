@@ -693,6 +693,7 @@ async fn an_admin_scans_a_qr_that_the_real_whatsapp_client_made() {
     let app = TestApp::start_with(WhatsappConfig {
         url: server.url.clone(),
         version: Some(BUNDLED_VERSION),
+        http: None,
     })
     .await;
     app.setup_admin().await;

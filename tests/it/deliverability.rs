@@ -112,6 +112,7 @@ async fn a_new_device_announces_itself_as_avisa() {
         WhatsappConfig {
             url: server.url.clone(),
             version: Some(BUNDLED_VERSION),
+            http: None,
         },
     );
     let mut state = avisa::queue::channel::Channel::state(channel.as_ref());

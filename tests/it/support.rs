@@ -30,6 +30,7 @@ pub fn offline_whatsapp() -> WhatsappConfig {
     WhatsappConfig {
         url: "ws://127.0.0.1:9/ws/chat".into(),
         version: Some(avisa::channels::whatsapp::BUNDLED_VERSION),
+        http: None,
     }
 }
 

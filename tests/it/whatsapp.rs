@@ -26,6 +26,7 @@ fn unreachable_channel(db: &Db) -> Arc<WhatsappChannel> {
     let config = WhatsappConfig {
         url: format!("ws://127.0.0.1:{}/ws/chat", closed_port()),
         version: Some(BUNDLED_VERSION),
+        http: None,
     };
     WhatsappChannel::start(
         InstanceId(1),
@@ -165,6 +166,7 @@ async fn real_qr_codes_reach_the_pairing_page_event_stream() {
     let app = TestApp::start_with(WhatsappConfig {
         url: server.url.clone(),
         version: Some(BUNDLED_VERSION),
+        http: None,
     })
     .await;
     let admin = app.setup_admin().await;

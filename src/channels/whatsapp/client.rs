@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use whatsapp_rust::Client;
+use whatsapp_rust::http::HttpClient;
 use whatsapp_rust::store::traits::Backend;
 use whatsapp_rust::types::events::Event;
 
@@ -33,13 +34,26 @@ pub const BUNDLED_VERSION: (u32, u32, u32) = (2, 3000, 1_042_742_319);
 pub const WHATSAPP_WEB_URL: &str = whatsapp_rust::wacore::net::WHATSAPP_WEB_WS_URL;
 
 /// Where and how clients connect.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WhatsappConfig {
     /// The WebSocket URL (WhatsApp Web by default; a relay or a test server otherwise).
     pub url: String,
     /// `None`: the client asks web.whatsapp.com for the current version at connect (cached a
     /// day). `Some`: use this version and make no HTTP request.
     pub version: Option<(u32, u32, u32)>,
+    /// The HTTP client for media uploads (and the version check). `None`: the library's own
+    /// ureq client, to WhatsApp's media hosts; tests give one that reaches a loopback stand-in.
+    pub http: Option<Arc<dyn HttpClient>>,
+}
+
+impl std::fmt::Debug for WhatsappConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhatsappConfig")
+            .field("url", &self.url)
+            .field("version", &self.version)
+            .field("http", &self.http.as_ref().map(|_| "custom"))
+            .finish()
+    }
 }
 
 impl Default for WhatsappConfig {
@@ -47,6 +61,7 @@ impl Default for WhatsappConfig {
         WhatsappConfig {
             url: WHATSAPP_WEB_URL.to_owned(),
             version: None,
+            http: None,
         }
     }
 }
@@ -142,6 +157,8 @@ pub(super) struct Shared {
     pub(super) pairing_by_code: AtomicBool,
     /// Connection attempts of all clients so far.
     pub(super) attempts: watch::Sender<u32>,
+    /// Timelock answers kept so far (`timelock::check`).
+    pub(super) timelock_looks: watch::Sender<u32>,
     pub(super) addresses: AddressBook,
     /// Upload results by file hash (a file is uploaded once while its upload is reusable).
     pub(super) uploads: super::media::Uploads,
@@ -169,6 +186,7 @@ impl Shared {
             terminal: AtomicBool::new(false),
             pairing_by_code: AtomicBool::new(false),
             attempts: watch::channel(0).0,
+            timelock_looks: watch::channel(0).0,
             addresses,
             uploads,
         });
@@ -268,6 +286,11 @@ impl WhatsappChannel {
     /// Connection attempts so far (each one dials the server).
     pub fn attempts(&self) -> watch::Receiver<u32> {
         self.shared.attempts.subscribe()
+    }
+
+    /// Reachout-timelock answers kept on the instance so far (tests wait on it).
+    pub fn timelock_looks(&self) -> watch::Receiver<u32> {
+        self.shared.timelock_looks.subscribe()
     }
 
     /// Resolves when the supervisor has stopped (after `shutdown`).

@@ -7,6 +7,7 @@ use whatsapp_rust::types::events::{Event, TempBanReason};
 use whatsapp_rust::types::presence::ReceiptType;
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
 
+use crate::domain::deliverability::timelock::Check;
 use crate::queue::channel::{ChannelState, Incoming, Receipt};
 
 /// The paired account as the client knows it when an event arrives.
@@ -121,6 +122,22 @@ pub fn effects(event: &Event, account: &Account, now: i64) -> Vec<Effect> {
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Whether `event` is a moment to ask WhatsApp for the reachout timelock: a pairing, a login,
+/// a 463 (whether to ask is then `timelock::due`'s).
+pub fn timelock_check(event: &Event) -> Option<Check> {
+    match event {
+        Event::PairSuccess(_) => Some(Check::Paired),
+        Event::Connected(_) => Some(Check::LoggedIn),
+        Event::ServerAck(ack)
+            if ack.error.as_deref() == Some("463")
+                && ack.class.as_deref().is_none_or(|c| c == "message") =>
+        {
+            Some(Check::Nack463)
+        }
+        _ => None,
     }
 }
 
@@ -346,6 +363,43 @@ mod tests {
             vec![],
             "acks of our receipts are not sends"
         );
+    }
+
+    #[test]
+    fn pairing_login_and_a_463_are_moments_to_ask_for_the_timelock() {
+        let paired = Event::PairSuccess(
+            PairSuccess::builder()
+                .id(Jid::pn("5511987654321"))
+                .lid(Jid::new("123456789", whatsapp_rust::Server::Lid))
+                .business_name(String::new())
+                .platform("android".into())
+                .build(),
+        );
+        let nack = |code: &str| {
+            Event::ServerAck(
+                ServerAck::builder()
+                    .id("3EB0A1".into())
+                    .class("message".into())
+                    .error(code.into())
+                    .build(),
+            )
+        };
+        let cases = [
+            (paired, Some(Check::Paired)),
+            (
+                Event::Connected(Connected::builder().build()),
+                Some(Check::LoggedIn),
+            ),
+            (nack("463"), Some(Check::Nack463)),
+            (nack("479"), None),
+            (
+                Event::StreamReplaced(StreamReplaced::builder().build()),
+                None,
+            ),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(timelock_check(&event), expected, "{event:?}");
+        }
     }
 
     fn receipt(kind: ReceiptType, ids: &[&str]) -> Event {

@@ -13,6 +13,7 @@ pub mod events;
 pub mod media;
 pub mod send;
 mod supervisor;
+mod timelock;
 
 pub use client::{
     BUNDLED_VERSION, Supervisors, WHATSAPP_WEB_URL, WhatsappChannel, WhatsappConfig, factory,

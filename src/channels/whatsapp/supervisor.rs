@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use whatsapp_rust::bot::{Bot, BotHandle, EventDelivery};
+use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::store::traits::Backend;
 use whatsapp_rust::transport::{
@@ -19,6 +20,7 @@ use whatsapp_rust::{Client, anyhow, async_channel, async_trait};
 
 use super::client::{Command, Shared, WhatsappConfig, backend, wipe_device_state};
 use super::events::{self, Account, Effect};
+use super::timelock::{self, AbortOnDrop};
 use crate::queue::channel::{ChannelState, Unreachable};
 
 /// The name the phone's "Aparelhos conectados" shows for avisa's linked device (the library's
@@ -32,9 +34,10 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 /// 20 s without telling why; this is shorter so the reason is ours to say).
 const DIAL_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// The running client.
+/// The running client and its daily timelock look (aborted when this goes).
 struct Live {
     handle: BotHandle,
+    _daily: AbortOnDrop,
 }
 
 pub(super) struct Supervisor {
@@ -198,10 +201,16 @@ impl Supervisor {
                     name: client.push_name(),
                 };
                 handler_shared.on_event(generation, &event, &account);
+                if let Some(check) = events::timelock_check(&event) {
+                    tokio::spawn(timelock::check(handler_shared.clone(), client, check));
+                }
                 async {}
             });
         if let Some(version) = self.config.version {
             builder = builder.with_version(version);
+        }
+        if let Some(http) = &self.config.http {
+            builder = builder.with_http_client(SharedHttp(http.clone()));
         }
         if let Some(phone) = pair_phone {
             builder = builder.with_pair_code(PairCodeOptions {
@@ -213,7 +222,11 @@ impl Supervisor {
             Ok(bot) => {
                 let handle = bot.spawn();
                 *shared.client.lock().expect("lock") = Some(handle.client());
-                self.live = Some(Live { handle });
+                let daily = tokio::spawn(timelock::daily(shared.clone(), handle.client()));
+                self.live = Some(Live {
+                    handle,
+                    _daily: AbortOnDrop(daily),
+                });
             }
             Err(e) => {
                 tracing::error!(instance = shared.instance_id.0, error = %e, "WhatsApp client not built");
@@ -227,6 +240,16 @@ impl Supervisor {
             *self.shared.client.lock().expect("lock") = None;
             stop(live.handle).await;
         }
+    }
+}
+
+/// The configured HTTP client, shared by every client the supervisor builds.
+struct SharedHttp(Arc<dyn HttpClient>);
+
+#[async_trait]
+impl HttpClient for SharedHttp {
+    async fn execute(&self, request: HttpRequest) -> Result<HttpResponse, anyhow::Error> {
+        self.0.execute(request).await
     }
 }
 

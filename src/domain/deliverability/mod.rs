@@ -5,11 +5,14 @@
 
 pub mod health;
 pub mod throttle;
+pub mod timelock;
 pub mod variants;
 pub mod warmup;
 
 #[cfg(test)]
 mod throttle_tests;
+#[cfg(test)]
+mod timelock_tests;
 #[cfg(test)]
 mod variants_tests;
 #[cfg(test)]

@@ -89,6 +89,8 @@ pub struct HealthState {
     pub since: i64,
     /// The end of a reachout timelock WhatsApp reported (Unix seconds).
     pub timelock_until: Option<i64>,
+    /// When WhatsApp last answered the timelock query (`timelock::due` reads it).
+    pub timelock_checked_at: Option<i64>,
     /// The Brasília day number the merchant last resumed on, and that day's counts then: the
     /// policy judges only what happened after.
     pub forgiven_day: Option<i32>,

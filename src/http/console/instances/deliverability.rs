@@ -64,6 +64,8 @@ pub fn view(instance: &Instance, days: &[(i32, HealthDay)], today: i32, now: i64
         reason => instance.health.reason.clone(),
         since => instance.health.since,
         timelock_until => instance.health.timelock_until,
+        timelock_active => instance.health.timelock_until.is_some_and(|until| until > now),
+        timelock_checked_at => instance.health.timelock_checked_at,
         log => log,
         new_number => warm.new_number,
         ramp_over => ramp_over,
