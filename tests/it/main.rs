@@ -10,6 +10,7 @@ mod browser;
 mod browser_custom_kinds;
 mod browser_mapping;
 mod browser_media;
+mod browser_outbound;
 mod browser_replies;
 mod browser_test_model;
 mod browser_walkthrough;

@@ -373,3 +373,49 @@ async fn the_webhooks_api_is_for_admins_with_full_rights_only() {
         .expect("show");
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_endpoint_in_the_console_needs_the_confirmation_box() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let token = app.api_token(&admin).await;
+    let (id, _) = register(
+        &app,
+        &token,
+        json!({ "url": "http://127.0.0.1:5678/webhook/avisa", "events": ["message.sent"] }),
+    )
+    .await;
+    let page = format!("/configuracoes/integracoes/{id}");
+    let csrf = app.csrf(&admin, &page).await;
+    let unticked = admin
+        .post(app.at(&format!("{page}/excluir")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unticked.status(), 303);
+    assert_eq!(
+        unticked.headers()["location"],
+        format!("{page}?confirmar=1").as_str()
+    );
+    assert_eq!(app.db.list_endpoints().expect("endpoints").len(), 1);
+    let said = admin
+        .get(app.at(&format!("{page}?confirmar=1")))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(said.contains("Nada foi excluído"), "{said}");
+
+    let ticked = admin
+        .post(app.at(&format!("{page}/excluir")))
+        .form(&[("_csrf", csrf.as_str()), ("confirm", "1")])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(ticked.status(), 303);
+    assert_eq!(ticked.headers()["location"], "/configuracoes/integracoes");
+    assert!(app.db.list_endpoints().expect("endpoints").is_empty());
+}
