@@ -26,6 +26,7 @@ mod media;
 mod messages;
 mod ops;
 mod outbound;
+mod outbound_snippets;
 mod packaging;
 pub mod pairing;
 mod process;
