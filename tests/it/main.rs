@@ -7,6 +7,7 @@ mod api_send;
 mod architecture;
 mod auth;
 mod browser;
+mod browser_api_reference;
 mod browser_custom_kinds;
 mod browser_mapping;
 mod browser_media;
