@@ -341,6 +341,8 @@ mod mappings_tests;
 #[cfg(test)]
 mod order_memory_tests;
 #[cfg(test)]
+mod outbound_tests;
+#[cfg(test)]
 mod planning_tests;
 #[cfg(test)]
 mod reports_tests;

@@ -345,7 +345,7 @@ pub(super) fn stored(
     for row in days.iter()? {
         let (k, v) = row?;
         let (day, store_id, instance_id, kind, step, test) = k.value();
-        let kind = EventKind::parse(kind)
+        let kind = EventKind::parse_with_custom(kind)
             .ok_or_else(|| DbError::Engine(format!("report row with unknown kind {kind}")))?;
         out.days.insert(
             DayKey {

@@ -103,7 +103,7 @@ impl Db {
             if day > filter.last_day {
                 break;
             }
-            let Some(kind) = EventKind::parse(kind) else {
+            let Some(kind) = EventKind::parse_with_custom(kind) else {
                 continue;
             };
             let key = DayKey {

@@ -105,6 +105,7 @@ impl Ui {
             translate(&for_t, &lang, key)
         });
         env.add_filter("datetime", format_datetime);
+        env.add_filter("ticks", ticks);
         env.add_filter("first_word", |name: &str| {
             name.split_whitespace()
                 .next()
@@ -138,6 +139,40 @@ fn translate(catalogs: &Catalogs, lang: &str, key: &str) -> String {
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| key.to_owned())
+}
+
+/// Text written for Markdown readers (the OpenAPI descriptions) as HTML: escaped, and each
+/// `` `span` `` between backticks as `<code>` (an unpaired backtick stays a backtick).
+fn ticks(text: &str) -> minijinja::Value {
+    fn escape(out: &mut String, text: &str) {
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#x27;"),
+                c => out.push(c),
+            }
+        }
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let pieces: Vec<&str> = text.split('`').collect();
+    let paired = pieces.len() % 2 == 1;
+    for (i, piece) in pieces.iter().enumerate() {
+        let last = i == pieces.len() - 1;
+        if i % 2 == 1 && (paired || !last) {
+            out.push_str("<code>");
+            escape(&mut out, piece);
+            out.push_str("</code>");
+        } else {
+            if i % 2 == 1 {
+                out.push('`');
+            }
+            escape(&mut out, piece);
+        }
+    }
+    minijinja::Value::from_safe_string(out)
 }
 
 /// Unix seconds as `dd/mm/aaaa hh:mm` in Brasília time.
@@ -189,6 +224,24 @@ mod tests {
             missing.is_empty(),
             "keys missing from the catalogs: {missing:?}"
         );
+    }
+
+    #[test]
+    fn backticks_become_code_and_the_rest_is_escaped() {
+        let cases = [
+            ("plain", "plain"),
+            (
+                "as `Authorization: Bearer <token>`.",
+                "as <code>Authorization: Bearer &lt;token&gt;</code>.",
+            ),
+            ("`a` and `b`", "<code>a</code> and <code>b</code>"),
+            ("one ` alone", "one ` alone"),
+            ("`x` then ` alone", "<code>x</code> then ` alone"),
+            ("<script>", "&lt;script&gt;"),
+        ];
+        for (text, html) in cases {
+            assert_eq!(ticks(text).to_string(), html, "{text}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Housekeeping: every hour the scheduled backup when one is due (and pruning of old ones), once
-//! a day the retention sweep of old raw bodies and of old buyers remembered for orders (order
-//! memory). Uses `db`, `domain::housekeeping` and the clock.
+//! a day the retention sweep of old raw bodies, of old buyers remembered for orders (order
+//! memory) and of finished outbound webhook deliveries. Uses `db`, `domain::housekeeping` and
+//! the clock.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,6 +39,12 @@ pub fn spawn_housekeeping(db: Db, clock: Arc<dyn Clock>) {
                             "retention: old raw bodies deleted"
                         );
                     }
+                    if report.deliveries_purged > 0 {
+                        tracing::info!(
+                            deliveries = report.deliveries_purged,
+                            "retention: old outbound webhook deliveries deleted"
+                        );
+                    }
                     for error in report.errors {
                         tracing::warn!(error, "housekeeping");
                     }
@@ -58,6 +65,8 @@ pub struct HousekeepingReport {
     pub raw_bodies_purged: u64,
     /// Buyers remembered for orders (order memory) older than the retention limit, forgotten.
     pub order_buyers_purged: u64,
+    /// Finished outbound webhook deliveries older than the retention limit, deleted.
+    pub deliveries_purged: u64,
     pub errors: Vec<String>,
 }
 
@@ -95,6 +104,12 @@ pub fn run_housekeeping(db: &Db, now: i64, retention: bool) -> HousekeepingRepor
         match db.purge_order_memory_before(cutoff) {
             Ok(n) => report.order_buyers_purged = n,
             Err(e) => report.errors.push(format!("retention (order memory): {e}")),
+        }
+        match db.purge_deliveries_before(cutoff) {
+            Ok(n) => report.deliveries_purged = n,
+            Err(e) => report
+                .errors
+                .push(format!("retention (outbound deliveries): {e}")),
         }
     }
     report

@@ -290,3 +290,99 @@ async fn the_send_api_sends_a_custom_kinds_template_with_kind_and_vars() {
     }
     assert_eq!(messages_of(&app, "custom.aniversario").len(), 1);
 }
+
+/// The `<option>` of a filter select offering `kind`, if the page has one.
+fn option_of<'a>(html: &'a str, kind: &str) -> Option<&'a str> {
+    let start = html.find(&format!("<option value=\"{kind}\""))?;
+    let end = start + html[start..].find("</option>")?;
+    Some(&html[start..end])
+}
+
+async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
+    let response = client.get(app.at(path)).send().await.expect("page");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("html"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eventos_and_relatorios_filter_by_a_custom_kind() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (store_id, token) = create_store(&app, Platform::Api, "Loja da Ana");
+    app.db
+        .create_custom_kind(&CustomKindDef {
+            name: "aniversario".into(),
+            label: "Aniversário".into(),
+            vars: vec!["idade".into()],
+            created_at: 0,
+        })
+        .expect("kind created");
+    let kind = EventKind::parse_with_custom("custom.aniversario").expect("custom kind");
+    app.db
+        .save_template(
+            StoreId(store_id),
+            &MessageTemplate {
+                kind,
+                enabled: true,
+                steps: vec![TemplateStep {
+                    delay: StepDelay::After { minutes: 0 },
+                    parts: vec!["Parabéns, {{ customer.first_name }}!".into()],
+                }],
+            },
+        )
+        .expect("template saved");
+    let birthday = json!({ "kind": "custom.aniversario",
+        "customer": { "name": "Ana Souza", "phone": "11987654321" }, "vars": { "idade": 30 } });
+    let (status, answer) = post_webhook(&app, &token, birthday.to_string(), &[]).await;
+    assert_eq!(status, 202, "{answer}");
+    let birthday_event = answer["event_ids"][0].as_u64().expect("event id");
+    let pix = json!({ "kind": "pix.generated", "order_id": "A1",
+        "customer": { "name": "Bruno Lima", "phone": "21998765432" },
+        "payment": { "pix_code": "000201" }, "total_cents": 9700 });
+    let (status, _) = post_webhook(&app, &token, pix.to_string(), &[]).await;
+    assert_eq!(status, 202);
+    assert_eq!(messages_of(&app, "custom.aniversario").len(), 1);
+
+    // Eventos offers the kind under the merchant's label and lists only its events.
+    let (status, html) = page(&app, &admin, "/eventos").await;
+    assert_eq!(status, 200);
+    let option = option_of(&html, "custom.aniversario").expect("Eventos offers the kind");
+    assert!(option.ends_with(">Aniversário"), "{option}");
+    let (status, html) = page(&app, &admin, "/eventos?kind=custom.aniversario").await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(
+        html.matches("data-event-id=").count(),
+        1,
+        "only the birthday"
+    );
+    assert!(html.contains(&format!("data-event-id=\"{birthday_event}\"")));
+    assert!(
+        option_of(&html, "custom.aniversario").is_some_and(|o| o.contains("selected")),
+        "the choice stays selected"
+    );
+
+    // Relatórios offers it too, and counts its message under its label.
+    let (status, html) = page(&app, &admin, "/relatorios").await;
+    assert_eq!(status, 200);
+    let option = option_of(&html, "custom.aniversario").expect("Relatórios offers the kind");
+    assert!(option.ends_with(">Aniversário"), "{option}");
+    let (status, html) = page(&app, &admin, "/relatorios?tipo=custom.aniversario").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("data-testid=\"report-error\""), "{html}");
+    let table = html
+        .split("data-testid=\"report-templates\"")
+        .nth(1)
+        .expect("the per-template table");
+    let table = &table[..table.find("</table>").expect("its end")];
+    assert!(
+        table.contains("<td>Aniversário</td>"),
+        "the kind's row: {table}"
+    );
+    assert!(!table.contains("PIX"), "only the kind filtered: {table}");
+
+    // The counters the reports read agree with a full recount.
+    assert_eq!(
+        app.db.verify_report_counters().expect("recount"),
+        Vec::<String>::new()
+    );
+}

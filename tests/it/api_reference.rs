@@ -64,7 +64,11 @@ async fn the_reference_page_lists_each_operation_for_a_logged_in_user() {
     for route in ROUTES.iter().filter(|r| r.path.starts_with("/api/v1/")) {
         // minijinja's HTML escaping writes `/` as `&#x2f;`.
         let path = route.path.replace('/', "&#x2f;");
-        let heading = format!("<code>{} {path}</code>", route.method);
+        let heading = format!(
+            "<span class=\"method method-{}\">{}</span> <code>{path}</code></h3>",
+            route.method.to_lowercase(),
+            route.method
+        );
         assert!(
             page.contains(&heading),
             "the page lists {} {}",

@@ -373,3 +373,94 @@ async fn the_webhooks_api_is_for_admins_with_full_rights_only() {
         .expect("show");
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_endpoint_in_the_console_needs_the_confirmation_box() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let token = app.api_token(&admin).await;
+    let (id, _) = register(
+        &app,
+        &token,
+        json!({ "url": "http://127.0.0.1:5678/webhook/avisa", "events": ["message.sent"] }),
+    )
+    .await;
+    let page = format!("/configuracoes/integracoes/{id}");
+    let csrf = app.csrf(&admin, &page).await;
+    let unticked = admin
+        .post(app.at(&format!("{page}/excluir")))
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unticked.status(), 303);
+    assert_eq!(
+        unticked.headers()["location"],
+        format!("{page}?confirmar=1").as_str()
+    );
+    assert_eq!(app.db.list_endpoints().expect("endpoints").len(), 1);
+    let said = admin
+        .get(app.at(&format!("{page}?confirmar=1")))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(said.contains("Nada foi excluído"), "{said}");
+
+    let ticked = admin
+        .post(app.at(&format!("{page}/excluir")))
+        .form(&[("_csrf", csrf.as_str()), ("confirm", "1")])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(ticked.status(), 303);
+    assert_eq!(ticked.headers()["location"], "/configuracoes/integracoes");
+    assert!(app.db.list_endpoints().expect("endpoints").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_retention_deletes_finished_deliveries_older_than_the_raw_body_window() {
+    const T0: i64 = 1_796_601_600;
+    const DAY: i64 = 86_400;
+    let app = TestApp::start_on(Arc::new(ManualClock::at(T0))).await;
+    let admin = app.setup_admin().await;
+    let token = app.api_token(&admin).await;
+    let (_, store_token) = create_store(&app, Platform::Api, "Loja Antiga");
+    let mut receiver = Receiver::start();
+    let (endpoint_id, _) = register(
+        &app,
+        &token,
+        json!({ "url": receiver.url, "events": ["event.received"] }),
+    )
+    .await;
+    // The first delivery is answered 200; the second 503, so it stays pending (retrying).
+    for (fixture, answer) in [("order.paid", 200), ("checkout.abandoned", 503)] {
+        receiver.status.store(answer, Ordering::SeqCst);
+        let body = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("tests/fixtures/api/{fixture}.json")),
+        )
+        .expect("fixture");
+        let (status, _) = post_webhook(&app, &store_token, body, &[]).await;
+        assert_eq!(status, 202);
+        receiver.next().await;
+    }
+    // The second delivery arrived: the first one's 200 is recorded (one sender thread).
+    let endpoint = EndpointId(endpoint_id);
+    let retention = app.db.ops_settings().expect("settings").retention_days;
+    assert_eq!(retention, 180, "the default window");
+
+    let within = avisa::jobs::run_housekeeping(&app.db, T0 + 180 * DAY, true);
+    assert_eq!(within.deliveries_purged, 0, "{:?}", within.errors);
+    let after = avisa::jobs::run_housekeeping(&app.db, T0 + 180 * DAY + 1, true);
+    assert_eq!(after.deliveries_purged, 1, "{:?}", after.errors);
+    let left = app.db.endpoint_deliveries(endpoint, 10).expect("log");
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        left[0].id,
+        DeliveryId(2),
+        "a pending delivery stays, however old"
+    );
+}

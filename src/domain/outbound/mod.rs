@@ -271,6 +271,21 @@ pub fn record_attempt(
     }
 }
 
+/// When a delivery last changed: its last attempt, else its creation.
+pub fn last_activity(delivery: &Delivery) -> i64 {
+    delivery
+        .attempts
+        .last()
+        .map_or(delivery.created_at, |a| a.at.max(delivery.created_at))
+}
+
+/// Whether retention removes this delivery at `cutoff` (the raw bodies' retention window): a
+/// finished one (delivered, failed or dropped) whose last activity is older. A pending one is
+/// still in its schedule and stays, whatever its age; a resent one counts from its resend's try.
+pub fn expired(delivery: &Delivery, cutoff: i64) -> bool {
+    delivery.state != DeliveryState::Pending && last_activity(delivery) < cutoff
+}
+
 /// "Reenviar": the delivery goes again now, from the start of the schedule.
 pub fn resend(delivery: &mut Delivery, now: i64) {
     delivery.state = DeliveryState::Pending;

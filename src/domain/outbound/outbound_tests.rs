@@ -218,3 +218,39 @@ fn spread_is_a_fixed_fraction_per_delivery_and_spreads_them() {
     let low = values.iter().filter(|v| **v < 0.5).count();
     assert!((400..600).contains(&low), "{low} of 1000 below one half");
 }
+
+#[test]
+fn retention_takes_finished_deliveries_whose_last_activity_is_before_the_cutoff() {
+    const CUTOFF: i64 = 1_000;
+    let with = |state: DeliveryState, created_at: i64, tried: &[i64]| Delivery {
+        state,
+        created_at,
+        attempts: tried.iter().map(|&at| failed(at)).collect(),
+        ..delivery()
+    };
+    use DeliveryState::*;
+    let table = [
+        ("delivered long ago", with(Delivered, 10, &[10]), true),
+        ("failed long ago", with(Failed, 10, &[10, 900]), true),
+        (
+            "dropped long ago, never tried",
+            with(Dropped, 10, &[]),
+            true,
+        ),
+        ("pending, however old", with(Pending, 10, &[10]), false),
+        (
+            "delivered at the cutoff",
+            with(Delivered, 10, &[CUTOFF]),
+            false,
+        ),
+        (
+            "old but resent and tried since",
+            with(Delivered, 10, &[10, 1_500]),
+            false,
+        ),
+        ("created after the cutoff", with(Dropped, 1_200, &[]), false),
+    ];
+    for (case, d, gone) in table {
+        assert_eq!(expired(&d, CUTOFF), gone, "{case}");
+    }
+}

@@ -1,6 +1,8 @@
 //! `GET /ajuda/api`: the JSON API's reference for logged-in users, rendered on the server from
 //! the same OpenAPI description `GET /api/v1/openapi.json` serves (`http::api::openapi`), so the
-//! page and the spec cannot disagree. No script, no CDN: one HTML page.
+//! page and the spec cannot disagree. No script, no CDN: one HTML page. Operations are grouped by
+//! their tag (messages first: sending is what most integrations do), and the outbound webhooks'
+//! signature check is shown from the same files docs/API.md quotes (`docs/snippets/`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::value::Serde;
@@ -44,6 +46,52 @@ pub struct ResponseRef {
     pub description: String,
     pub body: Option<String>,
 }
+
+/// The operations of one tag, in path order.
+#[derive(Debug, Serialize)]
+pub struct Group {
+    pub tag: String,
+    pub operations: Vec<OperationRef>,
+}
+
+/// The order the page lists the tags in; a tag not named here comes after them.
+const TAG_ORDER: &[&str] = &[
+    "messages",
+    "stores",
+    "templates",
+    "events",
+    "instances",
+    "webhooks",
+    "users",
+    "operations",
+    "meta",
+];
+
+/// Groups operations by tag, in `TAG_ORDER`, each keeping the spec's path order.
+pub fn grouped(operations: Vec<OperationRef>) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    for op in operations {
+        match groups.iter_mut().find(|g| g.tag == op.tag) {
+            Some(group) => group.operations.push(op),
+            None => groups.push(Group {
+                tag: op.tag.clone(),
+                operations: vec![op],
+            }),
+        }
+    }
+    let rank = |tag: &str| {
+        TAG_ORDER
+            .iter()
+            .position(|t| *t == tag)
+            .unwrap_or(TAG_ORDER.len())
+    };
+    groups.sort_by(|a, b| (rank(&a.tag), &a.tag).cmp(&(rank(&b.tag), &b.tag)));
+    groups
+}
+
+/// The signature checks docs/API.md quotes, shown on the page as they are.
+const VERIFY_SH: &str = include_str!("../../../docs/snippets/verify-signature.sh");
+const VERIFY_JS: &str = include_str!("../../../docs/snippets/verify-signature.js");
 
 /// One named schema with its fields.
 #[derive(Debug, Serialize)]
@@ -199,12 +247,14 @@ pub async fn show_api_reference(
 ) -> Result<HttpResponse, ApiError> {
     let spec = serde_json::to_value(spec()).map_err(|e| ApiError::Internal(e.to_string()))?;
     let (operations, schemas) = reference(&spec);
+    let groups = grouped(operations);
     let schema_names: Vec<&str> = schemas.iter().map(|s| s.name.as_str()).collect();
     Page::new(&state, &req, &viewer, "api_reference.html")
         .menu("account")
         .render(context! {
             info => Context::from(Serde(spec.get("info"))),
-            operations => Context::from(Serde(&operations)),
+            groups => Context::from(Serde(&groups)),
+            verify_sh => VERIFY_SH, verify_js => VERIFY_JS,
             schemas => Context::from(Serde(&schemas)),
             schema_names => Context::from(Serde(&schema_names)),
         })

@@ -9,13 +9,13 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use crate::db::{EventRecord, RawDelivery};
+use crate::domain::Platform;
 use crate::domain::money::format_brl;
 use crate::domain::{EventId, StoreId};
-use crate::domain::{EventKind, Platform};
 use crate::http::AppState;
 use crate::http::auth::{Viewer, redirect};
 use crate::http::console::Page;
-use crate::http::console::view::mask_phone;
+use crate::http::console::view::{kind_choices, mask_phone};
 use crate::http::error::ApiError;
 use crate::http::operations::events::{
     EventsQuery, STATUS_CHOICES, load_event, page_of_events, row_status, status_str,
@@ -68,10 +68,17 @@ pub async fn list_events(
     let query = query.into_inner();
     let parsed = query.parse(state.clock.now())?;
     let for_page = parsed.clone();
-    let (page, stores, more, deleted_stores, unmapped) = state
+    let (page, stores, more, deleted_stores, unmapped, custom_kinds) = state
         .run(move |db| {
             let (page, stores, more, deleted) = page_of_events(db, &for_page)?;
-            Ok((page, stores, more, deleted, db.unacknowledged_unmapped()?))
+            Ok((
+                page,
+                stores,
+                more,
+                deleted,
+                db.unacknowledged_unmapped()?,
+                db.list_custom_kinds()?,
+            ))
         })
         .await?;
     let names = store_names(&stores);
@@ -93,7 +100,7 @@ pub async fn list_events(
         stores => stores.iter().map(|s| context! { id => s.id.to_string(), name => s.name.clone() }).collect::<Vec<_>>(),
         // Offered when there is something to find (or it is the current choice).
         deleted_stores => deleted_stores || query.store == "deleted",
-        kinds => EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        kinds => kind_choices(&custom_kinds, &query.kind),
         statuses => STATUS_CHOICES,
         periods => ["all", "today", "7d", "30d"],
         q => context! {
@@ -212,6 +219,7 @@ pub async fn acknowledge_unmapped(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::EventKind;
     use crate::ingest::Status;
 
     #[test]

@@ -8,7 +8,7 @@ use minijinja::{Value, context};
 use serde::Serialize;
 
 use crate::domain::reason::Reason;
-use crate::domain::{EventId, InstanceId, Message, MessageId, StoreId};
+use crate::domain::{CustomKindDef, EventId, EventKind, InstanceId, Message, MessageId, StoreId};
 use crate::http::password::MIN_PASSWORD_LEN;
 use crate::media;
 
@@ -27,6 +27,25 @@ id_values!(StoreId, InstanceId, EventId, MessageId);
 /// Any serialisable value as a template value.
 pub fn ser<T: Serialize>(value: &T) -> Value {
     Value::from(minijinja::value::Serde(value))
+}
+
+/// The event kinds a filter offers: the canonical ones, then the merchant's own (the layout's
+/// `custom_kinds` labels them), and the current choice if it is a kind no longer defined.
+pub fn kind_choices(custom: &[CustomKindDef], current: &str) -> Vec<String> {
+    let mut kinds: Vec<String> = EventKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .chain(
+            custom
+                .iter()
+                .map(|d| format!("{}{}", crate::domain::custom_kind::PREFIX, d.name)),
+        )
+        .collect();
+    let current = current.trim();
+    if EventKind::parse_with_custom(current).is_some() && !kinds.iter().any(|k| k == current) {
+        kinds.push(current.to_owned());
+    }
+    kinds
 }
 
 /// A phone with its middle digits hidden: `+55 11 9****-4321`. Brazilian numbers keep their

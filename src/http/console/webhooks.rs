@@ -40,6 +40,9 @@ fn delivery_row(d: &Delivery) -> Value {
         id => d.id.0, public_id => Delivery::public_id(d.id), event => d.event.as_str(),
         created_at => d.created_at,
         state => match d.state {
+            // A pending delivery the receiver already refused is being retried, not waiting
+            // its first turn.
+            DeliveryState::Pending if last.is_some() => "retrying",
             DeliveryState::Pending => "pending",
             DeliveryState::Delivered => "delivered",
             DeliveryState::Failed => "failed",
@@ -148,6 +151,8 @@ pub struct ShowQuery {
     criado: Option<String>,
     #[serde(default)]
     reenviado: Option<u64>,
+    #[serde(default)]
+    confirmar: Option<String>,
 }
 
 /// `GET /configuracoes/integracoes/{id}`: the endpoint and its delivery log, newest first.
@@ -172,6 +177,7 @@ pub async fn show_endpoint(
     let ctx = context! {
         endpoint => endpoint_row(&endpoint, &stores), deliveries => rows,
         created => query.criado.is_some(), resent => query.reenviado,
+        unconfirmed => query.confirmar.is_some(),
     };
     Page::new(&state, &req, &admin, "webhook_endpoint.html")
         .menu("settings")
@@ -202,13 +208,27 @@ pub async fn toggle_endpoint(
     Ok(redirect(&format!("/configuracoes/integracoes/{}", id.0)))
 }
 
-/// `POST /configuracoes/integracoes/{id}/excluir`.
+#[derive(serde::Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// `POST /configuracoes/integracoes/{id}/excluir`: only with the confirmation box ticked;
+/// without it nothing happens and the page says why.
 pub async fn delete_endpoint(
     state: web::Data<AppState>,
     admin: AdminViewer,
     id: web::Path<EndpointId>,
+    form: web::Form<DeleteForm>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    if form.confirm.is_none() {
+        return Ok(redirect(&format!(
+            "/configuracoes/integracoes/{}?confirmar=1",
+            id.0
+        )));
+    }
     state.run(move |db| db.delete_endpoint(id)).await?;
     tracing::info!(
         endpoint = id.0,

@@ -68,7 +68,7 @@ impl EventsQuery {
         };
         let kind = match self.kind.trim() {
             "" => None,
-            k => Some(EventKind::parse(k).ok_or_else(|| invalid("kind"))?),
+            k => Some(EventKind::parse_with_custom(k).ok_or_else(|| invalid("kind"))?),
         };
         let (status, invalid_kind) = match self.status.trim() {
             "" => (None, None),

@@ -15,14 +15,13 @@ mod query;
 
 use crate::db::{BuyerFrequency, ReportFilter, ReportRows};
 
-use crate::domain::EventKind;
 use crate::domain::money::format_brl;
 use crate::domain::report::{CANCEL_REASONS, Counter, Counters};
 use crate::domain::report::{day_date, rate};
 use crate::http::AppState;
 use crate::http::auth::Viewer;
 use crate::http::console::summary::figures;
-use crate::http::console::view::mask_phone;
+use crate::http::console::view::{kind_choices, mask_phone};
 use crate::http::error::ApiError;
 use crate::http::ui::supported_lang;
 use charts::{PALETTE, Series, stacked_bars};
@@ -176,7 +175,7 @@ pub async fn show_reports(
     let lang = supported_lang(&viewer.user.lang);
     let parsed = query.parse(now);
     let filter_for_load = parsed.clone().ok();
-    let (stores, instances, settings, loaded) = state
+    let (stores, instances, settings, loaded, custom_kinds) = state
         .run(move |db| {
             let loaded = match filter_for_load {
                 Some(f) => Some((db.report_rows(&f)?, db.buyer_frequency(&f, TOP_BUYERS)?)),
@@ -187,6 +186,7 @@ pub async fn show_reports(
                 db.list_instances()?,
                 db.message_settings()?,
                 loaded,
+                db.list_custom_kinds()?,
             ))
         })
         .await?;
@@ -197,6 +197,7 @@ pub async fn show_reports(
         _ => None,
     };
     let export_query = req.query_string().to_owned();
+    let kinds = kind_choices(&custom_kinds, &query.tipo);
     super::Page::new(&state, &req, &viewer, "reports.html").menu("reports").render(context! {
             q => context! {
                 periodo => if query.periodo.is_empty() { "7d".to_owned() } else { query.periodo.clone() },
@@ -207,7 +208,7 @@ pub async fn show_reports(
             report => report,
             stores => stores.iter().map(|s| context! { id => s.id.to_string(), name => s.name.clone() }).collect::<Vec<_>>(),
             instances => instances.iter().map(|i| context! { id => i.id.to_string(), name => i.name.clone() }).collect::<Vec<_>>(),
-            kinds => EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            kinds => kinds,
             attribution_days => settings.attribution_days,
             export_query => export_query,
             export_limit => EXPORT_LIMIT,

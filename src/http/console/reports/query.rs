@@ -60,7 +60,7 @@ impl ReportQuery {
         };
         let kind = match self.tipo.trim() {
             "" => None,
-            k => Some(EventKind::parse(k).ok_or("reports.error.filter")?),
+            k => Some(EventKind::parse_with_custom(k).ok_or("reports.error.filter")?),
         };
         Ok(ReportFilter {
             first_day: period.first,
