@@ -48,6 +48,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
                 url: args.whatsapp_url.clone(),
                 version: None,
             },
+            platform_api_stand_in: None,
         };
         let running = match app::start(&config, listener, Arc::new(SystemClock)) {
             Ok(r) => r,

@@ -244,10 +244,8 @@ impl Db {
                 let Some(before) = take_job(&mut jobs, &mut due, EventId(id))? else {
                     continue;
                 };
-                let record: Option<EventRecord> = events
-                    .get(id)?
-                    .map(|b| from_json(b.value()))
-                    .transpose()?;
+                let record: Option<EventRecord> =
+                    events.get(id)?.map(|b| from_json(b.value())).transpose()?;
                 let Some((record, event)) = record
                     .filter(|r| r.status == Status::Awaiting && r.erased_at.is_none())
                     .and_then(|r| r.event.clone().map(|e| (r, e)))

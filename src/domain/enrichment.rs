@@ -186,14 +186,38 @@ mod enrichment_tests {
             (Answer::Status(404), 0, Step::GiveUp(GiveUp::NotFound)),
             (Answer::Status(503), 0, Step::RetryAt(now + 15)),
             (Answer::Status(429), 1, Step::RetryAt(now + 60)),
-            (Answer::NoAnswer("timeout".into()), 4, Step::RetryAt(now + 7_200)),
-            (Answer::NoAnswer("timeout".into()), 5, Step::GiveUp(GiveUp::NoAnswer)),
-            (Answer::Unreadable("html".into()), 0, Step::RetryAt(now + 15)),
-            (Answer::Unreadable("html".into()), 5, Step::GiveUp(GiveUp::Unreadable)),
-            (Answer::CannotCall("guard".into()), 0, Step::GiveUp(GiveUp::NoAnswer)),
+            (
+                Answer::NoAnswer("timeout".into()),
+                4,
+                Step::RetryAt(now + 7_200),
+            ),
+            (
+                Answer::NoAnswer("timeout".into()),
+                5,
+                Step::GiveUp(GiveUp::NoAnswer),
+            ),
+            (
+                Answer::Unreadable("html".into()),
+                0,
+                Step::RetryAt(now + 15),
+            ),
+            (
+                Answer::Unreadable("html".into()),
+                5,
+                Step::GiveUp(GiveUp::Unreadable),
+            ),
+            (
+                Answer::CannotCall("guard".into()),
+                0,
+                Step::GiveUp(GiveUp::NoAnswer),
+            ),
         ];
         for (answer, tries, step) in table {
-            assert_eq!(judge(answer, *tries, now), *step, "{answer:?} after {tries}");
+            assert_eq!(
+                judge(answer, *tries, now),
+                *step,
+                "{answer:?} after {tries}"
+            );
         }
     }
 

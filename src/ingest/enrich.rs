@@ -117,9 +117,13 @@ pub fn target(platform: Platform, req: &Request, reading: &Reading) -> Option<St
         Platform::Asaas => {
             // A name without a kind stays unmapped whatever the customer is.
             event.kind?;
-            let customer = ["payment.customer", "subscription.customer", "checkout.customer"]
-                .iter()
-                .find_map(|p| text(&body, p));
+            let customer = [
+                "payment.customer",
+                "subscription.customer",
+                "checkout.customer",
+            ]
+            .iter()
+            .find_map(|p| text(&body, p));
             let customer = path_id(customer)?;
             Some(format!("/v3/customers/{customer}"))
         }

@@ -73,7 +73,10 @@ fn enrich_thin_notifications_name_the_resource_to_fetch() {
             Some(path),
             "{platform:?}"
         );
-        assert!(credential(platform).is_some(), "{platform:?} says what it needs");
+        assert!(
+            credential(platform).is_some(),
+            "{platform:?} says what it needs"
+        );
     }
 }
 
@@ -166,7 +169,12 @@ fn enrich_merges_each_documented_answer_into_the_event() {
         let (_, resource) = stand_in(stand_in_name);
         let merged =
             merge(platform, reading.event.as_ref().expect("event"), &resource).expect("merged");
-        assert_eq!(merged.status, Status::Ok, "{platform:?}: {:?}", merged.reason);
+        assert_eq!(
+            merged.status,
+            Status::Ok,
+            "{platform:?}: {:?}",
+            merged.reason
+        );
         insta::with_settings!({ snapshot_suffix => stand_in_name, prepend_module_to_snapshot => false }, {
             insta::assert_json_snapshot!("enrich_merged", merged);
         });
@@ -178,13 +186,24 @@ fn enrich_kinds_come_from_the_notification_first_then_the_resource() {
     let (_, resource) = stand_in("nuvemshop-order");
     let paid = json!({"store_id": 123456, "event": "order/paid", "id": 450789469});
     let (_, reading) = read(Platform::Nuvemshop, &paid);
-    let merged = merge(Platform::Nuvemshop, reading.event.as_ref().expect("e"), &resource)
-        .expect("merged");
-    assert_eq!(merged.event.as_ref().and_then(|e| e.kind), Some(EventKind::OrderPaid));
+    let merged = merge(
+        Platform::Nuvemshop,
+        reading.event.as_ref().expect("e"),
+        &resource,
+    )
+    .expect("merged");
+    assert_eq!(
+        merged.event.as_ref().and_then(|e| e.kind),
+        Some(EventKind::OrderPaid)
+    );
     let created = json!({"store_id": 123456, "event": "order/created", "id": 450789469});
     let (_, reading) = read(Platform::Nuvemshop, &created);
-    let merged = merge(Platform::Nuvemshop, reading.event.as_ref().expect("e"), &resource)
-        .expect("merged");
+    let merged = merge(
+        Platform::Nuvemshop,
+        reading.event.as_ref().expect("e"),
+        &resource,
+    )
+    .expect("merged");
     let event = merged.event.expect("event");
     assert_eq!(event.kind, Some(EventKind::BoletoGenerated));
     assert_eq!(event.platform_event, "order/created");
@@ -212,7 +231,14 @@ fn enrich_refuses_answers_that_are_not_the_resource() {
     }
     let (_, customer) = stand_in("asaas-customer");
     let (_, mp) = read(Platform::Mercadopago, &thin_bodies()[1].1);
-    assert!(merge(Platform::Mercadopago, mp.event.as_ref().expect("e"), &customer).is_err());
+    assert!(
+        merge(
+            Platform::Mercadopago,
+            mp.event.as_ref().expect("e"),
+            &customer
+        )
+        .is_err()
+    );
 }
 
 #[test]
