@@ -416,6 +416,8 @@ impl Db {
             }
         }
         txn.commit()?;
+        // After the commit: whoever waits on the bell for an event's end reads it ended.
+        ring_enrichment();
         Ok(Some(record))
     }
 }
