@@ -45,6 +45,36 @@ pub fn credential(platform: Platform) -> Option<Credential> {
     })
 }
 
+/// What the integrations reference says about a platform's API (pt-BR): the credential avisa
+/// needs to fill in its thin notifications, or that they are thin and not filled in yet; `None`
+/// for a platform whose webhooks carry the buyer.
+pub fn api_note(platform: Platform) -> Option<String> {
+    if let Some(c) = credential(platform) {
+        return Some(format!(
+            "{} (na página da loja, \"API da plataforma\"): {}",
+            c.label, c.help
+        ));
+    }
+    THIN_NOT_FILLED.contains(&platform).then(|| {
+        "as notificações trazem só o id do pedido ou da cobrança; o avisa ainda não busca \
+             os dados na API desta plataforma (o comprador vem de um evento anterior do mesmo \
+             pedido, quando houver)"
+            .to_owned()
+    })
+}
+
+/// Platforms whose webhooks are thin (`SOURCES.md`, "Thin notifications") and whose API avisa
+/// does not call yet.
+const THIN_NOT_FILLED: [Platform; 7] = [
+    Platform::Mercadolivre,
+    Platform::Iugu,
+    Platform::Vtex,
+    Platform::Tray,
+    Platform::Efi,
+    Platform::Vindi,
+    Platform::Pagbank,
+];
+
 /// Where each platform's API lives (production).
 fn base(platform: Platform) -> Option<&'static str> {
     Some(match platform {
