@@ -64,7 +64,7 @@ pub struct ClaimedEnrichment {
 #[derive(Clone, Debug)]
 pub enum Finish {
     /// The resource came and the recogniser merged it: this is the event's new reading.
-    Merged(Reading),
+    Merged(Box<Reading>),
     GaveUp(GiveUp),
 }
 
@@ -333,7 +333,7 @@ impl Db {
                 return Ok(None);
             };
             let reading = match finish {
-                Finish::Merged(reading) => reading,
+                Finish::Merged(reading) => *reading,
                 Finish::GaveUp(give_up) => Reading {
                     status: Status::Invalid,
                     reason: Some(ingest::enrich::give_up_reason(give_up)),

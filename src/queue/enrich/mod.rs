@@ -140,7 +140,7 @@ impl Enricher {
             Step::Done => {
                 let reading = merged.expect("a Resource answer carries its reading");
                 self.db
-                    .finish_enrichment(job.event_id, Finish::Merged(reading), now)?;
+                    .finish_enrichment(job.event_id, Finish::Merged(Box::new(reading)), now)?;
             }
             Step::RetryAt(at) => {
                 self.db
