@@ -41,6 +41,7 @@ fn serve_avisa() {
             cache_bytes: 32 * 1024 * 1024,
             trusted_proxies: Default::default(),
             whatsapp: Default::default(),
+            platform_api_stand_in: None,
         };
         let running = avisa::app::start(&config, listener, Arc::new(avisa::domain::SystemClock))
             .expect("avisa starts");

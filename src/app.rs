@@ -34,6 +34,10 @@ pub struct ServeConfig {
     pub whatsapp: WhatsappConfig,
     /// Body deadline and connections per peer.
     pub limits: http::Limits,
+    /// Tests only: the base URL of a loopback stand-in of the platforms' APIs, whose host the
+    /// enrichment worker is then allowed to reach. Never read from the command line or the
+    /// environment; `None` calls each platform's own API under the public-HTTPS policy.
+    pub platform_api_stand_in: Option<String>,
 }
 
 /// A running avisa: await `server` (or spawn it) and stop it through its handle.
@@ -105,6 +109,12 @@ pub fn start(
     jobs::spawn_session_sweeper(db.clone(), clock.clone());
     jobs::start_senders(&db, &state, clock.clone())?;
     jobs::start_outbound(&db, &state, clock.clone());
+    jobs::start_enrichment(
+        &db,
+        &state,
+        clock.clone(),
+        config.platform_api_stand_in.as_deref(),
+    );
     jobs::spawn_housekeeping(db.clone(), clock);
     ready.store(true, Ordering::SeqCst);
     let server = http::server(actix_web_data(state), listener).map_err(StartError::Io)?;

@@ -49,6 +49,7 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
                 version: None,
                 http: None,
             },
+            platform_api_stand_in: None,
         };
         let running = match app::start(&config, listener, Arc::new(SystemClock)) {
             Ok(r) => r,

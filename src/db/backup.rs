@@ -280,6 +280,9 @@ fn copy_tables(
         OUTBOUND_DUE,
         OUTBOUND_LOG,
         OUTBOUND_META,
+        STORE_API_CREDENTIALS,
+        ENRICH_JOBS,
+        ENRICH_DUE,
     );
     macro_rules! copy_multimap {
         ($($table:ident),* $(,)?) => {$(

@@ -131,6 +131,9 @@ impl Db {
             let mut sequences = txn.open_table(tables::SEQUENCES)?;
             let mut event_days = txn.open_table(tables::EVENT_DAYS)?;
             let mut memory = txn.open_table(tables::ORDER_BUYERS)?;
+            let mut hold = super::enrichment::Hold::open(&txn)?;
+            // Each store once per batch: its platform says whether a thin event is held.
+            let mut batch_stores: HashMap<StoreId, Option<crate::domain::Store>> = HashMap::new();
             // Ids are taken from one read of the sequence and written back once per batch.
             let mut last_id = sequences.get("events")?.map(|v| v.value()).unwrap_or(0);
             let mut new_unmapped = 0u64;
@@ -181,6 +184,21 @@ impl Db {
                         None
                     };
                     let reading = taken.as_ref().unwrap_or(reading);
+                    // A thin notification of a store with API credentials waits for its
+                    // resource ("aguardando dados da plataforma"); its fetch is queued below.
+                    let store = match batch_stores.get(&delivery.store_id) {
+                        Some(store) => store.clone(),
+                        None => {
+                            let store: Option<crate::domain::Store> = stores
+                                .get(delivery.store_id.0)?
+                                .map(|b| from_json(b.value()))
+                                .transpose()?;
+                            batch_stores.insert(delivery.store_id, store.clone());
+                            store
+                        }
+                    };
+                    let held = hold.hold(store.as_ref(), &delivery.raw, reading)?;
+                    let reading = held.as_ref().map_or(reading, |(r, _)| r);
                     if buyer_from.is_none() {
                         super::order_memory::remember(
                             &mut memory,
@@ -212,6 +230,9 @@ impl Db {
                     };
                     events.insert(id, to_json(&record)?.as_slice())?;
                     super::report_ledger::count_event(&mut event_days, &record)?;
+                    if let Some((_, path)) = held {
+                        hold.queue(EventId(id), delivery.store_id, path, delivery.received_at)?;
+                    }
                     if let Some(event) = taken.and_then(|t| t.event) {
                         filled.insert((delivery_index, reading_index), event);
                     }

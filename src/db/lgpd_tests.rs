@@ -229,6 +229,9 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         OUTBOUND_DUE,
         OUTBOUND_LOG,
         OUTBOUND_META,
+        STORE_API_CREDENTIALS,
+        ENRICH_JOBS,
+        ENRICH_DUE,
     );
     walked.push(tables::MESSAGES_BY_ORDER.name().to_owned());
     walked.push(tables::MESSAGES_BY_PHONE.name().to_owned());

@@ -270,7 +270,7 @@ fn reread(
                 }
             }
             Status::Ignored => done.ignored += 1,
-            Status::Invalid | Status::Unmapped => done.invalid += 1,
+            Status::Invalid | Status::Unmapped | Status::Awaiting => done.invalid += 1,
         }
     }
     let resolved = done.recognised + done.ignored + done.invalid;
@@ -289,7 +289,7 @@ fn reread(
 }
 
 /// Moves one event's count in `EVENT_DAYS` from its old bucket to the one `change` gives it.
-fn move_day_count(
+pub(super) fn move_day_count(
     table: &mut redb::Table<'_, (i32, u64, &'static str), u64>,
     record: &EventRecord,
     change: impl FnOnce(&mut EventRecord),

@@ -8,6 +8,7 @@ mod conversations;
 mod custom_kinds;
 mod data_dir;
 mod deliverability;
+mod enrichment;
 mod events;
 mod forget;
 mod handle;
@@ -41,6 +42,9 @@ use serde::de::DeserializeOwned;
 pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, TokenScope, UserRecord};
 pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
 pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntry};
+pub use enrichment::{
+    ClaimedEnrichment, Finish, enrichment_rings, ring_enrichment, wait_for_enrichment,
+};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
 pub use forget::Forgotten;
 pub use lgpd::{BuyerExport, ExportedEvent, ExportedMedia, ExportedRaw};

@@ -279,6 +279,7 @@ pub(super) fn event_bucket(record: &super::EventRecord) -> String {
         (crate::ingest::Status::Ok, Some(kind)) => kind.as_str().to_owned(),
         (crate::ingest::Status::Unmapped, _) => "unmapped".to_owned(),
         (crate::ingest::Status::Ignored, _) => "ignored".to_owned(),
+        (crate::ingest::Status::Awaiting, _) => "awaiting".to_owned(),
         _ => "invalid".to_owned(),
     }
 }

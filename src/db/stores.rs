@@ -157,6 +157,7 @@ impl Db {
         }
         super::messages::cancel_pending_of_store(&txn, id, Reason::StoreDeleted.code(), now)?;
         super::mappings::remove_mapping(&txn, id)?;
+        super::enrichment::remove_credentials(&txn, id)?;
         txn.commit()?;
         self.forget_tokens();
         self.forget_mappings();

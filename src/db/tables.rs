@@ -156,3 +156,14 @@ pub const OUTBOUND_LOG: TableDefinition<(u64, u64), ()> = TableDefinition::new("
 /// `next_delivery`: the delivery id sequence, apart from `SEQUENCES` because deliveries are
 /// written while planning holds that table open.
 pub const OUTBOUND_META: TableDefinition<&str, u64> = TableDefinition::new("outbound_meta_v1");
+/// Thin notifications (issue 17). Store id -> JSON `domain::enrichment::ApiCredentials`: the
+/// store's token for its platform's API. A secret: never shown whole, removed with the store,
+/// copied by the backup like every table.
+pub const STORE_API_CREDENTIALS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("store_api_credentials_v1");
+/// Event id -> JSON `domain::enrichment::EnrichJob`: an event waiting for its resource from the
+/// platform's API, written in the transaction of the event (ids and a path, never the buyer).
+pub const ENRICH_JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("enrich_jobs_v1");
+/// (next call time, event id) of every job, kept in step with `ENRICH_JOBS` (a claim moves it
+/// to the lease's end).
+pub const ENRICH_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("enrich_due_v1");

@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod custom_kind;
 pub mod deliverability;
+pub mod enrichment;
 pub mod erasure;
 pub mod event;
 pub mod housekeeping;

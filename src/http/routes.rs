@@ -56,6 +56,7 @@ routes! {
     GET  "/lojas/{id}"                       User   => console::stores::show_store;
     POST "/lojas/{id}"                       Admin  => console::stores::update_store;
     POST "/lojas/{id}/token"                 Admin  => console::stores::regenerate_store_token;
+    POST "/lojas/{id}/api"                   Admin  => console::store_api::save_api_credentials;
     POST "/lojas/{id}/excluir"               Admin  => console::stores::delete_store;
     GET  "/lojas/{id}/mapeamento"            User   => console::mapping::show_mapping;
     GET  "/integracoes"                      User   => console::integrations::show_integrations;

@@ -194,6 +194,7 @@ fn facts(reading: &Reading) -> BTreeMap<&'static str, Value> {
         Status::Unmapped => "unmapped",
         Status::Invalid => "invalid",
         Status::Ignored => "ignored",
+        Status::Awaiting => "awaiting",
     };
     f.insert("status", Value::from(status));
     let Some(event) = &reading.event else {

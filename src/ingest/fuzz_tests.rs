@@ -237,6 +237,7 @@ fn check(platform: Platform, readings: &[Reading]) -> Result<(), TestCaseError> 
                     "{platform:?}"
                 );
             }
+            Status::Awaiting => prop_assert!(false, "{platform:?}: a recogniser never awaits"),
             Status::Unmapped | Status::Invalid | Status::Ignored => {
                 let reason = reading.reason.as_ref();
                 prop_assert!(

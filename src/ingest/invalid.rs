@@ -14,13 +14,17 @@ pub enum InvalidKind {
     NoPhone,
     /// The platform's signature or token did not match the store's secret.
     BadSignature,
+    /// A thin notification whose resource could not be had from the platform's API (a wrong
+    /// token, no answer): `ingest::enrich`.
+    PlatformApi,
 }
 
 impl InvalidKind {
-    pub const ALL: [InvalidKind; 3] = [
+    pub const ALL: [InvalidKind; 4] = [
         InvalidKind::Unreadable,
         InvalidKind::NoPhone,
         InvalidKind::BadSignature,
+        InvalidKind::PlatformApi,
     ];
 
     /// How filters, catalogs (`event_status.<code>`) and the API spell it.
@@ -29,6 +33,7 @@ impl InvalidKind {
             InvalidKind::Unreadable => "unreadable",
             InvalidKind::NoPhone => "no_phone",
             InvalidKind::BadSignature => "bad_signature",
+            InvalidKind::PlatformApi => "platform_api",
         }
     }
 
@@ -48,6 +53,11 @@ impl ReasonCode {
             | ReasonCode::UnknownShape => Some(InvalidKind::Unreadable),
             ReasonCode::NoPhone | ReasonCode::BadPhone => Some(InvalidKind::NoPhone),
             ReasonCode::BadSignature => Some(InvalidKind::BadSignature),
+            ReasonCode::ApiTokenInvalid
+            | ReasonCode::ApiNotFound
+            | ReasonCode::ApiNoAnswer
+            | ReasonCode::ApiUnreadable
+            | ReasonCode::ApiNoCredentials => Some(InvalidKind::PlatformApi),
             ReasonCode::UnmappedEvent | ReasonCode::Ignored => None,
         }
     }

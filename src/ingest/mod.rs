@@ -35,6 +35,9 @@ mod asaas;
 mod b4you;
 mod cakto;
 mod efi;
+pub mod enrich;
+#[cfg(test)]
+pub(crate) mod enrich_tests;
 mod hubla;
 mod iugu;
 mod mercadolivre;
@@ -105,6 +108,9 @@ pub enum Status {
     Invalid,
     /// The store's mapping says to ignore this event name ("ignorar"): no messages.
     Ignored,
+    /// A thin notification waiting for its resource from the platform's API
+    /// ("aguardando dados da plataforma", `ingest::enrich`): read again once it comes.
+    Awaiting,
 }
 
 /// Stable reason codes, shown in the console and `avisa parse`.
@@ -122,6 +128,16 @@ pub enum ReasonCode {
     BadSignature,
     /// The store's mapping ignores this event name.
     Ignored,
+    /// The platform's API refused the store's token (401/403) while filling in a thin event.
+    ApiTokenInvalid,
+    /// The platform's API does not know the resource a thin event names (404).
+    ApiNotFound,
+    /// The platform's API did not answer until the retry schedule ran out.
+    ApiNoAnswer,
+    /// The platform's API kept answering something that is not the resource.
+    ApiUnreadable,
+    /// The store's API token was removed while a thin event waited.
+    ApiNoCredentials,
 }
 
 /// Why an event is not `ok`: a stable code and a sentence for people.

@@ -2,12 +2,14 @@
 //! takes the `Db` and the `Clock` it needs and logs its own failures (a job never stops avisa).
 //! Uses `db`, `domain`, `queue` and `channels`.
 
+mod enrich;
 mod housekeeping;
 mod outbound;
 mod scheduled_backup;
 mod senders;
 mod session_sweeper;
 
+pub use enrich::start_enrichment;
 pub use housekeeping::{HousekeepingReport, run_housekeeping, spawn_housekeeping};
 pub use outbound::start_outbound;
 pub use senders::start_senders;

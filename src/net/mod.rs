@@ -62,7 +62,26 @@ impl Policy {
         }
     }
 
-    /// A target an admin configured (outbound webhooks, platform APIs): any address, HTTP
+    /// A platform's API, called with a store's token to fill in a thin notification
+    /// (`queue::enrich`): public HTTPS only (the platforms' own hosts; a token must never reach a
+    /// private address), no redirects (an API that moves is reported, and a redirect would carry
+    /// the token elsewhere), 512 KB (an order or a customer is a few KB), 10 s. Tests reach their
+    /// loopback stand-ins only by naming the stand-in's host in `allowed_hosts` and allowing
+    /// HTTP, explicitly, at the call site.
+    pub fn platform_api() -> Policy {
+        Policy {
+            targets: Targets::PublicOnly {
+                allowed_hosts: Vec::new(),
+            },
+            allow_http: false,
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            max_redirects: 0,
+            max_body_bytes: 512 * 1024,
+        }
+    }
+
+    /// A target an admin configured (outbound webhooks): any address, HTTP
     /// allowed, no redirects (a 3xx is the answer: a receiver that moves is reported, not
     /// followed), 1 MB, 15 s.
     pub fn admin_configured() -> Policy {

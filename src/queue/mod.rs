@@ -6,6 +6,7 @@
 //! `ingest` and `domain`.
 
 pub mod channel;
+pub mod enrich;
 pub mod inbox;
 pub mod intake;
 pub mod media;

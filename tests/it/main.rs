@@ -19,6 +19,7 @@ mod browser_walkthrough;
 mod dashboard;
 mod deliverability;
 mod durability;
+mod enrich;
 mod events;
 mod instances;
 mod invalid_events;

@@ -99,6 +99,7 @@ impl TestApp {
             cache_bytes: 4 * 1024 * 1024,
             trusted_proxies: Default::default(),
             whatsapp: offline_whatsapp(),
+            platform_api_stand_in: None,
         };
         change(&mut config);
         let running = app::start(&config, listener, clock).expect("avisa starts");

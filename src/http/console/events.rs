@@ -167,7 +167,12 @@ pub async fn show_event(
     path: web::Path<EventId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let (record, raw, store) = state.run(move |db| load_event(db, id)).await?;
+    let (record, raw, store, job) = state
+        .run(move |db| {
+            let (record, raw, store) = load_event(db, id)?;
+            Ok((record, raw, store, db.enrich_job(id)?))
+        })
+        .await?;
     let names: HashMap<StoreId, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
     let text = raw_text(&raw);
     let event = record.event.as_ref();
@@ -179,6 +184,8 @@ pub async fn show_event(
         occurred_raw => event.and_then(|ev| ev.occurred_at.clone()),
         erased_at => record.erased_at,
         buyer_from => record.buyer_from,
+        // The platform-API fetch a thin event waits for: its failed calls and the next one.
+        awaiting => job.map(|j| context! { tries => j.tries, next_at => j.next_at }),
         order_id => event.and_then(|ev| ev.order_id.clone()),
         email => event.and_then(|ev| ev.customer.email.clone()),
         raw_body => text.body,
@@ -241,6 +248,11 @@ mod tests {
             BadPhone,
             BadSignature,
             Ignored,
+            ApiTokenInvalid,
+            ApiNotFound,
+            ApiNoAnswer,
+            ApiUnreadable,
+            ApiNoCredentials,
         ] {
             let reason = Reason {
                 code,
@@ -255,6 +267,7 @@ mod tests {
             Status::Unmapped,
             Status::Invalid,
             Status::Ignored,
+            Status::Awaiting,
         ] {
             wanted.push(format!("event_status.{}", status_str(status)));
         }

@@ -72,6 +72,7 @@ fn guide_view(guide: &Guide) -> Value {
         label => guide.platform.label(),
         recognised_by => guide.recognised_by,
         signature => guide.signature,
+        api_note => crate::ingest::enrich::api_note(guide.platform),
         rows => rows,
     }
 }
@@ -132,6 +133,10 @@ pub fn markdown(ui: &Ui) -> String {
                 "\n**Como reconhecemos o evento:** {}.  \n**Autenticação:** {}.\n",
                 guide.recognised_by, guide.signature
             );
+            if let Some(note) = crate::ingest::enrich::api_note(p) {
+                let note = note.trim_end_matches('.');
+                let _ = writeln!(out, "**Token da API (notificações finas):** {note}.\n");
+            }
             let rows = guide.rows();
             if rows.is_empty() {
                 out.push_str(

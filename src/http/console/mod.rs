@@ -15,6 +15,7 @@ mod page;
 pub mod reports;
 pub mod session;
 pub mod settings;
+pub mod store_api;
 pub mod stores;
 mod summary;
 pub mod templates;

@@ -256,7 +256,9 @@ async fn store_page(
         })
         .await?;
     let mapping = crate::http::console::mapping::store_summary(state, record).await?;
+    let api = crate::http::console::store_api::section(state, record).await?;
     let ctx = context! {
+        api => api,
         mapping => mapping,
         summary => summary,
         store => ser(&view),

@@ -107,19 +107,22 @@ pub fn parse_status(s: &str) -> Option<Status> {
         "unmapped" => Some(Status::Unmapped),
         "invalid" => Some(Status::Invalid),
         "ignored" => Some(Status::Ignored),
+        "awaiting" => Some(Status::Awaiting),
         _ => None,
     }
 }
 
-/// The filter choices of the status select: the three kinds of invalid apart, never a mixed
-/// "Inválido" (`invalid` still filters all three, for links made before the split).
-pub const STATUS_CHOICES: [&str; 6] = [
+/// The filter choices of the status select: the kinds of invalid apart, never a mixed
+/// "Inválido" (`invalid` still filters all of them, for links made before the split).
+pub const STATUS_CHOICES: [&str; 8] = [
     "ok",
     "unmapped",
     "ignored",
+    "awaiting",
     "unreadable",
     "no_phone",
     "bad_signature",
+    "platform_api",
 ];
 
 /// How a row's status reads: `ok`, `unmapped`, or its kind of invalid.
@@ -137,6 +140,7 @@ pub fn status_str(s: Status) -> &'static str {
         Status::Unmapped => "unmapped",
         Status::Invalid => "invalid",
         Status::Ignored => "ignored",
+        Status::Awaiting => "awaiting",
     }
 }
 

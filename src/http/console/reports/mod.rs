@@ -87,7 +87,7 @@ fn report_view(
         .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let bucket_label = |b: &str| match b {
-        "unmapped" | "invalid" | "ignored" => t(&format!("reports.events.{b}")),
+        "unmapped" | "invalid" | "ignored" | "awaiting" => t(&format!("reports.events.{b}")),
         kind => t(&format!("kind.{kind}")),
     };
     let mut series: Vec<Series> = ranked

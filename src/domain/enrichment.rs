@@ -1,0 +1,229 @@
+//! Thin notifications filled in from the platform's API: a store's API credentials, the job that
+//! waits for the resource (one per awaiting event, keyed by the event), its retry schedule as
+//! data and the pure judgement of each answer. The worker (`queue::enrich`) calls the platform,
+//! `ingest::enrich` builds the call and merges the resource, `db::enrichment` keeps the queue.
+//! Pure: no I/O, time passed in.
+
+use serde::{Deserialize, Serialize};
+
+use super::{EventId, StoreId};
+
+/// A store's credentials for its platform's API (the access token, API key …). Never shown back
+/// in full ([`ApiCredentials::masked`]) and never logged: `Debug` prints the mask.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiCredentials {
+    pub token: String,
+}
+
+impl ApiCredentials {
+    /// What the console shows of the token: bullets and, for a long one, its last four
+    /// characters (enough to tell two tokens apart, not enough to use one).
+    pub fn masked(&self) -> String {
+        let chars: Vec<char> = self.token.chars().collect();
+        if chars.len() < 12 {
+            return "••••".to_owned();
+        }
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("••••{tail}")
+    }
+}
+
+impl std::fmt::Debug for ApiCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiCredentials")
+            .field("token", &self.masked())
+            .finish()
+    }
+}
+
+/// After a failed call: wait 15 s, 1 min, 5 min, 30 min, 2 h, then give up ("a plataforma não
+/// respondeu"). Short on purpose: a boleto reminder that waits a day for its buyer is late.
+pub const RETRY_SCHEDULE_S: [i64; 5] = [15, 60, 300, 1_800, 7_200];
+/// How long a claimed job is held before it is due again: the process died mid-call. Longer than
+/// the platform policy's whole-call timeout.
+pub const LEASE_S: i64 = 60;
+/// Characters of an answer kept on an attempt (for the event page).
+pub const MAX_NOTE_CHARS: usize = 200;
+
+/// One awaiting event's fetch: what to fetch and how it went so far. Carries ids and the
+/// resource's path, never the buyer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrichJob {
+    pub event_id: EventId,
+    pub store_id: StoreId,
+    /// The resource's path under the platform's API base (`/v1/payments/123`).
+    pub path: String,
+    /// When the next call is due (a claim moves it to the lease's end).
+    pub next_at: i64,
+    /// Failed calls so far: indexes [`RETRY_SCHEDULE_S`].
+    pub tries: u32,
+    pub attempts: Vec<EnrichAttempt>,
+}
+
+/// One call to the platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrichAttempt {
+    pub at: i64,
+    /// The HTTP status, when there was an answer.
+    pub status: Option<u16>,
+    /// What went wrong (or `ok`), short.
+    pub note: String,
+}
+
+/// What the platform's API did with one call, as the worker saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// A 2xx whose body the recogniser read as the resource.
+    Resource,
+    /// A 2xx whose body is not the resource (an HTML page, a truncated JSON, another order).
+    Unreadable(String),
+    /// Any other status.
+    Status(u16),
+    /// No answer: timeout, connection refused, DNS … (worth another try).
+    NoAnswer(String),
+    /// The call cannot be made at all (the address is refused by the guard, a bad URL).
+    CannotCall(String),
+}
+
+/// Why an awaiting event was given up; each is a reason code of the invalid event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GiveUp {
+    /// 401/403: the token is wrong, expired or lacks the scope.
+    TokenInvalid,
+    /// 404/410: the platform does not know the resource.
+    NotFound,
+    /// Timeouts, 5xx, 429 until the schedule ran out, or a call that cannot be made.
+    NoAnswer,
+    /// Every 2xx was something else than the resource, until the schedule ran out.
+    Unreadable,
+    /// The store lost its credentials (or was deleted) while the event waited.
+    NoCredentials,
+}
+
+impl GiveUp {
+    /// The sentence the event page shows (pt-BR, the merchant's words).
+    pub fn detail(self) -> &'static str {
+        match self {
+            GiveUp::TokenInvalid => "token da API inválido",
+            GiveUp::NotFound => "a plataforma não encontrou o pedido",
+            GiveUp::NoAnswer => "a plataforma não respondeu",
+            GiveUp::Unreadable => "a plataforma respondeu algo que não é o pedido",
+            GiveUp::NoCredentials => "a loja não tem token da API cadastrado",
+        }
+    }
+}
+
+/// What to do after an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Merge the resource and plan the event.
+    Done,
+    /// Call again at this time.
+    RetryAt(i64),
+    /// Mark the event invalid with this reason.
+    GiveUp(GiveUp),
+}
+
+/// Decides the next step of a job that has failed `tries` times before this answer, answered
+/// at `now`. Permanent answers give up at once; transient ones follow the schedule.
+pub fn judge(answer: &Answer, tries: u32, now: i64) -> Step {
+    let transient = |last: GiveUp| match RETRY_SCHEDULE_S.get(tries as usize) {
+        Some(wait) => Step::RetryAt(now + wait),
+        None => Step::GiveUp(last),
+    };
+    match answer {
+        Answer::Resource => Step::Done,
+        Answer::Status(401 | 403) => Step::GiveUp(GiveUp::TokenInvalid),
+        Answer::Status(404 | 410) => Step::GiveUp(GiveUp::NotFound),
+        Answer::Status(_) | Answer::NoAnswer(_) => transient(GiveUp::NoAnswer),
+        Answer::Unreadable(_) => transient(GiveUp::Unreadable),
+        Answer::CannotCall(_) => Step::GiveUp(GiveUp::NoAnswer),
+    }
+}
+
+impl Answer {
+    /// The attempt's status and note.
+    pub fn attempt(&self, at: i64) -> EnrichAttempt {
+        let (status, note) = match self {
+            Answer::Resource => (None, "ok".to_owned()),
+            Answer::Unreadable(why) => (None, format!("resposta ilegível: {why}")),
+            Answer::Status(s) => (Some(*s), format!("HTTP {s}")),
+            Answer::NoAnswer(why) => (None, format!("sem resposta: {why}")),
+            Answer::CannotCall(why) => (None, format!("chamada recusada: {why}")),
+        };
+        EnrichAttempt {
+            at,
+            status,
+            note: note.chars().take(MAX_NOTE_CHARS).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod enrichment_tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_never_shown_whole_nor_debug_printed() {
+        let creds = ApiCredentials {
+            token: "APP_USR-1234567890-abcd".into(),
+        };
+        assert_eq!(creds.masked(), "••••abcd");
+        assert!(!format!("{creds:?}").contains("1234567890"));
+        let short = ApiCredentials {
+            token: "abc123".into(),
+        };
+        assert_eq!(short.masked(), "••••");
+    }
+
+    #[test]
+    fn answers_are_judged_by_the_schedule() {
+        let now = 1_000;
+        let table: &[(Answer, u32, Step)] = &[
+            (Answer::Resource, 3, Step::Done),
+            (Answer::Status(401), 0, Step::GiveUp(GiveUp::TokenInvalid)),
+            (Answer::Status(403), 2, Step::GiveUp(GiveUp::TokenInvalid)),
+            (Answer::Status(404), 0, Step::GiveUp(GiveUp::NotFound)),
+            (Answer::Status(503), 0, Step::RetryAt(now + 15)),
+            (Answer::Status(429), 1, Step::RetryAt(now + 60)),
+            (
+                Answer::NoAnswer("timeout".into()),
+                4,
+                Step::RetryAt(now + 7_200),
+            ),
+            (
+                Answer::NoAnswer("timeout".into()),
+                5,
+                Step::GiveUp(GiveUp::NoAnswer),
+            ),
+            (
+                Answer::Unreadable("html".into()),
+                0,
+                Step::RetryAt(now + 15),
+            ),
+            (
+                Answer::Unreadable("html".into()),
+                5,
+                Step::GiveUp(GiveUp::Unreadable),
+            ),
+            (
+                Answer::CannotCall("guard".into()),
+                0,
+                Step::GiveUp(GiveUp::NoAnswer),
+            ),
+        ];
+        for (answer, tries, step) in table {
+            assert_eq!(
+                judge(answer, *tries, now),
+                *step,
+                "{answer:?} after {tries}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_reasons_speak_portuguese() {
+        assert_eq!(GiveUp::TokenInvalid.detail(), "token da API inválido");
+        assert_eq!(GiveUp::NoAnswer.detail(), "a plataforma não respondeu");
+    }
+}

@@ -1,0 +1,183 @@
+//! The enrichment worker: claims due jobs (`Db::claim_enrichments`, under a lease), calls the
+//! platform's API with the store's token (`ingest::enrich::call`, through a `Transport`:
+//! `net::Client` with `Policy::platform_api()` in production), re-reads the event with the
+//! answer (`ingest::enrich::merge`) and follows `domain::enrichment::judge`: plan it, call again
+//! on the schedule, or give up with the reason. Blocking code on its own thread; time is passed
+//! in (tests step a clock). Never logs a token: the URL carries none, the headers are not
+//! logged. Uses `db`, `domain`, `ingest` and `net`.
+
+#[cfg(test)]
+mod enrich_tests;
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::outbound::Transport;
+use crate::db::{ClaimedEnrichment, Db, DbError, Finish};
+use crate::domain::Clock;
+use crate::domain::enrichment::{Answer, GiveUp, Step, judge};
+use crate::net::{NetError, Request};
+
+/// Jobs claimed per pass.
+const BATCH: usize = 16;
+/// The longest the loop sleeps without a reason (a lease ending is a reason; this is a backstop).
+const MAX_SLEEP_S: i64 = 60;
+
+/// Where the calls go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiBase {
+    /// Each platform's own API (production).
+    Platforms,
+    /// One stand-in base for every platform: the tests' loopback servers.
+    StandIn(String),
+}
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Events that got their resource (planned, or read as unmapped / without a phone).
+    pub filled: usize,
+    pub retried: usize,
+    pub given_up: usize,
+    /// The earliest job after the pass.
+    pub next_due: Option<i64>,
+}
+
+pub struct Enricher {
+    db: Db,
+    transport: Arc<dyn Transport>,
+    clock: Arc<dyn Clock>,
+    base: ApiBase,
+}
+
+impl Enricher {
+    pub fn new(
+        db: Db,
+        transport: Arc<dyn Transport>,
+        clock: Arc<dyn Clock>,
+        base: ApiBase,
+    ) -> Enricher {
+        Enricher {
+            db,
+            transport,
+            clock,
+            base,
+        }
+    }
+
+    /// Works every job due now, once each. Blocking.
+    pub fn run_once(&self) -> Result<Pass, DbError> {
+        let mut pass = Pass::default();
+        loop {
+            let claimed = self.db.claim_enrichments(self.clock.now(), BATCH)?;
+            if claimed.is_empty() {
+                break;
+            }
+            for one in claimed {
+                match self.enrich(one)? {
+                    Step::Done => pass.filled += 1,
+                    Step::RetryAt(_) => pass.retried += 1,
+                    Step::GiveUp(_) => pass.given_up += 1,
+                }
+            }
+        }
+        pass.next_due = self.db.next_enrichment_due()?;
+        Ok(pass)
+    }
+
+    fn enrich(&self, claimed: ClaimedEnrichment) -> Result<Step, DbError> {
+        let ClaimedEnrichment {
+            job,
+            platform,
+            credentials,
+            event,
+        } = claimed;
+        let now = self.clock.now();
+        let base = match &self.base {
+            ApiBase::Platforms => None,
+            ApiBase::StandIn(base) => Some(base.as_str()),
+        };
+        let call = credentials
+            .as_ref()
+            .and_then(|creds| crate::ingest::enrich::call(platform, &job.path, creds, base));
+        let Some((url, headers)) = call else {
+            let give_up = GiveUp::NoCredentials;
+            self.db
+                .finish_enrichment(job.event_id, Finish::GaveUp(give_up), now)?;
+            return Ok(Step::GiveUp(give_up));
+        };
+        let request = headers
+            .into_iter()
+            .fold(Request::get(url), |r, (name, value)| r.header(name, value));
+        let mut merged = None;
+        let answer = match self.transport.send(request) {
+            Ok(response) if response.is_success() => {
+                match crate::ingest::enrich::merge(platform, &event, &response.body) {
+                    Ok(reading) => {
+                        merged = Some(reading);
+                        Answer::Resource
+                    }
+                    Err(why) => Answer::Unreadable(why),
+                }
+            }
+            Ok(response) => Answer::Status(response.status),
+            Err(NetError::TooLarge { limit }) => {
+                Answer::Unreadable(format!("answer over {limit} bytes"))
+            }
+            Err(e) if e.is_transient() => Answer::NoAnswer(e.to_string()),
+            Err(e) => Answer::CannotCall(e.to_string()),
+        };
+        let step = judge(&answer, job.tries, now);
+        if !matches!(answer, Answer::Resource) {
+            tracing::info!(
+                event_id = job.event_id.0,
+                platform = platform.id(),
+                status = ?answer.attempt(now).status,
+                "platform API call for a thin notification failed"
+            );
+        }
+        match step {
+            Step::Done => {
+                let reading = merged.expect("a Resource answer carries its reading");
+                self.db
+                    .finish_enrichment(job.event_id, Finish::Merged(Box::new(reading)), now)?;
+            }
+            Step::RetryAt(at) => {
+                self.db
+                    .retry_enrichment(job.event_id, answer.attempt(now), at)?;
+            }
+            Step::GiveUp(give_up) => {
+                self.db
+                    .finish_enrichment(job.event_id, Finish::GaveUp(give_up), now)?;
+            }
+        }
+        Ok(step)
+    }
+
+    /// Runs passes on a thread of its own while `alive` can be upgraded (the server runs): after
+    /// each, sleeps until the next due job, a new one (`db::ring_enrichment`), or a minute.
+    pub fn spawn(self, alive: Weak<()>) -> std::thread::JoinHandle<()> {
+        std::thread::Builder::new()
+            .name("avisa-enrich".into())
+            .spawn(move || {
+                while alive.upgrade().is_some() {
+                    let seen = crate::db::enrichment_rings();
+                    let sleep_s = match self.run_once() {
+                        Ok(pass) => pass
+                            .next_due
+                            .map_or(MAX_SLEEP_S, |due| due - self.clock.now())
+                            .clamp(0, MAX_SLEEP_S),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "enrichment pass failed");
+                            self.db.note_failure(&e);
+                            5
+                        }
+                    };
+                    if sleep_s > 0 {
+                        crate::db::wait_for_enrichment(seen, Duration::from_secs(sleep_s as u64));
+                    }
+                }
+            })
+            .expect("start the enrichment thread")
+    }
+}

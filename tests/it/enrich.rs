@@ -1,0 +1,161 @@
+//! Thin notifications end to end through the real server: the store's API token is saved on its
+//! page and shown back masked; an Asaas charge (its buyer only an id) is answered at once while
+//! the platform's API (a loopback stand-in that answers only when the test lets it) has not
+//! answered yet; the event shows "Aguardando dados da plataforma" on the list and its page; the
+//! API refuses the token and the event ends invalid, "Token da API inválido".
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use avisa::domain::{EventId, Platform};
+use avisa::ingest::Status;
+use tokio::sync::watch;
+
+use crate::events::{create_store, post_webhook};
+use crate::support::TestApp;
+
+const FULL_TOKEN: &str = "$aact_YTU5YTE0M2M2N2I4MTliNzk0YTI5N2U5MzdjNWZmNDQ6OjAwMDAwMDAwMDAwMDA0MjI0ODU6OiRhYWNoXzAwMDAwMDAw";
+
+struct StandIn {
+    release: watch::Sender<bool>,
+    calls: Arc<AtomicUsize>,
+}
+
+/// A stand-in of Asaas's API that holds every call until released, then answers 401 with the
+/// body Asaas documents for a wrong key (docs.asaas.com "Códigos HTTP das respostas").
+async fn stand_in() -> (String, StandIn) {
+    let (release, released) = watch::channel(false);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let server = HttpServer::new(move || {
+        let released = released.clone();
+        let seen = seen.clone();
+        App::new().default_service(web::to(move || {
+            let mut released = released.clone();
+            let seen = seen.clone();
+            async move {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let _ = released.wait_for(|r| *r).await;
+                HttpResponse::Unauthorized().json(serde_json::json!({
+                    "errors": [{"code": "invalid_access_token",
+                                "description": "A chave de API fornecida é inválida"}]
+                }))
+            }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .expect("bind loopback");
+    let url = format!("http://{}", server.addrs()[0]);
+    tokio::spawn(server.run());
+    (url, StandIn { release, calls })
+}
+
+/// Waits (on the worker's bell, with a safety net for a broken build) until the event is no
+/// longer awaiting.
+async fn ended(app: &TestApp, id: u64) -> avisa::db::EventRecord {
+    for _ in 0..50 {
+        let seen = avisa::db::enrichment_rings();
+        let record = app.db.event(EventId(id)).expect("event").0;
+        if record.status != Status::Awaiting {
+            return record;
+        }
+        tokio::task::spawn_blocking(move || {
+            avisa::db::wait_for_enrichment(seen, Duration::from_millis(200))
+        })
+        .await
+        .expect("waited");
+    }
+    panic!("event {id} still awaiting");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrich_a_thin_webhook_is_answered_at_once_waits_visibly_and_ends_on_a_refused_token() {
+    let (base, api) = stand_in().await;
+    let app = TestApp::start_configured(|c| c.platform_api_stand_in = Some(base)).await;
+    let admin = app.setup_admin().await;
+    let (store, token) = create_store(&app, Platform::Asaas, "Loja Asaas");
+
+    let page = format!("/lojas/{store}");
+    let csrf = app.csrf(&admin, &page).await;
+    let saved = admin
+        .post(app.at(&format!("/lojas/{store}/api")))
+        .form(&[("_csrf", csrf.as_str()), ("token", FULL_TOKEN)])
+        .send()
+        .await
+        .expect("saved");
+    assert_eq!(saved.status().as_u16(), 303);
+    let html = admin
+        .get(app.at(&page))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("data-testid=\"store-api\""));
+    assert!(html.contains("••••MDAw"), "the token shown masked");
+    assert!(!html.contains(&FULL_TOKEN[6..30]), "never the token itself");
+
+    let body = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/asaas/PAYMENT_CREATED-pix-test.json"),
+    )
+    .expect("fixture");
+    let (status, answer) = post_webhook(&app, &token, body, &[]).await;
+    assert!(
+        (200..300).contains(&status),
+        "{status}: answered before the platform's API answers: {answer}"
+    );
+    let id = answer["event_ids"][0].as_u64().expect("an event id");
+    assert_eq!(
+        app.db.event(EventId(id)).expect("event").0.status,
+        Status::Awaiting
+    );
+    let list = admin
+        .get(app.at("/eventos"))
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        list.contains("Aguardando dados da plataforma"),
+        "on the list"
+    );
+    let event_page = admin
+        .get(app.at(&format!("/eventos/{id}")))
+        .send()
+        .await
+        .expect("event")
+        .text()
+        .await
+        .expect("html");
+    assert!(event_page.contains("data-testid=\"event-awaiting\""));
+    assert!(event_page.contains("Aguardando dados da plataforma"));
+
+    api.release.send(true).expect("released");
+    let record = ended(&app, id).await;
+    assert_eq!(record.status, Status::Invalid);
+    assert!(api.calls.load(Ordering::SeqCst) >= 1);
+    let event_page = admin
+        .get(app.at(&format!("/eventos/{id}")))
+        .send()
+        .await
+        .expect("event")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        event_page.contains("Token da API inválido"),
+        "the reason in pt-BR"
+    );
+    assert!(
+        !event_page.contains(FULL_TOKEN),
+        "the token is never on the page"
+    );
+}
