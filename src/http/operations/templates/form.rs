@@ -335,6 +335,7 @@ impl EditorForm {
             Ok(MessageTemplate {
                 kind,
                 enabled: self.enabled,
+                ask_reply: Default::default(),
                 steps,
             })
         } else {
