@@ -105,6 +105,7 @@ pub fn start(
     jobs::spawn_session_sweeper(db.clone(), clock.clone());
     jobs::start_senders(&db, &state, clock.clone())?;
     jobs::start_outbound(&db, &state, clock.clone());
+    jobs::spawn_pairing_watch(db.clone(), state.channels.clone(), clock.clone());
     jobs::spawn_housekeeping(db.clone(), clock);
     ready.store(true, Ordering::SeqCst);
     let server = http::server(actix_web_data(state), listener).map_err(StartError::Io)?;

@@ -72,32 +72,25 @@ pub(super) fn start_timers(
     Ok(())
 }
 
-/// The buyer `buyer` wrote through `instance_id` at `at`: every part held behind an invitation
-/// that reached them through that number before the answer goes now (quiet hours, the daily
-/// limit and pacing still apply at the gate). Returns the parts released.
+/// The buyer `buyer` wrote through `instance_id`, handled at `now`: every part held behind an
+/// invitation that already reached them through that number goes now (quiet hours, the daily
+/// limit and pacing still apply at the gate). The reply's own time is WhatsApp's and may be
+/// ahead of avisa's clock, so the due time is `now`. Returns the parts released.
 pub(super) fn release(
     txn: &WriteTransaction,
     instance_id: InstanceId,
     buyer: &str,
-    at: i64,
+    now: i64,
 ) -> Result<Vec<MessageId>, DbError> {
-    let answered = |invite: &Message| {
-        let sent_at = invite
-            .history
-            .iter()
-            .rev()
-            .find_map(|c| (c.status == MessageStatus::Sent).then_some(c.at));
-        invite_out(invite.status)
-            && invite.instance_id == Some(instance_id)
-            && sent_at.is_some_and(|s| s <= at)
-    };
+    let answered =
+        |invite: &Message| invite_out(invite.status) && invite.instance_id == Some(instance_id);
     let held = held_parts(txn, buyer)?;
     let mut released = Vec::new();
     for (mut part, _) in held.into_iter().filter(|(_, invite)| answered(invite)) {
-        // Due at the answer (the outbox keeps the parts' order by id, pacing spaces them).
-        let due_at = part.due_at.min(at);
+        // Due now (the outbox keeps the parts' order by id, pacing spaces them).
+        let due_at = part.due_at.min(now);
         let reason = Reason::BuyerAnswered.code().to_owned();
-        if super::messages::change_status(txn, &mut part, Change::Await { due_at, reason }, at)? {
+        if super::messages::change_status(txn, &mut part, Change::Await { due_at, reason }, now)? {
             released.push(part.id);
         }
     }

@@ -90,16 +90,18 @@ impl Db {
         wire_id: Option<&str>,
     ) -> Result<Option<ConversationEntry>, DbError> {
         Ok(self
-            .record_reply_releasing(entry, wire_id)?
+            .record_reply_releasing(entry, wire_id, entry.at)?
             .map(|(record, _)| record))
     }
 
     /// `record_reply`, and in the same transaction a reply that is not an opt-out releases the
-    /// parts "pedir resposta" held for this buyer (`db::ask_reply::release`): returned with it.
+    /// parts "pedir resposta" held for this buyer, due at `now` (`db::ask_reply::release`):
+    /// returned with it.
     pub fn record_reply_releasing(
         &self,
         entry: &NewConversationEntry<'_>,
         wire_id: Option<&str>,
+        now: i64,
     ) -> Result<Option<(ConversationEntry, Vec<crate::domain::MessageId>)>, DbError> {
         let txn = self.begin_write()?;
         if let Some(wire_id) = wire_id {
@@ -125,7 +127,7 @@ impl Db {
         let released = if entry.opt_out {
             Vec::new()
         } else {
-            super::ask_reply::release(&txn, entry.instance_id, entry.buyer, entry.at)?
+            super::ask_reply::release(&txn, entry.instance_id, entry.buyer, now)?
         };
         txn.commit()?;
         Ok(Some((record, released)))

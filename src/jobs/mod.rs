@@ -4,11 +4,13 @@
 
 mod housekeeping;
 mod outbound;
+mod pairing;
 mod scheduled_backup;
 mod senders;
 mod session_sweeper;
 
 pub use housekeeping::{HousekeepingReport, run_housekeeping, spawn_housekeeping};
 pub use outbound::start_outbound;
+pub use pairing::spawn_pairing_watch;
 pub use senders::start_senders;
 pub use session_sweeper::spawn_session_sweeper;

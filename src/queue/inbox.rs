@@ -81,6 +81,7 @@ impl Inbox {
         let buyer = incoming.from.clone();
         let db = self.db.clone();
         let reply = incoming.clone();
+        let handled_at = self.clock.now();
         let (recorded, already_out) = blocking(move || {
             let already_out = db.is_opted_out(&reply.from)?;
             let entry = NewConversationEntry {
@@ -93,7 +94,7 @@ impl Inbox {
                 error: None,
             };
             Ok((
-                db.record_reply_releasing(&entry, reply.id.as_deref())?,
+                db.record_reply_releasing(&entry, reply.id.as_deref(), handled_at)?,
                 already_out,
             ))
         })

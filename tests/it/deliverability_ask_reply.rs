@@ -1,0 +1,189 @@
+//! "Pedir resposta" through the real server (issue 15), on a stepped clock with a fake channel on
+//! the registry's side: the merchant switches it on in the template editor, a boleto webhook
+//! sends only the invitation, the buyer's "1" brings the link and the barcode at once and shows
+//! in their conversation and the message's history; another buyer who stays silent gets the
+//! rest when the ten minutes are over.
+
+use std::sync::Arc;
+
+use avisa::channels::fake::FakeChannel;
+use avisa::domain::{Clock as _, Instance, InstanceMode, ManualClock, Platform, StoreId};
+use avisa::queue::channel::Incoming;
+
+use crate::events::{create_store, post_webhook};
+use crate::support::TestApp;
+
+/// 2025-11-18 12:00 in Brasília (a Tuesday).
+const NOON: i64 = 1_763_478_000;
+
+fn boleto(phone: &str, order: &str) -> Vec<u8> {
+    serde_json::json!({
+        "kind": "boleto.generated",
+        "event_id": format!("bol-{order}"),
+        "order_id": order,
+        "customer": { "name": "Ana Souza", "phone": phone },
+        "products": [{ "name": "Curso de Confeitaria", "quantity": 1, "price_cents": 19700 }],
+        "payment": {
+            "method": "boleto",
+            "boleto_url": format!("https://loja.example/boleto/{order}"),
+            "boleto_barcode": "23793.38128 60000.000003",
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Waits until the fake has sent `n` messages (the timeout only guards against a hang).
+async fn sent(fake: &FakeChannel, n: usize) -> Vec<String> {
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while fake.sent().len() < n {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let texts: Vec<String> = fake.sent().into_iter().map(|s| s.text).collect();
+    assert!(waited.is_ok(), "{n} sends expected, got {texts:?}");
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliverability_an_answer_to_the_invitation_brings_the_rest_and_silence_brings_it_later() {
+    let clock = ManualClock::at(NOON);
+    let app = TestApp::start_on(Arc::new(clock.clone())).await;
+    let admin = app.setup_admin().await;
+    let mut instance = Instance::new("Número da loja", InstanceMode::Whatsapp, NOON);
+    // No pacing: each pass may send the next part without the clock moving.
+    instance.pacing.interval_s = 0;
+    instance.pacing.jitter_pct = 0;
+    let instance = app.db.create_instance(instance).expect("instance");
+    let fake = Arc::new(FakeChannel::connected("+5511900000000"));
+    fake.set_now(NOON);
+    app.channels.insert(instance.id, fake.clone());
+    let (store, token) = create_store(&app, Platform::Api, "Loja Centro");
+    app.db
+        .update_store(StoreId(store), |s| s.instance_id = Some(instance.id))
+        .expect("linked");
+
+    // The merchant switches "Pedir resposta" on in the editor, keeping the shipped invitation.
+    let path = format!("/templates/{store}/boleto.generated");
+    let editor = admin
+        .get(app.at(&path))
+        .send()
+        .await
+        .expect("editor")
+        .text()
+        .await
+        .expect("html");
+    assert!(editor.contains("Pedir resposta"), "the card is there");
+    assert!(
+        editor.contains("Em troca, quem não responde recebe o resto só depois da espera"),
+        "the trade-off in two lines"
+    );
+    let csrf = app.csrf(&admin, &path).await;
+    let saved = admin
+        .post(app.at(&path))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("enabled", "1"),
+            ("delay.0", "na hora"),
+            ("part.0.0", "Seu boleto: {{ payment.boleto_url }}"),
+            ("part.0.1", "{{ payment.boleto_barcode }}"),
+            ("ask_reply", "1"),
+            (
+                "ask_reply.invite",
+                avisa::domain::deliverability::ask_reply::default_invite(
+                    avisa::domain::EventKind::BoletoGenerated,
+                ),
+            ),
+            ("ask_reply.wait", "10"),
+            ("action", "save"),
+        ])
+        .send()
+        .await
+        .expect("saved");
+    assert_eq!(saved.status(), 303);
+    let template = app
+        .db
+        .template(StoreId(store), avisa::domain::EventKind::BoletoGenerated)
+        .expect("read")
+        .expect("stored");
+    assert!(template.ask_reply.enabled && template.ask_reply.timeout_min == 10);
+
+    // Ana's boleto: only the invitation goes.
+    let (status, _) = post_webhook(&app, &token, boleto("11987654321", "7781"), &[]).await;
+    assert_eq!(status, 202);
+    let texts = sent(&fake, 1).await;
+    assert_eq!(
+        texts[0],
+        "Olá, Ana! Seu boleto de Curso de Confeitaria foi gerado. Responda *1* para receber o link do seu boleto aqui."
+    );
+
+    // She answers "1": the link and the barcode follow at once, the clock unmoved.
+    while fake.incoming_listeners() == 0 {
+        tokio::task::yield_now().await;
+    }
+    fake.emit_incoming(Incoming {
+        from: "+5511987654321".into(),
+        text: "1".into(),
+        at: NOON + 60,
+        id: Some("3EB0ANSWER1".into()),
+    });
+    let texts = sent(&fake, 3).await;
+    assert_eq!(
+        texts[1..],
+        [
+            "Seu boleto: https://loja.example/boleto/7781",
+            "23793.38128 60000.000003"
+        ]
+    );
+    // Her answer is in her conversation, and the part's history says why it went.
+    let buyer = admin
+        .get(app.at("/mensagens/comprador?phone=11987654321"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(buyer.contains("Olá, Ana! Seu boleto"), "the invitation");
+    assert!(
+        buyer.contains("data-testid=\"line-reply\"")
+            && buyer.contains("<div class=\"bubble-text\">1</div>"),
+        "her answer"
+    );
+    let link = app
+        .db
+        .list_messages(&avisa::db::MessageFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .expect("list")
+        .into_iter()
+        .find(|m| m.part == 1)
+        .expect("the link's part");
+    let page = admin
+        .get(app.at(&format!("/mensagens/{}", link.id)))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("o comprador respondeu ao convite"),
+        "the history says it"
+    );
+
+    // Bruno stays silent: his rest goes when the ten minutes are over.
+    let (status, _) = post_webhook(&app, &token, boleto("11976543210", "7782"), &[]).await;
+    assert_eq!(status, 202);
+    sent(&fake, 4).await;
+    clock.advance(10 * 60 + 10);
+    fake.set_now(clock.now());
+    // The platform re-sends the event (a duplicate): the outbox looks again.
+    let (status, _) = post_webhook(&app, &token, boleto("11976543210", "7782"), &[]).await;
+    assert_eq!(status, 202);
+    let texts = sent(&fake, 6).await;
+    assert_eq!(texts[5], "23793.38128 60000.000003");
+    assert!(texts[4].ends_with("/boleto/7782"));
+}
