@@ -15,7 +15,7 @@ mod browser_test_model;
 mod browser_walkthrough;
 mod dashboard;
 mod deliverability;
-mod deliverability_ask_reply;
+mod deliverability_flows;
 mod durability;
 mod events;
 mod instances;

@@ -2,7 +2,8 @@
 //! the registry's side: the merchant switches it on in the template editor, a boleto webhook
 //! sends only the invitation, the buyer's "1" brings the link and the barcode at once and shows
 //! in their conversation and the message's history; another buyer who stays silent gets the
-//! rest when the ten minutes are over.
+//! rest when the ten minutes are over. And the warm-up that an instance's first pairing starts,
+//! on the instance page.
 
 use std::sync::Arc;
 
@@ -180,10 +181,80 @@ async fn deliverability_an_answer_to_the_invitation_brings_the_rest_and_silence_
     sent(&fake, 4).await;
     clock.advance(10 * 60 + 10);
     fake.set_now(clock.now());
-    // The platform re-sends the event (a duplicate): the outbox looks again.
+    // The platform re-sends the event (a duplicate, 200): the outbox looks again.
     let (status, _) = post_webhook(&app, &token, boleto("11976543210", "7782"), &[]).await;
-    assert_eq!(status, 202);
+    assert_eq!(status, 200);
     let texts = sent(&fake, 6).await;
     assert_eq!(texts[5], "23793.38128 60000.000003");
     assert!(texts[4].ends_with("/boleto/7782"));
+}
+
+/// The warm-up starts by itself when an instance is first paired (issue 15): the channel comes
+/// up as a number, and the instance page shows the ramp, when it started and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliverability_the_first_pairing_starts_the_warm_up_and_the_instance_page_says_so() {
+    use avisa::queue::channel::ChannelState;
+    let clock = ManualClock::at(NOON);
+    let app = TestApp::start_on(Arc::new(clock.clone())).await;
+    let admin = app.setup_admin().await;
+    let instance = app
+        .db
+        .create_instance(Instance::new(
+            "Número da loja",
+            InstanceMode::Whatsapp,
+            NOON,
+        ))
+        .expect("instance");
+    let fake = Arc::new(FakeChannel::in_state(ChannelState::WaitingForQr {
+        qr: "2@qr".into(),
+        expires_at: NOON + 60,
+    }));
+    app.channels.insert(instance.id, fake.clone());
+    assert!(
+        !app.db
+            .instance(instance.id)
+            .expect("read")
+            .warmup
+            .new_number
+    );
+
+    // The merchant scans the QR code: connected as the store's number.
+    fake.set_state(ChannelState::Connected {
+        number: "+5511900000000".into(),
+        name: "Loja".into(),
+    });
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while !app
+            .db
+            .instance(instance.id)
+            .expect("read")
+            .warmup
+            .new_number
+        {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "the pairing is noted");
+    let page = admin
+        .get(app.at(&format!("/instancias/{}", instance.id)))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html")
+        .replace("&#x2f;", "/");
+    assert!(
+        page.contains("O aquecimento começou sozinho em 18/11/2025, quando o número +5511900000000 foi conectado pela primeira vez"),
+        "why the ramp is on"
+    );
+    assert!(
+        page.contains("data-testid=\"warmup-today\">20<"),
+        "day 1 allows 20"
+    );
+    assert!(
+        page.contains("aquecimento iniciado: primeira conexão do número."),
+        "in the log"
+    );
 }
