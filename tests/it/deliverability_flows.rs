@@ -258,3 +258,67 @@ async fn deliverability_the_first_pairing_starts_the_warm_up_and_the_instance_pa
         "in the log"
     );
 }
+
+/// The editor's "Pedir resposta" card in real Chromium: the merchant ticks it, previews, and
+/// sees the invitation first with what happens without an answer. Screenshot:
+/// target/screenshots/deliverability-ask-reply.png.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliverability_the_editor_previews_the_invitation_before_the_boleto() {
+    use crate::browser::{ONE_BROWSER, arrive, logged_in, shot};
+    use fantoccini::Locator;
+    let _turn = ONE_BROWSER.lock().await;
+    let app = TestApp::start().await;
+    app.setup_admin().await;
+    let (store, _) = create_store(&app, Platform::Api, "Loja Centro");
+    let (_driver, _profile, c) = logged_in(&app).await;
+    let editor = format!("/templates/{store}/boleto.generated");
+    c.goto(&app.at(&editor)).await.expect("editor");
+    let tradeoff = c
+        .find(Locator::Css("[data-testid=ask-reply-tradeoff]"))
+        .await
+        .expect("the trade-off")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        tradeoff.contains("convida o comprador a responder"),
+        "{tradeoff}"
+    );
+    c.find(Locator::Css("[data-testid=ask-reply-on]"))
+        .await
+        .expect("the switch")
+        .click()
+        .await
+        .expect("tick");
+    c.find(Locator::Css("[data-testid=preview]"))
+        .await
+        .expect("preview")
+        .click()
+        .await
+        .expect("click");
+    arrive(&c, &format!("{editor}/previa")).await;
+    let invite = c
+        .find(Locator::Css("[data-testid=bubble-invite]"))
+        .await
+        .expect("the invitation's bubble")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        invite.contains("Responda *1* para receber o link do seu boleto aqui."),
+        "{invite}"
+    );
+    let wait = c
+        .find(Locator::Css("[data-testid=bubble-wait]"))
+        .await
+        .expect("the wait")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        wait,
+        "Sem resposta, o restante vai 10 min depois do convite."
+    );
+    shot(&c, "deliverability-ask-reply").await;
+    c.close().await.expect("close browser");
+}
