@@ -312,7 +312,7 @@ async fn a_paid_boleto_cancels_the_held_rest() {
 }
 
 #[tokio::test]
-async fn the_rest_never_goes_before_the_invitation_and_expires_48_h_after_its_step() {
+async fn the_rest_never_goes_before_the_invitation_and_its_wait_starts_when_it_went() {
     let mut rig = rig(|_| {});
     asking(&rig);
     rig.fake.set_state(ChannelState::Disconnected);
