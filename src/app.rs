@@ -115,6 +115,7 @@ pub fn start(
         clock.clone(),
         config.platform_api_stand_in.as_deref(),
     );
+    jobs::spawn_pairing_watch(db.clone(), state.channels.clone(), clock.clone());
     jobs::spawn_housekeeping(db.clone(), clock);
     ready.store(true, Ordering::SeqCst);
     let server = http::server(actix_web_data(state), listener).map_err(StartError::Io)?;

@@ -89,6 +89,20 @@ impl Db {
         entry: &NewConversationEntry<'_>,
         wire_id: Option<&str>,
     ) -> Result<Option<ConversationEntry>, DbError> {
+        Ok(self
+            .record_reply_releasing(entry, wire_id, entry.at)?
+            .map(|(record, _)| record))
+    }
+
+    /// `record_reply`, and in the same transaction a reply that is not an opt-out releases the
+    /// parts "pedir resposta" held for this buyer, due at `now` (`db::ask_reply::release`):
+    /// returned with it.
+    pub fn record_reply_releasing(
+        &self,
+        entry: &NewConversationEntry<'_>,
+        wire_id: Option<&str>,
+        now: i64,
+    ) -> Result<Option<(ConversationEntry, Vec<crate::domain::MessageId>)>, DbError> {
         let txn = self.begin_write()?;
         if let Some(wire_id) = wire_id {
             let mut seen = txn.open_table(tables::INCOMING_SEEN)?;
@@ -110,8 +124,13 @@ impl Db {
                 entry.at,
             )?;
         }
+        let released = if entry.opt_out {
+            Vec::new()
+        } else {
+            super::ask_reply::release(&txn, entry.instance_id, entry.buyer, now)?
+        };
         txn.commit()?;
-        Ok(Some(record))
+        Ok(Some((record, released)))
     }
 
     /// Keeps an answer avisa sent (or tried to send) to a buyer.

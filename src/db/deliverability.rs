@@ -157,6 +157,39 @@ impl Db {
         Ok(instance)
     }
 
+    /// The instance's channel is connected as `number` at `now`: a WhatsApp instance's first
+    /// pairing (or a different number) starts the warm-up ramp (`WarmUp::paired`), logged on
+    /// the instance. Returns why the ramp started, if it did; writes only when something changed.
+    pub fn note_pairing(
+        &self,
+        instance_id: InstanceId,
+        number: &str,
+        now: i64,
+    ) -> Result<Option<&'static str>, DbError> {
+        let txn = self.begin_write()?;
+        let started = {
+            let mut instances = txn.open_table(tables::INSTANCES)?;
+            let mut instance: Instance = match instances.get(instance_id.0)? {
+                Some(b) => from_json(b.value())?,
+                None => return Err(DbError::NotFound),
+            };
+            if instance.mode != crate::domain::InstanceMode::Whatsapp
+                || instance.warmup.paired_number.as_deref() == Some(number)
+            {
+                return Ok(None);
+            }
+            let sent_before = instance.last_sent_at.is_some();
+            let started = instance.warmup.paired(number, sent_before, now);
+            if let Some(reason) = started {
+                instance.health.note(reason, now);
+            }
+            instances.insert(instance_id.0, to_json(&instance)?.as_slice())?;
+            started
+        };
+        txn.commit()?;
+        Ok(started)
+    }
+
     /// WhatsApp reported a reachout timelock until `until` (or none): kept on the instance for
     /// the policy.
     pub fn set_timelock(&self, instance_id: InstanceId, until: Option<i64>) -> Result<(), DbError> {

@@ -3,6 +3,7 @@
 //! on a blocking thread (`web::block` / `spawn_blocking`): a transaction never spans an `.await`.
 
 mod accounts;
+mod ask_reply;
 mod backup;
 mod conversations;
 mod custom_kinds;

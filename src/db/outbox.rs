@@ -175,6 +175,12 @@ impl Db {
             messages.put(&record)?;
             record
         };
+        if record.status == MessageStatus::Sent
+            && let Some(crate::domain::deliverability::ReplyRole::Invite { .. }) = record.reply_role
+        {
+            let sent_at = record.history.last().map_or(now, |c| c.at);
+            super::ask_reply::start_timers(&txn, &record, sent_at)?;
+        }
         txn.commit()?;
         Ok(record)
     }

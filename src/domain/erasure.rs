@@ -101,6 +101,7 @@ mod tests {
             maybe_sent: false,
             wire_id: None,
             awaiting_reply: false,
+            reply_role: None,
             instance_id: None,
         };
         erase_message(&mut m, &pseudonym(4));

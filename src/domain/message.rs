@@ -116,6 +116,10 @@ pub struct Message {
     /// when it went out) until the buyer answers.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub awaiting_reply: bool,
+    /// Its part in a "pedir resposta" step: the invitation, or a part held until the buyer
+    /// answers it (or its timeout passes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_role: Option<super::deliverability::ReplyRole>,
 }
 
 impl Message {
@@ -150,6 +154,9 @@ pub enum Change {
     /// Moved to a new due time by a person ("reagendar", "enviar agora"). From `scheduled` or
     /// `queued`; back to `scheduled`.
     Reschedule { due_at: i64 },
+    /// "Pedir resposta" moved a held part: its invitation went out (the wait starts) or the
+    /// buyer answered (it goes now), with the stored reason code. From `scheduled` only.
+    Await { due_at: i64, reason: String },
     /// Taken by the outbox for sending, through `instance_id`. From `scheduled` only.
     Claim { instance_id: Option<InstanceId> },
     /// Ended at send time (`expired`, or `canceled` because it is no longer wanted), with the
@@ -191,7 +198,7 @@ impl Change {
         use MessageStatus::*;
         match self {
             Change::Cancel(_) | Change::Reschedule { .. } => from.is_pending(),
-            Change::Claim { .. } | Change::Close { .. } => from == Scheduled,
+            Change::Claim { .. } | Change::Close { .. } | Change::Await { .. } => from == Scheduled,
             Change::Sent { .. }
             | Change::Retry { .. }
             | Change::Hold { .. }
@@ -221,10 +228,21 @@ pub fn transition(
         Change::Cancel(reason) => (MessageStatus::Canceled, Some(reason)),
         Change::Reschedule { due_at } => {
             message.due_at = due_at;
+            // A person chose its time: it no longer waits for an answer.
+            if matches!(
+                message.reply_role,
+                Some(super::deliverability::ReplyRole::Held { .. })
+            ) {
+                message.reply_role = None;
+            }
             (
                 MessageStatus::Scheduled,
                 Some(Reason::Rescheduled.code().to_owned()),
             )
+        }
+        Change::Await { due_at, reason } => {
+            message.due_at = due_at;
+            (MessageStatus::Scheduled, Some(reason))
         }
         Change::Claim { instance_id } => {
             message.instance_id = instance_id;

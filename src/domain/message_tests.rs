@@ -29,6 +29,7 @@ fn message(status: MessageStatus) -> Message {
         maybe_sent: false,
         wire_id: None,
         awaiting_reply: false,
+        reply_role: None,
         instance_id: None,
     }
 }
@@ -51,6 +52,14 @@ fn transition_table_of_allowed_changes() {
             "claim",
             Change::Claim {
                 instance_id: Some(InstanceId(2)),
+            },
+            vec![Scheduled],
+        ),
+        (
+            "await an answer",
+            Change::Await {
+                due_at: 9,
+                reason: "buyer_answered".into(),
             },
             vec![Scheduled],
         ),
@@ -151,6 +160,16 @@ fn transition_table_of_what_each_change_writes() {
             Sending,
             None,
             (100, 0, false, false, Some(3)),
+        ),
+        (
+            Change::Await {
+                due_at: 9,
+                reason: "buyer_answered".into(),
+            },
+            Scheduled,
+            Scheduled,
+            Some("buyer_answered"),
+            (9, 0, false, false, None),
         ),
         (
             Change::Close {

@@ -52,11 +52,17 @@ pub enum Reason {
     ArrivedLate,
     /// A media part went out as text with the link (detail: why the file could not go, pt-BR).
     MediaAsText,
+    /// "Pedir resposta": held until the buyer answers the invitation or its wait is over.
+    AwaitingReply,
+    /// "Pedir resposta": the invitation went out; the wait for the answer started.
+    ReplyTimer,
+    /// "Pedir resposta": the buyer answered the invitation; the rest goes now.
+    BuyerAnswered,
 }
 
 impl Reason {
     /// Every reason, in this order.
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 24] = [
         Reason::OrderClosed,
         Reason::MarkedPaid,
         Reason::OptedOut,
@@ -78,6 +84,9 @@ impl Reason {
         Reason::RateLimited,
         Reason::ArrivedLate,
         Reason::MediaAsText,
+        Reason::AwaitingReply,
+        Reason::ReplyTimer,
+        Reason::BuyerAnswered,
     ];
 
     /// The stored code.
@@ -105,6 +114,9 @@ impl Reason {
             Reason::RateLimited => "rate limited",
             Reason::ArrivedLate => "arrived_late",
             Reason::MediaAsText => "media_as_text",
+            Reason::AwaitingReply => "awaiting_reply",
+            Reason::ReplyTimer => "reply_timer",
+            Reason::BuyerAnswered => "buyer_answered",
         }
     }
 
@@ -160,6 +172,9 @@ mod tests {
             (Reason::RateLimited, "rate limited"),
             (Reason::ArrivedLate, "arrived_late"),
             (Reason::MediaAsText, "media_as_text"),
+            (Reason::AwaitingReply, "awaiting_reply"),
+            (Reason::ReplyTimer, "reply_timer"),
+            (Reason::BuyerAnswered, "buyer_answered"),
         ];
         assert_eq!(table.len(), Reason::ALL.len());
         for (reason, code) in table {

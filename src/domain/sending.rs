@@ -87,6 +87,8 @@ pub struct SendFacts<'a> {
     /// This pass already sent through that instance (one send per instance per pass, so
     /// pacing is recorded before the next one).
     pub sent_this_pass: bool,
+    /// "Pedir resposta": the invitation this part waits behind has not gone out yet.
+    pub invite_pending: bool,
 }
 
 /// Why a message waits without a known time (the outbox looks again on its next pass).
@@ -104,6 +106,8 @@ pub enum Hold {
     DailyLimit,
     /// The deliverability policy paused the instance (a timelock, WhatsApp's refusals).
     Paused,
+    /// "Pedir resposta": the invitation goes first; this part waits until it went out.
+    AwaitingInvite,
 }
 
 /// The gate's answer for one due message.
@@ -124,11 +128,16 @@ pub enum Gate {
     Send,
 }
 
-/// Decides whether `message`, due, may go out at `now`. In order: expired after 48 h, no longer
-/// wanted, test message, store linked, instance free this pass, instance exists, connected,
+/// Decides whether `message`, due, may go out at `now`. In order: expired after 48 h (from the
+/// step's first due time for a part held by "pedir resposta"), no longer wanted, its invitation
+/// still to go, test message, store linked, instance free this pass, instance exists, connected,
 /// not paused by the deliverability policy, outside quiet hours and under the daily limit, pacing slot open.
 pub fn gate(message: &Message, facts: &SendFacts<'_>, now: i64) -> Gate {
-    if now - message.due_at > EXPIRY_S {
+    let due_from = match message.reply_role {
+        Some(super::deliverability::ReplyRole::Held { first_due, .. }) => first_due,
+        _ => message.due_at,
+    };
+    if now - due_from > EXPIRY_S {
         return Gate::Close {
             status: MessageStatus::Expired,
             reason: Reason::NotSentWithin48h.code(),
@@ -139,6 +148,9 @@ pub fn gate(message: &Message, facts: &SendFacts<'_>, now: i64) -> Gate {
             status: MessageStatus::Canceled,
             reason,
         };
+    }
+    if facts.invite_pending {
+        return Gate::Hold(Hold::AwaitingInvite);
     }
     if message.test {
         return Gate::Sandbox;
@@ -215,7 +227,16 @@ mod tests {
             instance: Some(&open),
             connected: true,
             sent_this_pass: false,
+            invite_pending: false,
         };
+        let mut held = due(NOON, false);
+        held.reply_role = Some(crate::domain::deliverability::ReplyRole::Held {
+            invite: crate::domain::MessageId(1),
+            timeout_min: 10,
+            first_due: NOON - EXPIRY_S,
+        });
+        let mut held_late = held.clone();
+        held_late.due_at = NOON + 60;
         let expired = Gate::Close {
             status: MessageStatus::Expired,
             reason: "not_sent_within_48h",
@@ -233,6 +254,12 @@ mod tests {
                 SendFacts { unwanted: Some("opted_out"), ..ready }, NOON, expired),
             ("unwanted is canceled", due(NOON, false),
                 SendFacts { unwanted: Some("opted_out"), ..ready }, NOON, opted_out),
+            ("a held part waits for its invitation", held.clone(),
+                SendFacts { invite_pending: true, ..ready }, NOON, Gate::Hold(Hold::AwaitingInvite)),
+            ("in the caixa de teste too", { let mut m = held.clone(); m.test = true; m },
+                SendFacts { invite_pending: true, ..ready }, NOON, Gate::Hold(Hold::AwaitingInvite)),
+            ("a held part goes once its invitation went", held.clone(), ready, NOON, Gate::Send),
+            ("a held part expires 48 h after the step's first due time", held_late, ready, NOON + 1, expired),
             ("test messages go to the sandbox", due(NOON, true),
                 SendFacts { linked: false, connected: false, ..ready }, NOON, Gate::Sandbox),
             ("unlinked store holds", due(NOON, false),

@@ -9,12 +9,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::EventKind;
+use super::deliverability::AskReply;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageTemplate {
     pub kind: EventKind,
     pub enabled: bool,
     pub steps: Vec<TemplateStep>,
+    /// "Pedir resposta": the first step's parts wait behind an invitation to answer.
+    #[serde(default, skip_serializing_if = "AskReply::is_default")]
+    pub ask_reply: AskReply,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +169,7 @@ pub fn parse_template_file(
         kind,
         enabled,
         steps,
+        ask_reply: AskReply::default(),
     })
 }
 

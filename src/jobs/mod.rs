@@ -5,6 +5,7 @@
 mod enrich;
 mod housekeeping;
 mod outbound;
+mod pairing;
 mod scheduled_backup;
 mod senders;
 mod session_sweeper;
@@ -12,5 +13,6 @@ mod session_sweeper;
 pub use enrich::start_enrichment;
 pub use housekeeping::{HousekeepingReport, run_housekeeping, spawn_housekeeping};
 pub use outbound::start_outbound;
+pub use pairing::spawn_pairing_watch;
 pub use senders::start_senders;
 pub use session_sweeper::spawn_session_sweeper;

@@ -26,6 +26,8 @@ pub fn start_senders(db: &Db, state: &AppState, clock: Arc<dyn Clock>) -> Result
         .set(outbox.metrics())
         .map_err(|_| StartError::Io(std::io::Error::other("outbox started twice")))?;
     outbox.spawn(state.outbox_wake.clone());
-    crate::queue::inbox::Inbox::new(db.clone(), state.channels.clone(), clock_for_inbox).spawn();
+    crate::queue::inbox::Inbox::new(db.clone(), state.channels.clone(), clock_for_inbox)
+        .waking(state.outbox_wake.clone())
+        .spawn();
     Ok(())
 }

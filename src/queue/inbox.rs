@@ -1,13 +1,15 @@
 //! The inbox: follows every channel's incoming messages (channels may appear later) and, for
 //! each buyer reply, keeps it in the buyer's history, then either takes an opt-out word
 //! (opt-out list + one confirmation) or lets the instance's auto-reply answer (at most once per
-//! buyer per 24 h). A redelivered reply (same WhatsApp id) is handled once. Answers go straight
+//! buyer per 24 h), unless the reply answers a "pedir resposta" invitation: then the parts it
+//! held go now (`db::ask_reply`) and the outbox is woken. A redelivered reply (same WhatsApp id) is handled once. Answers go straight
 //! through the channel: they answer someone who just wrote, so pacing and quiet hours (which
 //! protect unsolicited sends) do not hold them. Uses `db`, `domain` and the channel traits.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
@@ -27,6 +29,9 @@ pub enum Handled {
     AutoReplied { sent: bool },
     /// Kept in the history only.
     Kept,
+    /// An answer to a "pedir resposta" invitation: these held parts go now (the outbox was
+    /// woken), and the auto-reply stays quiet (the buyer gets what they asked for).
+    Released { parts: usize },
 }
 
 #[derive(Clone)]
@@ -34,6 +39,8 @@ pub struct Inbox {
     db: Db,
     channels: Arc<dyn ChannelLookup>,
     clock: Arc<dyn Clock>,
+    /// The outbox's wake-up: released parts should not wait for its next pass.
+    wake: Option<Arc<Notify>>,
 }
 
 /// Runs a storage call off the async workers: a transaction never spans an `.await`.
@@ -43,7 +50,14 @@ impl Inbox {
             db,
             channels,
             clock,
+            wake: None,
         }
+    }
+
+    /// Rings `wake` (the outbox's) when a reply releases held parts.
+    pub fn waking(mut self, wake: Arc<Notify>) -> Inbox {
+        self.wake = Some(wake);
+        self
     }
 
     /// Handles one reply that arrived on `instance_id`'s `channel`.
@@ -67,6 +81,7 @@ impl Inbox {
         let buyer = incoming.from.clone();
         let db = self.db.clone();
         let reply = incoming.clone();
+        let handled_at = self.clock.now();
         let (recorded, already_out) = blocking(move || {
             let already_out = db.is_opted_out(&reply.from)?;
             let entry = NewConversationEntry {
@@ -78,12 +93,15 @@ impl Inbox {
                 opt_out,
                 error: None,
             };
-            Ok((db.record_reply(&entry, reply.id.as_deref())?, already_out))
+            Ok((
+                db.record_reply_releasing(&entry, reply.id.as_deref(), handled_at)?,
+                already_out,
+            ))
         })
         .await?;
-        if recorded.is_none() {
+        let Some((_, released)) = recorded else {
             return Ok(Handled::Duplicate);
-        }
+        };
         let now = self.clock.now();
         let wire_id = channel.new_message_id();
         if opt_out {
@@ -117,6 +135,19 @@ impl Inbox {
         }
         if already_out {
             return Ok(Handled::Kept);
+        }
+        if !released.is_empty() {
+            tracing::info!(
+                instance_id = instance_id.0,
+                parts = released.len(),
+                "buyer answered an invitation: held parts released"
+            );
+            if let Some(wake) = &self.wake {
+                wake.notify_one();
+            }
+            return Ok(Handled::Released {
+                parts: released.len(),
+            });
         }
         let db = self.db.clone();
         let text = match blocking(move || db.instance(instance_id)).await {

@@ -17,6 +17,8 @@ pub mod reply;
 pub mod simulate;
 
 #[cfg(test)]
+mod deliverability_ask_reply_tests;
+#[cfg(test)]
 mod deliverability_tests;
 #[cfg(test)]
 mod inbox_tests;

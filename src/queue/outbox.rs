@@ -131,7 +131,9 @@ impl Outbox {
         for message in due {
             let db = self.db.clone();
             let checked = message.clone();
-            let unwanted = blocking(move || db.unwanted_reason(&checked)).await?;
+            let (unwanted, invite_pending) =
+                blocking(move || Ok((db.unwanted_reason(&checked)?, db.invite_pending(&checked)?)))
+                    .await?;
             let instance_id = self.linked_instance(&mut stores, message.store_id).await;
             let instance = match instance_id {
                 Some(id) => self.instance(&mut instances, id).await,
@@ -146,6 +148,7 @@ impl Outbox {
                 instance: instance.as_ref(),
                 connected: channel.is_some(),
                 sent_this_pass: instance_id.is_some_and(|id| used.contains(&id)),
+                invite_pending,
             };
             match gate(&message, &facts, now) {
                 Gate::Close { status, reason } => {

@@ -16,6 +16,7 @@ pub fn default_template(kind: EventKind) -> MessageTemplate {
         return MessageTemplate {
             kind,
             enabled: false,
+            ask_reply: Default::default(),
             steps: vec![TemplateStep {
                 delay: StepDelay::After { minutes: 0 },
                 parts: vec!["{{ saudacao }}!".to_owned()],

@@ -244,6 +244,7 @@ async fn the_send_api_sends_a_custom_kinds_template_with_kind_and_vars() {
             &MessageTemplate {
                 kind,
                 enabled: true,
+                ask_reply: Default::default(),
                 steps: vec![TemplateStep {
                     delay: StepDelay::After { minutes: 0 },
                     parts: vec![

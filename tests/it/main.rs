@@ -18,6 +18,7 @@ mod browser_timelock;
 mod browser_walkthrough;
 mod dashboard;
 mod deliverability;
+mod deliverability_flows;
 mod durability;
 mod enrich;
 mod events;

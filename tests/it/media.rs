@@ -29,6 +29,7 @@ pub(crate) fn boleto_template() -> MessageTemplate {
     MessageTemplate {
         kind: EventKind::BoletoGenerated,
         enabled: true,
+        ask_reply: Default::default(),
         steps: vec![TemplateStep {
             delay: StepDelay::After { minutes: 0 },
             parts: vec![

@@ -3,6 +3,7 @@
 //! answers, text variants (`{Olá|Oi}`), the warm-up ramp of a new number, the number's health
 //! per day and the throttle / pause policy. No I/O: `db` keeps the counters, the outbox asks these rules.
 
+pub mod ask_reply;
 pub mod health;
 pub mod throttle;
 pub mod timelock;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::MessageId;
 
+pub use ask_reply::{AskReply, ReplyRole};
 pub use health::{Counts, HealthDay, nack_code};
 pub use throttle::{HealthLog, HealthState, Level, Thresholds, Verdict, decide};
 pub use warmup::WarmUp;

@@ -123,6 +123,19 @@ impl HealthState {
         }
     }
 
+    /// Logs something that changes no level (a warm-up a pairing started), at `now`.
+    pub fn note(&mut self, reason: &str, now: i64) {
+        self.log.push(HealthLog {
+            at: now,
+            level: self.level,
+            reason: reason.to_owned(),
+        });
+        if self.log.len() > LOG_LEN {
+            let extra = self.log.len() - LOG_LEN;
+            self.log.drain(..extra);
+        }
+    }
+
     /// The merchant resumes: back to normal, and what was counted up to now (`today`'s counts
     /// on day `today`) is not judged again.
     pub fn resume(&mut self, today: i32, today_counts: Counts, now: i64) {

@@ -1,7 +1,8 @@
 //! The warm-up of a new number: for its first days a number marked "número novo" may send only
 //! a few messages a day, growing day by day, as a person who just got a phone would. The
 //! schedule is data (the merchant edits it on the instance page); after its last day the
-//! instance's own daily limit applies.
+//! instance's own daily limit applies. The ramp starts by itself on the day an instance is first
+//! paired in this data file, and again when a different number is paired to it ([`WarmUp::paired`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,12 @@ pub struct WarmUp {
     /// When the ramp started (day 1 is this instant's Brasília day).
     pub since: i64,
     pub schedule: Vec<u32>,
+    /// The number the instance was last paired with in this data file (E.164); `None`: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paired_number: Option<String>,
+    /// The ramp was started by a pairing, not marked by the merchant.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_pairing: bool,
 }
 
 impl Default for WarmUp {
@@ -28,6 +35,8 @@ impl Default for WarmUp {
             new_number: false,
             since: 0,
             schedule: DEFAULT_SCHEDULE.to_vec(),
+            paired_number: None,
+            by_pairing: false,
         }
     }
 }
@@ -40,6 +49,32 @@ impl WarmUp {
             since: now,
             ..WarmUp::default()
         }
+    }
+
+    /// The instance is connected as `number` at `now`. The first pairing in this data file
+    /// starts the ramp on that day, and so does a different number (another account: no
+    /// history here, whatever the old one had); the same number again changes nothing (a
+    /// reconnect, or re-pairing after "desconectar"), nor does a first pairing of an instance
+    /// that `sent_before` (paired before avisa remembered numbers: an established number).
+    /// Returns why the ramp started, for the instance's log: `warmup_first_pairing` or
+    /// `warmup_other_number`.
+    pub fn paired(&mut self, number: &str, sent_before: bool, now: i64) -> Option<&'static str> {
+        let first = match self.paired_number.as_deref() {
+            Some(known) if known == number => return None,
+            known => known.is_none(),
+        };
+        self.paired_number = Some(number.to_owned());
+        if first && sent_before {
+            return None;
+        }
+        self.new_number = true;
+        self.since = now;
+        self.by_pairing = true;
+        Some(if first {
+            "warmup_first_pairing"
+        } else {
+            "warmup_other_number"
+        })
     }
 
     /// The warm-up day `now` falls on, from 0; `None` before it started.

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use super::{
     closed_by_payment, closes_order, counts_toward_cap, due_time, is_recovery, pays_a_charge,
 };
+use crate::domain::deliverability::ReplyRole;
 use crate::domain::reason::Reason;
 use crate::domain::template::MessageTemplate;
 use crate::domain::{
@@ -329,17 +330,60 @@ fn messages(
         } else {
             None
         };
-        let mut part_index = 0;
-        for part in &step.parts {
-            let (text, failure) = match templates.render(part, event, facts.public_name) {
-                Ok(text) if text.is_empty() => continue,
-                Ok(text) => (text, None),
-                Err(e) => (String::new(), Some(Reason::RenderError.with(e))),
-            };
+        let rendered: Vec<(String, Option<String>)> = step
+            .parts
+            .iter()
+            .filter_map(
+                |part| match templates.render(part, event, facts.public_name) {
+                    Ok(text) if text.is_empty() => None,
+                    Ok(text) => Some((text, None)),
+                    Err(e) => Some((String::new(), Some(Reason::RenderError.with(e)))),
+                },
+            )
+            .collect();
+        // "Pedir resposta": the first step opens with the invitation; its parts wait for it.
+        let invite = (step_index == 0 && template.ask_reply.enabled && !rendered.is_empty())
+            .then(|| {
+                let ask = &template.ask_reply;
+                match templates.render(ask.invite_text(kind), event, facts.public_name) {
+                    Ok(text) if text.is_empty() => None,
+                    Ok(text) => Some((text, None)),
+                    Err(e) => Some((String::new(), Some(Reason::RenderError.with(e)))),
+                }
+            })
+            .flatten();
+        let first_id = MessageId(facts.last_message_id.0 + created.len() as u64 + 1);
+        let timeout_min = template.ask_reply.timeout_min;
+        let roles = std::iter::once(
+            invite
+                .is_some()
+                .then_some(ReplyRole::Invite { timeout_min }),
+        )
+        .chain(std::iter::repeat(invite.is_some().then_some(
+            ReplyRole::Held {
+                invite: first_id,
+                timeout_min,
+                first_due: due,
+            },
+        )));
+        for (part_index, ((text, failure), role)) in
+            invite.into_iter().chain(rendered).zip(roles).enumerate()
+        {
+            let part_index = part_index as u32;
             let (status, reason) = match (failure, stop) {
                 (Some(f), _) => (MessageStatus::Failed, Some(f)),
                 (None, Some(stop)) => (MessageStatus::Canceled, Some(stop.code().to_owned())),
+                (None, None) if matches!(role, Some(ReplyRole::Held { .. })) => (
+                    MessageStatus::Scheduled,
+                    Some(Reason::AwaitingReply.code().to_owned()),
+                ),
                 (None, None) => (MessageStatus::Scheduled, None),
+            };
+            // A held part's due time assumes the invitation goes on time; `db` moves it to
+            // the invitation's real send time (plus the wait) or to the buyer's answer.
+            let wait = match role {
+                Some(ReplyRole::Held { .. }) => i64::from(timeout_min) * 60,
+                _ => 0,
             };
             created.push(Message {
                 id: MessageId(facts.last_message_id.0 + created.len() as u64 + 1),
@@ -354,7 +398,7 @@ fn messages(
                 product_key: order.product_key.to_owned(),
                 text,
                 // Parts of one step keep their order: a few seconds apart.
-                due_at: due + i64::from(part_index) * 5,
+                due_at: due + wait + i64::from(part_index) * 5,
                 status,
                 history: vec![StatusChange {
                     at: now,
@@ -367,9 +411,9 @@ fn messages(
                 maybe_sent: false,
                 wire_id: None,
                 awaiting_reply: false,
+                reply_role: role,
                 instance_id: None,
             });
-            part_index += 1;
         }
     }
     created

@@ -35,6 +35,7 @@ fn template(kind: EventKind, steps: &[&[&str]]) -> MessageTemplate {
     MessageTemplate {
         kind,
         enabled: true,
+        ask_reply: Default::default(),
         steps: steps
             .iter()
             .enumerate()
@@ -123,6 +124,7 @@ fn stored(
         maybe_sent: false,
         wire_id: None,
         awaiting_reply: false,
+        reply_role: None,
         instance_id: None,
     }
 }

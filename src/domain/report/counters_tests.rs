@@ -44,6 +44,7 @@ fn message(kind: EventKind, step: u32, changes: &[(i64, MessageStatus, Option<&s
         maybe_sent: false,
         wire_id: None,
         awaiting_reply: false,
+        reply_role: None,
         instance_id: Some(InstanceId(7)),
     }
 }

@@ -74,6 +74,7 @@ pub async fn preview_template(
             })
             .collect(),
         sample: input.sample,
+        ask_reply: Default::default(),
     };
     let view = ops::preview_template(&state, &store, kind, &form).await?;
     Ok(HttpResponse::Ok().json(view))

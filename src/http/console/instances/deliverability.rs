@@ -68,6 +68,9 @@ pub fn view(instance: &Instance, days: &[(i32, HealthDay)], today: i32, now: i64
         timelock_checked_at => instance.health.timelock_checked_at,
         log => log,
         new_number => warm.new_number,
+        by_pairing => warm.by_pairing && warm.new_number,
+        paired_number => warm.paired_number.clone(),
+        started_on => crate::domain::sending::local_day(warm.since).strftime("%d/%m/%Y").to_string(),
         ramp_over => ramp_over,
         schedule => schedule,
         schedule_text => warm.schedule_text(),
@@ -135,6 +138,7 @@ pub async fn save_warmup(
             db.update_instance(id, |i| {
                 if new_number && !i.warmup.new_number {
                     i.warmup.since = now;
+                    i.warmup.by_pairing = false;
                 }
                 i.warmup.new_number = new_number;
                 i.warmup.schedule = schedule;

@@ -23,6 +23,8 @@ pub struct EditorForm {
     pub steps: Vec<StepForm>,
     /// The chosen preview sample.
     pub sample: Option<String>,
+    /// "Pedir resposta".
+    pub ask_reply: super::ask_reply_form::AskReplyForm,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -137,6 +139,7 @@ impl EditorForm {
                 })
                 .collect(),
             sample: None,
+            ask_reply: super::ask_reply_form::AskReplyForm::from_template(template),
         }
     }
 
@@ -146,6 +149,9 @@ impl EditorForm {
         let mut action = None;
         let index = |s: &str| s.parse::<usize>().ok();
         for (key, value) in pairs {
+            if form.ask_reply.read(key, value) {
+                continue;
+            }
             let mut pieces = key.split('.');
             match (pieces.next(), pieces.next(), pieces.next()) {
                 (Some("enabled"), None, None) => form.enabled = true,
@@ -331,10 +337,15 @@ impl EditorForm {
                 steps.push(TemplateStep { delay, parts });
             }
         }
+        let ask_reply = self.ask_reply.validate(kind).unwrap_or_else(|mut e| {
+            errors.append(&mut e);
+            Default::default()
+        });
         if errors.is_empty() {
             Ok(MessageTemplate {
                 kind,
                 enabled: self.enabled,
+                ask_reply,
                 steps,
             })
         } else {

@@ -2,6 +2,7 @@
 //! template for a kind (stored or the shipped default), and preview unsaved steps. The editor's
 //! content and its rules are `form`; the preview rendering is `preview`. No actix types.
 
+pub mod ask_reply_form;
 pub mod form;
 pub mod preview;
 

@@ -48,6 +48,12 @@ pub struct PreviewStep {
     /// When planning would send it for this sample (unix seconds); `None` for a due-date step
     /// whose sample has no usable due date (planning skips it).
     pub due_at: Option<i64>,
+    /// "Pedir resposta" (first step only): the invitation, shown before the parts it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite: Option<PreviewPart>,
+    /// The wait, in minutes, when the invitation is shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_min: Option<String>,
     pub parts: Vec<PreviewPart>,
 }
 
@@ -190,10 +196,33 @@ pub fn preview(
                     }
                 })
                 .collect();
+            let ask = &form.ask_reply;
+            let invite = (i == 0 && ask.enabled && !ask.invite.trim().is_empty()).then(|| {
+                match render::render(ask.invite.trim(), event, public_name) {
+                    Ok(text) => PreviewPart {
+                        part: 0,
+                        variants: variants::count(ask.invite.trim()),
+                        text: Some(text),
+                        error: None,
+                        media: None,
+                        qr_image: None,
+                    },
+                    Err(e) => PreviewPart {
+                        part: 0,
+                        text: None,
+                        variants: 1,
+                        error: Some(FieldError::from_render(0, 0, e)),
+                        media: None,
+                        qr_image: None,
+                    },
+                }
+            });
             PreviewStep {
                 step: i + 1,
                 delay: DelayView::new(&step.delay),
                 due_at,
+                wait_min: invite.as_ref().map(|_| ask.wait.clone()),
+                invite,
                 parts,
             }
         })
