@@ -72,6 +72,7 @@ fn guide_view(guide: &Guide) -> Value {
         label => guide.platform.label(),
         recognised_by => guide.recognised_by,
         signature => guide.signature,
+        tracking => guide.tracking,
         rows => rows,
     }
 }
@@ -129,15 +130,13 @@ pub fn markdown(ui: &Ui) -> String {
             }
             let _ = writeln!(
                 out,
-                "\n**Como reconhecemos o evento:** {}.  \n**Autenticação:** {}.\n",
-                guide.recognised_by, guide.signature
+                "\n**Como reconhecemos o evento:** {}.  \n**Autenticação:** {}.  \n\
+                 **Variáveis de rastreamento:** {}.\n",
+                guide.recognised_by, guide.signature, guide.tracking
             );
             let rows = guide.rows();
             if rows.is_empty() {
-                out.push_str(
-                    "O reconhecedor desta plataforma decide os eventos por código, ainda sem \
-                     tabela própria: a lista de notificações não está aqui.\n\n",
-                );
+                let _ = writeln!(out, "{}\n", t("integrations.custom_table"));
                 continue;
             }
             out.push_str(
