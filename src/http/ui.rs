@@ -111,6 +111,7 @@ impl Ui {
                 .unwrap_or_default()
                 .to_owned()
         });
+        env.add_filter("code_spans", code_spans);
         Ui { env, catalogs }
     }
 
@@ -123,6 +124,32 @@ impl Ui {
     pub fn text(&self, lang: &str, key: &str) -> String {
         translate(&self.catalogs, lang, key)
     }
+}
+
+/// Text whose `backticked` parts are code (the integration guides' field and header names),
+/// HTML-escaped, with each backticked part in `<code>`; an unmatched backtick stays as it is.
+fn code_spans(text: &str) -> minijinja::Value {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;")
+    };
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut html = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let closed = i + 1 < parts.len();
+        if i % 2 == 1 && closed {
+            html.push_str(&format!("<code>{}</code>", escape(part)));
+        } else {
+            if i % 2 == 1 {
+                html.push('`');
+            }
+            html.push_str(&escape(part));
+        }
+    }
+    minijinja::Value::from_safe_string(html)
 }
 
 fn translate(catalogs: &Catalogs, lang: &str, key: &str) -> String {
@@ -154,6 +181,15 @@ fn format_datetime(unix: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backticked_parts_become_code_and_the_rest_is_escaped() {
+        let html = code_spans("campo `event` <b>&</b>, `a<b>` e ` solto").to_string();
+        assert_eq!(
+            html,
+            "campo <code>event</code> &lt;b&gt;&amp;&lt;/b&gt;, <code>a&lt;b&gt;</code> e ` solto"
+        );
+    }
 
     #[test]
     fn every_language_has_the_same_keys() {

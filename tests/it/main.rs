@@ -8,6 +8,7 @@ mod architecture;
 mod auth;
 mod browser;
 mod browser_custom_kinds;
+mod browser_integrations;
 mod browser_mapping;
 mod browser_media;
 mod browser_replies;
