@@ -1,6 +1,6 @@
 //! The Integrações page and a store's page in real Chromium: a merchant on Shopify finds how to
 //! set it up, how avisa checks the deliveries, whether UTMs come along and the table of
-//! notifications. Screenshots: `17b-…`.
+//! notifications, on both pages. Screenshots: `17b-…`.
 
 use fantoccini::{Client, Locator};
 
@@ -53,8 +53,30 @@ async fn a_shopify_merchant_reads_its_integration_guide() {
     );
     shot(&c, "17b-integrations-shopify").await;
 
+    // The store's own page carries the same guide, folded under its setup steps.
     c.goto(&app.at(&format!("/lojas/{store}")))
         .await
         .expect("open");
+    let folded = "[data-testid=integration-guide]";
+    scroll_to(&c, folded).await;
+    c.find(Locator::Css(&format!("{folded} summary")))
+        .await
+        .expect("the guide's summary")
+        .click()
+        .await
+        .expect("unfold");
+    let guide = text_of(&c, folded).await;
+    for wanted in [
+        "X-Shopify-Hmac-Sha256",
+        "orders/create",
+        "PIX gerado",
+        "Pedido entregue",
+    ] {
+        assert!(
+            guide.contains(wanted),
+            "{wanted} on the store page: {guide}"
+        );
+    }
+    scroll_to(&c, folded).await;
     shot(&c, "17b-store-shopify").await;
 }

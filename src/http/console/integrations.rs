@@ -55,7 +55,8 @@ fn steps(ui: &Ui, platform: Platform) -> Vec<String> {
         .collect()
 }
 
-fn guide_view(guide: &Guide) -> Value {
+/// One guide as the `_integration_guide.html` partial reads it (also on a store's page).
+pub fn guide_view(guide: &Guide) -> Value {
     let rows: Vec<Value> = guide
         .rows()
         .iter()
@@ -109,6 +110,7 @@ pub fn markdown(ui: &Ui) -> String {
         "Gerado pelo código (`src/ingest/catalog.rs` e as tabelas de cada reconhecedor); não edite \
          à mão. Para atualizar: `{REGENERATE}`.\n"
     );
+    let _ = writeln!(out, "{}\n", t("integrations.url_hint"));
     out.push_str(
         "*Prioridade no caminho feliz*: 1 carrinho, 2 cobrança gerada, 3 cobrança com problema, \
          4 pagamento, 5 entrega, 6 pedido encerrado de outro jeito. Um pagamento (4) cancela as \

@@ -258,6 +258,9 @@ async fn store_page(
     let mapping = crate::http::console::mapping::store_summary(state, record).await?;
     let ctx = context! {
         mapping => mapping,
+        guide => crate::http::console::integrations::guide_view(
+            &crate::ingest::catalog::guide(record.platform)
+        ),
         summary => summary,
         store => ser(&view),
         instance => linked,
