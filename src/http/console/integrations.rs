@@ -177,6 +177,17 @@ mod tests {
         );
     }
 
+    /// Shopify sends one topic per webhook the merchant creates: the steps must name the order
+    /// creation (boleto/PIX) and fulfillment update topics the table reads, or those messages
+    /// never come.
+    #[test]
+    fn shopify_steps_name_the_order_creation_and_fulfillment_update_topics() {
+        let steps = steps(&Ui::load(), Platform::Shopify).join(" ");
+        for topic in ["criação de pedido", "atualização de fulfillment", "contestação"] {
+            assert!(steps.contains(topic), "{topic} in {steps}");
+        }
+    }
+
     #[test]
     fn every_platform_has_setup_steps_and_every_kind_a_name() {
         let ui = Ui::load();
