@@ -183,7 +183,11 @@ mod tests {
     #[test]
     fn shopify_steps_name_the_order_creation_and_fulfillment_update_topics() {
         let steps = steps(&Ui::load(), Platform::Shopify).join(" ");
-        for topic in ["criação de pedido", "atualização de fulfillment", "contestação"] {
+        for topic in [
+            "criação de pedido",
+            "atualização de fulfillment",
+            "contestação",
+        ] {
             assert!(steps.contains(topic), "{topic} in {steps}");
         }
     }
