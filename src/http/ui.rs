@@ -105,13 +105,13 @@ impl Ui {
             translate(&for_t, &lang, key)
         });
         env.add_filter("datetime", format_datetime);
-        env.add_filter("ticks", ticks);
         env.add_filter("first_word", |name: &str| {
             name.split_whitespace()
                 .next()
                 .unwrap_or_default()
                 .to_owned()
         });
+        env.add_filter("code_spans", code_spans);
         Ui { env, catalogs }
     }
 
@@ -124,6 +124,32 @@ impl Ui {
     pub fn text(&self, lang: &str, key: &str) -> String {
         translate(&self.catalogs, lang, key)
     }
+}
+
+/// Text written for Markdown readers (integration guides, OpenAPI descriptions) as HTML: escaped,
+/// with each `backticked` part in `<code>`; an unmatched backtick stays as it is.
+fn code_spans(text: &str) -> minijinja::Value {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;")
+    };
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut html = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let closed = i + 1 < parts.len();
+        if i % 2 == 1 && closed {
+            html.push_str(&format!("<code>{}</code>", escape(part)));
+        } else {
+            if i % 2 == 1 {
+                html.push('`');
+            }
+            html.push_str(&escape(part));
+        }
+    }
+    minijinja::Value::from_safe_string(html)
 }
 
 fn translate(catalogs: &Catalogs, lang: &str, key: &str) -> String {
@@ -139,40 +165,6 @@ fn translate(catalogs: &Catalogs, lang: &str, key: &str) -> String {
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| key.to_owned())
-}
-
-/// Text written for Markdown readers (the OpenAPI descriptions) as HTML: escaped, and each
-/// `` `span` `` between backticks as `<code>` (an unpaired backtick stays a backtick).
-fn ticks(text: &str) -> minijinja::Value {
-    fn escape(out: &mut String, text: &str) {
-        for c in text.chars() {
-            match c {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&#x27;"),
-                c => out.push(c),
-            }
-        }
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let pieces: Vec<&str> = text.split('`').collect();
-    let paired = pieces.len() % 2 == 1;
-    for (i, piece) in pieces.iter().enumerate() {
-        let last = i == pieces.len() - 1;
-        if i % 2 == 1 && (paired || !last) {
-            out.push_str("<code>");
-            escape(&mut out, piece);
-            out.push_str("</code>");
-        } else {
-            if i % 2 == 1 {
-                out.push('`');
-            }
-            escape(&mut out, piece);
-        }
-    }
-    minijinja::Value::from_safe_string(out)
 }
 
 /// Unix seconds as `dd/mm/aaaa hh:mm` in Brasília time.
@@ -227,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn backticks_become_code_and_the_rest_is_escaped() {
+    fn backticked_parts_become_code_and_the_rest_is_escaped() {
         let cases = [
             ("plain", "plain"),
             (
@@ -238,9 +230,13 @@ mod tests {
             ("one ` alone", "one ` alone"),
             ("`x` then ` alone", "<code>x</code> then ` alone"),
             ("<script>", "&lt;script&gt;"),
+            (
+                "campo `event` <b>&</b>, `a<b>` e ` solto",
+                "campo <code>event</code> &lt;b&gt;&amp;&lt;/b&gt;, <code>a&lt;b&gt;</code> e ` solto",
+            ),
         ];
         for (text, html) in cases {
-            assert_eq!(ticks(text).to_string(), html, "{text}");
+            assert_eq!(code_spans(text).to_string(), html, "{text}");
         }
     }
 

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::common::{at, body_value, first_text, int, list, text, timestamp};
+use super::common::{at, body_value, first_text, int, list, table_kind, text, timestamp};
 use super::signature::check_token;
 use super::{Draft, ParseError, Request, SignatureError};
-use crate::domain::custom_kind::{MAX_VAR_NAME, is_var_name};
+use crate::domain::custom_kind::{CustomKind, MAX_VAR_NAME, is_var_name};
 use crate::domain::{EventKind, PaymentMethod, Product};
 
 /// The most events one request may carry; more is a misuse, refused whole.
@@ -17,6 +17,42 @@ const MAX_EVENTS: usize = 100;
 /// The most free variables (`vars`) one event may carry, and the longest value (characters).
 pub const MAX_VARS: usize = 50;
 pub const MAX_VAR_CHARS: usize = 2_000;
+
+/// The `kind` names (docs/API.md): every canonical kind by its own name. A `custom.<name>` kind
+/// of the merchant's is read too (see [`event`]).
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("checkout.abandoned", Some(EventKind::CheckoutAbandoned)),
+    ("boleto.generated", Some(EventKind::BoletoGenerated)),
+    ("pix.generated", Some(EventKind::PixGenerated)),
+    ("payment.in_review", Some(EventKind::PaymentInReview)),
+    ("payment.refused", Some(EventKind::PaymentRefused)),
+    ("payment.overdue", Some(EventKind::PaymentOverdue)),
+    ("payment.expired", Some(EventKind::PaymentExpired)),
+    ("order.paid", Some(EventKind::OrderPaid)),
+    ("order.completed", Some(EventKind::OrderCompleted)),
+    ("order.canceled", Some(EventKind::OrderCanceled)),
+    ("order.refunded", Some(EventKind::OrderRefunded)),
+    ("order.chargeback", Some(EventKind::OrderChargeback)),
+    ("order.shipped", Some(EventKind::OrderShipped)),
+    (
+        "shipping.out_for_delivery",
+        Some(EventKind::ShippingOutForDelivery),
+    ),
+    (
+        "shipping.awaiting_pickup",
+        Some(EventKind::ShippingAwaitingPickup),
+    ),
+    ("shipping.delivered", Some(EventKind::ShippingDelivered)),
+    ("shipping.problem", Some(EventKind::ShippingProblem)),
+    ("subscription.started", Some(EventKind::SubscriptionStarted)),
+    ("subscription.renewed", Some(EventKind::SubscriptionRenewed)),
+    ("subscription.overdue", Some(EventKind::SubscriptionOverdue)),
+    (
+        "subscription.canceled",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    ("access.granted", Some(EventKind::AccessGranted)),
+];
 
 /// Reads one delivery: a single event object, or several under `events`.
 pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
@@ -54,7 +90,7 @@ fn event(v: &Value) -> Result<Draft, String> {
     let ev = &mut draft.event;
     // A custom kind (`custom.aniversario`) is read here whether or not the merchant created it;
     // storage holds one it does not know as unmapped (`db::custom_kinds`).
-    ev.kind = EventKind::parse_with_custom(&name);
+    ev.kind = table_kind(EVENTS, &name).or_else(|| CustomKind::parse(&name).map(EventKind::Custom));
     ev.vars = vars(v)?;
     ev.event_id = draft.delivery_id.clone();
     ev.order_id = text(v, "order_id");
@@ -193,6 +229,8 @@ mod tests {
             assert_eq!(readings[0].status, Status::Ok, "{kind}");
             assert_eq!(readings[0].event.as_ref().and_then(|e| e.kind), Some(kind));
         }
+        // …and the table (the Integrações page's) names nothing else.
+        assert_eq!(EVENTS.len(), EventKind::ALL.len());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 
 use serde_json::Value;
 
-use super::common::{at, body_value, email, int, list, reais, table_kind, text, timestamp};
+use super::catalog::table_choose;
+use super::common::{at, body_value, email, int, list, reais, text, timestamp};
 use super::signature::check_token;
 use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product};
@@ -14,7 +15,9 @@ use crate::domain::{EventKind, PaymentMethod, Product};
 /// "Eventos para checkout"). PAYMENT_CREATED and PAYMENT_OVERDUE are refined in [`kind`].
 pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     // A charge created: for a boleto or a PIX the buyer has something to pay.
+    // A boleto or PIX charge is out; a card or undefined one has nothing to remind yet.
     ("PAYMENT_CREATED", Some(EventKind::BoletoGenerated)),
+    ("PAYMENT_CREATED", Some(EventKind::PixGenerated)),
     (
         "PAYMENT_AWAITING_RISK_ANALYSIS",
         Some(EventKind::PaymentInReview),
@@ -34,7 +37,9 @@ pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
         Some(EventKind::PaymentRefused),
     ),
     ("PAYMENT_ANTICIPATED", None),
+    // A subscription's charge overdue is the subscription overdue.
     ("PAYMENT_OVERDUE", Some(EventKind::PaymentOverdue)),
+    ("PAYMENT_OVERDUE", Some(EventKind::SubscriptionOverdue)),
     // The merchant removed the charge: nothing is owed any more.
     ("PAYMENT_DELETED", Some(EventKind::OrderCanceled)),
     ("PAYMENT_RESTORED", None),
@@ -96,18 +101,22 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
 }
 
 fn kind(name: &str, method: Option<PaymentMethod>, subscription: bool) -> Option<EventKind> {
-    let base = table_kind(EVENTS, name)?;
-    match base {
-        EventKind::BoletoGenerated => match method {
-            Some(PaymentMethod::Boleto) => Some(EventKind::BoletoGenerated),
-            Some(PaymentMethod::Pix) => Some(EventKind::PixGenerated),
+    use EventKind::*;
+    table_choose(EVENTS, name, |kinds| {
+        if kinds.contains(&BoletoGenerated) {
             // A card charge is created already being processed; an undefined one lets the buyer
             // choose on the invoice page: nothing to remind yet.
-            _ => None,
-        },
-        EventKind::PaymentOverdue if subscription => Some(EventKind::SubscriptionOverdue),
-        other => Some(other),
-    }
+            match method? {
+                PaymentMethod::Boleto => Some(BoletoGenerated),
+                PaymentMethod::Pix => Some(PixGenerated),
+                _ => None,
+            }
+        } else if subscription {
+            Some(SubscriptionOverdue)
+        } else {
+            Some(PaymentOverdue)
+        }
+    })
 }
 
 fn read_payment(draft: &mut Draft, payment: &Value) {
@@ -222,6 +231,9 @@ mod tests {
     #[test]
     fn every_documented_event_has_a_decided_kind() {
         for (name, kind) in EVENTS {
+            if crate::ingest::catalog::table_kinds(EVENTS, name).first() != kind.as_ref() {
+                continue; // a second kind of the name: picked by the body, tested below
+            }
             let body = format!(
                 r#"{{"event":"{name}","payment":{{"id":"pay_1","billingType":"BOLETO"}}}}"#
             );
@@ -234,7 +246,7 @@ mod tests {
         let mut names: Vec<_> = EVENTS.iter().map(|(n, _)| n).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), EVENTS.len(), "a name is listed twice");
+        assert_eq!(names.len(), EVENTS.len() - 2, "a name is listed twice");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::catalog::{awaiting_kind, table_choose};
 use super::common::{at, body_value, first_text, int, reais, text, timestamp};
 use super::signature::check_token;
 use super::{Draft, ParseError, Request, SignatureError};
@@ -62,41 +63,85 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
     }
 }
 
-/// Greenn envelopes and states onto canonical kinds.
+/// Greenn's notifications, written `event:currentStatus` (a `checkoutAbandoned` whatever its
+/// status). No primary doc lists them: the envelopes and states are the integrators' and the
+/// help center's ("Venda Paga", "Venda Não Paga", "Assinatura Trial", …; SOURCES.md).
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("checkoutAbandoned", Some(EventKind::CheckoutAbandoned)),
+    ("saleUpdated:abandoned", Some(EventKind::CheckoutAbandoned)),
+    // "Aguardando pagamento": the boleto or PIX is out, or the card is in analysis (by method).
+    (
+        "saleUpdated:waiting_payment",
+        Some(EventKind::BoletoGenerated),
+    ),
+    ("saleUpdated:waiting_payment", Some(EventKind::PixGenerated)),
+    (
+        "saleUpdated:waiting_payment",
+        Some(EventKind::PaymentInReview),
+    ),
+    ("saleUpdated:refused", Some(EventKind::PaymentRefused)),
+    // "Venda não paga": the boleto or PIX ran out unpaid.
+    ("saleUpdated:unpaid", Some(EventKind::PaymentExpired)),
+    ("saleUpdated:expired", Some(EventKind::PaymentExpired)),
+    ("saleUpdated:paid", Some(EventKind::OrderPaid)),
+    ("saleUpdated:canceled", Some(EventKind::OrderCanceled)),
+    ("saleUpdated:refunded", Some(EventKind::OrderRefunded)),
+    ("saleUpdated:chargedback", Some(EventKind::OrderChargeback)),
+    // A sale just created has no charge yet.
+    ("saleUpdated:created", None),
+    // A contract leaving creation or trial is its first charge; later ones renew it.
+    ("contractUpdated:paid", Some(EventKind::SubscriptionStarted)),
+    ("contractUpdated:paid", Some(EventKind::SubscriptionRenewed)),
+    (
+        "contractUpdated:unpaid",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    (
+        "contractUpdated:pending_payment",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    (
+        "contractUpdated:canceled",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    // Created, trial, waiting for its first charge (the sale's own notification tells the buyer
+    // about the boleto or PIX) and ended (finalizada): nothing to tell the buyer.
+    ("contractUpdated:created", None),
+    ("contractUpdated:trialing", None),
+    ("contractUpdated:waiting_payment", None),
+    ("contractUpdated:ended", None),
+];
+
+/// The kind of `event:status`, refined by the method (awaiting payment) or by the contract's
+/// previous status (first charge or renewal).
 fn kind_of(
     event: &str,
     status: &str,
     old: Option<&str>,
     method: Option<PaymentMethod>,
 ) -> Option<EventKind> {
-    Some(match (event, status) {
-        ("checkoutAbandoned", _) => EventKind::CheckoutAbandoned,
-        ("saleUpdated", "paid") => EventKind::OrderPaid,
-        ("saleUpdated", "refused") => EventKind::PaymentRefused,
-        ("saleUpdated", "refunded") => EventKind::OrderRefunded,
-        ("saleUpdated", "chargedback") => EventKind::OrderChargeback,
-        ("saleUpdated", "abandoned") => EventKind::CheckoutAbandoned,
-        // "Venda não paga": the boleto or PIX ran out unpaid.
-        ("saleUpdated", "unpaid" | "expired") => EventKind::PaymentExpired,
-        ("saleUpdated", "canceled") => EventKind::OrderCanceled,
-        ("saleUpdated", "waiting_payment") => match method? {
-            PaymentMethod::Boleto => EventKind::BoletoGenerated,
-            PaymentMethod::Pix => EventKind::PixGenerated,
-            PaymentMethod::CreditCard => EventKind::PaymentInReview,
-            PaymentMethod::Other => return None,
-        },
-        // A contract leaving creation or trial is its first charge; later ones renew it.
-        ("contractUpdated", "paid") => match old {
-            None | Some("created" | "trialing" | "waiting_payment" | "pending_payment") => {
-                EventKind::SubscriptionStarted
-            }
-            Some(_) => EventKind::SubscriptionRenewed,
-        },
-        ("contractUpdated", "unpaid" | "pending_payment") => EventKind::SubscriptionOverdue,
-        ("contractUpdated", "canceled") => EventKind::SubscriptionCanceled,
-        // created, trialing, ended (finalizada) and anything new: nothing to tell the buyer.
-        _ => return None,
+    let name = format!("{event}:{status}");
+    let name = if table_has(&name) {
+        name
+    } else {
+        event.to_owned()
+    };
+    table_choose(EVENTS, &name, |kinds| {
+        if kinds.contains(&EventKind::SubscriptionStarted) {
+            Some(match old {
+                None | Some("created" | "trialing" | "waiting_payment" | "pending_payment") => {
+                    EventKind::SubscriptionStarted
+                }
+                Some(_) => EventKind::SubscriptionRenewed,
+            })
+        } else {
+            awaiting_kind(method)
+        }
     })
+}
+
+fn table_has(name: &str) -> bool {
+    EVENTS.iter().any(|(n, _)| *n == name)
 }
 
 fn method_of(raw: &str) -> PaymentMethod {

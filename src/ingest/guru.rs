@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::catalog::{awaiting_kind, table_choose};
 use super::common::{at, body_value, first_text, int, reais, text, timestamp};
 use super::signature::check_token;
 use super::{Draft, ParseError, Request, SignatureError};
@@ -47,7 +48,7 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
     check_token(text(&body, "api_token").as_deref(), secret, "api_token")
 }
 
-/// Guru transaction statuses onto canonical kinds; `waiting_payment` and `canceled` are refined
+/// Guru transaction statuses onto canonical kinds; `waiting_payment` and `canceled` are picked
 /// in [`transaction_kind`].
 pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("abandoned", Some(EventKind::CheckoutAbandoned)),
@@ -55,11 +56,15 @@ pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("completed", Some(EventKind::OrderCompleted)),
     ("billet_printed", Some(EventKind::BoletoGenerated)),
     // Boleto or PIX out, or a card in analysis, by the method.
-    ("waiting_payment", None),
+    ("waiting_payment", Some(EventKind::BoletoGenerated)),
+    ("waiting_payment", Some(EventKind::PixGenerated)),
+    ("waiting_payment", Some(EventKind::PaymentInReview)),
     ("in_analysis", Some(EventKind::PaymentInReview)),
     ("rejected", Some(EventKind::PaymentRefused)),
     ("refused", Some(EventKind::PaymentRefused)),
+    // A declined card is reported as canceled (see [`transaction_kind`]).
     ("canceled", Some(EventKind::OrderCanceled)),
+    ("canceled", Some(EventKind::PaymentRefused)),
     ("delayed", Some(EventKind::PaymentOverdue)),
     ("expired", Some(EventKind::PaymentExpired)),
     ("refunded", Some(EventKind::OrderRefunded)),
@@ -80,20 +85,19 @@ fn transaction_kind(
     method: Option<PaymentMethod>,
     confirmed: bool,
 ) -> Option<EventKind> {
-    match status {
-        "waiting_payment" => Some(match method? {
-            PaymentMethod::Boleto => EventKind::BoletoGenerated,
-            PaymentMethod::Pix => EventKind::PixGenerated,
-            PaymentMethod::CreditCard => EventKind::PaymentInReview,
-            PaymentMethod::Other => return None,
-        }),
-        // Guru reports a declined card as `canceled` (with refuse_reason): a card sale that was
-        // never confirmed is a refusal; anything else is an order canceled.
-        "canceled" if !confirmed && method == Some(PaymentMethod::CreditCard) => {
-            Some(EventKind::PaymentRefused)
+    table_choose(EVENTS, status, |kinds| {
+        if kinds.contains(&EventKind::OrderCanceled) {
+            // Guru reports a declined card as `canceled` (with refuse_reason): a card sale that
+            // was never confirmed is a refusal; anything else is an order canceled.
+            Some(if !confirmed && method == Some(PaymentMethod::CreditCard) {
+                EventKind::PaymentRefused
+            } else {
+                EventKind::OrderCanceled
+            })
+        } else {
+            awaiting_kind(method)
         }
-        _ => super::common::table_kind(EVENTS, status),
-    }
+    })
 }
 
 /// Guru subscription statuses onto canonical kinds; `active` is a start on the first charge and

@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use super::common::{at, body_value, first_text, int, reais, text, timestamp};
+use super::catalog::{awaiting_kind, table_choose};
+use super::common::{at, body_value, first_text, int, reais, table_kind, text, timestamp};
 use super::signature::{check_hex, hmac_sha256};
 use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product};
@@ -97,38 +98,70 @@ pub(super) fn verify(secret: &str, req: &Request, now_unix: i64) -> Result<(), S
     Ok(())
 }
 
-/// Notification topics. Payments (payment.created/updated), subscriptions, merchant orders,
-/// card updates, fraud alerts (stop_delivery_op_wh) and the rest are thin: the kind depends on
-/// the resource, so they stay unmapped. Claims and chargebacks are disputes whatever their state.
+/// Notification topics (`type`, or `topic` in the legacy IPN; Mercado Pago "Webhooks" and
+/// "IPN"). A payment notification is thin: its kind is the fetched payment's status
+/// ([`PAYMENTS`]). Claims and chargebacks are disputes whatever their state.
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("payment", None),
+    (
+        "topic_claims_integration_wh",
+        Some(EventKind::OrderChargeback),
+    ),
+    ("claim", Some(EventKind::OrderChargeback)),
+    ("topic_chargebacks_wh", Some(EventKind::OrderChargeback)),
+    ("chargebacks", Some(EventKind::OrderChargeback)),
+    // Subscriptions, merchant orders, card updates, fraud alerts, account links and the Point
+    // terminal: not a message the buyer acts on, or a resource avisa does not fetch.
+    ("subscription_authorized_payment", None),
+    ("subscription_preapproval", None),
+    ("subscription_preapproval_plan", None),
+    ("topic_merchant_order_wh", None),
+    ("merchant_order", None),
+    ("topic_card_id_wh", None),
+    ("stop_delivery_op_wh", None),
+    ("mp-connect", None),
+    ("wallet_connect", None),
+    ("delivery", None),
+    ("point_integration_wh", None),
+];
+
+/// The `status` of a payment fetched with GET /v1/payments/{id}; several kinds for one status
+/// are picked by the payment type.
+pub(super) const PAYMENTS: &[(&str, Option<EventKind>)] = &[
+    // A boleto or PIX issued and not paid yet; a card one is not the buyer's to act on.
+    ("status: pending", Some(EventKind::BoletoGenerated)),
+    ("status: pending", Some(EventKind::PixGenerated)),
+    ("status: in_process", Some(EventKind::PaymentInReview)),
+    ("status: rejected", Some(EventKind::PaymentRefused)),
+    // An unpaid boleto or PIX is cancelled by Mercado Pago when it expires.
+    ("status: cancelled", Some(EventKind::PaymentExpired)),
+    ("status: cancelled", Some(EventKind::OrderCanceled)),
+    ("status: approved", Some(EventKind::OrderPaid)),
+    ("status: refunded", Some(EventKind::OrderRefunded)),
+    ("status: charged_back", Some(EventKind::OrderChargeback)),
+    ("status: in_mediation", Some(EventKind::OrderChargeback)),
+    // Authorized and waiting for capture: approved comes next.
+    ("status: authorized", None),
+];
+
 fn topic_kind(topic: &str) -> Option<EventKind> {
-    match topic {
-        "topic_chargebacks_wh" | "chargebacks" | "topic_claims_integration_wh" | "claim" => {
-            Some(EventKind::OrderChargeback)
-        }
-        _ => None,
-    }
+    table_kind(EVENTS, topic)
 }
 
 /// A payment resource's status (with its type) as a kind.
 fn payment_kind(status: &str, method: Option<PaymentMethod>) -> Option<EventKind> {
-    use EventKind::*;
     let voucher = matches!(method, Some(PaymentMethod::Boleto | PaymentMethod::Pix));
-    match status {
-        "pending" => match method {
-            Some(PaymentMethod::Boleto) => Some(BoletoGenerated),
-            Some(PaymentMethod::Pix) => Some(PixGenerated),
-            _ => None,
-        },
-        "in_process" => Some(PaymentInReview),
-        "approved" => Some(OrderPaid),
-        "rejected" => Some(PaymentRefused),
-        // An unpaid boleto or PIX is cancelled by Mercado Pago when it expires.
-        "cancelled" if voucher => Some(PaymentExpired),
-        "cancelled" => Some(OrderCanceled),
-        "refunded" => Some(OrderRefunded),
-        "charged_back" | "in_mediation" => Some(OrderChargeback),
-        _ => None,
-    }
+    table_choose(PAYMENTS, &format!("status: {status}"), |kinds| {
+        if kinds.contains(&EventKind::PaymentExpired) {
+            Some(if voucher {
+                EventKind::PaymentExpired
+            } else {
+                EventKind::OrderCanceled
+            })
+        } else {
+            awaiting_kind(method)
+        }
+    })
 }
 
 fn method(body: &Value) -> Option<PaymentMethod> {

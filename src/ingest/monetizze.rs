@@ -3,45 +3,92 @@
 
 use serde_json::Value;
 
-use super::common::{body_value, first_text, int, list, reais, text, timestamp};
+use super::catalog::table_choose;
+use super::common::{body_value, first_text, int, list, reais, table_kind, text, timestamp};
 use super::signature::check_token;
 use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product};
 
-/// `tipoEvento.codigo` values. `None`: known, no message kind. 1, 99, 101, 104 and 120 are
-/// refined in [`kind`].
-const EVENTS: &[(i64, Option<EventKind>)] = &[
-    (1, Some(EventKind::BoletoGenerated)), // Aguardando pagamento
-    (2, Some(EventKind::OrderPaid)),       // Finalizada / Aprovada
-    (3, Some(EventKind::OrderCanceled)),   // Cancelada
-    (4, Some(EventKind::OrderRefunded)),   // Devolvida
+/// `tipoEvento.codigo` values (Monetizze's postback docs, SOURCES.md), written `code name` as
+/// the panel names them; the recogniser looks the code up ([`named`]). Several kinds for one
+/// code are picked in [`kind`].
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("7 Abandono de checkout", Some(EventKind::CheckoutAbandoned)),
+    // Awaiting payment: a boleto or PIX to pay, or a card still being processed.
+    ("1 Aguardando pagamento", Some(EventKind::BoletoGenerated)),
+    ("1 Aguardando pagamento", Some(EventKind::PixGenerated)),
+    ("1 Aguardando pagamento", Some(EventKind::PaymentInReview)),
+    // The payment-method notice of a boleto (a PIX one when paid by PIX).
+    ("99 Boleto", Some(EventKind::BoletoGenerated)),
+    ("99 Boleto", Some(EventKind::PixGenerated)),
+    ("2 Finalizada / Aprovada", Some(EventKind::OrderPaid)),
+    // Later installments of an active subscription are renewals.
+    ("101 Assinatura ativa", Some(EventKind::SubscriptionStarted)),
+    ("101 Assinatura ativa", Some(EventKind::SubscriptionRenewed)),
+    (
+        "102 Assinatura inadimplente",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    (
+        "104 Assinatura aguardando pagamento",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    // A tracking update: its kind is the tracking status ([`TRACKING`]).
+    ("120 Rastreio", Some(EventKind::OrderShipped)),
+    ("6 Completa", Some(EventKind::OrderCompleted)),
+    ("3 Cancelada", Some(EventKind::OrderCanceled)),
+    ("4 Devolvida", Some(EventKind::OrderRefunded)),
+    (
+        "103 Assinatura cancelada",
+        Some(EventKind::SubscriptionCanceled),
+    ),
     // Bloqueada: held by Monetizze for review; telling the buyer would be premature.
-    (5, None),
-    (6, Some(EventKind::OrderCompleted)), // Completa (warranty over)
-    (7, Some(EventKind::CheckoutAbandoned)), // Abandono de checkout
-    (8, None),                            // Oculto
-    // 98 Cartão / 99 Boleto: payment-method notices; a card one says nothing new to the buyer.
-    (98, None),
-    (99, Some(EventKind::BoletoGenerated)),
-    (101, Some(EventKind::SubscriptionStarted)), // Assinatura ativa
-    (102, Some(EventKind::SubscriptionOverdue)), // Inadimplente
-    (103, Some(EventKind::SubscriptionCanceled)), // Cancelada
-    (104, Some(EventKind::SubscriptionOverdue)), // Aguardando pagamento
-    (105, None),                                 // Recuperação parcelada ativa
-    (106, None),                                 // Recuperação parcelada cancelada
-    (120, Some(EventKind::OrderShipped)),        // Rastreio
+    ("5 Bloqueada", None),
+    ("8 Oculto", None),
+    // The card's payment-method notice says nothing new to the buyer.
+    ("98 Cartão", None),
+    // Installment recovery of a debt: Monetizze's own collection, not a message of the store.
+    ("105 Recuperação parcelada ativa", None),
+    ("106 Recuperação parcelada cancelada", None),
 ];
 
-/// `rastreio.status` values of a tracking postback.
-const TRACKING: &[(i64, EventKind)] = &[
-    (2, EventKind::OrderShipped),           // Postado
-    (3, EventKind::ShippingProblem),        // Extraviado
-    (4, EventKind::ShippingProblem),        // Devolvido
-    (5, EventKind::ShippingOutForDelivery), // Saiu para entrega
-    (6, EventKind::ShippingDelivered),      // Entregue
-    (7, EventKind::OrderShipped),           // Em trânsito
-    (8, EventKind::ShippingAwaitingPickup), // Aguardando retirada
+/// `rastreio.status` values of a tracking postback (code 120), written like [`EVENTS`].
+pub(super) const TRACKING: &[(&str, Option<EventKind>)] = &[
+    ("rastreio.status 2 Postado", Some(EventKind::OrderShipped)),
+    (
+        "rastreio.status 7 Em trânsito",
+        Some(EventKind::OrderShipped),
+    ),
+    (
+        "rastreio.status 5 Saiu para entrega",
+        Some(EventKind::ShippingOutForDelivery),
+    ),
+    (
+        "rastreio.status 8 Aguardando retirada",
+        Some(EventKind::ShippingAwaitingPickup),
+    ),
+    (
+        "rastreio.status 6 Entregue",
+        Some(EventKind::ShippingDelivered),
+    ),
+    (
+        "rastreio.status 3 Extraviado",
+        Some(EventKind::ShippingProblem),
+    ),
+    (
+        "rastreio.status 4 Devolvido",
+        Some(EventKind::ShippingProblem),
+    ),
 ];
+
+/// The name a table gives a numeric code, its first number (`7` → `7 Abandono de checkout`,
+/// `2` → `rastreio.status 2 Postado`).
+fn named(table: &[(&'static str, Option<EventKind>)], code: i64) -> Option<&'static str> {
+    table
+        .iter()
+        .map(|(name, _)| *name)
+        .find(|name| name.split(' ').find_map(|c| c.parse().ok()) == Some(code))
+}
 
 /// Reads one Monetizze postback.
 pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
@@ -117,29 +164,30 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
     Ok(vec![draft])
 }
 
-/// The kind of one postback: its event code, refined by the payment method or tracking status.
+/// The kind of one postback: its event code, refined by the payment method, the installment
+/// or the tracking status.
 fn kind(code: i64, v: &Value, method: Option<PaymentMethod>) -> Option<EventKind> {
-    let base = EVENTS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .and_then(|(_, k)| *k)?;
+    use EventKind::*;
+    let name = named(EVENTS, code)?;
+    let kind = table_choose(EVENTS, name, |kinds| {
+        if kinds.contains(&SubscriptionRenewed) {
+            Some(match int(v, "assinatura.parcela") {
+                Some(n) if n > 1 => SubscriptionRenewed,
+                _ => SubscriptionStarted,
+            })
+        } else {
+            Some(match method {
+                Some(PaymentMethod::Pix) => PixGenerated,
+                Some(PaymentMethod::CreditCard) if kinds.contains(&PaymentInReview) => {
+                    PaymentInReview
+                }
+                _ => BoletoGenerated,
+            })
+        }
+    })?;
     match code {
-        // Awaiting payment: a boleto or PIX to pay, or a card still being processed.
-        1 => Some(match method {
-            Some(PaymentMethod::Pix) => EventKind::PixGenerated,
-            Some(PaymentMethod::CreditCard) => EventKind::PaymentInReview,
-            _ => base,
-        }),
-        99 if method == Some(PaymentMethod::Pix) => Some(EventKind::PixGenerated),
-        // Later installments of an active subscription are renewals.
-        101 if int(v, "assinatura.parcela").is_some_and(|n| n > 1) => {
-            Some(EventKind::SubscriptionRenewed)
-        }
-        120 => {
-            let status = int(v, "rastreio.status")?;
-            TRACKING.iter().find(|(s, _)| *s == status).map(|(_, k)| *k)
-        }
-        _ => Some(base),
+        120 => table_kind(TRACKING, named(TRACKING, int(v, "rastreio.status")?)?),
+        _ => Some(kind),
     }
 }
 
@@ -193,26 +241,44 @@ mod tests {
 
     #[test]
     fn every_documented_event_code_has_a_decided_kind() {
-        for (code, want) in EVENTS {
-            let body = format!("tipoEvento[codigo]={code}&rastreio[status]=2");
+        let code = |name: &str| name.split(' ').next().expect("code").to_owned();
+        for (name, want) in EVENTS {
+            if crate::ingest::catalog::table_kinds(EVENTS, name).len() > 1 {
+                continue;
+            }
+            let body = format!("tipoEvento[codigo]={}&rastreio[status]=2", code(name));
             assert_eq!(
                 kind_of(&body),
                 want.and_then(EventKind::static_str),
-                "code {code}"
+                "{name}"
             );
         }
+        let boleto = "tipoEvento[codigo]=1";
+        assert_eq!(kind_of(boleto), Some("boleto.generated"));
         let pix = "tipoEvento[codigo]=1&venda[formaPagamento]=Pix";
         assert_eq!(kind_of(pix), Some("pix.generated"));
         let card = "tipoEvento[codigo]=1&venda[formaPagamento]=Cart%C3%A3o+de+cr%C3%A9dito";
         assert_eq!(kind_of(card), Some("payment.in_review"));
+        assert_eq!(kind_of("tipoEvento[codigo]=99"), Some("boleto.generated"));
+        let pix = "tipoEvento[codigo]=99&venda[formaPagamento]=Pix";
+        assert_eq!(kind_of(pix), Some("pix.generated"));
+        let first = "tipoEvento[codigo]=101&assinatura[parcela]=1";
+        assert_eq!(kind_of(first), Some("subscription.started"));
+        let renewal = "tipoEvento[codigo]=101&assinatura[parcela]=2";
+        assert_eq!(kind_of(renewal), Some("subscription.renewed"));
     }
 
     #[test]
     fn tracking_postbacks_follow_the_tracking_status() {
-        for (status, want) in TRACKING {
+        for (name, want) in TRACKING {
+            let status = name.split(' ').nth(1).expect("code");
             let body =
                 format!("tipoEvento[codigo]=120&rastreio[status]={status}&rastreio[codigo]=AA1BR");
-            assert_eq!(kind_of(&body), Some(want.as_str()), "status {status}");
+            assert_eq!(
+                kind_of(&body),
+                want.and_then(EventKind::static_str),
+                "{name}"
+            );
         }
         assert_eq!(kind_of("tipoEvento[codigo]=120&rastreio[status]=1"), None);
     }

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::catalog::{awaiting_kind, table_choose};
 use super::common::{at, body_value, cents, first_text, int, text, timestamp};
 use super::signature::{check_hex, hmac_sha1, same};
 use super::{Draft, ParseError, Request, SignatureError};
@@ -49,56 +50,154 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
     }
 }
 
-/// The v5 table. customer.*, card.*, address.*, plan.*, plan_item.*, subscription_item.*,
-/// order.closed/updated, charge.created/updated/processing/underpaid/overpaid and
-/// charge.antifraud_approved have no message kind.
+/// API v5 webhook `type`s (docs.pagar.me "Lista de Events" and the webhook reference).
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    // An order or charge awaiting a boleto or PIX payment: the voucher is out. A card one is
+    // being processed and tells the buyer nothing yet.
+    ("order.created", Some(EventKind::BoletoGenerated)),
+    ("order.created", Some(EventKind::PixGenerated)),
+    ("charge.pending", Some(EventKind::BoletoGenerated)),
+    ("charge.pending", Some(EventKind::PixGenerated)),
+    ("charge.antifraud_manual", Some(EventKind::PaymentInReview)),
+    ("charge.antifraud_pending", Some(EventKind::PaymentInReview)),
+    ("order.payment_failed", Some(EventKind::PaymentRefused)),
+    ("charge.payment_failed", Some(EventKind::PaymentRefused)),
+    ("charge.antifraud_reproved", Some(EventKind::PaymentRefused)),
+    ("order.paid", Some(EventKind::OrderPaid)),
+    ("charge.paid", Some(EventKind::OrderPaid)),
+    ("subscription.created", Some(EventKind::SubscriptionStarted)),
+    ("invoice.paid", Some(EventKind::SubscriptionRenewed)),
+    (
+        "invoice.payment_failed",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    ("order.canceled", Some(EventKind::OrderCanceled)),
+    ("charge.refunded", Some(EventKind::OrderRefunded)),
+    ("charge.partial_canceled", Some(EventKind::OrderRefunded)),
+    ("charge.chargedback", Some(EventKind::OrderChargeback)),
+    (
+        "subscription.canceled",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    // Steps the buyer does not act on: a charge created or processing (its voucher comes with
+    // charge.pending), paid too little or too much (the merchant settles it), an approval
+    // already followed by charge.paid, an order closed or updated, an invoice issued.
+    ("order.closed", None),
+    ("order.updated", None),
+    ("charge.created", None),
+    ("charge.updated", None),
+    ("charge.processing", None),
+    ("charge.underpaid", None),
+    ("charge.overpaid", None),
+    ("charge.antifraud_approved", None),
+    ("invoice.created", None),
+    ("invoice.updated", None),
+    ("invoice.canceled", None),
+    ("subscription.updated", None),
+    ("checkout.created", None),
+    ("checkout.canceled", None),
+    ("checkout.closed", None),
+    // The account's records, not a buyer's order.
+    ("customer.created", None),
+    ("customer.updated", None),
+    ("card.created", None),
+    ("card.updated", None),
+    ("card.expired", None),
+    ("card.deleted", None),
+    ("address.created", None),
+    ("address.updated", None),
+    ("address.deleted", None),
+    ("plan.created", None),
+    ("plan.updated", None),
+    ("plan.deleted", None),
+    ("plan_item.created", None),
+    ("plan_item.updated", None),
+    ("plan_item.deleted", None),
+    ("subscription_item.created", None),
+    ("subscription_item.updated", None),
+    ("subscription_item.deleted", None),
+];
+
+/// Legacy v4 postbacks, written `event:current_status` (v4 "Postbacks": the transaction and
+/// subscription statuses).
+pub(super) const EVENTS_V4: &[(&str, Option<EventKind>)] = &[
+    // An unpaid boleto or PIX was issued (by method); a card has nothing to pay.
+    (
+        "transaction_status_changed:waiting_payment",
+        Some(EventKind::BoletoGenerated),
+    ),
+    (
+        "transaction_status_changed:waiting_payment",
+        Some(EventKind::PixGenerated),
+    ),
+    (
+        "transaction_status_changed:analyzing",
+        Some(EventKind::PaymentInReview),
+    ),
+    (
+        "transaction_status_changed:pending_review",
+        Some(EventKind::PaymentInReview),
+    ),
+    (
+        "transaction_status_changed:refused",
+        Some(EventKind::PaymentRefused),
+    ),
+    (
+        "transaction_status_changed:paid",
+        Some(EventKind::OrderPaid),
+    ),
+    (
+        "transaction_status_changed:refunded",
+        Some(EventKind::OrderRefunded),
+    ),
+    (
+        "transaction_status_changed:chargedback",
+        Some(EventKind::OrderChargeback),
+    ),
+    // Steps before a decision, or a refund not yet made: the buyer is not told.
+    ("transaction_status_changed:processing", None),
+    ("transaction_status_changed:authorized", None),
+    ("transaction_status_changed:pending_refund", None),
+    (
+        "subscription_status_changed:trialing",
+        Some(EventKind::SubscriptionStarted),
+    ),
+    (
+        "subscription_status_changed:paid",
+        Some(EventKind::SubscriptionRenewed),
+    ),
+    (
+        "subscription_status_changed:pending_payment",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    (
+        "subscription_status_changed:unpaid",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    (
+        "subscription_status_changed:canceled",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    (
+        "subscription_status_changed:ended",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+];
+
+/// A v5 `type`'s kind; several kinds for one type are picked by the method.
 fn v5_kind(event: &str, method: Option<PaymentMethod>) -> Option<EventKind> {
-    use EventKind::*;
-    let voucher = match method {
-        Some(PaymentMethod::Boleto) => Some(BoletoGenerated),
-        Some(PaymentMethod::Pix) => Some(PixGenerated),
-        _ => None,
-    };
-    match event {
-        "order.paid" | "charge.paid" => Some(OrderPaid),
-        "order.payment_failed" | "charge.payment_failed" | "charge.antifraud_reproved" => {
-            Some(PaymentRefused)
-        }
-        "order.canceled" => Some(OrderCanceled),
-        "order.created" | "charge.pending" => voucher,
-        "charge.refunded" | "charge.partial_canceled" => Some(OrderRefunded),
-        "charge.chargedback" => Some(OrderChargeback),
-        "charge.antifraud_manual" | "charge.antifraud_pending" => Some(PaymentInReview),
-        "invoice.paid" => Some(SubscriptionRenewed),
-        "invoice.payment_failed" => Some(SubscriptionOverdue),
-        "subscription.created" => Some(SubscriptionStarted),
-        "subscription.canceled" => Some(SubscriptionCanceled),
-        _ => None,
-    }
+    table_choose(EVENTS, event, |_| awaiting_kind(method))
 }
 
-/// The v4 table: `current_status` of a transaction or subscription.
+/// A v4 postback's kind: every event that is not a subscription's is a transaction's.
 fn v4_kind(event: &str, status: &str, method: Option<PaymentMethod>) -> Option<EventKind> {
-    use EventKind::*;
-    match (event, status) {
-        ("subscription_status_changed", "paid") => Some(SubscriptionRenewed),
-        ("subscription_status_changed", "trialing") => Some(SubscriptionStarted),
-        ("subscription_status_changed", "pending_payment" | "unpaid") => Some(SubscriptionOverdue),
-        ("subscription_status_changed", "canceled" | "ended") => Some(SubscriptionCanceled),
-        ("subscription_status_changed", _) => None,
-        (_, "paid") => Some(OrderPaid),
-        (_, "waiting_payment") => match method {
-            Some(PaymentMethod::Boleto) => Some(BoletoGenerated),
-            Some(PaymentMethod::Pix) => Some(PixGenerated),
-            _ => None,
-        },
-        (_, "refused") => Some(PaymentRefused),
-        (_, "refunded") => Some(OrderRefunded),
-        (_, "chargedback") => Some(OrderChargeback),
-        (_, "analyzing" | "pending_review") => Some(PaymentInReview),
-        // processing, authorized, pending_refund: a step the buyer is not told about.
-        _ => None,
-    }
+    let event = match event {
+        "subscription_status_changed" => event,
+        _ => "transaction_status_changed",
+    };
+    table_choose(EVENTS_V4, &format!("{event}:{status}"), |_| {
+        awaiting_kind(method)
+    })
 }
 
 /// Rows of a list: a JSON array, or the `{"0": …, "1": …}` object a form's `items[0][…]` makes.

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::common::{body_value, first_text, int, reais, text, timestamp};
+use super::catalog::{awaiting_kind, table_choose};
+use super::common::{body_value, first_text, int, reais, table_kind, text, timestamp};
 use super::signature::check_token;
 use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product};
@@ -42,17 +43,13 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
         })?,
     };
     let method = payment_method(&body);
-    let sale_kind = sale_kind(&status, method);
     let status_event = text(&body, "subscription.status_event");
-    let (name, kind) = match status_event.as_deref().and_then(subscription_kind) {
-        Some(kind) => (status_event.clone().unwrap_or_default(), Some(kind)),
-        // A renewal charge is an approved sale after the first charge of a subscription.
-        None if sale_kind == Some(EventKind::OrderPaid)
-            && int(&body, "subscription.charges_made").is_some_and(|n| n > 1) =>
-        {
-            (status.clone(), Some(EventKind::SubscriptionRenewed))
+    let (name, kind) = match status_event.filter(|s| table_kind(SUBSCRIPTIONS, s).is_some()) {
+        Some(event) => (event.clone(), table_kind(SUBSCRIPTIONS, &event)),
+        None => {
+            let charges = int(&body, "subscription.charges_made");
+            (status.clone(), sale_kind(&status, method, charges))
         }
-        None => (status.clone(), sale_kind),
     };
     let mut draft = Draft::new(name);
     draft.event.kind = kind;
@@ -73,40 +70,67 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
     check_token(text(&body, "token").as_deref(), secret, "token")
 }
 
-/// Sale states onto canonical kinds.
-fn sale_kind(status: &str, method: Option<PaymentMethod>) -> Option<EventKind> {
-    Some(match status {
-        "pending" => match method? {
-            PaymentMethod::Boleto => EventKind::BoletoGenerated,
-            PaymentMethod::Pix => EventKind::PixGenerated,
-            PaymentMethod::CreditCard => EventKind::PaymentInReview,
-            PaymentMethod::Other => return None,
-        },
-        "approved" => EventKind::OrderPaid,
-        "in_process" | "authorized" | "in_review" => EventKind::PaymentInReview,
-        // A mediation is a dispute the buyer opened: DESIGN files disputes under chargeback.
-        "in_mediation" | "charged_back" => EventKind::OrderChargeback,
-        "rejected" => EventKind::PaymentRefused,
-        "cancelled" => EventKind::OrderCanceled,
-        "refunded" => EventKind::OrderRefunded,
-        "completed" => EventKind::OrderCompleted,
-        "precheckout" => EventKind::CheckoutAbandoned,
-        "expired" => EventKind::PaymentExpired,
-        // none, checkout_error (a technical failure, not a decision) and unknown codes.
-        _ => return None,
-    })
-}
+/// The sale states ([`SALE_STATUSES`]' names), PerfectPay's only event names; several kinds
+/// for one state are picked in [`sale_kind`].
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("precheckout", Some(EventKind::CheckoutAbandoned)),
+    // Awaiting payment: the boleto or PIX is out, or the card is in analysis (by method).
+    ("pending", Some(EventKind::BoletoGenerated)),
+    ("pending", Some(EventKind::PixGenerated)),
+    ("pending", Some(EventKind::PaymentInReview)),
+    ("in_process", Some(EventKind::PaymentInReview)),
+    ("authorized", Some(EventKind::PaymentInReview)),
+    ("in_review", Some(EventKind::PaymentInReview)),
+    ("rejected", Some(EventKind::PaymentRefused)),
+    ("expired", Some(EventKind::PaymentExpired)),
+    // A renewal charge is an approved sale after the first charge of a subscription.
+    ("approved", Some(EventKind::OrderPaid)),
+    ("approved", Some(EventKind::SubscriptionRenewed)),
+    ("completed", Some(EventKind::OrderCompleted)),
+    ("cancelled", Some(EventKind::OrderCanceled)),
+    ("refunded", Some(EventKind::OrderRefunded)),
+    // A mediation is a dispute the buyer opened: DESIGN files disputes under chargeback.
+    ("in_mediation", Some(EventKind::OrderChargeback)),
+    ("charged_back", Some(EventKind::OrderChargeback)),
+    // No state, or a technical failure of the checkout (not a decision about the payment).
+    ("none", None),
+    ("checkout_error", None),
+];
 
-/// Subscription `status_event` values that say more than the sale state. `subscription_started`
-/// is not here: it arrives on the approved first sale, which already reads as `order.paid`.
-fn subscription_kind(status_event: &str) -> Option<EventKind> {
-    Some(match status_event {
-        "subscription_renewed" => EventKind::SubscriptionRenewed,
-        "subscription_canceled" | "subscription_cancelled" => EventKind::SubscriptionCanceled,
-        "subscription_overdue" | "subscription_delayed" | "subscription_late" => {
-            EventKind::SubscriptionOverdue
+/// `subscription.status_event` values that say more than the sale state.
+pub(super) const SUBSCRIPTIONS: &[(&str, Option<EventKind>)] = &[
+    ("subscription_renewed", Some(EventKind::SubscriptionRenewed)),
+    ("subscription_overdue", Some(EventKind::SubscriptionOverdue)),
+    ("subscription_delayed", Some(EventKind::SubscriptionOverdue)),
+    ("subscription_late", Some(EventKind::SubscriptionOverdue)),
+    (
+        "subscription_canceled",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    (
+        "subscription_cancelled",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    // Arrives on the approved first sale, which already reads as a paid order.
+    ("subscription_started", None),
+];
+
+/// A sale state's kind: awaiting payment by the method, an approval by the charges made.
+fn sale_kind(
+    status: &str,
+    method: Option<PaymentMethod>,
+    charges: Option<i64>,
+) -> Option<EventKind> {
+    table_choose(EVENTS, status, |kinds| {
+        if kinds.contains(&EventKind::SubscriptionRenewed) {
+            Some(if charges.is_some_and(|n| n > 1) {
+                EventKind::SubscriptionRenewed
+            } else {
+                EventKind::OrderPaid
+            })
+        } else {
+            awaiting_kind(method)
         }
-        _ => return None,
     })
 }
 
@@ -249,17 +273,17 @@ mod tests {
         ];
         for ((_, name), kind) in SALE_STATUSES.iter().zip(want) {
             assert_eq!(
-                sale_kind(name, Some(PaymentMethod::CreditCard)),
+                sale_kind(name, Some(PaymentMethod::CreditCard), None),
                 kind,
                 "{name}"
             );
         }
         assert_eq!(
-            sale_kind("pending", Some(PaymentMethod::Boleto)),
+            sale_kind("pending", Some(PaymentMethod::Boleto), None),
             Some(BoletoGenerated)
         );
         assert_eq!(
-            sale_kind("pending", Some(PaymentMethod::Pix)),
+            sale_kind("pending", Some(PaymentMethod::Pix), None),
             Some(PixGenerated)
         );
     }
@@ -274,7 +298,7 @@ mod tests {
         let e = r.event.expect("event");
         assert_eq!(e.kind, Some(EventKind::SubscriptionCanceled));
         assert_eq!(e.platform_event, "subscription_canceled");
-        assert_eq!(subscription_kind("subscription_started"), None);
+        assert_eq!(table_kind(SUBSCRIPTIONS, "subscription_started"), None);
         let r = read_body(r#"{"sale_status_enum":2,"subscription":{"charges_made":3}}"#);
         assert_eq!(
             r.event.expect("event").kind,

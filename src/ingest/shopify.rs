@@ -3,7 +3,10 @@
 
 use serde_json::Value;
 
-use super::common::{at, body_value, first_text, int, reais, text, timestamp, utm_from_url};
+use super::catalog::{awaiting_kind, table_choose};
+use super::common::{
+    at, body_value, first_text, int, reais, table_kind, text, timestamp, utm_from_url,
+};
 use super::signature::{check_base64, hmac_sha256};
 use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product};
@@ -89,66 +92,148 @@ fn infer_topic(body: &Value) -> Result<&'static str, ParseError> {
     }
 }
 
-/// The topic table. Topics not named here (orders/updated, carts/*, customers/*, draft_orders/*,
-/// fulfillment_orders/*, app/uninstalled, …) have no message kind.
+/// Shopify's webhook topics (`X-Shopify-Topic`; shopify.dev "Webhook topics", SOURCES.md).
+/// Topics of other resources (products, inventory, fulfillment orders, themes, …) are not about
+/// a buyer's order and are not listed: like an unlisted name, they have no kind.
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    // A checkout that was completed is an order, not an abandoned cart (see [`kind_for`]).
+    ("checkouts/create", Some(EventKind::CheckoutAbandoned)),
+    ("checkouts/update", Some(EventKind::CheckoutAbandoned)),
+    ("checkouts/delete", None),
+    ("carts/create", None),
+    ("carts/update", None),
+    // Brazilian stores take boleto/PIX through gateways that leave the order pending.
+    ("orders/create", Some(EventKind::BoletoGenerated)),
+    ("orders/create", Some(EventKind::PixGenerated)),
+    // A failed sale, authorization or capture.
+    ("order_transactions/create", Some(EventKind::PaymentRefused)),
+    ("orders/paid", Some(EventKind::OrderPaid)),
+    ("orders/fulfilled", Some(EventKind::OrderShipped)),
+    ("orders/partially_fulfilled", Some(EventKind::OrderShipped)),
+    // A fulfillment's kind is its shipment status ([`SHIPMENTS`]); none yet: it just shipped.
+    ("fulfillments/create", Some(EventKind::OrderShipped)),
+    ("fulfillments/update", Some(EventKind::OrderShipped)),
+    ("fulfillment_events/create", Some(EventKind::OrderShipped)),
+    ("orders/cancelled", Some(EventKind::OrderCanceled)),
+    ("refunds/create", Some(EventKind::OrderRefunded)),
+    ("disputes/create", Some(EventKind::OrderChargeback)),
+    // Updates of a dispute already announced (won, lost, evidence) tell the buyer nothing.
+    ("disputes/update", None),
+    (
+        "subscription_contracts/create",
+        Some(EventKind::SubscriptionStarted),
+    ),
+    (
+        "subscription_contracts/activate",
+        Some(EventKind::SubscriptionStarted),
+    ),
+    (
+        "subscription_billing_attempts/success",
+        Some(EventKind::SubscriptionRenewed),
+    ),
+    (
+        "subscription_contracts/fail",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    (
+        "subscription_billing_attempts/failure",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    (
+        "subscription_contracts/cancel",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    (
+        "subscription_contracts/expire",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    // Changes the merchant makes, or steps the buyer does not act on.
+    ("orders/updated", None),
+    ("orders/edited", None),
+    ("orders/delete", None),
+    ("orders/risk_assessment_changed", None),
+    ("subscription_contracts/pause", None),
+    ("subscription_contracts/update", None),
+    ("subscription_billing_attempts/challenged", None),
+    ("customers/create", None),
+    ("customers/update", None),
+    ("draft_orders/create", None),
+    ("draft_orders/update", None),
+    ("app/uninstalled", None),
+];
+
+/// A fulfillment's `shipment_status` (a fulfillment event's `status`): Shopify's documented
+/// values, each a shipping kind.
+pub(super) const SHIPMENTS: &[(&str, Option<EventKind>)] = &[
+    (
+        "shipment_status: label_printed",
+        Some(EventKind::OrderShipped),
+    ),
+    (
+        "shipment_status: label_purchased",
+        Some(EventKind::OrderShipped),
+    ),
+    ("shipment_status: confirmed", Some(EventKind::OrderShipped)),
+    (
+        "shipment_status: carrier_picked_up",
+        Some(EventKind::OrderShipped),
+    ),
+    ("shipment_status: in_transit", Some(EventKind::OrderShipped)),
+    (
+        "shipment_status: out_for_delivery",
+        Some(EventKind::ShippingOutForDelivery),
+    ),
+    (
+        "shipment_status: ready_for_pickup",
+        Some(EventKind::ShippingAwaitingPickup),
+    ),
+    (
+        "shipment_status: delivered",
+        Some(EventKind::ShippingDelivered),
+    ),
+    (
+        "shipment_status: picked_up",
+        Some(EventKind::ShippingDelivered),
+    ),
+    (
+        "shipment_status: attempted_delivery",
+        Some(EventKind::ShippingProblem),
+    ),
+    ("shipment_status: delayed", Some(EventKind::ShippingProblem)),
+    ("shipment_status: failure", Some(EventKind::ShippingProblem)),
+];
+
+/// The topic's kind from [`EVENTS`], refined by the body where one topic says several things.
 fn kind_for(topic: &str, body: &Value) -> Option<EventKind> {
-    use EventKind::*;
+    let shipment = |field: &str| match text(body, field) {
+        Some(status) => table_kind(SHIPMENTS, &format!("shipment_status: {status}")),
+        None => table_kind(EVENTS, topic),
+    };
+    let kind = table_choose(EVENTS, topic, |_| {
+        // orders/create: only a pending order has a voucher to pay.
+        (text(body, "financial_status").as_deref() == Some("pending"))
+            .then(|| awaiting_kind(method(body)))
+            .flatten()
+    })?;
     match topic {
-        // A checkout that was completed is an order, not an abandoned cart.
-        "checkouts/create" | "checkouts/update" => at(body, "completed_at")
-            .is_none()
-            .then_some(CheckoutAbandoned),
-        // Brazilian stores take boleto/PIX through gateways that leave the order pending.
-        "orders/create" => match (text(body, "financial_status").as_deref(), method(body)) {
-            (Some("pending"), Some(PaymentMethod::Boleto)) => Some(BoletoGenerated),
-            (Some("pending"), Some(PaymentMethod::Pix)) => Some(PixGenerated),
-            _ => None,
-        },
-        "orders/paid" => Some(OrderPaid),
-        "orders/cancelled" => Some(OrderCanceled),
-        "orders/fulfilled" | "orders/partially_fulfilled" => Some(OrderShipped),
+        "checkouts/create" | "checkouts/update" => {
+            at(body, "completed_at").is_none().then_some(kind)
+        }
         "fulfillments/create" | "fulfillments/update" => match text(body, "status").as_deref() {
+            // A fulfillment that was cancelled or failed did not ship.
             Some("cancelled" | "error" | "failure") => None,
-            _ => shipment_kind(text(body, "shipment_status").as_deref()),
+            _ => shipment("shipment_status"),
         },
-        "fulfillment_events/create" => shipment_kind(text(body, "status").as_deref()),
-        "refunds/create" => Some(OrderRefunded),
-        // Updates of a dispute already announced (won, lost, evidence) tell the buyer nothing.
-        "disputes/create" => Some(OrderChargeback),
+        "fulfillment_events/create" => shipment("status"),
         "order_transactions/create" => {
             let sale = matches!(
                 text(body, "kind").as_deref(),
                 Some("sale" | "authorization" | "capture")
             );
             let failed = matches!(text(body, "status").as_deref(), Some("failure" | "error"));
-            (sale && failed).then_some(PaymentRefused)
+            (sale && failed).then_some(kind)
         }
-        "subscription_contracts/create" | "subscription_contracts/activate" => {
-            Some(SubscriptionStarted)
-        }
-        "subscription_contracts/cancel" | "subscription_contracts/expire" => {
-            Some(SubscriptionCanceled)
-        }
-        "subscription_contracts/fail" | "subscription_billing_attempts/failure" => {
-            Some(SubscriptionOverdue)
-        }
-        "subscription_billing_attempts/success" => Some(SubscriptionRenewed),
-        _ => None,
-    }
-}
-
-/// A fulfillment's shipment status as a shipping kind; no status yet means it just shipped.
-fn shipment_kind(status: Option<&str>) -> Option<EventKind> {
-    use EventKind::*;
-    match status {
-        None
-        | Some("label_printed" | "label_purchased" | "confirmed" | "in_transit")
-        | Some("carrier_picked_up") => Some(OrderShipped),
-        Some("out_for_delivery") => Some(ShippingOutForDelivery),
-        Some("ready_for_pickup") => Some(ShippingAwaitingPickup),
-        Some("delivered" | "picked_up") => Some(ShippingDelivered),
-        Some("attempted_delivery" | "failure" | "delayed") => Some(ShippingProblem),
-        Some(_) => None,
+        _ => Some(kind),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::catalog::{awaiting_kind, table_choose};
 use super::common::{at, body_value, cents, first_text, int, text, timestamp};
 use super::signature::{hmac_sha256, same};
 use super::{Draft, ParseError, Request, SignatureError};
@@ -146,39 +147,119 @@ pub(super) fn verify(secret: &str, req: &Request, now_unix: i64) -> Result<(), S
     Ok(())
 }
 
-/// The event table. Types not named here (charge.succeeded, payment_intent.created/canceled,
-/// customer.*, product.*, …) have no message kind; the ones named overlap least.
+/// Stripe event `type`s (docs.stripe.com "Types of events"): the ones about a buyer's payment,
+/// named where they overlap least. Several kinds for one type are picked by the resource in
+/// [`kind_for`].
+pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    (
+        "checkout.session.expired",
+        Some(EventKind::CheckoutAbandoned),
+    ),
+    // Boleto and PIX sessions complete unpaid: the voucher was issued.
+    (
+        "checkout.session.completed",
+        Some(EventKind::BoletoGenerated),
+    ),
+    ("checkout.session.completed", Some(EventKind::PixGenerated)),
+    ("checkout.session.completed", Some(EventKind::OrderPaid)),
+    (
+        "checkout.session.completed",
+        Some(EventKind::SubscriptionStarted),
+    ),
+    // Needs the buyer: a voucher to pay (boleto/PIX), or 3-D Secure, which is not a message.
+    (
+        "payment_intent.requires_action",
+        Some(EventKind::BoletoGenerated),
+    ),
+    (
+        "payment_intent.requires_action",
+        Some(EventKind::PixGenerated),
+    ),
+    (
+        "payment_intent.payment_failed",
+        Some(EventKind::PaymentRefused),
+    ),
+    // A boleto/PIX that was not paid in time.
+    (
+        "checkout.session.async_payment_failed",
+        Some(EventKind::PaymentExpired),
+    ),
+    (
+        "checkout.session.async_payment_succeeded",
+        Some(EventKind::OrderPaid),
+    ),
+    ("payment_intent.succeeded", Some(EventKind::OrderPaid)),
+    // An invoice: the subscription's first charge, a renewal, or a one-off invoice.
+    ("invoice.paid", Some(EventKind::OrderPaid)),
+    ("invoice.paid", Some(EventKind::SubscriptionStarted)),
+    ("invoice.paid", Some(EventKind::SubscriptionRenewed)),
+    ("invoice.payment_succeeded", Some(EventKind::OrderPaid)),
+    (
+        "invoice.payment_succeeded",
+        Some(EventKind::SubscriptionStarted),
+    ),
+    (
+        "invoice.payment_succeeded",
+        Some(EventKind::SubscriptionRenewed),
+    ),
+    // The first charge of a subscription refused, or a renewal overdue.
+    ("invoice.payment_failed", Some(EventKind::PaymentRefused)),
+    (
+        "invoice.payment_failed",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    // Only an active or trialing subscription has started; only past_due/unpaid is overdue.
+    (
+        "customer.subscription.created",
+        Some(EventKind::SubscriptionStarted),
+    ),
+    (
+        "customer.subscription.updated",
+        Some(EventKind::SubscriptionOverdue),
+    ),
+    ("charge.refunded", Some(EventKind::OrderRefunded)),
+    ("charge.dispute.created", Some(EventKind::OrderChargeback)),
+    (
+        "customer.subscription.deleted",
+        Some(EventKind::SubscriptionCanceled),
+    ),
+    // Twins of the events above (a charge and its payment intent fire together), steps the
+    // buyer does not act on, and the account's records.
+    ("charge.succeeded", None),
+    ("charge.failed", None),
+    ("charge.pending", None),
+    ("charge.captured", None),
+    ("charge.dispute.updated", None),
+    ("charge.dispute.closed", None),
+    ("payment_intent.created", None),
+    ("payment_intent.processing", None),
+    ("payment_intent.canceled", None),
+    ("payment_intent.amount_capturable_updated", None),
+    ("invoice.created", None),
+    ("invoice.finalized", None),
+    ("invoice.upcoming", None),
+    ("customer.subscription.trial_will_end", None),
+    ("customer.subscription.paused", None),
+    ("customer.subscription.resumed", None),
+    ("customer.created", None),
+    ("customer.updated", None),
+];
+
+/// The type's kind from [`EVENTS`], picked or confirmed by the resource.
 fn kind_for(event: &str, obj: &Value, method: Option<PaymentMethod>) -> Option<EventKind> {
     use EventKind::*;
-    let voucher = match method {
-        Some(PaymentMethod::Boleto) => Some(BoletoGenerated),
-        Some(PaymentMethod::Pix) => Some(PixGenerated),
-        _ => None,
-    };
     let status = text(obj, "status");
     let billing = text(obj, "billing_reason");
-    match event {
-        "checkout.session.completed" => {
-            match (
-                text(obj, "payment_status").as_deref(),
-                text(obj, "mode").as_deref(),
-            ) {
-                (Some("paid"), Some("subscription")) => Some(SubscriptionStarted),
-                (Some("paid"), _) => Some(OrderPaid),
-                // Boleto and PIX sessions complete unpaid: the voucher was issued.
-                (Some("unpaid"), _) => voucher,
-                _ => None,
-            }
-        }
-        "checkout.session.async_payment_succeeded" | "payment_intent.succeeded" => Some(OrderPaid),
-        // A boleto/PIX that was not paid in time.
-        "checkout.session.async_payment_failed" => Some(PaymentExpired),
-        "checkout.session.expired" => Some(CheckoutAbandoned),
-        "payment_intent.payment_failed" => Some(PaymentRefused),
-        // Needs the buyer: a voucher to pay (boleto/PIX), or 3-D Secure, which is not a message.
-        "payment_intent.requires_action" => voucher,
-        "charge.refunded" => Some(OrderRefunded),
-        "charge.dispute.created" => Some(OrderChargeback),
+    let kind = table_choose(EVENTS, event, |_| match event {
+        "checkout.session.completed" => match (
+            text(obj, "payment_status").as_deref(),
+            text(obj, "mode").as_deref(),
+        ) {
+            (Some("paid"), Some("subscription")) => Some(SubscriptionStarted),
+            (Some("paid"), _) => Some(OrderPaid),
+            (Some("unpaid"), _) => awaiting_kind(method),
+            _ => None,
+        },
         "invoice.paid" | "invoice.payment_succeeded" => match billing.as_deref() {
             Some("subscription_create") => Some(SubscriptionStarted),
             Some("subscription_cycle" | "subscription_update") => Some(SubscriptionRenewed),
@@ -188,15 +269,16 @@ fn kind_for(event: &str, obj: &Value, method: Option<PaymentMethod>) -> Option<E
             Some("subscription_create") => Some(PaymentRefused),
             _ => Some(SubscriptionOverdue),
         },
-        // A subscription waiting on its first payment has not started yet.
+        _ => awaiting_kind(method),
+    })?;
+    match event {
         "customer.subscription.created" => {
-            matches!(status.as_deref(), Some("active" | "trialing")).then_some(SubscriptionStarted)
+            matches!(status.as_deref(), Some("active" | "trialing")).then_some(kind)
         }
         "customer.subscription.updated" => {
-            matches!(status.as_deref(), Some("past_due" | "unpaid")).then_some(SubscriptionOverdue)
+            matches!(status.as_deref(), Some("past_due" | "unpaid")).then_some(kind)
         }
-        "customer.subscription.deleted" => Some(SubscriptionCanceled),
-        _ => None,
+        _ => Some(kind),
     }
 }
 

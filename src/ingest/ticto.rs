@@ -33,7 +33,7 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
 }
 
 /// Ticto's `status` values (SOURCES.md) onto canonical kinds; `None` = not a buyer message.
-/// `waiting_payment` is refined by the method in [`kind_of`].
+/// `waiting_payment`'s kind is picked by the method in [`kind_of`].
 pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("abandoned_cart", Some(EventKind::CheckoutAbandoned)),
     ("authorized", Some(EventKind::OrderPaid)),
@@ -54,6 +54,8 @@ pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("subscription_delayed", Some(EventKind::SubscriptionOverdue)),
     // Boleto or PIX out, or a card in analysis: see [`kind_of`].
     ("waiting_payment", Some(EventKind::BoletoGenerated)),
+    ("waiting_payment", Some(EventKind::PixGenerated)),
+    ("waiting_payment", Some(EventKind::PaymentInReview)),
     // Account housekeeping or trials without a charge: no canonical kind.
     ("close", None),
     ("trial", None),
@@ -66,18 +68,14 @@ pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
 ];
 
 fn kind_of(status: &str, method: Option<&str>) -> Option<EventKind> {
-    let base = super::common::table_kind(EVENTS, status)?;
-    Some(match status {
-        // "Aguardando pagamento" means a different thing per method: the boleto or PIX is out,
-        // or the card is being analysed. Same facts as bank_slip_created/pix_created, so the
-        // content hash drops the second one.
-        "waiting_payment" => match method? {
-            "bank_slip" => EventKind::BoletoGenerated,
-            "pix" => EventKind::PixGenerated,
-            "credit_card" => EventKind::PaymentInReview,
-            _ => return None,
-        },
-        _ => base,
+    // "Aguardando pagamento" means a different thing per method: the boleto or PIX is out, or
+    // the card is being analysed. Same facts as bank_slip_created/pix_created, so the content
+    // hash drops the second one.
+    super::catalog::table_choose(EVENTS, status, |_| match method? {
+        "bank_slip" => Some(EventKind::BoletoGenerated),
+        "pix" => Some(EventKind::PixGenerated),
+        "credit_card" => Some(EventKind::PaymentInReview),
+        _ => None,
     })
 }
 

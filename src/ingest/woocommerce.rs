@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::catalog::table_choose;
 use super::common::{at, body_value, first_text, int, reais, text, timestamp};
 use super::signature::{check_base64, hmac_sha256};
 use super::{Draft, ParseError, Request, SignatureError};
@@ -74,24 +75,28 @@ fn topic(req: &Request, body: &Value) -> Result<String, ParseError> {
 /// until paid; `completed` means fulfilled in Woo, read as the order being concluded.
 fn kind_for(status: &str, method: Option<PaymentMethod>) -> Option<EventKind> {
     use EventKind::*;
-    match (status, method) {
-        ("pending" | "on-hold", Some(PaymentMethod::Boleto)) => Some(BoletoGenerated),
-        ("pending" | "on-hold", Some(PaymentMethod::Pix)) => Some(PixGenerated),
-        _ => super::common::table_kind(EVENTS, status),
-    }
+    table_choose(EVENTS, status, |kinds| match method {
+        Some(PaymentMethod::Boleto) => Some(BoletoGenerated),
+        Some(PaymentMethod::Pix) => Some(PixGenerated),
+        _ => kinds.contains(&PaymentInReview).then_some(PaymentInReview),
+    })
 }
 
-/// Woo's order statuses; `pending` and `on-hold` with a boleto or PIX gateway are refined in
-/// [`kind_for`] (the voucher is out).
+/// Woo's order statuses; `pending` and `on-hold` are picked by the gateway in [`kind_for`]: with
+/// a boleto or PIX gateway the voucher is out, pending with another has nothing to tell, on-hold
+/// awaits the merchant's check.
 pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
+    ("pending", Some(EventKind::BoletoGenerated)),
+    ("pending", Some(EventKind::PixGenerated)),
+    ("on-hold", Some(EventKind::BoletoGenerated)),
+    ("on-hold", Some(EventKind::PixGenerated)),
     ("on-hold", Some(EventKind::PaymentInReview)),
     ("processing", Some(EventKind::OrderPaid)),
     ("completed", Some(EventKind::OrderCompleted)),
     ("cancelled", Some(EventKind::OrderCanceled)),
     ("refunded", Some(EventKind::OrderRefunded)),
     ("failed", Some(EventKind::PaymentRefused)),
-    // Pending without a voucher, drafts and the bin: nothing to tell the buyer.
-    ("pending", None),
+    // Drafts and the bin: nothing to tell the buyer.
     ("checkout-draft", None),
     ("trash", None),
 ];

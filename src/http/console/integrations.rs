@@ -55,7 +55,8 @@ fn steps(ui: &Ui, platform: Platform) -> Vec<String> {
         .collect()
 }
 
-fn guide_view(guide: &Guide) -> Value {
+/// One guide as the `_integration_guide.html` partial reads it (also on a store's page).
+pub fn guide_view(guide: &Guide) -> Value {
     let rows: Vec<Value> = guide
         .rows()
         .iter()
@@ -73,6 +74,7 @@ fn guide_view(guide: &Guide) -> Value {
         recognised_by => guide.recognised_by,
         signature => guide.signature,
         api_note => crate::ingest::enrich::api_note(guide.platform),
+        tracking => guide.tracking,
         rows => rows,
     }
 }
@@ -109,6 +111,7 @@ pub fn markdown(ui: &Ui) -> String {
         "Gerado pelo código (`src/ingest/catalog.rs` e as tabelas de cada reconhecedor); não edite \
          à mão. Para atualizar: `{REGENERATE}`.\n"
     );
+    let _ = writeln!(out, "{}\n", t("integrations.url_hint"));
     out.push_str(
         "*Prioridade no caminho feliz*: 1 carrinho, 2 cobrança gerada, 3 cobrança com problema, \
          4 pagamento, 5 entrega, 6 pedido encerrado de outro jeito. Um pagamento (4) cancela as \
@@ -130,8 +133,9 @@ pub fn markdown(ui: &Ui) -> String {
             }
             let _ = writeln!(
                 out,
-                "\n**Como reconhecemos o evento:** {}.  \n**Autenticação:** {}.\n",
-                guide.recognised_by, guide.signature
+                "\n**Como reconhecemos o evento:** {}.  \n**Autenticação:** {}.  \n\
+                 **Variáveis de rastreamento:** {}.\n",
+                guide.recognised_by, guide.signature, guide.tracking
             );
             if let Some(note) = crate::ingest::enrich::api_note(p) {
                 let note = note.trim_end_matches('.');
@@ -139,10 +143,7 @@ pub fn markdown(ui: &Ui) -> String {
             }
             let rows = guide.rows();
             if rows.is_empty() {
-                out.push_str(
-                    "O reconhecedor desta plataforma decide os eventos por código, ainda sem \
-                     tabela própria: a lista de notificações não está aqui.\n\n",
-                );
+                let _ = writeln!(out, "{}\n", t("integrations.custom_table"));
                 continue;
             }
             out.push_str(
@@ -179,6 +180,21 @@ mod tests {
             committed == generated,
             "docs/integrations.md is stale: regenerate it with `{REGENERATE}`"
         );
+    }
+
+    /// Shopify sends one topic per webhook the merchant creates: the steps must name the order
+    /// creation (boleto/PIX) and fulfillment update topics the table reads, or those messages
+    /// never come.
+    #[test]
+    fn shopify_steps_name_the_order_creation_and_fulfillment_update_topics() {
+        let steps = steps(&Ui::load(), Platform::Shopify).join(" ");
+        for topic in [
+            "criação de pedido",
+            "atualização de fulfillment",
+            "contestação",
+        ] {
+            assert!(steps.contains(topic), "{topic} in {steps}");
+        }
     }
 
     #[test]

@@ -260,6 +260,9 @@ async fn store_page(
     let ctx = context! {
         api => api,
         mapping => mapping,
+        guide => crate::http::console::integrations::guide_view(
+            &crate::ingest::catalog::guide(record.platform)
+        ),
         summary => summary,
         store => ser(&view),
         instance => linked,
