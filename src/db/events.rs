@@ -122,6 +122,8 @@ impl Db {
         let mut to_plan: Vec<(StoreId, EventId, usize, usize)> = Vec::new();
         // Readings that took their buyer from order memory, by (delivery, reading) index.
         let mut filled: HashMap<(usize, usize), Event> = HashMap::new();
+        // The new events as written, reported to outbound webhooks below.
+        let mut new_records: Vec<EventRecord> = Vec::new();
         {
             let mut events = txn.open_table(tables::EVENTS)?;
             let mut raws = txn.open_table(tables::RAW_BODIES)?;
@@ -138,6 +140,8 @@ impl Db {
             let mut touched: HashMap<StoreId, (i64, u64)> = HashMap::new();
             // Duplicates found in this batch are counted on their originals at the end.
             let mut duplicate_hits: HashMap<u64, u64> = HashMap::new();
+            // Day counts are summed over the batch: one read-modify-write per row.
+            let mut day_counts = super::report_ledger::EventDays::default();
             for delivery in batch {
                 let mut recorded = Vec::with_capacity(delivery.readings.len());
                 let mut raw_id = None;
@@ -211,7 +215,7 @@ impl Db {
                         buyer_from,
                     };
                     events.insert(id, to_json(&record)?.as_slice())?;
-                    super::report_ledger::count_event(&mut event_days, &record)?;
+                    day_counts.count(&record);
                     if let Some(event) = taken.and_then(|t| t.event) {
                         filled.insert((delivery_index, reading_index), event);
                     }
@@ -229,6 +233,7 @@ impl Db {
                     entry.0 = entry.0.max(delivery.received_at);
                     entry.1 += 1;
                     recorded.push(Recorded::New(EventId(id)));
+                    new_records.push(record);
                 }
                 results.push(recorded);
             }
@@ -254,6 +259,7 @@ impl Db {
                     stores.insert(store_id.0, to_json(&record)?.as_slice())?;
                 }
             }
+            day_counts.write(&mut event_days)?;
             sequences.insert("events", last_id)?;
             if new_unmapped > 0 {
                 let current = counters
@@ -266,16 +272,8 @@ impl Db {
         {
             // Reported before planning opens the message tables: `event.received` precedes
             // the `message.planned` it leads to.
-            let events = txn.open_table(tables::EVENTS)?;
             let mut emitter = super::outbound::Emitter::new(&txn);
-            for recorded in results.iter().flatten() {
-                let Recorded::New(id) = recorded else {
-                    continue;
-                };
-                let Some(bytes) = events.get(id.0)? else {
-                    continue;
-                };
-                let record: EventRecord = from_json(bytes.value())?;
+            for record in &new_records {
                 let phone = record
                     .event
                     .as_ref()
@@ -286,7 +284,7 @@ impl Db {
                     &[record.store_id],
                     phone.as_deref(),
                     record.received_at,
-                    || super::outbound_report::event_data(&record),
+                    || super::outbound_report::event_data(record),
                 )?;
             }
         }
@@ -442,3 +440,7 @@ impl Db {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "events_tests.rs"]
+mod tests;

@@ -13,6 +13,7 @@ mod browser_media;
 mod browser_replies;
 mod browser_test_model;
 mod browser_walkthrough;
+mod connection_log;
 mod dashboard;
 mod deliverability;
 mod durability;
