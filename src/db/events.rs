@@ -137,7 +137,8 @@ impl Db {
             let mut last_id = sequences.get("events")?.map(|v| v.value()).unwrap_or(0);
             let mut new_unmapped = 0u64;
             // Store counters change once per batch, not once per event.
-            let mut touched: HashMap<StoreId, (i64, u64)> = HashMap::new();
+            // (first, last, count) per store: a store's first event is the batch's earliest.
+            let mut touched: HashMap<StoreId, (i64, i64, u64)> = HashMap::new();
             // Duplicates found in this batch are counted on their originals at the end.
             let mut duplicate_hits: HashMap<u64, u64> = HashMap::new();
             // Day counts are summed over the batch: one read-modify-write per row.
@@ -227,11 +228,14 @@ impl Db {
                             reading_index,
                         ));
                     }
-                    let entry = touched
-                        .entry(delivery.store_id)
-                        .or_insert((delivery.received_at, 0));
-                    entry.0 = entry.0.max(delivery.received_at);
-                    entry.1 += 1;
+                    let entry = touched.entry(delivery.store_id).or_insert((
+                        delivery.received_at,
+                        delivery.received_at,
+                        0,
+                    ));
+                    entry.0 = entry.0.min(delivery.received_at);
+                    entry.1 = entry.1.max(delivery.received_at);
+                    entry.2 += 1;
                     recorded.push(Recorded::New(EventId(id)));
                     new_records.push(record);
                 }
@@ -247,13 +251,13 @@ impl Db {
                     events.insert(original, to_json(&record)?.as_slice())?;
                 }
             }
-            for (store_id, (last, count)) in touched {
+            for (store_id, (first, last, count)) in touched {
                 let record: Option<crate::domain::Store> = stores
                     .get(store_id.0)?
                     .map(|b| from_json(b.value()))
                     .transpose()?;
                 if let Some(mut record) = record {
-                    record.first_event_at.get_or_insert(last);
+                    record.first_event_at.get_or_insert(first);
                     record.last_event_at = Some(last);
                     record.event_count += count;
                     stores.insert(store_id.0, to_json(&record)?.as_slice())?;

@@ -62,9 +62,9 @@ fn script() -> Vec<Delivery> {
     let mut out = Vec::new();
     for n in 0..60usize {
         let at = NOON + (n as i64) * 1_800;
-        let store_id = StoreId(1 + (n % 2) as u64);
-        // Every seventh delivery repeats the one before it (same event id).
-        let event_id = if n % 7 == 6 { n - 1 } else { n };
+        // Every eighth delivery repeats the one before it (same event id, same store).
+        let event_id = if n % 8 == 7 { n - 1 } else { n };
+        let store_id = StoreId(1 + (event_id % 2) as u64);
         let bytes = if n == 31 {
             b"{not json".to_vec()
         } else {
@@ -95,7 +95,7 @@ fn script() -> Vec<Delivery> {
 }
 
 /// Everything the intake writes that a batch could count differently.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct Written {
     counters: crate::db::report_ledger::Recount,
     outbox_depth: Vec<(StoreId, u64)>,
@@ -103,6 +103,24 @@ struct Written {
     store_counts: Vec<(StoreId, u64, Option<i64>, Option<i64>)>,
     events: Vec<EventRecord>,
     messages: Vec<Message>,
+}
+
+/// Field by field, so that a difference reads as one.
+fn assert_same(got: &Written, want: &Written) {
+    assert_eq!(got.counters.days, want.counters.days, "report rows");
+    assert_eq!(got.counters.buyers, want.counters.buyers, "buyer rows");
+    assert_eq!(got.counters.events, want.counters.events, "event-day rows");
+    assert_eq!(got.outbox_depth, want.outbox_depth, "outbox depth");
+    assert_eq!(got.unmapped, want.unmapped, "unmapped count");
+    assert_eq!(got.store_counts, want.store_counts, "store counters");
+    assert_eq!(got.events.len(), want.events.len(), "events");
+    for (g, w) in got.events.iter().zip(&want.events) {
+        assert_eq!(g, w);
+    }
+    assert_eq!(got.messages.len(), want.messages.len(), "messages");
+    for (g, w) in got.messages.iter().zip(&want.messages) {
+        assert_eq!(g, w);
+    }
 }
 
 fn written(db: &Db) -> Written {
@@ -155,7 +173,7 @@ fn one_group_commit_counts_exactly_what_one_commit_per_delivery_counts() {
     let batched = tempfile::tempdir().expect("tempdir");
     let db = fresh(batched.path());
     db.record_deliveries(&script).expect("recorded");
-    assert_eq!(written(&db), expected);
+    assert_same(&written(&db), &expected);
 
     // The script exercises the summing: rows counted more than once, cancels and credits of
     // messages planned earlier, a queue that is not empty, both odd outcomes.
@@ -214,5 +232,5 @@ fn a_process_killed_between_group_commits_keeps_exact_counters() {
     for batch in after.chunks(7) {
         db.record_deliveries(batch).expect("recorded");
     }
-    assert_eq!(written(&db), expected);
+    assert_same(&written(&db), &expected);
 }
