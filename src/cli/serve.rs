@@ -11,17 +11,31 @@ use crate::channels::whatsapp::WhatsappConfig;
 use crate::domain::SystemClock;
 
 fn init_logging(format: LogFormat, level: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    type Filtered = tracing_subscriber::layer::Layered<
+        tracing_subscriber::EnvFilter,
+        tracing_subscriber::Registry,
+    >;
+
     let filter = tracing_subscriber::EnvFilter::try_new(level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Logs go to stderr: stdout carries only what a command prints for people and scripts.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let output = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let output: Box<dyn tracing_subscriber::Layer<Filtered> + Send + Sync> = match format {
+        LogFormat::Text => Box::new(output),
+        LogFormat::Json => Box::new(output.json()),
+    };
+    // actix-http's per-connection errors (anyone can cause them) become a WARN a minute.
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(crate::http::ConnectionNoise::new(
+            output,
+            Arc::new(SystemClock),
+        ))
+        .init();
 }
 
 pub(super) fn serve(args: ServeArgs) -> ExitCode {

@@ -122,6 +122,8 @@ impl Db {
         let mut to_plan: Vec<(StoreId, EventId, usize, usize)> = Vec::new();
         // Readings that took their buyer from order memory, by (delivery, reading) index.
         let mut filled: HashMap<(usize, usize), Event> = HashMap::new();
+        // The new events as written, reported to outbound webhooks below.
+        let mut new_records: Vec<EventRecord> = Vec::new();
         {
             let mut events = txn.open_table(tables::EVENTS)?;
             let mut raws = txn.open_table(tables::RAW_BODIES)?;
@@ -138,9 +140,12 @@ impl Db {
             let mut last_id = sequences.get("events")?.map(|v| v.value()).unwrap_or(0);
             let mut new_unmapped = 0u64;
             // Store counters change once per batch, not once per event.
-            let mut touched: HashMap<StoreId, (i64, u64)> = HashMap::new();
+            // (first, last, count) per store: a store's first event is the batch's earliest.
+            let mut touched: HashMap<StoreId, (i64, i64, u64)> = HashMap::new();
             // Duplicates found in this batch are counted on their originals at the end.
             let mut duplicate_hits: HashMap<u64, u64> = HashMap::new();
+            // Day counts are summed over the batch: one read-modify-write per row.
+            let mut day_counts = super::report_ledger::EventDays::default();
             for delivery in batch {
                 let mut recorded = Vec::with_capacity(delivery.readings.len());
                 let mut raw_id = None;
@@ -229,7 +234,7 @@ impl Db {
                         buyer_from,
                     };
                     events.insert(id, to_json(&record)?.as_slice())?;
-                    super::report_ledger::count_event(&mut event_days, &record)?;
+                    day_counts.count(&record);
                     if let Some((_, path)) = held {
                         hold.queue(EventId(id), delivery.store_id, path, delivery.received_at)?;
                     }
@@ -244,12 +249,16 @@ impl Db {
                             reading_index,
                         ));
                     }
-                    let entry = touched
-                        .entry(delivery.store_id)
-                        .or_insert((delivery.received_at, 0));
-                    entry.0 = entry.0.max(delivery.received_at);
-                    entry.1 += 1;
+                    let entry = touched.entry(delivery.store_id).or_insert((
+                        delivery.received_at,
+                        delivery.received_at,
+                        0,
+                    ));
+                    entry.0 = entry.0.min(delivery.received_at);
+                    entry.1 = entry.1.max(delivery.received_at);
+                    entry.2 += 1;
                     recorded.push(Recorded::New(EventId(id)));
+                    new_records.push(record);
                 }
                 results.push(recorded);
             }
@@ -263,18 +272,19 @@ impl Db {
                     events.insert(original, to_json(&record)?.as_slice())?;
                 }
             }
-            for (store_id, (last, count)) in touched {
+            for (store_id, (first, last, count)) in touched {
                 let record: Option<crate::domain::Store> = stores
                     .get(store_id.0)?
                     .map(|b| from_json(b.value()))
                     .transpose()?;
                 if let Some(mut record) = record {
-                    record.first_event_at.get_or_insert(last);
+                    record.first_event_at.get_or_insert(first);
                     record.last_event_at = Some(last);
                     record.event_count += count;
                     stores.insert(store_id.0, to_json(&record)?.as_slice())?;
                 }
             }
+            day_counts.write(&mut event_days)?;
             sequences.insert("events", last_id)?;
             if new_unmapped > 0 {
                 let current = counters
@@ -287,16 +297,8 @@ impl Db {
         {
             // Reported before planning opens the message tables: `event.received` precedes
             // the `message.planned` it leads to.
-            let events = txn.open_table(tables::EVENTS)?;
             let mut emitter = super::outbound::Emitter::new(&txn);
-            for recorded in results.iter().flatten() {
-                let Recorded::New(id) = recorded else {
-                    continue;
-                };
-                let Some(bytes) = events.get(id.0)? else {
-                    continue;
-                };
-                let record: EventRecord = from_json(bytes.value())?;
+            for record in &new_records {
                 let phone = record
                     .event
                     .as_ref()
@@ -307,7 +309,7 @@ impl Db {
                     &[record.store_id],
                     phone.as_deref(),
                     record.received_at,
-                    || super::outbound_report::event_data(&record),
+                    || super::outbound_report::event_data(record),
                 )?;
             }
         }
@@ -463,3 +465,7 @@ impl Db {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "events_tests.rs"]
+mod tests;

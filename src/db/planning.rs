@@ -45,8 +45,9 @@ impl<'txn> Planner<'txn> {
         let next_id = sequences.get("messages")?.map(|v| v.value()).unwrap_or(0);
         Ok(Planner {
             txn,
-            ledger: super::report_ledger::Ledger::open(txn)?,
-            queue: super::queue::Queue::open(txn)?,
+            // Counters are summed over the transaction and written once in `finish`.
+            ledger: super::report_ledger::Ledger::deferred(txn)?,
+            queue: super::queue::Queue::deferred(txn)?,
             by_order: txn.open_multimap_table(tables::MESSAGES_BY_ORDER)?,
             by_phone: txn.open_multimap_table(tables::MESSAGES_BY_PHONE)?,
             templates: txn.open_table(tables::TEMPLATES)?,
@@ -58,9 +59,12 @@ impl<'txn> Planner<'txn> {
         })
     }
 
-    /// Writes the message id sequence back; call once before the transaction commits.
+    /// Writes the message id sequence and the summed counters back; call once before the
+    /// transaction commits.
     pub(super) fn finish(mut self) -> Result<(), DbError> {
         self.sequences.insert("messages", self.next_id)?;
+        self.ledger.flush()?;
+        self.queue.flush()?;
         Ok(())
     }
 

@@ -1,5 +1,8 @@
 //! The outbox index and its per-store depth, changed together: every write to `OUTBOX` goes
-//! through `Queue`, so the depth counters never drift from the index.
+//! through `Queue`, so the depth counters never drift from the index. A `deferred` queue sums
+//! the depth changes per store and writes them once in `flush` (the intake's group commit).
+
+use std::collections::BTreeMap;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
@@ -9,14 +12,45 @@ use crate::domain::{MessageId, StoreId};
 pub(super) struct Queue<'txn> {
     outbox: Table<'txn, (i64, u64), ()>,
     depth: Table<'txn, u64, u64>,
+    /// Depth changes per store not written yet (deferred queues only).
+    pending: BTreeMap<u64, i64>,
+    deferred: bool,
 }
 
 impl<'txn> Queue<'txn> {
     pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Queue<'txn>, DbError> {
+        Queue::with(txn, false)
+    }
+
+    /// A queue whose depth changes wait for `flush`, which must run before the commit.
+    pub(super) fn deferred(txn: &'txn WriteTransaction) -> Result<Queue<'txn>, DbError> {
+        Queue::with(txn, true)
+    }
+
+    fn with(txn: &'txn WriteTransaction, deferred: bool) -> Result<Queue<'txn>, DbError> {
         Ok(Queue {
             outbox: txn.open_table(tables::OUTBOX)?,
             depth: txn.open_table(tables::OUTBOX_DEPTH)?,
+            pending: BTreeMap::new(),
+            deferred,
         })
+    }
+
+    /// Writes the summed depth changes: one read-modify-write per store.
+    pub(super) fn flush(&mut self) -> Result<(), DbError> {
+        for (store, delta) in std::mem::take(&mut self.pending) {
+            add_depth(&mut self.depth, store, delta)?;
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, store_id: StoreId, delta: i64) -> Result<(), DbError> {
+        if self.deferred {
+            *self.pending.entry(store_id.0).or_default() += delta;
+            Ok(())
+        } else {
+            add_depth(&mut self.depth, store_id.0, delta)
+        }
     }
 
     /// Schedules message `id` of `store_id` at `due`.
@@ -27,8 +61,7 @@ impl<'txn> Queue<'txn> {
         store_id: StoreId,
     ) -> Result<(), DbError> {
         if self.outbox.insert((due, id.0), ())?.is_none() {
-            let n = self.depth.get(store_id.0)?.map(|v| v.value()).unwrap_or(0);
-            self.depth.insert(store_id.0, n + 1)?;
+            self.count(store_id, 1)?;
         }
         Ok(())
     }
@@ -41,13 +74,32 @@ impl<'txn> Queue<'txn> {
         store_id: StoreId,
     ) -> Result<(), DbError> {
         if self.outbox.remove((due, id.0))?.is_some() {
-            let n = self.depth.get(store_id.0)?.map(|v| v.value()).unwrap_or(0);
-            if n <= 1 {
-                self.depth.remove(store_id.0)?;
-            } else {
-                self.depth.insert(store_id.0, n - 1)?;
-            }
+            self.count(store_id, -1)?;
         }
         Ok(())
+    }
+}
+
+/// Adds `delta` to a store's depth, removing the row when it comes to zero.
+fn add_depth(depth: &mut Table<'_, u64, u64>, store: u64, delta: i64) -> Result<(), DbError> {
+    if delta == 0 {
+        return Ok(());
+    }
+    let n = depth.get(store)?.map(|v| v.value()).unwrap_or(0);
+    let next = n.saturating_add_signed(delta);
+    if next == 0 {
+        depth.remove(store)?;
+    } else {
+        depth.insert(store, next)?;
+    }
+    Ok(())
+}
+
+impl Drop for Queue<'_> {
+    fn drop(&mut self) {
+        debug_assert!(
+            self.pending.is_empty() || std::thread::panicking(),
+            "a deferred queue was dropped before its depth was flushed"
+        );
     }
 }

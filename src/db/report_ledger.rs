@@ -57,13 +57,17 @@ fn apply(
     Ok(())
 }
 
-fn bump_buyer(
+/// Adds `delta` to a buyer's count, removing it when it comes to zero.
+fn add_buyer(
     buyers: &mut Table<'_, BuyerKey, u64>,
     key: BuyerKey,
-    up: bool,
+    delta: i64,
 ) -> Result<(), DbError> {
+    if delta == 0 {
+        return Ok(());
+    }
     let n = buyers.get(key)?.map_or(0, |v| v.value());
-    let next = if up { n + 1 } else { n.saturating_sub(1) };
+    let next = n.saturating_add_signed(delta);
     if next == 0 {
         buyers.remove(key)?;
     } else {
@@ -72,8 +76,25 @@ fn bump_buyer(
     Ok(())
 }
 
+/// Counter changes not written yet, summed per row: a deferred ledger reads and writes each row
+/// once however many messages of the transaction touched it (the intake's group commit).
+#[derive(Default)]
+struct Pending {
+    days: BTreeMap<DayKey, Counters>,
+    buyers: BTreeMap<BuyerKey, i64>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.days.is_empty() && self.buyers.is_empty()
+    }
+}
+
 /// The messages table, its due-time index and the counters that follow it. Every write of a
 /// message goes through `put`; nothing else in a write transaction may insert into `MESSAGES`.
+/// An `open` ledger writes the counters at each change; a `deferred` one sums them and writes
+/// each row once in `flush`, which must run before the transaction commits (a deferred ledger
+/// dropped with changes unwritten is a bug, caught by a debug assertion).
 pub(super) struct Ledger<'txn> {
     messages: Table<'txn, u64, &'static [u8]>,
     /// (due time, id) of every message, kept in step with `messages` (Mensagens → Todas).
@@ -82,17 +103,67 @@ pub(super) struct Ledger<'txn> {
     buyers: Table<'txn, BuyerKey, u64>,
     /// Outbound webhooks: each write queues the events it reports, in this transaction.
     emitter: super::outbound::Emitter<'txn>,
+    pending: Pending,
+    deferred: bool,
 }
 
 impl<'txn> Ledger<'txn> {
     pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Ledger<'txn>, DbError> {
+        Ledger::with(txn, false)
+    }
+
+    /// A ledger whose counter changes wait for `flush` (see the type's note).
+    pub(super) fn deferred(txn: &'txn WriteTransaction) -> Result<Ledger<'txn>, DbError> {
+        Ledger::with(txn, true)
+    }
+
+    fn with(txn: &'txn WriteTransaction, deferred: bool) -> Result<Ledger<'txn>, DbError> {
         Ok(Ledger {
             messages: txn.open_table(tables::MESSAGES)?,
             by_due: txn.open_table(tables::MESSAGES_BY_DUE)?,
             days: txn.open_table(tables::REPORT_DAYS)?,
             buyers: txn.open_table(tables::BUYER_DAYS)?,
             emitter: super::outbound::Emitter::new(txn),
+            pending: Pending::default(),
+            deferred,
         })
+    }
+
+    /// Writes the summed counter changes: one read-modify-write per row.
+    pub(super) fn flush(&mut self) -> Result<(), DbError> {
+        let pending = std::mem::take(&mut self.pending);
+        for (key, delta) in &pending.days {
+            apply(&mut self.days, key, delta)?;
+        }
+        for (key, delta) in pending.buyers {
+            add_buyer(&mut self.buyers, key, delta)?;
+        }
+        Ok(())
+    }
+
+    /// Counts `delta` on `key`'s row: now, or at `flush` when deferred.
+    fn count(&mut self, key: &DayKey, delta: &Counters) -> Result<(), DbError> {
+        if delta.is_zero() {
+            return Ok(());
+        }
+        if !self.deferred {
+            return apply(&mut self.days, key, delta);
+        }
+        match self.pending.days.get_mut(key) {
+            Some(row) => row.add(delta),
+            None => {
+                self.pending.days.insert(key.clone(), *delta);
+            }
+        }
+        Ok(())
+    }
+
+    fn count_buyer(&mut self, key: BuyerKey, delta: i64) -> Result<(), DbError> {
+        if !self.deferred {
+            return add_buyer(&mut self.buyers, key, delta);
+        }
+        *self.pending.buyers.entry(key).or_default() += delta;
+        Ok(())
     }
 
     pub(super) fn get(&self, id: MessageId) -> Result<Option<Message>, DbError> {
@@ -121,18 +192,18 @@ impl<'txn> Ledger<'txn> {
             Some(old) if old.key == after.key => {
                 let mut delta = after.counters;
                 delta.add(&old.counters.scaled(-1));
-                apply(&mut self.days, &after.key, &delta)?;
+                self.count(&after.key, &delta)?;
                 if old.buyer != after.buyer {
                     self.move_buyer(old.buyer, after.buyer)?;
                 }
             }
             Some(old) => {
-                apply(&mut self.days, &old.key, &old.counters.scaled(-1))?;
-                apply(&mut self.days, &after.key, &after.counters)?;
+                self.count(&old.key, &old.counters.scaled(-1))?;
+                self.count(&after.key, &after.counters)?;
                 self.move_buyer(old.buyer, after.buyer)?;
             }
             None => {
-                apply(&mut self.days, &after.key, &after.counters)?;
+                self.count(&after.key, &after.counters)?;
                 self.move_buyer(None, after.buyer)?;
             }
         }
@@ -160,17 +231,26 @@ impl<'txn> Ledger<'txn> {
             return Ok(());
         }
         if let Some(k) = old {
-            bump_buyer(&mut self.buyers, k, false)?;
+            self.count_buyer(k, -1)?;
         }
         if let Some(k) = new {
-            bump_buyer(&mut self.buyers, k, true)?;
+            self.count_buyer(k, 1)?;
         }
         Ok(())
     }
 
     /// Adds a recovery's counters to its row (`sign` -1 takes them out).
     fn add_recovery(&mut self, r: &Recovery, counters: &Counters) -> Result<(), DbError> {
-        apply(&mut self.days, &r.key(), counters)
+        self.count(&r.key(), counters)
+    }
+}
+
+impl Drop for Ledger<'_> {
+    fn drop(&mut self) {
+        debug_assert!(
+            self.pending.is_empty() || std::thread::panicking(),
+            "a deferred report ledger was dropped before its counters were flushed"
+        );
     }
 }
 
@@ -289,15 +369,36 @@ pub(super) fn count_event(
     table: &mut Table<'_, (i32, u64, &'static str), u64>,
     record: &super::EventRecord,
 ) -> Result<(), DbError> {
-    let bucket = event_bucket(record);
-    let key = (
-        day_number(record.received_at),
-        record.store_id.0,
-        bucket.as_str(),
-    );
-    let n = table.get(key)?.map_or(0, |v| v.value());
-    table.insert(key, n + 1)?;
-    Ok(())
+    let mut days = EventDays::default();
+    days.count(record);
+    days.write(table)
+}
+
+/// Events received, summed per `EVENT_DAYS` row over a batch and written once per row.
+#[derive(Default)]
+pub(super) struct EventDays(BTreeMap<(i32, u64, String), u64>);
+
+impl EventDays {
+    pub(super) fn count(&mut self, record: &super::EventRecord) {
+        let key = (
+            day_number(record.received_at),
+            record.store_id.0,
+            event_bucket(record),
+        );
+        *self.0.entry(key).or_default() += 1;
+    }
+
+    pub(super) fn write(
+        self,
+        table: &mut Table<'_, (i32, u64, &'static str), u64>,
+    ) -> Result<(), DbError> {
+        for ((day, store, bucket), n) in self.0 {
+            let key = (day, store, bucket.as_str());
+            let stored = table.get(key)?.map_or(0, |v| v.value());
+            table.insert(key, stored + n)?;
+        }
+        Ok(())
+    }
 }
 
 /// What the counter tables should hold, recounted from the records.

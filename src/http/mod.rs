@@ -43,6 +43,7 @@ pub use actix_web::web::Data;
 pub use client::TrustedProxies;
 pub use console::integrations::markdown as integrations_markdown;
 pub use limits::Limits;
+pub use lognoise::ConnectionNoise;
 pub use metrics::Metrics;
 pub use ui::{Ui, catalog_keys};
 

@@ -17,6 +17,7 @@ mod browser_replies;
 mod browser_test_model;
 mod browser_timelock;
 mod browser_walkthrough;
+mod connection_log;
 mod dashboard;
 mod deliverability;
 mod deliverability_flows;
