@@ -329,6 +329,7 @@ async fn eventos_and_relatorios_filter_by_a_custom_kind() {
                     delay: StepDelay::After { minutes: 0 },
                     parts: vec!["Parabéns, {{ customer.first_name }}!".into()],
                 }],
+                ask_reply: Default::default(),
             },
         )
         .expect("template saved");
