@@ -4,6 +4,7 @@
 
 mod accounts;
 mod backup;
+mod compact;
 mod conversations;
 mod custom_kinds;
 mod data_dir;
@@ -40,6 +41,7 @@ use serde::de::DeserializeOwned;
 
 pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, TokenScope, UserRecord};
 pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
+pub use compact::{Activity, Compacted};
 pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntry};
 pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
 pub use forget::Forgotten;
@@ -330,6 +332,8 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod compact_tests;
 #[cfg(test)]
 mod deliverability_tests;
 #[cfg(test)]

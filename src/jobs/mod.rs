@@ -8,7 +8,7 @@ mod scheduled_backup;
 mod senders;
 mod session_sweeper;
 
-pub use housekeeping::{HousekeepingReport, run_housekeeping, spawn_housekeeping};
+pub use housekeeping::{Compaction, HousekeepingReport, run_housekeeping, spawn_housekeeping};
 pub use outbound::start_outbound;
 pub use senders::start_senders;
 pub use session_sweeper::spawn_session_sweeper;
