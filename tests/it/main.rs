@@ -6,6 +6,7 @@ mod api_reference;
 mod api_send;
 mod architecture;
 mod auth;
+mod compact;
 mod browser;
 mod browser_custom_kinds;
 mod browser_mapping;
