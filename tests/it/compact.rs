@@ -17,7 +17,11 @@ fn avisa(args: &[&str]) -> Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compact_refuses_a_file_a_server_holds_and_compacts_a_stopped_one() {
     let app = TestApp::start().await;
-    let live = avisa(&["compact", "--data-dir", app.data_path().to_str().expect("utf-8")]);
+    let live = avisa(&[
+        "compact",
+        "--data-dir",
+        app.data_path().to_str().expect("utf-8"),
+    ]);
     let err = String::from_utf8_lossy(&live.stderr);
     assert_eq!(live.status.code(), Some(1), "{err}");
     assert!(
@@ -29,7 +33,11 @@ async fn compact_refuses_a_file_a_server_holds_and_compacts_a_stopped_one() {
     let stopped = tempfile::tempdir().expect("tempdir");
     let db = Db::open(stopped.path(), &DbOptions::default()).expect("open");
     db.close().expect("close");
-    let done = avisa(&["compact", "--data-dir", stopped.path().to_str().expect("utf-8")]);
+    let done = avisa(&[
+        "compact",
+        "--data-dir",
+        stopped.path().to_str().expect("utf-8"),
+    ]);
     let out = String::from_utf8_lossy(&done.stdout);
     assert_eq!(
         done.status.code(),
@@ -37,7 +45,10 @@ async fn compact_refuses_a_file_a_server_holds_and_compacts_a_stopped_one() {
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
-    assert!(out.contains("avisa.redb: ") && out.contains("MiB given back"), "{out}");
+    assert!(
+        out.contains("avisa.redb: ") && out.contains("MiB given back"),
+        "{out}"
+    );
     assert!(
         !Db::open(stopped.path(), &DbOptions::default())
             .expect("reopen")
