@@ -212,9 +212,7 @@ fn numeric(e: &Expr<'_>) -> bool {
         },
         Expr::Compare(_) | Expr::Test(_) => true,
         Expr::Filter(f) => NUMERIC_FILTERS.contains(&f.name),
-        Expr::IfExpr(i) => {
-            numeric(&i.true_expr) && i.false_expr.as_ref().is_some_and(numeric)
-        }
+        Expr::IfExpr(i) => numeric(&i.true_expr) && i.false_expr.as_ref().is_some_and(numeric),
         _ => false,
     }
 }

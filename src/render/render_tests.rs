@@ -270,7 +270,8 @@ fn templates_over_the_work_budget_are_refused_by_fuel() {
         );
     }
     // A loop of a realistic size still renders.
-    let fine = "{% for p in products %}{{ p.name }}{% endfor %}{% for i in range(2000) %}.{% endfor %}";
+    let fine =
+        "{% for p in products %}{{ p.name }}{% endfor %}{% for i in range(2000) %}.{% endfor %}";
     assert_eq!(render(fine, &event, "Loja").map(|t| t.len()), Ok(2000));
 }
 
@@ -286,12 +287,17 @@ fn a_text_over_the_output_cap_is_refused() {
     let fits = format!("{{% for i in range(600) %}}{line}{{% endfor %}}");
     assert_eq!(render(&fits, &event, "Loja").map(|t| t.len()), Ok(60000));
     // `replace` and `join` stop at the cap instead of building the whole text first.
-    let replaced = format!(r#"{{{{ "{line}" | replace("x", "{line}") | replace("x", "{line}") }}}}"#);
+    let replaced =
+        format!(r#"{{{{ "{line}" | replace("x", "{line}") | replace("x", "{line}") }}}}"#);
     assert_eq!(render(&replaced, &event, "Loja"), capped);
     let joined = format!(r#"{{{{ range(100000) | join("{line}") }}}}"#);
     assert_eq!(render(&joined, &event, "Loja"), capped);
     assert_eq!(
-        render(r#"{{ ["a", "b"] | join(", ") }} {{ "Olá" | replace("á", "a") }}"#, &event, "Loja"),
+        render(
+            r#"{{ ["a", "b"] | join(", ") }} {{ "Olá" | replace("á", "a") }}"#,
+            &event,
+            "Loja"
+        ),
         Ok("a, b Ola".to_owned())
     );
 }
