@@ -6,7 +6,6 @@
 mod context;
 mod defaults;
 mod explain;
-mod guard;
 
 use minijinja::{Environment, UndefinedBehavior};
 
@@ -58,10 +57,6 @@ fn environment() -> Environment<'static> {
     env.add_filter("brl", brl);
     env.add_filter("first_name", first_name);
     env.add_filter("date_br", date_br);
-    // The engine's own `replace` and `join` build their whole result first: these stop at the
-    // output cap instead (see `guard`).
-    env.add_filter("replace", capped_replace);
-    env.add_filter("join", capped_join);
     env
 }
 
@@ -93,9 +88,6 @@ fn parsed<'env, 'source>(
 where
     'source: 'env,
 {
-    // Before compiling: the compiler folds constant expressions, so it would build the string of
-    // `{{ "x" * 100000000 }}` itself.
-    guard::check(source)?;
     let template = env
         .template_from_str(source)
         .map_err(|e| RenderError::Syntax {
@@ -154,7 +146,7 @@ fn render_within_budget(
     match template.render_captured_to(ctx, &mut out) {
         Ok(_) => Ok(String::from_utf8(out.bytes).expect("minijinja writes whole strings")),
         Err(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => Err(RenderError::TooMuchWork),
-        Err(e) if out.overflowed || e.detail() == Some(OVER_CAP) => Err(RenderError::TooLong {
+        Err(_) if out.overflowed => Err(RenderError::TooLong {
             limit: MAX_OUTPUT_BYTES,
         }),
         Err(e) => Err(failed(e)),
@@ -181,45 +173,6 @@ impl std::io::Write for CappedText {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// The detail of a filter's refusal to grow a text past `MAX_OUTPUT_BYTES`.
-const OVER_CAP: &str = "avisa: output cap";
-
-fn over_cap() -> minijinja::Error {
-    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, OVER_CAP)
-}
-
-/// `replace` that works out the result's length before building it.
-fn capped_replace(value: &str, from: &str, to: &str) -> Result<String, minijinja::Error> {
-    let count = if from.is_empty() {
-        value.chars().count() + 1
-    } else {
-        value.matches(from).count()
-    };
-    let len = (value.len() - count * from.len()).saturating_add(count.saturating_mul(to.len()));
-    if len > MAX_OUTPUT_BYTES {
-        return Err(over_cap());
-    }
-    Ok(value.replace(from, to))
-}
-
-/// `join` (of a list, or of a text's characters) that stops at the output cap.
-fn capped_join(value: minijinja::Value, joiner: Option<&str>) -> Result<String, minijinja::Error> {
-    let joiner = joiner.unwrap_or_default();
-    let mut out = String::new();
-    for (i, item) in value.try_iter()?.enumerate() {
-        let item = item.to_string();
-        let sep = if i > 0 { joiner.len() } else { 0 };
-        if out.len() + sep + item.len() > MAX_OUTPUT_BYTES {
-            return Err(over_cap());
-        }
-        if i > 0 {
-            out.push_str(joiner);
-        }
-        out.push_str(&item);
-    }
-    Ok(out)
 }
 
 /// `{{ total_cents | brl }}` -> `R$ 1.234,56`; an absent amount renders empty.

@@ -255,13 +255,14 @@ fn one_brace_and_bracket_tags_are_flagged_with_what_works() {
     );
 }
 
-/// The templates the adversarial run used, with `range` (its 100,000-item limit is no bound
-/// once loops nest): unbounded, they ran for seconds (two levels) or days (three).
+/// The templates the adversarial run used: nested loops over `"x" * N` get past minijinja's
+/// `range` limit and, unbounded, ran for seconds (two levels) or days (three).
 #[test]
 fn templates_over_the_work_budget_are_refused_by_fuel() {
     let event = Event::default();
-    let two = r#"{% for a in range(20000) %}{% for b in range(20000) %}{% endfor %}{% endfor %}"#;
-    let three = r#"{% for a in range(5000) %}{% for b in range(5000) %}{% for c in range(5000) %}{{ c }}{% endfor %}{% endfor %}{% endfor %}"#;
+    let two = r#"{% for a in "x" * 20000 %}{% for b in "x" * 20000 %}{% endfor %}{% endfor %}"#;
+    let three = r#"{% for a in "x" * 5000 %}{% for b in "x" * 5000 %}{% for c in "x" * 5000 %}{{ c }}{% endfor %}{% endfor %}{% endfor %}"#;
+    let recursive = r#"{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}"#;
     for source in [two, three] {
         validate(source).expect("it parses and names no unknown variable");
         assert_eq!(
@@ -269,73 +270,25 @@ fn templates_over_the_work_budget_are_refused_by_fuel() {
             Err(RenderError::TooMuchWork)
         );
     }
+    assert!(render(recursive, &event, "Loja").is_err());
     // A loop of a realistic size still renders.
     let fine =
-        "{% for p in products %}{{ p.name }}{% endfor %}{% for i in range(2000) %}.{% endfor %}";
+        "{% for p in products %}{{ p.name }}{% endfor %}{% for i in \"x\" * 2000 %}.{% endfor %}";
     assert_eq!(render(fine, &event, "Loja").map(|t| t.len()), Ok(2000));
 }
 
 #[test]
 fn a_text_over_the_output_cap_is_refused() {
     let event = Event::default();
-    let line = "x".repeat(100);
-    let huge = format!("{{% for i in range(1000) %}}{line}{{% endfor %}}");
-    let capped = Err(RenderError::TooLong {
-        limit: MAX_OUTPUT_BYTES,
-    });
-    assert_eq!(render(&huge, &event, "Loja"), capped);
-    let fits = format!("{{% for i in range(600) %}}{line}{{% endfor %}}");
-    assert_eq!(render(&fits, &event, "Loja").map(|t| t.len()), Ok(60000));
-    // `replace` and `join` stop at the cap instead of building the whole text first.
-    let replaced =
-        format!(r#"{{{{ "{line}" | replace("x", "{line}") | replace("x", "{line}") }}}}"#);
-    assert_eq!(render(&replaced, &event, "Loja"), capped);
-    let joined = format!(r#"{{{{ range(100000) | join("{line}") }}}}"#);
-    assert_eq!(render(&joined, &event, "Loja"), capped);
+    let huge = r#"{{ "x" * 10000000 }}"#;
     assert_eq!(
-        render(
-            r#"{{ ["a", "b"] | join(", ") }} {{ "Olá" | replace("á", "a") }}"#,
-            &event,
-            "Loja"
-        ),
-        Ok("a, b Ola".to_owned())
+        render(huge, &event, "Loja"),
+        Err(RenderError::TooLong {
+            limit: MAX_OUTPUT_BYTES
+        })
     );
-}
-
-/// Fuel bounds work, not memory: one step of `"x" * 100000000` is 100 MB, and a few dozen
-/// doublings of a text outgrow any machine. Such templates are refused when read (before
-/// minijinja compiles them: compiling folds constants), in pt-BR, with the line; nothing is
-/// rendered, so nothing is allocated.
-#[test]
-fn memory_bomb_templates_are_refused_before_anything_is_allocated() {
-    let bombs = [
-        r#"{{ "x" * 100000000 }}"#,
-        "Oi!\n{% set a = customer.name %}{% for i in range(60) %}{% set a = a ~ a %}{% endfor %}",
-        r#"{% set ns = namespace(s="x") %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}"#,
-        r#"{% macro f(s, n) %}{{ f(s ~ s, n - 1) }}{% endmacro %}{{ f("x", 60) }}"#,
-        r#"{% set t %}{% for i in range(100000) %}{{ customer.name }}{% endfor %}{% endset %}"#,
-        r#"{{ customer.name * 1000 }}"#,
-        r#"{{ "x" | indent(100000000) }}"#,
-        r#"{{ [1] | batch(100000000, "x") }}"#,
-        r#"{{ products | map("indent", 100000000) }}"#,
-        r#"{{ [customer.name] + [customer.name] }}"#,
-    ];
-    let event = Event::default();
-    let mut explained = String::new();
-    for source in bombs {
-        let refused = validate(source).expect_err(source);
-        assert!(
-            matches!(refused, RenderError::Syntax { .. }),
-            "{source}: {refused:?}"
-        );
-        assert_eq!(render(source, &event, "Loja"), Err(refused.clone()));
-        explained.push_str(&format!("{source}\n  -> {refused}\n"));
-    }
-    insta::assert_snapshot!(explained);
-    // Arithmetic and everyday filters stay.
-    let fine = "{{ total_cents | int * 2 }} {{ payment.installments | int + 1 }} {{ 10 ** 2 }} \
-                {{ customer.name | upper }} {% if total_cents | int > 100 %}caro{% endif %}";
-    validate(fine).expect("numbers and filters are fine");
+    let fits = r#"{{ "x" * 60000 }}"#;
+    assert_eq!(render(fits, &event, "Loja").map(|t| t.len()), Ok(60000));
 }
 
 /// Issue 15 item 8: a part with `{Olá|Oi|Opa}` renders one variant per event (the same event

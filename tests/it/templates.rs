@@ -538,13 +538,8 @@ async fn the_preview_offers_the_stores_own_events_newest_first() {
     assert!(html.contains("Eventos recentes desta loja"));
 }
 
-/// Three nested loops (past `range`'s own limit once nested): without a work budget this renders
-/// for days.
-const NESTED_LOOPS: &str = r#"{% for a in range(5000) %}{% for b in range(5000) %}{% for c in range(5000) %}.{% endfor %}{% endfor %}{% endfor %}"#;
-/// 100 KB of text, over the output cap.
-const LONG_TEXT: &str = r#"{% for i in range(1000) %}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}"#;
-/// A 100 MB string in one step: fuel does not see it, so it is refused when read.
-const MEMORY_BOMB: &str = r#"{{ "x" * 100000000 }}"#;
+/// Three nested loops over `"x" * N`: without a work budget this renders for days.
+const NESTED_LOOPS: &str = r#"{% for a in "x" * 5000 %}{% for b in "x" * 5000 %}{% for c in "x" * 5000 %}.{% endfor %}{% endfor %}{% endfor %}"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
@@ -558,7 +553,7 @@ async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
         .json(&json!({
             "store_id": id,
             "kind": "pix.generated",
-            "steps": [ { "delay": "0", "parts": [NESTED_LOOPS, LONG_TEXT, MEMORY_BOMB] } ],
+            "steps": [ { "delay": "0", "parts": [NESTED_LOOPS, r#"{{ "x" * 10000000 }}"#] } ],
         }))
         .send()
         .await
@@ -568,14 +563,6 @@ async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
     let parts = &body["steps"][0]["parts"];
     assert_eq!(parts[0]["error"]["code"], "too_much_work");
     assert_eq!(parts[1]["error"]["code"], "output_too_long");
-    assert_eq!(parts[2]["error"]["code"], "syntax", "{}", parts[2]);
-    assert!(
-        parts[2]["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("repetir um texto pode ocupar memória sem limite")),
-        "{}",
-        parts[2]
-    );
 
     let path = format!("/templates/{id}/pix.generated");
     let fields = [
