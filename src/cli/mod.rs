@@ -1,6 +1,6 @@
 //! The command line: the clap definitions of every command and the dispatch to one file per
 //! command group: `serve` (the main job), `healthcheck`, `admin`, `parse`, `simulate`, and the
-//! operator's `backup`/`restore` and LGPD `export`/`forget`. Every flag has an `AVISA_*`
+//! operator's `backup`/`restore`, LGPD `export`/`forget` and `compact`. Every flag has an `AVISA_*`
 //! environment twin. Flags set only what is needed before the database opens.
 
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ use crate::db::{DATA_FILE, Db, DbError, DbOptions};
 
 mod admin;
 mod backup;
+mod compact;
 mod healthcheck;
 mod lgpd;
 mod parse;
@@ -128,6 +129,12 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Give the data file back the space retention freed. avisa must be stopped; a running one
+    /// compacts by itself on a quiet night.
+    Compact {
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -231,6 +238,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Restore { file, data } => backup::restore_into(&file, &data.data_dir),
         Command::Export { buyer, data } => lgpd::export(&buyer, &data.data_dir),
         Command::Forget { buyer, data } => lgpd::forget(&buyer, &data.data_dir),
+        Command::Compact { data } => compact::compact(&data.data_dir),
     }
 }
 

@@ -249,6 +249,58 @@ impl Handle {
         Some(db)
     }
 
+    /// Compacts the file (redb's `compact`, which needs the only reference to it): the file is
+    /// taken out of the handle, so callers wait on the reopen lock meanwhile, and put back
+    /// whatever happens. A transaction still in progress (a long console read) is waited for
+    /// a little, then reported as `Unavailable`: the caller tries again later.
+    pub(super) fn compact(&self) -> Result<bool, DbError> {
+        let _one = self
+            .reopening
+            .lock()
+            .expect("the reopen lock is never poisoned");
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(DbError::Unavailable);
+        }
+        let Some(db) = self.take() else {
+            return Err(DbError::Unavailable);
+        };
+        let mut db = match Arc::try_unwrap(db) {
+            Ok(db) => db,
+            Err(shared) => {
+                self.put_back(shared);
+                return Err(DbError::Unavailable);
+            }
+        };
+        let mut result = Err(DbError::Unavailable);
+        // The writer's slot first: taking it waits for the commit in progress.
+        if let Ok(txn) = db.begin_write() {
+            let _ = txn.abort();
+        }
+        for _ in 0..2_000 {
+            result = match db.compact() {
+                Ok(compacted) => Ok(compacted),
+                Err(redb::CompactionError::TransactionInProgress) => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+                Err(redb::CompactionError::Storage(e)) => Err(DbError::from(e)),
+                Err(other) => Err(DbError::Engine(other.to_string())),
+            };
+            break;
+        }
+        self.put_back(Arc::new(db));
+        result
+    }
+
+    fn put_back(&self, db: Arc<redb::Database>) {
+        *self
+            .current
+            .write()
+            .expect("the handle lock is never poisoned") = Some(db);
+        // Callers that found no file while it was out need not reopen it.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// Closes the file for good: waits for the write transaction in progress (the intake's
     /// commit), then lets redb mark the file clean. Later calls get `Unavailable`.
     pub(super) fn close(&self) -> Result<(), DbError> {

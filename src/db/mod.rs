@@ -5,6 +5,7 @@
 mod accounts;
 mod ask_reply;
 mod backup;
+mod compact;
 mod conversations;
 mod custom_kinds;
 mod data_dir;
@@ -42,6 +43,7 @@ use serde::de::DeserializeOwned;
 
 pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, TokenScope, UserRecord};
 pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
+pub use compact::{Activity, Compacted};
 pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntry};
 pub use enrichment::{
     ClaimedEnrichment, Finish, enrichment_rings, ring_enrichment, wait_for_enrichment,
@@ -335,6 +337,8 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod compact_tests;
 #[cfg(test)]
 mod deliverability_tests;
 #[cfg(test)]

@@ -62,6 +62,38 @@ pub fn retention_cutoff(now: i64, days: u32) -> Option<i64> {
     (days > 0).then(|| now - i64::from(days) * DAY)
 }
 
+/// Compaction runs at night in Brasília, between these hours (local, start inclusive).
+pub const COMPACTION_HOURS: (i8, i8) = (3, 6);
+/// ... when nothing arrived and nothing was due for this long before (and nothing is due for
+/// this long after): the merchant is quiet, so the seconds every call waits go unnoticed.
+pub const QUIET_S: i64 = 30 * 60;
+/// ... at most once in this long.
+const COMPACTION_SPACING: i64 = DAY - 3 * 60 * 60;
+
+/// Whether to compact the data file now: at night in Brasília, at most about once a day, only
+/// when the last compaction's result has been eaten into (retention deleted something since, or
+/// none ran since start-up), and only when no event arrived in the last `QUIET_S` and no message
+/// is due within `QUIET_S` of now.
+pub fn compaction_due(
+    now: i64,
+    last_compaction: Option<i64>,
+    deleted_since: bool,
+    last_event_at: Option<i64>,
+    message_due_near: bool,
+) -> bool {
+    let Ok(at) = Timestamp::from_second(now) else {
+        return false;
+    };
+    let hour = at
+        .to_zoned(jiff::tz::TimeZone::get("America/Sao_Paulo").expect("bundled time zone"))
+        .hour();
+    let night = (COMPACTION_HOURS.0..COMPACTION_HOURS.1).contains(&hour);
+    let spaced = last_compaction.is_none_or(|last| now - last >= COMPACTION_SPACING);
+    let worth = deleted_since || last_compaction.is_none();
+    let quiet = !message_due_near && last_event_at.is_none_or(|t| now - t >= QUIET_S);
+    night && spaced && worth && quiet
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +142,49 @@ mod tests {
     fn retention_counts_whole_days_back_from_now() {
         assert_eq!(retention_cutoff(MAY_1, 180), Some(MAY_1 - 180 * DAY));
         assert_eq!(retention_cutoff(MAY_1, 0), None);
+    }
+
+    #[test]
+    fn compaction_waits_for_a_quiet_night_in_brasilia() {
+        // 2025-05-02 04:00 in Brasília (UTC-3) is 07:00Z.
+        let night = 1_746_169_200;
+        assert_eq!(backup_file_name(night), "avisa-20250502T070000Z.redb.zst");
+        let quiet_event = Some(night - QUIET_S);
+        assert!(
+            compaction_due(night, None, false, quiet_event, false),
+            "first night after start"
+        );
+        assert!(
+            compaction_due(night, None, false, None, false),
+            "an empty file"
+        );
+        assert!(
+            !compaction_due(night + 3 * 3600, None, false, None, false),
+            "07:00 is day"
+        );
+        assert!(
+            !compaction_due(night - 2 * 3600, None, false, None, false),
+            "02:00 is too early"
+        );
+        assert!(
+            !compaction_due(night, None, false, Some(night - QUIET_S + 1), false),
+            "a webhook 29 min ago"
+        );
+        assert!(
+            !compaction_due(night, None, false, quiet_event, true),
+            "a message due near now"
+        );
+        assert!(
+            !compaction_due(night, Some(night - DAY), false, quiet_event, false),
+            "nothing deleted since"
+        );
+        assert!(
+            compaction_due(night, Some(night - DAY), true, quiet_event, false),
+            "retention deleted"
+        );
+        assert!(
+            !compaction_due(night, Some(night - 3600), true, quiet_event, false),
+            "once a night"
+        );
     }
 }

@@ -1,16 +1,16 @@
 //! Housekeeping: every hour the scheduled backup when one is due (and pruning of old ones), once
 //! a day the retention sweep of old raw bodies, of old buyers remembered for orders (order
-//! memory) and of finished outbound webhook deliveries. Uses `db`, `domain::housekeeping` and
-//! the clock.
+//! memory) and of finished outbound webhook deliveries, and on a quiet night the compaction that
+//! gives the file the space retention freed. Uses `db`, `domain::housekeeping` and the clock.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::scheduled_backup::scheduled_backup;
-use crate::db::Db;
+use crate::db::{Compacted, Db, DbError};
 use crate::domain::Clock;
-use crate::domain::housekeeping::{DAY, retention_cutoff};
+use crate::domain::housekeeping::{DAY, QUIET_S, compaction_due, retention_cutoff};
 
 /// Every hour: the scheduled backup when one is due (and pruning of old ones); once a day, the
 /// retention sweep. The first check runs at start-up, so a server restarted daily still backs up.
@@ -18,15 +18,31 @@ pub fn spawn_housekeeping(db: Db, clock: Arc<dyn Clock>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         let mut last_retention: Option<i64> = None;
+        let mut compaction = Compaction::default();
         loop {
             tick.tick().await;
             let now = clock.now();
             let retention = last_retention.is_none_or(|last| now - last >= DAY);
             let db = db.clone();
-            let result =
-                tokio::task::spawn_blocking(move || run_housekeeping(&db, now, retention)).await;
+            let result = tokio::task::spawn_blocking(move || {
+                let report = run_housekeeping(&db, now, retention);
+                compaction.deleted(report.raw_bodies_purged);
+                let compacted = compaction.run(&db, now);
+                (report, compaction, compacted)
+            })
+            .await;
             match result {
-                Ok(report) => {
+                Ok((report, state, compacted)) => {
+                    compaction = state;
+                    match compacted {
+                        Some(Ok(c)) => tracing::info!(
+                            bytes_before = c.bytes_before,
+                            bytes_after = c.bytes_after,
+                            "data file compacted"
+                        ),
+                        Some(Err(e)) => tracing::warn!(error = %e, "compaction"),
+                        None => {}
+                    }
                     if retention {
                         last_retention = Some(now);
                     }
@@ -49,7 +65,10 @@ pub fn spawn_housekeeping(db: Db, clock: Arc<dyn Clock>) {
                         tracing::warn!(error, "housekeeping");
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "housekeeping task failed");
+                    compaction = Compaction::default();
+                }
             }
         }
     });
@@ -113,4 +132,46 @@ pub fn run_housekeeping(db: &Db, now: i64, retention: bool) -> HousekeepingRepor
         }
     }
     report
+}
+
+/// The nightly compaction's memory between hourly passes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Compaction {
+    /// When the file was last compacted by this process.
+    pub last: Option<i64>,
+    /// Retention deleted something since then.
+    pub deleted_since: bool,
+}
+
+impl Compaction {
+    /// Notes what a retention sweep deleted.
+    pub fn deleted(&mut self, rows: u64) {
+        self.deleted_since |= rows > 0;
+    }
+
+    /// Compacts the file when `domain::housekeeping::compaction_due` says so (a quiet night);
+    /// `None` when it is not due. Public so tests can step time instead of waiting for the night.
+    pub fn run(&mut self, db: &Db, now: i64) -> Option<Result<Compacted, DbError>> {
+        let activity = match db.activity(now - QUIET_S, now + QUIET_S) {
+            Ok(a) => a,
+            Err(e) => return Some(Err(e)),
+        };
+        if !compaction_due(
+            now,
+            self.last,
+            self.deleted_since,
+            activity.last_event_at,
+            activity.message_due_in_window,
+        ) {
+            return None;
+        }
+        let result = db.compact();
+        if result.is_ok() {
+            *self = Compaction {
+                last: Some(now),
+                deleted_since: false,
+            };
+        }
+        Some(result)
+    }
 }

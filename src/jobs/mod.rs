@@ -11,7 +11,7 @@ mod senders;
 mod session_sweeper;
 
 pub use enrich::start_enrichment;
-pub use housekeeping::{HousekeepingReport, run_housekeeping, spawn_housekeeping};
+pub use housekeeping::{Compaction, HousekeepingReport, run_housekeeping, spawn_housekeeping};
 pub use outbound::start_outbound;
 pub use pairing::spawn_pairing_watch;
 pub use senders::start_senders;

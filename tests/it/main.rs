@@ -18,6 +18,7 @@ mod browser_test_model;
 mod browser_timelock;
 mod browser_walkthrough;
 mod connection_log;
+mod compact;
 mod dashboard;
 mod deliverability;
 mod deliverability_flows;
