@@ -5,48 +5,33 @@
 //! event with the merged reading and plans it. The rules (schedule, judgement) are
 //! `domain::enrichment`'s; what to fetch and the merge are `ingest::enrich`'s.
 
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
+use super::bell::Bell;
 use super::events::{EventRecord, RawDelivery, UNMAPPED_UNACKED};
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::enrichment::{ApiCredentials, EnrichAttempt, EnrichJob, GiveUp, LEASE_S};
 use crate::domain::{Event, EventId, Platform, Store, StoreId};
 use crate::ingest::{self, Reading, Request, Status};
 
-/// Rung when a job is queued or a test steps its clock: the worker sleeps on it (the same
-/// shape as the outbound sender's bell).
-static BELL: Bell = Bell {
-    rung: Mutex::new(0),
-    cond: Condvar::new(),
-};
-
-struct Bell {
-    rung: Mutex<u64>,
-    cond: Condvar,
-}
+/// Rung when a job is queued or a test steps its clock: the worker sleeps on it.
+static BELL: Bell = Bell::new();
 
 /// How many times the bell has rung: pass it to `wait_for_enrichment`.
 pub fn enrichment_rings() -> u64 {
-    *BELL.rung.lock().unwrap_or_else(|e| e.into_inner())
+    BELL.rings()
 }
 
 /// Wakes the enrichment worker.
 pub fn ring_enrichment() {
-    let mut rung = BELL.rung.lock().unwrap_or_else(|e| e.into_inner());
-    *rung += 1;
-    BELL.cond.notify_all();
+    BELL.ring();
 }
 
 /// Blocks until the bell rings past `seen` or `timeout` passes (a blocking context only).
 pub fn wait_for_enrichment(seen: u64, timeout: Duration) {
-    let rung = BELL.rung.lock().unwrap_or_else(|e| e.into_inner());
-    let _unused = BELL
-        .cond
-        .wait_timeout_while(rung, timeout, |rung| *rung == seen)
-        .unwrap_or_else(|e| e.into_inner());
+    BELL.wait(seen, timeout);
 }
 
 /// A job the worker took, with what it needs to make the call.

@@ -5,6 +5,7 @@
 mod accounts;
 mod ask_reply;
 mod backup;
+mod bell;
 mod compact;
 mod conversations;
 mod custom_kinds;

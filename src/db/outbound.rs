@@ -4,12 +4,12 @@
 //! The sender (`queue::outbound`) claims due deliveries under a lease and records each attempt;
 //! the rules (schedule, failure window) are `domain::outbound`'s.
 
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 use serde_json::{Value, json};
 
+use super::bell::Bell;
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::outbound::{
     Attempt, Delivery, DeliveryState, Endpoint, EndpointDisabled, LEASE_S, OutboundEvent, Outcome,
@@ -20,35 +20,21 @@ use crate::domain::{DeliveryId, EndpointId, StoreId};
 /// pass begins a write transaction, which waits for that one to commit, so it always sees the
 /// delivery. Process-wide because the writers (`Ledger`) know the transaction, not the `Db`;
 /// a second avisa in the same process (tests) only gets a spare wake-up.
-static BELL: Bell = Bell {
-    rung: Mutex::new(0),
-    cond: Condvar::new(),
-};
-
-struct Bell {
-    rung: Mutex<u64>,
-    cond: Condvar,
-}
+static BELL: Bell = Bell::new();
 
 /// How many times the bell has rung: pass it to `wait_for_outbound` to sleep until the next.
 pub fn outbound_rings() -> u64 {
-    *BELL.rung.lock().unwrap_or_else(|e| e.into_inner())
+    BELL.rings()
 }
 
 /// Wakes the outbound sender (a new delivery, a resend, a test that stepped its clock).
 pub fn ring_outbound() {
-    let mut rung = BELL.rung.lock().unwrap_or_else(|e| e.into_inner());
-    *rung += 1;
-    BELL.cond.notify_all();
+    BELL.ring();
 }
 
 /// Blocks until the bell rings past `seen` or `timeout` passes (a blocking context only).
 pub fn wait_for_outbound(seen: u64, timeout: Duration) {
-    let rung = BELL.rung.lock().unwrap_or_else(|e| e.into_inner());
-    let _unused = BELL
-        .cond
-        .wait_timeout_while(rung, timeout, |rung| *rung == seen)
-        .unwrap_or_else(|e| e.into_inner());
+    BELL.wait(seen, timeout);
 }
 
 /// Writes deliveries for a change inside its transaction. Opens nothing until a change has an
