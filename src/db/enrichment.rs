@@ -167,23 +167,7 @@ impl Db {
         store_id: StoreId,
         credentials: Option<&ApiCredentials>,
     ) -> Result<(), DbError> {
-        let txn = self.begin_write()?;
-        {
-            if txn.open_table(tables::STORES)?.get(store_id.0)?.is_none() {
-                return Err(DbError::NotFound);
-            }
-            let mut table = txn.open_table(tables::STORE_API_CREDENTIALS)?;
-            match credentials {
-                Some(c) => {
-                    table.insert(store_id.0, to_json(c)?.as_slice())?;
-                }
-                None => {
-                    table.remove(store_id.0)?;
-                }
-            }
-        }
-        txn.commit()?;
-        Ok(())
+        self.set_store_record(tables::STORE_API_CREDENTIALS, store_id, credentials)
     }
 
     /// The fetch an awaiting event waits for (the event page shows its attempts).

@@ -76,22 +76,7 @@ impl Db {
         store_id: StoreId,
         mapping: Option<&Mapping>,
     ) -> Result<(), DbError> {
-        let txn = self.begin_write()?;
-        {
-            if txn.open_table(tables::STORES)?.get(store_id.0)?.is_none() {
-                return Err(DbError::NotFound);
-            }
-            let mut table = txn.open_table(tables::STORE_MAPPINGS)?;
-            match mapping {
-                Some(m) => {
-                    table.insert(store_id.0, to_json(m)?.as_slice())?;
-                }
-                None => {
-                    table.remove(store_id.0)?;
-                }
-            }
-        }
-        txn.commit()?;
+        self.set_store_record(tables::STORE_MAPPINGS, store_id, mapping)?;
         self.forget_mappings();
         Ok(())
     }

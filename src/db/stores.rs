@@ -1,13 +1,41 @@
 //! Stores (lojas): one platform account each, with a secret webhook token and an optional
 //! signing secret. The token index is written in the same transaction as the store.
 
-use redb::ReadableTable;
+use redb::{ReadableTable, TableDefinition};
+use serde::Serialize;
 
 use super::{Db, DbError, from_json, next_id, tables, to_json};
 use crate::domain::reason::Reason;
 use crate::domain::{NewStore, Store, StoreId};
 
 impl Db {
+    /// Saves (or with `None` removes) a store's one record in `table` (its mapping, its API
+    /// credentials); a store that does not exist is `NotFound`.
+    pub(super) fn set_store_record<T: Serialize>(
+        &self,
+        table: TableDefinition<u64, &[u8]>,
+        store_id: StoreId,
+        record: Option<&T>,
+    ) -> Result<(), DbError> {
+        let txn = self.begin_write()?;
+        {
+            if txn.open_table(tables::STORES)?.get(store_id.0)?.is_none() {
+                return Err(DbError::NotFound);
+            }
+            let mut table = txn.open_table(table)?;
+            match record {
+                Some(r) => {
+                    table.insert(store_id.0, to_json(r)?.as_slice())?;
+                }
+                None => {
+                    table.remove(store_id.0)?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
     pub fn create_store(&self, new: NewStore) -> Result<Store, DbError> {
         let txn = self.begin_write()?;
         let record = {
