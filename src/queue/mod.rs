@@ -15,6 +15,7 @@ pub mod outbox;
 mod outbox_metrics;
 pub mod reply;
 pub mod simulate;
+mod worker;
 
 #[cfg(test)]
 mod deliverability_ask_reply_tests;

@@ -10,7 +10,6 @@
 mod enrich_tests;
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use super::outbound::Transport;
 use crate::db::{ClaimedEnrichment, Db, DbError, Finish};
@@ -20,8 +19,6 @@ use crate::net::{NetError, Request};
 
 /// Jobs claimed per pass.
 const BATCH: usize = 16;
-/// The longest the loop sleeps without a reason (a lease ending is a reason; this is a backstop).
-const MAX_SLEEP_S: i64 = 60;
 
 /// Where the calls go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,27 +154,18 @@ impl Enricher {
     /// Runs passes on a thread of its own while `alive` can be upgraded (the server runs): after
     /// each, sleeps until the next due job, a new one (`db::ring_enrichment`), or a minute.
     pub fn spawn(self, alive: Weak<()>) -> std::thread::JoinHandle<()> {
-        std::thread::Builder::new()
-            .name("avisa-enrich".into())
-            .spawn(move || {
-                while alive.upgrade().is_some() {
-                    let seen = crate::db::enrichment_rings();
-                    let sleep_s = match self.run_once() {
-                        Ok(pass) => pass
-                            .next_due
-                            .map_or(MAX_SLEEP_S, |due| due - self.clock.now())
-                            .clamp(0, MAX_SLEEP_S),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "enrichment pass failed");
-                            self.db.note_failure(&e);
-                            5
-                        }
-                    };
-                    if sleep_s > 0 {
-                        crate::db::wait_for_enrichment(seen, Duration::from_secs(sleep_s as u64));
-                    }
-                }
-            })
-            .expect("start the enrichment thread")
+        let bell = super::worker::Bell {
+            rings: crate::db::enrichment_rings,
+            wait: crate::db::wait_for_enrichment,
+        };
+        let context = (self.db.clone(), self.clock.clone());
+        super::worker::spawn(
+            "avisa-enrich",
+            "enrichment",
+            alive,
+            bell,
+            context,
+            move || self.run_once().map(|pass| pass.next_due),
+        )
     }
 }

@@ -10,7 +10,6 @@ pub mod signature;
 mod outbound_tests;
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use crate::db::{Claimed, Db, DbError};
 use crate::domain::outbound::{Attempt, Delivery, MAX_RESPONSE_CHARS, Outcome};
@@ -19,8 +18,6 @@ use crate::net::{NetError, Request, Response};
 
 /// Deliveries claimed per pass.
 const BATCH: usize = 32;
-/// The longest the loop sleeps without a reason (a lease ending is a reason; this is a backstop).
-const MAX_SLEEP_S: i64 = 60;
 
 /// Where a delivery's POST goes: `net::Client` in production, a loopback receiver in tests.
 pub trait Transport: Send + Sync {
@@ -140,28 +137,19 @@ impl Sender {
     /// Runs passes on a thread of its own while `alive` can be upgraded (the server runs): after
     /// each, sleeps until the next due delivery, a new one (`db::ring_outbound`), or a minute.
     pub fn spawn(self, alive: Weak<()>) -> std::thread::JoinHandle<()> {
-        std::thread::Builder::new()
-            .name("avisa-outbound".into())
-            .spawn(move || {
-                while alive.upgrade().is_some() {
-                    let seen = crate::db::outbound_rings();
-                    let sleep_s = match self.run_once() {
-                        Ok(pass) => pass
-                            .next_due
-                            .map_or(MAX_SLEEP_S, |due| due - self.clock.now())
-                            .clamp(0, MAX_SLEEP_S),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "outbound webhook pass failed");
-                            self.db.note_failure(&e);
-                            5
-                        }
-                    };
-                    if sleep_s > 0 {
-                        crate::db::wait_for_outbound(seen, Duration::from_secs(sleep_s as u64));
-                    }
-                }
-            })
-            .expect("start the outbound webhook thread")
+        let bell = super::worker::Bell {
+            rings: crate::db::outbound_rings,
+            wait: crate::db::wait_for_outbound,
+        };
+        let context = (self.db.clone(), self.clock.clone());
+        super::worker::spawn(
+            "avisa-outbound",
+            "outbound webhook",
+            alive,
+            bell,
+            context,
+            move || self.run_once().map(|pass| pass.next_due),
+        )
     }
 }
 
