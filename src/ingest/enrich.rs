@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::common::{body_value, text};
+use super::common::{at, body_value, list, text};
 use super::{Draft, Reading, Reason, ReasonCode, Request, Status};
 use crate::domain::enrichment::{ApiCredentials, GiveUp};
 use crate::domain::{Event, Platform};
@@ -41,6 +41,12 @@ pub fn credential(platform: Platform) -> Option<Credential> {
             help: "Asaas → Integrações → Chave de API ($aact_…). Com ela o avisa busca o \
                    cliente de cada cobrança (nome, e-mail, celular): GET /v3/customers/{id}.",
         },
+        Platform::Vindi => Credential {
+            label: "Chave da API",
+            help: "Vindi → Configurações → Chaves de acesso → a chave de API privada. Com ela o \
+                   avisa busca o cliente de cada fatura ou assinatura (nome, e-mail, celular): \
+                   GET /api/v1/customers/{id}.",
+        },
         _ => return None,
     })
 }
@@ -65,14 +71,20 @@ pub fn api_note(platform: Platform) -> Option<String> {
 
 /// Platforms whose webhooks are thin (`SOURCES.md`, "Thin notifications") and whose API avisa
 /// does not call yet.
-const THIN_NOT_FILLED: [Platform; 7] = [
+///
+/// Not PagBank: its notification *is* the resource ("os webhooks possuem o mesmo payload do
+/// response síncrono", developer.pagbank.com.br/reference/webhooks). An order carries the
+/// customer the order was created with (or the buyer typed on PagBank's checkout page), and
+/// GET /orders/{id} answers that same object; a checkout notification (EXPIRED / INACTIVE,
+/// .../reference/webhooks-checkout) carries the customer only when the merchant set one, and
+/// GET /checkouts/{id} answers that same checkout. No call returns a phone the notification
+/// lacks, so there is nothing to fetch.
+const THIN_NOT_FILLED: [Platform; 5] = [
     Platform::Mercadolivre,
     Platform::Iugu,
     Platform::Vtex,
     Platform::Tray,
     Platform::Efi,
-    Platform::Vindi,
-    Platform::Pagbank,
 ];
 
 /// Where each platform's API lives (production).
@@ -81,6 +93,7 @@ fn base(platform: Platform) -> Option<&'static str> {
         Platform::Nuvemshop => "https://api.nuvemshop.com.br/v1",
         Platform::Mercadopago => "https://api.mercadopago.com",
         Platform::Asaas => "https://api.asaas.com",
+        Platform::Vindi => "https://app.vindi.com.br/api/v1",
         _ => return None,
     })
 }
@@ -157,6 +170,23 @@ pub fn target(platform: Platform, req: &Request, reading: &Reading) -> Option<St
             let customer = path_id(customer)?;
             Some(format!("/v3/customers/{customer}"))
         }
+        Platform::Vindi => {
+            // Every Vindi event names its customer (id, name, e-mail) and none carries a phone;
+            // a name without a kind is not worth a call.
+            event.kind?;
+            let customer = [
+                "event.data.bill.customer.id",
+                "event.data.subscription.customer.id",
+                "event.data.charge.customer.id",
+                "event.data.charge.bill.customer.id",
+                "event.data.bill.subscription.customer.id",
+                "event.data.customer.id",
+            ]
+            .iter()
+            .find_map(|p| text(&body, p));
+            let customer = path_id(customer)?;
+            Some(format!("/customers/{customer}"))
+        }
         _ => None,
     }
 }
@@ -177,6 +207,12 @@ pub fn call(
         Platform::Nuvemshop => ("Authentication", format!("bearer {token}")),
         Platform::Mercadopago => ("Authorization", format!("Bearer {token}")),
         Platform::Asaas => ("access_token", token.to_owned()),
+        // HTTP Basic with the API key as the user and no password (Vindi's API reference).
+        Platform::Vindi => {
+            use base64::Engine as _;
+            let pair = base64::engine::general_purpose::STANDARD.encode(format!("{token}:"));
+            ("Authorization", format!("Basic {pair}"))
+        }
         _ => return None,
     };
     let headers = vec![
@@ -246,6 +282,17 @@ pub fn merge(platform: Platform, thin: &Event, resource: &[u8]) -> Result<Readin
             read_asaas_customer(&mut draft, &value);
             draft
         }
+        Platform::Vindi => {
+            let customer = at(&value, "customer")
+                .filter(|c| c.get("id").is_some())
+                .ok_or("the answer is not a Vindi customer")?;
+            let mut draft = Draft {
+                event: thin.clone(),
+                ..Draft::default()
+            };
+            read_vindi_customer(&mut draft, customer);
+            draft
+        }
         _ => return Err(format!("avisa does not read {} resources", platform.id())),
     };
     Ok(super::finish_mapped(platform, draft, None))
@@ -260,4 +307,19 @@ fn read_asaas_customer(draft: &mut Draft, customer: &Value) {
     c.first_name = None;
     c.email = text(customer, "email").or(c.email.take());
     c.document = text(customer, "cpfCnpj").or(c.document.take());
+}
+
+/// GET /v1/customers/{id} (`{"customer": {…}}`): the mobile phone first, then any other.
+fn read_vindi_customer(draft: &mut Draft, customer: &Value) {
+    let phones = list(customer, "phones");
+    let mobile = phones
+        .iter()
+        .find(|p| text(p, "phone_type").as_deref() == Some("mobile"));
+    for phone in mobile.into_iter().chain(phones.iter()) {
+        draft.phone(text(phone, "number"));
+    }
+    let c = &mut draft.event.customer;
+    c.name = text(customer, "name").or(c.name.take());
+    c.email = text(customer, "email").or(c.email.take());
+    c.document = text(customer, "registry_code").or(c.document.take());
 }

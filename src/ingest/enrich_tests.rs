@@ -54,6 +54,25 @@ pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
             .expect("JSON"),
             "/v3/customers/cus_000007259639",
         ),
+        (
+            Platform::Vindi,
+            // A bank slip bill waiting, in the shape of tests/fixtures/vindi/*.json.
+            json!({"event": {"type": "bill_created", "created_at": "2026-12-07T09:10:00.000-03:00",
+                "data": {"bill": {"id": 359428, "code": null, "amount": "100.0",
+                    "installments": 1, "status": "pending",
+                    "due_at": "2026-12-10T23:59:59.000-03:00",
+                    "url": "https://app.vindi.com.br/customer/bills/359428?token=FAKE_TOKEN",
+                    "bill_items": [{"id": 464055, "amount": "100.0", "quantity": 1,
+                        "product": {"id": 6389, "name": "Mensalidade", "code": ""}}],
+                    "charges": [{"id": 315312, "amount": "100.0", "status": "pending",
+                        "due_at": "2026-12-10T23:59:59.000-03:00",
+                        "print_url": "https://app.vindi.com.br/customer/charges/315312/print?token=FAKE",
+                        "payment_method": {"id": 3502, "code": "bank_slip",
+                            "type": "PaymentMethod::BankSlip"}}],
+                    "customer": {"id": 175835, "name": "Cliente Teste",
+                        "email": "cliente.teste1@example.com", "code": "wc-1-1447259503"}}}}}),
+            "/customers/175835",
+        ),
     ]
 }
 
@@ -102,6 +121,24 @@ fn enrich_leaves_alone_what_needs_no_fetch() {
         (
             Platform::Asaas,
             json!({"event": "PAYMENT_UPDATED", "payment": {"id": "pay_1", "customer": "cus_1"}}),
+        ),
+        // A Vindi card bill: charged at once, nothing to remind the buyer of.
+        (
+            Platform::Vindi,
+            json!({"event": {"type": "bill_created", "data": {"bill": {"id": 1,
+                "charges": [{"payment_method": {"code": "credit_card"}}],
+                "customer": {"id": 2}}}}}),
+        ),
+        // A Vindi event avisa does not message.
+        (
+            Platform::Vindi,
+            json!({"event": {"type": "customer_updated", "data": {"customer": {"id": 2}}}}),
+        ),
+        // PagBank's notification is the resource: an order without a phone has none to fetch.
+        (
+            Platform::Pagbank,
+            json!({"id": "ORDE_1", "customer": {"name": "A", "email": "a@example.com"},
+                   "charges": [{"status": "WAITING", "payment_method": {"type": "BOLETO"}}]}),
         ),
         // A platform whose API avisa does not call.
         (
@@ -152,7 +189,12 @@ fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
     .expect("call");
     assert_eq!(url, "http://127.0.0.1:9/v3/customers/cus_1");
     assert!(headers.contains(&("access_token".into(), "tok-123".into())));
+    let (url, headers) = call(Platform::Vindi, "/customers/7", &creds, None).expect("call");
+    assert_eq!(url, "https://app.vindi.com.br/api/v1/customers/7");
+    // Basic with the key as the user and an empty password: base64("tok-123:").
+    assert!(headers.contains(&("Authorization".into(), "Basic dG9rLTEyMzo=".into())));
     assert_eq!(call(Platform::Hotmart, "/x", &creds, None), None);
+    assert_eq!(call(Platform::Pagbank, "/orders/1", &creds, None), None);
 }
 
 #[test]
@@ -161,6 +203,7 @@ fn enrich_merges_each_documented_answer_into_the_event() {
         (Platform::Nuvemshop, "nuvemshop-order"),
         (Platform::Mercadopago, "mercadopago-payment"),
         (Platform::Asaas, "asaas-customer"),
+        (Platform::Vindi, "vindi-customer"),
     ];
     let thin = thin_bodies();
     for (platform, stand_in_name) in cases {
@@ -239,6 +282,50 @@ fn enrich_refuses_answers_that_are_not_the_resource() {
         )
         .is_err()
     );
+    // Vindi's answer is `{"customer": {…}}`: Asaas's bare customer is not it, nor the reverse.
+    let (_, vindi) = read(Platform::Vindi, &thin_bodies()[3].1);
+    let vindi = vindi.event.expect("event");
+    assert!(merge(Platform::Vindi, &vindi, &customer).is_err());
+    assert!(merge(Platform::Vindi, &vindi, br#"{"customer": null}"#).is_err());
+    let (_, vindi_customer) = stand_in("vindi-customer");
+    let (_, asaas) = read(Platform::Asaas, &thin_bodies()[2].1);
+    assert!(
+        merge(
+            Platform::Asaas,
+            asaas.event.as_ref().expect("e"),
+            &vindi_customer
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn enrich_vindi_takes_the_mobile_phone_before_the_landline() {
+    let (_, reading) = read(Platform::Vindi, &thin_bodies()[3].1);
+    let (_, resource) = stand_in("vindi-customer");
+    let merged = merge(
+        Platform::Vindi,
+        reading.event.as_ref().expect("e"),
+        &resource,
+    )
+    .expect("merged");
+    let event = merged.event.expect("event");
+    assert_eq!(
+        event
+            .customer
+            .phone
+            .map(|p| p.as_str().to_owned())
+            .as_deref(),
+        Some("+5511987654321")
+    );
+    assert_eq!(event.kind, Some(EventKind::BoletoGenerated));
+    assert_eq!(event.platform_event, "bill_created");
+}
+
+#[test]
+fn enrich_pagbank_is_not_thin_its_notification_is_the_resource() {
+    assert_eq!(credential(Platform::Pagbank), None);
+    assert_eq!(super::enrich::api_note(Platform::Pagbank), None);
 }
 
 #[test]

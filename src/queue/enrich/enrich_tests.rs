@@ -220,11 +220,26 @@ fn file_of(platform: Platform) -> &'static str {
     match platform {
         Platform::Nuvemshop => "nuvemshop-order",
         Platform::Mercadopago => "mercadopago-payment",
+        Platform::Vindi => "vindi-customer",
         _ => "asaas-customer",
     }
 }
 
-const PLATFORMS: [Platform; 3] = [Platform::Nuvemshop, Platform::Mercadopago, Platform::Asaas];
+const PLATFORMS: [Platform; 4] = [
+    Platform::Nuvemshop,
+    Platform::Mercadopago,
+    Platform::Asaas,
+    Platform::Vindi,
+];
+
+/// The token as the platform carries it in the request head (lower case).
+fn token_on_the_wire(platform: Platform) -> String {
+    match platform {
+        // Basic with the key as the user: base64("APP_USR-stand-in-token-0001:").
+        Platform::Vindi => "basic QVBQX1VTUi1zdGFuZC1pbi10b2tlbi0wMDAxOg==".to_lowercase(),
+        _ => TOKEN.to_lowercase(),
+    }
+}
 
 #[test]
 fn enrich_a_thin_event_waits_then_is_filled_in_and_planned() {
@@ -267,7 +282,10 @@ fn enrich_a_thin_event_waits_then_is_filled_in_and_planned() {
         assert!(rig.messages(id) > 0, "{platform:?}: planned");
         assert_eq!(rig.db.enrich_job(id).expect("read"), None);
         let head = api.heads().remove(0).to_lowercase();
-        assert!(head.contains(&TOKEN.to_lowercase()), "{platform:?}: {head}");
+        assert!(
+            head.contains(&token_on_the_wire(platform)),
+            "{platform:?}: {head}"
+        );
     }
 }
 
@@ -305,35 +323,37 @@ fn next_pass(rig: &Rig, enricher: &Enricher, id: EventId) -> Pass {
 
 #[test]
 fn enrich_a_platform_that_is_down_is_called_again_on_the_schedule_then_given_up() {
-    let rig = Rig::new(Platform::Mercadopago);
-    let id = rig.receive_thin();
-    // A port nothing listens on: connection refused.
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
-    let enricher = rig.enricher(
-        stand_in_client(Duration::from_secs(5)),
-        ApiBase::StandIn(format!("http://{STAND_IN_HOST}:{port}")),
-    );
-    let start = rig.clock.now();
-    for (n, wait) in RETRY_SCHEDULE_S.iter().enumerate() {
+    for platform in PLATFORMS {
+        let rig = Rig::new(platform);
+        let id = rig.receive_thin();
+        // A port nothing listens on: connection refused.
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let enricher = rig.enricher(
+            stand_in_client(Duration::from_secs(5)),
+            ApiBase::StandIn(format!("http://{STAND_IN_HOST}:{port}")),
+        );
+        let start = rig.clock.now();
+        for (n, wait) in RETRY_SCHEDULE_S.iter().enumerate() {
+            let pass = next_pass(&rig, &enricher, id);
+            assert_eq!(pass.retried, 1, "call {n}");
+            assert_eq!(rig.event(id).status, Status::Awaiting);
+            assert_eq!(pass.next_due, Some(rig.clock.now() + wait));
+        }
         let pass = next_pass(&rig, &enricher, id);
-        assert_eq!(pass.retried, 1, "call {n}");
-        assert_eq!(rig.event(id).status, Status::Awaiting);
-        assert_eq!(pass.next_due, Some(rig.clock.now() + wait));
+        assert_eq!(pass.given_up, 1);
+        let event = rig.event(id);
+        assert_eq!(event.status, Status::Invalid);
+        let reason = event.reason.expect("reason");
+        assert_eq!(reason.code, ReasonCode::ApiNoAnswer);
+        assert_eq!(reason.detail, "a plataforma não respondeu");
+        assert_eq!(
+            rig.clock.now() - start,
+            RETRY_SCHEDULE_S.iter().sum::<i64>()
+        );
     }
-    let pass = next_pass(&rig, &enricher, id);
-    assert_eq!(pass.given_up, 1);
-    let event = rig.event(id);
-    assert_eq!(event.status, Status::Invalid);
-    let reason = event.reason.expect("reason");
-    assert_eq!(reason.code, ReasonCode::ApiNoAnswer);
-    assert_eq!(reason.detail, "a plataforma não respondeu");
-    assert_eq!(
-        rig.clock.now() - start,
-        RETRY_SCHEDULE_S.iter().sum::<i64>()
-    );
 }
 
 #[test]
@@ -386,20 +406,22 @@ fn enrich_a_slow_platform_times_out_and_is_called_again() {
 
 #[test]
 fn enrich_a_malformed_answer_is_retried_then_invalid() {
-    let rig = Rig::new(Platform::Nuvemshop);
-    let id = rig.receive_thin();
-    let api = StandIn::start(Mode::Malformed);
-    let enricher = rig.enricher(
-        stand_in_client(Duration::from_secs(5)),
-        ApiBase::StandIn(api.base()),
-    );
-    for _ in RETRY_SCHEDULE_S {
-        assert_eq!(next_pass(&rig, &enricher, id).retried, 1);
+    for platform in PLATFORMS {
+        let rig = Rig::new(platform);
+        let id = rig.receive_thin();
+        let api = StandIn::start(Mode::Malformed);
+        let enricher = rig.enricher(
+            stand_in_client(Duration::from_secs(5)),
+            ApiBase::StandIn(api.base()),
+        );
+        for _ in RETRY_SCHEDULE_S {
+            assert_eq!(next_pass(&rig, &enricher, id).retried, 1, "{platform:?}");
+        }
+        assert_eq!(next_pass(&rig, &enricher, id).given_up, 1, "{platform:?}");
+        let reason = rig.event(id).reason.expect("reason");
+        assert_eq!(reason.code, ReasonCode::ApiUnreadable, "{platform:?}");
+        assert_eq!(rig.messages(id), 0);
     }
-    assert_eq!(next_pass(&rig, &enricher, id).given_up, 1);
-    let reason = rig.event(id).reason.expect("reason");
-    assert_eq!(reason.code, ReasonCode::ApiUnreadable);
-    assert_eq!(rig.messages(id), 0);
 }
 
 #[test]
