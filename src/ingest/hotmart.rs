@@ -34,6 +34,11 @@ pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("UPDATE_SUBSCRIPTION_CHARGE_DATE", None),
     ("CLUB_FIRST_ACCESS", Some(EventKind::AccessGranted)),
     ("CLUB_MODULE_COMPLETED", None),
+    // Logistics of a physical product's order (developers.hotmart.com/docs/en/2.0.0/webhook/
+    // order-fulfillment-webhook/: shipping type and fulfilment partner). No body of it was found
+    // in any source read, so nothing says it carries a tracking code or a shipped state: read,
+    // not messaged, rather than guessed as "pedido enviado".
+    ("ORDER_FULFILLMENT", None),
 ];
 
 /// Reads one Hotmart delivery.
@@ -219,6 +224,7 @@ mod tests {
             ("UPDATE_SUBSCRIPTION_CHARGE_DATE", None),
             ("CLUB_FIRST_ACCESS", Some("access.granted")),
             ("CLUB_MODULE_COMPLETED", None),
+            ("ORDER_FULFILLMENT", None),
         ];
         assert_eq!(want.len(), EVENTS.len());
         for (name, kind) in want {
