@@ -149,7 +149,7 @@ pub fn guide(platform: Platform) -> Guide {
                 "campo `event` (webhooks novos) ou `type`/`trans_status` (Órbita, legado)",
                 "HMAC-SHA256 do corpo no cabeçalho `x-signature`; legado: chave `origin` no corpo",
                 "sim: `utm` (webhooks novos) ou `utm_*`/`tracker_utm_*` (legado)",
-                &[eduzz::EVENTS],
+                &[eduzz::EVENTS, eduzz::OTHER_APPS],
             ),
             Platform::Ticto => (
                 "campo `status` (refinado pela forma de pagamento)",

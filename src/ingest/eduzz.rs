@@ -47,6 +47,58 @@ pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("myeduzz.contract_updated", None),
     ("myeduzz.contract_status_updated", None),
     ("myeduzz.commission_processed", None),
+    // The subscriptions group (eduzz/eduzz-webhook-docs events/myeduzz/subscriptions/*.md):
+    // the same contract, `customer.phone` as "+55…". Created starts it; the updates are refined
+    // by `contract.status` in [`new_kind`], like the myeduzz contract events.
+    (
+        "subscriptions.contract_created",
+        Some(EventKind::SubscriptionStarted),
+    ),
+    ("subscriptions.contract_updated", None),
+    ("subscriptions.contract_changed", None),
+    ("subscriptions.contract_status_updated", None),
+    ("subscriptions.status_updated", None),
+];
+
+/// The events of Eduzz's other applications on the same webhook (eduzz/eduzz-webhook-docs
+/// README and events/{nutror,alpaclass,blinket}/*.md): Nutror and Alpaclass members areas
+/// (enrolments, lessons, comments, certificates) and Blinket event tickets (attendances,
+/// check-ins). Read, never messaged: their bodies name a learner or an attendee by name and
+/// e-mail only (no phone, no order to take one from), and none is a step of a purchase (the sale
+/// itself arrives as `myeduzz.invoice_*`). Nutror and Blinket names as the README lists them;
+/// Alpaclass names as its pages' examples write them (the README does not list Alpaclass).
+pub(super) const OTHER_APPS: &[(&str, Option<EventKind>)] = &[
+    ("nutror.certificate_viewed", None),
+    ("nutror.comment_created", None),
+    ("nutror.community_viewed", None),
+    ("nutror.enrollment_created", None),
+    ("nutror.file_downloaded", None),
+    ("nutror.inactive_student", None),
+    ("nutror.learner_help", None),
+    ("nutror.lesson_rated", None),
+    ("nutror.lesson_saved", None),
+    ("nutror.lesson_started", None),
+    ("nutror.lesson_watched", None),
+    ("nutror.module_completed", None),
+    ("nutror.notation_created", None),
+    ("blinket.attendance_added", None),
+    ("blinket.attendance_assigned", None),
+    ("blinket.attendance_canceled", None),
+    ("blinket.attendance_edited", None),
+    ("blinket.attendance_printed", None),
+    ("blinket.attendances_printed", None),
+    ("blinket.attendance_tag_changed", None),
+    ("blinket.checkin", None),
+    ("blinket.ticket_edited", None),
+    ("alpaclass.student_certificate_accessed", None),
+    ("alpaclass.student_comment_created", None),
+    ("alpaclass.student_course_finished", None),
+    ("alpaclass.student_course_last_seen_at", None),
+    ("alpaclass.student_finished_module", None),
+    ("alpaclass.student_lesson_finished", None),
+    ("alpaclass.student_marked_lesson_as_read", None),
+    ("alpaclass.student_module_finished", None),
+    ("alpaclass.student_module_unfinished", None),
 ];
 
 /// Reads one Eduzz delivery.
@@ -156,9 +208,12 @@ fn new_kind(name: &str, method: Option<PaymentMethod>, data: &Value) -> Option<E
             Some(PaymentMethod::Boleto) => Some(EventKind::BoletoGenerated),
             _ => base.flatten(),
         },
-        "myeduzz.contract_updated" | "myeduzz.contract_status_updated" => {
-            contract_kind(&text(data, "contract.status")?)
-        }
+        "myeduzz.contract_updated"
+        | "myeduzz.contract_status_updated"
+        | "subscriptions.contract_updated"
+        | "subscriptions.contract_changed"
+        | "subscriptions.contract_status_updated"
+        | "subscriptions.status_updated" => contract_kind(&text(data, "contract.status")?),
         _ => base.flatten(),
     }
 }
@@ -238,6 +293,58 @@ mod tests {
         assert_eq!(kind(pix), Some("pix.generated"));
         let late = r#"{"event":"myeduzz.contract_updated","data":{"contract":{"status":"late"}}}"#;
         assert_eq!(kind(late), Some("subscription.overdue"));
+    }
+
+    #[test]
+    fn the_other_applications_events_are_read_and_never_messaged() {
+        for (name, want) in OTHER_APPS {
+            assert_eq!(*want, None, "{name}");
+            let body = format!(
+                r#"{{"id":"x","event":"{name}","data":{{"learner":{{"name":"Ana","email":"a@example.com"}}}}}}"#
+            );
+            let readings = recognise(Platform::Eduzz, &Request::new(body.as_bytes(), &[], ""));
+            let event = readings[0].event.as_ref().expect("event");
+            assert_eq!((event.kind, event.platform_event.as_str()), (None, *name));
+        }
+    }
+
+    /// The documented subscriptions bodies (eduzz/eduzz-webhook-docs
+    /// events/myeduzz/subscriptions/*.md), trimmed to what avisa reads.
+    fn subscription_body(event: &str, status: &str) -> String {
+        format!(
+            r#"{{"id":"d4neemljy87rv3og472ag6hl","event":"{event}","sentDate":"2023-08-31T18:34:23.023Z",
+            "data":{{"products":[{{"id":"1234","name":"Produto de assinatura","price":{{"currency":"BRL","value":10.0}}}}],
+            "contract":{{"id":"3456","paymentMethod":"pix","status":"{status}",
+              "recurrence":{{"nextDue":"2024-02-15T15:00:00.000Z","price":{{"currency":"BRL","value":10.0}}}}}},
+            "customer":{{"name":"Teste QA Eduzz","email":"testeeduzzqa@eduzz.com","phone":"+5515999999999"}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn subscriptions_events_start_and_follow_the_contract() {
+        let created = subscription_body("subscriptions.contract_created", "upToDate");
+        let readings = recognise(Platform::Eduzz, &Request::new(created.as_bytes(), &[], ""));
+        let event = readings[0].event.as_ref().expect("event");
+        assert_eq!(event.kind, Some(EventKind::SubscriptionStarted));
+        assert_eq!(
+            event.customer.phone.as_ref().map(|p| p.as_str()),
+            Some("+5515999999999")
+        );
+        assert_eq!(event.subscription.id.as_deref(), Some("3456"));
+        assert_eq!(event.total_cents, Some(1000));
+        for name in [
+            "subscriptions.contract_updated",
+            "subscriptions.contract_changed",
+            "subscriptions.contract_status_updated",
+            "subscriptions.status_updated",
+        ] {
+            let waiting = subscription_body(name, "waitingPayment");
+            assert_eq!(kind(&waiting), Some("subscription.overdue"), "{name}");
+            let canceled = subscription_body(name, "canceled");
+            assert_eq!(kind(&canceled), Some("subscription.canceled"), "{name}");
+            let up_to_date = subscription_body(name, "upToDate");
+            assert_eq!(kind(&up_to_date), None, "{name}");
+        }
     }
 
     #[test]
