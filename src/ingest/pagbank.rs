@@ -1,6 +1,7 @@
 //! PagBank (PagSeguro) webhooks: the body is the resource itself, an order (`ORDE_…`, its state
 //! in `charges[].status`) or a checkout (`CHEC_…`, its `status`); amounts in cents; signed with
-//! `x-authenticity-token` = hex SHA-256 of `<token>-<raw body>`.
+//! `x-authenticity-token` = hex SHA-256 of `<token>-<raw body>`. Not a thin notification: the
+//! body is what the API answers for the same resource (`ingest::enrich`, THIN_NOT_FILLED).
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -11,8 +12,11 @@ use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product};
 
 /// The states a PagBank body is named by: `charges[0].status` for orders, `status` for
-/// checkouts (developer.pagbank.com.br "Webhooks"). WAITING and CANCELED are refined in
-/// [`order_kind`].
+/// checkouts. Checked against developer.pagbank.com.br: reference/webhooks-checkout lists the
+/// transactional PAID, IN_ANALYSIS, DECLINED, CANCELED, WAITING and the checkout's EXPIRED;
+/// the Order object's charge adds AUTHORIZED (a card authorised, not captured); the checkout
+/// object is ACTIVE or INACTIVE; ORDER_CREATED is avisa's name for an order with a PIX QR code
+/// and no charge yet. WAITING and CANCELED are refined in [`order_kind`].
 pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     // An order with a PIX QR code and no charge yet: the buyer has a code to pay.
     ("ORDER_CREATED", Some(EventKind::PixGenerated)),
