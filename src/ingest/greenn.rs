@@ -64,8 +64,16 @@ pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> 
 }
 
 /// Greenn's notifications, written `event:currentStatus` (a `checkoutAbandoned` whatever its
-/// status). No primary doc lists them: the envelopes and states are the integrators' and the
-/// help center's ("Venda Paga", "Venda Não Paga", "Assinatura Trial", …; SOURCES.md).
+/// status).
+///
+/// Primary source, searched for again (docs, code and stored pages; official repositories
+/// under "greenn"): none exists for the payload. Greenn's own help centre names the events
+/// only as the integration screen shows them ("Eventos de Integração Greenn",
+/// greenn.crisp.help/pt-br/article/eventos-de-integracao-greenn-9hud98, 14/09/2023): Venda
+/// Paga, Venda Recusada, Venda Reembolsada, Chargeback realizado, Venda Não Paga, Aguardando
+/// Pagamento; Assinatura Paga, Não Paga, em Trial, Aguardando Pagamento, Finalizada; Checkout
+/// Abandonado. Each has a row below; the `event`/`currentStatus` strings they arrive as are the
+/// integrators' (SOURCES.md), not Greenn's word.
 pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("checkoutAbandoned", Some(EventKind::CheckoutAbandoned)),
     ("saleUpdated:abandoned", Some(EventKind::CheckoutAbandoned)),

@@ -9,7 +9,11 @@ use super::signature::check_token;
 use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product};
 
-/// `sale_status_enum` codes and their documented names (SOURCES.md).
+/// `sale_status_enum` codes and their names. Primary source: PerfectPay's own help centre,
+/// "Integração via webhook com a Perfect Pay" (support.perfectpay.com.br/doc/perfectpay/
+/// postback/integracao-via-webhook-com-a-perfect-pay, also help.perfectpay.com.br/article/597),
+/// which lists 0 none … 10 completed as below; the stored copies cut off after 10, so 11–16
+/// are from SOURCES.md (integrators' copies of the same table), unconfirmed at the source.
 const SALE_STATUSES: &[(i64, &str)] = &[
     (0, "none"),
     (1, "pending"),
