@@ -9,8 +9,10 @@ use super::{Draft, ParseError, Request, SignatureError};
 use crate::domain::{EventKind, PaymentMethod, Product};
 
 /// The sale's `trans_status` text, lower-case without accents, and its kind. No primary Braip
-/// documentation was found: these are the statuses integrators handle; `None` means known but
-/// nothing to tell the buyer. "aguardando pagamento" is refined by the payment method.
+/// documentation was found (searched again in docs, code and stored pages for the postback's
+/// status list: nothing from Braip itself), so nothing documented is missing from this table:
+/// these are the statuses integrators handle; `None` means known but nothing to tell the buyer.
+/// "aguardando pagamento" is refined by the payment method.
 pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("aguardando pagamento", Some(EventKind::BoletoGenerated)),
     ("pagamento aprovado", Some(EventKind::OrderPaid)),
