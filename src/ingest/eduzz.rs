@@ -66,7 +66,9 @@ pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
 /// check-ins). Read, never messaged: their bodies name a learner or an attendee by name and
 /// e-mail only (no phone, no order to take one from), and none is a step of a purchase (the sale
 /// itself arrives as `myeduzz.invoice_*`). Nutror and Blinket names as the README lists them;
-/// Alpaclass names as its pages' examples write them (the README does not list Alpaclass).
+/// Alpaclass names as its pages' examples write them (the README does not list Alpaclass; three
+/// of its pages, lesson_last_seen_at and lesson_(un)marked_as_favorite, show no name of their
+/// own and are left out).
 pub(super) const OTHER_APPS: &[(&str, Option<EventKind>)] = &[
     ("nutror.certificate_viewed", None),
     ("nutror.comment_created", None),
@@ -90,13 +92,22 @@ pub(super) const OTHER_APPS: &[(&str, Option<EventKind>)] = &[
     ("blinket.attendance_tag_changed", None),
     ("blinket.checkin", None),
     ("blinket.ticket_edited", None),
+    ("alpaclass.student_access_certificate", None),
+    ("alpaclass.student_access_course", None),
     ("alpaclass.student_certificate_accessed", None),
     ("alpaclass.student_comment_created", None),
+    ("alpaclass.student_commented_on_lesson", None),
+    ("alpaclass.student_completed_course", None),
     ("alpaclass.student_course_finished", None),
     ("alpaclass.student_course_last_seen_at", None),
+    ("alpaclass.student_course_unfinished", None),
+    ("alpaclass.student_created", None),
     ("alpaclass.student_finished_module", None),
     ("alpaclass.student_lesson_finished", None),
+    ("alpaclass.student_lesson_unfinished", None),
+    ("alpaclass.student_marked_lesson_as_favorite", None),
     ("alpaclass.student_marked_lesson_as_read", None),
+    ("alpaclass.student_marked_lesson_as_watched", None),
     ("alpaclass.student_module_finished", None),
     ("alpaclass.student_module_unfinished", None),
 ];
