@@ -323,6 +323,34 @@ fn enrich_vindi_takes_the_mobile_phone_before_the_landline() {
 }
 
 #[test]
+fn enrich_vindi_subscription_and_charge_events_name_their_customer_too() {
+    let canceled: Value = serde_json::from_slice(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/vindi/subscription_canceled-boleto-test.json"),
+        )
+        .expect("fixture"),
+    )
+    .expect("JSON");
+    let rejected = json!({"event": {"type": "charge_rejected", "data": {"charge": {"id": 9,
+        "amount": "50.0", "status": "pending",
+        "last_transaction": {"status": "rejected", "gateway_message": "Saldo insuficiente"},
+        "payment_method": {"code": "credit_card"},
+        "bill": {"id": 77}, "customer": {"id": 4242, "name": "Cliente Teste"}}}}});
+    for (body, path) in [
+        (canceled, "/customers/175835"),
+        (rejected, "/customers/4242"),
+    ] {
+        let (raw, reading) = read(Platform::Vindi, &body);
+        assert!(reading.event.as_ref().and_then(|e| e.kind).is_some());
+        assert_eq!(
+            target(Platform::Vindi, &Request::new(&raw, &[], ""), &reading).as_deref(),
+            Some(path)
+        );
+    }
+}
+
+#[test]
 fn enrich_pagbank_is_not_thin_its_notification_is_the_resource() {
     assert_eq!(credential(Platform::Pagbank), None);
     assert_eq!(super::enrich::api_note(Platform::Pagbank), None);
