@@ -12,6 +12,7 @@ use crate::channels::whatsapp::WHATSAPP_WEB_URL;
 use crate::db::{DATA_FILE, Db, DbError, DbOptions};
 
 mod admin;
+mod allocator;
 mod backup;
 mod compact;
 mod healthcheck;
@@ -186,8 +187,9 @@ pub struct ServeArgs {
     /// comma-separated, or `none`); by default loopback when the public URL is https.
     #[arg(long, env = "AVISA_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<crate::http::TrustedProxies>,
-    /// Database page cache, in MiB.
-    #[arg(long, env = "AVISA_CACHE_MB", default_value_t = 64)]
+    /// Database page cache, in MiB. Small by default: a merchant's VPS has 512 MB–1 GB, and
+    /// what the cache holds stays resident (docs/BENCHMARKS.md, memory under a storm).
+    #[arg(long, env = "AVISA_CACHE_MB", default_value_t = 16)]
     pub cache_mb: usize,
     /// Log format.
     #[arg(long, env = "AVISA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

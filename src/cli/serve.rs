@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{LogFormat, ServeArgs};
+use super::{LogFormat, ServeArgs, allocator};
 use crate::app::{self, ServeConfig};
 use crate::channels::whatsapp::WhatsappConfig;
 use crate::domain::SystemClock;
@@ -40,6 +40,7 @@ fn init_logging(format: LogFormat, level: &str) {
 
 pub(super) fn serve(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format, &args.log_level);
+    allocator::tune();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
