@@ -7,53 +7,101 @@ use serde_json::Value;
 
 use super::common::{body_value, text};
 use super::{Draft, Reading, Reason, ReasonCode, Request, Status};
-use crate::domain::enrichment::{ApiCredentials, GiveUp};
+use crate::domain::enrichment::{ApiCredentials, GiveUp, TOKEN_FIELD};
 use crate::domain::{Event, Platform};
 
 /// What a platform's API needs from the merchant, for the store form and the integrations
-/// reference (pt-BR).
+/// reference (pt-BR): one field or several (VTEX's account, app key and app token).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Credential {
+    pub fields: &'static [Field],
+}
+
+/// One value of a platform's credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The form field's and the stored value's name (`token` is `ApiCredentials::token`).
+    pub name: &'static str,
     /// The field's label.
     pub label: &'static str,
     /// Where the merchant finds it and what avisa calls with it.
     pub help: &'static str,
+    /// Shown masked, never in full, never put back in the form (a token, a key); otherwise
+    /// shown as saved (an account name, an address).
+    pub secret: bool,
+}
+
+impl Credential {
+    /// The fields `credentials` lacks (blank counts as missing).
+    pub fn missing(&self, credentials: &ApiCredentials) -> Vec<&'static Field> {
+        self.fields
+            .iter()
+            .filter(|f| credentials.get(f.name).is_none())
+            .collect()
+    }
 }
 
 /// The credential each platform whose thin notifications avisa fills in needs; `None`: avisa
 /// does not call that platform's API.
 pub fn credential(platform: Platform) -> Option<Credential> {
     Some(match platform {
-        Platform::Nuvemshop => Credential {
-            label: "Access token do aplicativo",
-            help: "o access_token que a Nuvemshop entrega ao instalar o seu aplicativo (escopo \
-                   de leitura de pedidos). Com ele o avisa busca cada pedido notificado: \
-                   GET /{store_id}/orders/{id}.",
-        },
-        Platform::Mercadopago => Credential {
-            label: "Access token de produção",
-            help: "Mercado Pago → Suas integrações → a aplicação → Credenciais de produção → \
-                   Access token (APP_USR-…). Com ele o avisa busca cada pagamento notificado: \
-                   GET /v1/payments/{id}.",
-        },
-        Platform::Asaas => Credential {
-            label: "Chave de API",
-            help: "Asaas → Integrações → Chave de API ($aact_…). Com ela o avisa busca o \
-                   cliente de cada cobrança (nome, e-mail, celular): GET /v3/customers/{id}.",
-        },
+        Platform::Nuvemshop => NUVEMSHOP,
+        Platform::Mercadopago => MERCADOPAGO,
+        Platform::Asaas => ASAAS,
         _ => return None,
     })
 }
+
+const NUVEMSHOP: Credential = Credential {
+    fields: &[Field {
+        name: TOKEN_FIELD,
+        label: "Access token do aplicativo",
+        help: "o access_token que a Nuvemshop entrega ao instalar o seu aplicativo (escopo de \
+               leitura de pedidos). Com ele o avisa busca cada pedido notificado: \
+               GET /{store_id}/orders/{id}.",
+        secret: true,
+    }],
+};
+
+const MERCADOPAGO: Credential = Credential {
+    fields: &[Field {
+        name: TOKEN_FIELD,
+        label: "Access token de produção",
+        help: "Mercado Pago → Suas integrações → a aplicação → Credenciais de produção → \
+               Access token (APP_USR-…). Com ele o avisa busca cada pagamento notificado: \
+               GET /v1/payments/{id}.",
+        secret: true,
+    }],
+};
+
+const ASAAS: Credential = Credential {
+    fields: &[Field {
+        name: TOKEN_FIELD,
+        label: "Chave de API",
+        help: "Asaas → Integrações → Chave de API ($aact_…). Com ela o avisa busca o cliente \
+               de cada cobrança (nome, e-mail, celular): GET /v3/customers/{id}.",
+        secret: true,
+    }],
+};
 
 /// What the integrations reference says about a platform's API (pt-BR): the credential avisa
 /// needs to fill in its thin notifications, or that they are thin and not filled in yet; `None`
 /// for a platform whose webhooks carry the buyer.
 pub fn api_note(platform: Platform) -> Option<String> {
     if let Some(c) = credential(platform) {
-        return Some(format!(
-            "{} (na página da loja, \"API da plataforma\"): {}",
-            c.label, c.help
-        ));
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|f| format!("{}: {}", f.label, f.help.trim_end_matches('.')))
+            .collect();
+        let note = match &fields[..] {
+            [one] => one.replacen(": ", " (na página da loja, \"API da plataforma\"): ", 1),
+            many => format!(
+                "na página da loja, \"API da plataforma\": {}",
+                many.join("; ")
+            ),
+        };
+        return Some(format!("{note}."));
     }
     THIN_NOT_FILLED.contains(&platform).then(|| {
         "as notificações trazem só o id do pedido ou da cobrança; o avisa ainda não busca \
@@ -171,7 +219,10 @@ pub fn call(
     base_override: Option<&str>,
 ) -> Option<(String, Vec<(String, String)>)> {
     let base = base_override.or(base(platform))?;
-    let token = credentials.token.trim();
+    if !credential(platform)?.missing(credentials).is_empty() {
+        return None;
+    }
+    let token = credentials.get(TOKEN_FIELD).unwrap_or_default();
     let auth = match platform {
         // Nuvemshop's header is `Authentication`, not `Authorization` (its API docs).
         Platform::Nuvemshop => ("Authentication", format!("bearer {token}")),

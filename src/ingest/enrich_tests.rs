@@ -134,9 +134,7 @@ fn enrich_refuses_ids_that_would_change_the_path() {
 
 #[test]
 fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
-    let creds = ApiCredentials {
-        token: " tok-123 ".into(),
-    };
+    let creds = ApiCredentials::token(" tok-123 ");
     let (url, headers) = call(Platform::Nuvemshop, "/1/orders/2", &creds, None).expect("call");
     assert_eq!(url, "https://api.nuvemshop.com.br/v1/1/orders/2");
     assert!(headers.contains(&("Authentication".into(), "bearer tok-123".into())));
@@ -253,5 +251,43 @@ fn enrich_give_ups_are_invalid_reasons_in_portuguese() {
     assert_eq!(
         ReasonCode::ApiNoAnswer.invalid_kind(),
         Some(super::InvalidKind::PlatformApi)
+    );
+}
+
+#[test]
+fn enrich_credentials_of_several_fields_are_complete_only_with_every_field() {
+    use super::enrich::{Credential, Field};
+    const TWO: Credential = Credential {
+        fields: &[
+            Field {
+                name: "account",
+                label: "Conta",
+                help: "",
+                secret: false,
+            },
+            Field {
+                name: "token",
+                label: "Token",
+                help: "",
+                secret: true,
+            },
+        ],
+    };
+    let mut creds = ApiCredentials::token("tok");
+    let missing: Vec<&str> = TWO.missing(&creds).iter().map(|f| f.name).collect();
+    assert_eq!(missing, ["account"]);
+    creds.set("account", "  ".into());
+    assert_eq!(TWO.missing(&creds).len(), 1, "blank is missing");
+    creds.set("account", "loja".into());
+    assert!(TWO.missing(&creds).is_empty());
+    // A one-token platform without its token makes no call.
+    assert_eq!(
+        call(
+            Platform::Asaas,
+            "/v3/customers/cus_1",
+            &ApiCredentials::default(),
+            None
+        ),
+        None
     );
 }

@@ -137,13 +137,8 @@ impl Rig {
             })
             .expect("store")
             .id;
-        db.set_api_credentials(
-            store,
-            Some(&ApiCredentials {
-                token: TOKEN.into(),
-            }),
-        )
-        .expect("credentials");
+        db.set_api_credentials(store, Some(&ApiCredentials::token(TOKEN)))
+            .expect("credentials");
         Rig {
             _dir: dir,
             path,
@@ -480,12 +475,7 @@ fn enrich_nothing_waits_without_credentials_and_a_removed_token_gives_up() {
     assert_eq!(rig.db.enrich_job(id).expect("read"), None);
 
     rig.db
-        .set_api_credentials(
-            rig.store,
-            Some(&ApiCredentials {
-                token: TOKEN.into(),
-            }),
-        )
+        .set_api_credentials(rig.store, Some(&ApiCredentials::token(TOKEN)))
         .expect("saved");
     let id = {
         rig.clock.advance(1);
