@@ -48,6 +48,7 @@ pub fn credential(platform: Platform) -> Option<Credential> {
         Platform::Nuvemshop => NUVEMSHOP,
         Platform::Mercadopago => MERCADOPAGO,
         Platform::Asaas => ASAAS,
+        Platform::Iugu => IUGU,
         _ => return None,
     })
 }
@@ -84,6 +85,17 @@ const ASAAS: Credential = Credential {
     }],
 };
 
+const IUGU: Credential = Credential {
+    fields: &[Field {
+        name: TOKEN_FIELD,
+        label: "Token de API (produção)",
+        help: "iugu → Configurações → Integração via API → Novo, tipo produção (o live_token; \
+               não o de teste). Com ele o avisa busca cada fatura notificada (pagador, \
+               telefone, boleto, PIX): GET /v1/invoices/{id}.",
+        secret: true,
+    }],
+};
+
 /// What the integrations reference says about a platform's API (pt-BR): the credential avisa
 /// needs to fill in its thin notifications, or that they are thin and not filled in yet; `None`
 /// for a platform whose webhooks carry the buyer.
@@ -113,9 +125,8 @@ pub fn api_note(platform: Platform) -> Option<String> {
 
 /// Platforms whose webhooks are thin (`SOURCES.md`, "Thin notifications") and whose API avisa
 /// does not call yet.
-const THIN_NOT_FILLED: [Platform; 7] = [
+const THIN_NOT_FILLED: [Platform; 6] = [
     Platform::Mercadolivre,
-    Platform::Iugu,
     Platform::Vtex,
     Platform::Tray,
     Platform::Efi,
@@ -129,6 +140,7 @@ fn base(platform: Platform) -> Option<&'static str> {
         Platform::Nuvemshop => "https://api.nuvemshop.com.br/v1",
         Platform::Mercadopago => "https://api.mercadopago.com",
         Platform::Asaas => "https://api.asaas.com",
+        Platform::Iugu => "https://api.iugu.com",
         _ => return None,
     })
 }
@@ -205,6 +217,21 @@ pub fn target(platform: Platform, req: &Request, reading: &Reading) -> Option<St
             let customer = path_id(customer)?;
             Some(format!("/v3/customers/{customer}"))
         }
+        Platform::Iugu => {
+            // Invoice triggers name the invoice; a subscription's id is not one. A trigger
+            // without a kind is worth a fetch only while the invoice may be a boleto or PIX
+            // waiting (the invoice's state gives the kind).
+            let name = event.platform_event.as_str();
+            let waiting = matches!(
+                (name, text(&body, "data.status").as_deref()),
+                ("invoice.created", _) | ("invoice.status_changed", Some("pending"))
+            );
+            if !name.starts_with("invoice.") || (event.kind.is_none() && !waiting) {
+                return None;
+            }
+            let invoice = path_id(event.order_id.clone())?;
+            Some(format!("/v1/invoices/{invoice}"))
+        }
         _ => None,
     }
 }
@@ -228,6 +255,8 @@ pub fn call(
         Platform::Nuvemshop => ("Authentication", format!("bearer {token}")),
         Platform::Mercadopago => ("Authorization", format!("Bearer {token}")),
         Platform::Asaas => ("access_token", token.to_owned()),
+        // iugu: HTTP Basic, the API token as the user and no password (its API docs).
+        Platform::Iugu => ("Authorization", format!("Basic {}", basic(token, ""))),
         _ => return None,
     };
     let headers = vec![
@@ -235,6 +264,12 @@ pub fn call(
         ("Accept".to_owned(), "application/json".to_owned()),
     ];
     Some((format!("{}{path}", base.trim_end_matches('/')), headers))
+}
+
+/// The `user:password` pair of HTTP Basic, base64.
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 /// The reason an event given up carries.
@@ -295,6 +330,14 @@ pub fn merge(platform: Platform, thin: &Event, resource: &[u8]) -> Result<Readin
                 ..Draft::default()
             };
             read_asaas_customer(&mut draft, &value);
+            draft
+        }
+        Platform::Iugu => {
+            let mut draft = Draft {
+                event: thin.clone(),
+                ..Draft::default()
+            };
+            super::iugu::read_invoice(&mut draft, &value)?;
             draft
         }
         _ => return Err(format!("avisa does not read {} resources", platform.id())),

@@ -27,8 +27,28 @@ pub(crate) fn stand_in(name: &str) -> (u16, Vec<u8>) {
     (status, serde_json::to_vec(&file["body"]).expect("body"))
 }
 
-/// Thin notifications as the platforms send them, with the path avisa fetches for each.
+/// A fixture of `tests/fixtures/`, as bytes.
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(path),
+    )
+    .expect("fixture")
+}
+
+/// A thin body's bytes: a form body is kept as a JSON string, a JSON body as itself.
+pub(crate) fn raw(body: &Value) -> Vec<u8> {
+    match body {
+        Value::String(form) => form.clone().into_bytes(),
+        json => json.to_string().into_bytes(),
+    }
+}
+
+/// Thin notifications as the platforms send them (a form body as a string), with the path avisa
+/// fetches for each.
 pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
+    let form = |path: &str| Value::String(String::from_utf8(fixture(path)).expect("UTF-8"));
     vec![
         (
             Platform::Nuvemshop,
@@ -54,11 +74,16 @@ pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
             .expect("JSON"),
             "/v3/customers/cus_000007259639",
         ),
+        (
+            Platform::Iugu,
+            form("iugu/invoice.created-pending-subscription-real.form"),
+            "/v1/invoices/D504EEBD8D77470EA8172DF9E83B21E1",
+        ),
     ]
 }
 
 fn read(platform: Platform, body: &Value) -> (Vec<u8>, super::Reading) {
-    let raw = body.to_string().into_bytes();
+    let raw = raw(body);
     let reading = recognise(platform, &Request::new(&raw, &[], "")).remove(0);
     (raw, reading)
 }
@@ -102,6 +127,17 @@ fn enrich_leaves_alone_what_needs_no_fetch() {
         (
             Platform::Asaas,
             json!({"event": "PAYMENT_UPDATED", "payment": {"id": "pay_1", "customer": "cus_1"}}),
+        ),
+        // A subscription's id is not an invoice; an authorised invoice says nothing to remind.
+        (
+            Platform::Iugu,
+            Value::String("event=subscription.activated&data[id]=ABC".into()),
+        ),
+        (
+            Platform::Iugu,
+            Value::String(
+                "event=invoice.status_changed&data[id]=ABC&data[status]=authorized".into(),
+            ),
         ),
         // A platform whose API avisa does not call.
         (
@@ -150,6 +186,10 @@ fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
     .expect("call");
     assert_eq!(url, "http://127.0.0.1:9/v3/customers/cus_1");
     assert!(headers.contains(&("access_token".into(), "tok-123".into())));
+    let (url, headers) = call(Platform::Iugu, "/v1/invoices/AB12", &creds, None).expect("c");
+    assert_eq!(url, "https://api.iugu.com/v1/invoices/AB12");
+    // base64("tok-123:")
+    assert!(headers.contains(&("Authorization".into(), "Basic dG9rLTEyMzo=".into())));
     assert_eq!(call(Platform::Hotmart, "/x", &creds, None), None);
 }
 
@@ -159,6 +199,7 @@ fn enrich_merges_each_documented_answer_into_the_event() {
         (Platform::Nuvemshop, "nuvemshop-order"),
         (Platform::Mercadopago, "mercadopago-payment"),
         (Platform::Asaas, "asaas-customer"),
+        (Platform::Iugu, "iugu-invoice"),
     ];
     let thin = thin_bodies();
     for (platform, stand_in_name) in cases {
@@ -289,5 +330,65 @@ fn enrich_credentials_of_several_fields_are_complete_only_with_every_field() {
             None
         ),
         None
+    );
+}
+
+#[test]
+fn enrich_iugu_invoices_give_the_payer_the_boleto_and_the_pix() {
+    let (_, invoice) = stand_in("iugu-invoice");
+    // A paid PIX trigger keeps its kind; the invoice gives the phone.
+    let paid = Value::String(
+        String::from_utf8(fixture("iugu/invoice.status_changed-paid-pix-real.form"))
+            .expect("UTF-8"),
+    );
+    let (raw, reading) = read(Platform::Iugu, &paid);
+    assert_eq!(
+        reading.reason.as_ref().map(|r| r.code),
+        Some(ReasonCode::NoPhone)
+    );
+    assert_eq!(
+        target(Platform::Iugu, &Request::new(&raw, &[], ""), &reading).as_deref(),
+        Some("/v1/invoices/899E76B431864AAB854977026372A704")
+    );
+    let thin = reading.event.expect("event");
+    assert!(
+        merge(Platform::Iugu, &thin, &invoice).is_err(),
+        "another invoice"
+    );
+    let mut same: Value = serde_json::from_slice(&invoice).expect("JSON");
+    same["id"] = json!("899e76b431864aab854977026372a704");
+    same["status"] = json!("paid");
+    let merged = merge(
+        Platform::Iugu,
+        &thin,
+        &serde_json::to_vec(&same).expect("JSON"),
+    )
+    .expect("merged");
+    let event = merged.event.expect("event");
+    assert_eq!(event.kind, Some(EventKind::OrderPaid));
+    assert_eq!(
+        event.payment.method,
+        Some(crate::domain::PaymentMethod::Pix)
+    );
+    assert_eq!(merged.status, Status::Ok);
+    // A pending invoice payable only by PIX is a PIX to remind of.
+    let created =
+        Value::String("event=invoice.created&data[id]=D504EEBD8D77470EA8172DF9E83B21E1".into());
+    let (_, reading) = read(Platform::Iugu, &created);
+    let mut pix_only: Value = serde_json::from_slice(&invoice).expect("JSON");
+    pix_only["bank_slip"] = Value::Null;
+    pix_only["payable_with"] = json!("pix");
+    let merged = merge(
+        Platform::Iugu,
+        reading.event.as_ref().expect("event"),
+        &serde_json::to_vec(&pix_only).expect("JSON"),
+    )
+    .expect("merged");
+    let event = merged.event.expect("event");
+    assert_eq!(event.kind, Some(EventKind::PixGenerated));
+    assert!(event.payment.pix_code.is_some());
+    assert_eq!(
+        merge(Platform::Iugu, &thin, br#"{"errors":"Unauthorized"}"#).map(|_| ()),
+        Err("the answer is not an iugu invoice".into())
     );
 }

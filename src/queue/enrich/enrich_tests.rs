@@ -13,7 +13,7 @@ use super::{ApiBase, Enricher, Pass};
 use crate::db::{Db, DbOptions, Delivery, EventRecord, MessageFilter, RawDelivery};
 use crate::domain::enrichment::{ApiCredentials, LEASE_S, RETRY_SCHEDULE_S};
 use crate::domain::{Clock, EventId, EventKind, ManualClock, NewStore, Platform, StoreId};
-use crate::ingest::enrich_tests::{stand_in, thin_bodies};
+use crate::ingest::enrich_tests::{raw, stand_in, thin_bodies};
 use crate::ingest::{ReasonCode, Request, Status, recognise};
 use crate::net::{Client, Policy, Targets};
 
@@ -155,9 +155,8 @@ impl Rig {
             .into_iter()
             .find(|(p, ..)| *p == self.platform)
             .expect("a thin body")
-            .1
-            .to_string()
-            .into_bytes();
+            .1;
+        let body = raw(&body);
         let readings = recognise(self.platform, &Request::new(&body, &[], ""));
         let recorded = self
             .db
@@ -215,11 +214,17 @@ fn file_of(platform: Platform) -> &'static str {
     match platform {
         Platform::Nuvemshop => "nuvemshop-order",
         Platform::Mercadopago => "mercadopago-payment",
+        Platform::Iugu => "iugu-invoice",
         _ => "asaas-customer",
     }
 }
 
-const PLATFORMS: [Platform; 3] = [Platform::Nuvemshop, Platform::Mercadopago, Platform::Asaas];
+const PLATFORMS: [Platform; 4] = [
+    Platform::Nuvemshop,
+    Platform::Mercadopago,
+    Platform::Asaas,
+    Platform::Iugu,
+];
 
 #[test]
 fn enrich_a_thin_event_waits_then_is_filled_in_and_planned() {
@@ -262,7 +267,12 @@ fn enrich_a_thin_event_waits_then_is_filled_in_and_planned() {
         assert!(rig.messages(id) > 0, "{platform:?}: planned");
         assert_eq!(rig.db.enrich_job(id).expect("read"), None);
         let head = api.heads().remove(0).to_lowercase();
-        assert!(head.contains(&TOKEN.to_lowercase()), "{platform:?}: {head}");
+        let sent = match platform {
+            // HTTP Basic: base64 of "token:".
+            Platform::Iugu => "qvbqx1vtui1zdgfuzc1pbi10b2tlbi0wmdaxog==".to_owned(),
+            _ => TOKEN.to_lowercase(),
+        };
+        assert!(head.contains(&sent), "{platform:?}: {head}");
     }
 }
 
@@ -519,4 +529,53 @@ fn enrich_nothing_waits_without_credentials_and_a_removed_token_gives_up() {
         ReasonCode::ApiNoCredentials
     );
     assert!(api.heads().is_empty());
+}
+
+/// The platforms added with several-field credentials and form webhooks: each ends as the
+/// judgement says on a 404, a malformed answer and a platform that is down.
+const MORE: [Platform; 1] = [Platform::Iugu];
+
+#[test]
+fn enrich_not_found_malformed_and_down_end_as_judged_for_each_platform() {
+    for platform in MORE {
+        let rig = Rig::new(platform);
+        let id = rig.receive_thin();
+        let api = StandIn::start(Mode::Up {
+            path: "/elsewhere".into(),
+            file: file_of(platform),
+        });
+        let client = || stand_in_client(Duration::from_secs(5));
+        let pass = rig
+            .enricher(client(), ApiBase::StandIn(api.base()))
+            .run_once()
+            .expect("pass");
+        assert_eq!(pass.given_up, 1, "{platform:?}: 404");
+        let reason = rig.event(id).reason.expect("reason");
+        assert_eq!(reason.code, ReasonCode::ApiNotFound, "{platform:?}");
+        assert_eq!(reason.detail, "a plataforma não encontrou o pedido");
+
+        let rig = Rig::new(platform);
+        let id = rig.receive_thin();
+        api.set(Mode::Malformed);
+        let enricher = rig.enricher(client(), ApiBase::StandIn(api.base()));
+        assert_eq!(next_pass(&rig, &enricher, id).retried, 1, "{platform:?}");
+        let job = rig.db.enrich_job(id).expect("read").expect("job");
+        assert!(job.attempts[0].note.starts_with("resposta ilegível"));
+
+        let rig = Rig::new(platform);
+        let id = rig.receive_thin();
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let base = ApiBase::StandIn(format!("http://{STAND_IN_HOST}:{port}"));
+        let enricher = rig.enricher(client(), base);
+        for _ in RETRY_SCHEDULE_S {
+            assert_eq!(next_pass(&rig, &enricher, id).retried, 1, "{platform:?}");
+        }
+        assert_eq!(next_pass(&rig, &enricher, id).given_up, 1);
+        let reason = rig.event(id).reason.expect("reason");
+        assert_eq!(reason.code, ReasonCode::ApiNoAnswer, "{platform:?}");
+        assert_eq!(rig.messages(id), 0);
+    }
 }
