@@ -49,6 +49,7 @@ pub fn credential(platform: Platform) -> Option<Credential> {
         Platform::Mercadopago => MERCADOPAGO,
         Platform::Asaas => ASAAS,
         Platform::Iugu => IUGU,
+        Platform::Vtex => VTEX,
         _ => return None,
     })
 }
@@ -96,6 +97,66 @@ const IUGU: Credential = Credential {
     }],
 };
 
+const VTEX: Credential = Credential {
+    fields: &[
+        Field {
+            name: "account",
+            label: "Nome da conta VTEX",
+            help: "o accountName da loja, como em https://{conta}.myvtex.com (só o nome, por \
+                   exemplo minhaloja).",
+            secret: false,
+        },
+        Field {
+            name: "app_key",
+            label: "App key",
+            help: "VTEX Admin → Configurações da conta → Chaves de aplicação → Gerar chave \
+                   (vtexappkey-…). A chave precisa de um perfil de acesso com o recurso \
+                   \"View order\" do OMS ou \"Orders Full Access\" (por exemplo o perfil \
+                   \"OMS - Full access\"); sem ele a VTEX responde 403 e o evento fica inválido \
+                   com \"token da API inválido\". Se o perfil não dá acesso aos dados do \
+                   cliente, a VTEX devolve o e-mail e o telefone mascarados e o evento fica \
+                   sem telefone válido.",
+            secret: false,
+        },
+        Field {
+            name: TOKEN_FIELD,
+            label: "App token",
+            help: "o token mostrado uma única vez ao gerar a chave. Com a chave e o token o \
+                   avisa busca cada pedido notificado (cliente, telefone, pagamento, boleto, \
+                   rastreio): GET /api/oms/pvt/orders/{orderId}.",
+            secret: true,
+        },
+    ],
+};
+
+/// A form value as avisa keeps it, or why it cannot be used (pt-BR): a VTEX account is the bare
+/// account name (a pasted store address is cut down to it), since it becomes a host name.
+pub fn normalize(platform: Platform, field: &str, value: &str) -> Result<String, String> {
+    let value = value.trim();
+    match (platform, field) {
+        (Platform::Vtex, "account") => vtex_account(value)
+            .ok_or_else(|| format!("\"{value}\" não é um nome de conta VTEX (ex.: minhaloja)")),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+/// `minhaloja`, `https://minhaloja.myvtex.com/` or `minhaloja.vtexcommercestable.com.br`:
+/// the account name, lowercase letters, digits and hyphens.
+fn vtex_account(value: &str) -> Option<String> {
+    let host = value
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let account = host.split(['.', '/']).next()?.to_ascii_lowercase();
+    let valid = !account.is_empty()
+        && account.len() <= 63
+        && !account.starts_with('-')
+        && account
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    valid.then_some(account)
+}
+
 /// What the integrations reference says about a platform's API (pt-BR): the credential avisa
 /// needs to fill in its thin notifications, or that they are thin and not filled in yet; `None`
 /// for a platform whose webhooks carry the buyer.
@@ -125,24 +186,31 @@ pub fn api_note(platform: Platform) -> Option<String> {
 
 /// Platforms whose webhooks are thin (`SOURCES.md`, "Thin notifications") and whose API avisa
 /// does not call yet.
-const THIN_NOT_FILLED: [Platform; 6] = [
+const THIN_NOT_FILLED: [Platform; 5] = [
     Platform::Mercadolivre,
-    Platform::Vtex,
     Platform::Tray,
     Platform::Efi,
     Platform::Vindi,
     Platform::Pagbank,
 ];
 
-/// Where each platform's API lives (production).
-fn base(platform: Platform) -> Option<&'static str> {
-    Some(match platform {
-        Platform::Nuvemshop => "https://api.nuvemshop.com.br/v1",
-        Platform::Mercadopago => "https://api.mercadopago.com",
-        Platform::Asaas => "https://api.asaas.com",
-        Platform::Iugu => "https://api.iugu.com",
-        _ => return None,
-    })
+/// Where each platform's API lives (production): fixed, or the store's own address built from
+/// its credentials (VTEX's account).
+fn base(platform: Platform, credentials: &ApiCredentials) -> Option<String> {
+    if platform == Platform::Vtex {
+        let account = vtex_account(credentials.get("account")?)?;
+        return Some(format!("https://{account}.vtexcommercestable.com.br"));
+    }
+    Some(
+        match platform {
+            Platform::Nuvemshop => "https://api.nuvemshop.com.br/v1",
+            Platform::Mercadopago => "https://api.mercadopago.com",
+            Platform::Asaas => "https://api.asaas.com",
+            Platform::Iugu => "https://api.iugu.com",
+            _ => return None,
+        }
+        .to_owned(),
+    )
 }
 
 /// Nuvemshop's order notifications worth a fetch: the ones with a kind, and order/created,
@@ -232,6 +300,15 @@ pub fn target(platform: Platform, req: &Request, reading: &Reading) -> Option<St
             let invoice = path_id(event.order_id.clone())?;
             Some(format!("/v1/invoices/{invoice}"))
         }
+        Platform::Vtex => {
+            // A state with a kind needs the buyer; payment-pending may be a boleto or PIX
+            // waiting (the order's payment gives the kind). The others say nothing to a buyer.
+            if event.kind.is_none() && event.platform_event != "payment-pending" {
+                return None;
+            }
+            let order = path_id(event.order_id.clone())?;
+            Some(format!("/api/oms/pvt/orders/{order}"))
+        }
         _ => None,
     }
 }
@@ -245,10 +322,13 @@ pub fn call(
     credentials: &ApiCredentials,
     base_override: Option<&str>,
 ) -> Option<(String, Vec<(String, String)>)> {
-    let base = base_override.or(base(platform))?;
     if !credential(platform)?.missing(credentials).is_empty() {
         return None;
     }
+    let base = match base_override {
+        Some(stand_in) => stand_in.to_owned(),
+        None => base(platform, credentials)?,
+    };
     let token = credentials.get(TOKEN_FIELD).unwrap_or_default();
     let auth = match platform {
         // Nuvemshop's header is `Authentication`, not `Authorization` (its API docs).
@@ -257,12 +337,17 @@ pub fn call(
         Platform::Asaas => ("access_token", token.to_owned()),
         // iugu: HTTP Basic, the API token as the user and no password (its API docs).
         Platform::Iugu => ("Authorization", format!("Basic {}", basic(token, ""))),
+        Platform::Vtex => ("X-VTEX-API-AppToken", token.to_owned()),
         _ => return None,
     };
-    let headers = vec![
+    let mut headers = vec![
         (auth.0.to_owned(), auth.1),
         ("Accept".to_owned(), "application/json".to_owned()),
     ];
+    if platform == Platform::Vtex {
+        let key = credentials.get("app_key").unwrap_or_default().to_owned();
+        headers.push(("X-VTEX-API-AppKey".to_owned(), key));
+    }
     Some((format!("{}{path}", base.trim_end_matches('/')), headers))
 }
 
@@ -338,6 +423,14 @@ pub fn merge(platform: Platform, thin: &Event, resource: &[u8]) -> Result<Readin
                 ..Draft::default()
             };
             super::iugu::read_invoice(&mut draft, &value)?;
+            draft
+        }
+        Platform::Vtex => {
+            let mut draft = Draft {
+                event: thin.clone(),
+                ..Draft::default()
+            };
+            super::vtex::read_order(&mut draft, &value)?;
             draft
         }
         _ => return Err(format!("avisa does not read {} resources", platform.id())),

@@ -79,6 +79,13 @@ pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
             form("iugu/invoice.created-pending-subscription-real.form"),
             "/v1/invoices/D504EEBD8D77470EA8172DF9E83B21E1",
         ),
+        (
+            Platform::Vtex,
+            json!({"Domain": "Marketplace", "OrderId": "v40484048naf-01",
+                   "State": "payment-pending", "LastChange": "2026-12-07T12:10:00.0000000Z",
+                   "Origin": {"Account": "minhaloja", "Key": "vtexappkey-minhaloja-ABC"}}),
+            "/api/oms/pvt/orders/v40484048naf-01",
+        ),
     ]
 }
 
@@ -139,6 +146,11 @@ fn enrich_leaves_alone_what_needs_no_fetch() {
                 "event=invoice.status_changed&data[id]=ABC&data[status]=authorized".into(),
             ),
         ),
+        // A VTEX state that says nothing to a buyer.
+        (
+            Platform::Vtex,
+            json!({"OrderId": "v1-01", "State": "ready-for-handling"}),
+        ),
         // A platform whose API avisa does not call.
         (
             Platform::Hotmart,
@@ -191,6 +203,33 @@ fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
     // base64("tok-123:")
     assert!(headers.contains(&("Authorization".into(), "Basic dG9rLTEyMzo=".into())));
     assert_eq!(call(Platform::Hotmart, "/x", &creds, None), None);
+    // VTEX: the store's own host from its account, the key and the token in their headers.
+    let mut vtex = creds.clone();
+    assert_eq!(
+        call(Platform::Vtex, "/api/oms/pvt/orders/1", &vtex, None),
+        None
+    );
+    vtex.set("account", "minhaloja".into());
+    vtex.set("app_key", "vtexappkey-minhaloja-ABC".into());
+    let (url, headers) = call(Platform::Vtex, "/api/oms/pvt/orders/v1-01", &vtex, None).expect("c");
+    assert_eq!(
+        url,
+        "https://minhaloja.vtexcommercestable.com.br/api/oms/pvt/orders/v1-01"
+    );
+    assert!(headers.contains(&(
+        "X-VTEX-API-AppKey".into(),
+        "vtexappkey-minhaloja-ABC".into()
+    )));
+    assert!(headers.contains(&("X-VTEX-API-AppToken".into(), "tok-123".into())));
+    // An account that is not a host label makes no call.
+    vtex.set("account", "evil.com/x?".into());
+    assert_eq!(
+        call(Platform::Vtex, "/x", &vtex, None).map(|(url, _)| url),
+        Some("https://evil.vtexcommercestable.com.br/x".into()),
+        "cut down to its first label"
+    );
+    vtex.set("account", "a b".into());
+    assert_eq!(call(Platform::Vtex, "/x", &vtex, None), None);
 }
 
 #[test]
@@ -200,6 +239,7 @@ fn enrich_merges_each_documented_answer_into_the_event() {
         (Platform::Mercadopago, "mercadopago-payment"),
         (Platform::Asaas, "asaas-customer"),
         (Platform::Iugu, "iugu-invoice"),
+        (Platform::Vtex, "vtex-order"),
     ];
     let thin = thin_bodies();
     for (platform, stand_in_name) in cases {
@@ -391,4 +431,77 @@ fn enrich_iugu_invoices_give_the_payer_the_boleto_and_the_pix() {
         merge(Platform::Iugu, &thin, br#"{"errors":"Unauthorized"}"#).map(|_| ()),
         Err("the answer is not an iugu invoice".into())
     );
+}
+
+#[test]
+fn enrich_a_vtex_account_is_kept_as_its_bare_name() {
+    use super::enrich::normalize;
+    for typed in [
+        "minhaloja",
+        " MinhaLoja ",
+        "https://minhaloja.myvtex.com/",
+        "minhaloja.vtexcommercestable.com.br",
+    ] {
+        assert_eq!(
+            normalize(Platform::Vtex, "account", typed).as_deref(),
+            Ok("minhaloja"),
+            "{typed}"
+        );
+    }
+    for bad in ["", "-x", "minha loja", "loja_1"] {
+        assert!(normalize(Platform::Vtex, "account", bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        normalize(Platform::Vtex, "token", " t ").as_deref(),
+        Ok("t")
+    );
+}
+
+#[test]
+fn enrich_vtex_orders_give_the_buyer_the_payment_and_the_tracking() {
+    let (_, order) = stand_in("vtex-order");
+    let mut invoiced: Value = serde_json::from_slice(&order).expect("JSON");
+    invoiced["status"] = json!("invoiced");
+    invoiced["paymentData"]["transactions"][0]["payments"][0]["group"] = json!("creditCard");
+    invoiced["packageAttachment"]["packages"] = json!([{
+        "courier": "PAC Correios", "trackingNumber": "TRK-48960684",
+        "trackingUrl": "https://tracking.fastdelivery.com/track/146/TRK-48960684-01/24382"
+    }]);
+    let hook = json!({"OrderId": "v40484048naf-01", "State": "invoiced"});
+    let (_, reading) = read(Platform::Vtex, &hook);
+    let thin = reading.event.expect("event");
+    let merged = merge(
+        Platform::Vtex,
+        &thin,
+        &serde_json::to_vec(&invoiced).expect("JSON"),
+    )
+    .expect("merged");
+    assert_eq!(merged.status, Status::Ok, "{:?}", merged.reason);
+    let event = merged.event.expect("event");
+    assert_eq!(event.kind, Some(EventKind::OrderShipped));
+    assert_eq!(
+        event.shipping.tracking_code.as_deref(),
+        Some("TRK-48960684")
+    );
+    assert_eq!(
+        event.payment.method,
+        Some(crate::domain::PaymentMethod::CreditCard)
+    );
+    assert_eq!(event.payment.boleto_url, None, "a card has no boleto");
+    // Another order, a masked phone.
+    let other = json!({"OrderId": "v1-01", "State": "invoiced"});
+    let (_, reading) = read(Platform::Vtex, &other);
+    assert!(merge(Platform::Vtex, reading.event.as_ref().expect("e"), &order).is_err());
+    let mut masked: Value = serde_json::from_slice(&order).expect("JSON");
+    masked["clientProfileData"]["phone"] = json!("+55119*****321");
+    masked["clientProfileData"]["email"] = json!("0f1e2d@ct.vtex.com.br");
+    let merged = merge(
+        Platform::Vtex,
+        &thin,
+        &serde_json::to_vec(&masked).expect("JSON"),
+    )
+    .expect("merged");
+    assert_eq!(merged.status, Status::Invalid);
+    assert_eq!(merged.reason.map(|r| r.code), Some(ReasonCode::BadPhone));
+    assert_eq!(merged.event.expect("e").customer.email, None);
 }

@@ -82,7 +82,9 @@ pub async fn save_api_credentials(
                     field.label
                 )));
             }
-            credentials.set(field.name, typed.to_owned());
+            let value = crate::ingest::enrich::normalize(store.platform, field.name, typed)
+                .map_err(ApiError::Validation)?;
+            credentials.set(field.name, value);
         }
         let missing = credential.missing(&credentials);
         if credentials == saved {

@@ -137,7 +137,7 @@ impl Rig {
             })
             .expect("store")
             .id;
-        db.set_api_credentials(store, Some(&ApiCredentials::token(TOKEN)))
+        db.set_api_credentials(store, Some(&credentials(platform)))
             .expect("credentials");
         Rig {
             _dir: dir,
@@ -201,6 +201,16 @@ impl Rig {
     }
 }
 
+/// Every field the platform needs, the token being `TOKEN`.
+fn credentials(platform: Platform) -> ApiCredentials {
+    let mut creds = ApiCredentials::token(TOKEN);
+    if platform == Platform::Vtex {
+        creds.set("account", "minhaloja".into());
+        creds.set("app_key", "vtexappkey-minhaloja-ABC".into());
+    }
+    creds
+}
+
 fn path_of(platform: Platform) -> String {
     thin_bodies()
         .into_iter()
@@ -215,15 +225,17 @@ fn file_of(platform: Platform) -> &'static str {
         Platform::Nuvemshop => "nuvemshop-order",
         Platform::Mercadopago => "mercadopago-payment",
         Platform::Iugu => "iugu-invoice",
+        Platform::Vtex => "vtex-order",
         _ => "asaas-customer",
     }
 }
 
-const PLATFORMS: [Platform; 4] = [
+const PLATFORMS: [Platform; 5] = [
     Platform::Nuvemshop,
     Platform::Mercadopago,
     Platform::Asaas,
     Platform::Iugu,
+    Platform::Vtex,
 ];
 
 #[test]
@@ -533,7 +545,7 @@ fn enrich_nothing_waits_without_credentials_and_a_removed_token_gives_up() {
 
 /// The platforms added with several-field credentials and form webhooks: each ends as the
 /// judgement says on a 404, a malformed answer and a platform that is down.
-const MORE: [Platform; 1] = [Platform::Iugu];
+const MORE: [Platform; 2] = [Platform::Iugu, Platform::Vtex];
 
 #[test]
 fn enrich_not_found_malformed_and_down_end_as_judged_for_each_platform() {
