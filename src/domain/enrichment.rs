@@ -139,6 +139,9 @@ pub enum Answer {
 pub enum GiveUp {
     /// 401/403: the token is wrong, expired or lacks the scope.
     TokenInvalid,
+    /// 401 from a platform whose tokens expire on their own (Tray's, after 3 hours): avisa does
+    /// not renew them.
+    TokenExpired,
     /// 404/410: the platform does not know the resource.
     NotFound,
     /// Timeouts, 5xx, 429 until the schedule ran out, or a call that cannot be made.
@@ -154,6 +157,7 @@ impl GiveUp {
     pub fn detail(self) -> &'static str {
         match self {
             GiveUp::TokenInvalid => "token da API inválido",
+            GiveUp::TokenExpired => "token da API expirado: gere um novo",
             GiveUp::NotFound => "a plataforma não encontrou o pedido",
             GiveUp::NoAnswer => "a plataforma não respondeu",
             GiveUp::Unreadable => "a plataforma respondeu algo que não é o pedido",

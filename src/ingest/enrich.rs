@@ -50,6 +50,7 @@ pub fn credential(platform: Platform) -> Option<Credential> {
         Platform::Asaas => ASAAS,
         Platform::Iugu => IUGU,
         Platform::Vtex => VTEX,
+        Platform::Tray => TRAY,
         _ => return None,
     })
 }
@@ -129,6 +130,28 @@ const VTEX: Credential = Credential {
     ],
 };
 
+const TRAY: Credential = Credential {
+    fields: &[
+        Field {
+            name: "api_address",
+            label: "Endereço da API (api_address)",
+            help: "o endereço que a Tray devolve ao autorizar o aplicativo, como \
+                   https://www.minhaloja.com.br/web_api.",
+            secret: false,
+        },
+        Field {
+            name: TOKEN_FIELD,
+            label: "Access token",
+            help: "o access_token da Tray (POST {api_address}/auth). Com ele o avisa busca \
+                   cada pedido notificado: GET /orders/{id}/complete. A Tray expira o \
+                   access_token 3 horas depois de gerado e o avisa não o renova: quando \
+                   expira, os eventos ficam inválidos com \"token da API expirado: gere um \
+                   novo\"; gere outro e salve-o aqui.",
+            secret: true,
+        },
+    ],
+};
+
 /// A form value as avisa keeps it, or why it cannot be used (pt-BR): a VTEX account is the bare
 /// account name (a pasted store address is cut down to it), since it becomes a host name.
 pub fn normalize(platform: Platform, field: &str, value: &str) -> Result<String, String> {
@@ -136,6 +159,12 @@ pub fn normalize(platform: Platform, field: &str, value: &str) -> Result<String,
     match (platform, field) {
         (Platform::Vtex, "account") => vtex_account(value)
             .ok_or_else(|| format!("\"{value}\" não é um nome de conta VTEX (ex.: minhaloja)")),
+        (Platform::Tray, "api_address") => api_address(value).ok_or_else(|| {
+            format!(
+                "\"{value}\" não é um endereço de API da Tray \
+                 (ex.: https://www.minhaloja.com.br/web_api)"
+            )
+        }),
         _ => Ok(value.to_owned()),
     }
 }
@@ -155,6 +184,18 @@ fn vtex_account(value: &str) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     valid.then_some(account)
+}
+
+/// An `https://` address with a host and no query or fragment, without its trailing `/`.
+fn api_address(value: &str) -> Option<String> {
+    let url = url::Url::parse(value.trim()).ok()?;
+    let plain = url.scheme() == "https"
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    plain.then(|| url.as_str().trim_end_matches('/').to_owned())
 }
 
 /// What the integrations reference says about a platform's API (pt-BR): the credential avisa
@@ -186,9 +227,8 @@ pub fn api_note(platform: Platform) -> Option<String> {
 
 /// Platforms whose webhooks are thin (`SOURCES.md`, "Thin notifications") and whose API avisa
 /// does not call yet.
-const THIN_NOT_FILLED: [Platform; 5] = [
+const THIN_NOT_FILLED: [Platform; 4] = [
     Platform::Mercadolivre,
-    Platform::Tray,
     Platform::Efi,
     Platform::Vindi,
     Platform::Pagbank,
@@ -200,6 +240,9 @@ fn base(platform: Platform, credentials: &ApiCredentials) -> Option<String> {
     if platform == Platform::Vtex {
         let account = vtex_account(credentials.get("account")?)?;
         return Some(format!("https://{account}.vtexcommercestable.com.br"));
+    }
+    if platform == Platform::Tray {
+        return api_address(credentials.get("api_address")?);
     }
     Some(
         match platform {
@@ -309,6 +352,14 @@ pub fn target(platform: Platform, req: &Request, reading: &Reading) -> Option<St
             let order = path_id(event.order_id.clone())?;
             Some(format!("/api/oms/pvt/orders/{order}"))
         }
+        Platform::Tray => {
+            // Only order notifications name an order; a deleted one has nothing to fetch.
+            if text(&body, "act").as_deref() == Some("delete") {
+                return None;
+            }
+            let order = path_id(event.order_id.clone())?;
+            Some(format!("/orders/{order}/complete"))
+        }
         _ => None,
     }
 }
@@ -330,25 +381,59 @@ pub fn call(
         None => base(platform, credentials)?,
     };
     let token = credentials.get(TOKEN_FIELD).unwrap_or_default();
+    let mut url = format!("{}{path}", base.trim_end_matches('/'));
     let auth = match platform {
         // Nuvemshop's header is `Authentication`, not `Authorization` (its API docs).
-        Platform::Nuvemshop => ("Authentication", format!("bearer {token}")),
-        Platform::Mercadopago => ("Authorization", format!("Bearer {token}")),
-        Platform::Asaas => ("access_token", token.to_owned()),
+        Platform::Nuvemshop => Some(("Authentication", format!("bearer {token}"))),
+        Platform::Mercadopago => Some(("Authorization", format!("Bearer {token}"))),
+        Platform::Asaas => Some(("access_token", token.to_owned())),
         // iugu: HTTP Basic, the API token as the user and no password (its API docs).
-        Platform::Iugu => ("Authorization", format!("Basic {}", basic(token, ""))),
-        Platform::Vtex => ("X-VTEX-API-AppToken", token.to_owned()),
+        Platform::Iugu => Some(("Authorization", format!("Basic {}", basic(token, "")))),
+        Platform::Vtex => Some(("X-VTEX-API-AppToken", token.to_owned())),
+        // Tray takes the token only in the query string (its API docs): the URL then holds a
+        // secret, so what the worker keeps of a failed call goes through `redact`.
+        Platform::Tray => {
+            let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+            url.push_str(&format!("?access_token={token}"));
+            None
+        }
         _ => return None,
     };
-    let mut headers = vec![
-        (auth.0.to_owned(), auth.1),
-        ("Accept".to_owned(), "application/json".to_owned()),
-    ];
+    let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
+    if let Some((name, value)) = auth {
+        headers.insert(0, (name.to_owned(), value));
+    }
     if platform == Platform::Vtex {
         let key = credentials.get("app_key").unwrap_or_default().to_owned();
         headers.push(("X-VTEX-API-AppKey".to_owned(), key));
     }
-    Some((format!("{}{path}", base.trim_end_matches('/')), headers))
+    Some((url, headers))
+}
+
+/// `text` without any secret of `credentials` (as typed or URL-encoded): what is kept of a
+/// failed call (an error may quote the URL, and Tray's URL carries the token).
+pub fn redact(platform: Platform, credentials: &ApiCredentials, text: &str) -> String {
+    let mut out = text.to_owned();
+    let secrets = credential(platform)
+        .map(|c| c.fields)
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| f.secret)
+        .filter_map(|f| credentials.get(f.name));
+    for secret in secrets {
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        out = out.replace(&encoded, "••••").replace(secret, "••••");
+    }
+    out
+}
+
+/// A refused token (401) of a platform whose tokens expire on their own (Tray's access token,
+/// 3 hours) is said as expired: avisa does not renew it, the merchant makes a new one.
+pub fn refused(platform: Platform, status: u16) -> GiveUp {
+    match (platform, status) {
+        (Platform::Tray, 401) => GiveUp::TokenExpired,
+        _ => GiveUp::TokenInvalid,
+    }
 }
 
 /// The `user:password` pair of HTTP Basic, base64.
@@ -362,6 +447,7 @@ pub fn give_up_reason(give_up: GiveUp) -> Reason {
     Reason {
         code: match give_up {
             GiveUp::TokenInvalid => ReasonCode::ApiTokenInvalid,
+            GiveUp::TokenExpired => ReasonCode::ApiTokenExpired,
             GiveUp::NotFound => ReasonCode::ApiNotFound,
             GiveUp::NoAnswer => ReasonCode::ApiNoAnswer,
             GiveUp::Unreadable => ReasonCode::ApiUnreadable,
@@ -417,20 +503,16 @@ pub fn merge(platform: Platform, thin: &Event, resource: &[u8]) -> Result<Readin
             read_asaas_customer(&mut draft, &value);
             draft
         }
-        Platform::Iugu => {
+        Platform::Iugu | Platform::Vtex | Platform::Tray => {
             let mut draft = Draft {
                 event: thin.clone(),
                 ..Draft::default()
             };
-            super::iugu::read_invoice(&mut draft, &value)?;
-            draft
-        }
-        Platform::Vtex => {
-            let mut draft = Draft {
-                event: thin.clone(),
-                ..Draft::default()
-            };
-            super::vtex::read_order(&mut draft, &value)?;
+            match platform {
+                Platform::Iugu => super::iugu::read_invoice(&mut draft, &value)?,
+                Platform::Vtex => super::vtex::read_order(&mut draft, &value)?,
+                _ => super::tray::read_order(&mut draft, &value)?,
+            }
             draft
         }
         _ => return Err(format!("avisa does not read {} resources", platform.id())),

@@ -86,6 +86,11 @@ pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
                    "Origin": {"Account": "minhaloja", "Key": "vtexappkey-minhaloja-ABC"}}),
             "/api/oms/pvt/orders/v40484048naf-01",
         ),
+        (
+            Platform::Tray,
+            form("tray/order-update-test.form"),
+            "/orders/4375797/complete",
+        ),
     ]
 }
 
@@ -150,6 +155,15 @@ fn enrich_leaves_alone_what_needs_no_fetch() {
         (
             Platform::Vtex,
             json!({"OrderId": "v1-01", "State": "ready-for-handling"}),
+        ),
+        // Tray: a deleted order, a product.
+        (
+            Platform::Tray,
+            Value::String("seller_id=1&scope_id=42&scope_name=order&act=delete".into()),
+        ),
+        (
+            Platform::Tray,
+            Value::String("seller_id=1&scope_id=42&scope_name=product&act=update".into()),
         ),
         // A platform whose API avisa does not call.
         (
@@ -230,6 +244,18 @@ fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
     );
     vtex.set("account", "a b".into());
     assert_eq!(call(Platform::Vtex, "/x", &vtex, None), None);
+    // Tray: the store's API address, the token (URL-encoded) in the query string only.
+    let mut tray = ApiCredentials::token("tok/+1");
+    tray.set("api_address", "https://www.minhaloja.com.br/web_api".into());
+    let (url, headers) = call(Platform::Tray, "/orders/7/complete", &tray, None).expect("c");
+    assert_eq!(
+        url,
+        "https://www.minhaloja.com.br/web_api/orders/7/complete?access_token=tok%2F%2B1"
+    );
+    assert_eq!(
+        headers,
+        [("Accept".to_owned(), "application/json".to_owned())]
+    );
 }
 
 #[test]
@@ -240,6 +266,7 @@ fn enrich_merges_each_documented_answer_into_the_event() {
         (Platform::Asaas, "asaas-customer"),
         (Platform::Iugu, "iugu-invoice"),
         (Platform::Vtex, "vtex-order"),
+        (Platform::Tray, "tray-order"),
     ];
     let thin = thin_bodies();
     for (platform, stand_in_name) in cases {
@@ -504,4 +531,108 @@ fn enrich_vtex_orders_give_the_buyer_the_payment_and_the_tracking() {
     assert_eq!(merged.status, Status::Invalid);
     assert_eq!(merged.reason.map(|r| r.code), Some(ReasonCode::BadPhone));
     assert_eq!(merged.event.expect("e").customer.email, None);
+}
+
+#[test]
+fn enrich_a_tray_api_address_is_an_https_address() {
+    use super::enrich::normalize;
+    assert_eq!(
+        normalize(
+            Platform::Tray,
+            "api_address",
+            " https://www.loja.com.br/web_api/ "
+        )
+        .as_deref(),
+        Ok("https://www.loja.com.br/web_api")
+    );
+    for bad in [
+        "http://www.loja.com.br/web_api",
+        "www.loja.com.br/web_api",
+        "https://www.loja.com.br/web_api?x=1",
+        "https://user:pw@www.loja.com.br/web_api",
+        "javascript:alert(1)",
+    ] {
+        assert!(
+            normalize(Platform::Tray, "api_address", bad).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn enrich_tray_orders_take_their_kind_from_the_status() {
+    let (_, order) = stand_in("tray-order");
+    let thin = &thin_bodies()
+        .into_iter()
+        .find(|(p, ..)| *p == Platform::Tray)
+        .expect("t")
+        .1;
+    let (_, reading) = read(Platform::Tray, thin);
+    let event = reading.event.expect("event");
+    let cases = [
+        ("AGUARDANDO PAGAMENTO", "Pix", Some(EventKind::PixGenerated)),
+        ("AGUARDANDO PAGAMENTO", "Cartão de Crédito", None),
+        ("A ENVIAR", "Boleto Bancário", Some(EventKind::OrderPaid)),
+        ("ENVIADO", "Pix", Some(EventKind::OrderShipped)),
+        ("CANCELADO", "Pix", Some(EventKind::OrderCanceled)),
+        ("FINALIZADO", "Pix", Some(EventKind::OrderCompleted)),
+        ("EM SEPARAÇÃO NA LOJA", "Pix", None),
+    ];
+    for (status, method, kind) in cases {
+        let mut answer: Value = serde_json::from_slice(&order).expect("JSON");
+        answer["Order"]["status"] = json!(status);
+        answer["Order"]["payment_method"] = json!(method);
+        let merged = merge(
+            Platform::Tray,
+            &event,
+            &serde_json::to_vec(&answer).expect("JSON"),
+        )
+        .expect("merged");
+        assert_eq!(merged.event.expect("e").kind, kind, "{status} {method}");
+    }
+    let mut other: Value = serde_json::from_slice(&order).expect("JSON");
+    other["Order"]["id"] = json!("1");
+    assert!(
+        merge(
+            Platform::Tray,
+            &event,
+            &serde_json::to_vec(&other).expect("JSON")
+        )
+        .is_err()
+    );
+    assert!(
+        merge(
+            Platform::Tray,
+            &event,
+            br#"{"code":401,"message":"Unauthorized"}"#
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn enrich_what_is_kept_of_a_failed_call_never_holds_a_secret() {
+    use super::enrich::redact;
+    let mut tray = ApiCredentials::token("tok/+1secret");
+    tray.set("api_address", "https://www.loja.com.br/web_api".into());
+    let error = "only https is allowed: http://www.loja.com.br/web_api/orders/7/complete\
+                 ?access_token=tok%2F%2B1secret (tok/+1secret)";
+    let kept = redact(Platform::Tray, &tray, error);
+    assert!(!kept.contains("secret"), "{kept}");
+    assert!(
+        kept.contains("www.loja.com.br"),
+        "the address is not a secret"
+    );
+    assert_eq!(
+        super::enrich::refused(Platform::Tray, 401),
+        GiveUp::TokenExpired
+    );
+    assert_eq!(
+        super::enrich::refused(Platform::Tray, 403),
+        GiveUp::TokenInvalid
+    );
+    assert_eq!(
+        give_up_reason(GiveUp::TokenExpired).detail,
+        "token da API expirado: gere um novo"
+    );
 }

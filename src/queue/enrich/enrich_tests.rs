@@ -59,7 +59,9 @@ impl StandIn {
                     head.push(byte[0]);
                 }
                 let head = String::from_utf8_lossy(&head).into_owned();
-                let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                // The path without its query (Tray's token rides in it).
+                let target = head.split(' ').nth(1).unwrap_or("/");
+                let path = target.split('?').next().unwrap_or("/").to_owned();
                 h.lock().expect("heads").push(head);
                 let mode = m.lock().expect("mode").clone();
                 let (status, body) = match mode {
@@ -208,6 +210,9 @@ fn credentials(platform: Platform) -> ApiCredentials {
         creds.set("account", "minhaloja".into());
         creds.set("app_key", "vtexappkey-minhaloja-ABC".into());
     }
+    if platform == Platform::Tray {
+        creds.set("api_address", "https://www.minhaloja.com.br/web_api".into());
+    }
     creds
 }
 
@@ -226,16 +231,18 @@ fn file_of(platform: Platform) -> &'static str {
         Platform::Mercadopago => "mercadopago-payment",
         Platform::Iugu => "iugu-invoice",
         Platform::Vtex => "vtex-order",
+        Platform::Tray => "tray-order",
         _ => "asaas-customer",
     }
 }
 
-const PLATFORMS: [Platform; 5] = [
+const PLATFORMS: [Platform; 6] = [
     Platform::Nuvemshop,
     Platform::Mercadopago,
     Platform::Asaas,
     Platform::Iugu,
     Platform::Vtex,
+    Platform::Tray,
 ];
 
 #[test]
@@ -305,8 +312,19 @@ fn enrich_a_refused_token_gives_up_at_once_as_invalid() {
         let event = rig.event(id);
         assert_eq!(event.status, Status::Invalid);
         let reason = event.reason.expect("reason");
-        assert_eq!(reason.code, ReasonCode::ApiTokenInvalid);
-        assert_eq!(reason.detail, "token da API inválido");
+        let expected = match platform {
+            // Tray's access token expires after 3 hours and avisa does not renew it.
+            Platform::Tray => (
+                ReasonCode::ApiTokenExpired,
+                "token da API expirado: gere um novo",
+            ),
+            _ => (ReasonCode::ApiTokenInvalid, "token da API inválido"),
+        };
+        assert_eq!(
+            (reason.code, reason.detail.as_str()),
+            expected,
+            "{platform:?}"
+        );
         assert_eq!(rig.messages(id), 0);
     }
 }
@@ -545,7 +563,7 @@ fn enrich_nothing_waits_without_credentials_and_a_removed_token_gives_up() {
 
 /// The platforms added with several-field credentials and form webhooks: each ends as the
 /// judgement says on a 404, a malformed answer and a platform that is down.
-const MORE: [Platform; 2] = [Platform::Iugu, Platform::Vtex];
+const MORE: [Platform; 3] = [Platform::Iugu, Platform::Vtex, Platform::Tray];
 
 #[test]
 fn enrich_not_found_malformed_and_down_end_as_judged_for_each_platform() {
@@ -590,4 +608,20 @@ fn enrich_not_found_malformed_and_down_end_as_judged_for_each_platform() {
         assert_eq!(reason.code, ReasonCode::ApiNoAnswer, "{platform:?}");
         assert_eq!(rig.messages(id), 0);
     }
+}
+
+#[test]
+fn enrich_a_tray_token_never_stays_in_what_is_kept_of_a_failed_call() {
+    let rig = Rig::new(Platform::Tray);
+    let id = rig.receive_thin();
+    // The production policy refuses http: the error quotes the URL, which holds the token.
+    let enricher = rig.enricher(
+        Client::new(Policy::platform_api()),
+        ApiBase::StandIn("http://www.minhaloja.com.br/web_api".into()),
+    );
+    assert_eq!(enricher.run_once().expect("pass").given_up, 1);
+    let record = rig.event(id);
+    let shown = format!("{:?} {:?}", record.reason, rig.db.enrich_job(id));
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert_eq!(record.reason.expect("reason").code, ReasonCode::ApiNoAnswer);
 }
