@@ -114,9 +114,9 @@ const VTEX: Credential = Credential {
                    (vtexappkey-…). A chave precisa de um perfil de acesso com o recurso \
                    \"View order\" do OMS ou \"Orders Full Access\" (por exemplo o perfil \
                    \"OMS - Full access\"); sem ele a VTEX responde 403 e o evento fica inválido \
-                   com \"token da API inválido\". Se o perfil não dá acesso aos dados do \
-                   cliente, a VTEX devolve o e-mail e o telefone mascarados e o evento fica \
-                   sem telefone válido.",
+                   com \"token da API inválido\". Se a VTEX devolver o telefone do cliente \
+                   mascarado (com asteriscos), o evento fica sem telefone válido: confira o \
+                   perfil da chave.",
             secret: false,
         },
         Field {
