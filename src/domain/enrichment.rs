@@ -4,34 +4,83 @@
 //! `ingest::enrich` builds the call and merges the resource, `db::enrichment` keeps the queue.
 //! Pure: no I/O, time passed in.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{EventId, StoreId};
 
-/// A store's credentials for its platform's API (the access token, API key …). Never shown back
-/// in full ([`ApiCredentials::masked`]) and never logged: `Debug` prints the mask.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A store's credentials for its platform's API (the access token, API key, VTEX's account and
+/// app key …). Which fields a platform needs is `ingest::enrich::credential`'s. Never shown back
+/// in full ([`mask`]) and never logged: `Debug` prints masks.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiCredentials {
+    /// The field named `token` (a one-field platform's only value). Records saved before
+    /// platforms had several fields hold only this.
     pub token: String,
+    /// Every other field by name (`account`, `app_key` …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl ApiCredentials {
-    /// What the console shows of the token: bullets and, for a long one, its last four
-    /// characters (enough to tell two tokens apart, not enough to use one).
-    pub fn masked(&self) -> String {
-        let chars: Vec<char> = self.token.chars().collect();
-        if chars.len() < 12 {
-            return "••••".to_owned();
+    /// Credentials of one token.
+    pub fn token(token: impl Into<String>) -> ApiCredentials {
+        ApiCredentials {
+            token: token.into(),
+            fields: BTreeMap::new(),
         }
-        let tail: String = chars[chars.len() - 4..].iter().collect();
-        format!("••••{tail}")
     }
+
+    /// A field's value, trimmed; `None` when absent or blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let value = match name {
+            TOKEN_FIELD => Some(self.token.as_str()),
+            _ => self.fields.get(name).map(String::as_str),
+        };
+        value.map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    /// Sets a field's value.
+    pub fn set(&mut self, name: &str, value: String) {
+        match name {
+            TOKEN_FIELD => self.token = value,
+            _ => {
+                self.fields.insert(name.to_owned(), value);
+            }
+        }
+    }
+
+    /// What the console shows of the token ([`mask`]).
+    pub fn masked(&self) -> String {
+        mask(&self.token)
+    }
+}
+
+/// The name of the field kept in [`ApiCredentials::token`].
+pub const TOKEN_FIELD: &str = "token";
+
+/// What the console shows of a secret: bullets and, for a long one, its last four characters
+/// (enough to tell two tokens apart, not enough to use one).
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.trim().chars().collect();
+    if chars.len() < 12 {
+        return "••••".to_owned();
+    }
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("••••{tail}")
 }
 
 impl std::fmt::Debug for ApiCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: BTreeMap<&str, String> = self
+            .fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), mask(value)))
+            .collect();
         f.debug_struct("ApiCredentials")
             .field("token", &self.masked())
+            .field("fields", &fields)
             .finish()
     }
 }
@@ -90,6 +139,9 @@ pub enum Answer {
 pub enum GiveUp {
     /// 401/403: the token is wrong, expired or lacks the scope.
     TokenInvalid,
+    /// 401 from a platform whose tokens expire on their own (Tray's, after 3 hours): avisa does
+    /// not renew them.
+    TokenExpired,
     /// 404/410: the platform does not know the resource.
     NotFound,
     /// Timeouts, 5xx, 429 until the schedule ran out, or a call that cannot be made.
@@ -105,6 +157,7 @@ impl GiveUp {
     pub fn detail(self) -> &'static str {
         match self {
             GiveUp::TokenInvalid => "token da API inválido",
+            GiveUp::TokenExpired => "token da API expirado: gere um novo",
             GiveUp::NotFound => "a plataforma não encontrou o pedido",
             GiveUp::NoAnswer => "a plataforma não respondeu",
             GiveUp::Unreadable => "a plataforma respondeu algo que não é o pedido",
@@ -165,15 +218,35 @@ mod enrichment_tests {
 
     #[test]
     fn the_token_is_never_shown_whole_nor_debug_printed() {
-        let creds = ApiCredentials {
-            token: "APP_USR-1234567890-abcd".into(),
-        };
+        let mut creds = ApiCredentials::token("APP_USR-1234567890-abcd");
         assert_eq!(creds.masked(), "••••abcd");
         assert!(!format!("{creds:?}").contains("1234567890"));
-        let short = ApiCredentials {
-            token: "abc123".into(),
-        };
-        assert_eq!(short.masked(), "••••");
+        creds.set("app_token", "TOKENSECRETVALUE-9999".into());
+        assert!(!format!("{creds:?}").contains("SECRETVALUE"));
+        assert_eq!(ApiCredentials::token("abc123").masked(), "••••");
+    }
+
+    #[test]
+    fn records_saved_with_one_token_still_read_and_fields_are_named() {
+        let old: ApiCredentials = serde_json::from_str(r#"{"token":"tok-1"}"#).expect("old");
+        assert_eq!(old, ApiCredentials::token("tok-1"));
+        assert_eq!(old.get("token"), Some("tok-1"));
+        assert_eq!(old.get("account"), None);
+        let mut creds = ApiCredentials::default();
+        creds.set("account", " minhaloja ".into());
+        creds.set("token", "t".into());
+        assert_eq!(
+            (creds.get("account"), creds.get("token")),
+            (Some("minhaloja"), Some("t"))
+        );
+        let again: ApiCredentials =
+            serde_json::from_slice(&serde_json::to_vec(&creds).expect("json")).expect("read");
+        assert_eq!(again, creds);
+        assert_eq!(
+            serde_json::to_string(&ApiCredentials::token("t")).expect("json"),
+            r#"{"token":"t"}"#,
+            "a one-token record is written as before"
+        );
     }
 
     #[test]

@@ -7,48 +7,207 @@ use serde_json::Value;
 
 use super::common::{at, body_value, list, text};
 use super::{Draft, Reading, Reason, ReasonCode, Request, Status};
-use crate::domain::enrichment::{ApiCredentials, GiveUp};
+use crate::domain::enrichment::{ApiCredentials, GiveUp, TOKEN_FIELD};
 use crate::domain::{Event, Platform};
 
 /// What a platform's API needs from the merchant, for the store form and the integrations
-/// reference (pt-BR).
+/// reference (pt-BR): one field or several (VTEX's account, app key and app token).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Credential {
+    pub fields: &'static [Field],
+}
+
+/// One value of a platform's credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The form field's and the stored value's name (`token` is `ApiCredentials::token`).
+    pub name: &'static str,
     /// The field's label.
     pub label: &'static str,
     /// Where the merchant finds it and what avisa calls with it.
     pub help: &'static str,
+    /// Shown masked, never in full, never put back in the form (a token, a key); otherwise
+    /// shown as saved (an account name, an address).
+    pub secret: bool,
+}
+
+impl Credential {
+    /// The fields `credentials` lacks (blank counts as missing).
+    pub fn missing(&self, credentials: &ApiCredentials) -> Vec<&'static Field> {
+        self.fields
+            .iter()
+            .filter(|f| credentials.get(f.name).is_none())
+            .collect()
+    }
 }
 
 /// The credential each platform whose thin notifications avisa fills in needs; `None`: avisa
 /// does not call that platform's API.
 pub fn credential(platform: Platform) -> Option<Credential> {
     Some(match platform {
-        Platform::Nuvemshop => Credential {
-            label: "Access token do aplicativo",
-            help: "o access_token que a Nuvemshop entrega ao instalar o seu aplicativo (escopo \
-                   de leitura de pedidos). Com ele o avisa busca cada pedido notificado: \
-                   GET /{store_id}/orders/{id}.",
-        },
-        Platform::Mercadopago => Credential {
-            label: "Access token de produção",
-            help: "Mercado Pago → Suas integrações → a aplicação → Credenciais de produção → \
-                   Access token (APP_USR-…). Com ele o avisa busca cada pagamento notificado: \
-                   GET /v1/payments/{id}.",
-        },
-        Platform::Asaas => Credential {
-            label: "Chave de API",
-            help: "Asaas → Integrações → Chave de API ($aact_…). Com ela o avisa busca o \
-                   cliente de cada cobrança (nome, e-mail, celular): GET /v3/customers/{id}.",
-        },
-        Platform::Vindi => Credential {
-            label: "Chave da API",
-            help: "Vindi → Configurações → Chaves de acesso → a chave de API privada. Com ela o \
-                   avisa busca o cliente de cada fatura ou assinatura (nome, e-mail, celular): \
-                   GET /api/v1/customers/{id}.",
-        },
+        Platform::Nuvemshop => NUVEMSHOP,
+        Platform::Mercadopago => MERCADOPAGO,
+        Platform::Asaas => ASAAS,
+        Platform::Iugu => IUGU,
+        Platform::Vtex => VTEX,
+        Platform::Tray => TRAY,
+        Platform::Vindi => VINDI,
         _ => return None,
     })
+}
+
+const NUVEMSHOP: Credential = Credential {
+    fields: &[Field {
+        name: TOKEN_FIELD,
+        label: "Access token do aplicativo",
+        help: "o access_token que a Nuvemshop entrega ao instalar o seu aplicativo (escopo de \
+               leitura de pedidos). Com ele o avisa busca cada pedido notificado: \
+               GET /{store_id}/orders/{id}.",
+        secret: true,
+    }],
+};
+
+const MERCADOPAGO: Credential = Credential {
+    fields: &[Field {
+        name: TOKEN_FIELD,
+        label: "Access token de produção",
+        help: "Mercado Pago → Suas integrações → a aplicação → Credenciais de produção → \
+               Access token (APP_USR-…). Com ele o avisa busca cada pagamento notificado: \
+               GET /v1/payments/{id}.",
+        secret: true,
+    }],
+};
+
+const ASAAS: Credential = Credential {
+    fields: &[Field {
+        name: TOKEN_FIELD,
+        label: "Chave de API",
+        help: "Asaas → Integrações → Chave de API ($aact_…). Com ela o avisa busca o cliente \
+               de cada cobrança (nome, e-mail, celular): GET /v3/customers/{id}.",
+        secret: true,
+    }],
+};
+
+const VINDI: Credential = Credential {
+    fields: &[Field {
+        name: TOKEN_FIELD,
+        label: "Chave da API",
+        help: "Vindi → Configurações → Chaves de acesso → a chave de API privada. Com ela o avisa \
+               busca o cliente de cada fatura ou assinatura (nome, e-mail, celular): \
+               GET /api/v1/customers/{id}.",
+        secret: true,
+    }],
+};
+
+const IUGU: Credential = Credential {
+    fields: &[Field {
+        name: TOKEN_FIELD,
+        label: "Token de API (produção)",
+        help: "iugu → Configurações → Integração via API → Novo, tipo produção (o live_token; \
+               não o de teste). Com ele o avisa busca cada fatura notificada (pagador, \
+               telefone, boleto, PIX): GET /v1/invoices/{id}.",
+        secret: true,
+    }],
+};
+
+const VTEX: Credential = Credential {
+    fields: &[
+        Field {
+            name: "account",
+            label: "Nome da conta VTEX",
+            help: "o accountName da loja, como em https://{conta}.myvtex.com (só o nome, por \
+                   exemplo minhaloja).",
+            secret: false,
+        },
+        Field {
+            name: "app_key",
+            label: "App key",
+            help: "VTEX Admin → Configurações da conta → Chaves de aplicação → Gerar chave \
+                   (vtexappkey-…). A chave precisa de um perfil de acesso com o recurso \
+                   \"View order\" do OMS ou \"Orders Full Access\" (por exemplo o perfil \
+                   \"OMS - Full access\"); sem ele a VTEX responde 403 e o evento fica inválido \
+                   com \"token da API inválido\". Se a VTEX devolver o telefone do cliente \
+                   mascarado (com asteriscos), o evento fica sem telefone válido: confira o \
+                   perfil da chave.",
+            secret: false,
+        },
+        Field {
+            name: TOKEN_FIELD,
+            label: "App token",
+            help: "o token mostrado uma única vez ao gerar a chave. Com a chave e o token o \
+                   avisa busca cada pedido notificado (cliente, telefone, pagamento, boleto, \
+                   rastreio): GET /api/oms/pvt/orders/{orderId}.",
+            secret: true,
+        },
+    ],
+};
+
+const TRAY: Credential = Credential {
+    fields: &[
+        Field {
+            name: "api_address",
+            label: "Endereço da API (api_address)",
+            help: "o endereço que a Tray devolve ao autorizar o aplicativo, como \
+                   https://www.minhaloja.com.br/web_api.",
+            secret: false,
+        },
+        Field {
+            name: TOKEN_FIELD,
+            label: "Access token",
+            help: "o access_token da Tray (POST {api_address}/auth). Com ele o avisa busca \
+                   cada pedido notificado: GET /orders/{id}/complete. A Tray expira o \
+                   access_token 3 horas depois de gerado e o avisa não o renova: quando \
+                   expira, os eventos ficam inválidos com \"token da API expirado: gere um \
+                   novo\"; gere outro e salve-o aqui.",
+            secret: true,
+        },
+    ],
+};
+
+/// A form value as avisa keeps it, or why it cannot be used (pt-BR): a VTEX account is the bare
+/// account name (a pasted store address is cut down to it), since it becomes a host name.
+pub fn normalize(platform: Platform, field: &str, value: &str) -> Result<String, String> {
+    let value = value.trim();
+    match (platform, field) {
+        (Platform::Vtex, "account") => vtex_account(value)
+            .ok_or_else(|| format!("\"{value}\" não é um nome de conta VTEX (ex.: minhaloja)")),
+        (Platform::Tray, "api_address") => api_address(value).ok_or_else(|| {
+            format!(
+                "\"{value}\" não é um endereço de API da Tray \
+                 (ex.: https://www.minhaloja.com.br/web_api)"
+            )
+        }),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+/// `minhaloja`, `https://minhaloja.myvtex.com/` or `minhaloja.vtexcommercestable.com.br`:
+/// the account name, lowercase letters, digits and hyphens.
+fn vtex_account(value: &str) -> Option<String> {
+    let host = value
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let account = host.split(['.', '/']).next()?.to_ascii_lowercase();
+    let valid = !account.is_empty()
+        && account.len() <= 63
+        && !account.starts_with('-')
+        && account
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    valid.then_some(account)
+}
+
+/// An `https://` address with a host and no query or fragment, without its trailing `/`.
+fn api_address(value: &str) -> Option<String> {
+    let url = url::Url::parse(value.trim()).ok()?;
+    let plain = url.scheme() == "https"
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    plain.then(|| url.as_str().trim_end_matches('/').to_owned())
 }
 
 /// What the integrations reference says about a platform's API (pt-BR): the credential avisa
@@ -56,10 +215,19 @@ pub fn credential(platform: Platform) -> Option<Credential> {
 /// for a platform whose webhooks carry the buyer.
 pub fn api_note(platform: Platform) -> Option<String> {
     if let Some(c) = credential(platform) {
-        return Some(format!(
-            "{} (na página da loja, \"API da plataforma\"): {}",
-            c.label, c.help
-        ));
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|f| format!("{}: {}", f.label, f.help.trim_end_matches('.')))
+            .collect();
+        let note = match &fields[..] {
+            [one] => one.replacen(": ", " (na página da loja, \"API da plataforma\"): ", 1),
+            many => format!(
+                "na página da loja, \"API da plataforma\": {}",
+                many.join("; ")
+            ),
+        };
+        return Some(format!("{note}."));
     }
     THIN_NOT_FILLED.contains(&platform).then(|| {
         "as notificações trazem só o id do pedido ou da cobrança; o avisa ainda não busca \
@@ -79,23 +247,29 @@ pub fn api_note(platform: Platform) -> Option<String> {
 /// .../reference/webhooks-checkout) carries the customer only when the merchant set one, and
 /// GET /checkouts/{id} answers that same checkout. No call returns a phone the notification
 /// lacks, so there is nothing to fetch.
-const THIN_NOT_FILLED: [Platform; 5] = [
-    Platform::Mercadolivre,
-    Platform::Iugu,
-    Platform::Vtex,
-    Platform::Tray,
-    Platform::Efi,
-];
+const THIN_NOT_FILLED: [Platform; 2] = [Platform::Mercadolivre, Platform::Efi];
 
-/// Where each platform's API lives (production).
-fn base(platform: Platform) -> Option<&'static str> {
-    Some(match platform {
-        Platform::Nuvemshop => "https://api.nuvemshop.com.br/v1",
-        Platform::Mercadopago => "https://api.mercadopago.com",
-        Platform::Asaas => "https://api.asaas.com",
-        Platform::Vindi => "https://app.vindi.com.br/api/v1",
-        _ => return None,
-    })
+/// Where each platform's API lives (production): fixed, or the store's own address built from
+/// its credentials (VTEX's account).
+fn base(platform: Platform, credentials: &ApiCredentials) -> Option<String> {
+    if platform == Platform::Vtex {
+        let account = vtex_account(credentials.get("account")?)?;
+        return Some(format!("https://{account}.vtexcommercestable.com.br"));
+    }
+    if platform == Platform::Tray {
+        return api_address(credentials.get("api_address")?);
+    }
+    Some(
+        match platform {
+            Platform::Nuvemshop => "https://api.nuvemshop.com.br/v1",
+            Platform::Mercadopago => "https://api.mercadopago.com",
+            Platform::Asaas => "https://api.asaas.com",
+            Platform::Iugu => "https://api.iugu.com",
+            Platform::Vindi => "https://app.vindi.com.br/api/v1",
+            _ => return None,
+        }
+        .to_owned(),
+    )
 }
 
 /// Nuvemshop's order notifications worth a fetch: the ones with a kind, and order/created,
@@ -187,6 +361,38 @@ pub fn target(platform: Platform, req: &Request, reading: &Reading) -> Option<St
             let customer = path_id(customer)?;
             Some(format!("/customers/{customer}"))
         }
+        Platform::Iugu => {
+            // Invoice triggers name the invoice; a subscription's id is not one. A trigger
+            // without a kind is worth a fetch only while the invoice may be a boleto or PIX
+            // waiting (the invoice's state gives the kind).
+            let name = event.platform_event.as_str();
+            let waiting = matches!(
+                (name, text(&body, "data.status").as_deref()),
+                ("invoice.created", _) | ("invoice.status_changed", Some("pending"))
+            );
+            if !name.starts_with("invoice.") || (event.kind.is_none() && !waiting) {
+                return None;
+            }
+            let invoice = path_id(event.order_id.clone())?;
+            Some(format!("/v1/invoices/{invoice}"))
+        }
+        Platform::Vtex => {
+            // A state with a kind needs the buyer; payment-pending may be a boleto or PIX
+            // waiting (the order's payment gives the kind). The others say nothing to a buyer.
+            if event.kind.is_none() && event.platform_event != "payment-pending" {
+                return None;
+            }
+            let order = path_id(event.order_id.clone())?;
+            Some(format!("/api/oms/pvt/orders/{order}"))
+        }
+        Platform::Tray => {
+            // Only order notifications name an order; a deleted one has nothing to fetch.
+            if text(&body, "act").as_deref() == Some("delete") {
+                return None;
+            }
+            let order = path_id(event.order_id.clone())?;
+            Some(format!("/orders/{order}/complete"))
+        }
         _ => None,
     }
 }
@@ -200,26 +406,75 @@ pub fn call(
     credentials: &ApiCredentials,
     base_override: Option<&str>,
 ) -> Option<(String, Vec<(String, String)>)> {
-    let base = base_override.or(base(platform))?;
-    let token = credentials.token.trim();
+    if !credential(platform)?.missing(credentials).is_empty() {
+        return None;
+    }
+    let base = match base_override {
+        Some(stand_in) => stand_in.to_owned(),
+        None => base(platform, credentials)?,
+    };
+    let token = credentials.get(TOKEN_FIELD).unwrap_or_default();
+    let mut url = format!("{}{path}", base.trim_end_matches('/'));
     let auth = match platform {
         // Nuvemshop's header is `Authentication`, not `Authorization` (its API docs).
-        Platform::Nuvemshop => ("Authentication", format!("bearer {token}")),
-        Platform::Mercadopago => ("Authorization", format!("Bearer {token}")),
-        Platform::Asaas => ("access_token", token.to_owned()),
-        // HTTP Basic with the API key as the user and no password (Vindi's API reference).
-        Platform::Vindi => {
-            use base64::Engine as _;
-            let pair = base64::engine::general_purpose::STANDARD.encode(format!("{token}:"));
-            ("Authorization", format!("Basic {pair}"))
+        Platform::Nuvemshop => Some(("Authentication", format!("bearer {token}"))),
+        Platform::Mercadopago => Some(("Authorization", format!("Bearer {token}"))),
+        Platform::Asaas => Some(("access_token", token.to_owned())),
+        // iugu: HTTP Basic, the API token as the user and no password (its API docs).
+        // Vindi: HTTP Basic, the API key as the user and no password (its API reference).
+        Platform::Vindi => Some(("Authorization", format!("Basic {}", basic(token, "")))),
+        Platform::Iugu => Some(("Authorization", format!("Basic {}", basic(token, "")))),
+        Platform::Vtex => Some(("X-VTEX-API-AppToken", token.to_owned())),
+        // Tray takes the token only in the query string (its API docs): the URL then holds a
+        // secret, so what the worker keeps of a failed call goes through `redact`.
+        Platform::Tray => {
+            let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+            url.push_str(&format!("?access_token={token}"));
+            None
         }
         _ => return None,
     };
-    let headers = vec![
-        (auth.0.to_owned(), auth.1),
-        ("Accept".to_owned(), "application/json".to_owned()),
-    ];
-    Some((format!("{}{path}", base.trim_end_matches('/')), headers))
+    let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
+    if let Some((name, value)) = auth {
+        headers.insert(0, (name.to_owned(), value));
+    }
+    if platform == Platform::Vtex {
+        let key = credentials.get("app_key").unwrap_or_default().to_owned();
+        headers.push(("X-VTEX-API-AppKey".to_owned(), key));
+    }
+    Some((url, headers))
+}
+
+/// `text` without any secret of `credentials` (as typed or URL-encoded): what is kept of a
+/// failed call (an error may quote the URL, and Tray's URL carries the token).
+pub fn redact(platform: Platform, credentials: &ApiCredentials, text: &str) -> String {
+    let mut out = text.to_owned();
+    let secrets = credential(platform)
+        .map(|c| c.fields)
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| f.secret)
+        .filter_map(|f| credentials.get(f.name));
+    for secret in secrets {
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        out = out.replace(&encoded, "••••").replace(secret, "••••");
+    }
+    out
+}
+
+/// A refused token (401) of a platform whose tokens expire on their own (Tray's access token,
+/// 3 hours) is said as expired: avisa does not renew it, the merchant makes a new one.
+pub fn refused(platform: Platform, status: u16) -> GiveUp {
+    match (platform, status) {
+        (Platform::Tray, 401) => GiveUp::TokenExpired,
+        _ => GiveUp::TokenInvalid,
+    }
+}
+
+/// The `user:password` pair of HTTP Basic, base64.
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 /// The reason an event given up carries.
@@ -227,6 +482,7 @@ pub fn give_up_reason(give_up: GiveUp) -> Reason {
     Reason {
         code: match give_up {
             GiveUp::TokenInvalid => ReasonCode::ApiTokenInvalid,
+            GiveUp::TokenExpired => ReasonCode::ApiTokenExpired,
             GiveUp::NotFound => ReasonCode::ApiNotFound,
             GiveUp::NoAnswer => ReasonCode::ApiNoAnswer,
             GiveUp::Unreadable => ReasonCode::ApiUnreadable,
@@ -291,6 +547,18 @@ pub fn merge(platform: Platform, thin: &Event, resource: &[u8]) -> Result<Readin
                 ..Draft::default()
             };
             read_vindi_customer(&mut draft, customer);
+            draft
+        }
+        Platform::Iugu | Platform::Vtex | Platform::Tray => {
+            let mut draft = Draft {
+                event: thin.clone(),
+                ..Draft::default()
+            };
+            match platform {
+                Platform::Iugu => super::iugu::read_invoice(&mut draft, &value)?,
+                Platform::Vtex => super::vtex::read_order(&mut draft, &value)?,
+                _ => super::tray::read_order(&mut draft, &value)?,
+            }
             draft
         }
         _ => return Err(format!("avisa does not read {} resources", platform.id())),

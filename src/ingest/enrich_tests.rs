@@ -27,8 +27,28 @@ pub(crate) fn stand_in(name: &str) -> (u16, Vec<u8>) {
     (status, serde_json::to_vec(&file["body"]).expect("body"))
 }
 
-/// Thin notifications as the platforms send them, with the path avisa fetches for each.
+/// A fixture of `tests/fixtures/`, as bytes.
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(path),
+    )
+    .expect("fixture")
+}
+
+/// A thin body's bytes: a form body is kept as a JSON string, a JSON body as itself.
+pub(crate) fn raw(body: &Value) -> Vec<u8> {
+    match body {
+        Value::String(form) => form.clone().into_bytes(),
+        json => json.to_string().into_bytes(),
+    }
+}
+
+/// Thin notifications as the platforms send them (a form body as a string), with the path avisa
+/// fetches for each.
 pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
+    let form = |path: &str| Value::String(String::from_utf8(fixture(path)).expect("UTF-8"));
     vec![
         (
             Platform::Nuvemshop,
@@ -73,11 +93,28 @@ pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
                         "email": "cliente.teste1@example.com", "code": "wc-1-1447259503"}}}}}),
             "/customers/175835",
         ),
+        (
+            Platform::Iugu,
+            form("iugu/invoice.created-pending-subscription-real.form"),
+            "/v1/invoices/D504EEBD8D77470EA8172DF9E83B21E1",
+        ),
+        (
+            Platform::Vtex,
+            json!({"Domain": "Marketplace", "OrderId": "v40484048naf-01",
+                   "State": "payment-pending", "LastChange": "2026-12-07T12:10:00.0000000Z",
+                   "Origin": {"Account": "minhaloja", "Key": "vtexappkey-minhaloja-ABC"}}),
+            "/api/oms/pvt/orders/v40484048naf-01",
+        ),
+        (
+            Platform::Tray,
+            form("tray/order-update-test.form"),
+            "/orders/4375797/complete",
+        ),
     ]
 }
 
 fn read(platform: Platform, body: &Value) -> (Vec<u8>, super::Reading) {
-    let raw = body.to_string().into_bytes();
+    let raw = raw(body);
     let reading = recognise(platform, &Request::new(&raw, &[], "")).remove(0);
     (raw, reading)
 }
@@ -140,6 +177,31 @@ fn enrich_leaves_alone_what_needs_no_fetch() {
             json!({"id": "ORDE_1", "customer": {"name": "A", "email": "a@example.com"},
                    "charges": [{"status": "WAITING", "payment_method": {"type": "BOLETO"}}]}),
         ),
+        // A subscription's id is not an invoice; an authorised invoice says nothing to remind.
+        (
+            Platform::Iugu,
+            Value::String("event=subscription.activated&data[id]=ABC".into()),
+        ),
+        (
+            Platform::Iugu,
+            Value::String(
+                "event=invoice.status_changed&data[id]=ABC&data[status]=authorized".into(),
+            ),
+        ),
+        // A VTEX state that says nothing to a buyer.
+        (
+            Platform::Vtex,
+            json!({"OrderId": "v1-01", "State": "ready-for-handling"}),
+        ),
+        // Tray: a deleted order, a product.
+        (
+            Platform::Tray,
+            Value::String("seller_id=1&scope_id=42&scope_name=order&act=delete".into()),
+        ),
+        (
+            Platform::Tray,
+            Value::String("seller_id=1&scope_id=42&scope_name=product&act=update".into()),
+        ),
         // A platform whose API avisa does not call.
         (
             Platform::Hotmart,
@@ -171,9 +233,7 @@ fn enrich_refuses_ids_that_would_change_the_path() {
 
 #[test]
 fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
-    let creds = ApiCredentials {
-        token: " tok-123 ".into(),
-    };
+    let creds = ApiCredentials::token(" tok-123 ");
     let (url, headers) = call(Platform::Nuvemshop, "/1/orders/2", &creds, None).expect("call");
     assert_eq!(url, "https://api.nuvemshop.com.br/v1/1/orders/2");
     assert!(headers.contains(&("Authentication".into(), "bearer tok-123".into())));
@@ -195,6 +255,50 @@ fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
     assert!(headers.contains(&("Authorization".into(), "Basic dG9rLTEyMzo=".into())));
     assert_eq!(call(Platform::Hotmart, "/x", &creds, None), None);
     assert_eq!(call(Platform::Pagbank, "/orders/1", &creds, None), None);
+    let (url, headers) = call(Platform::Iugu, "/v1/invoices/AB12", &creds, None).expect("c");
+    assert_eq!(url, "https://api.iugu.com/v1/invoices/AB12");
+    // base64("tok-123:")
+    assert!(headers.contains(&("Authorization".into(), "Basic dG9rLTEyMzo=".into())));
+    assert_eq!(call(Platform::Hotmart, "/x", &creds, None), None);
+    // VTEX: the store's own host from its account, the key and the token in their headers.
+    let mut vtex = creds.clone();
+    assert_eq!(
+        call(Platform::Vtex, "/api/oms/pvt/orders/1", &vtex, None),
+        None
+    );
+    vtex.set("account", "minhaloja".into());
+    vtex.set("app_key", "vtexappkey-minhaloja-ABC".into());
+    let (url, headers) = call(Platform::Vtex, "/api/oms/pvt/orders/v1-01", &vtex, None).expect("c");
+    assert_eq!(
+        url,
+        "https://minhaloja.vtexcommercestable.com.br/api/oms/pvt/orders/v1-01"
+    );
+    assert!(headers.contains(&(
+        "X-VTEX-API-AppKey".into(),
+        "vtexappkey-minhaloja-ABC".into()
+    )));
+    assert!(headers.contains(&("X-VTEX-API-AppToken".into(), "tok-123".into())));
+    // An account that is not a host label makes no call.
+    vtex.set("account", "evil.com/x?".into());
+    assert_eq!(
+        call(Platform::Vtex, "/x", &vtex, None).map(|(url, _)| url),
+        Some("https://evil.vtexcommercestable.com.br/x".into()),
+        "cut down to its first label"
+    );
+    vtex.set("account", "a b".into());
+    assert_eq!(call(Platform::Vtex, "/x", &vtex, None), None);
+    // Tray: the store's API address, the token (URL-encoded) in the query string only.
+    let mut tray = ApiCredentials::token("tok/+1");
+    tray.set("api_address", "https://www.minhaloja.com.br/web_api".into());
+    let (url, headers) = call(Platform::Tray, "/orders/7/complete", &tray, None).expect("c");
+    assert_eq!(
+        url,
+        "https://www.minhaloja.com.br/web_api/orders/7/complete?access_token=tok%2F%2B1"
+    );
+    assert_eq!(
+        headers,
+        [("Accept".to_owned(), "application/json".to_owned())]
+    );
 }
 
 #[test]
@@ -204,6 +308,9 @@ fn enrich_merges_each_documented_answer_into_the_event() {
         (Platform::Mercadopago, "mercadopago-payment"),
         (Platform::Asaas, "asaas-customer"),
         (Platform::Vindi, "vindi-customer"),
+        (Platform::Iugu, "iugu-invoice"),
+        (Platform::Vtex, "vtex-order"),
+        (Platform::Tray, "tray-order"),
     ];
     let thin = thin_bodies();
     for (platform, stand_in_name) in cases {
@@ -368,5 +475,280 @@ fn enrich_give_ups_are_invalid_reasons_in_portuguese() {
     assert_eq!(
         ReasonCode::ApiNoAnswer.invalid_kind(),
         Some(super::InvalidKind::PlatformApi)
+    );
+}
+
+#[test]
+fn enrich_credentials_of_several_fields_are_complete_only_with_every_field() {
+    use super::enrich::{Credential, Field};
+    const TWO: Credential = Credential {
+        fields: &[
+            Field {
+                name: "account",
+                label: "Conta",
+                help: "",
+                secret: false,
+            },
+            Field {
+                name: "token",
+                label: "Token",
+                help: "",
+                secret: true,
+            },
+        ],
+    };
+    let mut creds = ApiCredentials::token("tok");
+    let missing: Vec<&str> = TWO.missing(&creds).iter().map(|f| f.name).collect();
+    assert_eq!(missing, ["account"]);
+    creds.set("account", "  ".into());
+    assert_eq!(TWO.missing(&creds).len(), 1, "blank is missing");
+    creds.set("account", "loja".into());
+    assert!(TWO.missing(&creds).is_empty());
+    // A one-token platform without its token makes no call.
+    assert_eq!(
+        call(
+            Platform::Asaas,
+            "/v3/customers/cus_1",
+            &ApiCredentials::default(),
+            None
+        ),
+        None
+    );
+}
+
+#[test]
+fn enrich_iugu_invoices_give_the_payer_the_boleto_and_the_pix() {
+    let (_, invoice) = stand_in("iugu-invoice");
+    // A paid PIX trigger keeps its kind; the invoice gives the phone.
+    let paid = Value::String(
+        String::from_utf8(fixture("iugu/invoice.status_changed-paid-pix-real.form"))
+            .expect("UTF-8"),
+    );
+    let (raw, reading) = read(Platform::Iugu, &paid);
+    assert_eq!(
+        reading.reason.as_ref().map(|r| r.code),
+        Some(ReasonCode::NoPhone)
+    );
+    assert_eq!(
+        target(Platform::Iugu, &Request::new(&raw, &[], ""), &reading).as_deref(),
+        Some("/v1/invoices/899E76B431864AAB854977026372A704")
+    );
+    let thin = reading.event.expect("event");
+    assert!(
+        merge(Platform::Iugu, &thin, &invoice).is_err(),
+        "another invoice"
+    );
+    let mut same: Value = serde_json::from_slice(&invoice).expect("JSON");
+    same["id"] = json!("899e76b431864aab854977026372a704");
+    same["status"] = json!("paid");
+    let merged = merge(
+        Platform::Iugu,
+        &thin,
+        &serde_json::to_vec(&same).expect("JSON"),
+    )
+    .expect("merged");
+    let event = merged.event.expect("event");
+    assert_eq!(event.kind, Some(EventKind::OrderPaid));
+    assert_eq!(
+        event.payment.method,
+        Some(crate::domain::PaymentMethod::Pix)
+    );
+    assert_eq!(merged.status, Status::Ok);
+    // A pending invoice payable only by PIX is a PIX to remind of.
+    let created =
+        Value::String("event=invoice.created&data[id]=D504EEBD8D77470EA8172DF9E83B21E1".into());
+    let (_, reading) = read(Platform::Iugu, &created);
+    let mut pix_only: Value = serde_json::from_slice(&invoice).expect("JSON");
+    pix_only["bank_slip"] = Value::Null;
+    pix_only["payable_with"] = json!("pix");
+    let merged = merge(
+        Platform::Iugu,
+        reading.event.as_ref().expect("event"),
+        &serde_json::to_vec(&pix_only).expect("JSON"),
+    )
+    .expect("merged");
+    let event = merged.event.expect("event");
+    assert_eq!(event.kind, Some(EventKind::PixGenerated));
+    assert!(event.payment.pix_code.is_some());
+    assert_eq!(
+        merge(Platform::Iugu, &thin, br#"{"errors":"Unauthorized"}"#).map(|_| ()),
+        Err("the answer is not an iugu invoice".into())
+    );
+}
+
+#[test]
+fn enrich_a_vtex_account_is_kept_as_its_bare_name() {
+    use super::enrich::normalize;
+    for typed in [
+        "minhaloja",
+        " MinhaLoja ",
+        "https://minhaloja.myvtex.com/",
+        "minhaloja.vtexcommercestable.com.br",
+    ] {
+        assert_eq!(
+            normalize(Platform::Vtex, "account", typed).as_deref(),
+            Ok("minhaloja"),
+            "{typed}"
+        );
+    }
+    for bad in ["", "-x", "minha loja", "loja_1"] {
+        assert!(normalize(Platform::Vtex, "account", bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        normalize(Platform::Vtex, "token", " t ").as_deref(),
+        Ok("t")
+    );
+}
+
+#[test]
+fn enrich_vtex_orders_give_the_buyer_the_payment_and_the_tracking() {
+    let (_, order) = stand_in("vtex-order");
+    let mut invoiced: Value = serde_json::from_slice(&order).expect("JSON");
+    invoiced["status"] = json!("invoiced");
+    invoiced["paymentData"]["transactions"][0]["payments"][0]["group"] = json!("creditCard");
+    invoiced["packageAttachment"]["packages"] = json!([{
+        "courier": "PAC Correios", "trackingNumber": "TRK-48960684",
+        "trackingUrl": "https://tracking.fastdelivery.com/track/146/TRK-48960684-01/24382"
+    }]);
+    let hook = json!({"OrderId": "v40484048naf-01", "State": "invoiced"});
+    let (_, reading) = read(Platform::Vtex, &hook);
+    let thin = reading.event.expect("event");
+    let merged = merge(
+        Platform::Vtex,
+        &thin,
+        &serde_json::to_vec(&invoiced).expect("JSON"),
+    )
+    .expect("merged");
+    assert_eq!(merged.status, Status::Ok, "{:?}", merged.reason);
+    let event = merged.event.expect("event");
+    assert_eq!(event.kind, Some(EventKind::OrderShipped));
+    assert_eq!(
+        event.shipping.tracking_code.as_deref(),
+        Some("TRK-48960684")
+    );
+    assert_eq!(
+        event.payment.method,
+        Some(crate::domain::PaymentMethod::CreditCard)
+    );
+    assert_eq!(event.payment.boleto_url, None, "a card has no boleto");
+    // Another order, a masked phone.
+    let other = json!({"OrderId": "v1-01", "State": "invoiced"});
+    let (_, reading) = read(Platform::Vtex, &other);
+    assert!(merge(Platform::Vtex, reading.event.as_ref().expect("e"), &order).is_err());
+    let mut masked: Value = serde_json::from_slice(&order).expect("JSON");
+    masked["clientProfileData"]["phone"] = json!("+55119*****321");
+    masked["clientProfileData"]["email"] = json!("0f1e2d@ct.vtex.com.br");
+    let merged = merge(
+        Platform::Vtex,
+        &thin,
+        &serde_json::to_vec(&masked).expect("JSON"),
+    )
+    .expect("merged");
+    assert_eq!(merged.status, Status::Invalid);
+    assert_eq!(merged.reason.map(|r| r.code), Some(ReasonCode::BadPhone));
+    assert_eq!(merged.event.expect("e").customer.email, None);
+}
+
+#[test]
+fn enrich_a_tray_api_address_is_an_https_address() {
+    use super::enrich::normalize;
+    assert_eq!(
+        normalize(
+            Platform::Tray,
+            "api_address",
+            " https://www.loja.com.br/web_api/ "
+        )
+        .as_deref(),
+        Ok("https://www.loja.com.br/web_api")
+    );
+    for bad in [
+        "http://www.loja.com.br/web_api",
+        "www.loja.com.br/web_api",
+        "https://www.loja.com.br/web_api?x=1",
+        "https://user:pw@www.loja.com.br/web_api",
+        "javascript:alert(1)",
+    ] {
+        assert!(
+            normalize(Platform::Tray, "api_address", bad).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn enrich_tray_orders_take_their_kind_from_the_status() {
+    let (_, order) = stand_in("tray-order");
+    let thin = &thin_bodies()
+        .into_iter()
+        .find(|(p, ..)| *p == Platform::Tray)
+        .expect("t")
+        .1;
+    let (_, reading) = read(Platform::Tray, thin);
+    let event = reading.event.expect("event");
+    let cases = [
+        ("AGUARDANDO PAGAMENTO", "Pix", Some(EventKind::PixGenerated)),
+        ("AGUARDANDO PAGAMENTO", "Cartão de Crédito", None),
+        ("A ENVIAR", "Boleto Bancário", Some(EventKind::OrderPaid)),
+        ("ENVIADO", "Pix", Some(EventKind::OrderShipped)),
+        ("CANCELADO", "Pix", Some(EventKind::OrderCanceled)),
+        ("FINALIZADO", "Pix", Some(EventKind::OrderCompleted)),
+        ("EM SEPARAÇÃO NA LOJA", "Pix", None),
+    ];
+    for (status, method, kind) in cases {
+        let mut answer: Value = serde_json::from_slice(&order).expect("JSON");
+        answer["Order"]["status"] = json!(status);
+        answer["Order"]["payment_method"] = json!(method);
+        let merged = merge(
+            Platform::Tray,
+            &event,
+            &serde_json::to_vec(&answer).expect("JSON"),
+        )
+        .expect("merged");
+        assert_eq!(merged.event.expect("e").kind, kind, "{status} {method}");
+    }
+    let mut other: Value = serde_json::from_slice(&order).expect("JSON");
+    other["Order"]["id"] = json!("1");
+    assert!(
+        merge(
+            Platform::Tray,
+            &event,
+            &serde_json::to_vec(&other).expect("JSON")
+        )
+        .is_err()
+    );
+    assert!(
+        merge(
+            Platform::Tray,
+            &event,
+            br#"{"code":401,"message":"Unauthorized"}"#
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn enrich_what_is_kept_of_a_failed_call_never_holds_a_secret() {
+    use super::enrich::redact;
+    let mut tray = ApiCredentials::token("tok/+1secret");
+    tray.set("api_address", "https://www.loja.com.br/web_api".into());
+    let error = "only https is allowed: http://www.loja.com.br/web_api/orders/7/complete\
+                 ?access_token=tok%2F%2B1secret (tok/+1secret)";
+    let kept = redact(Platform::Tray, &tray, error);
+    assert!(!kept.contains("secret"), "{kept}");
+    assert!(
+        kept.contains("www.loja.com.br"),
+        "the address is not a secret"
+    );
+    assert_eq!(
+        super::enrich::refused(Platform::Tray, 401),
+        GiveUp::TokenExpired
+    );
+    assert_eq!(
+        super::enrich::refused(Platform::Tray, 403),
+        GiveUp::TokenInvalid
+    );
+    assert_eq!(
+        give_up_reason(GiveUp::TokenExpired).detail,
+        "token da API expirado: gere um novo"
     );
 }

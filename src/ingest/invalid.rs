@@ -54,6 +54,7 @@ impl ReasonCode {
             ReasonCode::NoPhone | ReasonCode::BadPhone => Some(InvalidKind::NoPhone),
             ReasonCode::BadSignature => Some(InvalidKind::BadSignature),
             ReasonCode::ApiTokenInvalid
+            | ReasonCode::ApiTokenExpired
             | ReasonCode::ApiNotFound
             | ReasonCode::ApiNoAnswer
             | ReasonCode::ApiUnreadable

@@ -1,6 +1,9 @@
 //! iugu triggers: a form body (`event=invoice.status_changed&data[id]=…&data[status]=paid`);
 //! the state of an invoice is in `data[status]`, amounts in cents (`data[paid_cents]`, only on
-//! some payments). The payer's phone is never in it (GET /v1/invoices/{id} has it).
+//! some payments). The payer's phone is never in it: GET /v1/invoices/{id} has it
+//! (`read_invoice`, for `ingest::enrich`).
+
+use serde_json::Value;
 
 use super::common::{body_value, cents, table_kind, text, timestamp};
 use super::signature::check_token;
@@ -87,13 +90,69 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
     e.customer.name = text(&body, "data.payer_name");
     e.customer.document = text(&body, "data.payer_cpf_cnpj");
     e.subscription.id = text(&body, "data.subscription_id");
-    e.payment.method = text(&body, "data.payment_method").map(|m| match m.as_str() {
+    e.payment.method = text(&body, "data.payment_method").map(|m| method(&m));
+    Ok(vec![draft])
+}
+
+/// GET /v1/invoices/{id} (the answer to a thin trigger): the payer (name, e-mail, CPF/CNPJ,
+/// phone as `payer_phone_prefix` + `payer_phone`), the total in cents, the boleto (line, URLs)
+/// and the PIX code. A trigger without a kind (`invoice.created`, a pending invoice) takes it
+/// from the invoice: pending with a boleto line is a boleto to remind of, with only a PIX code a
+/// PIX; any other state is read by the trigger table. `Err`: not an iugu invoice.
+pub(super) fn read_invoice(draft: &mut Draft, invoice: &Value) -> Result<(), String> {
+    let id = text(invoice, "id").filter(|_| invoice.get("status").is_some());
+    let Some(id) = id else {
+        return Err("the answer is not an iugu invoice".into());
+    };
+    let e = &mut draft.event;
+    if let Some(thin) = &e.order_id
+        && !thin.eq_ignore_ascii_case(&id)
+    {
+        return Err(format!("the answer is invoice {id:?}, not {thin:?}"));
+    }
+    let status = text(invoice, "status").unwrap_or_default();
+    let line = text(invoice, "bank_slip.digitable_line");
+    let pix = text(invoice, "pix.qrcode_text");
+    if e.kind.is_none() {
+        e.kind = match (&status[..], &line, &pix) {
+            ("pending", Some(_), _) => Some(EventKind::BoletoGenerated),
+            ("pending", None, Some(_)) => Some(EventKind::PixGenerated),
+            (other, ..) => table_kind(EVENTS, &format!("invoice.status_changed {other}")),
+        };
+    }
+    e.total_cents = cents(invoice, "total_cents").or(e.total_cents);
+    e.currency = text(invoice, "currency").or(e.currency.take());
+    let c = &mut e.customer;
+    c.name = text(invoice, "payer_name").or(c.name.take());
+    c.email = text(invoice, "payer_email")
+        .or_else(|| text(invoice, "email"))
+        .or(c.email.take());
+    c.document = text(invoice, "payer_cpf_cnpj").or(c.document.take());
+    let p = &mut e.payment;
+    p.method = p.method.or(match (&line, &pix) {
+        (Some(_), _) if status == "pending" => Some(PaymentMethod::Boleto),
+        (None, Some(_)) if status == "pending" => Some(PaymentMethod::Pix),
+        _ => text(invoice, "payment_method").map(|m| method(&m)),
+    });
+    p.boleto_barcode = line;
+    p.boleto_url = text(invoice, "bank_slip.bank_slip_url").or_else(|| text(invoice, "secure_url"));
+    p.boleto_pdf_url = text(invoice, "bank_slip.bank_slip_pdf_url");
+    p.pix_code = pix;
+    p.pix_qr_url = text(invoice, "pix.qrcode");
+    p.due_at = text(invoice, "due_date");
+    p.checkout_url = text(invoice, "secure_url");
+    let area = text(invoice, "payer_phone_prefix");
+    draft.phone_parts(None, area, text(invoice, "payer_phone"));
+    Ok(())
+}
+
+fn method(name: &str) -> PaymentMethod {
+    match name {
         "iugu_pix" | "pix" => PaymentMethod::Pix,
         "iugu_bank_slip" | "bank_slip" => PaymentMethod::Boleto,
         "iugu_credit_card" | "credit_card" => PaymentMethod::CreditCard,
         _ => PaymentMethod::Other,
-    });
-    Ok(vec![draft])
+    }
 }
 
 /// iugu lets the merchant set an `Authorization` header value on the trigger: compared as is.

@@ -130,6 +130,8 @@ pub enum ReasonCode {
     Ignored,
     /// The platform's API refused the store's token (401/403) while filling in a thin event.
     ApiTokenInvalid,
+    /// The platform's API refused a token that expires on its own (Tray's, after 3 hours).
+    ApiTokenExpired,
     /// The platform's API does not know the resource a thin event names (404).
     ApiNotFound,
     /// The platform's API did not answer until the retry schedule ran out.

@@ -159,3 +159,53 @@ async fn enrich_a_thin_webhook_is_answered_at_once_waits_visibly_and_ends_on_a_r
         "the token is never on the page"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrich_a_save_must_leave_every_field_filled_and_each_value_usable() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (store, _) = create_store(&app, Platform::Vtex, "Loja VTEX");
+    let page = format!("/lojas/{store}");
+    let save = |fields: Vec<(&'static str, &'static str)>| {
+        let admin = admin.clone();
+        let app = &app;
+        let page = page.clone();
+        async move {
+            let csrf = app.csrf(&admin, &page).await;
+            let mut form = vec![("_csrf", csrf)];
+            form.extend(fields.into_iter().map(|(k, v)| (k, v.to_owned())));
+            let answer = admin
+                .post(app.at(&format!("/lojas/{store}/api")))
+                .form(&form)
+                .send()
+                .await
+                .expect("answered");
+            (answer.status().as_u16(), answer.text().await.expect("body"))
+        }
+    };
+    let (status, body) = save(vec![("account", "minhaloja")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("preencha: App key, App token"), "{body}");
+    let (status, body) = save(vec![
+        ("account", "minha loja"),
+        ("app_key", "vtexappkey-x"),
+        ("token", "t0k3n"),
+    ])
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("não é um nome de conta VTEX"), "{body}");
+    assert_eq!(
+        app.db
+            .api_credentials(avisa::domain::StoreId(store))
+            .expect("read"),
+        None,
+        "nothing saved"
+    );
+    let (status, _) = save(vec![
+        ("account", "minhaloja"),
+        ("app_key", "vtexappkey-x"),
+        ("token", "t0k3n"),
+    ])
+    .await;
+    assert_eq!(status, 303);
+}

@@ -249,6 +249,7 @@ mod tests {
             BadSignature,
             Ignored,
             ApiTokenInvalid,
+            ApiTokenExpired,
             ApiNotFound,
             ApiNoAnswer,
             ApiUnreadable,

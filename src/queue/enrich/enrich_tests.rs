@@ -13,7 +13,7 @@ use super::{ApiBase, Enricher, Pass};
 use crate::db::{Db, DbOptions, Delivery, EventRecord, MessageFilter, RawDelivery};
 use crate::domain::enrichment::{ApiCredentials, LEASE_S, RETRY_SCHEDULE_S};
 use crate::domain::{Clock, EventId, EventKind, ManualClock, NewStore, Platform, StoreId};
-use crate::ingest::enrich_tests::{stand_in, thin_bodies};
+use crate::ingest::enrich_tests::{raw, stand_in, thin_bodies};
 use crate::ingest::{ReasonCode, Request, Status, recognise};
 use crate::net::{Client, Policy, Targets};
 
@@ -59,7 +59,9 @@ impl StandIn {
                     head.push(byte[0]);
                 }
                 let head = String::from_utf8_lossy(&head).into_owned();
-                let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                // The path without its query (Tray's token rides in it).
+                let target = head.split(' ').nth(1).unwrap_or("/");
+                let path = target.split('?').next().unwrap_or("/").to_owned();
                 h.lock().expect("heads").push(head);
                 let mode = m.lock().expect("mode").clone();
                 let (status, body) = match mode {
@@ -137,13 +139,8 @@ impl Rig {
             })
             .expect("store")
             .id;
-        db.set_api_credentials(
-            store,
-            Some(&ApiCredentials {
-                token: TOKEN.into(),
-            }),
-        )
-        .expect("credentials");
+        db.set_api_credentials(store, Some(&credentials(platform)))
+            .expect("credentials");
         Rig {
             _dir: dir,
             path,
@@ -160,9 +157,8 @@ impl Rig {
             .into_iter()
             .find(|(p, ..)| *p == self.platform)
             .expect("a thin body")
-            .1
-            .to_string()
-            .into_bytes();
+            .1;
+        let body = raw(&body);
         let readings = recognise(self.platform, &Request::new(&body, &[], ""));
         let recorded = self
             .db
@@ -207,6 +203,19 @@ impl Rig {
     }
 }
 
+/// Every field the platform needs, the token being `TOKEN`.
+fn credentials(platform: Platform) -> ApiCredentials {
+    let mut creds = ApiCredentials::token(TOKEN);
+    if platform == Platform::Vtex {
+        creds.set("account", "minhaloja".into());
+        creds.set("app_key", "vtexappkey-minhaloja-ABC".into());
+    }
+    if platform == Platform::Tray {
+        creds.set("api_address", "https://www.minhaloja.com.br/web_api".into());
+    }
+    creds
+}
+
 fn path_of(platform: Platform) -> String {
     thin_bodies()
         .into_iter()
@@ -221,22 +230,30 @@ fn file_of(platform: Platform) -> &'static str {
         Platform::Nuvemshop => "nuvemshop-order",
         Platform::Mercadopago => "mercadopago-payment",
         Platform::Vindi => "vindi-customer",
+        Platform::Iugu => "iugu-invoice",
+        Platform::Vtex => "vtex-order",
+        Platform::Tray => "tray-order",
         _ => "asaas-customer",
     }
 }
 
-const PLATFORMS: [Platform; 4] = [
+const PLATFORMS: [Platform; 7] = [
     Platform::Nuvemshop,
     Platform::Mercadopago,
     Platform::Asaas,
     Platform::Vindi,
+    Platform::Iugu,
+    Platform::Vtex,
+    Platform::Tray,
 ];
 
 /// The token as the platform carries it in the request head (lower case).
 fn token_on_the_wire(platform: Platform) -> String {
     match platform {
-        // Basic with the key as the user: base64("APP_USR-stand-in-token-0001:").
-        Platform::Vindi => "basic QVBQX1VTUi1zdGFuZC1pbi10b2tlbi0wMDAxOg==".to_lowercase(),
+        // HTTP Basic with the key as the user: base64("APP_USR-stand-in-token-0001:").
+        Platform::Vindi | Platform::Iugu => {
+            "basic QVBQX1VTUi1zdGFuZC1pbi10b2tlbi0wMDAxOg==".to_lowercase()
+        }
         _ => TOKEN.to_lowercase(),
     }
 }
@@ -306,8 +323,19 @@ fn enrich_a_refused_token_gives_up_at_once_as_invalid() {
         let event = rig.event(id);
         assert_eq!(event.status, Status::Invalid);
         let reason = event.reason.expect("reason");
-        assert_eq!(reason.code, ReasonCode::ApiTokenInvalid);
-        assert_eq!(reason.detail, "token da API inválido");
+        let expected = match platform {
+            // Tray's access token expires after 3 hours and avisa does not renew it.
+            Platform::Tray => (
+                ReasonCode::ApiTokenExpired,
+                "token da API expirado: gere um novo",
+            ),
+            _ => (ReasonCode::ApiTokenInvalid, "token da API inválido"),
+        };
+        assert_eq!(
+            (reason.code, reason.detail.as_str()),
+            expected,
+            "{platform:?}"
+        );
         assert_eq!(rig.messages(id), 0);
     }
 }
@@ -502,12 +530,7 @@ fn enrich_nothing_waits_without_credentials_and_a_removed_token_gives_up() {
     assert_eq!(rig.db.enrich_job(id).expect("read"), None);
 
     rig.db
-        .set_api_credentials(
-            rig.store,
-            Some(&ApiCredentials {
-                token: TOKEN.into(),
-            }),
-        )
+        .set_api_credentials(rig.store, Some(&ApiCredentials::token(TOKEN)))
         .expect("saved");
     let id = {
         rig.clock.advance(1);
@@ -551,4 +574,69 @@ fn enrich_nothing_waits_without_credentials_and_a_removed_token_gives_up() {
         ReasonCode::ApiNoCredentials
     );
     assert!(api.heads().is_empty());
+}
+
+/// The platforms added with several-field credentials and form webhooks: each ends as the
+/// judgement says on a 404, a malformed answer and a platform that is down.
+const MORE: [Platform; 3] = [Platform::Iugu, Platform::Vtex, Platform::Tray];
+
+#[test]
+fn enrich_not_found_malformed_and_down_end_as_judged_for_each_platform() {
+    for platform in MORE {
+        let rig = Rig::new(platform);
+        let id = rig.receive_thin();
+        let api = StandIn::start(Mode::Up {
+            path: "/elsewhere".into(),
+            file: file_of(platform),
+        });
+        let client = || stand_in_client(Duration::from_secs(5));
+        let pass = rig
+            .enricher(client(), ApiBase::StandIn(api.base()))
+            .run_once()
+            .expect("pass");
+        assert_eq!(pass.given_up, 1, "{platform:?}: 404");
+        let reason = rig.event(id).reason.expect("reason");
+        assert_eq!(reason.code, ReasonCode::ApiNotFound, "{platform:?}");
+        assert_eq!(reason.detail, "a plataforma não encontrou o pedido");
+
+        let rig = Rig::new(platform);
+        let id = rig.receive_thin();
+        api.set(Mode::Malformed);
+        let enricher = rig.enricher(client(), ApiBase::StandIn(api.base()));
+        assert_eq!(next_pass(&rig, &enricher, id).retried, 1, "{platform:?}");
+        let job = rig.db.enrich_job(id).expect("read").expect("job");
+        assert!(job.attempts[0].note.starts_with("resposta ilegível"));
+
+        let rig = Rig::new(platform);
+        let id = rig.receive_thin();
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let base = ApiBase::StandIn(format!("http://{STAND_IN_HOST}:{port}"));
+        let enricher = rig.enricher(client(), base);
+        for _ in RETRY_SCHEDULE_S {
+            assert_eq!(next_pass(&rig, &enricher, id).retried, 1, "{platform:?}");
+        }
+        assert_eq!(next_pass(&rig, &enricher, id).given_up, 1);
+        let reason = rig.event(id).reason.expect("reason");
+        assert_eq!(reason.code, ReasonCode::ApiNoAnswer, "{platform:?}");
+        assert_eq!(rig.messages(id), 0);
+    }
+}
+
+#[test]
+fn enrich_a_tray_token_never_stays_in_what_is_kept_of_a_failed_call() {
+    let rig = Rig::new(Platform::Tray);
+    let id = rig.receive_thin();
+    // The production policy refuses http: the error quotes the URL, which holds the token.
+    let enricher = rig.enricher(
+        Client::new(Policy::platform_api()),
+        ApiBase::StandIn("http://www.minhaloja.com.br/web_api".into()),
+    );
+    assert_eq!(enricher.run_once().expect("pass").given_up, 1);
+    let record = rig.event(id);
+    let shown = format!("{:?} {:?}", record.reason, rig.db.enrich_job(id));
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert_eq!(record.reason.expect("reason").code, ReasonCode::ApiNoAnswer);
 }

@@ -3,8 +3,8 @@
 //! `net::Client` with `Policy::platform_api()` in production), re-reads the event with the
 //! answer (`ingest::enrich::merge`) and follows `domain::enrichment::judge`: plan it, call again
 //! on the schedule, or give up with the reason. Blocking code on its own thread; time is passed
-//! in (tests step a clock). Never logs a token: the URL carries none, the headers are not
-//! logged. Uses `db`, `domain`, `ingest` and `net`.
+//! in (tests step a clock). Never logs a token: the headers are not logged, and what is kept
+//! of a failed call is redacted (`ingest::enrich::redact`: Tray's URL carries its token). Uses `db`, `domain`, `ingest` and `net`.
 
 #[cfg(test)]
 mod enrich_tests;
@@ -94,15 +94,15 @@ impl Enricher {
             ApiBase::Platforms => None,
             ApiBase::StandIn(base) => Some(base.as_str()),
         };
-        let call = credentials
-            .as_ref()
-            .and_then(|creds| crate::ingest::enrich::call(platform, &job.path, creds, base));
+        let credentials = credentials.unwrap_or_default();
+        let call = crate::ingest::enrich::call(platform, &job.path, &credentials, base);
         let Some((url, headers)) = call else {
             let give_up = GiveUp::NoCredentials;
             self.db
                 .finish_enrichment(job.event_id, Finish::GaveUp(give_up), now)?;
             return Ok(Step::GiveUp(give_up));
         };
+        let redact = |text: &str| crate::ingest::enrich::redact(platform, &credentials, text);
         let request = headers
             .into_iter()
             .fold(Request::get(url), |r, (name, value)| r.header(name, value));
@@ -114,17 +114,22 @@ impl Enricher {
                         merged = Some(reading);
                         Answer::Resource
                     }
-                    Err(why) => Answer::Unreadable(why),
+                    Err(why) => Answer::Unreadable(redact(&why)),
                 }
             }
             Ok(response) => Answer::Status(response.status),
             Err(NetError::TooLarge { limit }) => {
                 Answer::Unreadable(format!("answer over {limit} bytes"))
             }
-            Err(e) if e.is_transient() => Answer::NoAnswer(e.to_string()),
-            Err(e) => Answer::CannotCall(e.to_string()),
+            Err(e) if e.is_transient() => Answer::NoAnswer(redact(&e.to_string())),
+            Err(e) => Answer::CannotCall(redact(&e.to_string())),
         };
-        let step = judge(&answer, job.tries, now);
+        let step = match (judge(&answer, job.tries, now), &answer) {
+            (Step::GiveUp(GiveUp::TokenInvalid), Answer::Status(status)) => {
+                Step::GiveUp(crate::ingest::enrich::refused(platform, *status))
+            }
+            (step, _) => step,
+        };
         if !matches!(answer, Answer::Resource) {
             tracing::info!(
                 event_id = job.event_id.0,
