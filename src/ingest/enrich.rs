@@ -48,6 +48,8 @@ pub fn credential(platform: Platform) -> Option<Credential> {
         Platform::Nuvemshop => NUVEMSHOP,
         Platform::Mercadopago => MERCADOPAGO,
         Platform::Asaas => ASAAS,
+        Platform::Mercadolivre => super::enrich_oauth::MERCADOLIVRE,
+        Platform::Efi => super::enrich_oauth::EFI,
         _ => return None,
     })
 }
@@ -113,12 +115,10 @@ pub fn api_note(platform: Platform) -> Option<String> {
 
 /// Platforms whose webhooks are thin (`SOURCES.md`, "Thin notifications") and whose API avisa
 /// does not call yet.
-const THIN_NOT_FILLED: [Platform; 7] = [
-    Platform::Mercadolivre,
+const THIN_NOT_FILLED: [Platform; 5] = [
     Platform::Iugu,
     Platform::Vtex,
     Platform::Tray,
-    Platform::Efi,
     Platform::Vindi,
     Platform::Pagbank,
 ];
@@ -129,6 +129,9 @@ fn base(platform: Platform) -> Option<&'static str> {
         Platform::Nuvemshop => "https://api.nuvemshop.com.br/v1",
         Platform::Mercadopago => "https://api.mercadopago.com",
         Platform::Asaas => "https://api.asaas.com",
+        Platform::Mercadolivre => "https://api.mercadolibre.com",
+        // The Pix API's production host; every call there is mutual TLS.
+        Platform::Efi => "https://pix.api.efipay.com.br",
         _ => return None,
     })
 }
@@ -205,20 +208,43 @@ pub fn target(platform: Platform, req: &Request, reading: &Reading) -> Option<St
             let customer = path_id(customer)?;
             Some(format!("/v3/customers/{customer}"))
         }
+        Platform::Mercadolivre => {
+            // An order's notification; the other topics (shipments, questions …) name no order.
+            if text(&body, "topic").as_deref() != Some("orders_v2") {
+                return None;
+            }
+            let order = path_id(event.order_id.clone())?;
+            Some(format!("/orders/{order}"))
+        }
+        Platform::Efi => {
+            // A Pix on a charge (or its refund): the charge is the order. A Pix without txid
+            // has no charge to fetch, and no kind.
+            event.kind?;
+            let txid = path_id(event.order_id.clone())?;
+            Some(format!("/v2/cob/{txid}"))
+        }
         _ => None,
     }
 }
 
+/// The platform's API base: `base_override` (the tests' loopback stand-ins) or its own.
+pub(super) fn base_of(platform: Platform, base_override: Option<&str>) -> Option<String> {
+    let base = base_override.or(base(platform))?;
+    Some(base.trim_end_matches('/').to_owned())
+}
+
 /// The call for a job: its URL (under `base_override` instead of the platform's own base, for
 /// the tests' loopback stand-ins) and its headers, with the credential where the platform wants
-/// it. `None` for a platform avisa does not call.
+/// it: the store's token, or for an OAuth platform (`enrich_oauth::oauth`) the access token it
+/// was given (`access_token`; `None` then: no call). `None` for a platform avisa does not call.
 pub fn call(
     platform: Platform,
     path: &str,
     credentials: &ApiCredentials,
+    access_token: Option<&str>,
     base_override: Option<&str>,
 ) -> Option<(String, Vec<(String, String)>)> {
-    let base = base_override.or(base(platform))?;
+    let base = base_of(platform, base_override)?;
     if !credential(platform)?.missing(credentials).is_empty() {
         return None;
     }
@@ -228,13 +254,16 @@ pub fn call(
         Platform::Nuvemshop => ("Authentication", format!("bearer {token}")),
         Platform::Mercadopago => ("Authorization", format!("Bearer {token}")),
         Platform::Asaas => ("access_token", token.to_owned()),
+        Platform::Mercadolivre | Platform::Efi => {
+            ("Authorization", format!("Bearer {}", access_token?.trim()))
+        }
         _ => return None,
     };
     let headers = vec![
         (auth.0.to_owned(), auth.1),
         ("Accept".to_owned(), "application/json".to_owned()),
     ];
-    Some((format!("{}{path}", base.trim_end_matches('/')), headers))
+    Some((format!("{base}{path}"), headers))
 }
 
 /// The reason an event given up carries.
@@ -246,6 +275,7 @@ pub fn give_up_reason(give_up: GiveUp) -> Reason {
             GiveUp::NoAnswer => ReasonCode::ApiNoAnswer,
             GiveUp::Unreadable => ReasonCode::ApiUnreadable,
             GiveUp::NoCredentials => ReasonCode::ApiNoCredentials,
+            GiveUp::CertificateRefused => ReasonCode::ApiCertificateRefused,
         },
         detail: give_up.detail().to_owned(),
     }
@@ -297,9 +327,66 @@ pub fn merge(platform: Platform, thin: &Event, resource: &[u8]) -> Result<Readin
             read_asaas_customer(&mut draft, &value);
             draft
         }
+        Platform::Mercadolivre => {
+            let mut draft = super::mercadolivre::read_order(&value)?;
+            if draft.event.order_id != thin.order_id {
+                return Err(format!(
+                    "the answer is order {:?}, not {:?}",
+                    draft.event.order_id, thin.order_id
+                ));
+            }
+            let e = &mut draft.event;
+            e.kind = thin.kind.or(e.kind);
+            e.platform_event = thin.platform_event.clone();
+            e.event_id = thin.event_id.clone();
+            draft
+        }
+        Platform::Efi => {
+            if text(&value, "txid") != thin.order_id {
+                return Err(format!(
+                    "the answer is charge {:?}, not {:?}",
+                    text(&value, "txid"),
+                    thin.order_id
+                ));
+            }
+            let mut draft = Draft {
+                event: thin.clone(),
+                ..Draft::default()
+            };
+            super::efi::read_cob(&mut draft, &value)?;
+            draft
+        }
         _ => return Err(format!("avisa does not read {} resources", platform.id())),
     };
-    Ok(super::finish_mapped(platform, draft, None))
+    Ok(withheld(
+        platform,
+        super::finish_mapped(platform, draft, None),
+    ))
+}
+
+/// A resource read whole that still has no phone, from a platform that never gives one: the
+/// reason says so (the merchant cannot make the phone required there).
+fn withheld(platform: Platform, mut reading: Reading) -> Reading {
+    let detail = match platform {
+        Platform::Mercadolivre => {
+            "o Mercado Livre não compartilha o telefone do comprador com o vendedor: o pedido \
+             traz o nome e o estado, não o telefone"
+        }
+        Platform::Efi => {
+            "a Efí não informa o telefone do pagador: a cobrança Pix traz o valor, o estado, o \
+             código copia-e-cola e o nome e CPF do devedor, não o telefone"
+        }
+        _ => return reading,
+    };
+    if reading.status == Status::Invalid
+        && reading.reason.as_ref().map(|r| r.code) == Some(ReasonCode::NoPhone)
+    {
+        reading.reason = Some(Reason {
+            code: ReasonCode::PhoneWithheld,
+            detail: detail.to_owned(),
+        });
+    }
+    reading
 }
 
 /// GET /v3/customers/{id}: the mobile phone first (WhatsApp lives there), then the phone.

@@ -54,7 +54,24 @@ pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
             .expect("JSON"),
             "/v3/customers/cus_000007259639",
         ),
+        (
+            Platform::Mercadolivre,
+            fixture("mercadolivre/orders_v2-test.json"),
+            "/orders/2195160686",
+        ),
+        (
+            Platform::Efi,
+            fixture("efi/pix-recebido-test.json"),
+            "/v2/cob/fc9a43k6ff384ryP5f41719",
+        ),
     ]
+}
+
+fn fixture(path: &str) -> Value {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path);
+    serde_json::from_slice(&std::fs::read(full).expect("fixture")).expect("JSON")
 }
 
 fn read(platform: Platform, body: &Value) -> (Vec<u8>, super::Reading) {

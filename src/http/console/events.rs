@@ -253,6 +253,8 @@ mod tests {
             ApiNoAnswer,
             ApiUnreadable,
             ApiNoCredentials,
+            ApiCertificateRefused,
+            PhoneWithheld,
         ] {
             let reason = Reason {
                 code,
