@@ -103,6 +103,11 @@ pub fn oauth(platform: Platform) -> bool {
     matches!(platform, Platform::Mercadolivre | Platform::Efi)
 }
 
+/// Whether a credential field holds a PEM text (pasted with its line breaks).
+pub fn pem_field(name: &str) -> bool {
+    name == CERTIFICATE
+}
+
 /// Whether every call to the platform's API presents the merchant's client certificate.
 pub fn mutual_tls(platform: Platform) -> bool {
     platform == Platform::Efi

@@ -258,7 +258,11 @@ fn enrich_the_grants_are_read_as_documented() {
 
 #[test]
 fn enrich_oauth_calls_carry_the_access_token_they_were_given() {
-    let ml = creds(&[(REFRESH_TOKEN, "TG-1")]);
+    let ml = creds(&[
+        (CLIENT_ID, "1"),
+        (CLIENT_SECRET, "s"),
+        (REFRESH_TOKEN, "TG-1"),
+    ]);
     let (url, headers) = call(
         Platform::Mercadolivre,
         "/orders/1",
@@ -273,6 +277,23 @@ fn enrich_oauth_calls_carry_the_access_token_they_were_given() {
         call(Platform::Mercadolivre, "/orders/1", &ml, None, None),
         None
     );
-    let (url, _) = call(Platform::Efi, "/v2/cob/t1", &ml, Some("tok"), None).expect("call");
+    // Incomplete credentials: no call.
+    let partial = creds(&[(REFRESH_TOKEN, "TG-1")]);
+    assert_eq!(
+        call(
+            Platform::Mercadolivre,
+            "/orders/1",
+            &partial,
+            Some("t"),
+            None
+        ),
+        None
+    );
+    let efi = creds(&[
+        (CLIENT_ID, "1"),
+        (CLIENT_SECRET, "s"),
+        (CERTIFICATE, "-----BEGIN CERTIFICATE-----"),
+    ]);
+    let (url, _) = call(Platform::Efi, "/v2/cob/t1", &efi, Some("tok"), None).expect("call");
     assert_eq!(url, "https://pix.api.efipay.com.br/v2/cob/t1");
 }

@@ -152,22 +152,25 @@ fn enrich_refuses_ids_that_would_change_the_path() {
 #[test]
 fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
     let creds = ApiCredentials::token(" tok-123 ");
-    let (url, headers) = call(Platform::Nuvemshop, "/1/orders/2", &creds, None).expect("call");
+    let (url, headers) =
+        call(Platform::Nuvemshop, "/1/orders/2", &creds, None, None).expect("call");
     assert_eq!(url, "https://api.nuvemshop.com.br/v1/1/orders/2");
     assert!(headers.contains(&("Authentication".into(), "bearer tok-123".into())));
-    let (url, headers) = call(Platform::Mercadopago, "/v1/payments/9", &creds, None).expect("c");
+    let (url, headers) =
+        call(Platform::Mercadopago, "/v1/payments/9", &creds, None, None).expect("c");
     assert_eq!(url, "https://api.mercadopago.com/v1/payments/9");
     assert!(headers.contains(&("Authorization".into(), "Bearer tok-123".into())));
     let (url, headers) = call(
         Platform::Asaas,
         "/v3/customers/cus_1",
         &creds,
+        None,
         Some("http://127.0.0.1:9/"),
     )
     .expect("call");
     assert_eq!(url, "http://127.0.0.1:9/v3/customers/cus_1");
     assert!(headers.contains(&("access_token".into(), "tok-123".into())));
-    assert_eq!(call(Platform::Hotmart, "/x", &creds, None), None);
+    assert_eq!(call(Platform::Hotmart, "/x", &creds, None, None), None);
 }
 
 #[test]
@@ -303,6 +306,7 @@ fn enrich_credentials_of_several_fields_are_complete_only_with_every_field() {
             Platform::Asaas,
             "/v3/customers/cus_1",
             &ApiCredentials::default(),
+            None,
             None
         ),
         None

@@ -49,7 +49,7 @@ pub(super) const ORDER_STATUSES: &[(&str, Option<EventKind>)] = &[
 pub(super) fn read_order(order: &Value) -> Result<Draft, String> {
     let id = text(order, "id").ok_or("the answer is not a Mercado Livre order (no id)")?;
     let status = text(order, "status").ok_or("the answer is not a Mercado Livre order")?;
-    let mut draft = Draft::new(&format!("order {status}"));
+    let mut draft = Draft::new(format!("order {status}"));
     draft.phone_parts(
         Some("55".into()),
         text(order, "buyer.phone.area_code"),
