@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod browser_api_reference;
 mod browser_custom_kinds;
+mod browser_enrich;
 mod browser_integrations;
 mod browser_mapping;
 mod browser_media;
