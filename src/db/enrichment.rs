@@ -170,6 +170,38 @@ impl Db {
         self.set_store_record(tables::STORE_API_CREDENTIALS, store_id, credentials)
     }
 
+    /// Replaces a store's credentials with `updated` (a new access token, and Mercado Livre's
+    /// next refresh token) only while they still are `used`, the ones the grant was asked with,
+    /// in a transaction of its own: a refresh token works once, so the next one is durable
+    /// before the access token is used. `false`: the merchant saved other credentials (or
+    /// removed them) meanwhile, and nothing changed.
+    pub fn store_grant(
+        &self,
+        store_id: StoreId,
+        used: &ApiCredentials,
+        updated: &ApiCredentials,
+    ) -> Result<bool, DbError> {
+        let txn = self.begin_write()?;
+        let stored = {
+            let mut table = txn.open_table(tables::STORE_API_CREDENTIALS)?;
+            let current: Option<ApiCredentials> = table
+                .get(store_id.0)?
+                .map(|b| from_json(b.value()))
+                .transpose()?;
+            let stored = current.as_ref() == Some(used);
+            if stored {
+                table.insert(store_id.0, to_json(updated)?.as_slice())?;
+            }
+            stored
+        };
+        if stored {
+            txn.commit()?;
+        } else {
+            txn.abort()?;
+        }
+        Ok(stored)
+    }
+
     /// The fetch an awaiting event waits for (the event page shows its attempts).
     pub fn enrich_job(&self, event_id: EventId) -> Result<Option<EnrichJob>, DbError> {
         let read = self.begin_read()?;

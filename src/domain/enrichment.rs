@@ -21,6 +21,11 @@ pub struct ApiCredentials {
     /// Every other field by name (`account`, `app_key` …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// The access token the platform last gave for these credentials (OAuth platforms:
+    /// Mercado Livre, Efí), kept until it expires. Not one of the merchant's fields: never on
+    /// the form, dropped when the merchant saves the credentials again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<ApiSession>,
 }
 
 impl ApiCredentials {
@@ -29,6 +34,7 @@ impl ApiCredentials {
         ApiCredentials {
             token: token.into(),
             fields: BTreeMap::new(),
+            session: None,
         }
     }
 
@@ -81,7 +87,45 @@ impl std::fmt::Debug for ApiCredentials {
         f.debug_struct("ApiCredentials")
             .field("token", &self.masked())
             .field("fields", &fields)
+            .field("session", &self.session)
             .finish()
+    }
+}
+
+/// An access token a platform gave for a store's credentials (OAuth: Mercado Livre, Efí), kept
+/// with them until shortly before it expires, so a token lasting hours is asked for once, not
+/// once per event. Never shown, never logged: `Debug` names no token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiSession {
+    pub access_token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// A kept access token is not used in its last minute: a call made with it must not arrive
+/// after it expired.
+pub const SESSION_MARGIN_S: i64 = 60;
+
+impl ApiSession {
+    /// A session for a token lasting `expires_in` seconds from `now`.
+    pub fn new(access_token: String, expires_in: i64, now: i64) -> ApiSession {
+        ApiSession {
+            access_token,
+            expires_at: now.saturating_add(expires_in),
+        }
+    }
+
+    /// Whether a call made at `now` may still use it.
+    pub fn usable(&self, now: i64) -> bool {
+        now.saturating_add(SESSION_MARGIN_S) < self.expires_at
+    }
+}
+
+impl std::fmt::Debug for ApiSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSession")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -132,6 +176,8 @@ pub enum Answer {
     NoAnswer(String),
     /// The call cannot be made at all (the address is refused by the guard, a bad URL).
     CannotCall(String),
+    /// The platform refused the TLS handshake over the store's client certificate.
+    CertificateRefused(String),
 }
 
 /// Why an awaiting event was given up; each is a reason code of the invalid event.
@@ -150,6 +196,8 @@ pub enum GiveUp {
     Unreadable,
     /// The store lost its credentials (or was deleted) while the event waited.
     NoCredentials,
+    /// The platform refused the store's client certificate (mutual TLS: Efí).
+    CertificateRefused,
 }
 
 impl GiveUp {
@@ -162,6 +210,7 @@ impl GiveUp {
             GiveUp::NoAnswer => "a plataforma não respondeu",
             GiveUp::Unreadable => "a plataforma respondeu algo que não é o pedido",
             GiveUp::NoCredentials => "a loja não tem token da API cadastrado",
+            GiveUp::CertificateRefused => "a plataforma recusou o certificado da loja",
         }
     }
 }
@@ -191,6 +240,7 @@ pub fn judge(answer: &Answer, tries: u32, now: i64) -> Step {
         Answer::Status(_) | Answer::NoAnswer(_) => transient(GiveUp::NoAnswer),
         Answer::Unreadable(_) => transient(GiveUp::Unreadable),
         Answer::CannotCall(_) => Step::GiveUp(GiveUp::NoAnswer),
+        Answer::CertificateRefused(_) => Step::GiveUp(GiveUp::CertificateRefused),
     }
 }
 
@@ -203,6 +253,7 @@ impl Answer {
             Answer::Status(s) => (Some(*s), format!("HTTP {s}")),
             Answer::NoAnswer(why) => (None, format!("sem resposta: {why}")),
             Answer::CannotCall(why) => (None, format!("chamada recusada: {why}")),
+            Answer::CertificateRefused(why) => (None, format!("certificado recusado: {why}")),
         };
         EnrichAttempt {
             at,
@@ -292,6 +343,17 @@ mod enrichment_tests {
                 "{answer:?} after {tries}"
             );
         }
+    }
+
+    #[test]
+    fn enrich_a_kept_access_token_is_not_used_in_its_last_minute() {
+        let session = ApiSession::new("APP_USR-secret-access".into(), 21_600, 1_000);
+        assert_eq!(session.expires_at, 22_600);
+        assert!(session.usable(1_000));
+        assert!(session.usable(22_600 - SESSION_MARGIN_S - 1));
+        assert!(!session.usable(22_600 - SESSION_MARGIN_S));
+        assert!(!session.usable(30_000));
+        assert!(!format!("{session:?}").contains("secret"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Efí (ex-Gerencianet) Pix API notifications: `{"pix": [ … ]}` with no event name. An entry is
 //! a Pix received on the charge `txid`; an entry with `devolucoes[]` reports a refund. No buyer
-//! phone ever: the charge's debtor (GET /v2/cob/{txid}) has a name and CPF only.
+//! phone ever: the charge's debtor (GET /v2/cob/{txid}, `read_cob`) has a name and CPF only.
 
 use serde_json::Value;
 
@@ -56,6 +56,36 @@ pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
         }
     }
     Ok(drafts)
+}
+
+/// A charge's `status` (GET /v2/cob/{txid}, the Banco Central's Pix API as Efí serves it).
+pub(super) const COB_STATUSES: &[&str] = &[
+    "ATIVA",
+    "CONCLUIDA",
+    "REMOVIDA_PELO_USUARIO_RECEBEDOR",
+    "REMOVIDA_PELO_PSP",
+];
+
+/// Reads a charge (GET /v2/cob/{txid}) into `draft`, whose event is the notification's: the
+/// amount, the PIX copia-e-cola and the debtor's name and CPF/CNPJ (the charge has no phone).
+/// `Err` when the body is not a charge.
+pub(super) fn read_cob(draft: &mut Draft, cob: &Value) -> Result<(), String> {
+    let status = text(cob, "status").unwrap_or_default();
+    if text(cob, "txid").is_none() || !COB_STATUSES.contains(&status.as_str()) {
+        return Err("the answer is not an Efí Pix charge".into());
+    }
+    let e = &mut draft.event;
+    if e.total_cents.is_none() {
+        e.total_cents = reais(cob, "valor.original");
+    }
+    e.payment.pix_code = text(cob, "pixCopiaECola").or(e.payment.pix_code.take());
+    let c = &mut e.customer;
+    c.name = text(cob, "devedor.nome").or(c.name.take());
+    c.first_name = None;
+    c.document = text(cob, "devedor.cpf")
+        .or_else(|| text(cob, "devedor.cnpj"))
+        .or(c.document.take());
+    Ok(())
 }
 
 fn read(name: &str, pix: &Value) -> Draft {

@@ -41,6 +41,14 @@ impl Credential {
     }
 }
 
+// Every thin platform of `SOURCES.md` ("Thin notifications") is filled in. Not PagBank: its
+// notification *is* the resource ("os webhooks possuem o mesmo payload do response síncrono",
+// developer.pagbank.com.br/reference/webhooks). An order carries the customer the order was
+// created with (or the buyer typed on PagBank's checkout page), and GET /orders/{id} answers
+// that same object; a checkout notification (EXPIRED / INACTIVE, .../reference/webhooks-checkout)
+// carries the customer only when the merchant set one, and GET /checkouts/{id} answers that same
+// checkout. No call returns a phone the notification lacks, so there is nothing to fetch.
+
 /// The credential each platform whose thin notifications avisa fills in needs; `None`: avisa
 /// does not call that platform's API.
 pub fn credential(platform: Platform) -> Option<Credential> {
@@ -52,6 +60,8 @@ pub fn credential(platform: Platform) -> Option<Credential> {
         Platform::Vtex => VTEX,
         Platform::Tray => TRAY,
         Platform::Vindi => VINDI,
+        Platform::Mercadolivre => super::enrich_oauth::MERCADOLIVRE,
+        Platform::Efi => super::enrich_oauth::EFI,
         _ => return None,
     })
 }
@@ -211,43 +221,22 @@ fn api_address(value: &str) -> Option<String> {
 }
 
 /// What the integrations reference says about a platform's API (pt-BR): the credential avisa
-/// needs to fill in its thin notifications, or that they are thin and not filled in yet; `None`
-/// for a platform whose webhooks carry the buyer.
+/// needs to fill in its thin notifications; `None` for a platform whose webhooks carry the buyer.
 pub fn api_note(platform: Platform) -> Option<String> {
-    if let Some(c) = credential(platform) {
-        let fields: Vec<String> = c
-            .fields
-            .iter()
-            .map(|f| format!("{}: {}", f.label, f.help.trim_end_matches('.')))
-            .collect();
-        let note = match &fields[..] {
-            [one] => one.replacen(": ", " (na página da loja, \"API da plataforma\"): ", 1),
-            many => format!(
-                "na página da loja, \"API da plataforma\": {}",
-                many.join("; ")
-            ),
-        };
-        return Some(format!("{note}."));
-    }
-    THIN_NOT_FILLED.contains(&platform).then(|| {
-        "as notificações trazem só o id do pedido ou da cobrança; o avisa ainda não busca \
-             os dados na API desta plataforma (o comprador vem de um evento anterior do mesmo \
-             pedido, quando houver)"
-            .to_owned()
-    })
+    let fields: Vec<String> = credential(platform)?
+        .fields
+        .iter()
+        .map(|f| format!("{}: {}", f.label, f.help.trim_end_matches('.')))
+        .collect();
+    let note = match &fields[..] {
+        [one] => one.replacen(": ", " (na página da loja, \"API da plataforma\"): ", 1),
+        many => format!(
+            "na página da loja, \"API da plataforma\": {}",
+            many.join("; ")
+        ),
+    };
+    Some(format!("{note}."))
 }
-
-/// Platforms whose webhooks are thin (`SOURCES.md`, "Thin notifications") and whose API avisa
-/// does not call yet.
-///
-/// Not PagBank: its notification *is* the resource ("os webhooks possuem o mesmo payload do
-/// response síncrono", developer.pagbank.com.br/reference/webhooks). An order carries the
-/// customer the order was created with (or the buyer typed on PagBank's checkout page), and
-/// GET /orders/{id} answers that same object; a checkout notification (EXPIRED / INACTIVE,
-/// .../reference/webhooks-checkout) carries the customer only when the merchant set one, and
-/// GET /checkouts/{id} answers that same checkout. No call returns a phone the notification
-/// lacks, so there is nothing to fetch.
-const THIN_NOT_FILLED: [Platform; 2] = [Platform::Mercadolivre, Platform::Efi];
 
 /// Where each platform's API lives (production): fixed, or the store's own address built from
 /// its credentials (VTEX's account).
@@ -266,10 +255,27 @@ fn base(platform: Platform, credentials: &ApiCredentials) -> Option<String> {
             Platform::Asaas => "https://api.asaas.com",
             Platform::Iugu => "https://api.iugu.com",
             Platform::Vindi => "https://app.vindi.com.br/api/v1",
+            Platform::Mercadolivre => "https://api.mercadolibre.com",
+            // The Pix API's production host; every call there is mutual TLS.
+            Platform::Efi => "https://pix.api.efipay.com.br",
             _ => return None,
         }
         .to_owned(),
     )
+}
+
+/// The platform's API base without a trailing `/`: `base_override` (the tests' loopback
+/// stand-ins) or its own.
+pub(super) fn base_of(
+    platform: Platform,
+    credentials: &ApiCredentials,
+    base_override: Option<&str>,
+) -> Option<String> {
+    let base = match base_override {
+        Some(stand_in) => stand_in.to_owned(),
+        None => base(platform, credentials)?,
+    };
+    Some(base.trim_end_matches('/').to_owned())
 }
 
 /// Nuvemshop's order notifications worth a fetch: the ones with a kind, and order/created,
@@ -393,28 +399,42 @@ pub fn target(platform: Platform, req: &Request, reading: &Reading) -> Option<St
             let order = path_id(event.order_id.clone())?;
             Some(format!("/orders/{order}/complete"))
         }
+        Platform::Mercadolivre => {
+            // An order's notification; the other topics (shipments, questions …) name no order.
+            if text(&body, "topic").as_deref() != Some("orders_v2") {
+                return None;
+            }
+            let order = path_id(event.order_id.clone())?;
+            Some(format!("/orders/{order}"))
+        }
+        Platform::Efi => {
+            // A Pix on a charge (or its refund): the charge is the order. A Pix without txid
+            // has no charge to fetch, and no kind.
+            event.kind?;
+            let txid = path_id(event.order_id.clone())?;
+            Some(format!("/v2/cob/{txid}"))
+        }
         _ => None,
     }
 }
 
 /// The call for a job: its URL (under `base_override` instead of the platform's own base, for
 /// the tests' loopback stand-ins) and its headers, with the credential where the platform wants
-/// it. `None` for a platform avisa does not call.
+/// it: the store's token, or for an OAuth platform (`enrich_oauth::oauth`) the access token it
+/// was given (`access_token`; `None` then: no call). `None` for a platform avisa does not call.
 pub fn call(
     platform: Platform,
     path: &str,
     credentials: &ApiCredentials,
+    access_token: Option<&str>,
     base_override: Option<&str>,
 ) -> Option<(String, Vec<(String, String)>)> {
     if !credential(platform)?.missing(credentials).is_empty() {
         return None;
     }
-    let base = match base_override {
-        Some(stand_in) => stand_in.to_owned(),
-        None => base(platform, credentials)?,
-    };
+    let base = base_of(platform, credentials, base_override)?;
     let token = credentials.get(TOKEN_FIELD).unwrap_or_default();
-    let mut url = format!("{}{path}", base.trim_end_matches('/'));
+    let mut url = format!("{base}{path}");
     let auth = match platform {
         // Nuvemshop's header is `Authentication`, not `Authorization` (its API docs).
         Platform::Nuvemshop => Some(("Authentication", format!("bearer {token}"))),
@@ -427,6 +447,9 @@ pub fn call(
         Platform::Vtex => Some(("X-VTEX-API-AppToken", token.to_owned())),
         // Tray takes the token only in the query string (its API docs): the URL then holds a
         // secret, so what the worker keeps of a failed call goes through `redact`.
+        Platform::Mercadolivre | Platform::Efi => {
+            Some(("Authorization", format!("Bearer {}", access_token?.trim())))
+        }
         Platform::Tray => {
             let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
             url.push_str(&format!("?access_token={token}"));
@@ -487,6 +510,7 @@ pub fn give_up_reason(give_up: GiveUp) -> Reason {
             GiveUp::NoAnswer => ReasonCode::ApiNoAnswer,
             GiveUp::Unreadable => ReasonCode::ApiUnreadable,
             GiveUp::NoCredentials => ReasonCode::ApiNoCredentials,
+            GiveUp::CertificateRefused => ReasonCode::ApiCertificateRefused,
         },
         detail: give_up.detail().to_owned(),
     }
@@ -561,9 +585,66 @@ pub fn merge(platform: Platform, thin: &Event, resource: &[u8]) -> Result<Readin
             }
             draft
         }
+        Platform::Mercadolivre => {
+            let mut draft = super::mercadolivre::read_order(&value)?;
+            if draft.event.order_id != thin.order_id {
+                return Err(format!(
+                    "the answer is order {:?}, not {:?}",
+                    draft.event.order_id, thin.order_id
+                ));
+            }
+            let e = &mut draft.event;
+            e.kind = thin.kind.or(e.kind);
+            e.platform_event = thin.platform_event.clone();
+            e.event_id = thin.event_id.clone();
+            draft
+        }
+        Platform::Efi => {
+            if text(&value, "txid") != thin.order_id {
+                return Err(format!(
+                    "the answer is charge {:?}, not {:?}",
+                    text(&value, "txid"),
+                    thin.order_id
+                ));
+            }
+            let mut draft = Draft {
+                event: thin.clone(),
+                ..Draft::default()
+            };
+            super::efi::read_cob(&mut draft, &value)?;
+            draft
+        }
         _ => return Err(format!("avisa does not read {} resources", platform.id())),
     };
-    Ok(super::finish_mapped(platform, draft, None))
+    Ok(withheld(
+        platform,
+        super::finish_mapped(platform, draft, None),
+    ))
+}
+
+/// A resource read whole that still has no phone, from a platform that never gives one: the
+/// reason says so (the merchant cannot make the phone required there).
+fn withheld(platform: Platform, mut reading: Reading) -> Reading {
+    let detail = match platform {
+        Platform::Mercadolivre => {
+            "o Mercado Livre não compartilha o telefone do comprador com o vendedor: o pedido \
+             traz o nome e o estado, não o telefone"
+        }
+        Platform::Efi => {
+            "a Efí não informa o telefone do pagador: a cobrança Pix traz o valor, o estado, o \
+             código copia-e-cola e o nome e CPF do devedor, não o telefone"
+        }
+        _ => return reading,
+    };
+    if reading.status == Status::Invalid
+        && reading.reason.as_ref().map(|r| r.code) == Some(ReasonCode::NoPhone)
+    {
+        reading.reason = Some(Reason {
+            code: ReasonCode::PhoneWithheld,
+            detail: detail.to_owned(),
+        });
+    }
+    reading
 }
 
 /// GET /v3/customers/{id}: the mobile phone first (WhatsApp lives there), then the phone.

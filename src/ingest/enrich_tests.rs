@@ -110,7 +110,21 @@ pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
             form("tray/order-update-test.form"),
             "/orders/4375797/complete",
         ),
+        (
+            Platform::Mercadolivre,
+            json_fixture("mercadolivre/orders_v2-test.json"),
+            "/orders/2195160686",
+        ),
+        (
+            Platform::Efi,
+            json_fixture("efi/pix-recebido-test.json"),
+            "/v2/cob/fc9a43k6ff384ryP5f41719",
+        ),
     ]
+}
+
+fn json_fixture(path: &str) -> Value {
+    serde_json::from_slice(&fixture(path)).expect("JSON")
 }
 
 fn read(platform: Platform, body: &Value) -> (Vec<u8>, super::Reading) {
@@ -234,41 +248,54 @@ fn enrich_refuses_ids_that_would_change_the_path() {
 #[test]
 fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
     let creds = ApiCredentials::token(" tok-123 ");
-    let (url, headers) = call(Platform::Nuvemshop, "/1/orders/2", &creds, None).expect("call");
+    let (url, headers) =
+        call(Platform::Nuvemshop, "/1/orders/2", &creds, None, None).expect("call");
     assert_eq!(url, "https://api.nuvemshop.com.br/v1/1/orders/2");
     assert!(headers.contains(&("Authentication".into(), "bearer tok-123".into())));
-    let (url, headers) = call(Platform::Mercadopago, "/v1/payments/9", &creds, None).expect("c");
+    let (url, headers) =
+        call(Platform::Mercadopago, "/v1/payments/9", &creds, None, None).expect("c");
     assert_eq!(url, "https://api.mercadopago.com/v1/payments/9");
     assert!(headers.contains(&("Authorization".into(), "Bearer tok-123".into())));
     let (url, headers) = call(
         Platform::Asaas,
         "/v3/customers/cus_1",
         &creds,
+        None,
         Some("http://127.0.0.1:9/"),
     )
     .expect("call");
     assert_eq!(url, "http://127.0.0.1:9/v3/customers/cus_1");
     assert!(headers.contains(&("access_token".into(), "tok-123".into())));
-    let (url, headers) = call(Platform::Vindi, "/customers/7", &creds, None).expect("call");
+    let (url, headers) = call(Platform::Vindi, "/customers/7", &creds, None, None).expect("call");
     assert_eq!(url, "https://app.vindi.com.br/api/v1/customers/7");
     // Basic with the key as the user and an empty password: base64("tok-123:").
     assert!(headers.contains(&("Authorization".into(), "Basic dG9rLTEyMzo=".into())));
-    assert_eq!(call(Platform::Hotmart, "/x", &creds, None), None);
-    assert_eq!(call(Platform::Pagbank, "/orders/1", &creds, None), None);
-    let (url, headers) = call(Platform::Iugu, "/v1/invoices/AB12", &creds, None).expect("c");
+    assert_eq!(call(Platform::Hotmart, "/x", &creds, None, None), None);
+    assert_eq!(
+        call(Platform::Pagbank, "/orders/1", &creds, None, None),
+        None
+    );
+    let (url, headers) = call(Platform::Iugu, "/v1/invoices/AB12", &creds, None, None).expect("c");
     assert_eq!(url, "https://api.iugu.com/v1/invoices/AB12");
     // base64("tok-123:")
     assert!(headers.contains(&("Authorization".into(), "Basic dG9rLTEyMzo=".into())));
-    assert_eq!(call(Platform::Hotmart, "/x", &creds, None), None);
+    assert_eq!(call(Platform::Hotmart, "/x", &creds, None, None), None);
     // VTEX: the store's own host from its account, the key and the token in their headers.
     let mut vtex = creds.clone();
     assert_eq!(
-        call(Platform::Vtex, "/api/oms/pvt/orders/1", &vtex, None),
+        call(Platform::Vtex, "/api/oms/pvt/orders/1", &vtex, None, None),
         None
     );
     vtex.set("account", "minhaloja".into());
     vtex.set("app_key", "vtexappkey-minhaloja-ABC".into());
-    let (url, headers) = call(Platform::Vtex, "/api/oms/pvt/orders/v1-01", &vtex, None).expect("c");
+    let (url, headers) = call(
+        Platform::Vtex,
+        "/api/oms/pvt/orders/v1-01",
+        &vtex,
+        None,
+        None,
+    )
+    .expect("c");
     assert_eq!(
         url,
         "https://minhaloja.vtexcommercestable.com.br/api/oms/pvt/orders/v1-01"
@@ -281,16 +308,16 @@ fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
     // An account that is not a host label makes no call.
     vtex.set("account", "evil.com/x?".into());
     assert_eq!(
-        call(Platform::Vtex, "/x", &vtex, None).map(|(url, _)| url),
+        call(Platform::Vtex, "/x", &vtex, None, None).map(|(url, _)| url),
         Some("https://evil.vtexcommercestable.com.br/x".into()),
         "cut down to its first label"
     );
     vtex.set("account", "a b".into());
-    assert_eq!(call(Platform::Vtex, "/x", &vtex, None), None);
+    assert_eq!(call(Platform::Vtex, "/x", &vtex, None, None), None);
     // Tray: the store's API address, the token (URL-encoded) in the query string only.
     let mut tray = ApiCredentials::token("tok/+1");
     tray.set("api_address", "https://www.minhaloja.com.br/web_api".into());
-    let (url, headers) = call(Platform::Tray, "/orders/7/complete", &tray, None).expect("c");
+    let (url, headers) = call(Platform::Tray, "/orders/7/complete", &tray, None, None).expect("c");
     assert_eq!(
         url,
         "https://www.minhaloja.com.br/web_api/orders/7/complete?access_token=tok%2F%2B1"
@@ -510,6 +537,7 @@ fn enrich_credentials_of_several_fields_are_complete_only_with_every_field() {
             Platform::Asaas,
             "/v3/customers/cus_1",
             &ApiCredentials::default(),
+            None,
             None
         ),
         None

@@ -51,14 +51,17 @@ impl ReasonCode {
             | ReasonCode::BadJson
             | ReasonCode::BadForm
             | ReasonCode::UnknownShape => Some(InvalidKind::Unreadable),
-            ReasonCode::NoPhone | ReasonCode::BadPhone => Some(InvalidKind::NoPhone),
+            ReasonCode::NoPhone | ReasonCode::BadPhone | ReasonCode::PhoneWithheld => {
+                Some(InvalidKind::NoPhone)
+            }
             ReasonCode::BadSignature => Some(InvalidKind::BadSignature),
             ReasonCode::ApiTokenInvalid
             | ReasonCode::ApiTokenExpired
             | ReasonCode::ApiNotFound
             | ReasonCode::ApiNoAnswer
             | ReasonCode::ApiUnreadable
-            | ReasonCode::ApiNoCredentials => Some(InvalidKind::PlatformApi),
+            | ReasonCode::ApiNoCredentials
+            | ReasonCode::ApiCertificateRefused => Some(InvalidKind::PlatformApi),
             ReasonCode::UnmappedEvent | ReasonCode::Ignored => None,
         }
     }

@@ -1,7 +1,15 @@
 //! Mercado Livre notifications: `{_id, resource, user_id, topic, application_id, attempts,
 //! sent, received}`. Thin: the order's state and buyer come only from GET {resource} with the
 //! seller's access token, so read from the body alone every topic is unmapped. Mercado Livre
-//! signs nothing and wants an answer within 500 ms.
+//! signs nothing and wants an answer within 500 ms: avisa's webhook answers as soon as the
+//! notification is stored, before any call to Mercado Livre's API (`ingest::enrich`).
+//!
+//! The order (`read_order`) gives its state, total and the buyer's name; not the buyer's phone
+//! nor e-mail: Mercado Livre has withheld buyers' contact data from sellers for years (the
+//! order's `buyer` is id, nickname, first and last name; a shipment's `receiver_phone` is filled
+//! only for custom shipping). An older order that still carries `buyer.phone` is read.
+
+use serde_json::Value;
 
 use super::common::{body_value, text, timestamp};
 use super::{Draft, ParseError, Request, SignatureError};
@@ -20,6 +28,55 @@ pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
     ("claims", None),
     ("invoices", None),
 ];
+
+/// An order's `status` (GET /orders/{id}, developers.mercadolivre.com.br "Gestão de vendas")
+/// and the kind it gives a notification. Awaiting payment has no kind: the order carries no
+/// boleto line nor PIX code to remind the buyer of, and Mercado Livre reminds them itself.
+pub(super) const ORDER_STATUSES: &[(&str, Option<EventKind>)] = &[
+    ("confirmed", None),
+    ("payment_required", None),
+    ("payment_in_process", None),
+    ("partially_paid", None),
+    ("paid", Some(EventKind::OrderPaid)),
+    ("partially_refunded", None),
+    ("pending_cancel", None),
+    ("cancelled", Some(EventKind::OrderCanceled)),
+    ("invalid", None),
+];
+
+/// Reads an order resource (GET /orders/{id}) as a draft: state, total, buyer's name (and phone
+/// and e-mail where an older order still has them). `Err` when the body is not an order.
+pub(super) fn read_order(order: &Value) -> Result<Draft, String> {
+    let id = text(order, "id").ok_or("the answer is not a Mercado Livre order (no id)")?;
+    let status = text(order, "status").ok_or("the answer is not a Mercado Livre order")?;
+    let mut draft = Draft::new(format!("order {status}"));
+    draft.phone_parts(
+        Some("55".into()),
+        text(order, "buyer.phone.area_code"),
+        text(order, "buyer.phone.number"),
+    );
+    let e = &mut draft.event;
+    e.kind = ORDER_STATUSES
+        .iter()
+        .find(|(s, _)| *s == status)
+        .and_then(|(_, k)| *k);
+    e.order_id = Some(id);
+    e.total_cents = super::common::reais(order, "total_amount");
+    e.currency = text(order, "currency_id");
+    e.occurred_at = timestamp(order, "date_closed").or_else(|| timestamp(order, "date_created"));
+    let name = [
+        text(order, "buyer.first_name"),
+        text(order, "buyer.last_name"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    e.customer.name = Some(name).filter(|n| !n.is_empty());
+    e.customer.first_name = text(order, "buyer.first_name");
+    e.customer.email = text(order, "buyer.email");
+    Ok(draft)
+}
 
 pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
     let body = body_value(req)?;

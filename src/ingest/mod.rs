@@ -36,6 +36,9 @@ mod b4you;
 mod cakto;
 mod efi;
 pub mod enrich;
+pub mod enrich_oauth;
+#[cfg(test)]
+mod enrich_oauth_tests;
 #[cfg(test)]
 pub(crate) mod enrich_tests;
 mod hubla;
@@ -140,6 +143,10 @@ pub enum ReasonCode {
     ApiUnreadable,
     /// The store's API token was removed while a thin event waited.
     ApiNoCredentials,
+    /// The platform's API refused the store's client certificate (mutual TLS: Efí).
+    ApiCertificateRefused,
+    /// The platform's API answered, and never gives the buyer's phone (Mercado Livre, Efí).
+    PhoneWithheld,
 }
 
 /// Why an event is not `ok`: a stable code and a sentence for people.

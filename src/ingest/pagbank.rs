@@ -1,7 +1,7 @@
 //! PagBank (PagSeguro) webhooks: the body is the resource itself, an order (`ORDE_…`, its state
 //! in `charges[].status`) or a checkout (`CHEC_…`, its `status`); amounts in cents; signed with
 //! `x-authenticity-token` = hex SHA-256 of `<token>-<raw body>`. Not a thin notification: the
-//! body is what the API answers for the same resource (`ingest::enrich`, THIN_NOT_FILLED).
+//! body is what the API answers for the same resource (`ingest::enrich`, above `credential`).
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};

@@ -7,6 +7,7 @@
 //! Blocking: call it from `spawn_blocking` or a blocking job, never on an async worker.
 
 pub mod guard;
+mod identity;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use ureq::ResponseExt;
 
 pub use guard::{Refused, non_public};
+pub use identity::{ClientIdentity, IdentityError, Roots};
 
 /// Which addresses a call may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,9 @@ pub struct Policy {
     pub max_redirects: u32,
     /// The body is read up to this many bytes; a longer one is [`NetError::TooLarge`].
     pub max_body_bytes: u64,
+    /// Whom the server's certificate must chain to: the public web's authorities for every
+    /// production call; a test's own CA only where a test names it.
+    pub roots: Roots,
 }
 
 impl Policy {
@@ -59,6 +64,7 @@ impl Policy {
             connect_timeout: Duration::from_secs(5),
             max_redirects: 3,
             max_body_bytes: 10 * 1024 * 1024,
+            roots: Roots::Public,
         }
     }
 
@@ -67,7 +73,7 @@ impl Policy {
     /// private address), no redirects (an API that moves is reported, and a redirect would carry
     /// the token elsewhere), 512 KB (an order or a customer is a few KB), 10 s. Tests reach their
     /// loopback stand-ins only by naming the stand-in's host in `allowed_hosts` and allowing
-    /// HTTP, explicitly, at the call site.
+    /// HTTP (or trusting the stand-in's own CA, [`Roots::OnlyCa`]), explicitly, at the call site.
     pub fn platform_api() -> Policy {
         Policy {
             targets: Targets::PublicOnly {
@@ -78,6 +84,7 @@ impl Policy {
             connect_timeout: Duration::from_secs(5),
             max_redirects: 0,
             max_body_bytes: 512 * 1024,
+            roots: Roots::Public,
         }
     }
 
@@ -92,6 +99,7 @@ impl Policy {
             connect_timeout: Duration::from_secs(5),
             max_redirects: 0,
             max_body_bytes: 1024 * 1024,
+            roots: Roots::Public,
         }
     }
 }
@@ -113,6 +121,8 @@ pub struct Request {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The client certificate to present (mutual TLS: Efí's API), checked when it was made.
+    pub identity: Option<ClientIdentity>,
 }
 
 impl Request {
@@ -130,11 +140,18 @@ impl Request {
             url: url.into(),
             headers: Vec::new(),
             body,
+            identity: None,
         }
     }
 
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Presents this client certificate in the TLS handshake.
+    pub fn identity(mut self, identity: ClientIdentity) -> Request {
+        self.identity = Some(identity);
         self
     }
 }
@@ -189,6 +206,9 @@ pub enum NetError {
     HostNotFound,
     /// Connection, TLS or protocol failure.
     Unreachable(String),
+    /// The server refused the TLS handshake over the client certificate: none was presented
+    /// where one is required, or it was not accepted (mutual TLS).
+    ClientCertificate(String),
 }
 
 impl NetError {
@@ -203,6 +223,7 @@ impl NetError {
             NetError::Timeout => "timeout",
             NetError::HostNotFound => "host_not_found",
             NetError::Unreachable(_) => "unreachable",
+            NetError::ClientCertificate(_) => "client_certificate",
         }
     }
 
@@ -226,6 +247,10 @@ impl std::fmt::Display for NetError {
             NetError::Timeout => write!(f, "timed out"),
             NetError::HostNotFound => write!(f, "host not found"),
             NetError::Unreachable(why) => write!(f, "unreachable: {why}"),
+            NetError::ClientCertificate(why) => write!(
+                f,
+                "the server refused the client certificate (mutual TLS): {why}"
+            ),
         }
     }
 }
@@ -259,6 +284,7 @@ impl Client {
             .user_agent(concat!("avisa/", env!("CARGO_PKG_VERSION")))
             .max_idle_connections(4)
             .max_idle_connections_per_host(2)
+            .tls_config(policy.roots.tls_config(None))
             .build();
         let resolver = guard::GuardedResolver {
             targets: policy.targets.clone(),
@@ -291,13 +317,17 @@ impl Client {
             url,
             headers,
             body,
+            identity,
         } = request;
+        // A client certificate is this request's own TLS configuration (ureq keeps such
+        // connections out of the shared pool).
+        let tls = identity.map(|id| self.policy.roots.tls_config(Some(&id)));
         let result = match method {
-            Method::Get => with_headers(self.agent.get(&url), &headers).call(),
-            Method::Delete => with_headers(self.agent.delete(&url), &headers).call(),
-            Method::Post => with_headers(self.agent.post(&url), &headers).send(&body[..]),
-            Method::Put => with_headers(self.agent.put(&url), &headers).send(&body[..]),
-            Method::Patch => with_headers(self.agent.patch(&url), &headers).send(&body[..]),
+            Method::Get => prepare(self.agent.get(&url), &headers, tls).call(),
+            Method::Delete => prepare(self.agent.delete(&url), &headers, tls).call(),
+            Method::Post => prepare(self.agent.post(&url), &headers, tls).send(&body[..]),
+            Method::Put => prepare(self.agent.put(&url), &headers, tls).send(&body[..]),
+            Method::Patch => prepare(self.agent.patch(&url), &headers, tls).send(&body[..]),
         };
         let mut response = result.map_err(from_ureq)?;
         let final_url = response.get_uri().to_string();
@@ -348,14 +378,18 @@ impl Client {
     }
 }
 
-fn with_headers<B>(
+fn prepare<B>(
     mut builder: ureq::RequestBuilder<B>,
     headers: &[(String, String)],
+    tls: Option<ureq::tls::TlsConfig>,
 ) -> ureq::RequestBuilder<B> {
     for (name, value) in headers {
         builder = builder.header(name, value);
     }
-    builder
+    match tls {
+        Some(tls) => builder.config().tls_config(tls).build(),
+        None => builder,
+    }
 }
 
 fn from_ureq(error: ureq::Error) -> NetError {
@@ -366,6 +400,9 @@ fn from_ureq(error: ureq::Error) -> NetError {
             }
             if let Some(inner) = io.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
                 return from_ureq_ref(inner);
+            }
+            if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                return from_rustls(tls);
             }
             match io.kind() {
                 std::io::ErrorKind::TimedOut => NetError::Timeout,
@@ -384,9 +421,35 @@ fn from_ureq_ref(error: &ureq::Error) -> NetError {
         ureq::Error::RequireHttpsOnly(url) => NetError::SchemeRefused(url.clone()),
         ureq::Error::BadUri(url) => NetError::BadUrl(url.clone()),
         ureq::Error::HostNotFound => NetError::HostNotFound,
+        ureq::Error::Rustls(tls) => from_rustls(tls),
         other => NetError::Unreachable(other.to_string()),
+    }
+}
+
+/// A TLS failure: the server's alerts about the client certificate say so; the rest is a failed
+/// connection like any other.
+fn from_rustls(error: &rustls::Error) -> NetError {
+    use rustls::AlertDescription as A;
+    match error {
+        rustls::Error::AlertReceived(
+            alert @ (A::CertificateRequired
+            | A::BadCertificate
+            | A::UnknownCA
+            | A::CertificateUnknown
+            | A::CertificateRevoked
+            | A::CertificateExpired
+            | A::UnsupportedCertificate
+            | A::AccessDenied),
+        ) => NetError::ClientCertificate(format!("{alert:?}")),
+        other => NetError::Unreachable(format!("tls: {other}")),
     }
 }
 
 #[cfg(test)]
 mod media_guard_tests;
+
+#[cfg(test)]
+pub(crate) mod tls_stand_in;
+
+#[cfg(test)]
+mod identity_tests;

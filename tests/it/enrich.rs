@@ -209,3 +209,188 @@ async fn enrich_a_save_must_leave_every_field_filled_and_each_value_usable() {
     .await;
     assert_eq!(status, 303);
 }
+
+/// Saves a store's API credentials through its page's form.
+async fn save_credentials(
+    app: &TestApp,
+    admin: &reqwest::Client,
+    store: u64,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let csrf = app.csrf(admin, &format!("/lojas/{store}")).await;
+    let mut form = vec![("_csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let response = admin
+        .post(app.at(&format!("/lojas/{store}/api")))
+        .form(&form)
+        .send()
+        .await
+        .expect("posted");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrich_mercadolivre_the_webhook_is_answered_before_any_call_and_a_refused_grant_says_so() {
+    let (base, api) = stand_in().await;
+    let app = TestApp::start_configured(|c| c.platform_api_stand_in = Some(base)).await;
+    let admin = app.setup_admin().await;
+    let (store, token) = create_store(&app, Platform::Mercadolivre, "Loja ML");
+    let (status, _) = save_credentials(
+        &app,
+        &admin,
+        store,
+        &[
+            ("client_id", "5503910054141466"),
+            ("client_secret", "ml-secret-abcdefghijkl-0042"),
+            ("refresh_token", "TG-5f0c1d2e3b4a-468424240"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let html = admin
+        .get(app.at(&format!("/lojas/{store}")))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("5503910054141466"), "the app id is shown");
+    assert!(!html.contains("ml-secret-abcdefghijkl"), "never the secret");
+    assert!(!html.contains("TG-5f0c1d2e3b4a"), "never the refresh token");
+    assert!(
+        html.contains("não compartilha o telefone"),
+        "the form says what to expect"
+    );
+
+    let body = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/mercadolivre/orders_v2-test.json"),
+    )
+    .expect("fixture");
+    // Mercado Livre wants a 2xx within 500 ms: the answer comes once the notification is
+    // stored, while the API (held by the stand-in) has not answered anything.
+    let (status, answer) = post_webhook(&app, &token, body, &[]).await;
+    assert!((200..300).contains(&status), "{status}: {answer}");
+    let id = answer["event_ids"][0].as_u64().expect("an event id");
+    assert_eq!(
+        app.db.event(EventId(id)).expect("event").0.status,
+        Status::Awaiting
+    );
+
+    // The token endpoint refuses the refresh token (the stand-in answers 401).
+    api.release.send(true).expect("released");
+    let record = ended(&app, id).await;
+    assert_eq!(record.status, Status::Invalid);
+    assert_eq!(
+        record.reason.map(|r| r.detail).as_deref(),
+        Some("token da API inválido")
+    );
+    let saved = app
+        .db
+        .api_credentials(avisa::domain::StoreId(store))
+        .expect("read")
+        .expect("kept");
+    assert_eq!(
+        saved.get("refresh_token"),
+        Some("TG-5f0c1d2e3b4a-468424240"),
+        "nothing replaced by a refused grant"
+    );
+}
+
+/// A certificate and its key in one PEM text, as `openssl pkcs12 -nodes` writes them.
+fn certificate_pem(dir: &Path) -> (String, String) {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=loja-teste",
+        ])
+        .output()
+        .expect("the openssl command line (CI installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("pem");
+    (read("cert.pem"), read("key.pem"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrich_efi_the_certificate_is_pasted_as_pem_checked_on_save_and_never_shown() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (store, _) = create_store(&app, Platform::Efi, "Loja Efi");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = certificate_pem(dir.path());
+    let ids = [
+        ("client_id", "Client_Id_0123456789"),
+        ("client_secret", "Client_Secret_0123456789abcdef"),
+    ];
+    for (pasted, says) in [
+        (
+            "não é um certificado".to_owned(),
+            "cole o conteúdo do arquivo .pem",
+        ),
+        (cert.clone(), "falta a chave privada"),
+    ] {
+        let mut fields = ids.to_vec();
+        fields.push(("certificate", pasted.as_str()));
+        let (status, body) = save_credentials(&app, &admin, store, &fields).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains(says), "{says}: {body}");
+    }
+    assert_eq!(
+        app.db
+            .api_credentials(avisa::domain::StoreId(store))
+            .expect("read"),
+        None
+    );
+
+    let pem = format!("Bag Attributes\n    localKeyID: 01\n{cert}{key}");
+    let mut fields = ids.to_vec();
+    fields.push(("certificate", pem.as_str()));
+    let (status, body) = save_credentials(&app, &admin, store, &fields).await;
+    assert_eq!(status, 303, "{body}");
+    let saved = app
+        .db
+        .api_credentials(avisa::domain::StoreId(store))
+        .expect("read")
+        .expect("saved");
+    assert!(
+        saved
+            .get("certificate")
+            .is_some_and(|c| c.contains("-----BEGIN PRIVATE KEY-----\n")),
+        "kept with its line breaks"
+    );
+    let html = admin
+        .get(app.at(&format!("/lojas/{store}")))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("certificado salvo"));
+    assert!(!html.contains("PRIVATE KEY"), "never the key");
+    assert!(
+        html.contains("openssl pkcs12 -in certificado.p12"),
+        "how to convert"
+    );
+    assert!(html.contains("<textarea id=\"api-certificate\""));
+}

@@ -254,6 +254,8 @@ mod tests {
             ApiNoAnswer,
             ApiUnreadable,
             ApiNoCredentials,
+            ApiCertificateRefused,
+            PhoneWithheld,
         ] {
             let reason = Reason {
                 code,

@@ -16,6 +16,8 @@ use crate::http::error::ApiError;
 
 /// The most a value may be: platforms' tokens are well under a few hundred characters.
 const MAX_VALUE: usize = 2048;
+/// The most a PEM text may be (Efí's certificate: certificate, chain and key, a few KB).
+const MAX_PEM: usize = 16 * 1024;
 
 /// The store page's section: `None` for a platform whose API avisa does not call. Each field
 /// with what is saved: a secret masked, anything else as typed.
@@ -35,7 +37,8 @@ pub(super) async fn section(state: &AppState, store: &Store) -> Result<Value, Ap
                 label => f.label,
                 help => f.help,
                 secret => f.secret,
-                shown => value.map(|v| if f.secret { mask(v) } else { v.to_owned() }),
+                multiline => crate::ingest::enrich_oauth::pem_field(f.name),
+                shown => value.map(|v| shown(f.name, f.secret, v)),
                 value => value.filter(|_| !f.secret),
             }
         })
@@ -76,7 +79,11 @@ pub async fn save_api_credentials(
             if typed.is_empty() {
                 continue;
             }
-            if typed.len() > MAX_VALUE || typed.chars().any(char::is_control) {
+            // A PEM text is pasted with its line breaks (a textarea).
+            let pem = crate::ingest::enrich_oauth::pem_field(field.name);
+            let bad = |c: char| c.is_control() && !(pem && matches!(c, '\n' | '\r' | '\t'));
+            let limit = if pem { MAX_PEM } else { MAX_VALUE };
+            if typed.len() > limit || typed.chars().any(bad) {
                 return Err(ApiError::Validation(format!(
                     "{}: caracteres inválidos ou longo demais",
                     field.label
@@ -96,6 +103,9 @@ pub async fn save_api_credentials(
                 labels.join(", ")
             )));
         } else {
+            check_certificate(store.platform, &credentials)?;
+            // An access token obtained with the old values is not kept for the new ones.
+            credentials.session = None;
             state
                 .run(move |db| db.set_api_credentials(id, Some(&credentials)))
                 .await?;
@@ -109,4 +119,50 @@ pub async fn save_api_credentials(
         "store API credentials"
     );
     Ok(redirect(&format!("/lojas/{id}?ok={outcome}#api")))
+}
+
+/// What the store page shows of a saved value: a secret masked (a certificate only said to be
+/// there: its last characters are the PEM trailer), anything else as typed.
+fn shown(name: &str, secret: bool, value: &str) -> String {
+    if crate::ingest::enrich_oauth::pem_field(name) {
+        "certificado salvo".to_owned()
+    } else if secret {
+        mask(value)
+    } else {
+        value.to_owned()
+    }
+}
+
+/// A platform that wants mutual TLS (Efí) gets a certificate and key the TLS library accepts:
+/// a bad paste is refused here, with what to do, rather than failing every call later.
+fn check_certificate(
+    platform: crate::domain::Platform,
+    credentials: &crate::domain::enrichment::ApiCredentials,
+) -> Result<(), ApiError> {
+    use crate::net::{ClientIdentity, IdentityError};
+    if !crate::ingest::enrich_oauth::mutual_tls(platform) {
+        return Ok(());
+    }
+    let pem = credentials
+        .get(crate::ingest::enrich_oauth::CERTIFICATE)
+        .unwrap_or_default();
+    ClientIdentity::from_pem(pem).map(drop).map_err(|e| {
+        ApiError::Validation(
+            match e {
+                IdentityError::NoKey => {
+                    "certificado: falta a chave privada (converta o .p12 com -nodes e cole o \
+                     .pem inteiro)"
+                }
+                IdentityError::NoCertificate | IdentityError::Unreadable(_) => {
+                    "certificado: cole o conteúdo do arquivo .pem (de -----BEGIN a -----END), \
+                     convertido do .p12 com o comando indicado"
+                }
+                IdentityError::Refused(_) => {
+                    "certificado: a chave privada não corresponde ao certificado, ou o tipo de \
+                     chave não é aceito"
+                }
+            }
+            .to_owned(),
+        )
+    })
 }

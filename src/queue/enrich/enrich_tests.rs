@@ -18,9 +18,9 @@ use crate::ingest::{ReasonCode, Request, Status, recognise};
 use crate::net::{Client, Policy, Targets};
 
 /// 2025-11-18 12:00 in Brasília (a Tuesday, outside quiet hours).
-const NOON: i64 = 1_763_478_000;
-const TOKEN: &str = "APP_USR-stand-in-token-0001";
-const STAND_IN_HOST: &str = "api.stand-in.test";
+pub(super) const NOON: i64 = 1_763_478_000;
+pub(super) const TOKEN: &str = "APP_USR-stand-in-token-0001";
+pub(super) const STAND_IN_HOST: &str = "api.stand-in.test";
 
 /// How a stand-in answers.
 #[derive(Clone)]
@@ -97,7 +97,7 @@ impl StandIn {
 }
 
 /// The platform policy with one explicit allowance: the stand-in's host, over HTTP.
-fn stand_in_client(timeout: Duration) -> Client {
+pub(super) fn stand_in_client(timeout: Duration) -> Client {
     let policy = Policy {
         targets: Targets::PublicOnly {
             allowed_hosts: vec![STAND_IN_HOST.into()],
@@ -113,17 +113,17 @@ fn stand_in_client(timeout: Duration) -> Client {
     Client::with_hosts(policy, hosts.into_iter().collect())
 }
 
-struct Rig {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-    db: Db,
-    clock: ManualClock,
-    store: StoreId,
-    platform: Platform,
+pub(super) struct Rig {
+    pub(super) _dir: tempfile::TempDir,
+    pub(super) path: std::path::PathBuf,
+    pub(super) db: Db,
+    pub(super) clock: ManualClock,
+    pub(super) store: StoreId,
+    pub(super) platform: Platform,
 }
 
 impl Rig {
-    fn new(platform: Platform) -> Rig {
+    pub(super) fn new(platform: Platform) -> Rig {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("data");
         let db = Db::open(&path, &DbOptions::default()).expect("open");
@@ -152,7 +152,7 @@ impl Rig {
     }
 
     /// The platform's thin notification arrives (and is answered: it is recorded).
-    fn receive_thin(&self) -> EventId {
+    pub(super) fn receive_thin(&self) -> EventId {
         let body = thin_bodies()
             .into_iter()
             .find(|(p, ..)| *p == self.platform)
@@ -178,7 +178,7 @@ impl Rig {
         }
     }
 
-    fn enricher(&self, client: Client, base: ApiBase) -> Enricher {
+    pub(super) fn enricher(&self, client: Client, base: ApiBase) -> Enricher {
         Enricher::new(
             self.db.clone(),
             Arc::new(client),
@@ -187,11 +187,11 @@ impl Rig {
         )
     }
 
-    fn event(&self, id: EventId) -> EventRecord {
+    pub(super) fn event(&self, id: EventId) -> EventRecord {
         self.db.event(id).expect("event").0
     }
 
-    fn messages(&self, id: EventId) -> usize {
+    pub(super) fn messages(&self, id: EventId) -> usize {
         self.db
             .list_messages(&MessageFilter {
                 event_id: Some(id),
@@ -341,7 +341,7 @@ fn enrich_a_refused_token_gives_up_at_once_as_invalid() {
 }
 
 /// Steps the clock to the job's next call and runs a pass.
-fn next_pass(rig: &Rig, enricher: &Enricher, id: EventId) -> Pass {
+pub(super) fn next_pass(rig: &Rig, enricher: &Enricher, id: EventId) -> Pass {
     if let Some(job) = rig.db.enrich_job(id).expect("read") {
         let wait = job.next_at - rig.clock.now();
         rig.clock.advance(wait.max(0));

@@ -3,11 +3,14 @@
 //! `net::Client` with `Policy::platform_api()` in production), re-reads the event with the
 //! answer (`ingest::enrich::merge`) and follows `domain::enrichment::judge`: plan it, call again
 //! on the schedule, or give up with the reason. Blocking code on its own thread; time is passed
-//! in (tests step a clock). Never logs a token: the headers are not logged, and what is kept
-//! of a failed call is redacted (`ingest::enrich::redact`: Tray's URL carries its token). Uses `db`, `domain`, `ingest` and `net`.
+//! in (tests step a clock). Never logs a token: the URL carries none, the headers are not
+//! logged. Uses `db`, `domain`, `ingest` and `net`.
 
 #[cfg(test)]
 mod enrich_tests;
+mod oauth;
+#[cfg(test)]
+mod oauth_tests;
 
 use std::sync::{Arc, Weak};
 
@@ -15,7 +18,7 @@ use super::outbound::Transport;
 use crate::db::{ClaimedEnrichment, Db, DbError, Finish};
 use crate::domain::Clock;
 use crate::domain::enrichment::{Answer, GiveUp, Step, judge};
-use crate::net::{NetError, Request};
+use crate::net::{NetError, Request, Response};
 
 /// Jobs claimed per pass.
 const BATCH: usize = 16;
@@ -94,35 +97,48 @@ impl Enricher {
             ApiBase::Platforms => None,
             ApiBase::StandIn(base) => Some(base.as_str()),
         };
-        let credentials = credentials.unwrap_or_default();
-        let call = crate::ingest::enrich::call(platform, &job.path, &credentials, base);
-        let Some((url, headers)) = call else {
-            let give_up = GiveUp::NoCredentials;
-            self.db
-                .finish_enrichment(job.event_id, Finish::GaveUp(give_up), now)?;
-            return Ok(Step::GiveUp(give_up));
-        };
-        let redact = |text: &str| crate::ingest::enrich::redact(platform, &credentials, text);
-        let request = headers
-            .into_iter()
-            .fold(Request::get(url), |r, (name, value)| r.header(name, value));
-        let mut merged = None;
-        let answer = match self.transport.send(request) {
-            Ok(response) if response.is_success() => {
-                match crate::ingest::enrich::merge(platform, &event, &response.body) {
-                    Ok(reading) => {
-                        merged = Some(reading);
-                        Answer::Resource
+        // What is kept of a failed call never holds a secret (an error may quote the URL, and
+        // Tray's URL carries the token).
+        let secrets = credentials.clone().unwrap_or_default();
+        let redact = |text: String| crate::ingest::enrich::redact(platform, &secrets, &text);
+        let outcome = match credentials {
+            None => oauth::Outcome::NoCredentials,
+            Some(_) if crate::ingest::enrich_oauth::oauth(platform) => {
+                self.fetch_oauth(job.store_id, platform, &job.path, base, now)?
+            }
+            Some(creds) => {
+                match crate::ingest::enrich::call(platform, &job.path, &creds, None, base) {
+                    None => oauth::Outcome::NoCredentials,
+                    Some((url, headers)) => {
+                        let request = headers
+                            .into_iter()
+                            .fold(Request::get(url), |r, (name, value)| r.header(name, value));
+                        oauth::Outcome::from(self.transport.send(request))
                     }
-                    Err(why) => Answer::Unreadable(redact(&why)),
                 }
             }
-            Ok(response) => Answer::Status(response.status),
-            Err(NetError::TooLarge { limit }) => {
-                Answer::Unreadable(format!("answer over {limit} bytes"))
+        };
+        let mut merged = None;
+        let answer = match outcome {
+            oauth::Outcome::NoCredentials => {
+                let give_up = GiveUp::NoCredentials;
+                self.db
+                    .finish_enrichment(job.event_id, Finish::GaveUp(give_up), now)?;
+                return Ok(Step::GiveUp(give_up));
             }
-            Err(e) if e.is_transient() => Answer::NoAnswer(redact(&e.to_string())),
-            Err(e) => Answer::CannotCall(redact(&e.to_string())),
+            oauth::Outcome::Answer(answer) => answer,
+            oauth::Outcome::Response(response) => {
+                let (answer, reading) = read(platform, &event, &response);
+                merged = reading;
+                answer
+            }
+        };
+        let answer = match answer {
+            Answer::Unreadable(why) => Answer::Unreadable(redact(why)),
+            Answer::NoAnswer(why) => Answer::NoAnswer(redact(why)),
+            Answer::CannotCall(why) => Answer::CannotCall(redact(why)),
+            Answer::CertificateRefused(why) => Answer::CertificateRefused(redact(why)),
+            other => other,
         };
         let step = match (judge(&answer, job.tries, now), &answer) {
             (Step::GiveUp(GiveUp::TokenInvalid), Answer::Status(status)) => {
@@ -172,5 +188,30 @@ impl Enricher {
             context,
             move || self.run_once().map(|pass| pass.next_due),
         )
+    }
+}
+
+/// What a response of the platform's API says: the resource merged into the event, or why not.
+fn read(
+    platform: crate::domain::Platform,
+    event: &crate::domain::Event,
+    response: &Response,
+) -> (Answer, Option<crate::ingest::Reading>) {
+    if !response.is_success() {
+        return (Answer::Status(response.status), None);
+    }
+    match crate::ingest::enrich::merge(platform, event, &response.body) {
+        Ok(reading) => (Answer::Resource, Some(reading)),
+        Err(why) => (Answer::Unreadable(why), None),
+    }
+}
+
+/// A call that got no response, as the judgement reads it.
+fn answer_of(error: NetError) -> Answer {
+    match error {
+        NetError::TooLarge { limit } => Answer::Unreadable(format!("answer over {limit} bytes")),
+        NetError::ClientCertificate(why) => Answer::CertificateRefused(why),
+        e if e.is_transient() => Answer::NoAnswer(e.to_string()),
+        e => Answer::CannotCall(e.to_string()),
     }
 }
