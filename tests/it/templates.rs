@@ -472,7 +472,8 @@ async fn the_editor_explains_errors_in_portuguese_and_warns_about_literal_tags()
     assert_eq!(status, 422);
     assert!(
         html.contains(
-            "Passo 1, mensagem 1, linha 2: erro de sintaxe — filtro desconhecido `reais`"
+            "Passo 1, mensagem 1, linha 2: erro de sintaxe — filtro desconhecido `reais`: os filtros \
+             das mensagens são brl, first_name, date_br"
         ),
         "unknown filter, in pt-BR with its line"
     );
@@ -538,8 +539,27 @@ async fn the_preview_offers_the_stores_own_events_newest_first() {
     assert!(html.contains("Eventos recentes desta loja"));
 }
 
-/// Three nested loops over `"x" * N`: without a work budget this renders for days.
-const NESTED_LOOPS: &str = r#"{% for a in "x" * 5000 %}{% for b in "x" * 5000 %}{% for c in "x" * 5000 %}.{% endfor %}{% endfor %}{% endfor %}"#;
+/// Three nested loops over 1,000 letters written out (a part holds 4,000 characters): without a
+/// work budget this renders for a billion steps.
+fn nested_loops() -> String {
+    let letters = format!("\"{}\"", "x".repeat(1000));
+    format!(
+        "{{% for a in {letters} %}}{{% for b in {letters} %}}{{% for c in {letters} %}}.\
+         {{% endfor %}}{{% endfor %}}{{% endfor %}}"
+    )
+}
+
+/// 100 KB of text from a loop over 1,000 letters: over the output cap.
+fn long_text() -> String {
+    format!(
+        "{{% for i in \"{}\" %}}{}{{% endfor %}}",
+        "x".repeat(1000),
+        "y".repeat(100)
+    )
+}
+
+/// A 100 MB string in one step, which fuel does not see: refused when read.
+const MEMORY_BOMB: &str = r#"{{ "x" * 100000000 }}"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
@@ -553,7 +573,7 @@ async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
         .json(&json!({
             "store_id": id,
             "kind": "pix.generated",
-            "steps": [ { "delay": "0", "parts": [NESTED_LOOPS, r#"{{ "x" * 10000000 }}"#] } ],
+            "steps": [ { "delay": "0", "parts": [nested_loops(), long_text(), MEMORY_BOMB] } ],
         }))
         .send()
         .await
@@ -563,12 +583,22 @@ async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
     let parts = &body["steps"][0]["parts"];
     assert_eq!(parts[0]["error"]["code"], "too_much_work");
     assert_eq!(parts[1]["error"]["code"], "output_too_long");
+    assert_eq!(parts[2]["error"]["code"], "not_allowed", "{}", parts[2]);
+    assert_eq!(parts[2]["error"]["line"], 1);
+    assert!(
+        parts[2]["error"]["detail"]
+            .as_str()
+            .is_some_and(|m| m.contains("repetir um texto pode ocupar memória sem limite")),
+        "{}",
+        parts[2]
+    );
 
     let path = format!("/templates/{id}/pix.generated");
+    let nested_loops = nested_loops();
     let fields = [
         ("enabled", "1"),
         ("delay.0", "0"),
-        ("part.0.0", NESTED_LOOPS),
+        ("part.0.0", nested_loops.as_str()),
         ("action", "save"),
     ];
     let (status, _, html) = post_form(&app, &admin, &path, &fields).await;
@@ -582,6 +612,51 @@ async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
         .template(StoreId(id), EventKind::PixGenerated)
         .expect("read");
     assert!(stored.is_none(), "nothing was saved");
+}
+
+/// A template saved before the guard existed (written straight to the file here: the editor
+/// refuses it) never runs at planning: its refused part is a failed message with the pt-BR
+/// reason, and the step's other part is planned as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planning_never_runs_a_refused_template() {
+    let app = TestApp::start().await;
+    let (id, token) = create_store(&app, Platform::Api, "Minha Loja");
+    let mut template = avisa::render::default_template(EventKind::PixGenerated);
+    template.steps.truncate(1);
+    template.steps[0].parts = vec!["Oi, {{ customer.first_name }}!".into(), MEMORY_BOMB.into()];
+    app.db
+        .save_template(StoreId(id), &template)
+        .expect("saved as an older version could have");
+    let (status, _) = post_webhook(&app, &token, fixture(API_PIX), &[]).await;
+    assert_eq!(status, 202);
+    let mut planned = messages(&app);
+    planned.sort_by_key(|m| m.part);
+    let summary: Vec<_> = planned
+        .iter()
+        .map(|m| {
+            let reason = m.history.last().and_then(|c| c.reason.clone());
+            (m.part, m.status, m.text.clone(), reason)
+        })
+        .collect();
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert_eq!(
+        summary[0].1,
+        avisa::domain::MessageStatus::Scheduled,
+        "{summary:?}"
+    );
+    assert_eq!(
+        summary[1].1,
+        avisa::domain::MessageStatus::Failed,
+        "{summary:?}"
+    );
+    assert_eq!(summary[1].2, "", "nothing was rendered");
+    assert!(
+        summary[1]
+            .3
+            .as_deref()
+            .is_some_and(|r| r.contains("repetir um texto pode ocupar memória sem limite")),
+        "{summary:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -601,7 +676,7 @@ async fn webhooks_are_answered_while_previews_wait_to_render() {
             .json(&json!({
                 "store_id": id,
                 "kind": "pix.generated",
-                "steps": [ { "delay": "0", "parts": [NESTED_LOOPS] } ],
+                "steps": [ { "delay": "0", "parts": [nested_loops()] } ],
             }));
         previews.spawn(async move {
             let body: Value = request
