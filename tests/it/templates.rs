@@ -323,6 +323,115 @@ async fn the_json_preview_answers_with_rendered_steps() {
     assert!(body["steps"][0]["due_at"].is_i64());
 }
 
+/// Issue 14: the JSON preview reads the merchant's own kinds (one that exists; a made-up one is
+/// refused like any unknown kind) and shows the "pedir resposta" invitation before the first
+/// step's parts, as the editor's preview does: the saved setting when the request says nothing,
+/// the typed card when it sends one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_preview_takes_custom_kinds_and_shows_the_invitation() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    app.db
+        .create_custom_kind(&avisa::domain::custom_kind::CustomKindDef {
+            name: "aniversario".into(),
+            label: "Aniversário".into(),
+            vars: vec!["idade".into()],
+            created_at: 0,
+        })
+        .expect("kind created");
+    let csrf = app.csrf(&admin, "/templates").await;
+    let preview = |body: Value| {
+        let request = admin
+            .post(app.at("/api/v1/templates/preview"))
+            .header("X-CSRF-Token", &csrf)
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("preview answers");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let steps = json!([ { "delay": "0", "parts": ["Parabéns, {{ customer.first_name }}! {{ vars.idade }} anos!"] } ]);
+
+    let (status, body) =
+        preview(json!({ "store_id": id, "kind": "custom.aniversario", "steps": steps })).await;
+    assert_eq!(status, 200, "{body}");
+    let step = &body["steps"][0];
+    assert!(
+        step["parts"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Parabéns")),
+        "{body}"
+    );
+    assert!(
+        step.get("invite").is_none(),
+        "pedir resposta is off: {body}"
+    );
+
+    let (status, body) =
+        preview(json!({ "store_id": id, "kind": "custom.inventado", "steps": steps })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+
+    // Saved on for PIX: a request without the card shows the saved (shipped) invitation.
+    let mut pix = avisa::render::default_template(EventKind::PixGenerated);
+    pix.ask_reply.enabled = true;
+    pix.ask_reply.timeout_min = 30;
+    app.db.save_template(StoreId(id), &pix).expect("saved");
+    let pix_steps = json!([ { "delay": "0", "parts": ["{{ payment.pix_code }}"] } ]);
+    let (status, body) =
+        preview(json!({ "store_id": id, "kind": "pix.generated", "steps": pix_steps })).await;
+    assert_eq!(status, 200, "{body}");
+    let step = &body["steps"][0];
+    assert!(
+        step["invite"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Responda *1* para receber o código PIX aqui")),
+        "{body}"
+    );
+    assert_eq!(step["wait_min"], "30");
+
+    // The typed card wins: its own invitation and wait, or none when switched off.
+    let typed = json!({ "enabled": true, "invite": "Oi, {{ customer.first_name }}! Posso mandar o PIX? Responda 1.", "timeout_min": 15 });
+    let (status, body) = preview(
+        json!({ "store_id": id, "kind": "pix.generated", "steps": pix_steps, "ask_reply": typed }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["steps"][0]["invite"]["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("Posso mandar o PIX? Responda 1.")),
+        "{body}"
+    );
+    assert_eq!(body["steps"][0]["wait_min"], "15");
+    let off = json!({ "enabled": false });
+    let (_, body) = preview(
+        json!({ "store_id": id, "kind": "pix.generated", "steps": pix_steps, "ask_reply": off }),
+    )
+    .await;
+    assert!(body["steps"][0].get("invite").is_none(), "{body}");
+    let too_long = json!({ "enabled": true, "timeout_min": 5000 });
+    let (status, body) = preview(json!({ "store_id": id, "kind": "pix.generated", "steps": pix_steps, "ask_reply": too_long })).await;
+    assert_eq!(status, 422, "{body}");
+
+    // The spec says so.
+    let spec: Value = admin
+        .get(app.at("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("spec")
+        .json()
+        .await
+        .expect("JSON");
+    let input = &spec["components"]["schemas"]["PreviewInput"]["properties"];
+    assert!(input["ask_reply"].is_object(), "{input}");
+    assert!(
+        spec["components"]["schemas"]["AskReplyInput"]["properties"]["timeout_min"].is_object()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attendant_may_preview_but_not_save() {
     let app = TestApp::start().await;
