@@ -716,6 +716,22 @@ async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
         html.contains("Passo 1, mensagem 1: o modelo dá trabalho demais para montar"),
         "{html}"
     );
+    // The editor refuses the memory bomb on save too, in pt-BR with its line.
+    let fields = [
+        ("enabled", "1"),
+        ("delay.0", "0"),
+        ("part.0.0", MEMORY_BOMB),
+        ("action", "save"),
+    ];
+    let (status, _, html) = post_form(&app, &admin, &path, &fields).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains(
+            "Passo 1, mensagem 1, linha 1: recurso que mensagens não aceitam — `*` e `**` só \
+             multiplicam números"
+        ),
+        "{html}"
+    );
     let stored = app
         .db
         .template(StoreId(id), EventKind::PixGenerated)
