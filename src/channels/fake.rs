@@ -1,14 +1,14 @@
 //! The fake channel: scripted outcomes for tests, and the sandbox an instance can be set to
 //! (everything "sent" is kept for the console's sandbox inbox; nothing reaches WhatsApp).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
 
 use crate::queue::channel::{
-    Attachment, AttachmentKind, Channel, ChannelState, Incoming, Pairing, Receipt, SendError,
-    SendFuture, SendReceipt,
+    Attachment, AttachmentKind, Channel, ChannelState, Incoming, Pairing, PhoneFuture, Receipt,
+    SendError, SendFuture, SendReceipt,
 };
 
 /// One send the fake accepted.
@@ -40,6 +40,8 @@ pub struct FakeChannel {
     incoming: broadcast::Sender<Incoming>,
     /// The time the fake reports for sends, set by the test or the sandbox's clock.
     now: Mutex<i64>,
+    /// WhatsApp addresses (`…@lid`) whose phone the fake "learnt" (`learn_address`).
+    phones: Mutex<HashMap<String, String>>,
 }
 
 impl FakeChannel {
@@ -61,6 +63,7 @@ impl FakeChannel {
             receipts: broadcast::channel(1024).0,
             incoming: broadcast::channel(256).0,
             now: Mutex::new(0),
+            phones: Mutex::new(HashMap::new()),
         }
     }
 
@@ -83,6 +86,15 @@ impl FakeChannel {
 
     pub fn emit_receipt(&self, receipt: Receipt) {
         let _ = self.receipts.send(receipt);
+    }
+
+    /// Makes the fake know the phone behind a WhatsApp address, as the WhatsApp client learns
+    /// a buyer's LID when it sends to their phone.
+    pub fn learn_address(&self, address: &str, phone: &str) {
+        self.phones
+            .lock()
+            .expect("fake lock")
+            .insert(address.to_owned(), phone.to_owned());
     }
 
     pub fn emit_incoming(&self, message: Incoming) {
@@ -226,6 +238,11 @@ impl Channel for FakeChannel {
 
     fn incoming(&self) -> broadcast::Receiver<Incoming> {
         self.incoming.subscribe()
+    }
+
+    fn phone_of<'a>(&'a self, address: &'a str) -> PhoneFuture<'a> {
+        let phone = self.phones.lock().expect("fake lock").get(address).cloned();
+        Box::pin(async move { phone })
     }
 }
 

@@ -73,7 +73,7 @@ impl Db {
         txn.open_table(tables::ERASED_BUYERS)?
             .insert(phone_hash_str(phone.as_str()).as_slice(), now)?;
         // Last: the cancellations above queued deliveries naming the buyer too.
-        super::outbound::forget_deliveries(&txn, phone.as_str())?;
+        super::outbound_retention::forget_deliveries(&txn, phone.as_str())?;
         txn.commit()?;
         Ok(done)
     }

@@ -183,6 +183,9 @@ pub struct Incoming {
 
 pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<SendReceipt, SendError>> + Send + 'a>>;
 
+/// The phone behind a WhatsApp address, when the channel knows it (`Channel::phone_of`).
+pub type PhoneFuture<'a> = Pin<Box<dyn Future<Output = Option<String>> + Send + 'a>>;
+
 /// The console's control of a real WhatsApp connection. Outcomes arrive on the channel's state
 /// stream, never as return values, so the page simply follows the stream.
 pub trait Pairing: Send + Sync {
@@ -220,6 +223,11 @@ pub trait Channel: Send + Sync {
     fn new_message_id(&self) -> String;
     fn receipts(&self) -> broadcast::Receiver<Receipt>;
     fn incoming(&self) -> broadcast::Receiver<Incoming>;
+    /// The E.164 phone behind `address`, a WhatsApp address an `Incoming` carried because the
+    /// message came without a phone (a LID-only sender, `…@lid`), from the LID↔phone mapping
+    /// the channel has learnt (sending to a phone teaches it the phone's LID); `None` when it
+    /// does not know.
+    fn phone_of<'a>(&'a self, address: &'a str) -> PhoneFuture<'a>;
 }
 
 /// Finds each instance's live channel. The registry in `channels/` implements it; the outbox and

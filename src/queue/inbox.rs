@@ -65,8 +65,16 @@ impl Inbox {
         &self,
         instance_id: InstanceId,
         channel: &dyn Channel,
-        incoming: Incoming,
+        mut incoming: Incoming,
     ) -> Result<Handled, DbError> {
+        // A buyer who writes under a LID only (no phone on the message) is known by the phone
+        // the channel learnt for that LID when it can say: their reply then releases the parts
+        // held behind an invitation, and an opt-out word reaches their phone.
+        if incoming.from.contains('@')
+            && let Some(phone) = channel.phone_of(&incoming.from).await
+        {
+            incoming.from = phone;
+        }
         let db = self.db.clone();
         let settings = blocking(move || db.message_settings()).await?;
         let words = if settings.opt_out_words.is_empty() {

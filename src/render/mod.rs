@@ -6,12 +6,14 @@
 mod context;
 mod defaults;
 mod explain;
+mod guard;
 
 use minijinja::{Environment, UndefinedBehavior};
 
 pub use context::{VARIABLES, message_context, variables_for, vars_used};
 pub use defaults::{default_template, default_template_for};
 pub use explain::{LiteralTag, literal_tags};
+pub use guard::{ALLOWED_FILTERS, MAX_LOOP_DEPTH};
 
 use crate::domain::Event;
 use crate::domain::deliverability::variants;
@@ -23,6 +25,8 @@ use crate::domain::money::format_brl;
 pub enum RenderError {
     /// The template does not parse.
     Syntax { line: usize, message: String },
+    /// It uses what a message may not (`guard`: what could grow a value without bound).
+    NotAllowed { line: usize, message: String },
     /// It names a variable avisa does not have.
     UnknownVariable { name: String, line: usize },
     /// Rendering failed (a filter on the wrong kind of value, …).
@@ -36,7 +40,9 @@ pub enum RenderError {
 impl std::fmt::Display for RenderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RenderError::Syntax { line, message } => write!(f, "linha {line}: {message}"),
+            RenderError::Syntax { line, message } | RenderError::NotAllowed { line, message } => {
+                write!(f, "linha {line}: {message}")
+            }
             RenderError::UnknownVariable { name, line } => {
                 write!(f, "linha {line}: variável desconhecida `{name}`")
             }
@@ -57,6 +63,10 @@ fn environment() -> Environment<'static> {
     env.add_filter("brl", brl);
     env.add_filter("first_name", first_name);
     env.add_filter("date_br", date_br);
+    // The engine's own `replace` and `join` build their whole result first: these stop at the
+    // output cap instead (see `guard`).
+    env.add_filter("replace", capped_replace);
+    env.add_filter("join", capped_join);
     env
 }
 
@@ -88,6 +98,9 @@ fn parsed<'env, 'source>(
 where
     'source: 'env,
 {
+    // Before compiling: the compiler folds constant expressions, so it would build the string of
+    // `{{ "x" * 100000000 }}` itself.
+    guard::check(source)?;
     let template = env
         .template_from_str(source)
         .map_err(|e| RenderError::Syntax {
@@ -141,9 +154,9 @@ fn starts_like_directive(text: &str) -> bool {
 }
 
 /// Steps (minijinja's fuel: about one per instruction) a message may take. The shipped templates
-/// take a few hundred; a loop over a few thousand items still fits, while nested loops over
-/// `"x" * N` (which get past minijinja's `range` limit) run out within milliseconds instead of
-/// running for days.
+/// take a few hundred; a loop over a few thousand items still fits, while nested loops over long
+/// texts (up to `MAX_LOOP_DEPTH` deep) run out within milliseconds instead of running for days.
+/// Fuel bounds steps, not memory: what one step may allocate is `guard`'s.
 pub const FUEL: u64 = 100_000;
 
 /// The longest text a template may produce: a WhatsApp text message holds 65,536 characters.
@@ -165,7 +178,7 @@ fn render_within_budget(
     match template.render_captured_to(ctx, &mut out) {
         Ok(_) => Ok(String::from_utf8(out.bytes).expect("minijinja writes whole strings")),
         Err(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => Err(RenderError::TooMuchWork),
-        Err(_) if out.overflowed => Err(RenderError::TooLong {
+        Err(e) if out.overflowed || e.detail() == Some(OVER_CAP) => Err(RenderError::TooLong {
             limit: MAX_OUTPUT_BYTES,
         }),
         Err(e) => Err(failed(e)),
@@ -192,6 +205,45 @@ impl std::io::Write for CappedText {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The detail of a filter's refusal to grow a text past `MAX_OUTPUT_BYTES`.
+const OVER_CAP: &str = "avisa: output cap";
+
+fn over_cap() -> minijinja::Error {
+    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, OVER_CAP)
+}
+
+/// `replace` that works out the result's length before building it.
+fn capped_replace(value: &str, from: &str, to: &str) -> Result<String, minijinja::Error> {
+    let count = if from.is_empty() {
+        value.chars().count() + 1
+    } else {
+        value.matches(from).count()
+    };
+    let len = (value.len() - count * from.len()).saturating_add(count.saturating_mul(to.len()));
+    if len > MAX_OUTPUT_BYTES {
+        return Err(over_cap());
+    }
+    Ok(value.replace(from, to))
+}
+
+/// `join` (of a list, or of a text's letters) that stops at the output cap.
+fn capped_join(value: minijinja::Value, joiner: Option<&str>) -> Result<String, minijinja::Error> {
+    let joiner = joiner.unwrap_or_default();
+    let mut out = String::new();
+    for (i, item) in value.try_iter()?.enumerate() {
+        let item = item.to_string();
+        let sep = if i > 0 { joiner.len() } else { 0 };
+        if out.len() + sep + item.len() > MAX_OUTPUT_BYTES {
+            return Err(over_cap());
+        }
+        if i > 0 {
+            out.push_str(joiner);
+        }
+        out.push_str(&item);
+    }
+    Ok(out)
 }
 
 /// `{{ total_cents | brl }}` -> `R$ 1.234,56`; an absent amount renders empty.

@@ -255,40 +255,169 @@ fn one_brace_and_bracket_tags_are_flagged_with_what_works() {
     );
 }
 
-/// The templates the adversarial run used: nested loops over `"x" * N` get past minijinja's
-/// `range` limit and, unbounded, ran for seconds (two levels) or days (three).
+/// `n` letters `x` written out in the template: a literal, so its size is the template's own.
+fn letters(n: usize) -> String {
+    format!("\"{}\"", "x".repeat(n))
+}
+
+/// The adversarial run's templates, with the loops over long texts written out (what the guard
+/// leaves possible): unbounded, two levels ran for seconds and three for days. Fuel stops them.
 #[test]
 fn templates_over_the_work_budget_are_refused_by_fuel() {
     let event = Event::default();
-    let two = r#"{% for a in "x" * 20000 %}{% for b in "x" * 20000 %}{% endfor %}{% endfor %}"#;
-    let three = r#"{% for a in "x" * 5000 %}{% for b in "x" * 5000 %}{% for c in "x" * 5000 %}{{ c }}{% endfor %}{% endfor %}{% endfor %}"#;
-    let recursive = r#"{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}"#;
-    for source in [two, three] {
-        validate(source).expect("it parses and names no unknown variable");
+    let (a, b) = (letters(20000), letters(1000));
+    let two = format!("{{% for i in {a} %}}{{% for j in {a} %}}{{% endfor %}}{{% endfor %}}");
+    let three = format!(
+        "{{% for i in {b} %}}{{% for j in {b} %}}{{% for k in {b} %}}\
+         {{{{ loop.index * 2 + 1 }}}}{{% endfor %}}{{% endfor %}}{{% endfor %}}"
+    );
+    for source in [&two, &three] {
+        validate(source).expect("it parses, names no unknown variable and is allowed");
         assert_eq!(
             render(source, &event, "Loja"),
             Err(RenderError::TooMuchWork)
         );
     }
-    assert!(render(recursive, &event, "Loja").is_err());
     // A loop of a realistic size still renders.
-    let fine =
-        "{% for p in products %}{{ p.name }}{% endfor %}{% for i in \"x\" * 2000 %}.{% endfor %}";
-    assert_eq!(render(fine, &event, "Loja").map(|t| t.len()), Ok(2000));
+    let fine = format!(
+        "{{% for p in products %}}{{{{ p.name }}}}{{% endfor %}}{{% for i in {} %}}.{{% endfor %}}",
+        letters(2000)
+    );
+    assert_eq!(render(&fine, &event, "Loja").map(|t| t.len()), Ok(2000));
 }
 
 #[test]
 fn a_text_over_the_output_cap_is_refused() {
     let event = Event::default();
-    let huge = r#"{{ "x" * 10000000 }}"#;
+    let line = "x".repeat(100);
+    let capped = Err(RenderError::TooLong {
+        limit: MAX_OUTPUT_BYTES,
+    });
+    let huge = format!("{{% for i in {} %}}{line}{{% endfor %}}", letters(1000));
+    assert_eq!(render(&huge, &event, "Loja"), capped);
+    let fits = format!("{{% for i in {} %}}{line}{{% endfor %}}", letters(600));
+    assert_eq!(render(&fits, &event, "Loja").map(|t| t.len()), Ok(60000));
+}
+
+/// `replace` and `join` are the environment's own: they stop at the output cap instead of
+/// building their whole result first (the engine's would build 1 GB here before the cap saw it).
+#[test]
+fn replace_and_join_stop_at_the_output_cap() {
+    let event = Event::default();
+    let capped = Err(RenderError::TooLong {
+        limit: MAX_OUTPUT_BYTES,
+    });
+    let long = "x".repeat(2000);
+    let replaced =
+        format!(r#"{{{{ "{long}" | replace("x", "{long}") | replace("x", "{long}") }}}}"#);
+    assert_eq!(render(&replaced, &event, "Loja"), capped);
+    let joined = format!(r#"{{{{ "{long}" | join("{long}") }}}}"#);
+    assert_eq!(render(&joined, &event, "Loja"), capped);
     assert_eq!(
-        render(huge, &event, "Loja"),
-        Err(RenderError::TooLong {
-            limit: MAX_OUTPUT_BYTES
-        })
+        render(
+            r#"{{ ["a", "b"] | join(", ") }} {{ "Olá" | replace("á", "a") }}"#,
+            &event,
+            "Loja"
+        ),
+        Ok("a, b Ola".to_owned())
     );
-    let fits = r#"{{ "x" * 60000 }}"#;
-    assert_eq!(render(fits, &event, "Loja").map(|t| t.len()), Ok(60000));
+}
+
+/// Fuel bounds steps, not memory: `"x" * 100000000` is one step and 100 MB, and each of the
+/// others doubles a text or a list per step, past any machine in a few dozen steps (here they
+/// stop small, so that without the guard this spec fails on its answer rather than on memory).
+/// The guard refuses them when the template is read, before minijinja compiles it (compiling
+/// folds constants), in pt-BR with the line; nothing of them runs.
+#[test]
+fn templates_that_could_grow_a_value_without_bound_are_refused_before_they_run() {
+    let doublings = "{% set a = a ~ a %}".repeat(10);
+    let bombs = [
+        r#"{{ "x" * 100000000 }}"#.to_owned(),
+        format!("Oi!\n{{% set a = customer.name ~ \"x\" %}}{doublings}{{{{ a | length }}}}"),
+        r#"{% with a = "x" %}{{ a }}{% endwith %}"#.to_owned(),
+        r#"{{ ("x" + "x") | length }}"#.to_owned(),
+        r#"{{ (products + products) | length }}"#.to_owned(),
+        r#"{{ (customer.name * 3) | length }}"#.to_owned(),
+        r#"{{ (total_cents | string * 3) | length }}"#.to_owned(),
+        r#"{% macro f(s, n) %}{% if n %}{{ f(s ~ s, n - 1) }}{% endif %}{% endmacro %}{{ f("x", 3) }}"#.to_owned(),
+        r#"{% set t %}{{ customer.name }}{% endset %}"#.to_owned(),
+        r#"{% filter upper %}oi{% endfilter %}"#.to_owned(),
+        r#"{{ "x" | indent(1000) | length }}"#.to_owned(),
+        r#"{{ [1] | batch(1000, "x") | length }}"#.to_owned(),
+        r#"{{ "xx" | list | string | list | string | length }}"#.to_owned(),
+        r#"{{ products | map("string") | join }}"#.to_owned(),
+        r#"{{ "%s" | format("x") }}"#.to_owned(),
+        r#"{{ range(10) | length }}"#.to_owned(),
+        r#"{{ [customer.name, customer.name] | length }}"#.to_owned(),
+        r#"{% for p in products recursive %}{{ loop(p.children) }}{% endfor %}"#.to_owned(),
+        "{% for a in \"xy\" %}{% for b in a %}{% for c in b %}{% for d in c %}{{ d }}\
+         {% endfor %}{% endfor %}{% endfor %}{% endfor %}"
+            .to_owned(),
+    ];
+    let event = Event::default();
+    let mut explained = String::new();
+    for source in &bombs {
+        let refused = validate(source).expect_err(source);
+        assert!(
+            matches!(refused, RenderError::NotAllowed { .. }),
+            "{source}: {refused:?}"
+        );
+        assert_eq!(render(source, &event, "Loja"), Err(refused.clone()));
+        explained.push_str(&format!("{source}\n  -> {refused}\n"));
+    }
+    insta::assert_snapshot!(explained);
+}
+
+/// What a message needs stays: numbers, the context's amounts and quantities, comparisons,
+/// tests, everyday filters, loops over the products, lists of fixed values.
+#[test]
+fn arithmetic_loops_and_everyday_filters_stay_allowed() {
+    let fine = [
+        "{{ (total_cents * 0.9) | int | brl }} {{ total_cents + 500 }} {{ 10 ** 2 }}",
+        "{{ payment.installments * 2 }} {{ payment.installments | int * 2 }} {{ -total_cents }}",
+        "{% for p in products %}{{ p.quantity }}x {{ (p.price_cents * p.quantity) | brl }}\
+         {% if not loop.last %}, {% endif %}{% endfor %}",
+        "{{ customer.name | first_name | upper }} {{ order_id | lower | trim | capitalize }}",
+        "{% if payment.method in [\"pix\", \"boleto\"] %}{{ payment.method | title }}{% endif %}",
+        "{{ customer.email | default(\"sem e-mail\") }} {{ products | length }} \
+         {{ products | first }} {{ order_id[:8] }} {{ order_id is defined }}",
+        "{% for k, v in [[1, 2]] %}{{ k - v }}{% endfor %} {{ 7 // 2 }} {{ 7 % 2 }} {{ 1 / 2 }}",
+        "{{ product_names | replace(\",\", \" e\") }} {{ products | join(\", \") }}",
+    ];
+    for source in fine {
+        guard::check(source).unwrap_or_else(|e| panic!("{source}: {e}"));
+    }
+    // `total_cents` is a number only while no loop names something else so.
+    for shadowed in [
+        "{% for total_cents in [\"x\"] %}{{ total_cents * 3 }}{% endfor %}",
+        "{% for p in [{\"price_cents\": \"x\"}] %}{{ p.price_cents * 3 }}{% endfor %}",
+    ] {
+        assert!(
+            matches!(guard::check(shadowed), Err(RenderError::NotAllowed { .. })),
+            "{shadowed}"
+        );
+    }
+}
+
+/// Every template avisa ships (defaults of every kind, the "pedir resposta" invitations, a
+/// custom kind's start) passes the guard; the editor's own examples are checked beside them
+/// (`http::console::templates`).
+#[test]
+fn every_shipped_template_and_invitation_is_allowed() {
+    for kind in EventKind::ALL {
+        for part in default_template(kind).steps.iter().flat_map(|s| &s.parts) {
+            guard::check(part).unwrap_or_else(|e| panic!("{kind:?}: {e}\n{part}"));
+        }
+        let invite = crate::domain::deliverability::ask_reply::default_invite(kind);
+        guard::check(invite).unwrap_or_else(|e| panic!("{kind:?} invite: {e}"));
+    }
+    for source in [
+        "{{ saudacao }}!",
+        "#imagem {{ product_image_url }}",
+        "{{ vars.link }}",
+    ] {
+        guard::check(source).unwrap_or_else(|e| panic!("{source}: {e}"));
+    }
 }
 
 /// Issue 15 item 8: a part with `{Olá|Oi|Opa}` renders one variant per event (the same event

@@ -189,6 +189,112 @@ async fn deliverability_an_answer_to_the_invitation_brings_the_rest_and_silence_
     assert!(texts[4].ends_with("/boleto/7782"));
 }
 
+/// Issue 14: a buyer whose answer comes under a LID only (no phone on the message) is matched to
+/// the held invitation through the phone the channel learnt for that LID (the WhatsApp client
+/// learns it when it sends to the phone): the rest goes at once, and the answer is in the
+/// buyer's conversation under the phone. A LID nobody knows releases nothing: that buyer's rest
+/// waits for the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliverability_an_answer_under_a_known_lid_brings_the_rest() {
+    use avisa::domain::deliverability::AskReply;
+    use avisa::domain::template::{MessageTemplate, StepDelay, TemplateStep};
+    use avisa::domain::{EventKind, MessageStatus};
+
+    let clock = ManualClock::at(NOON);
+    let app = TestApp::start_on(Arc::new(clock.clone())).await;
+    let mut instance = Instance::new("Número da loja", InstanceMode::Whatsapp, NOON);
+    instance.pacing.interval_s = 0;
+    instance.pacing.jitter_pct = 0;
+    let instance = app.db.create_instance(instance).expect("instance");
+    let fake = Arc::new(FakeChannel::connected("+5511900000000"));
+    fake.set_now(NOON);
+    app.channels.insert(instance.id, fake.clone());
+    let (store, token) = create_store(&app, Platform::Api, "Loja Centro");
+    app.db
+        .update_store(StoreId(store), |s| s.instance_id = Some(instance.id))
+        .expect("linked");
+    let template = MessageTemplate {
+        kind: EventKind::BoletoGenerated,
+        enabled: true,
+        ask_reply: AskReply {
+            enabled: true,
+            invite: String::new(),
+            timeout_min: 10,
+        },
+        steps: vec![TemplateStep {
+            delay: StepDelay::After { minutes: 0 },
+            parts: vec![
+                "Seu boleto: {{ payment.boleto_url }}".into(),
+                "{{ payment.boleto_barcode }}".into(),
+            ],
+        }],
+    };
+    app.db
+        .save_template(StoreId(store), &template)
+        .expect("saved");
+    while fake.incoming_listeners() == 0 {
+        tokio::task::yield_now().await;
+    }
+
+    // Ana's invitation goes to her phone; the channel knows her LID from that send.
+    let (status, _) = post_webhook(&app, &token, boleto("11987654321", "7781"), &[]).await;
+    assert_eq!(status, 202);
+    sent(&fake, 1).await;
+    fake.learn_address("99887766@lid", "+5511987654321");
+    fake.emit_incoming(Incoming {
+        from: "99887766@lid".into(),
+        text: "1".into(),
+        at: NOON + 60,
+        id: Some("3EB0LIDANSWER".into()),
+    });
+    let texts = sent(&fake, 3).await;
+    assert_eq!(
+        texts[1..],
+        [
+            "Seu boleto: https://loja.example/boleto/7781",
+            "23793.38128 60000.000003"
+        ]
+    );
+    assert!(fake.sent()[1..].iter().all(|s| s.to == "+5511987654321"));
+    let ana = app.db.conversation("+5511987654321", 10).expect("read");
+    assert!(ana.iter().any(|e| e.text == "1"), "{ana:?}");
+
+    // Bruno answers under a LID the channel never learnt: his rest keeps its timer.
+    let (status, _) = post_webhook(&app, &token, boleto("11976543210", "7782"), &[]).await;
+    assert_eq!(status, 202);
+    sent(&fake, 4).await;
+    fake.emit_incoming(Incoming {
+        from: "55443322@lid".into(),
+        text: "1".into(),
+        at: NOON + 90,
+        id: Some("3EB0LIDUNKNOWN".into()),
+    });
+    while app
+        .db
+        .conversation("55443322@lid", 10)
+        .expect("read")
+        .is_empty()
+    {
+        tokio::task::yield_now().await;
+    }
+    let held: Vec<_> = app
+        .db
+        .list_messages(&avisa::db::MessageFilter {
+            limit: 20,
+            ..Default::default()
+        })
+        .expect("list")
+        .into_iter()
+        .filter(|m| m.phone == "+5511976543210" && m.part > 0)
+        .collect();
+    assert_eq!(held.len(), 2);
+    assert!(
+        held.iter()
+            .all(|m| m.status == MessageStatus::Scheduled && m.due_at >= NOON + 600),
+        "{held:?}"
+    );
+}
+
 /// The warm-up starts by itself when an instance is first paired (issue 15): the channel comes
 /// up as a number, and the instance page shows the ramp, when it started and why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -323,6 +323,115 @@ async fn the_json_preview_answers_with_rendered_steps() {
     assert!(body["steps"][0]["due_at"].is_i64());
 }
 
+/// Issue 14: the JSON preview reads the merchant's own kinds (one that exists; a made-up one is
+/// refused like any unknown kind) and shows the "pedir resposta" invitation before the first
+/// step's parts, as the editor's preview does: the saved setting when the request says nothing,
+/// the typed card when it sends one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_preview_takes_custom_kinds_and_shows_the_invitation() {
+    let app = TestApp::start().await;
+    let admin = app.setup_admin().await;
+    let (id, _) = create_store(&app, Platform::Api, "Minha Loja");
+    app.db
+        .create_custom_kind(&avisa::domain::custom_kind::CustomKindDef {
+            name: "aniversario".into(),
+            label: "Aniversário".into(),
+            vars: vec!["idade".into()],
+            created_at: 0,
+        })
+        .expect("kind created");
+    let csrf = app.csrf(&admin, "/templates").await;
+    let preview = |body: Value| {
+        let request = admin
+            .post(app.at("/api/v1/templates/preview"))
+            .header("X-CSRF-Token", &csrf)
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("preview answers");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let steps = json!([ { "delay": "0", "parts": ["Parabéns, {{ customer.first_name }}! {{ vars.idade }} anos!"] } ]);
+
+    let (status, body) =
+        preview(json!({ "store_id": id, "kind": "custom.aniversario", "steps": steps })).await;
+    assert_eq!(status, 200, "{body}");
+    let step = &body["steps"][0];
+    assert!(
+        step["parts"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Parabéns")),
+        "{body}"
+    );
+    assert!(
+        step.get("invite").is_none(),
+        "pedir resposta is off: {body}"
+    );
+
+    let (status, body) =
+        preview(json!({ "store_id": id, "kind": "custom.inventado", "steps": steps })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+
+    // Saved on for PIX: a request without the card shows the saved (shipped) invitation.
+    let mut pix = avisa::render::default_template(EventKind::PixGenerated);
+    pix.ask_reply.enabled = true;
+    pix.ask_reply.timeout_min = 30;
+    app.db.save_template(StoreId(id), &pix).expect("saved");
+    let pix_steps = json!([ { "delay": "0", "parts": ["{{ payment.pix_code }}"] } ]);
+    let (status, body) =
+        preview(json!({ "store_id": id, "kind": "pix.generated", "steps": pix_steps })).await;
+    assert_eq!(status, 200, "{body}");
+    let step = &body["steps"][0];
+    assert!(
+        step["invite"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Responda *1* para receber o código PIX aqui")),
+        "{body}"
+    );
+    assert_eq!(step["wait_min"], "30");
+
+    // The typed card wins: its own invitation and wait, or none when switched off.
+    let typed = json!({ "enabled": true, "invite": "Oi, {{ customer.first_name }}! Posso mandar o PIX? Responda 1.", "timeout_min": 15 });
+    let (status, body) = preview(
+        json!({ "store_id": id, "kind": "pix.generated", "steps": pix_steps, "ask_reply": typed }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["steps"][0]["invite"]["text"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("Posso mandar o PIX? Responda 1.")),
+        "{body}"
+    );
+    assert_eq!(body["steps"][0]["wait_min"], "15");
+    let off = json!({ "enabled": false });
+    let (_, body) = preview(
+        json!({ "store_id": id, "kind": "pix.generated", "steps": pix_steps, "ask_reply": off }),
+    )
+    .await;
+    assert!(body["steps"][0].get("invite").is_none(), "{body}");
+    let too_long = json!({ "enabled": true, "timeout_min": 5000 });
+    let (status, body) = preview(json!({ "store_id": id, "kind": "pix.generated", "steps": pix_steps, "ask_reply": too_long })).await;
+    assert_eq!(status, 422, "{body}");
+
+    // The spec says so.
+    let spec: Value = admin
+        .get(app.at("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("spec")
+        .json()
+        .await
+        .expect("JSON");
+    let input = &spec["components"]["schemas"]["PreviewInput"]["properties"];
+    assert!(input["ask_reply"].is_object(), "{input}");
+    assert!(
+        spec["components"]["schemas"]["AskReplyInput"]["properties"]["timeout_min"].is_object()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attendant_may_preview_but_not_save() {
     let app = TestApp::start().await;
@@ -472,7 +581,8 @@ async fn the_editor_explains_errors_in_portuguese_and_warns_about_literal_tags()
     assert_eq!(status, 422);
     assert!(
         html.contains(
-            "Passo 1, mensagem 1, linha 2: erro de sintaxe — filtro desconhecido `reais`"
+            "Passo 1, mensagem 1, linha 2: erro de sintaxe — filtro desconhecido `reais`: os filtros \
+             das mensagens são brl, first_name, date_br"
         ),
         "unknown filter, in pt-BR with its line"
     );
@@ -538,8 +648,27 @@ async fn the_preview_offers_the_stores_own_events_newest_first() {
     assert!(html.contains("Eventos recentes desta loja"));
 }
 
-/// Three nested loops over `"x" * N`: without a work budget this renders for days.
-const NESTED_LOOPS: &str = r#"{% for a in "x" * 5000 %}{% for b in "x" * 5000 %}{% for c in "x" * 5000 %}.{% endfor %}{% endfor %}{% endfor %}"#;
+/// Three nested loops over 1,000 letters written out (a part holds 4,000 characters): without a
+/// work budget this renders for a billion steps.
+fn nested_loops() -> String {
+    let letters = format!("\"{}\"", "x".repeat(1000));
+    format!(
+        "{{% for a in {letters} %}}{{% for b in {letters} %}}{{% for c in {letters} %}}.\
+         {{% endfor %}}{{% endfor %}}{{% endfor %}}"
+    )
+}
+
+/// 100 KB of text from a loop over 1,000 letters: over the output cap.
+fn long_text() -> String {
+    format!(
+        "{{% for i in \"{}\" %}}{}{{% endfor %}}",
+        "x".repeat(1000),
+        "y".repeat(100)
+    )
+}
+
+/// A 100 MB string in one step, which fuel does not see: refused when read.
+const MEMORY_BOMB: &str = r#"{{ "x" * 100000000 }}"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
@@ -553,7 +682,7 @@ async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
         .json(&json!({
             "store_id": id,
             "kind": "pix.generated",
-            "steps": [ { "delay": "0", "parts": [NESTED_LOOPS, r#"{{ "x" * 10000000 }}"#] } ],
+            "steps": [ { "delay": "0", "parts": [nested_loops(), long_text(), MEMORY_BOMB] } ],
         }))
         .send()
         .await
@@ -563,12 +692,22 @@ async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
     let parts = &body["steps"][0]["parts"];
     assert_eq!(parts[0]["error"]["code"], "too_much_work");
     assert_eq!(parts[1]["error"]["code"], "output_too_long");
+    assert_eq!(parts[2]["error"]["code"], "not_allowed", "{}", parts[2]);
+    assert_eq!(parts[2]["error"]["line"], 1);
+    assert!(
+        parts[2]["error"]["detail"]
+            .as_str()
+            .is_some_and(|m| m.contains("repetir um texto pode ocupar memória sem limite")),
+        "{}",
+        parts[2]
+    );
 
     let path = format!("/templates/{id}/pix.generated");
+    let nested_loops = nested_loops();
     let fields = [
         ("enabled", "1"),
         ("delay.0", "0"),
-        ("part.0.0", NESTED_LOOPS),
+        ("part.0.0", nested_loops.as_str()),
         ("action", "save"),
     ];
     let (status, _, html) = post_form(&app, &admin, &path, &fields).await;
@@ -577,11 +716,72 @@ async fn a_template_over_the_work_budget_is_refused_in_preview_and_on_save() {
         html.contains("Passo 1, mensagem 1: o modelo dá trabalho demais para montar"),
         "{html}"
     );
+    // The editor refuses the memory bomb on save too, in pt-BR with its line.
+    let fields = [
+        ("enabled", "1"),
+        ("delay.0", "0"),
+        ("part.0.0", MEMORY_BOMB),
+        ("action", "save"),
+    ];
+    let (status, _, html) = post_form(&app, &admin, &path, &fields).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains(
+            "Passo 1, mensagem 1, linha 1: recurso que mensagens não aceitam — `*` e `**` só \
+             multiplicam números"
+        ),
+        "{html}"
+    );
     let stored = app
         .db
         .template(StoreId(id), EventKind::PixGenerated)
         .expect("read");
     assert!(stored.is_none(), "nothing was saved");
+}
+
+/// A template saved before the guard existed (written straight to the file here: the editor
+/// refuses it) never runs at planning: its refused part is a failed message with the pt-BR
+/// reason, and the step's other part is planned as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planning_never_runs_a_refused_template() {
+    let app = TestApp::start().await;
+    let (id, token) = create_store(&app, Platform::Api, "Minha Loja");
+    let mut template = avisa::render::default_template(EventKind::PixGenerated);
+    template.steps.truncate(1);
+    template.steps[0].parts = vec!["Oi, {{ customer.first_name }}!".into(), MEMORY_BOMB.into()];
+    app.db
+        .save_template(StoreId(id), &template)
+        .expect("saved as an older version could have");
+    let (status, _) = post_webhook(&app, &token, fixture(API_PIX), &[]).await;
+    assert_eq!(status, 202);
+    let mut planned = messages(&app);
+    planned.sort_by_key(|m| m.part);
+    let summary: Vec<_> = planned
+        .iter()
+        .map(|m| {
+            let reason = m.history.last().and_then(|c| c.reason.clone());
+            (m.part, m.status, m.text.clone(), reason)
+        })
+        .collect();
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert_eq!(
+        summary[0].1,
+        avisa::domain::MessageStatus::Scheduled,
+        "{summary:?}"
+    );
+    assert_eq!(
+        summary[1].1,
+        avisa::domain::MessageStatus::Failed,
+        "{summary:?}"
+    );
+    assert_eq!(summary[1].2, "", "nothing was rendered");
+    assert!(
+        summary[1]
+            .3
+            .as_deref()
+            .is_some_and(|r| r.contains("repetir um texto pode ocupar memória sem limite")),
+        "{summary:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -601,7 +801,7 @@ async fn webhooks_are_answered_while_previews_wait_to_render() {
             .json(&json!({
                 "store_id": id,
                 "kind": "pix.generated",
-                "steps": [ { "delay": "0", "parts": [NESTED_LOOPS] } ],
+                "steps": [ { "delay": "0", "parts": [nested_loops()] } ],
             }));
         previews.spawn(async move {
             let body: Value = request

@@ -22,8 +22,8 @@ use crate::db::Db;
 use crate::domain::Clock;
 use crate::domain::{Instance, InstanceId};
 use crate::queue::channel::{
-    Attachment, Channel, ChannelState, Incoming, Pairing, Receipt, SendError, SendFuture,
-    SendReceipt, Unreachable,
+    Attachment, Channel, ChannelState, Incoming, Pairing, PhoneFuture, Receipt, SendError,
+    SendFuture, SendReceipt, Unreachable,
 };
 
 /// The WhatsApp Web version the library ships with, used when the version is pinned (a test
@@ -421,6 +421,14 @@ impl Channel for WhatsappChannel {
 
     fn incoming(&self) -> broadcast::Receiver<Incoming> {
         self.shared.incoming.subscribe()
+    }
+
+    /// A LID's phone from the library's LID↔phone mapping (`lid::phone_of`).
+    fn phone_of<'a>(&'a self, address: &'a str) -> PhoneFuture<'a> {
+        let client = self.shared.client.lock().expect("lock").clone();
+        let shared = &self.shared;
+        let rows = backend(&shared.db, shared.instance_id, &shared.clock);
+        Box::pin(super::lid::phone_of(client, rows, address))
     }
 }
 

@@ -10,6 +10,7 @@ pub mod client;
 #[cfg(test)]
 mod deliverability_tests;
 pub mod events;
+mod lid;
 pub mod media;
 pub mod send;
 mod supervisor;

@@ -400,6 +400,18 @@ mod tests {
     use crate::http::ui::{LANGUAGES, catalog_keys};
     use crate::render::VARIABLES;
 
+    /// The editor's own examples are templates a merchant copies: the render guard allows them.
+    #[test]
+    fn the_editors_examples_are_allowed_templates() {
+        for source in FILTERS
+            .iter()
+            .map(|(_, example, _)| *example)
+            .chain([IF_EXAMPLE])
+        {
+            crate::render::validate(source).unwrap_or_else(|e| panic!("{source}: {e}"));
+        }
+    }
+
     #[test]
     fn every_kind_is_listed_once() {
         let listed: Vec<EventKind> = KIND_GROUPS
@@ -437,6 +449,7 @@ mod tests {
         for code in [
             "unknown_variable",
             "syntax",
+            "not_allowed",
             "render_failed",
             "bad_delay",
             "empty_step",

@@ -63,7 +63,7 @@ pub struct FieldError {
     pub step: usize,
     pub part: Option<usize>,
     pub line: Option<usize>,
-    /// `unknown_variable`, `syntax`, `render_failed`, `bad_delay`, `empty_step`, `too_long`,
+    /// `unknown_variable`, `syntax`, `not_allowed`, `render_failed`, `bad_delay`, `empty_step`, `too_long`,
     /// `too_much_work`, `output_too_long`; a media part's `media_unknown_kind`,
     /// `media_missing_source`, `media_not_a_url`, `media_caption` (`media::PartError`).
     pub code: &'static str,
@@ -76,6 +76,7 @@ impl FieldError {
         let (line, code, detail) = match error {
             RenderError::UnknownVariable { name, line } => (Some(line), "unknown_variable", name),
             RenderError::Syntax { line, message } => (Some(line), "syntax", message),
+            RenderError::NotAllowed { line, message } => (Some(line), "not_allowed", message),
             RenderError::Failed(message) => (None, "render_failed", message),
             RenderError::TooMuchWork => (None, "too_much_work", String::new()),
             RenderError::TooLong { limit } => (None, "output_too_long", limit.to_string()),
