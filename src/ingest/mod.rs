@@ -36,6 +36,7 @@ mod b4you;
 mod cakto;
 mod efi;
 pub mod enrich;
+mod enrich_credentials;
 pub mod enrich_oauth;
 #[cfg(test)]
 mod enrich_oauth_tests;
