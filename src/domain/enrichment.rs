@@ -100,6 +100,10 @@ pub struct ApiSession {
     pub access_token: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// When the refresh token that gave it ends (Unix seconds), where the platform says (Tray:
+    /// 30 days): a renewal refused after it is said as expired, not invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_at: Option<i64>,
 }
 
 /// A kept access token is not used in its last minute: a call made with it must not arrive
@@ -112,6 +116,7 @@ impl ApiSession {
         ApiSession {
             access_token,
             expires_at: now.saturating_add(expires_in),
+            refresh_expires_at: None,
         }
     }
 
@@ -125,6 +130,7 @@ impl std::fmt::Debug for ApiSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiSession")
             .field("expires_at", &self.expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
             .finish_non_exhaustive()
     }
 }
@@ -185,8 +191,8 @@ pub enum Answer {
 pub enum GiveUp {
     /// 401/403: the token is wrong, expired or lacks the scope.
     TokenInvalid,
-    /// 401 from a platform whose tokens expire on their own (Tray's, after 3 hours): avisa does
-    /// not renew them.
+    /// The lasting credential itself expired (Tray's refresh token, 30 days): avisa cannot renew
+    /// the access token any more; the merchant makes a new one on the platform.
     TokenExpired,
     /// 404/410: the platform does not know the resource.
     NotFound,
@@ -205,7 +211,7 @@ impl GiveUp {
     pub fn detail(self) -> &'static str {
         match self {
             GiveUp::TokenInvalid => "token da API inválido",
-            GiveUp::TokenExpired => "token da API expirado: gere um novo",
+            GiveUp::TokenExpired => "o refresh token da Tray expirou: gere um novo no painel",
             GiveUp::NotFound => "a plataforma não encontrou o pedido",
             GiveUp::NoAnswer => "a plataforma não respondeu",
             GiveUp::Unreadable => "a plataforma respondeu algo que não é o pedido",

@@ -220,13 +220,14 @@ pub fn call(
         Platform::Vindi => Some(("Authorization", format!("Basic {}", basic(token, "")))),
         Platform::Iugu => Some(("Authorization", format!("Basic {}", basic(token, "")))),
         Platform::Vtex => Some(("X-VTEX-API-AppToken", token.to_owned())),
-        // Tray takes the token only in the query string (its API docs): the URL then holds a
-        // secret, so what the worker keeps of a failed call goes through `redact`.
         Platform::Mercadolivre | Platform::Efi => {
             Some(("Authorization", format!("Bearer {}", access_token?.trim())))
         }
+        // Tray takes its access token only in the query string (its API docs): the URL then
+        // holds a secret, so what the worker keeps of a failed call goes through `redact`.
         Platform::Tray => {
-            let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+            let token: String =
+                url::form_urlencoded::byte_serialize(access_token?.trim().as_bytes()).collect();
             url.push_str(&format!("?access_token={token}"));
             None
         }
@@ -243,30 +244,24 @@ pub fn call(
     Some((url, headers))
 }
 
-/// `text` without any secret of `credentials` (as typed or URL-encoded): what is kept of a
-/// failed call (an error may quote the URL, and Tray's URL carries the token).
+/// `text` without any secret of `credentials` (as typed or URL-encoded), the kept access token
+/// included: what is kept of a failed call (an error may quote the URL, and Tray's URL carries
+/// its access token, or its refresh token when asking for one).
 pub fn redact(platform: Platform, credentials: &ApiCredentials, text: &str) -> String {
     let mut out = text.to_owned();
+    let session = credentials.session.as_ref().map(|s| s.access_token.trim());
     let secrets = credential(platform)
         .map(|c| c.fields)
         .unwrap_or_default()
         .iter()
         .filter(|f| f.secret)
-        .filter_map(|f| credentials.get(f.name));
+        .filter_map(|f| credentials.get(f.name))
+        .chain(session.filter(|t| !t.is_empty()));
     for secret in secrets {
         let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
         out = out.replace(&encoded, "••••").replace(secret, "••••");
     }
     out
-}
-
-/// A refused token (401) of a platform whose tokens expire on their own (Tray's access token,
-/// 3 hours) is said as expired: avisa does not renew it, the merchant makes a new one.
-pub fn refused(platform: Platform, status: u16) -> GiveUp {
-    match (platform, status) {
-        (Platform::Tray, 401) => GiveUp::TokenExpired,
-        _ => GiveUp::TokenInvalid,
-    }
 }
 
 /// The `user:password` pair of HTTP Basic, base64.

@@ -157,13 +157,15 @@ const TRAY: Credential = Credential {
             secret: false,
         },
         Field {
-            name: TOKEN_FIELD,
-            label: "Access token",
-            help: "o access_token da Tray (POST {api_address}/auth). Com ele o avisa busca \
-                   cada pedido notificado: GET /orders/{id}/complete. A Tray expira o \
-                   access_token 3 horas depois de gerado e o avisa não o renova: quando \
-                   expira, os eventos ficam inválidos com \"token da API expirado: gere um \
-                   novo\"; gere outro e salve-o aqui.",
+            name: super::enrich_oauth::REFRESH_TOKEN,
+            label: "Refresh token",
+            help: "o refresh_token que a Tray devolve com o access_token ao autorizar o \
+                   aplicativo (POST {api_address}/auth). Com ele o avisa obtém o access token \
+                   (válido por 3 horas), renova-o sozinho quando expira e busca cada pedido \
+                   notificado: GET /orders/{id}/complete; a Tray troca o refresh token a cada \
+                   renovação e o avisa guarda o novo. O refresh token vale 30 dias: quando \
+                   expira, os eventos ficam inválidos com \"o refresh token da Tray expirou\"; \
+                   gere um novo no painel e salve-o aqui.",
             secret: true,
         },
     ],

@@ -10,6 +10,12 @@
 //!   id and secret, JSON `{"grant_type": "client_credentials"}`, over mutual TLS with the
 //!   merchant's certificate like every call there (dev.efipay.com.br "Credenciais, Certificado e
 //!   Autorização"). The access token lasts an hour; there is no refresh token.
+//! - **Tray**: `GET {api_address}/auth?refresh_token=…` (developers.tray.com.br "Autorização",
+//!   "Renovar access_token"): the access token lasts 3 hours, the refresh token 30 days; the
+//!   answer gives both anew with their ends (`date_expiration_access_token`,
+//!   `date_expiration_refresh_token`, "AAAA-MM-DD HH:MM:SS" in Brasília time), and the new
+//!   refresh token is stored before the access token is used, like Mercado Livre's. The refresh
+//!   token rides in the query string: what is kept of a failed call is redacted.
 //!
 //! Keeping the token until it expires, storing the next refresh token first, and asking again
 //! after a 401 are the worker's (`queue::enrich`). Never logs a credential.
@@ -98,9 +104,12 @@ pub(super) const EFI: Credential = Credential {
 };
 
 /// Whether the platform's API is called with an access token avisa obtains (Mercado Livre,
-/// Efí) rather than with the token the merchant pasted.
+/// Efí, Tray) rather than with the token the merchant pasted.
 pub fn oauth(platform: Platform) -> bool {
-    matches!(platform, Platform::Mercadolivre | Platform::Efi)
+    matches!(
+        platform,
+        Platform::Mercadolivre | Platform::Efi | Platform::Tray
+    )
 }
 
 /// Whether a credential field holds a PEM text (pasted with its line breaks).
@@ -113,9 +122,13 @@ pub fn mutual_tls(platform: Platform) -> bool {
     platform == Platform::Efi
 }
 
-/// A POST for an access token.
+/// A request for an access token: a POST, or (Tray) a GET whose query carries the refresh
+/// token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenRequest {
+    /// `POST` or `GET`.
+    pub method: &'static str,
+    /// Tray's holds the refresh token: never logged (`Debug` prints its path only).
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -124,8 +137,10 @@ pub struct TokenRequest {
 impl std::fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The body and the Authorization header carry the credentials.
+        let path = self.url.split('?').next().unwrap_or_default();
         f.debug_struct("TokenRequest")
-            .field("url", &self.url)
+            .field("method", &self.method)
+            .field("url", &path)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +155,16 @@ pub fn token_request(
     let field = |name: &str| credentials.get(name);
     let base = super::enrich::base_of(platform, credentials, base_override)?;
     let url = format!("{base}/oauth/token");
+    if platform == Platform::Tray {
+        let refresh: String =
+            url::form_urlencoded::byte_serialize(field(REFRESH_TOKEN)?.as_bytes()).collect();
+        return Some(TokenRequest {
+            method: "GET",
+            url: format!("{base}/auth?refresh_token={refresh}"),
+            headers: vec![("Accept".to_owned(), "application/json".to_owned())],
+            body: Vec::new(),
+        });
+    }
     let accept = ("Accept".to_owned(), "application/json".to_owned());
     match platform {
         Platform::Mercadolivre => {
@@ -150,6 +175,7 @@ pub fn token_request(
                 .append_pair("refresh_token", field(REFRESH_TOKEN)?)
                 .finish();
             Some(TokenRequest {
+                method: "POST",
                 url,
                 headers: vec![
                     accept,
@@ -165,6 +191,7 @@ pub fn token_request(
             let pair = format!("{}:{}", field(CLIENT_ID)?, field(CLIENT_SECRET)?);
             let basic = base64::engine::general_purpose::STANDARD.encode(pair);
             Some(TokenRequest {
+                method: "POST",
                 url,
                 headers: vec![
                     accept,
@@ -186,6 +213,8 @@ pub struct Grant {
     pub expires_in: i64,
     /// The refresh token to use next time (Mercado Livre: the old one no longer works).
     pub refresh_token: Option<String>,
+    /// When the refresh token ends (Unix seconds), where the platform says (Tray: 30 days).
+    pub refresh_expires_at: Option<i64>,
 }
 
 impl std::fmt::Debug for Grant {
@@ -200,23 +229,48 @@ impl std::fmt::Debug for Grant {
 /// When the platform says nothing of the token's life: Efí's documented hour.
 const DEFAULT_EXPIRES_IN: i64 = 3_600;
 
-/// Reads a 2xx token answer. Mercado Livre's must carry the next refresh token: a grant without
-/// it would leave the store without access once this access token expires.
-pub fn read_grant(platform: Platform, body: &[u8]) -> Result<Grant, String> {
+/// Tray's access token, when its answer gives no end: the documented 3 hours.
+const TRAY_EXPIRES_IN: i64 = 3 * 3_600;
+
+/// Reads a 2xx token answer given at `now`. Mercado Livre's and Tray's must carry the next
+/// refresh token: a grant without it would leave the store without access once this access
+/// token expires. Tray gives ends as Brasília dates rather than a lifetime.
+pub fn read_grant(platform: Platform, body: &[u8], now: i64) -> Result<Grant, String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
     let access_token = text(&value, "access_token").ok_or("no access_token in the answer")?;
+    let refresh_token = text(&value, "refresh_token");
+    if matches!(platform, Platform::Mercadolivre | Platform::Tray) && refresh_token.is_none() {
+        return Err(format!("no refresh_token in {}'s answer", platform.id()));
+    }
+    if platform == Platform::Tray {
+        let end = |name: &str| text(&value, name).and_then(|d| brasilia_date(&d));
+        let expires_in = end("date_expiration_access_token")
+            .map(|at| at - now)
+            .filter(|s| *s > 0)
+            .unwrap_or(TRAY_EXPIRES_IN);
+        return Ok(Grant {
+            access_token,
+            expires_in,
+            refresh_token,
+            refresh_expires_at: end("date_expiration_refresh_token"),
+        });
+    }
     let expires_in = int(&value, "expires_in")
         .filter(|s| *s > 0)
         .unwrap_or(DEFAULT_EXPIRES_IN);
-    let refresh_token = text(&value, "refresh_token");
-    if platform == Platform::Mercadolivre && refresh_token.is_none() {
-        return Err("no refresh_token in Mercado Livre's answer".into());
-    }
     Ok(Grant {
         access_token,
         expires_in,
         refresh_token,
+        refresh_expires_at: None,
     })
+}
+
+/// "2026-12-07 15:30:00" in Brasília time, as Unix seconds.
+pub fn brasilia_date(text: &str) -> Option<i64> {
+    let civil = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", text.trim()).ok()?;
+    let tz = jiff::tz::TimeZone::get("America/Sao_Paulo").ok()?;
+    Some(civil.to_zoned(tz).ok()?.timestamp().as_second())
 }
 
 /// A non-2xx token answer that will not get better by asking again: the credentials are wrong,

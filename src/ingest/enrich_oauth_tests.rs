@@ -224,12 +224,31 @@ fn enrich_the_token_requests_are_the_documented_grants() {
         "Basic Q2xpZW50X0lkX2FiYzpDbGllbnRfU2VjcmV0X3h5eg==".into()
     )));
     assert_eq!(request.body, br#"{"grant_type":"client_credentials"}"#);
+
+    // Tray: a GET with the refresh token (URL-encoded) in the query string, under the store's
+    // own API address.
+    assert!(oauth(Platform::Tray));
+    let tray = creds(&[
+        ("api_address", "https://www.minhaloja.com.br/web_api"),
+        (REFRESH_TOKEN, "ref/+secret"),
+    ]);
+    let request = token_request(Platform::Tray, &tray, None).expect("request");
+    assert_eq!(request.method, "GET");
+    assert_eq!(
+        request.url,
+        "https://www.minhaloja.com.br/web_api/auth?refresh_token=ref%2F%2Bsecret"
+    );
+    assert!(request.body.is_empty());
+    assert!(
+        !format!("{request:?}").contains("secret"),
+        "Debug names no secret"
+    );
 }
 
 #[test]
 fn enrich_the_grants_are_read_as_documented() {
     let (_, ml) = stand_in("mercadolivre-token");
-    let grant = read_grant(Platform::Mercadolivre, &ml).expect("grant");
+    let grant = read_grant(Platform::Mercadolivre, &ml, 0).expect("grant");
     assert_eq!(grant.expires_in, 21_600, "6 hours");
     assert_eq!(
         grant.refresh_token.as_deref(),
@@ -238,13 +257,34 @@ fn enrich_the_grants_are_read_as_documented() {
     assert!(!format!("{grant:?}").contains("APP_USR"));
     let without_next = br#"{"access_token":"APP_USR-1","expires_in":21600}"#;
     assert!(
-        read_grant(Platform::Mercadolivre, without_next).is_err(),
+        read_grant(Platform::Mercadolivre, without_next, 0).is_err(),
         "without the next refresh token the store would lose access"
     );
     let (_, efi) = stand_in("efi-token");
-    let grant = read_grant(Platform::Efi, &efi).expect("grant");
+    let grant = read_grant(Platform::Efi, &efi, 0).expect("grant");
     assert_eq!((grant.expires_in, grant.refresh_token), (3_600, None));
-    assert!(read_grant(Platform::Efi, b"<html>").is_err());
+    assert!(read_grant(Platform::Efi, b"<html>", 0).is_err());
+    // Tray gives ends as Brasília dates: 3 hours for the access token, 30 days for the refresh
+    // token (the fixture's dates, from 2025-11-18 12:00:00 in Brasília = 15:00 UTC).
+    let noon = 1_763_478_000;
+    let (_, tray) = stand_in("tray-token");
+    let grant = read_grant(Platform::Tray, &tray, noon).expect("grant");
+    assert_eq!(grant.expires_in, 3 * 3_600);
+    assert_eq!(grant.refresh_expires_at, Some(noon + 30 * 86_400));
+    assert_eq!(
+        grant.refresh_token.as_deref(),
+        Some("stand-in-refresh-0002")
+    );
+    let without_next =
+        br#"{"access_token":"a","date_expiration_access_token":"2025-11-18 15:00:00"}"#;
+    assert!(read_grant(Platform::Tray, without_next, noon).is_err());
+    let undated = br#"{"access_token":"a","refresh_token":"r"}"#;
+    let grant = read_grant(Platform::Tray, undated, noon).expect("grant");
+    assert_eq!(
+        (grant.expires_in, grant.refresh_expires_at),
+        (10_800, None),
+        "the documented 3 hours"
+    );
     for (status, refused) in [
         (400, true),
         (401, true),

@@ -314,10 +314,23 @@ fn enrich_calls_carry_the_credential_where_each_platform_wants_it() {
     );
     vtex.set("account", "a b".into());
     assert_eq!(call(Platform::Vtex, "/x", &vtex, None, None), None);
-    // Tray: the store's API address, the token (URL-encoded) in the query string only.
-    let mut tray = ApiCredentials::token("tok/+1");
+    // Tray: the store's API address, the access token avisa was given (URL-encoded) in the
+    // query string only; none given, no call.
+    let mut tray = ApiCredentials::default();
     tray.set("api_address", "https://www.minhaloja.com.br/web_api".into());
-    let (url, headers) = call(Platform::Tray, "/orders/7/complete", &tray, None, None).expect("c");
+    tray.set("refresh_token", "refresh-1".into());
+    assert_eq!(
+        call(Platform::Tray, "/orders/7/complete", &tray, None, None),
+        None
+    );
+    let (url, headers) = call(
+        Platform::Tray,
+        "/orders/7/complete",
+        &tray,
+        Some("tok/+1"),
+        None,
+    )
+    .expect("c");
     assert_eq!(
         url,
         "https://www.minhaloja.com.br/web_api/orders/7/complete?access_token=tok%2F%2B1"
@@ -757,10 +770,17 @@ fn enrich_tray_orders_take_their_kind_from_the_status() {
 #[test]
 fn enrich_what_is_kept_of_a_failed_call_never_holds_a_secret() {
     use super::enrich::redact;
-    let mut tray = ApiCredentials::token("tok/+1secret");
+    let mut tray = ApiCredentials::default();
+    tray.set("refresh_token", "ref/+1secret".into());
     tray.set("api_address", "https://www.loja.com.br/web_api".into());
+    tray.session = Some(crate::domain::enrichment::ApiSession::new(
+        "tok/+2secret".into(),
+        10_800,
+        0,
+    ));
     let error = "only https is allowed: http://www.loja.com.br/web_api/orders/7/complete\
-                 ?access_token=tok%2F%2B1secret (tok/+1secret)";
+                 ?access_token=tok%2F%2B2secret (tok/+2secret), \
+                 http://www.loja.com.br/web_api/auth?refresh_token=ref%2F%2B1secret";
     let kept = redact(Platform::Tray, &tray, error);
     assert!(!kept.contains("secret"), "{kept}");
     assert!(
@@ -768,15 +788,7 @@ fn enrich_what_is_kept_of_a_failed_call_never_holds_a_secret() {
         "the address is not a secret"
     );
     assert_eq!(
-        super::enrich::refused(Platform::Tray, 401),
-        GiveUp::TokenExpired
-    );
-    assert_eq!(
-        super::enrich::refused(Platform::Tray, 403),
-        GiveUp::TokenInvalid
-    );
-    assert_eq!(
         give_up_reason(GiveUp::TokenExpired).detail,
-        "token da API expirado: gere um novo"
+        "o refresh token da Tray expirou: gere um novo no painel"
     );
 }

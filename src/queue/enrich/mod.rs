@@ -11,6 +11,8 @@ mod enrich_tests;
 mod oauth;
 #[cfg(test)]
 mod oauth_tests;
+#[cfg(test)]
+mod tray_tests;
 
 use std::sync::{Arc, Weak};
 
@@ -120,8 +122,11 @@ impl Enricher {
         };
         let mut merged = None;
         let answer = match outcome {
-            oauth::Outcome::NoCredentials => {
-                let give_up = GiveUp::NoCredentials;
+            oauth::Outcome::NoCredentials | oauth::Outcome::GaveUp(_) => {
+                let give_up = match outcome {
+                    oauth::Outcome::GaveUp(give_up) => give_up,
+                    _ => GiveUp::NoCredentials,
+                };
                 self.db
                     .finish_enrichment(job.event_id, Finish::GaveUp(give_up), now)?;
                 return Ok(Step::GiveUp(give_up));
@@ -133,19 +138,8 @@ impl Enricher {
                 answer
             }
         };
-        let answer = match answer {
-            Answer::Unreadable(why) => Answer::Unreadable(redact(why)),
-            Answer::NoAnswer(why) => Answer::NoAnswer(redact(why)),
-            Answer::CannotCall(why) => Answer::CannotCall(redact(why)),
-            Answer::CertificateRefused(why) => Answer::CertificateRefused(redact(why)),
-            other => other,
-        };
-        let step = match (judge(&answer, job.tries, now), &answer) {
-            (Step::GiveUp(GiveUp::TokenInvalid), Answer::Status(status)) => {
-                Step::GiveUp(crate::ingest::enrich::refused(platform, *status))
-            }
-            (step, _) => step,
-        };
+        let answer = redacted(answer, redact);
+        let step = judge(&answer, job.tries, now);
         if !matches!(answer, Answer::Resource) {
             tracing::info!(
                 event_id = job.event_id.0,
@@ -203,6 +197,17 @@ fn read(
     match crate::ingest::enrich::merge(platform, event, &response.body) {
         Ok(reading) => (Answer::Resource, Some(reading)),
         Err(why) => (Answer::Unreadable(why), None),
+    }
+}
+
+/// The answer without what `redact` takes out of its text.
+fn redacted(answer: Answer, redact: impl Fn(String) -> String) -> Answer {
+    match answer {
+        Answer::Unreadable(why) => Answer::Unreadable(redact(why)),
+        Answer::NoAnswer(why) => Answer::NoAnswer(redact(why)),
+        Answer::CannotCall(why) => Answer::CannotCall(redact(why)),
+        Answer::CertificateRefused(why) => Answer::CertificateRefused(redact(why)),
+        other => other,
     }
 }
 

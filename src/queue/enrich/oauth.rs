@@ -1,16 +1,17 @@
 //! The enrichment worker's calls to platforms that take an access token obtained with the
-//! merchant's credentials (`ingest::enrich_oauth`: Mercado Livre, Efí). The kept token is used
-//! while it lasts (`ApiSession::usable`); otherwise a grant is asked for, and its token — with
-//! Mercado Livre's next refresh token, since each refresh token works once — is stored
+//! merchant's credentials (`ingest::enrich_oauth`: Mercado Livre, Efí, Tray). The kept token is
+//! used while it lasts (`ApiSession::usable`); otherwise a grant is asked for, and its token —
+//! with Mercado Livre's or Tray's next refresh token, since the platform replaces it — is stored
 //! (`Db::store_grant`, its own transaction) **before** the resource is fetched with it, so a
 //! restart between the two keeps the store's access. A kept token the platform answers 401 to
-//! is replaced once. Efí's calls, the grant included, present the store's client certificate
+//! is replaced once. A refused renewal is "token da API inválido", or, when the refresh token's
+//! known end has passed (Tray's 30 days), says that it expired. Efí's calls, the grant included, present the store's client certificate
 //! (mutual TLS). Credentials are read fresh from the file for each job: an earlier job of the
 //! same pass may have rotated them.
 
-use super::{Enricher, answer_of};
+use super::{Enricher, answer_of, redacted};
 use crate::db::DbError;
-use crate::domain::enrichment::{Answer, ApiCredentials, ApiSession};
+use crate::domain::enrichment::{Answer, ApiCredentials, ApiSession, GiveUp};
 use crate::domain::{Platform, StoreId};
 use crate::ingest::enrich_oauth::{
     CERTIFICATE, REFRESH_TOKEN, credentials_refused, mutual_tls, read_grant, token_request,
@@ -25,6 +26,8 @@ pub(super) enum Outcome {
     Answer(Answer),
     /// The store has no (usable) credentials: nothing was called.
     NoCredentials,
+    /// Given up before the resource was asked for (an expired refresh token).
+    GaveUp(GiveUp),
 }
 
 impl From<Result<Response, NetError>> for Outcome {
@@ -99,7 +102,13 @@ impl Enricher {
         let request = headers
             .into_iter()
             .fold(Request::get(url), |r, (name, value)| r.header(name, value));
-        Outcome::from(self.transport.send(call.present(request)))
+        match self.transport.send(call.present(request)) {
+            Ok(response) => Outcome::Response(response),
+            // The error may quote the URL: Tray's holds the access token.
+            Err(e) => Outcome::Answer(redacted(answer_of(e), |text| {
+                crate::ingest::enrich::redact(call.platform, creds, &text)
+            })),
+        }
     }
 
     /// Asks the platform for an access token and stores it (with the next refresh token) before
@@ -112,15 +121,27 @@ impl Enricher {
         let Some(token_request) = token_request(call.platform, &creds, call.base) else {
             return Ok(Err(Outcome::NoCredentials));
         };
-        let request = token_request.headers.into_iter().fold(
-            Request::post(token_request.url, token_request.body),
-            |r, (name, value)| r.header(name, value),
-        );
+        let request = match token_request.method {
+            "GET" => Request::get(token_request.url),
+            _ => Request::post(token_request.url, token_request.body),
+        };
+        let request = token_request
+            .headers
+            .into_iter()
+            .fold(request, |r, (name, value)| r.header(name, value));
         let response = match self.transport.send(call.present(request)) {
             Ok(response) => response,
             Err(e) => return Ok(Err(Outcome::Answer(answer_of(e)))),
         };
         if !response.is_success() {
+            let ended = creds
+                .session
+                .as_ref()
+                .and_then(|s| s.refresh_expires_at)
+                .is_some_and(|end| end <= call.now);
+            if credentials_refused(response.status) && ended {
+                return Ok(Err(Outcome::GaveUp(GiveUp::TokenExpired)));
+            }
             // invalid_grant (a used or revoked refresh token), invalid_client: the merchant must
             // authorize again; asking again will not help.
             let status = if credentials_refused(response.status) {
@@ -130,7 +151,7 @@ impl Enricher {
             };
             return Ok(Err(Outcome::Answer(Answer::Status(status))));
         }
-        let grant = match read_grant(call.platform, &response.body) {
+        let grant = match read_grant(call.platform, &response.body, call.now) {
             Ok(grant) => grant,
             Err(why) => {
                 return Ok(Err(Outcome::Answer(Answer::Unreadable(format!(
@@ -142,11 +163,9 @@ impl Enricher {
         if let Some(next) = &grant.refresh_token {
             updated.set(REFRESH_TOKEN, next.clone());
         }
-        updated.session = Some(ApiSession::new(
-            grant.access_token.clone(),
-            grant.expires_in,
-            call.now,
-        ));
+        let mut session = ApiSession::new(grant.access_token.clone(), grant.expires_in, call.now);
+        session.refresh_expires_at = grant.refresh_expires_at;
+        updated.session = Some(session);
         if !self.db.store_grant(call.store_id, &creds, &updated)? {
             return Ok(Err(Outcome::Answer(Answer::NoAnswer(
                 "the store's credentials changed during the call".into(),

@@ -29,13 +29,13 @@ use crate::net::tls_stand_in::{Pki, Responder, TlsStandIn};
 use crate::net::{Client, Policy, Roots, Targets};
 
 /// A loopback HTTP stand-in answering each request (head and body) with `respond`.
-struct Api {
+pub(super) struct Api {
     port: u16,
     requests: Arc<Mutex<Vec<String>>>,
 }
 
 impl Api {
-    fn start(respond: Responder) -> Api {
+    pub(super) fn start(respond: Responder) -> Api {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let port = listener.local_addr().expect("bound").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -75,11 +75,11 @@ impl Api {
         Api { port, requests }
     }
 
-    fn base(&self) -> ApiBase {
+    pub(super) fn base(&self) -> ApiBase {
         ApiBase::StandIn(format!("http://{STAND_IN_HOST}:{}", self.port))
     }
 
-    fn requests(&self) -> Vec<String> {
+    pub(super) fn requests(&self) -> Vec<String> {
         self.requests.lock().expect("requests").clone()
     }
 
@@ -172,7 +172,7 @@ fn ml_api(order: &'static str) -> (Api, Arc<Ml>) {
     (api, ml)
 }
 
-fn client() -> Client {
+pub(super) fn client() -> Client {
     stand_in_client(Duration::from_secs(5))
 }
 
