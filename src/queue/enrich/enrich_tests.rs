@@ -123,6 +123,28 @@ pub(super) struct Rig {
 }
 
 impl Rig {
+    /// The process stops and starts again on the same data file.
+    pub(super) fn restarted(self) -> Rig {
+        let Rig {
+            _dir,
+            path,
+            db,
+            clock,
+            store,
+            platform,
+        } = self;
+        drop(db);
+        let db = Db::open(&path, &DbOptions::default()).expect("reopen");
+        Rig {
+            _dir,
+            path,
+            db,
+            clock,
+            store,
+            platform,
+        }
+    }
+
     pub(super) fn new(platform: Platform) -> Rig {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("data");
@@ -458,24 +480,7 @@ fn enrich_a_restart_mid_enrichment_resumes() {
         .claim_enrichments(rig.clock.now(), 16)
         .expect("claim");
     assert_eq!(claimed.len(), 1);
-    let Rig {
-        _dir,
-        path,
-        db,
-        clock,
-        store,
-        platform,
-    } = rig;
-    drop(db);
-    let db = Db::open(&path, &DbOptions::default()).expect("reopen");
-    let rig = Rig {
-        _dir,
-        path,
-        db,
-        clock,
-        store,
-        platform,
-    };
+    let rig = rig.restarted();
     assert_eq!(rig.event(id).status, Status::Awaiting);
     let api = StandIn::start(Mode::Up {
         path: path_of(Platform::Mercadopago),

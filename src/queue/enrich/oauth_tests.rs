@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use super::ApiBase;
 use super::enrich_tests::{NOON, Rig, STAND_IN_HOST, next_pass, stand_in_client};
-use crate::db::{Db, DbOptions};
 use crate::domain::Platform;
 use crate::domain::enrichment::{ApiCredentials, ApiSession, RETRY_SCHEDULE_S};
 use crate::ingest::ReasonCode;
@@ -367,24 +366,7 @@ fn enrich_mercadolivre_a_restart_between_refresh_and_use_keeps_the_new_refresh_t
     assert_eq!(api.token_calls().len(), 1);
 
     // The process stops here and starts again on the same file.
-    let Rig {
-        _dir,
-        path,
-        db,
-        clock,
-        store,
-        platform,
-    } = rig;
-    drop(db);
-    let db = Db::open(&path, &DbOptions::default()).expect("reopen");
-    let rig = Rig {
-        _dir,
-        path,
-        db,
-        clock,
-        store,
-        platform,
-    };
+    let rig = rig.restarted();
     let stored = rig
         .db
         .api_credentials(rig.store)

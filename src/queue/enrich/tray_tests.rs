@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use super::enrich_tests::{NOON, Rig, next_pass};
 use super::oauth_tests::{Api, client};
-use crate::db::{Db, DbOptions};
 use crate::domain::enrichment::{ApiCredentials, ApiSession};
 use crate::domain::{Clock, ManualClock, Platform};
 use crate::ingest::enrich_oauth::REFRESH_TOKEN;
@@ -259,24 +258,7 @@ fn enrich_tray_a_restart_between_renewal_and_use_keeps_the_new_refresh_token() {
     assert_eq!(renewals(&api), 1);
 
     // The process stops here and starts again on the same file.
-    let Rig {
-        _dir,
-        path,
-        db,
-        clock,
-        store,
-        platform,
-    } = rig;
-    drop(db);
-    let db = Db::open(&path, &DbOptions::default()).expect("reopen");
-    let rig = Rig {
-        _dir,
-        path,
-        db,
-        clock,
-        store,
-        platform,
-    };
+    let rig = rig.restarted();
     let kept = stored(&rig);
     assert_eq!(
         kept.get(REFRESH_TOKEN),
