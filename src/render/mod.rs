@@ -128,15 +128,65 @@ where
 /// alternative (the same event always the same one; planning renders once, so it is fixed).
 pub fn render(source: &str, event: &Event, public_name: &str) -> Result<String, RenderError> {
     let source = variants::choose(source, &event.dedup_key);
-    let env = environment();
-    let template = parsed(&env, &source)?;
-    let text = render_within_budget(&template, message_context(event, public_name))?;
+    let text = COMPILED.with_borrow_mut(|compiled| -> Result<String, RenderError> {
+        let template = compiled.template(&source)?;
+        render_within_budget(&template, message_context(event, public_name))
+    })?;
     let text = text.trim();
     // Media-ness is the template's, never a variable's (see `DIRECTIVE_GUARD`).
     if !starts_like_directive(&source) && starts_like_directive(text) {
         return Ok(format!("{DIRECTIVE_GUARD}{text}"));
     }
     Ok(text.to_owned())
+}
+
+thread_local! {
+    /// The templates this thread has compiled, by source. Planning renders the same few
+    /// templates for every event, and compiling one (the guard's parse, minijinja's parse and
+    /// compile, the variable check) costs more than rendering it.
+    static COMPILED: std::cell::RefCell<Compiled> = std::cell::RefCell::new(Compiled::default());
+}
+
+/// Compiled templates kept by one thread, named by their own source.
+struct Compiled {
+    env: Environment<'static>,
+    count: usize,
+}
+
+/// A thread keeps at most this many templates (a store has one per event kind and part); past
+/// it the thread starts over.
+const COMPILED_PER_THREAD: usize = 64;
+
+impl Default for Compiled {
+    fn default() -> Self {
+        Compiled {
+            env: environment(),
+            count: 0,
+        }
+    }
+}
+
+impl Compiled {
+    /// The compiled template for `source`, checked as `parsed` checks it the first time.
+    fn template(&mut self, source: &str) -> Result<minijinja::Template<'_, '_>, RenderError> {
+        if self.env.get_template(source).is_err() {
+            parsed(&self.env, source)?;
+            if self.count >= COMPILED_PER_THREAD {
+                self.env.clear_templates();
+                self.count = 0;
+            }
+            self.env
+                .add_template_owned(source.to_owned(), source.to_owned())
+                .map_err(|e| RenderError::Syntax {
+                    line: e.line().unwrap_or(1),
+                    message: explain::explain(&e),
+                })?;
+            self.count += 1;
+        }
+        self.env
+            .get_template(source)
+            .map_err(|e| RenderError::Failed(explain::explain(&e)))
+    }
 }
 
 /// A part is media only when its own first line, as the merchant wrote it, starts with `#` and
