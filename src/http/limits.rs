@@ -16,6 +16,7 @@ use actix_web::ResponseError;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Extensions, Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
+use actix_web::http::header::HeaderValue;
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use futures_core::Stream;
@@ -112,6 +113,8 @@ pub async fn bound_requests(
             .set_connection_type(actix_web::http::ConnectionType::Close);
         return Ok(req.into_response(response).map_into_right_body());
     }
+    let mut req = req;
+    own_header_values(&mut req);
     let deadline = req
         .app_data::<actix_web::web::Data<super::AppState>>()
         .map(|state| state.limits.body_deadline)
@@ -125,6 +128,40 @@ pub async fn bound_requests(
     let req = ServiceRequest::from_parts(http_req, payload);
     Ok(next.call(req).await?.map_into_left_body())
 }
+
+/// Gives the request's header values their own bytes when its body is large.
+///
+/// actix parses header values as slices of the connection's read buffer, and each worker keeps
+/// up to 128 finished requests (head included) in a pool for reuse. The read buffer of a
+/// connection that sent a large body grows to 128–256 KiB before the head is parsed, so a
+/// pooled request kept that whole buffer alive after its connection closed: a storm of 1 MiB
+/// webhooks left 41 MB pinned that way until 256 newer requests came (heaptrack, docs/BENCHMARKS.md).
+/// Copying the few values frees the buffer with the connection. Small requests (whose buffer
+/// stays at 8–16 KiB) keep actix's zero-copy path.
+fn own_header_values(req: &mut ServiceRequest) {
+    use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    let headers = req.headers();
+    let large = headers.contains_key(TRANSFER_ENCODING)
+        || headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .is_some_and(|n| n > OWN_HEADERS_ABOVE);
+    if !large {
+        return;
+    }
+    let shared = std::mem::take(req.headers_mut());
+    let owned = req.headers_mut();
+    for (name, value) in shared {
+        // A value that was valid stays valid: from_bytes accepts every byte the parser did.
+        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+            owned.append(name, value);
+        }
+    }
+}
+
+/// Bodies up to this size arrive in actix's first 8 KiB read buffer (with one growth at most);
+/// a chunked body counts as large.
+const OWN_HEADERS_ABOVE: usize = 4 * 1024;
 
 /// A payload that fails with `TimedOut` once its deadline passes before its end.
 struct Deadline {
@@ -152,4 +189,52 @@ impl Stream for Deadline {
 /// Whether a payload error is the body deadline (answered 408, not 400).
 pub fn timed_out(e: &PayloadError) -> bool {
     matches!(e, PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    /// The bytes a header value lives in.
+    fn address(req: &ServiceRequest, name: &str) -> usize {
+        req.headers().get(name).expect("header").as_bytes().as_ptr() as usize
+    }
+
+    #[test]
+    fn a_large_body_s_header_values_stop_sharing_the_connection_s_buffer() {
+        let shared = Bytes::from_static(b"application/json; charset=utf-8");
+        let value = HeaderValue::from_maybe_shared(shared.clone()).expect("value");
+        let mut req = TestRequest::post()
+            .insert_header(("content-type", value))
+            .insert_header(("content-length", "1048576"))
+            .append_header(("x-forwarded-for", "203.0.113.7"))
+            .append_header(("x-forwarded-for", "198.51.100.9"))
+            .to_srv_request();
+        assert_eq!(address(&req, "content-type"), shared.as_ptr() as usize);
+        own_header_values(&mut req);
+        assert_ne!(address(&req, "content-type"), shared.as_ptr() as usize);
+        assert_eq!(
+            req.headers().get("content-type").expect("kept"),
+            "application/json; charset=utf-8"
+        );
+        let forwarded: Vec<_> = req.headers().get_all("x-forwarded-for").collect();
+        assert_eq!(
+            forwarded,
+            ["203.0.113.7", "198.51.100.9"],
+            "every value kept, in order"
+        );
+    }
+
+    #[test]
+    fn a_small_body_keeps_actix_s_zero_copy_headers() {
+        let shared = Bytes::from_static(b"application/json");
+        let value = HeaderValue::from_maybe_shared(shared.clone()).expect("value");
+        let mut req = TestRequest::post()
+            .insert_header(("content-type", value))
+            .insert_header(("content-length", "512"))
+            .to_srv_request();
+        own_header_values(&mut req);
+        assert_eq!(address(&req, "content-type"), shared.as_ptr() as usize);
+    }
 }
