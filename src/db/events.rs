@@ -313,6 +313,7 @@ impl Db {
                 )?;
             }
         }
+        let mut planned = 0;
         if !to_plan.is_empty() {
             let (settings, company_name) = {
                 let table = txn.open_table(tables::SETTINGS)?;
@@ -338,7 +339,7 @@ impl Db {
                 let (Some(store), Some(event)) = (stores.get(&store_id), event) else {
                     continue;
                 };
-                planner.plan(
+                planned += planner.plan(
                     store,
                     event_id,
                     event,
@@ -350,6 +351,10 @@ impl Db {
             planner.finish()?;
         }
         txn.commit()?;
+        if planned > 0 {
+            self.planned
+                .fetch_add(planned as u64, std::sync::atomic::Ordering::Release);
+        }
         Ok(results)
     }
 

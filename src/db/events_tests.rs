@@ -234,3 +234,21 @@ fn a_process_killed_between_group_commits_keeps_exact_counters() {
     }
     assert_same(&written(&db), &expected);
 }
+
+#[test]
+fn the_planned_count_moves_only_when_a_commit_plans_messages() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = fresh(tmp.path());
+    let script = script();
+    assert_eq!(db.messages_planned(), 0);
+    // A boleto with a phone: its reminders are planned.
+    db.record_deliveries(&script[..1]).expect("boleto");
+    let after_boleto = db.messages_planned();
+    assert!(after_boleto > 0, "the boleto planned its messages");
+    assert_eq!(after_boleto, written(&db).messages.len() as u64);
+    // The same delivery again is a duplicate, and a body that is not JSON is invalid:
+    // nothing new for the outbox.
+    db.record_deliveries(&script[..1]).expect("duplicate");
+    db.record_deliveries(&script[31..32]).expect("invalid");
+    assert_eq!(db.messages_planned(), after_boleto);
+}

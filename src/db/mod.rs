@@ -166,6 +166,9 @@ pub struct Db {
     token_cache: Arc<std::sync::RwLock<std::collections::HashMap<String, Store>>>,
     /// Store id -> its mapping (or none), for the hot path; cleared by every mapping write.
     mapping_cache: mappings::MappingCache,
+    /// Messages the intake has planned since the file was opened, counted after each commit:
+    /// a webhook wakes the outbox only when its commit planned something.
+    planned: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Db {
@@ -184,7 +187,14 @@ impl Db {
             path,
             token_cache: Arc::default(),
             mapping_cache: Arc::default(),
+            planned: Arc::default(),
         })
+    }
+
+    /// How many messages intake commits have planned since the file was opened. Read before
+    /// and after a delivery's commit: a change means there may be something new for the outbox.
+    pub fn messages_planned(&self) -> u64 {
+        self.planned.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The data file's path.

@@ -117,10 +117,14 @@ pub async fn receive_webhook(
         },
         readings,
     };
+    let planned_before = state.db.messages_planned();
     let recorded = match state.intake.submit(delivery, permit).await {
         Ok(r) => {
-            // New messages may be due at once (confirmations): let the outbox look now.
-            state.outbox_wake.notify_one();
+            // New messages may be due at once (confirmations): let the outbox look now. A
+            // commit that planned nothing (duplicates, no phone, unmapped) leaves it asleep.
+            if state.db.messages_planned() != planned_before {
+                state.outbox_wake.notify_one();
+            }
             r
         }
         Err(IntakeError::Full) => {
