@@ -95,14 +95,46 @@ pub struct EventFilter {
 
 pub(super) const UNMAPPED_UNACKED: &str = "unmapped_unacknowledged";
 
+/// A raw record starts with this byte when the rest is LZ4-compressed (block format, length
+/// first). Records from before compression start with the JSON header's `{` and are read as
+/// they are, so no migration is needed.
+const COMPRESSED: u8 = 0x01;
+
+/// Records at most this long are kept plain: LZ4 gains nothing on a few hundred bytes.
+const COMPRESS_ABOVE: usize = 512;
+
+/// The stored form of a delivery: its JSON header (content type, query, headers), a zero byte,
+/// then the body; LZ4-compressed behind `COMPRESSED` when that is shorter. Webhook JSON shrinks
+/// 2–3×, so a 5.6 KB Hotmart body no longer fills an 8 KiB page of its own: fewer pages written
+/// per group commit and fewer bytes per stored event (docs/BENCHMARKS.md).
 fn encode_raw(raw: &RawDelivery) -> Result<Vec<u8>, DbError> {
     let mut bytes = to_json(raw)?;
     bytes.push(0);
     bytes.extend_from_slice(&raw.body);
+    if bytes.len() > COMPRESS_ABOVE {
+        let packed = lz4_flex::compress_prepend_size(&bytes);
+        if packed.len() + 1 < bytes.len() {
+            let mut out = Vec::with_capacity(packed.len() + 1);
+            out.push(COMPRESSED);
+            out.extend_from_slice(&packed);
+            return Ok(out);
+        }
+    }
     Ok(bytes)
 }
 
+/// A stored raw record in its plain form (header, zero byte, body), decompressed when needed.
+pub(super) fn plain_raw(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, DbError> {
+    match bytes.split_first() {
+        Some((&COMPRESSED, packed)) => lz4_flex::decompress_size_prepended(packed)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| DbError::Engine(format!("raw body record does not decompress: {e}"))),
+        _ => Ok(std::borrow::Cow::Borrowed(bytes)),
+    }
+}
+
 pub(super) fn decode_raw(bytes: &[u8]) -> Result<RawDelivery, DbError> {
+    let bytes = plain_raw(bytes)?;
     let split = bytes
         .iter()
         .position(|b| *b == 0)

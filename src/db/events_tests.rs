@@ -252,3 +252,57 @@ fn the_planned_count_moves_only_when_a_commit_plans_messages() {
     db.record_deliveries(&script[31..32]).expect("invalid");
     assert_eq!(db.messages_planned(), after_boleto);
 }
+
+#[test]
+fn a_large_raw_delivery_is_stored_compressed_and_read_back_whole() {
+    let body = std::fs::read("tests/fixtures/hotmart/purchase-billet-printed-boleto.json")
+        .expect("fixture");
+    let raw = RawDelivery {
+        content_type: Some("application/json".into()),
+        query: "a=1".into(),
+        headers: vec![("x-hotmart-webhook".into(), "1".into())],
+        body: body.clone(),
+    };
+    let stored = encode_raw(&raw).expect("encode");
+    assert_eq!(stored[0], COMPRESSED);
+    assert!(
+        stored.len() * 10 < body.len() * 7,
+        "a 2.3 KB Hotmart body shrinks by more than 30 %: {} of {}",
+        stored.len(),
+        body.len()
+    );
+    let back = decode_raw(&stored).expect("decode");
+    assert_eq!(back.body, body);
+    assert_eq!(back.headers, raw.headers);
+    assert_eq!(back.query, "a=1");
+    assert_eq!(back.content_type.as_deref(), Some("application/json"));
+}
+
+#[test]
+fn raw_records_written_before_compression_still_read() {
+    // The format of every record before compression: JSON header, a zero byte, the body.
+    let mut old = br#"{"content_type":"application/json","query":"","headers":[]}"#.to_vec();
+    old.push(0);
+    old.extend_from_slice(&[b'x'; 4096]);
+    let raw = decode_raw(&old).expect("plain record");
+    assert_eq!(raw.body, vec![b'x'; 4096]);
+    // A small delivery is still written plain.
+    let small = RawDelivery {
+        body: b"{}".to_vec(),
+        ..RawDelivery::default()
+    };
+    assert_eq!(encode_raw(&small).expect("encode")[0], b'{');
+}
+
+#[test]
+fn a_damaged_compressed_record_is_an_error_not_a_panic() {
+    let raw = RawDelivery {
+        body: vec![b'a'; 10_000],
+        ..RawDelivery::default()
+    };
+    let mut stored = encode_raw(&raw).expect("encode");
+    stored.truncate(stored.len() / 2);
+    assert!(decode_raw(&stored).is_err());
+    // A length prefix claiming far more than the record holds.
+    assert!(decode_raw(&[COMPRESSED, 0xff, 0xff, 0xff, 0x7f, 0x00]).is_err());
+}

@@ -81,7 +81,10 @@ pub(super) fn belongs_to(record: &EventRecord, raw: Option<&[u8]>, phone: &Phone
         .and_then(|e| e.customer.phone.as_ref())
     {
         Some(p) => p == phone,
-        None => raw.is_some_and(|bytes| contains(bytes, super::forget::national(phone).as_bytes())),
+        // A record that does not decompress is not searched (and so not taken for the buyer's).
+        None => raw
+            .and_then(|bytes| super::events::plain_raw(bytes).ok())
+            .is_some_and(|bytes| contains(&bytes, super::forget::national(phone).as_bytes())),
     }
 }
 

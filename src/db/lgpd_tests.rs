@@ -514,3 +514,27 @@ fn forgetting_cancels_pending_messages_at_once_and_export_holds_messages_and_con
     assert!(after.erased && after.events.is_empty() && after.messages.is_empty());
     assert!(after.conversation.is_empty());
 }
+
+#[test]
+fn a_buyer_found_only_in_a_compressed_raw_body_is_forgotten_too() {
+    let (_tmp, store, id) = open();
+    // A delivery avisa could not read (no event, so no parsed phone) whose body names Ana's
+    // phone: only the stored raw body, compressed, links it to her.
+    let mut unread = delivery(id, 100, "11987654321", 1);
+    unread.readings = vec![ingest::Reading::invalid(
+        ingest::ReasonCode::BadJson,
+        "test",
+    )];
+    assert!(
+        unread.raw.body.len() > 1_000,
+        "large enough to be compressed"
+    );
+    store.record_deliveries(&[unread]).expect("record");
+    let ana = phone("+5511987654321");
+    assert_eq!(
+        store.export_buyer(&ana, 200).expect("export").events.len(),
+        1
+    );
+    let forgotten = store.forget_buyer(&ana, 300).expect("forget");
+    assert_eq!((forgotten.events, forgotten.raw_bodies), (1, 1));
+}
