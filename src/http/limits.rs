@@ -33,6 +33,11 @@ pub struct Limits {
     /// A reverse proxy on the same machine (Caddy, nginx) is every client's peer: loopback peers
     /// are not counted unless this is off.
     pub exempt_loopback: bool,
+    /// Connections each of the two HTTP workers serves at once; further ones wait in the
+    /// kernel's accept queue until one ends. Bounds memory: actix reads up to 128 KiB ahead on
+    /// each connection, so 1,000 connections sending large bodies at once peaked at 178–189 MB
+    /// with 1,024 per worker and at 123 MB with 256 (`scripts/measure-memory`).
+    pub connections_per_worker: usize,
 }
 
 impl Default for Limits {
@@ -41,6 +46,7 @@ impl Default for Limits {
             body_deadline: Duration::from_secs(20),
             connections_per_peer: 64,
             exempt_loopback: true,
+            connections_per_worker: 256,
         }
     }
 }

@@ -213,6 +213,7 @@ pub fn server(
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
     let limits = state.limits.clone();
+    let connections_per_worker = limits.connections_per_worker;
     let peers = limits::Peers::default();
     let server = HttpServer::new(move || {
         App::new()
@@ -239,7 +240,7 @@ pub fn server(
     })
     .on_connect(move |connection, data| peers.on_connect(&limits, connection, data))
     .workers(2)
-    .max_connections(1024)
+    .max_connections(connections_per_worker)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();

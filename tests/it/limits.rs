@@ -91,6 +91,7 @@ async fn one_peer_over_its_connection_limit_is_refused_503_and_closed() {
         connections_per_peer: 3,
         exempt_loopback: false,
         body_deadline: Duration::from_secs(2),
+        ..Limits::default()
     })
     .await;
     // Four slow connections from one peer: the one (or two, with the test client's own) past
@@ -145,4 +146,42 @@ async fn bodies_beyond_the_intake_budget_are_refused_before_they_are_read() {
         refused >= 9,
         "{refused} refused, {timed_out} held to the deadline"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connections_each_worker_serves_a_new_connection_waits_for_a_free_one() {
+    let app = app_with(Limits {
+        connections_per_worker: 1,
+        body_deadline: Duration::from_secs(60),
+        ..Limits::default()
+    })
+    .await;
+    // Two slow webhooks take both workers' only connection.
+    let held: Vec<TcpStream> = (0..2).map(|_| trickle(&app, 100_000, 1)).collect();
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    let probe = tokio::task::spawn_blocking(move || {
+        let mut probe = TcpStream::connect(&addr).expect("the kernel queues the connection");
+        write!(probe, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+            .expect("request");
+        // Not served while both are held (a busy machine could only make this pass wrongly,
+        // never fail wrongly).
+        probe
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
+        let mut byte = [0u8; 1];
+        let early = probe.read(&mut byte);
+        assert!(
+            matches!(&early, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+            "answered while every connection slot was taken: {early:?}"
+        );
+        // One held connection ends: the waiting one is served.
+        drop(held);
+        probe
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        answer(probe)
+    })
+    .await
+    .expect("join");
+    assert_eq!(probe.0, 200, "{}", probe.1);
 }
