@@ -133,6 +133,26 @@ pub(super) fn plain_raw(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, DbEr
     }
 }
 
+/// A delivery's raw record in its stored form, made before the intake writer takes it: the
+/// HTTP workers encode and compress in parallel, the one writer only copies bytes.
+#[derive(Clone, Debug)]
+pub struct EncodedRaw(Vec<u8>);
+
+impl EncodedRaw {
+    pub fn of(raw: &RawDelivery) -> Result<EncodedRaw, DbError> {
+        encode_raw(raw).map(EncodedRaw)
+    }
+
+    /// Bytes held in memory until the commit.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 pub(super) fn decode_raw(bytes: &[u8]) -> Result<RawDelivery, DbError> {
     let bytes = plain_raw(bytes)?;
     let split = bytes
@@ -148,6 +168,25 @@ impl Db {
     /// Records a batch of deliveries in one durable transaction; returns, per delivery, what
     /// happened to each of its readings.
     pub fn record_deliveries(&self, batch: &[Delivery]) -> Result<Vec<Vec<Recorded>>, DbError> {
+        let raws = batch
+            .iter()
+            .map(|d| EncodedRaw::of(&d.raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.record_encoded_deliveries(batch, &raws)
+    }
+
+    /// `record_deliveries` with each delivery's raw record already encoded (`raws[i]` is
+    /// `batch[i]`'s), as the intake writer gets them.
+    pub fn record_encoded_deliveries(
+        &self,
+        batch: &[Delivery],
+        raws: &[EncodedRaw],
+    ) -> Result<Vec<Vec<Recorded>>, DbError> {
+        if raws.len() != batch.len() {
+            return Err(DbError::Engine(
+                "one encoded raw record per delivery".into(),
+            ));
+        }
         let txn = self.begin_write()?;
         let mut results = Vec::with_capacity(batch.len());
         // Events to plan once their rows are written: (store, event id, reading index).
@@ -158,7 +197,7 @@ impl Db {
         let mut new_records: Vec<EventRecord> = Vec::new();
         {
             let mut events = txn.open_table(tables::EVENTS)?;
-            let mut raws = txn.open_table(tables::RAW_BODIES)?;
+            let mut raw_table = txn.open_table(tables::RAW_BODIES)?;
             let mut dedup = txn.open_table(tables::DEDUP)?;
             let mut stores = txn.open_table(tables::STORES)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
@@ -178,7 +217,7 @@ impl Db {
             let mut duplicate_hits: HashMap<u64, u64> = HashMap::new();
             // Day counts are summed over the batch: one read-modify-write per row.
             let mut day_counts = super::report_ledger::EventDays::default();
-            for delivery in batch {
+            for (delivery, encoded) in batch.iter().zip(raws) {
                 let mut recorded = Vec::with_capacity(delivery.readings.len());
                 let mut raw_id = None;
                 let delivery_index = results.len();
@@ -202,7 +241,7 @@ impl Db {
                     let id = last_id;
                     let raw_id = *raw_id.get_or_insert(id);
                     if raw_id == id {
-                        raws.insert(id, encode_raw(&delivery.raw)?.as_slice())?;
+                        raw_table.insert(id, encoded.0.as_slice())?;
                     }
                     if let Some(key) = key {
                         dedup.insert((delivery.store_id.0, key), id)?;

@@ -52,7 +52,7 @@ pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntr
 pub use enrichment::{
     ClaimedEnrichment, Finish, enrichment_rings, ring_enrichment, wait_for_enrichment,
 };
-pub use events::{Delivery, EventFilter, EventRecord, RawDelivery, Recorded};
+pub use events::{Delivery, EncodedRaw, EventFilter, EventRecord, RawDelivery, Recorded};
 pub use forget::Forgotten;
 pub use lgpd::{BuyerExport, ExportedEvent, ExportedMedia, ExportedRaw};
 pub use mappings::{HeldEvents, Reprocessed};

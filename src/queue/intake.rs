@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
-use crate::db::{Db, DbError, Delivery, Recorded};
+use crate::db::{Db, DbError, Delivery, EncodedRaw, Recorded};
 
 /// Why a delivery was not recorded. Nothing was acknowledged in any of these cases.
 #[derive(Debug)]
@@ -41,6 +41,7 @@ impl std::error::Error for IntakeError {}
 
 struct Job {
     delivery: Delivery,
+    raw: EncodedRaw,
     done: oneshot::Sender<Result<Vec<Recorded>, IntakeError>>,
 }
 
@@ -93,10 +94,17 @@ impl Intake {
         delivery: Delivery,
         mut permit: BodyPermit,
     ) -> Result<Vec<Recorded>, IntakeError> {
-        permit.grow_to(delivery.raw.body.len())?;
+        // Encoded here, on the request's worker: the one writer only copies the bytes. The
+        // encoded copy is held against the budget too.
+        let raw = EncodedRaw::of(&delivery.raw).map_err(|e| IntakeError::Db(e.to_string()))?;
+        permit.grow_to(delivery.raw.body.len() + raw.len())?;
         let (done, result) = oneshot::channel();
         self.jobs
-            .try_send(Job { delivery, done })
+            .try_send(Job {
+                delivery,
+                raw,
+                done,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => IntakeError::Full,
                 mpsc::error::TrySendError::Closed(_) => IntakeError::Closed,
@@ -146,9 +154,15 @@ fn write_loop(db: Db, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
                 Err(_) => break,
             }
         }
-        let (deliveries, waiters): (Vec<Delivery>, Vec<_>) =
-            jobs.into_iter().map(|j| (j.delivery, j.done)).unzip();
-        match db.record_deliveries(&deliveries) {
+        let mut deliveries = Vec::with_capacity(jobs.len());
+        let mut raws = Vec::with_capacity(jobs.len());
+        let mut waiters = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            deliveries.push(job.delivery);
+            raws.push(job.raw);
+            waiters.push(job.done);
+        }
+        match db.record_encoded_deliveries(&deliveries, &raws) {
             Ok(results) => {
                 for (waiter, recorded) in waiters.into_iter().zip(results) {
                     // A caller that went away (client disconnected) still had its event stored.
