@@ -2,7 +2,8 @@
 //! does): a certificate authority, the server's certificate and a client's, made for each test
 //! by the `openssl` command line (installed by CI), the client's through a `.p12` converted with
 //! the command the store form tells merchants to run. The stand-in answers each request with
-//! its responder and keeps each request's head. Test-only.
+//! its responder and keeps each request's head; `answer_one` also serves the plain-HTTP stand-in
+//! of the enrichment tests. Test-only.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -211,40 +212,10 @@ impl TlsStandIn {
                 let mut tls = rustls::StreamOwned::new(conn, stream);
                 // Reading drives the handshake: a client without an accepted certificate ends
                 // here, refused with the TLS alert.
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match tls.read(&mut byte) {
-                        Ok(1) => head.push(byte[0]),
-                        _ => break,
-                    }
-                }
-                if !head.ends_with(b"\r\n\r\n") {
+                if !answer_one(&mut tls, &respond, &seen) {
                     let _ = tls.flush();
                     continue;
                 }
-                let head = String::from_utf8_lossy(&head).into_owned();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse().ok())?
-                    })
-                    .unwrap_or(0);
-                let mut body = vec![0u8; length];
-                let _ = tls.read_exact(&mut body);
-                let full = format!("{head}{}", String::from_utf8_lossy(&body));
-                let (status, body) = respond(&full);
-                seen.lock().expect("heads").push(full);
-                let mut out = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                )
-                .into_bytes();
-                out.extend_from_slice(&body);
-                let _ = tls.write_all(&out);
                 tls.conn.send_close_notify();
                 let _ = tls.flush();
             }
@@ -256,4 +227,45 @@ impl TlsStandIn {
     pub(crate) fn requests(&self) -> Vec<String> {
         self.heads.lock().expect("heads").clone()
     }
+}
+
+/// Reads one HTTP/1.1 request (head, then as many body bytes as its `Content-Length`) from
+/// `stream`, keeps it in `seen` and writes `respond`'s answer with `Connection: close`. False
+/// when the head never completed (nothing answered). What the plain and the TLS stand-ins share.
+pub(crate) fn answer_one<S: Read + Write>(
+    stream: &mut S,
+    respond: &Responder,
+    seen: &Mutex<Vec<String>>,
+) -> bool {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && matches!(stream.read(&mut byte), Ok(1)) {
+        head.push(byte[0]);
+    }
+    if !head.ends_with(b"\r\n\r\n") {
+        return false;
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    let _ = stream.read_exact(&mut body);
+    let full = format!("{head}{}", String::from_utf8_lossy(&body));
+    let (status, body) = respond(&full);
+    seen.lock().expect("requests").push(full);
+    let mut out = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    let _ = stream.write_all(&out);
+    true
 }

@@ -10,7 +10,6 @@
 //! worker runs — which is how Mercado Livre's 500 ms answer is kept (`Rig::receive_thin` records
 //! with no stand-in even started).
 
-use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,7 +23,7 @@ use crate::ingest::ReasonCode;
 use crate::ingest::Status;
 use crate::ingest::enrich_oauth::{CERTIFICATE, CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN};
 use crate::ingest::enrich_tests::stand_in;
-use crate::net::tls_stand_in::{Pki, Responder, TlsStandIn};
+use crate::net::tls_stand_in::{Pki, Responder, TlsStandIn, answer_one};
 use crate::net::{Client, Policy, Roots, Targets};
 
 /// A loopback HTTP stand-in answering each request (head and body) with `respond`.
@@ -42,33 +41,7 @@ impl Api {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse().ok())?
-                    })
-                    .unwrap_or(0);
-                let mut body = vec![0u8; length];
-                let _ = stream.read_exact(&mut body);
-                let full = format!("{head}{}", String::from_utf8_lossy(&body));
-                let (status, body) = respond(&full);
-                seen.lock().expect("requests").push(full);
-                let mut out = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                )
-                .into_bytes();
-                out.extend_from_slice(&body);
-                let _ = stream.write_all(&out);
+                answer_one(&mut stream, &respond, &seen);
             }
         });
         Api { port, requests }
