@@ -41,6 +41,8 @@ pub mod enrich_oauth;
 #[cfg(test)]
 mod enrich_oauth_tests;
 #[cfg(test)]
+mod enrich_platforms_tests;
+#[cfg(test)]
 pub(crate) mod enrich_tests;
 mod hubla;
 mod iugu;
