@@ -4,7 +4,6 @@
 //! ends planned, or invalid with the reason: API up, down, slow, 401, malformed; a restart
 //! mid-enrichment resumes; the production policy never reaches loopback.
 
-use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +14,7 @@ use crate::domain::enrichment::{ApiCredentials, LEASE_S, RETRY_SCHEDULE_S};
 use crate::domain::{Clock, EventId, EventKind, ManualClock, NewStore, Platform, StoreId};
 use crate::ingest::enrich_tests::{raw, stand_in, thin_bodies};
 use crate::ingest::{ReasonCode, Request, Status, recognise};
+use crate::net::tls_stand_in::{Responder, answer_one};
 use crate::net::{Client, Policy, Targets};
 
 /// 2025-11-18 12:00 in Brasília (a Tuesday, outside quiet hours).
@@ -24,7 +24,7 @@ pub(super) const STAND_IN_HOST: &str = "api.stand-in.test";
 
 /// How a stand-in answers.
 #[derive(Clone)]
-enum Mode {
+pub(super) enum Mode {
     /// The documented answer of this stand-in file, for the expected path only (404 elsewhere).
     Up {
         path: String,
@@ -37,57 +37,44 @@ enum Mode {
 
 /// A loopback stand-in of a platform's API: answers each connection by its mode (which the
 /// test may change) and keeps each request's head.
-struct StandIn {
+pub(super) struct StandIn {
     port: u16,
     mode: Arc<Mutex<Mode>>,
     heads: Arc<Mutex<Vec<String>>>,
 }
 
 impl StandIn {
-    fn start(mode: Mode) -> StandIn {
+    pub(super) fn start(mode: Mode) -> StandIn {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let port = listener.local_addr().expect("bound").port();
         let mode = Arc::new(Mutex::new(mode));
         let heads = Arc::new(Mutex::new(Vec::new()));
         let (m, h) = (mode.clone(), heads.clone());
+        let respond: Responder = Arc::new(move |request: &str| {
+            // The path without its query (Tray's token rides in it).
+            let target = request.split(' ').nth(1).unwrap_or("/");
+            let path = target.split('?').next().unwrap_or("/");
+            match m.lock().expect("mode").clone() {
+                Mode::Up { path: want, file } if want == path => stand_in(file),
+                Mode::Up { .. } => (404, br#"{"message":"Not Found"}"#.to_vec()),
+                Mode::Status(s) => (s, br#"{"message":"error"}"#.to_vec()),
+                Mode::Malformed => (200, b"<html><body>Manutencao</body></html>".to_vec()),
+            }
+        });
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
-                // The path without its query (Tray's token rides in it).
-                let target = head.split(' ').nth(1).unwrap_or("/");
-                let path = target.split('?').next().unwrap_or("/").to_owned();
-                h.lock().expect("heads").push(head);
-                let mode = m.lock().expect("mode").clone();
-                let (status, body) = match mode {
-                    Mode::Up { path: want, file } if want == path => stand_in(file),
-                    Mode::Up { .. } => (404, br#"{"message":"Not Found"}"#.to_vec()),
-                    Mode::Status(s) => (s, br#"{"message":"error"}"#.to_vec()),
-                    Mode::Malformed => (200, b"<html><body>Manutencao</body></html>".to_vec()),
-                };
-                let mut out = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                )
-                .into_bytes();
-                out.extend_from_slice(&body);
-                let _ = stream.write_all(&out);
+                answer_one(&mut stream, &respond, &h);
             }
         });
         StandIn { port, mode, heads }
     }
 
-    fn base(&self) -> String {
+    pub(super) fn base(&self) -> String {
         format!("http://{STAND_IN_HOST}:{}", self.port)
     }
 
-    fn set(&self, mode: Mode) {
+    pub(super) fn set(&self, mode: Mode) {
         *self.mode.lock().expect("mode") = mode;
     }
 
@@ -250,7 +237,7 @@ fn path_of(platform: Platform) -> String {
         .to_owned()
 }
 
-fn file_of(platform: Platform) -> &'static str {
+pub(super) fn file_of(platform: Platform) -> &'static str {
     match platform {
         Platform::Nuvemshop => "nuvemshop-order",
         Platform::Mercadopago => "mercadopago-payment",
@@ -575,71 +562,4 @@ fn enrich_nothing_waits_without_credentials_and_a_removed_token_gives_up() {
         ReasonCode::ApiNoCredentials
     );
     assert!(api.heads().is_empty());
-}
-
-/// The platforms added with several-field credentials and form webhooks: each ends as the
-/// judgement says on a 404, a malformed answer and a platform that is down (Tray's in
-/// `tray_tests`).
-const MORE: [Platform; 2] = [Platform::Iugu, Platform::Vtex];
-
-#[test]
-fn enrich_not_found_malformed_and_down_end_as_judged_for_each_platform() {
-    for platform in MORE {
-        let rig = Rig::new(platform);
-        let id = rig.receive_thin();
-        let api = StandIn::start(Mode::Up {
-            path: "/elsewhere".into(),
-            file: file_of(platform),
-        });
-        let client = || stand_in_client(Duration::from_secs(5));
-        let pass = rig
-            .enricher(client(), ApiBase::StandIn(api.base()))
-            .run_once()
-            .expect("pass");
-        assert_eq!(pass.given_up, 1, "{platform:?}: 404");
-        let reason = rig.event(id).reason.expect("reason");
-        assert_eq!(reason.code, ReasonCode::ApiNotFound, "{platform:?}");
-        assert_eq!(reason.detail, "a plataforma não encontrou o pedido");
-
-        let rig = Rig::new(platform);
-        let id = rig.receive_thin();
-        api.set(Mode::Malformed);
-        let enricher = rig.enricher(client(), ApiBase::StandIn(api.base()));
-        assert_eq!(next_pass(&rig, &enricher, id).retried, 1, "{platform:?}");
-        let job = rig.db.enrich_job(id).expect("read").expect("job");
-        assert!(job.attempts[0].note.starts_with("resposta ilegível"));
-
-        let rig = Rig::new(platform);
-        let id = rig.receive_thin();
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr").port()
-        };
-        let base = ApiBase::StandIn(format!("http://{STAND_IN_HOST}:{port}"));
-        let enricher = rig.enricher(client(), base);
-        for _ in RETRY_SCHEDULE_S {
-            assert_eq!(next_pass(&rig, &enricher, id).retried, 1, "{platform:?}");
-        }
-        assert_eq!(next_pass(&rig, &enricher, id).given_up, 1);
-        let reason = rig.event(id).reason.expect("reason");
-        assert_eq!(reason.code, ReasonCode::ApiNoAnswer, "{platform:?}");
-        assert_eq!(rig.messages(id), 0);
-    }
-}
-
-#[test]
-fn enrich_a_tray_token_never_stays_in_what_is_kept_of_a_failed_call() {
-    let rig = Rig::new(Platform::Tray);
-    let id = rig.receive_thin();
-    // The production policy refuses http: the error quotes the URL of the renewal, which holds
-    // the refresh token.
-    let enricher = rig.enricher(
-        Client::new(Policy::platform_api()),
-        ApiBase::StandIn("http://www.minhaloja.com.br/web_api".into()),
-    );
-    assert_eq!(enricher.run_once().expect("pass").given_up, 1);
-    let record = rig.event(id);
-    let shown = format!("{:?} {:?}", record.reason, rig.db.enrich_job(id));
-    assert!(!shown.contains(TOKEN), "{shown}");
-    assert_eq!(record.reason.expect("reason").code, ReasonCode::ApiNoAnswer);
 }

@@ -12,6 +12,8 @@ mod oauth;
 #[cfg(test)]
 mod oauth_tests;
 #[cfg(test)]
+mod platforms_tests;
+#[cfg(test)]
 mod tray_tests;
 
 use std::sync::{Arc, Weak};

@@ -3,18 +3,20 @@
 //! token obtained with the merchant's refresh token (`GET /auth?refresh_token=…`), kept until
 //! its 3 hours end, then renewed; the new refresh token stored before the order is fetched (a
 //! restart in between keeps it); a kept token answered 401 renewed once; a refused renewal; a
-//! refresh token past its 30 days said as expired.
+//! refresh token past its 30 days said as expired; no token in what is kept of a failed call.
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::enrich_tests::{NOON, Rig, next_pass};
+use super::ApiBase;
+use super::enrich_tests::{NOON, Rig, TOKEN, next_pass};
 use super::oauth_tests::{Api, client};
 use crate::domain::enrichment::{ApiCredentials, ApiSession};
 use crate::domain::{Clock, ManualClock, Platform};
 use crate::ingest::enrich_oauth::REFRESH_TOKEN;
 use crate::ingest::enrich_tests::stand_in;
 use crate::ingest::{ReasonCode, Status};
+use crate::net::{Client, Policy};
 
 const ORDER_PATH: &str = "/orders/4375797/complete";
 const THIRTY_DAYS: i64 = 30 * 86_400;
@@ -320,4 +322,21 @@ fn enrich_tray_a_refresh_token_past_its_30_days_is_said_as_expired() {
             "o refresh token da Tray expirou: gere um novo no painel"
         )
     );
+}
+
+#[test]
+fn enrich_a_tray_token_never_stays_in_what_is_kept_of_a_failed_call() {
+    let rig = Rig::new(Platform::Tray);
+    let id = rig.receive_thin();
+    // The production policy refuses http: the error quotes the URL of the renewal, which holds
+    // the refresh token.
+    let enricher = rig.enricher(
+        Client::new(Policy::platform_api()),
+        ApiBase::StandIn("http://www.minhaloja.com.br/web_api".into()),
+    );
+    assert_eq!(enricher.run_once().expect("pass").given_up, 1);
+    let record = rig.event(id);
+    let shown = format!("{:?} {:?}", record.reason, rig.db.enrich_job(id));
+    assert!(!shown.contains(TOKEN), "{shown}");
+    assert_eq!(record.reason.expect("reason").code, ReasonCode::ApiNoAnswer);
 }
