@@ -26,6 +26,7 @@ fn main() {
 /// Child mode: a real avisa with a fresh data directory and one Hotmart store; prints
 /// `READY <url> <webhook path>`.
 fn serve_avisa() {
+    avisa::cli::allocator::tune();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,6 +66,7 @@ fn serve_avisa() {
 
 /// Child mode: the baseline, an actix-web endpoint that reads the body and answers 202.
 fn serve_baseline() {
+    avisa::cli::allocator::tune();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

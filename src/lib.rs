@@ -2,8 +2,7 @@
 //! One binary, one redb data file, a browser console. The rings (DESIGN.md) run inward:
 //! `cli` → `app` (wiring) → `jobs`/`http` → `channels` → `queue` → `db` → `render`/`ingest` →
 //! `domain`. `queue` defines the channel interface it consumes; `channels` implements it.
-// One audited exception: `cli::allocator` (glibc's mallopt).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod channels;

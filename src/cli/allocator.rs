@@ -1,53 +1,61 @@
-//! The process-wide allocator settings `avisa serve` makes, and the crate's only `unsafe` blocks.
+//! The process's memory allocator: jemalloc, for every binary that links this crate (the
+//! executable, its tests and benchmarks), with background threads that give freed pages back.
 //!
-//! glibc's malloc raises its mmap threshold each time a large block is freed (up to 32 MiB), so
-//! after a burst of large webhook bodies every later buffer of a few hundred KiB to a few MiB
-//! comes from the arenas, and freed arena memory in the middle of a heap is never given back:
-//! a storm of 1,000 × 1 MiB bodies left the process at 150 MB idle, from 27 MB
-//! (`scripts/measure-memory`, docs/BENCHMARKS.md). Setting the threshold explicitly turns that
-//! adjustment off: blocks above it are mapped on their own and unmapped when freed.
+//! **Why not glibc's malloc.** The intake writer allocates and frees redb's page buffers and
+//! frees what the HTTP workers allocated (encoded raw bodies, event records); with glibc every
+//! such cross-thread free takes the owning arena's lock and consolidates chunks. Under
+//! `scripts/bench-ingest` glibc's `malloc`/`free` were ~27 % of the writer's samples and ~23 % of
+//! the workers' (`perf`, docs/BENCHMARKS.md); with jemalloc they are ~7 % and the writer, the
+//! serial section that bounds durable events per second, is mostly page writes.
 //!
-//! Smaller blocks still come from the arenas, and a storm leaves them full of free chunks between
-//! live ones (connection buffers of 8–256 KiB, parsed bodies): glibc gives back only the free top
-//! of a heap. So a background thread asks glibc every few seconds to return every free page of
-//! every arena (`malloc_trim(0)`, which walks the free lists and `madvise`s whole free pages).
-//! On a heap with nothing to return that is a few microseconds.
+//! **Memory given back.** jemalloc purges dirty pages by itself after `opt.dirty_decay_ms` (10 s
+//! by default; `muzzy_decay_ms` is 0, so purged pages go straight back to the kernel). Without
+//! background threads that purge runs only when a thread allocates again, and the actix workers
+//! go quiet after a storm; with them a jemalloc thread purges on time. A storm of 1,000 × 1 MiB
+//! webhooks (`scripts/measure-memory`) peaks at ~120 MB and is back at ~36 MB within 30 s.
 
-/// Blocks at least this big get their own mapping (glibc's initial default, kept fixed).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// How often free arena pages are handed back to the kernel.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// Starts jemalloc's background purging threads (`avisa serve` at start, and the ingest
+/// benchmark's server, so it measures what ships). Logs and goes on if the platform has none.
+pub fn tune() {
+    #[cfg(not(target_env = "msvc"))]
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!(error = %e, "jemalloc's background threads did not start; freed memory returns only as the server allocates again");
+    }
+}
 
-/// Fixes glibc's mmap threshold and starts the thread that hands free pages back. Does nothing on other C libraries (musl's allocator returns
-/// large blocks by itself).
-pub(super) fn tune() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// Whether jemalloc's background purging threads are on.
+pub fn background_purging() -> bool {
+    #[cfg(not(target_env = "msvc"))]
     {
-        // SAFETY: mallopt only changes malloc's parameters; glibc takes its own lock, so it is
-        // sound at any time from any thread. A zero return (value refused) leaves the default.
-        #[allow(unsafe_code)]
-        let accepted = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
-        if accepted == 0 {
-            tracing::warn!("glibc refused the fixed mmap threshold; idle memory may stay high");
-        }
-        let started = std::thread::Builder::new()
-            .name("avisa-trim".into())
-            .spawn(|| {
-                loop {
-                    std::thread::sleep(TRIM_EVERY);
-                    // SAFETY: malloc_trim takes every arena's lock itself and only releases
-                    // pages that hold no live block; sound from any thread at any time.
-                    #[allow(unsafe_code)]
-                    unsafe {
-                        libc::malloc_trim(0);
-                    }
-                }
-            });
-        if let Err(e) = started {
-            tracing::warn!(error = %e, "the memory trimming thread did not start; idle memory may stay high");
-        }
+        tikv_jemalloc_ctl::background_thread::read().unwrap_or(false)
+    }
+    #[cfg(target_env = "msvc")]
+    {
+        false
+    }
+}
+
+#[cfg(all(test, not(target_env = "msvc")))]
+mod tests {
+    #[test]
+    fn the_process_allocates_through_jemalloc_and_tune_turns_background_purging_on() {
+        // This thread's allocation shows in jemalloc's own count of what the thread has ever
+        // allocated: the crate's global allocator is jemalloc, not the C library's malloc.
+        let counter = tikv_jemalloc_ctl::thread::allocatedp::read().expect("thread counter");
+        let before = counter.get();
+        let block = std::hint::black_box(vec![7u8; 1 << 20]);
+        let after = counter.get();
+        assert!(
+            after >= before + (1 << 20),
+            "jemalloc counted {before} then {after} bytes around a 1 MiB block"
+        );
+        drop(block);
+
+        super::tune();
+        assert!(super::background_purging());
     }
 }

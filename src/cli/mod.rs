@@ -12,7 +12,7 @@ use crate::channels::whatsapp::WHATSAPP_WEB_URL;
 use crate::db::{DATA_FILE, Db, DbError, DbOptions};
 
 mod admin;
-mod allocator;
+pub mod allocator;
 mod backup;
 mod compact;
 mod healthcheck;
