@@ -1,5 +1,5 @@
 //! The process's memory allocator: jemalloc, for every binary that links this crate (the
-//! executable, its tests and benchmarks), with background threads that give freed pages back.
+//! executable, its tests and benchmarks), tuned to give wholly freed pages back at once.
 //!
 //! **Why not glibc's malloc.** The intake writer allocates and frees redb's page buffers and
 //! frees what the HTTP workers allocated (encoded raw bodies, event records); with glibc every
@@ -8,41 +8,59 @@
 //! the workers' (`perf`, docs/BENCHMARKS.md); with jemalloc they are ~7 % and the writer, the
 //! serial section that bounds durable events per second, is mostly page writes.
 //!
-//! **Memory given back.** jemalloc purges dirty pages by itself after `opt.dirty_decay_ms` (10 s
-//! by default; `muzzy_decay_ms` is 0, so purged pages go straight back to the kernel). Without
-//! background threads that purge runs only when a thread allocates again, and the actix workers
-//! go quiet after a storm; with them a jemalloc thread purges on time. A storm of 1,000 × 1 MiB
-//! webhooks (`scripts/measure-memory`) peaks at ~120 MB and is back at ~36 MB within 30 s.
+//! **Memory given back at once.** jemalloc keeps freed pages ("dirty") for `dirty_decay_ms`
+//! (10 s by default) before handing them to the kernel. Under a storm of 1,000 × 1 MiB webhooks
+//! (`scripts/measure-memory`) that kept the bodies already answered resident while the rest
+//! were read: peaks of 140–160 MB against glibc's 122, with 1 s or 100 ms decays still 141–153.
+//! `tune` sets the decay to 0 on every arena, so a page with nothing live in it goes back when
+//! freed, as glibc's separately mapped large blocks did: peak 122–123 MB, idle 36–37 MB (targets
+//! 150 and 60). It costs ingest some speed against jemalloc's default (~10–20 %), and is still
+//! +21–28 % durable events/s over glibc (docs/BENCHMARKS.md).
 
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Starts jemalloc's background purging threads (`avisa serve` at start, and the ingest
-/// benchmark's server, so it measures what ships). Logs and goes on if the platform has none.
+/// jemalloc's decay time for dirty pages: 0 gives a wholly free page back when it is freed.
+pub const DIRTY_DECAY_MS: isize = 0;
+
+/// Sets every arena's dirty-page decay (the ones that exist and the ones threads create later)
+/// to [`DIRTY_DECAY_MS`]. `avisa serve` calls it first thing, and so does the ingest benchmark's
+/// server, so it measures what ships. Logs and goes on if jemalloc refuses.
 pub fn tune() {
     #[cfg(not(target_env = "msvc"))]
-    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
-        tracing::warn!(error = %e, "jemalloc's background threads did not start; freed memory returns only as the server allocates again");
+    {
+        use tikv_jemalloc_ctl::{Access, AsName};
+        if let Err(e) = b"arenas.dirty_decay_ms\0".name().write(DIRTY_DECAY_MS) {
+            tracing::warn!(error = %e, "jemalloc kept its default decay; freed memory returns after ~10 s");
+        }
+        let arenas = tikv_jemalloc_ctl::arenas::narenas::read().unwrap_or(0);
+        for arena in 0..arenas {
+            // An arena no thread has used yet does not exist; it takes the default above.
+            let _ = format!("arena.{arena}.dirty_decay_ms\0")
+                .name()
+                .write(DIRTY_DECAY_MS);
+        }
     }
 }
 
-/// Whether jemalloc's background purging threads are on.
-pub fn background_purging() -> bool {
+/// The dirty-page decay of arena 0 (the first thread's), in milliseconds.
+pub fn dirty_decay_ms() -> Option<isize> {
     #[cfg(not(target_env = "msvc"))]
     {
-        tikv_jemalloc_ctl::background_thread::read().unwrap_or(false)
+        use tikv_jemalloc_ctl::{Access, AsName};
+        b"arena.0.dirty_decay_ms\0".name().read().ok()
     }
     #[cfg(target_env = "msvc")]
     {
-        false
+        None
     }
 }
 
 #[cfg(all(test, not(target_env = "msvc")))]
 mod tests {
     #[test]
-    fn the_process_allocates_through_jemalloc_and_tune_turns_background_purging_on() {
+    fn the_process_allocates_through_jemalloc_and_tune_gives_free_pages_back_at_once() {
         // This thread's allocation shows in jemalloc's own count of what the thread has ever
         // allocated: the crate's global allocator is jemalloc, not the C library's malloc.
         let counter = tikv_jemalloc_ctl::thread::allocatedp::read().expect("thread counter");
@@ -56,6 +74,14 @@ mod tests {
         drop(block);
 
         super::tune();
-        assert!(super::background_purging());
+        assert_eq!(super::dirty_decay_ms(), Some(super::DIRTY_DECAY_MS));
+        let later: isize = {
+            use tikv_jemalloc_ctl::{Access, AsName};
+            b"arenas.dirty_decay_ms\0"
+                .name()
+                .read()
+                .expect("default decay")
+        };
+        assert_eq!(later, super::DIRTY_DECAY_MS);
     }
 }
