@@ -44,21 +44,15 @@ pub fn tune() {
     }
 }
 
-/// The dirty-page decay of arena 0 (the first thread's), in milliseconds.
-pub fn dirty_decay_ms() -> Option<isize> {
-    #[cfg(not(target_env = "msvc"))]
-    {
-        use tikv_jemalloc_ctl::{Access, AsName};
-        b"arena.0.dirty_decay_ms\0".name().read().ok()
-    }
-    #[cfg(target_env = "msvc")]
-    {
-        None
-    }
-}
-
 #[cfg(all(test, not(target_env = "msvc")))]
 mod tests {
+    use tikv_jemalloc_ctl::{Access, AsName};
+
+    /// A jemalloc setting in milliseconds, by its NUL-terminated name.
+    fn decay(name: &[u8]) -> isize {
+        name.name().read().expect("a jemalloc decay setting")
+    }
+
     #[test]
     fn the_process_allocates_through_jemalloc_and_tune_gives_free_pages_back_at_once() {
         // This thread's allocation shows in jemalloc's own count of what the thread has ever
@@ -74,14 +68,7 @@ mod tests {
         drop(block);
 
         super::tune();
-        assert_eq!(super::dirty_decay_ms(), Some(super::DIRTY_DECAY_MS));
-        let later: isize = {
-            use tikv_jemalloc_ctl::{Access, AsName};
-            b"arenas.dirty_decay_ms\0"
-                .name()
-                .read()
-                .expect("default decay")
-        };
-        assert_eq!(later, super::DIRTY_DECAY_MS);
+        assert_eq!(decay(b"arena.0.dirty_decay_ms\0"), super::DIRTY_DECAY_MS);
+        assert_eq!(decay(b"arenas.dirty_decay_ms\0"), super::DIRTY_DECAY_MS);
     }
 }
