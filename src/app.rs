@@ -73,6 +73,7 @@ pub fn start(
         &config.data_dir,
         &DbOptions {
             cache_bytes: config.cache_bytes,
+            ..DbOptions::default()
         },
     )?;
     let addr = listener.local_addr().map_err(StartError::Io)?;

@@ -248,6 +248,7 @@ pub fn run(cli: Cli) -> ExitCode {
 fn options() -> DbOptions {
     DbOptions {
         cache_bytes: 8 * 1024 * 1024,
+        ..DbOptions::default()
     }
 }
 

@@ -247,6 +247,7 @@ fn copy_tables(
         EVENTS,
         RAW_BODIES,
         DEDUP,
+        DEDUP_LOG,
         COUNTERS,
         ERASED_BUYERS,
         INSTANCES,

@@ -319,6 +319,7 @@ impl Db {
         now: i64,
     ) -> Result<Option<EventRecord>, DbError> {
         let txn = self.begin_write()?;
+        let mut keys = self.dedup_keys(&txn)?;
         let (record, plan) = {
             let mut jobs = txn.open_table(tables::ENRICH_JOBS)?;
             let mut due = txn.open_table(tables::ENRICH_DUE)?;
@@ -349,7 +350,7 @@ impl Db {
             })?;
             // Another event already carries these facts (a payment.updated after its
             // payment.created, both fetched after the payment): counted there, not planned twice.
-            let mut dedup = txn.open_table(tables::DEDUP)?;
+            let mut dedup = keys.index(&txn)?;
             let key = reading
                 .event
                 .as_ref()
@@ -357,12 +358,12 @@ impl Db {
                 .filter(|k| !k.is_empty());
             let mut duplicate_of = None;
             if let Some(key) = key.as_deref() {
-                let existing = dedup.get((record.store_id.0, key))?.map(|v| v.value());
+                let existing = dedup.get(record.store_id.0, key)?;
                 match existing {
                     Some(other) if other != event_id.0 => duplicate_of = Some(other),
                     Some(_) => {}
                     None => {
-                        dedup.insert((record.store_id.0, key), event_id.0)?;
+                        dedup.insert(record.store_id.0, key, event_id.0)?;
                     }
                 }
             }
@@ -416,7 +417,7 @@ impl Db {
                 planner.finish()?;
             }
         }
-        txn.commit()?;
+        keys.commit(txn)?;
         // After the commit: whoever waits on the bell for an event's end reads it ended.
         ring_enrichment();
         Ok(Some(record))

@@ -188,6 +188,7 @@ impl Db {
             ));
         }
         let txn = self.begin_write()?;
+        let mut keys = self.dedup_keys(&txn)?;
         let mut results = Vec::with_capacity(batch.len());
         // Events to plan once their rows are written: (store, event id, reading index).
         let mut to_plan: Vec<(StoreId, EventId, usize, usize)> = Vec::new();
@@ -198,7 +199,7 @@ impl Db {
         {
             let mut events = txn.open_table(tables::EVENTS)?;
             let mut raw_table = txn.open_table(tables::RAW_BODIES)?;
-            let mut dedup = txn.open_table(tables::DEDUP)?;
+            let mut dedup = keys.index(&txn)?;
             let mut stores = txn.open_table(tables::STORES)?;
             let mut counters = txn.open_table(tables::COUNTERS)?;
             let mut sequences = txn.open_table(tables::SEQUENCES)?;
@@ -230,8 +231,7 @@ impl Db {
                         .map(|e| e.dedup_key.as_str())
                         .filter(|k| !k.is_empty());
                     if let Some(key) = key
-                        && let Some(original) =
-                            dedup.get((delivery.store_id.0, key))?.map(|v| v.value())
+                        && let Some(original) = dedup.get(delivery.store_id.0, key)?
                     {
                         *duplicate_hits.entry(original).or_default() += 1;
                         recorded.push(Recorded::Duplicate(EventId(original)));
@@ -244,7 +244,7 @@ impl Db {
                         raw_table.insert(id, encoded.0.as_slice())?;
                     }
                     if let Some(key) = key {
-                        dedup.insert((delivery.store_id.0, key), id)?;
+                        dedup.insert(delivery.store_id.0, key, id)?;
                     }
                     let mut taken = None;
                     let buyer_from = if order_memory::wants_buyer(reading).is_some() {
@@ -355,6 +355,7 @@ impl Db {
                     stores.insert(store_id.0, to_json(&record)?.as_slice())?;
                 }
             }
+            dedup.finish()?;
             day_counts.write(&mut event_days)?;
             sequences.insert("events", last_id)?;
             if new_unmapped > 0 {
@@ -421,7 +422,7 @@ impl Db {
             }
             planner.finish()?;
         }
-        txn.commit()?;
+        keys.commit(txn)?;
         if planned > 0 {
             self.planned
                 .fetch_add(planned as u64, std::sync::atomic::Ordering::Release);

@@ -81,6 +81,11 @@ impl Handle {
         self.repaired.load(Ordering::SeqCst)
     }
 
+    /// Bumped by every reopen: what was read from the file before may be stale.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// Whether writes are refused for lack of disk space right now.
     pub(super) fn disk_full(&self) -> bool {
         self.disk_full.load(Ordering::SeqCst)

@@ -196,6 +196,7 @@ fn every_row(db: &Db) -> Vec<(String, Vec<u8>)> {
         EVENTS,
         RAW_BODIES,
         DEDUP,
+        DEDUP_LOG,
         COUNTERS,
         MESSAGES,
         OUTBOX,

@@ -134,7 +134,8 @@ impl Db {
             .get(store_id.0)?
             .map(|b| from_json(b.value()))
             .transpose()?;
-        let (done, to_plan) = reread(&txn, &store, mapping.as_ref())?;
+        let mut keys = self.dedup_keys(&txn)?;
+        let (done, to_plan) = reread(&txn, &mut keys, &store, mapping.as_ref())?;
         if !to_plan.is_empty() {
             let (settings, company_name) = {
                 let table = txn.open_table(tables::SETTINGS)?;
@@ -161,7 +162,7 @@ impl Db {
             }
             planner.finish()?;
         }
-        txn.commit()?;
+        keys.commit(txn)?;
         Ok(done)
     }
 }
@@ -170,12 +171,13 @@ impl Db {
 /// dedup keys, and returns the events to plan.
 fn reread(
     txn: &WriteTransaction,
+    keys: &mut super::dedup::Keys<'_>,
     store: &Store,
     mapping: Option<&Mapping>,
 ) -> Result<(Reprocessed, Vec<EventRecord>), DbError> {
     let mut events = txn.open_table(tables::EVENTS)?;
     let raws = txn.open_table(tables::RAW_BODIES)?;
-    let mut dedup = txn.open_table(tables::DEDUP)?;
+    let mut dedup = keys.index(txn)?;
     let mut event_days = txn.open_table(tables::EVENT_DAYS)?;
     let mut held: Vec<EventRecord> = Vec::new();
     for row in events.iter()? {
@@ -235,11 +237,11 @@ fn reread(
         let key = record.event.as_ref().map(|e| e.dedup_key.clone());
         let duplicate = match key.as_deref().filter(|k| !k.is_empty()) {
             Some(key) => {
-                let existing = dedup.get((store.id.0, key))?.map(|v| v.value());
+                let existing = dedup.get(store.id.0, key)?;
                 match existing {
                     Some(other) => other != record.id.0,
                     None => {
-                        dedup.insert((store.id.0, key), record.id.0)?;
+                        dedup.insert(store.id.0, key, record.id.0)?;
                         false
                     }
                 }
@@ -258,6 +260,7 @@ fn reread(
             Status::Invalid | Status::Unmapped | Status::Awaiting => done.invalid += 1,
         }
     }
+    dedup.finish()?;
     let resolved = done.recognised + done.ignored + done.invalid;
     if resolved > 0 {
         let mut counters = txn.open_table(tables::COUNTERS)?;

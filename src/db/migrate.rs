@@ -6,7 +6,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use super::{DbError, tables};
 
 /// The layout this build writes. Bump it with a `migrate_from_N` step below.
-pub const SCHEMA_VERSION: u64 = 17;
+pub const SCHEMA_VERSION: u64 = 18;
 
 /// Brings the file to `SCHEMA_VERSION`, or refuses a newer one.
 pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
@@ -47,6 +47,7 @@ pub(super) fn run(db: &redb::Database) -> Result<u64, DbError> {
             14 => migrate_from_14(&txn)?,
             15 => migrate_from_15(&txn)?,
             16 => migrate_from_16(&txn)?,
+            17 => migrate_from_17(&txn)?,
             other => unreachable!("no migration step from schema {other}"),
         }
         version += 1;
@@ -213,6 +214,12 @@ fn migrate_from_16(txn: &WriteTransaction) -> Result<(), DbError> {
     txn.open_table(tables::STORE_API_CREDENTIALS)?;
     txn.open_table(tables::ENRICH_JOBS)?;
     txn.open_table(tables::ENRICH_DUE)?;
+    Ok(())
+}
+
+/// Schema 18: the dedup log (`db::dedup`); keys already in `DEDUP` stay there.
+fn migrate_from_17(txn: &WriteTransaction) -> Result<(), DbError> {
+    txn.open_table(tables::DEDUP_LOG)?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ mod compact;
 mod conversations;
 mod custom_kinds;
 mod data_dir;
+mod dedup;
 mod deliverability;
 mod enrichment;
 mod events;
@@ -49,6 +50,7 @@ pub use accounts::{ApiTokenRecord, NewUser, Role, SessionRecord, TokenScope, Use
 pub use backup::{BackupSummary, Counts, RestoreError, restore, verify_backup};
 pub use compact::{Activity, Compacted};
 pub use conversations::{ConversationEntry, ConversationKind, NewConversationEntry};
+pub use dedup::{dedup_merge_rings, wait_for_dedup_merge};
 pub use enrichment::{
     ClaimedEnrichment, Finish, enrichment_rings, ring_enrichment, wait_for_enrichment,
 };
@@ -147,12 +149,16 @@ impl From<serde_json::Error> for DbError {
 pub struct DbOptions {
     /// redb's page cache, in bytes.
     pub cache_bytes: usize,
+    /// New dedup keys kept in the log (and in memory) before group commits move them to the
+    /// merged index themselves (`db::dedup`): ~100 bytes each.
+    pub dedup_log_keys: usize,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
         DbOptions {
             cache_bytes: 64 * 1024 * 1024,
+            dedup_log_keys: 131_072,
         }
     }
 }
@@ -169,6 +175,9 @@ pub struct Db {
     /// Messages the intake has planned since the file was opened, counted after each commit:
     /// a webhook wakes the outbox only when its commit planned something.
     planned: Arc<std::sync::atomic::AtomicU64>,
+    /// The dedup log's in-memory copy (`db::dedup`).
+    dedup: dedup::Shared,
+    dedup_log_keys: usize,
 }
 
 impl Db {
@@ -188,6 +197,8 @@ impl Db {
             token_cache: Arc::default(),
             mapping_cache: Arc::default(),
             planned: Arc::default(),
+            dedup: Arc::default(),
+            dedup_log_keys: options.dedup_log_keys.max(1),
         })
     }
 
@@ -355,6 +366,8 @@ mod tests {
 
 #[cfg(test)]
 mod compact_tests;
+#[cfg(test)]
+mod dedup_tests;
 #[cfg(test)]
 mod deliverability_tests;
 #[cfg(test)]

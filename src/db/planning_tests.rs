@@ -283,6 +283,7 @@ fn texts_for_buyers(public_name: &str, saved: Option<&str>) -> Vec<String> {
         tmp.path(),
         &DbOptions {
             cache_bytes: 4 << 20,
+            ..DbOptions::default()
         },
     )
     .expect("db");

@@ -36,6 +36,9 @@ pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events_v1"
 pub const RAW_BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("raw_bodies_v1");
 /// (store id, dedup key) -> the event id that first carried it.
 pub const DEDUP: TableDefinition<(u64, &str), u64> = TableDefinition::new("dedup_v1");
+/// Dedup keys not yet moved to `DEDUP`: (event id, store id, dedup key), appended in id order so
+/// a group commit's keys share a leaf (`db::dedup`).
+pub const DEDUP_LOG: TableDefinition<(u64, u64, &str), ()> = TableDefinition::new("dedup_log_v1");
 /// Counters shown in the console (e.g. unacknowledged unmapped events).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
 

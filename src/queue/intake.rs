@@ -2,11 +2,15 @@
 //! delivery through a bounded queue and wait for their own commit; the writer takes everything
 //! that is waiting and writes it in one transaction (group commit), so concurrent webhooks share
 //! one fsync instead of paying one each. A full queue is refused at once (the platform retries):
-//! memory stays bounded under any load.
+//! memory stays bounded under any load. Once nothing has come for `IDLE_BEFORE_MERGE`, the writer
+//! moves the new dedup keys of the last burst to the merged index (`db::dedup`), a chunk at a
+//! time, checking for new deliveries between chunks.
 
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::db::{Db, DbError, Delivery, EncodedRaw, Recorded};
 
@@ -48,7 +52,7 @@ struct Job {
 /// The handle requests use to submit deliveries. Cheap to clone.
 #[derive(Clone)]
 pub struct Intake {
-    jobs: mpsc::Sender<Job>,
+    jobs: SyncSender<Job>,
     /// Body bytes (in KiB) that may wait at once, so a burst of large bodies cannot grow memory.
     budget_kib: Arc<Semaphore>,
 }
@@ -56,14 +60,25 @@ pub struct Intake {
 /// At most this many KiB of bodies wait for the writer at once (32 MiB).
 const BUDGET_KIB: usize = 32 * 1024;
 
+/// The writer moves dedup keys once nothing has come for this long: a burst is over.
+const IDLE_BEFORE_MERGE: Duration = Duration::from_millis(200);
+
+/// Dedup keys moved per transaction while idle (one fsync; a webhook arriving meanwhile waits
+/// for one chunk at most).
+const MERGE_CHUNK: usize = 2_048;
+
 impl Intake {
     /// Starts the writer thread. `capacity` bounds the waiting deliveries; `max_batch` bounds one
     /// transaction.
     pub fn start(db: Db, capacity: usize, max_batch: usize) -> Intake {
-        let (jobs, queue) = mpsc::channel(capacity);
+        Intake::start_with_idle(db, capacity, max_batch, IDLE_BEFORE_MERGE)
+    }
+
+    fn start_with_idle(db: Db, capacity: usize, max_batch: usize, idle: Duration) -> Intake {
+        let (jobs, queue) = sync_channel(capacity.max(1));
         std::thread::Builder::new()
             .name("avisa-intake".into())
-            .spawn(move || write_loop(db, queue, max_batch.max(1)))
+            .spawn(move || write_loop(db, queue, max_batch.max(1), idle))
             .expect("the intake thread starts");
         Intake {
             jobs,
@@ -106,8 +121,8 @@ impl Intake {
                 done,
             })
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => IntakeError::Full,
-                mpsc::error::TrySendError::Closed(_) => IntakeError::Closed,
+                TrySendError::Full(_) => IntakeError::Full,
+                TrySendError::Disconnected(_) => IntakeError::Closed,
             })?;
         let recorded = result.await.map_err(|_| IntakeError::Closed)?;
         drop(permit);
@@ -145,8 +160,44 @@ impl BodyPermit {
     }
 }
 
-fn write_loop(db: Db, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
-    while let Some(first) = queue.blocking_recv() {
+fn write_loop(db: Db, queue: Receiver<Job>, max_batch: usize, idle: Duration) {
+    // Dedup keys waiting in the log, and whether the last pass moved some: then the next chunk
+    // goes as soon as the queue is found empty.
+    let mut backlog = db.dedup_backlog().unwrap_or(0);
+    let mut merging = false;
+    loop {
+        let next = if backlog == 0 {
+            queue.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else if merging {
+            queue.recv_timeout(Duration::ZERO)
+        } else {
+            queue.recv_timeout(idle)
+        };
+        let first = match next {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                match db.merge_dedup_log(MERGE_CHUNK) {
+                    Ok(moved) => {
+                        backlog = if moved == 0 {
+                            0
+                        } else {
+                            db.dedup_backlog().unwrap_or(0)
+                        };
+                        merging = backlog > 0;
+                    }
+                    Err(e) => {
+                        // Tried again after the next commit: the keys stay in the log meanwhile.
+                        tracing::warn!(error = %e, "moving dedup keys failed");
+                        db.note_failure(&e);
+                        backlog = 0;
+                        merging = false;
+                    }
+                }
+                continue;
+            }
+        };
+        merging = false;
         let mut jobs = vec![first];
         while jobs.len() < max_batch {
             match queue.try_recv() {
@@ -164,6 +215,7 @@ fn write_loop(db: Db, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
         }
         match db.record_encoded_deliveries(&deliveries, &raws) {
             Ok(results) => {
+                backlog = db.dedup_backlog().unwrap_or(0);
                 for (waiter, recorded) in waiters.into_iter().zip(results) {
                     // A caller that went away (client disconnected) still had its event stored.
                     let _ = waiter.send(Ok(recorded));
@@ -220,6 +272,40 @@ mod tests {
             panic!("one new event: {recorded:?}")
         };
         assert_eq!(db.event(id).expect("stored").1.body.len(), 10);
+    }
+
+    #[tokio::test]
+    async fn an_idle_writer_moves_the_bursts_dedup_keys_out_of_the_log() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(tmp.path(), &DbOptions::default()).expect("open");
+        let intake = Intake::start_with_idle(db.clone(), 8, 8, Duration::ZERO);
+        for n in 0..3 {
+            let body = format!(r#"{{"kind":"order.paid","event_id":"e{n}","order_id":"O{n}"}}"#);
+            let readings = crate::ingest::recognise(
+                crate::domain::Platform::Api,
+                &crate::ingest::Request::new(body.as_bytes(), &[], ""),
+            );
+            let delivery = Delivery {
+                readings,
+                ..delivery(0)
+            };
+            let permit = intake.reserve(body.len()).expect("room");
+            let recorded = intake.submit(delivery, permit).await.expect("recorded");
+            assert!(matches!(recorded[..], [Recorded::New(_)]), "{recorded:?}");
+        }
+        // The writer finds its queue empty and merges; the test waits on the merge bell.
+        for _ in 0..20 {
+            let seen = crate::db::dedup_merge_rings();
+            if db.dedup_backlog().expect("backlog") == 0 {
+                break;
+            }
+            tokio::task::spawn_blocking(move || {
+                crate::db::wait_for_dedup_merge(seen, Duration::from_secs(5));
+            })
+            .await
+            .expect("wait");
+        }
+        assert_eq!(db.dedup_backlog().expect("backlog"), 0);
     }
 
     #[tokio::test]

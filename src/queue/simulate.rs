@@ -57,6 +57,7 @@ pub fn simulate(
         work_dir,
         &DbOptions {
             cache_bytes: 4 << 20,
+            ..DbOptions::default()
         },
     )?;
     let mut stores: HashMap<Platform, StoreId> = HashMap::new();

@@ -1,0 +1,322 @@
+//! The dedup index: (store, dedup key) -> the event that first carried it, asked for every
+//! reading before its event is stored.
+//!
+//! Platforms' dedup keys are random (UUIDs, transaction codes), so inserting each new key into
+//! one B-tree dirtied a leaf page of its own at every group commit: ~4 KiB written per event,
+//! about half of what the intake wrote (docs/BENCHMARKS.md). New keys are therefore written in
+//! two steps:
+//! - first appended to `DEDUP_LOG`, keyed by event id, so one group commit's keys share the log's
+//!   last leaf; an in-memory copy of the log (`Recent`) answers look-ups for them;
+//! - then moved to the merged index `DEDUP` in chunks, where many keys share each leaf written:
+//!   by the intake writer once it has been idle for a moment (`Db::merge_dedup_log`), and inside
+//!   the group commit itself once the log holds `DbOptions::dedup_log_keys` keys (twice as many
+//!   as the commit added), so the copy's memory stays bounded under any load.
+//!
+//! A look-up asks the transaction's own new keys, the copy, then `DEDUP`. The copy changes only
+//! after a commit succeeded, under a lock taken right after the write transaction began and held
+//! until then, so the next transaction always sees it whole; it is read again from the log after
+//! the file was reopened or a commit failed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::bell::Bell;
+use super::{Db, DbError, tables};
+
+/// Rung after each transaction that moved keys out of the log.
+static MERGED: Bell = Bell::new();
+
+/// How many times keys were moved out of the dedup log: pass it to `wait_for_dedup_merge`.
+pub fn dedup_merge_rings() -> u64 {
+    MERGED.rings()
+}
+
+/// Blocks until keys are moved out of the dedup log again, or `timeout` passes.
+pub fn wait_for_dedup_merge(seen: u64, timeout: std::time::Duration) {
+    MERGED.wait(seen, timeout);
+}
+
+/// At least this many keys are moved when a group commit finds the log over its bound.
+const SPILL_MIN: usize = 64;
+
+/// Keys by store: the log's copy, and a transaction's own new keys.
+type ByStore = HashMap<u64, HashMap<Box<str>, u64>>;
+
+/// The in-memory copy of `DEDUP_LOG`, shared by every clone of a `Db`.
+#[derive(Default)]
+pub(super) struct Recent {
+    /// The handle generation the copy was read in; `None` until read, or after a failed commit.
+    read_in: Option<u64>,
+    keys: ByStore,
+    len: usize,
+}
+
+pub(super) type Shared = Arc<Mutex<Recent>>;
+
+impl Recent {
+    fn get(&self, store: u64, key: &str) -> Option<u64> {
+        self.keys.get(&store)?.get(key).copied()
+    }
+
+    fn add(&mut self, store: u64, key: Box<str>, id: u64) {
+        if put(&mut self.keys, store, key, id) {
+            self.len += 1;
+        }
+    }
+
+    fn remove(&mut self, store: u64, key: &str) {
+        if let Some(of_store) = self.keys.get_mut(&store)
+            && of_store.remove(key).is_some()
+        {
+            self.len -= 1;
+            if of_store.is_empty() {
+                self.keys.remove(&store);
+            }
+        }
+        if self.len == 0 {
+            // A drained burst gives its memory back.
+            self.keys = ByStore::default();
+        }
+    }
+
+    /// Drops the keys but not the generation they were read in.
+    #[cfg(test)]
+    pub(super) fn forget_keys(&mut self) {
+        self.keys = ByStore::default();
+        self.len = 0;
+    }
+
+    /// Reads the whole log again (a fresh start, a reopen, a failed commit).
+    fn reload(
+        &mut self,
+        log: &impl ReadableTable<(u64, u64, &'static str), ()>,
+        generation: u64,
+    ) -> Result<(), DbError> {
+        self.keys = ByStore::default();
+        self.len = 0;
+        for row in log.iter()? {
+            let row = row?;
+            let (id, store, key) = row.0.value();
+            if self.get(store, key).is_none() {
+                self.add(store, key.into(), id);
+            }
+        }
+        self.read_in = Some(generation);
+        Ok(())
+    }
+}
+
+/// Inserts unless present (the first event keeps the key); whether it was new.
+fn put(keys: &mut ByStore, store: u64, key: Box<str>, id: u64) -> bool {
+    let of_store = keys.entry(store).or_default();
+    if of_store.contains_key(&key) {
+        return false;
+    }
+    of_store.insert(key, id);
+    true
+}
+
+/// The keys of one write transaction: the locked copy, the keys it adds and the ones it moves.
+/// `commit` replaces `txn.commit()`.
+pub(super) struct Keys<'db> {
+    recent: MutexGuard<'db, Recent>,
+    pending: Pending,
+}
+
+#[derive(Default)]
+struct Pending {
+    added: ByStore,
+    added_len: usize,
+    moved: Vec<(u64, Box<str>)>,
+    bound: usize,
+}
+
+/// Locks the copy for the transaction `txn` (begun by the caller: the lock is always taken after
+/// the write lock), reading the log first if the copy is stale.
+pub(super) fn keys<'db>(
+    shared: &'db Shared,
+    txn: &WriteTransaction,
+    generation: u64,
+    bound: usize,
+) -> Result<Keys<'db>, DbError> {
+    let mut recent = shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if recent.read_in != Some(generation) {
+        recent.reload(&txn.open_table(tables::DEDUP_LOG)?, generation)?;
+    }
+    Ok(Keys {
+        recent,
+        pending: Pending {
+            bound,
+            ..Pending::default()
+        },
+    })
+}
+
+/// How many keys wait in the log, reading it first if the copy is stale.
+pub(super) fn backlog(
+    shared: &Shared,
+    read: &redb::ReadTransaction,
+    generation: u64,
+) -> Result<usize, DbError> {
+    let mut recent = shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if recent.read_in != Some(generation) {
+        match read.open_table(tables::DEDUP_LOG) {
+            Ok(log) => recent.reload(&log, generation)?,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(recent.len)
+}
+
+impl Keys<'_> {
+    /// The index as seen inside `txn`.
+    pub(super) fn index<'k, 'txn>(
+        &'k mut self,
+        txn: &'txn WriteTransaction,
+    ) -> Result<Index<'k, 'txn>, DbError> {
+        Ok(Index {
+            recent: &self.recent,
+            pending: &mut self.pending,
+            merged: txn.open_table(tables::DEDUP)?,
+            log: txn.open_table(tables::DEDUP_LOG)?,
+        })
+    }
+
+    /// Commits `txn`; the copy takes its keys only once that succeeded.
+    pub(super) fn commit(mut self, txn: WriteTransaction) -> Result<(), DbError> {
+        match txn.commit() {
+            Ok(()) => {
+                let pending = std::mem::take(&mut self.pending);
+                for (store, of_store) in pending.added {
+                    for (key, id) in of_store {
+                        self.recent.add(store, key, id);
+                    }
+                }
+                for (store, key) in pending.moved {
+                    self.recent.remove(store, &key);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // Whether any of it reached the disk is unknown: read the log again next time.
+                self.recent.read_in = None;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// The dedup index inside one write transaction.
+pub(super) struct Index<'k, 'txn> {
+    recent: &'k Recent,
+    pending: &'k mut Pending,
+    merged: Table<'txn, (u64, &'static str), u64>,
+    log: Table<'txn, (u64, u64, &'static str), ()>,
+}
+
+impl Index<'_, '_> {
+    /// The event that first carried `key` in `store`, if any.
+    pub(super) fn get(&self, store: u64, key: &str) -> Result<Option<u64>, DbError> {
+        if let Some(id) = self.pending.added.get(&store).and_then(|k| k.get(key)) {
+            return Ok(Some(*id));
+        }
+        if let Some(id) = self.recent.get(store, key) {
+            return Ok(Some(id));
+        }
+        Ok(self.merged.get((store, key))?.map(|v| v.value()))
+    }
+
+    /// Records that event `id` carries `key` (the caller asked `get` first).
+    pub(super) fn insert(&mut self, store: u64, key: &str, id: u64) -> Result<(), DbError> {
+        if put(&mut self.pending.added, store, key.into(), id) {
+            self.log.insert((id, store, key), ())?;
+            self.pending.added_len += 1;
+        }
+        Ok(())
+    }
+
+    /// Ends the transaction's use of the index: when the log would outgrow its bound, its oldest
+    /// keys move to the merged index in this same transaction.
+    pub(super) fn finish(mut self) -> Result<(), DbError> {
+        let after = self.recent.len + self.pending.added_len - self.pending.moved.len();
+        if after > self.pending.bound {
+            let n = (2 * self.pending.added_len).max(SPILL_MIN);
+            self.move_oldest(n)?;
+        }
+        Ok(())
+    }
+
+    /// Moves up to `n` of the log's oldest keys to the merged index; how many moved.
+    pub(super) fn move_oldest(&mut self, n: usize) -> Result<usize, DbError> {
+        let mut moved = 0;
+        while moved < n {
+            let Some((row, _)) = self.log.pop_first()? else {
+                break;
+            };
+            let (id, store, key) = row.value();
+            if self.merged.get((store, key))?.is_none() {
+                self.merged.insert((store, key), id)?;
+            }
+            self.pending.moved.push((store, key.into()));
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
+    /// Keys in the log as this transaction sees it.
+    #[cfg(test)]
+    pub(super) fn log_len(&self) -> Result<u64, DbError> {
+        use redb::ReadableTableMetadata as _;
+        Ok(self.log.len()?)
+    }
+}
+
+impl Db {
+    /// The dedup keys for `txn`, a write transaction the caller just began.
+    pub(super) fn dedup_keys(&self, txn: &WriteTransaction) -> Result<Keys<'_>, DbError> {
+        keys(
+            &self.dedup,
+            txn,
+            self.handle.generation(),
+            self.dedup_log_keys,
+        )
+    }
+
+    /// How many new dedup keys wait in the log for `merge_dedup_log`.
+    pub fn dedup_backlog(&self) -> Result<usize, DbError> {
+        {
+            let recent = self
+                .dedup
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if recent.read_in == Some(self.handle.generation()) {
+                return Ok(recent.len);
+            }
+        }
+        let read = self.begin_read()?;
+        backlog(&self.dedup, &read, self.handle.generation())
+    }
+
+    /// Moves up to `max` of the log's oldest dedup keys to the merged index, in one transaction;
+    /// how many moved. The intake writer calls it when it has had nothing to write for a moment.
+    pub fn merge_dedup_log(&self, max: usize) -> Result<usize, DbError> {
+        let txn = self.begin_write()?;
+        let mut keys = self.dedup_keys(&txn)?;
+        let moved = keys.index(&txn)?.move_oldest(max)?;
+        if moved == 0 {
+            drop(keys);
+            txn.abort()?;
+            return Ok(0);
+        }
+        keys.commit(txn)?;
+        MERGED.ring();
+        Ok(moved)
+    }
+}
