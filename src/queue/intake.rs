@@ -188,7 +188,12 @@ fn write_loop(db: Db, queue: Receiver<Job>, max_batch: usize, idle: Duration) {
                     }
                     Err(e) => {
                         // Tried again after the next commit: the keys stay in the log meanwhile.
-                        tracing::warn!(error = %e, "moving dedup keys failed");
+                        // A closed file (avisa stopping) or a full disk is reported elsewhere.
+                        if matches!(e, DbError::Unavailable | DbError::DiskFull) {
+                            tracing::debug!(error = %e, "moving dedup keys put off");
+                        } else {
+                            tracing::warn!(error = %e, "moving dedup keys failed");
+                        }
                         db.note_failure(&e);
                         backlog = 0;
                         merging = false;
