@@ -161,6 +161,7 @@ impl BodyPermit {
 }
 
 fn write_loop(db: Db, queue: Receiver<Job>, max_batch: usize, idle: Duration) {
+    crate::cli::allocator::own_arena();
     // Dedup keys waiting in the log, and whether the last pass moved some: then the next chunk
     // goes as soon as the queue is found empty.
     let mut backlog = db.dedup_backlog().unwrap_or(0);
