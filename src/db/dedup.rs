@@ -12,10 +12,11 @@
 //!   the group commit itself once the log holds `DbOptions::dedup_log_keys` keys (twice as many
 //!   as the commit added), so the copy's memory stays bounded under any load.
 //!
-//! A look-up asks the transaction's own new keys, the copy, then `DEDUP`. The copy changes only
-//! after a commit succeeded, under a lock taken right after the write transaction began and held
-//! until then, so the next transaction always sees it whole; it is read again from the log after
-//! the file was reopened or a commit failed.
+//! A look-up asks the copy, then `DEDUP`. A write transaction locks the copy right after it
+//! began and holds it until its commit returned, changing it in place as it adds and moves keys,
+//! so the next transaction always sees it whole; a transaction that changed it and did not
+//! commit (aborted, failed, or a commit whose outcome is unknown) leaves it to be read again from
+//! the log, as does a reopen of the file.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -41,7 +42,7 @@ pub fn wait_for_dedup_merge(seen: u64, timeout: std::time::Duration) {
 /// At least this many keys are moved when a group commit finds the log over its bound.
 const SPILL_MIN: usize = 64;
 
-/// Keys by store: the log's copy, and a transaction's own new keys.
+/// Keys by store.
 type ByStore = HashMap<u64, HashMap<Box<str>, u64>>;
 
 /// The in-memory copy of `DEDUP_LOG`, shared by every clone of a `Db`.
@@ -60,10 +61,15 @@ impl Recent {
         self.keys.get(&store)?.get(key).copied()
     }
 
-    fn add(&mut self, store: u64, key: Box<str>, id: u64) {
-        if put(&mut self.keys, store, key, id) {
-            self.len += 1;
+    /// Adds the key unless present (the first event keeps it); whether it was new.
+    fn add(&mut self, store: u64, key: Box<str>, id: u64) -> bool {
+        let of_store = self.keys.entry(store).or_default();
+        if of_store.contains_key(&key) {
+            return false;
         }
+        of_store.insert(key, id);
+        self.len += 1;
+        true
     }
 
     fn remove(&mut self, store: u64, key: &str) {
@@ -99,38 +105,35 @@ impl Recent {
         for row in log.iter()? {
             let row = row?;
             let (id, store, key) = row.0.value();
-            if self.get(store, key).is_none() {
-                self.add(store, key.into(), id);
-            }
+            self.add(store, key.into(), id);
         }
         self.read_in = Some(generation);
         Ok(())
     }
 }
 
-/// Inserts unless present (the first event keeps the key); whether it was new.
-fn put(keys: &mut ByStore, store: u64, key: Box<str>, id: u64) -> bool {
-    let of_store = keys.entry(store).or_default();
-    if of_store.contains_key(&key) {
-        return false;
-    }
-    of_store.insert(key, id);
-    true
-}
-
-/// The keys of one write transaction: the locked copy, the keys it adds and the ones it moves.
-/// `commit` replaces `txn.commit()`.
+/// The keys of one write transaction: the locked copy, changed in place as the transaction adds
+/// and moves keys. `commit` replaces `txn.commit()`; dropped without a successful commit, it
+/// leaves the copy to be read again from the log.
 pub(super) struct Keys<'db> {
     recent: MutexGuard<'db, Recent>,
-    pending: Pending,
+    txn: Pending,
 }
 
-#[derive(Default)]
 struct Pending {
-    added: ByStore,
-    added_len: usize,
-    moved: Vec<(u64, Box<str>)>,
     bound: usize,
+    added: usize,
+    /// The copy holds changes not yet committed.
+    dirty: bool,
+}
+
+impl Drop for Keys<'_> {
+    fn drop(&mut self) {
+        if self.txn.dirty {
+            // Aborted, failed, or its commit's outcome unknown: the log says what is on disk.
+            self.recent.read_in = None;
+        }
+    }
 }
 
 /// Locks the copy for the transaction `txn` (begun by the caller: the lock is always taken after
@@ -149,9 +152,10 @@ pub(super) fn keys<'db>(
     }
     Ok(Keys {
         recent,
-        pending: Pending {
+        txn: Pending {
             bound,
-            ..Pending::default()
+            added: 0,
+            dirty: false,
         },
     })
 }
@@ -182,41 +186,25 @@ impl Keys<'_> {
         txn: &'txn WriteTransaction,
     ) -> Result<Index<'k, 'txn>, DbError> {
         Ok(Index {
-            recent: &self.recent,
-            pending: &mut self.pending,
+            recent: &mut self.recent,
+            txn: &mut self.txn,
             merged: txn.open_table(tables::DEDUP)?,
             log: txn.open_table(tables::DEDUP_LOG)?,
         })
     }
 
-    /// Commits `txn`; the copy takes its keys only once that succeeded.
+    /// Commits `txn`: the copy's changes stand only once that succeeded.
     pub(super) fn commit(mut self, txn: WriteTransaction) -> Result<(), DbError> {
-        match txn.commit() {
-            Ok(()) => {
-                let pending = std::mem::take(&mut self.pending);
-                for (store, of_store) in pending.added {
-                    for (key, id) in of_store {
-                        self.recent.add(store, key, id);
-                    }
-                }
-                for (store, key) in pending.moved {
-                    self.recent.remove(store, &key);
-                }
-                Ok(())
-            }
-            Err(e) => {
-                // Whether any of it reached the disk is unknown: read the log again next time.
-                self.recent.read_in = None;
-                Err(e.into())
-            }
-        }
+        txn.commit()?;
+        self.txn.dirty = false;
+        Ok(())
     }
 }
 
 /// The dedup index inside one write transaction.
 pub(super) struct Index<'k, 'txn> {
-    recent: &'k Recent,
-    pending: &'k mut Pending,
+    recent: &'k mut Recent,
+    txn: &'k mut Pending,
     merged: Table<'txn, (u64, &'static str), u64>,
     log: Table<'txn, (u64, u64, &'static str), ()>,
 }
@@ -224,9 +212,6 @@ pub(super) struct Index<'k, 'txn> {
 impl Index<'_, '_> {
     /// The event that first carried `key` in `store`, if any.
     pub(super) fn get(&self, store: u64, key: &str) -> Result<Option<u64>, DbError> {
-        if let Some(id) = self.pending.added.get(&store).and_then(|k| k.get(key)) {
-            return Ok(Some(*id));
-        }
         if let Some(id) = self.recent.get(store, key) {
             return Ok(Some(id));
         }
@@ -235,19 +220,19 @@ impl Index<'_, '_> {
 
     /// Records that event `id` carries `key` (the caller asked `get` first).
     pub(super) fn insert(&mut self, store: u64, key: &str, id: u64) -> Result<(), DbError> {
-        if put(&mut self.pending.added, store, key.into(), id) {
+        self.txn.dirty = true;
+        if self.recent.add(store, key.into(), id) {
             self.log.insert((id, store, key), ())?;
-            self.pending.added_len += 1;
+            self.txn.added += 1;
         }
         Ok(())
     }
 
-    /// Ends the transaction's use of the index: when the log would outgrow its bound, its oldest
-    /// keys move to the merged index in this same transaction.
+    /// Ends the transaction's use of the index: when the log outgrew its bound, its oldest keys
+    /// move to the merged index in this same transaction.
     pub(super) fn finish(mut self) -> Result<(), DbError> {
-        let after = self.recent.len + self.pending.added_len - self.pending.moved.len();
-        if after > self.pending.bound {
-            let n = (2 * self.pending.added_len).max(SPILL_MIN);
+        if self.recent.len > self.txn.bound {
+            let n = (2 * self.txn.added).max(SPILL_MIN);
             self.move_oldest(n)?;
         }
         Ok(())
@@ -260,11 +245,12 @@ impl Index<'_, '_> {
             let Some((row, _)) = self.log.pop_first()? else {
                 break;
             };
+            self.txn.dirty = true;
             let (id, store, key) = row.value();
             if self.merged.get((store, key))?.is_none() {
                 self.merged.insert((store, key), id)?;
             }
-            self.pending.moved.push((store, key.into()));
+            self.recent.remove(store, key);
             moved += 1;
         }
         Ok(moved)
