@@ -108,15 +108,24 @@ const COMPRESS_ABOVE: usize = 512;
 /// 2–3×, so a 5.6 KB Hotmart body no longer fills an 8 KiB page of its own: fewer pages written
 /// per group commit and fewer bytes per stored event (docs/BENCHMARKS.md).
 fn encode_raw(raw: &RawDelivery) -> Result<Vec<u8>, DbError> {
-    let mut bytes = to_json(raw)?;
+    // Allocated once each (the header is a few hundred bytes): this runs for every webhook.
+    let mut bytes = Vec::with_capacity(raw.body.len() + 512);
+    serde_json::to_writer(&mut bytes, raw)?;
     bytes.push(0);
     bytes.extend_from_slice(&raw.body);
-    if bytes.len() > COMPRESS_ABOVE {
-        let packed = lz4_flex::compress_prepend_size(&bytes);
-        if packed.len() + 1 < bytes.len() {
-            let mut out = Vec::with_capacity(packed.len() + 1);
-            out.push(COMPRESSED);
-            out.extend_from_slice(&packed);
+    if bytes.len() > COMPRESS_ABOVE
+        && let Ok(len) = u32::try_from(bytes.len())
+    {
+        // `COMPRESSED`, the plain length (u32 LE, as `lz4_flex::decompress_size_prepended`
+        // reads it), then the block.
+        let mut out = vec![0u8; 5 + lz4_flex::block::get_maximum_output_size(bytes.len())];
+        out[0] = COMPRESSED;
+        out[1..5].copy_from_slice(&len.to_le_bytes());
+        let packed = lz4_flex::block::compress_into(&bytes, &mut out[5..])
+            .map_err(|e| DbError::Engine(format!("raw body record does not compress: {e}")))?;
+        if 5 + packed < bytes.len() {
+            out.truncate(5 + packed);
+            out.shrink_to_fit();
             return Ok(out);
         }
     }

@@ -276,6 +276,14 @@ fn a_large_raw_delivery_is_stored_compressed_and_read_back_whole() {
     assert_eq!(back.headers, raw.headers);
     assert_eq!(back.query, "a=1");
     assert_eq!(back.content_type.as_deref(), Some("application/json"));
+    // The stored bytes are the format every earlier build wrote: the marker, then lz4_flex's
+    // size-prepended block of the plain record.
+    let mut plain = serde_json::to_vec(&raw).expect("header");
+    plain.push(0);
+    plain.extend_from_slice(&body);
+    let mut earlier = vec![COMPRESSED];
+    earlier.extend(lz4_flex::compress_prepend_size(&plain));
+    assert_eq!(stored, earlier);
 }
 
 #[test]
