@@ -172,8 +172,16 @@ routes! {
     GET  "/ajuda/api"                        User   => console::api_reference::show_api_reference;
 }
 
+/// Where the platforms' webhook URLs live.
+pub const WEBHOOK_PREFIX: &str = "/webhook/";
+
 /// The access of the route a request matched; `None` for no route (the 404 page is public).
 pub fn access_for(req: &ServiceRequest) -> Option<Access> {
+    // Every route under /webhook/ is a public POST (`every_webhook_route_is_public` keeps it
+    // so): the hot path skips matching the path against the whole resource map again.
+    if req.method() == Method::POST && req.path().starts_with(WEBHOOK_PREFIX) {
+        return Some(Access::Public);
+    }
     let pattern = req.match_pattern()?;
     ROUTES
         .iter()
@@ -188,5 +196,25 @@ fn add(resources: &mut Vec<(&'static str, Resource)>, path: &'static str, route:
             resources.insert(i, (p, resource.route(route)));
         }
         None => resources.push((path, web::resource(path).route(route))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `access_for` answers Public for any POST under the prefix without matching the path:
+    /// that holds only while every route there is a public POST.
+    #[test]
+    fn every_webhook_route_is_public() {
+        let under: Vec<&RouteInfo> = ROUTES
+            .iter()
+            .filter(|r| r.path.starts_with(WEBHOOK_PREFIX))
+            .collect();
+        assert!(!under.is_empty());
+        for route in under {
+            assert_eq!(route.method, "POST", "{}", route.path);
+            assert_eq!(route.access, Access::Public, "{}", route.path);
+        }
     }
 }
