@@ -194,25 +194,29 @@ async fn a_crash_while_ingesting_and_sending_loses_nothing_and_sends_nothing_twi
     child.wait().expect("reaped");
 
     let (mut child, base) = serve(&dir);
-    // Wait for the restarted outbox to drain the queue (a condition, polled; not a timing guess).
+    // Wait for the restarted outbox to drain the queue (a condition, polled; not a timing guess):
+    // no message waiting, queued, or in the middle of its send (a busy machine stretches that).
     let mut drained = false;
     let mut last = serde_json::Value::Null;
-    for _ in 0..1200 {
-        let page: serde_json::Value = client
-            .get(format!("{base}/api/v1/messages?status=scheduled"))
-            .bearer_auth(api_token)
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
-        if page["messages"].as_array().is_some_and(|m| m.is_empty()) {
-            drained = true;
-            break;
+    'poll: for _ in 0..1200 {
+        for status in ["scheduled", "queued", "sending"] {
+            let page: serde_json::Value = client
+                .get(format!("{base}/api/v1/messages?status={status}"))
+                .bearer_auth(api_token)
+                .send()
+                .await
+                .expect("list")
+                .json()
+                .await
+                .expect("json");
+            if !page["messages"].as_array().is_some_and(|m| m.is_empty()) {
+                last = page;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue 'poll;
+            }
         }
-        last = page;
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        drained = true;
+        break;
     }
     assert!(
         drained,
