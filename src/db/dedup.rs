@@ -56,6 +56,13 @@ pub(super) struct Recent {
 
 pub(super) type Shared = Arc<Mutex<Recent>>;
 
+/// The copy, locked. A panic while it was held left it marked for re-reading (`Keys`'s drop).
+fn lock(shared: &Shared) -> MutexGuard<'_, Recent> {
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Recent {
     fn get(&self, store: u64, key: &str) -> Option<u64> {
         self.keys.get(&store)?.get(key).copied()
@@ -117,10 +124,10 @@ impl Recent {
 /// leaves the copy to be read again from the log.
 pub(super) struct Keys<'db> {
     recent: MutexGuard<'db, Recent>,
-    txn: Pending,
+    txn: InTxn,
 }
 
-struct Pending {
+struct InTxn {
     bound: usize,
     added: usize,
     /// The copy holds changes not yet committed.
@@ -144,15 +151,13 @@ pub(super) fn keys<'db>(
     generation: u64,
     bound: usize,
 ) -> Result<Keys<'db>, DbError> {
-    let mut recent = shared
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut recent = lock(shared);
     if recent.read_in != Some(generation) {
         recent.reload(&txn.open_table(tables::DEDUP_LOG)?, generation)?;
     }
     Ok(Keys {
         recent,
-        txn: Pending {
+        txn: InTxn {
             bound,
             added: 0,
             dirty: false,
@@ -160,17 +165,16 @@ pub(super) fn keys<'db>(
     })
 }
 
-/// How many keys wait in the log, reading it first if the copy is stale.
-pub(super) fn backlog(
+/// How many keys wait in the log, reading it first (in a read transaction `read` begins) if the
+/// copy is stale.
+fn backlog(
     shared: &Shared,
-    read: &redb::ReadTransaction,
+    read: impl FnOnce() -> Result<redb::ReadTransaction, DbError>,
     generation: u64,
 ) -> Result<usize, DbError> {
-    let mut recent = shared
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut recent = lock(shared);
     if recent.read_in != Some(generation) {
-        match read.open_table(tables::DEDUP_LOG) {
+        match read()?.open_table(tables::DEDUP_LOG) {
             Ok(log) => recent.reload(&log, generation)?,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
             Err(e) => return Err(e.into()),
@@ -204,7 +208,7 @@ impl Keys<'_> {
 /// The dedup index inside one write transaction.
 pub(super) struct Index<'k, 'txn> {
     recent: &'k mut Recent,
-    txn: &'k mut Pending,
+    txn: &'k mut InTxn,
     merged: Table<'txn, (u64, &'static str), u64>,
     log: Table<'txn, (u64, u64, &'static str), ()>,
 }
@@ -277,17 +281,7 @@ impl Db {
 
     /// How many new dedup keys wait in the log for `merge_dedup_log`.
     pub fn dedup_backlog(&self) -> Result<usize, DbError> {
-        {
-            let recent = self
-                .dedup
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if recent.read_in == Some(self.handle.generation()) {
-                return Ok(recent.len);
-            }
-        }
-        let read = self.begin_read()?;
-        backlog(&self.dedup, &read, self.handle.generation())
+        backlog(&self.dedup, || self.begin_read(), self.handle.generation())
     }
 
     /// Moves up to `max` of the log's oldest dedup keys to the merged index, in one transaction;

@@ -1,5 +1,5 @@
-//! The dedup index as a spec: a key is found wherever it is (this transaction's new keys, the
-//! log's copy in memory, the merged index), across reopens and merges; the log stays within its
+//! The dedup index as a spec: a key is found wherever it is (the log's copy in memory, changed
+//! in place by the transaction, or the merged index), across reopens and merges; the log stays within its
 //! bound under any burst; a transaction that does not commit leaves no key behind; and any mix
 //! of deliveries, merges and reopens deduplicates exactly as a plain map would.
 

@@ -221,11 +221,12 @@ fn write_loop(db: Db, queue: Receiver<Job>, max_batch: usize, idle: Duration) {
         }
         match db.record_encoded_deliveries(&deliveries, &raws) {
             Ok(results) => {
-                backlog = db.dedup_backlog().unwrap_or(0);
                 for (waiter, recorded) in waiters.into_iter().zip(results) {
                     // A caller that went away (client disconnected) still had its event stored.
                     let _ = waiter.send(Ok(recorded));
                 }
+                // After the answers: they wait for nothing but the commit.
+                backlog = db.dedup_backlog().unwrap_or(0);
             }
             Err(e) => {
                 // A full disk is logged once, by the storage layer, which also reopens a file
