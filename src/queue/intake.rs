@@ -46,8 +46,13 @@ impl std::error::Error for IntakeError {}
 struct Job {
     delivery: Delivery,
     raw: EncodedRaw,
-    done: oneshot::Sender<Result<Vec<Recorded>, IntakeError>>,
+    done: oneshot::Sender<Answer>,
 }
+
+/// The writer's answer, with the job's delivery and raw record handed back so the request's
+/// worker frees them: they were allocated in its allocator arena, and freeing them on the writer
+/// took that arena's lock and gave its pages back to the kernel on the serial path.
+type Answer = (Result<Vec<Recorded>, IntakeError>, (Delivery, EncodedRaw));
 
 /// The handle requests use to submit deliveries. Cheap to clone.
 #[derive(Clone)]
@@ -124,7 +129,8 @@ impl Intake {
                 TrySendError::Full(_) => IntakeError::Full,
                 TrySendError::Disconnected(_) => IntakeError::Closed,
             })?;
-        let recorded = result.await.map_err(|_| IntakeError::Closed)?;
+        let (recorded, spent) = result.await.map_err(|_| IntakeError::Closed)?;
+        drop(spent);
         drop(permit);
         recorded
     }
@@ -219,11 +225,13 @@ fn write_loop(db: Db, queue: Receiver<Job>, max_batch: usize, idle: Duration) {
             raws.push(job.raw);
             waiters.push(job.done);
         }
-        match db.record_encoded_deliveries(&deliveries, &raws) {
+        let outcome = db.record_encoded_deliveries(&deliveries, &raws);
+        let spent = deliveries.into_iter().zip(raws);
+        match outcome {
             Ok(results) => {
-                for (waiter, recorded) in waiters.into_iter().zip(results) {
+                for ((waiter, recorded), spent) in waiters.into_iter().zip(results).zip(spent) {
                     // A caller that went away (client disconnected) still had its event stored.
-                    let _ = waiter.send(Ok(recorded));
+                    let _ = waiter.send((Ok(recorded), spent));
                 }
                 // After the answers: they wait for nothing but the commit.
                 backlog = db.dedup_backlog().unwrap_or(0);
@@ -232,15 +240,16 @@ fn write_loop(db: Db, queue: Receiver<Job>, max_batch: usize, idle: Duration) {
                 // A full disk is logged once, by the storage layer, which also reopens a file
                 // redb latched after the failed write.
                 if !matches!(e, DbError::DiskFull | DbError::Unavailable) {
-                    tracing::error!(error = %e, batch = deliveries.len(), "intake transaction failed");
+                    tracing::error!(error = %e, batch = waiters.len(), "intake transaction failed");
                 }
                 db.note_failure(&e);
-                for waiter in waiters {
-                    let _ = waiter.send(Err(match &e {
+                for (waiter, spent) in waiters.into_iter().zip(spent) {
+                    let error = match &e {
                         DbError::DiskFull => IntakeError::DiskFull,
                         DbError::Unavailable => IntakeError::Unavailable,
                         other => IntakeError::Db(other.to_string()),
-                    }));
+                    };
+                    let _ = waiter.send((Err(error), spent));
                 }
             }
         }
