@@ -3,6 +3,7 @@
 //! dedup check, raw body, events, store counters. It is the durable step before the 2xx.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
@@ -203,8 +204,12 @@ impl Db {
         let mut to_plan: Vec<(StoreId, EventId, usize, usize)> = Vec::new();
         // Readings that took their buyer from order memory, by (delivery, reading) index.
         let mut filled: HashMap<(usize, usize), Event> = HashMap::new();
-        // The new events as written, reported to outbound webhooks below.
+        // The new events as written, reported to outbound webhooks below (kept only when an
+        // endpoint listens: most installs have none).
         let mut new_records: Vec<EventRecord> = Vec::new();
+        let mut emitter = super::outbound::Emitter::new(&txn);
+        let report_new =
+            emitter.listening(crate::domain::outbound::OutboundEvent::EventReceived)?;
         {
             let mut events = txn.open_table(tables::EVENTS)?;
             let mut raw_table = txn.open_table(tables::RAW_BODIES)?;
@@ -271,16 +276,14 @@ impl Db {
                     let reading = taken.as_ref().unwrap_or(reading);
                     // A thin notification of a store with API credentials waits for its
                     // resource ("aguardando dados da plataforma"); its fetch is queued below.
-                    let store = match batch_stores.get(&delivery.store_id) {
-                        Some(store) => store.clone(),
-                        None => {
-                            let store: Option<crate::domain::Store> = stores
+                    let store = match batch_stores.entry(delivery.store_id) {
+                        Entry::Occupied(known) => known.into_mut(),
+                        Entry::Vacant(first) => first.insert(
+                            stores
                                 .get(delivery.store_id.0)?
                                 .map(|b| from_json(b.value()))
-                                .transpose()?;
-                            batch_stores.insert(delivery.store_id, store.clone());
-                            store
-                        }
+                                .transpose()?,
+                        ),
                     };
                     let held = hold.hold(store.as_ref(), &delivery.raw, reading)?;
                     let reading = held.as_ref().map_or(reading, |(r, _)| r);
@@ -338,7 +341,9 @@ impl Db {
                     entry.1 = entry.1.max(delivery.received_at);
                     entry.2 += 1;
                     recorded.push(Recorded::New(EventId(id)));
-                    new_records.push(record);
+                    if report_new {
+                        new_records.push(record);
+                    }
                 }
                 results.push(recorded);
             }
@@ -378,7 +383,6 @@ impl Db {
         {
             // Reported before planning opens the message tables: `event.received` precedes
             // the `message.planned` it leads to.
-            let mut emitter = super::outbound::Emitter::new(&txn);
             for record in &new_records {
                 let phone = record
                     .event
@@ -393,6 +397,8 @@ impl Db {
                     || super::outbound_report::event_data(record),
                 )?;
             }
+            // Closed before planning, which reports through its own.
+            drop(emitter);
         }
         let mut planned = 0;
         if !to_plan.is_empty() {

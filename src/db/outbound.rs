@@ -119,6 +119,22 @@ impl<'txn> Emitter<'txn> {
         }
     }
 
+    /// Whether an enabled endpoint wants `event` of any store: when none does, the caller need
+    /// not keep what it would report.
+    pub(super) fn listening(&mut self, event: OutboundEvent) -> Result<bool, DbError> {
+        Ok(self
+            .endpoints()?
+            .iter()
+            .any(|e| e.disabled.is_none() && e.events.contains(&event)))
+    }
+
+    fn endpoints(&mut self) -> Result<&[Endpoint], DbError> {
+        if self.endpoints.is_none() {
+            self.endpoints = Some(enabled_endpoints(self.txn)?);
+        }
+        Ok(self.endpoints.as_deref().unwrap_or_default())
+    }
+
     /// Queues `event` for every endpoint that wants it for these stores. `phone` is the buyer
     /// the body names (forgetting them removes the delivery); `data` is the body's `data`.
     pub(super) fn emit(
@@ -129,13 +145,9 @@ impl<'txn> Emitter<'txn> {
         at: i64,
         data: impl FnOnce() -> Value,
     ) -> Result<(), DbError> {
-        if self.endpoints.is_none() {
-            self.endpoints = Some(enabled_endpoints(self.txn)?);
-        }
         let targets: Vec<EndpointId> = self
-            .endpoints
+            .endpoints()?
             .iter()
-            .flatten()
             .filter(|e| e.wants(event, stores))
             .map(|e| e.id)
             .collect();
