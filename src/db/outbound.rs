@@ -119,13 +119,10 @@ impl<'txn> Emitter<'txn> {
         }
     }
 
-    /// Whether an enabled endpoint wants `event` of any store: when none does, the caller need
-    /// not keep what it would report.
+    /// Whether an enabled endpoint (the only ones read) wants `event` of any store: when none
+    /// does, the caller need not keep what it would report.
     pub(super) fn listening(&mut self, event: OutboundEvent) -> Result<bool, DbError> {
-        Ok(self
-            .endpoints()?
-            .iter()
-            .any(|e| e.disabled.is_none() && e.events.contains(&event)))
+        Ok(self.endpoints()?.iter().any(|e| e.events.contains(&event)))
     }
 
     fn endpoints(&mut self) -> Result<&[Endpoint], DbError> {
