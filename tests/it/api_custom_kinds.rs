@@ -4,13 +4,16 @@
 
 use avisa::db::MessageFilter;
 use avisa::domain::template::{MessageTemplate, StepDelay, TemplateStep};
-use avisa::domain::{CustomKindDef, EventKind, Message, Platform, StoreId};
+use avisa::domain::{CustomKindDef, EventKind, ManualClock, Message, Platform, StoreId};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use crate::events::{create_store, post_webhook};
 use crate::support::TestApp;
 
 const BUYER: &str = "+5511987654321";
+/// 2025-11-18 12:00 in Brasília (a Tuesday).
+const NOON: i64 = 1_763_478_000;
 
 /// Posts a console form (`fields` after the CSRF token); returns status, Location and body.
 async fn post_form(
@@ -307,7 +310,9 @@ async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Stri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eventos_and_relatorios_filter_by_a_custom_kind() {
-    let app = TestApp::start().await;
+    // Noon in Brasília: on the machine's clock, after 21:00 quiet hours would move the birthday
+    // message to tomorrow, outside the report's seven days ending today.
+    let app = TestApp::start_on(Arc::new(ManualClock::at(NOON))).await;
     let admin = app.setup_admin().await;
     let (store_id, token) = create_store(&app, Platform::Api, "Loja da Ana");
     app.db
