@@ -111,17 +111,23 @@ pub(crate) async fn fill(client: &Client, id: &str, value: &str) {
     field.send_keys(value).await.expect("type");
 }
 
+/// Clicks what `css` finds; `what` names it when it is missing.
+pub(crate) async fn click(client: &Client, css: &str, what: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
 /// Logs the admin in through the login page and waits for home.
 async fn log_in(c: &Client, app: &TestApp) {
     c.goto(&app.at("/login")).await.expect("open");
     fill(c, "email", ADMIN_EMAIL).await;
     fill(c, "password", ADMIN_PASSWORD).await;
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    click(c, "button[type=submit]", "submit").await;
     arrive(c, "/").await;
 }
 
@@ -138,12 +144,7 @@ pub(crate) async fn logged_in(app: &TestApp) -> (Driver, tempfile::TempDir, Clie
 async fn press_connect(c: &Client, app: &TestApp, id: u64) {
     let page = format!("/instancias/{id}");
     c.goto(&app.at(&page)).await.expect("open");
-    c.find(Locator::Css("[data-testid=connect]"))
-        .await
-        .expect("a Conectar button")
-        .click()
-        .await
-        .expect("click");
+    click(c, "[data-testid=connect]", "a Conectar button").await;
     arrive(c, &format!("{page}#conexao")).await;
 }
 
@@ -214,12 +215,7 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
     fill(&c, "email", ADMIN_EMAIL).await;
     fill(&c, "password", ADMIN_PASSWORD).await;
     fill(&c, "password_confirm", ADMIN_PASSWORD).await;
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "button[type=submit]", "submit").await;
     arrive(&c, "/").await;
     assert!(
         heading(&c).await.starts_with("Olá"),
@@ -259,12 +255,7 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
     }
 
     // Log out and back in: the login page works in the browser too.
-    c.find(Locator::Css("[data-testid=logout]"))
-        .await
-        .expect("logout")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=logout]", "logout").await;
     arrive(&c, "/login").await;
     assert!(
         c.current_url()
@@ -276,28 +267,13 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
     shot(&c, "04-login").await;
     fill(&c, "email", ADMIN_EMAIL).await;
     fill(&c, "password", ADMIN_PASSWORD).await;
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "button[type=submit]", "submit").await;
     arrive(&c, "/").await;
 
     // Switch to English in Minha conta; the menu follows.
     c.goto(&app.at("/conta")).await.expect("account");
-    c.find(Locator::Css("[data-testid=lang-select] option[value=en]"))
-        .await
-        .expect("English")
-        .click()
-        .await
-        .expect("pick");
-    c.find(Locator::Css("[data-testid=lang-save]"))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=lang-select] option[value=en]", "English").await;
+    click(&c, "[data-testid=lang-save]", "save").await;
     arrive(&c, "/conta?ok=saved").await;
     assert_eq!(heading(&c).await, "My account");
     let stores = c
@@ -312,12 +288,7 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
 
     // A phone-sized window still reaches the menu through the toggle.
     c.set_window_size(390, 844).await.expect("resize");
-    c.find(Locator::Css("label.nav-button"))
-        .await
-        .expect("menu button")
-        .click()
-        .await
-        .expect("open menu");
+    click(&c, "label.nav-button", "menu button").await;
     assert!(
         c.find(Locator::Css("nav a[data-nav=events]"))
             .await
@@ -329,12 +300,7 @@ async fn a_merchant_sets_up_walks_the_menu_switches_language_and_logs_out() {
     shot(&c, "06-phone-menu").await;
     c.set_window_size(1280, 900).await.expect("resize");
 
-    c.find(Locator::Css("[data-testid=logout]"))
-        .await
-        .expect("logout")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=logout]", "logout").await;
     arrive(&c, "/login").await;
     c.goto(&app.at("/usuarios")).await.expect("open");
     assert!(
@@ -372,12 +338,7 @@ async fn a_merchant_opens_an_event_and_sees_the_raw_body_beside_the_reading() {
     assert_eq!(status, 202);
 
     let (_driver, _profile, c) = logged_in(&app).await;
-    c.find(Locator::Css("nav a[data-nav=events]"))
-        .await
-        .expect("menu entry")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "nav a[data-nav=events]", "menu entry").await;
     arrive(&c, "/eventos").await;
     assert_eq!(heading(&c).await, "Eventos");
     assert!(
@@ -434,12 +395,7 @@ async fn a_merchant_fixes_a_template_error_and_previews_the_message() {
         crate::events::create_store(&app, avisa::domain::Platform::Api, "Minha Loja");
 
     let (_driver, _profile, c) = logged_in(&app).await;
-    c.find(Locator::Css("nav a[data-nav=templates]"))
-        .await
-        .expect("menu entry")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "nav a[data-nav=templates]", "menu entry").await;
     arrive(&c, "/templates").await;
     assert_eq!(heading(&c).await, "Templates");
     c.find(Locator::Css("[data-testid=\"edit-pix.generated\"]"))
@@ -462,12 +418,7 @@ async fn a_merchant_fixes_a_template_error_and_previews_the_message() {
         .send_keys("Oi {{ cliente.nome }}")
         .await
         .expect("type");
-    c.find(Locator::Css("[data-testid=save]"))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=save]", "save").await;
     let errors = c
         .find(Locator::Css("[data-testid=template-errors]"))
         .await
@@ -490,12 +441,7 @@ async fn a_merchant_fixes_a_template_error_and_previews_the_message() {
         .send_keys("Oi {{ customer.first_name }}, seu PIX está pronto.")
         .await
         .expect("type");
-    c.find(Locator::Css("[data-testid=preview]"))
-        .await
-        .expect("preview")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=preview]", "preview").await;
     arrive(&c, &format!("{editor}/previa")).await;
     let bubble = c
         .find(Locator::Css("[data-testid=bubble]"))
@@ -624,28 +570,16 @@ async fn a_merchant_reads_the_reports_after_sandbox_sends() {
     app.setup_admin().await;
     crate::reports::arrange_sends(&app).await;
     let (_driver, _profile, c) = logged_in(&app).await;
-    c.find(Locator::Css("nav a[data-nav=reports]"))
-        .await
-        .expect("menu entry")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "nav a[data-nav=reports]", "menu entry").await;
     arrive(&c, "/relatorios").await;
     assert_eq!(heading(&c).await, "Relatórios");
-    c.find(Locator::Css("[data-testid=include-tests]"))
-        .await
-        .expect("the test messages box")
-        .click()
-        .await
-        .expect("tick");
-    c.find(Locator::Css(
+    click(&c, "[data-testid=include-tests]", "the test messages box").await;
+    click(
+        &c,
         "[data-testid=report-filters] button[type=submit]",
-    ))
-    .await
-    .expect("apply")
-    .click()
-    .await
-    .expect("click");
+        "apply",
+    )
+    .await;
     arrive(
         &c,
         "/relatorios?periodo=7d&de=&ate=&loja=&instancia=&tipo=&testes=1",

@@ -6,7 +6,7 @@
 
 use fantoccini::{Client, Locator};
 
-use crate::browser::{ONE_BROWSER, arrive, logged_in, shot};
+use crate::browser::{ONE_BROWSER, arrive, click, logged_in, shot};
 use crate::support::TestApp;
 
 async fn run(c: &Client, script: &str) -> serde_json::Value {
@@ -45,12 +45,7 @@ async fn the_api_reference_reads_as_a_page_with_the_signature_check() {
     app.setup_admin().await;
     let (_driver, _profile, c) = logged_in(&app).await;
     c.goto(&app.at("/conta")).await.expect("open");
-    c.find(Locator::Css("[data-testid=api-reference-link]"))
-        .await
-        .expect("the link")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=api-reference-link]", "the link").await;
     arrive(&c, "/ajuda/api").await;
     shot(&c, "19-api-top").await;
 

@@ -11,7 +11,7 @@
 
 use fantoccini::{Client, Locator};
 
-use crate::browser::{ONE_BROWSER, arrive, fill, logged_in, shot};
+use crate::browser::{ONE_BROWSER, arrive, click, fill, logged_in, shot};
 use crate::events::create_store;
 use crate::support::TestApp;
 use avisa::domain::{Platform, StoreId};
@@ -63,12 +63,7 @@ async fn enrich_the_store_page_saves_several_credential_fields_and_shows_the_sec
     fill(&c, "api-account", "https://MinhaLoja.myvtex.com/").await;
     fill(&c, "api-app_key", "vtexappkey-minhaloja-QWERTY").await;
     fill(&c, "api-token", APP_TOKEN).await;
-    c.find(Locator::Css("#api button[type=submit]"))
-        .await
-        .expect("Salvar credenciais")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#api button[type=submit]", "Salvar credenciais").await;
     arrive(&c, &format!("/lojas/{store}?ok=api_token_saved#api")).await;
 
     let state = c
@@ -94,12 +89,7 @@ async fn enrich_the_store_page_saves_several_credential_fields_and_shows_the_sec
     );
 
     // Saving again with the token left empty keeps it.
-    c.find(Locator::Css("#api button[type=submit]"))
-        .await
-        .expect("Salvar credenciais")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#api button[type=submit]", "Salvar credenciais").await;
     arrive(&c, &format!("/lojas/{store}?ok=api_token_unchanged#api")).await;
     let saved = app
         .db
@@ -135,12 +125,12 @@ async fn card(c: &Client) -> String {
 }
 
 async fn submit(c: &Client) {
-    c.find(Locator::Css("[data-testid=store-api] button[type=submit]"))
-        .await
-        .expect("the button")
-        .click()
-        .await
-        .expect("saved");
+    click(
+        c,
+        "[data-testid=store-api] button[type=submit]",
+        "the button",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 
 use fantoccini::{Client, Locator};
 
-use crate::browser::{ONE_BROWSER, heading, logged_in, shot};
+use crate::browser::{ONE_BROWSER, click, heading, logged_in, shot};
 use crate::events::create_store;
 use crate::support::TestApp;
 use avisa::domain::Platform;
@@ -59,12 +59,7 @@ async fn a_shopify_merchant_reads_its_integration_guide() {
         .expect("open");
     let folded = "[data-testid=integration-guide]";
     scroll_to(&c, folded).await;
-    c.find(Locator::Css(&format!("{folded} summary")))
-        .await
-        .expect("the guide's summary")
-        .click()
-        .await
-        .expect("unfold");
+    click(&c, &format!("{folded} summary"), "the guide's summary").await;
     let guide = text_of(&c, folded).await;
     for wanted in [
         "X-Shopify-Hmac-Sha256",

@@ -5,7 +5,7 @@
 
 use fantoccini::{Client, Locator};
 
-use crate::browser::{ONE_BROWSER, arrive, logged_in, shot};
+use crate::browser::{ONE_BROWSER, arrive, click, logged_in, shot};
 use crate::media::{PIX, arrange};
 use crate::support::TestApp;
 
@@ -141,12 +141,7 @@ async fn media_preview_and_caixa_de_teste_show_a_pdf_card_and_a_qr_image() {
     let path = format!("/templates/{store}/pix.generated");
     c.goto(&app.at(&path)).await.expect("open");
     arrive(&c, &path).await;
-    c.find(Locator::Css("[data-testid=add-media-0-qrcode]"))
-        .await
-        .expect("the insert button")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=add-media-0-qrcode]", "the insert button").await;
     arrive(&c, &format!("{path}/previa")).await;
     let part = c
         .find(Locator::Css("[data-testid=part-0-2]"))

@@ -5,7 +5,7 @@
 
 use fantoccini::Locator;
 
-use crate::browser::{ONE_BROWSER, arrive, fill, logged_in, shot};
+use crate::browser::{ONE_BROWSER, arrive, click, fill, logged_in, shot};
 use crate::support::TestApp;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,12 +21,7 @@ async fn a_merchant_answers_a_buyer_and_the_reply_appears_in_the_conversation() 
     arrive(&c, path).await;
     shot(&c, "19-reply-before").await;
     fill(&c, "reply-text", "Oi, Ana! Seu pedido saiu hoje cedo.").await;
-    c.find(Locator::Css("[data-testid=reply-send]"))
-        .await
-        .expect("the send button")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=reply-send]", "the send button").await;
     arrive(
         &c,
         "/mensagens/comprador?phone=%2B5511987654321&ok=reply_sent#resposta",

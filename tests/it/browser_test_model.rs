@@ -11,7 +11,7 @@ use avisa::domain::{Instance, InstanceMode, MessageStatus, Platform, StoreId};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-use crate::browser::{ONE_BROWSER, arrive, heading, logged_in, shot};
+use crate::browser::{ONE_BROWSER, arrive, click, heading, logged_in, shot};
 use crate::support::TestApp;
 
 const NO_QUIET: QuietHours = QuietHours {
@@ -208,12 +208,7 @@ async fn every_page_tells_the_same_story_about_test_messages() {
     shot(&c, "13-test-messages").await;
 
     // The caixa de teste: the same stores, and all three conversations.
-    c.find(Locator::Css("[data-testid=sandbox-link]"))
-        .await
-        .expect("link")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=sandbox-link]", "link").await;
     arrive(&c, "/mensagens/sandbox").await;
     assert_eq!(heading(&c).await, "Caixa de teste");
     let stores = text_of(&c, "[data-testid=test-stores]").await;

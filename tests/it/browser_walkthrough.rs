@@ -5,7 +5,7 @@
 use avisa::domain::{Instance, InstanceMode, Platform};
 use fantoccini::{Client, Locator};
 
-use crate::browser::{ONE_BROWSER, arrive, heading, logged_in, shot};
+use crate::browser::{ONE_BROWSER, arrive, click, heading, logged_in, shot};
 use crate::support::TestApp;
 
 fn fixture(path: &str) -> Vec<u8> {
@@ -138,22 +138,18 @@ async fn forgetting_a_buyer_lands_on_a_notice_on_top_and_her_event_link_says_it_
         .send_keys("(11) 98765-4321")
         .await
         .expect("type");
-    c.find(Locator::Css(
+    click(
+        &c,
         "form[action='/configuracoes/lgpd/esquecer'] input[name=confirm]",
-    ))
-    .await
-    .expect("confirm box")
-    .click()
-    .await
-    .expect("tick");
-    c.find(Locator::Css(
+        "confirm box",
+    )
+    .await;
+    click(
+        &c,
         "form[action='/configuracoes/lgpd/esquecer'] button[type=submit]",
-    ))
-    .await
-    .expect("button")
-    .click()
-    .await
-    .expect("click");
+        "button",
+    )
+    .await;
     arrive(
         &c,
         &format!("/configuracoes?ok=buyer_forgotten_many&n={pending}"),

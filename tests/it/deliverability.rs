@@ -7,7 +7,7 @@ use avisa::domain::deliverability::{HealthLog, Level, WarmUp};
 use avisa::domain::{Clock as _, Instance, InstanceMode, SystemClock};
 use fantoccini::Locator;
 
-use crate::browser::{ONE_BROWSER, arrive, logged_in, shot};
+use crate::browser::{ONE_BROWSER, arrive, click, logged_in, shot};
 use crate::support::TestApp;
 
 async fn text(c: &fantoccini::Client, css: &str) -> String {
@@ -75,12 +75,7 @@ async fn the_instance_page_shows_the_warm_up_the_health_and_good_practices() {
     assert!(practices.contains("30 s"), "{practices}");
     shot(&c, "deliverability-instance").await;
 
-    c.find(Locator::Css("[data-testid=resume]"))
-        .await
-        .expect("a resume button")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=resume]", "a resume button").await;
     arrive(&c, &format!("/instancias/{id}?ok=saved#entrega")).await;
     let allowance = text(&c, "[data-testid=allowance]").await;
     assert!(allowance.contains("0 de 20"), "resumed: {allowance}");

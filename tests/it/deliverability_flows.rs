@@ -370,7 +370,7 @@ async fn deliverability_the_first_pairing_starts_the_warm_up_and_the_instance_pa
 /// target/screenshots/deliverability-ask-reply.png.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliverability_the_editor_previews_the_invitation_before_the_boleto() {
-    use crate::browser::{ONE_BROWSER, arrive, logged_in, shot};
+    use crate::browser::{ONE_BROWSER, arrive, click, logged_in, shot};
     use fantoccini::Locator;
     let _turn = ONE_BROWSER.lock().await;
     let app = TestApp::start().await;
@@ -390,18 +390,8 @@ async fn deliverability_the_editor_previews_the_invitation_before_the_boleto() {
         tradeoff.contains("convida o comprador a responder"),
         "{tradeoff}"
     );
-    c.find(Locator::Css("[data-testid=ask-reply-on]"))
-        .await
-        .expect("the switch")
-        .click()
-        .await
-        .expect("tick");
-    c.find(Locator::Css("[data-testid=preview]"))
-        .await
-        .expect("preview")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "[data-testid=ask-reply-on]", "the switch").await;
+    click(&c, "[data-testid=preview]", "preview").await;
     arrive(&c, &format!("{editor}/previa")).await;
     let invite = c
         .find(Locator::Css("[data-testid=bubble-invite]"))
