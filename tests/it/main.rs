@@ -46,6 +46,7 @@ mod storage;
 mod stores;
 mod support;
 mod templates;
+mod templates_budget;
 mod wa_send;
 mod wa_server;
 mod walkthrough;
