@@ -308,8 +308,10 @@ pub fn guide(platform: Platform) -> Guide {
                 &[efi::EVENTS],
             ),
             Platform::Pagbank => (
-                "`status` das cobranças (`charges[]`) ou do checkout",
-                "SHA-256 de `token-corpo` no cabeçalho `x-authenticity-token`",
+                "`status` das cobranças (`charges[]`) ou do checkout; numa notificação legada \
+                 (`notificationCode`), o `status` da transação que o avisa busca na API",
+                "SHA-256 de `token-corpo` no cabeçalho `x-authenticity-token`; as notificações \
+                 legadas não são assinadas: o avisa lê a transação no PagBank com o seu token",
                 "não: o PagBank não envia UTMs",
                 &[pagbank::EVENTS],
             ),

@@ -33,6 +33,8 @@ fn base(platform: Platform, credentials: &ApiCredentials) -> Option<String> {
             Platform::Mercadolivre => "https://api.mercadolibre.com",
             // The Pix API's production host; every call there is mutual TLS.
             Platform::Efi => "https://pix.api.efipay.com.br",
+            // The legacy API's host, which answers transaction notifications' codes.
+            Platform::Pagbank => "https://ws.pagseguro.uol.com.br",
             _ => return None,
         }
         .to_owned(),
@@ -189,6 +191,11 @@ pub fn target(platform: Platform, req: &Request, reading: &Reading) -> Option<St
             let txid = path_id(event.order_id.clone())?;
             Some(format!("/v2/cob/{txid}"))
         }
+        Platform::Pagbank => {
+            // Only the legacy API's notifications are thin: a code naming the transaction.
+            let code = path_id(super::pagbank_legacy::notification_code(&body))?;
+            Some(format!("/v3/transactions/notifications/{code}"))
+        }
         _ => None,
     }
 }
@@ -231,9 +238,23 @@ pub fn call(
             url.push_str(&format!("?access_token={token}"));
             None
         }
+        // PagBank's legacy API takes the account's e-mail and token in the query string too.
+        Platform::Pagbank => {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("email", credentials.get("email").unwrap_or_default().trim())
+                .append_pair("token", token.trim())
+                .finish();
+            url.push_str(&format!("?{query}"));
+            None
+        }
         _ => return None,
     };
-    let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
+    // PagBank's legacy API answers XML (in ISO-8859-1, `pagbank_legacy`).
+    let accept = match platform {
+        Platform::Pagbank => "application/xml",
+        _ => "application/json",
+    };
+    let mut headers = vec![("Accept".to_owned(), accept.to_owned())];
     if let Some((name, value)) = auth {
         headers.insert(0, (name.to_owned(), value));
     }
@@ -291,6 +312,14 @@ pub fn give_up_reason(give_up: GiveUp) -> Reason {
 /// resource's state gives the kind otherwise), and the reading is finished like any other
 /// (status, reason, a dedup key from the facts). `Err` says why the body is not the resource.
 pub fn merge(platform: Platform, thin: &Event, resource: &[u8]) -> Result<Reading, String> {
+    if platform == Platform::Pagbank {
+        let mut draft = Draft {
+            event: thin.clone(),
+            ..Draft::default()
+        };
+        super::pagbank_legacy::read_transaction(&mut draft, resource)?;
+        return Ok(super::finish_mapped(platform, draft, None));
+    }
     let req = Request::new(resource, &[], "");
     let value = body_value(&req).map_err(|e| e.to_string())?;
     let draft = match platform {

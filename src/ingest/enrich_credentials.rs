@@ -36,13 +36,12 @@ impl Credential {
     }
 }
 
-// Every thin platform of `SOURCES.md` ("Thin notifications") is filled in. Not PagBank: its
-// notification *is* the resource ("os webhooks possuem o mesmo payload do response síncrono",
-// developer.pagbank.com.br/reference/webhooks). An order carries the customer the order was
-// created with (or the buyer typed on PagBank's checkout page), and GET /orders/{id} answers
-// that same object; a checkout notification (EXPIRED / INACTIVE, .../reference/webhooks-checkout)
-// carries the customer only when the merchant set one, and GET /checkouts/{id} answers that same
-// checkout. No call returns a phone the notification lacks, so there is nothing to fetch.
+// Every thin platform of `SOURCES.md` ("Thin notifications") is filled in. PagBank's current
+// notifications are not thin: the body *is* the resource ("os webhooks possuem o mesmo payload
+// do response síncrono", developer.pagbank.com.br/reference/webhooks), and no call returns a
+// phone they lack. Its legacy API's transaction notifications (`notificationCode`, the
+// "URL de notificação" older checkouts and plugins still use) are, and need the account's
+// e-mail and token (`pagbank_legacy`).
 
 /// The credential each platform whose thin notifications avisa fills in needs; `None`: avisa
 /// does not call that platform's API.
@@ -57,6 +56,7 @@ pub fn credential(platform: Platform) -> Option<Credential> {
         Platform::Vindi => VINDI,
         Platform::Mercadolivre => super::enrich_oauth::MERCADOLIVRE,
         Platform::Efi => super::enrich_oauth::EFI,
+        Platform::Pagbank => PAGBANK,
         _ => return None,
     })
 }
@@ -142,6 +142,29 @@ const VTEX: Credential = Credential {
             help: "o token mostrado uma única vez ao gerar a chave. Com a chave e o token o \
                    avisa busca cada pedido notificado (cliente, telefone, pagamento, boleto, \
                    rastreio): GET /api/oms/pvt/orders/{orderId}.",
+            secret: true,
+        },
+    ],
+};
+
+const PAGBANK: Credential = Credential {
+    fields: &[
+        Field {
+            name: "email",
+            label: "E-mail da conta PagBank",
+            help: "o e-mail com que você entra no PagBank, o mesmo que a sua loja usa com o \
+                   token.",
+            secret: false,
+        },
+        Field {
+            name: TOKEN_FIELD,
+            label: "Token de integração",
+            help: "PagBank → Minha conta → Preferências → Integrações → Gerar token (o token das \
+                   APIs legadas). Só é preciso se a loja usa a URL de notificação de transações \
+                   (notificationCode): com o e-mail e o token o avisa busca cada transação \
+                   notificada (comprador, telefone, boleto): GET \
+                   /v3/transactions/notifications/{código}. As notificações de pedidos e \
+                   checkouts do PagBank já trazem tudo e não precisam dele.",
             secret: true,
         },
     ],

@@ -1,5 +1,5 @@
 //! Thin notifications of the platforms read with credentials of several fields or a resource of
-//! their own (iugu, VTEX, Tray, Vindi; PagBank, which is not thin), pure: the documented answer
+//! their own (iugu, VTEX, Tray, Vindi; PagBank's in `enrich_pagbank_tests`), pure: the documented answer
 //! (the stand-ins in `tests/fixtures/enrich/`) merged into the event, field by field. The specs
 //! every platform shares are in `enrich_tests.rs`.
 
@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::enrich::{credential, merge, target};
+use super::enrich::{merge, target};
 use super::enrich_tests::{fixture, read, stand_in, thin_bodies};
 use super::{ReasonCode, Request, Status};
 use crate::domain::{EventKind, Platform};
@@ -60,12 +60,6 @@ fn enrich_vindi_subscription_and_charge_events_name_their_customer_too() {
             Some(path)
         );
     }
-}
-
-#[test]
-fn enrich_pagbank_is_not_thin_its_notification_is_the_resource() {
-    assert_eq!(credential(Platform::Pagbank), None);
-    assert_eq!(super::enrich::api_note(Platform::Pagbank), None);
 }
 
 #[test]

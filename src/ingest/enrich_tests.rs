@@ -24,7 +24,16 @@ pub(crate) fn stand_in(name: &str) -> (u16, Vec<u8>) {
         "{name} records the URL its shape comes from"
     );
     let status = file["status"].as_u64().expect("status") as u16;
-    (status, serde_json::to_vec(&file["body"]).expect("body"))
+    let body = match &file["body"] {
+        // An XML answer, as text: sent in the encoding it declares (PagBank's ISO-8859-1).
+        Value::String(xml) if xml.to_ascii_lowercase().contains("encoding=\"iso-8859-1\"") => xml
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).expect("an ISO-8859-1 character"))
+            .collect(),
+        Value::String(text) => text.clone().into_bytes(),
+        json => serde_json::to_vec(json).expect("body"),
+    };
+    (status, body)
 }
 
 /// A fixture of `tests/fixtures/`, as bytes.
@@ -119,6 +128,16 @@ pub(crate) fn thin_bodies() -> Vec<(Platform, Value, &'static str)> {
             Platform::Efi,
             json_fixture("efi/pix-recebido-test.json"),
             "/v2/cob/fc9a43k6ff384ryP5f41719",
+        ),
+        (
+            Platform::Pagbank,
+            // The legacy API's notification as its documentation shows it.
+            Value::String(
+                "notificationCode=766B9C-AD4B044B04DA-77742F5FA653-E1AB24\
+                 &notificationType=transaction"
+                    .into(),
+            ),
+            "/v3/transactions/notifications/766B9C-AD4B044B04DA-77742F5FA653-E1AB24",
         ),
     ]
 }

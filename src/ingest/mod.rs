@@ -41,6 +41,8 @@ pub mod enrich_oauth;
 #[cfg(test)]
 mod enrich_oauth_tests;
 #[cfg(test)]
+mod enrich_pagbank_tests;
+#[cfg(test)]
 mod enrich_platforms_tests;
 #[cfg(test)]
 pub(crate) mod enrich_tests;
@@ -48,6 +50,7 @@ mod hubla;
 mod iugu;
 mod mercadolivre;
 mod pagbank;
+mod pagbank_legacy;
 mod paypal;
 mod payt;
 mod pepper;

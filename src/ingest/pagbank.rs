@@ -1,7 +1,8 @@
 //! PagBank (PagSeguro) webhooks: the body is the resource itself, an order (`ORDE_…`, its state
 //! in `charges[].status`) or a checkout (`CHEC_…`, its `status`); amounts in cents; signed with
 //! `x-authenticity-token` = hex SHA-256 of `<token>-<raw body>`. Not a thin notification: the
-//! body is what the API answers for the same resource (`ingest::enrich`, above `credential`).
+//! body is what the API answers for the same resource (`ingest::enrich_credentials`). The
+//! legacy API's transaction notifications (a `notificationCode` form) are: `pagbank_legacy`.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -34,6 +35,9 @@ pub(super) const EVENTS: &[(&str, Option<EventKind>)] = &[
 
 pub(super) fn parse(req: &Request) -> Result<Vec<Draft>, ParseError> {
     let body = body_value(req)?;
+    if let Some(code) = super::pagbank_legacy::notification_code(&body) {
+        return Ok(vec![super::pagbank_legacy::parse(code)]);
+    }
     let id = text(&body, "id").unwrap_or_default();
     let is_checkout = id.starts_with("CHEC_") || at(&body, "customer_modifiable").is_some();
     let charge = list(&body, "charges")
@@ -169,8 +173,13 @@ fn link(value: &Value, rel: &str) -> Option<String> {
 }
 
 /// `x-authenticity-token` is hex SHA-256 of `<token>-<raw body>` (PagBank "Confirmar
-/// autenticidade da notificação").
+/// autenticidade da notificação"). A legacy transaction notification is never signed and needs
+/// no signature: it carries only a code, and what avisa reads is the transaction PagBank
+/// answers to the merchant's own token (`pagbank_legacy`).
 pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> {
+    if body_value(req).is_ok_and(|b| super::pagbank_legacy::notification_code(&b).is_some()) {
+        return Ok(());
+    }
     let mut hasher = Sha256::new();
     hasher.update(secret.trim().as_bytes());
     hasher.update(b"-");

@@ -219,6 +219,9 @@ fn credentials(platform: Platform) -> ApiCredentials {
         creds.set("account", "minhaloja".into());
         creds.set("app_key", "vtexappkey-minhaloja-ABC".into());
     }
+    if platform == Platform::Pagbank {
+        creds.set("email", "loja@example.com".into());
+    }
     if platform == Platform::Tray {
         // Tray's lasting credential is the refresh token (`oauth_tests`: the access token).
         creds = ApiCredentials::default();
@@ -245,19 +248,21 @@ pub(super) fn file_of(platform: Platform) -> &'static str {
         Platform::Iugu => "iugu-invoice",
         Platform::Vtex => "vtex-order",
         Platform::Tray => "tray-order",
+        Platform::Pagbank => "pagbank-transaction",
         _ => "asaas-customer",
     }
 }
 
 /// The platforms called with the merchant's own token (Tray, Mercado Livre and Efí obtain an
 /// access token first: `oauth_tests`, `tray_tests`).
-const PLATFORMS: [Platform; 6] = [
+const PLATFORMS: [Platform; 7] = [
     Platform::Nuvemshop,
     Platform::Mercadopago,
     Platform::Asaas,
     Platform::Vindi,
     Platform::Iugu,
     Platform::Vtex,
+    Platform::Pagbank,
 ];
 
 /// The token as the platform carries it in the request head (lower case).
