@@ -56,7 +56,7 @@ async fn stand_in() -> (String, StandIn) {
 
 /// Waits (on the worker's bell, with a safety net for a broken build) until the event is no
 /// longer awaiting.
-async fn ended(app: &TestApp, id: u64) -> avisa::db::EventRecord {
+pub(crate) async fn ended(app: &TestApp, id: u64) -> avisa::db::EventRecord {
     for _ in 0..50 {
         let seen = avisa::db::enrichment_rings();
         let record = app.db.event(EventId(id)).expect("event").0;
@@ -211,7 +211,7 @@ async fn enrich_a_save_must_leave_every_field_filled_and_each_value_usable() {
 }
 
 /// Saves a store's API credentials through its page's form.
-async fn save_credentials(
+pub(crate) async fn save_credentials(
     app: &TestApp,
     admin: &reqwest::Client,
     store: u64,

@@ -25,6 +25,7 @@ mod deliverability;
 mod deliverability_flows;
 mod durability;
 mod enrich;
+mod enrich_pagbank;
 mod events;
 mod instances;
 mod invalid_events;
