@@ -10,36 +10,11 @@ use std::sync::Arc;
 
 use crate::events::{create_store, post_webhook};
 use crate::support::TestApp;
+use crate::templates::{page, post_form};
 
 const BUYER: &str = "+5511987654321";
 /// 2025-11-18 12:00 in Brasília (a Tuesday).
 const NOON: i64 = 1_763_478_000;
-
-/// Posts a console form (`fields` after the CSRF token); returns status, Location and body.
-async fn post_form(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> (u16, String, String) {
-    let csrf = app.csrf(client, "/templates").await;
-    let mut form = vec![("_csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    let response = client
-        .post(app.at(path))
-        .form(&form)
-        .send()
-        .await
-        .expect("form answers");
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (status, location, response.text().await.expect("body"))
-}
 
 fn messages_of(app: &TestApp, kind: &str) -> Vec<Message> {
     let mut found: Vec<Message> = app
@@ -107,14 +82,7 @@ async fn a_custom_kind_through_the_api_platform_plans_its_template_with_vars() {
     assert_eq!(status, 303);
     let editor = format!("/templates/{store_id}/custom.aviso-de-live");
     assert_eq!(location, format!("{editor}?ok=custom_kind_created"));
-    let html = admin
-        .get(app.at(&location))
-        .send()
-        .await
-        .expect("editor")
-        .text()
-        .await
-        .expect("html");
+    let html = app.html(&admin, &location).await;
     assert!(html.contains("<h1>Aviso de live"), "the kind's own label");
     assert!(html.contains("{{ vars.link }}") && html.contains("{{ vars.horario }}"));
 
@@ -176,14 +144,7 @@ async fn a_custom_kind_through_the_api_platform_plans_its_template_with_vars() {
     );
 
     // The list of kinds and the Mensagens page show the merchant's label.
-    let html = admin
-        .get(app.at("/mensagens"))
-        .send()
-        .await
-        .expect("Mensagens")
-        .text()
-        .await
-        .expect("html");
+    let html = app.html(&admin, "/mensagens").await;
     assert!(html.contains("Aviso de live"), "Mensagens labels the kind");
 }
 
@@ -302,12 +263,6 @@ fn option_of<'a>(html: &'a str, kind: &str) -> Option<&'a str> {
     Some(&html[start..end])
 }
 
-async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
-    let response = client.get(app.at(path)).send().await.expect("page");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("html"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eventos_and_relatorios_filter_by_a_custom_kind() {
     // Noon in Brasília: on the machine's clock, after 21:00 quiet hours would move the birthday
@@ -351,11 +306,11 @@ async fn eventos_and_relatorios_filter_by_a_custom_kind() {
     assert_eq!(messages_of(&app, "custom.aniversario").len(), 1);
 
     // Eventos offers the kind under the merchant's label and lists only its events.
-    let (status, html) = page(&app, &admin, "/eventos").await;
+    let (status, html) = page(&admin, &app, "/eventos").await;
     assert_eq!(status, 200);
     let option = option_of(&html, "custom.aniversario").expect("Eventos offers the kind");
     assert!(option.ends_with(">Aniversário"), "{option}");
-    let (status, html) = page(&app, &admin, "/eventos?kind=custom.aniversario").await;
+    let (status, html) = page(&admin, &app, "/eventos?kind=custom.aniversario").await;
     assert_eq!(status, 200, "{html}");
     assert_eq!(
         html.matches("data-event-id=").count(),
@@ -369,11 +324,11 @@ async fn eventos_and_relatorios_filter_by_a_custom_kind() {
     );
 
     // Relatórios offers it too, and counts its message under its label.
-    let (status, html) = page(&app, &admin, "/relatorios").await;
+    let (status, html) = page(&admin, &app, "/relatorios").await;
     assert_eq!(status, 200);
     let option = option_of(&html, "custom.aniversario").expect("Relatórios offers the kind");
     assert!(option.ends_with(">Aniversário"), "{option}");
-    let (status, html) = page(&app, &admin, "/relatorios?tipo=custom.aniversario").await;
+    let (status, html) = page(&admin, &app, "/relatorios?tipo=custom.aniversario").await;
     assert_eq!(status, 200);
     assert!(!html.contains("data-testid=\"report-error\""), "{html}");
     let table = html

@@ -276,14 +276,7 @@ async fn scoped_tokens_reach_only_what_their_scopes_allow() {
         assert_eq!(got, want, "{method} {path} with the {token:.12} token");
     }
 
-    let html = admin
-        .get(app.at("/usuarios"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let html = app.html(&admin, "/usuarios").await;
     for label in ["Acesso completo", "Só enviar mensagens", "Só consultar"] {
         assert!(
             html.contains(label),

@@ -335,14 +335,7 @@ async fn a_state_change_without_the_csrf_token_is_rejected() {
         .await
         .expect("post");
     assert_eq!(saved.status(), 303);
-    let page = admin
-        .get(app.at("/configuracoes"))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("body");
+    let page = app.html(&admin, "/configuracoes").await;
     assert!(page.contains("Loja da Maria"));
 }
 
@@ -376,14 +369,7 @@ async fn api_tokens_are_shown_once_and_work_as_bearer() {
         ADMIN_EMAIL
     );
 
-    let listed = admin
-        .get(app.at("/usuarios"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("body");
+    let listed = app.html(&admin, "/usuarios").await;
     assert!(!listed.contains(&token), "the token is never shown again");
 
     let bad = api

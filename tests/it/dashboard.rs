@@ -4,14 +4,7 @@
 use crate::support::TestApp;
 
 async fn home(app: &TestApp, client: &reqwest::Client) -> String {
-    client
-        .get(app.at("/"))
-        .send()
-        .await
-        .expect("home answers")
-        .text()
-        .await
-        .expect("body")
+    app.html(client, "/").await
 }
 
 fn done(html: &str, step: &str) -> bool {

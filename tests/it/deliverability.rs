@@ -136,14 +136,7 @@ async fn deliverability_thresholds_are_settings_an_admin_edits_in_configuracoes(
     use avisa::domain::deliverability::Thresholds;
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
-    let page = admin
-        .get(app.at("/configuracoes"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = app.html(&admin, "/configuracoes").await;
     assert!(
         page.contains("Proteção do número")
             && page.contains("name=\"slow_463\" type=\"number\" min=\"1\" max=\"100\" value=\"1\"")

@@ -67,14 +67,7 @@ async fn deliverability_an_answer_to_the_invitation_brings_the_rest_and_silence_
 
     // The merchant switches "Pedir resposta" on in the editor, keeping the shipped invitation.
     let path = format!("/templates/{store}/boleto.generated");
-    let editor = admin
-        .get(app.at(&path))
-        .send()
-        .await
-        .expect("editor")
-        .text()
-        .await
-        .expect("html");
+    let editor = app.html(&admin, &path).await;
     assert!(editor.contains("Pedir resposta"), "the card is there");
     assert!(
         editor.contains("Em troca, quem não responde recebe o resto só depois da espera"),
@@ -138,14 +131,9 @@ async fn deliverability_an_answer_to_the_invitation_brings_the_rest_and_silence_
         ]
     );
     // Her answer is in her conversation, and the part's history says why it went.
-    let buyer = admin
-        .get(app.at("/mensagens/comprador?phone=11987654321"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let buyer = app
+        .html(&admin, "/mensagens/comprador?phone=11987654321")
+        .await;
     assert!(buyer.contains("Olá, Ana! Seu boleto"), "the invitation");
     assert!(
         buyer.contains("data-testid=\"line-reply\"")
@@ -162,14 +150,7 @@ async fn deliverability_an_answer_to_the_invitation_brings_the_rest_and_silence_
         .into_iter()
         .find(|m| m.part == 1)
         .expect("the link's part");
-    let page = admin
-        .get(app.at(&format!("/mensagens/{}", link.id)))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = app.html(&admin, &format!("/mensagens/{}", link.id)).await;
     assert!(
         page.contains("o comprador respondeu ao convite"),
         "the history says it"
@@ -342,14 +323,9 @@ async fn deliverability_the_first_pairing_starts_the_warm_up_and_the_instance_pa
     })
     .await;
     assert!(waited.is_ok(), "the pairing is noted");
-    let page = admin
-        .get(app.at(&format!("/instancias/{}", instance.id)))
-        .send()
+    let page = app
+        .html(&admin, &format!("/instancias/{}", instance.id))
         .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html")
         .replace("&#x2f;", "/");
     assert!(
         page.contains("O aquecimento começou sozinho em 18/11/2025, quando o número +5511900000000 foi conectado pela primeira vez"),

@@ -88,14 +88,7 @@ async fn enrich_a_thin_webhook_is_answered_at_once_waits_visibly_and_ends_on_a_r
         .await
         .expect("saved");
     assert_eq!(saved.status().as_u16(), 303);
-    let html = admin
-        .get(app.at(&page))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let html = app.html(&admin, &page).await;
     assert!(html.contains("data-testid=\"store-api\""));
     assert!(html.contains("••••MDAw"), "the token shown masked");
     assert!(!html.contains(&FULL_TOKEN[6..30]), "never the token itself");
@@ -115,26 +108,12 @@ async fn enrich_a_thin_webhook_is_answered_at_once_waits_visibly_and_ends_on_a_r
         app.db.event(EventId(id)).expect("event").0.status,
         Status::Awaiting
     );
-    let list = admin
-        .get(app.at("/eventos"))
-        .send()
-        .await
-        .expect("list")
-        .text()
-        .await
-        .expect("html");
+    let list = app.html(&admin, "/eventos").await;
     assert!(
         list.contains("Aguardando dados da plataforma"),
         "on the list"
     );
-    let event_page = admin
-        .get(app.at(&format!("/eventos/{id}")))
-        .send()
-        .await
-        .expect("event")
-        .text()
-        .await
-        .expect("html");
+    let event_page = app.html(&admin, &format!("/eventos/{id}")).await;
     assert!(event_page.contains("data-testid=\"event-awaiting\""));
     assert!(event_page.contains("Aguardando dados da plataforma"));
 
@@ -142,14 +121,7 @@ async fn enrich_a_thin_webhook_is_answered_at_once_waits_visibly_and_ends_on_a_r
     let record = ended(&app, id).await;
     assert_eq!(record.status, Status::Invalid);
     assert!(api.calls.load(Ordering::SeqCst) >= 1);
-    let event_page = admin
-        .get(app.at(&format!("/eventos/{id}")))
-        .send()
-        .await
-        .expect("event")
-        .text()
-        .await
-        .expect("html");
+    let event_page = app.html(&admin, &format!("/eventos/{id}")).await;
     assert!(
         event_page.contains("Token da API inválido"),
         "the reason in pt-BR"
@@ -248,14 +220,7 @@ async fn enrich_mercadolivre_the_webhook_is_answered_before_any_call_and_a_refus
     )
     .await;
     assert_eq!(status, 303);
-    let html = admin
-        .get(app.at(&format!("/lojas/{store}")))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let html = app.html(&admin, &format!("/lojas/{store}")).await;
     assert!(html.contains("5503910054141466"), "the app id is shown");
     assert!(!html.contains("ml-secret-abcdefghijkl"), "never the secret");
     assert!(!html.contains("TG-5f0c1d2e3b4a"), "never the refresh token");
@@ -378,14 +343,7 @@ async fn enrich_efi_the_certificate_is_pasted_as_pem_checked_on_save_and_never_s
             .is_some_and(|c| c.contains("-----BEGIN PRIVATE KEY-----\n")),
         "kept with its line breaks"
     );
-    let html = admin
-        .get(app.at(&format!("/lojas/{store}")))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let html = app.html(&admin, &format!("/lojas/{store}")).await;
     assert!(html.contains("certificado salvo"));
     assert!(!html.contains("PRIVATE KEY"), "never the key");
     assert!(

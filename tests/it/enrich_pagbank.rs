@@ -82,14 +82,7 @@ async fn enrich_pagbank_a_legacy_notification_becomes_the_boleto_with_its_buyer(
     let admin = app.setup_admin().await;
     let (store, token) = create_store(&app, Platform::Pagbank, "Loja PagBank");
 
-    let page = admin
-        .get(app.at(&format!("/lojas/{store}")))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = app.html(&admin, &format!("/lojas/{store}")).await;
     assert!(page.contains("data-testid=\"store-api\""));
     assert!(
         page.contains("As notificações de pedidos e checkouts do PagBank já trazem o comprador"),

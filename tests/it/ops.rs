@@ -305,14 +305,7 @@ async fn the_console_downloads_a_backup_that_restores() {
 async fn backup_and_retention_settings_are_validated_and_saved() {
     let (app, admin, _url) = arranged().await;
     let csrf = app.csrf(&admin, "/configuracoes").await;
-    let page = admin
-        .get(app.at("/configuracoes"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = app.html(&admin, "/configuracoes").await;
     assert!(page.contains("Baixar backup") && page.contains("Privacidade (LGPD)"));
     let post = |fields: Vec<(&'static str, String)>| {
         let mut form = fields;
@@ -493,14 +486,7 @@ async fn the_console_exports_and_forgets_a_buyer() {
         location.starts_with("/configuracoes?ok=buyer_forgotten_many&n="),
         "{location}"
     );
-    let page = admin
-        .get(app.at(location))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = app.html(&admin, location).await;
     assert!(page.contains("Dados do comprador apagados"), "{page}");
     // Nothing of hers is left to send, and the pages show she was erased.
     for m in app

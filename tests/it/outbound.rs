@@ -399,14 +399,7 @@ async fn deleting_an_endpoint_in_the_console_needs_the_confirmation_box() {
         format!("{page}?confirmar=1").as_str()
     );
     assert_eq!(app.db.list_endpoints().expect("endpoints").len(), 1);
-    let said = admin
-        .get(app.at(&format!("{page}?confirmar=1")))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let said = app.html(&admin, &format!("{page}?confirmar=1")).await;
     assert!(said.contains("Nada foi excluído"), "{said}");
 
     let ticked = admin

@@ -196,14 +196,7 @@ async fn the_qr_goes_to_admins_as_svg_and_never_to_attendants() {
         hidden.get("qr").is_none() && hidden.get("qr_svg").is_none(),
         "{hidden}"
     );
-    let page = attendant
-        .get(app.at(&format!("/instancias/{id}")))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("body");
+    let page = app.html(&attendant, &format!("/instancias/{id}")).await;
     assert!(!page.contains("<svg") && !page.contains(&payload[..12]));
 }
 
@@ -251,25 +244,13 @@ async fn a_buyer_who_replies_sair_is_opted_out_confirmed_once_and_the_reply_show
     assert_eq!(fake.sent().len(), 1, "one confirmation");
     assert!(app.db.is_opted_out("+5511987654321").expect("read"));
 
-    let html = admin
-        .get(app.at("/mensagens/comprador?phone=11987654321"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("body");
+    let html = app
+        .html(&admin, "/mensagens/comprador?phone=11987654321")
+        .await;
     assert!(html.contains("Resposta do comprador"), "{html}");
     assert!(html.contains("Confirmação de descadastro"));
     assert!(html.contains("ok obrigado"));
     assert!(html.contains(r#"data-testid="opted-out""#));
-    let list = admin
-        .get(app.at("/mensagens/descadastros"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("body");
+    let list = app.html(&admin, "/mensagens/descadastros").await;
     assert!(list.contains("4321"), "the buyer is on the opt-out list");
 }

@@ -172,14 +172,7 @@ async fn attendants_see_the_webhook_url_masked_on_the_page_and_in_the_api() {
         "/api/v1/stores".to_owned(),
         format!("/api/v1/stores/{}", store.id),
     ] {
-        let body = attendant
-            .get(app.at(&path))
-            .send()
-            .await
-            .expect("api answers")
-            .text()
-            .await
-            .expect("body");
+        let body = app.html(&attendant, &path).await;
         assert!(!body.contains(&token), "{path}: {body}");
     }
 }

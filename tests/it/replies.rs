@@ -48,14 +48,7 @@ pub fn buyer_wrote(app: &TestApp) -> (StoreId, InstanceId, Arc<FakeChannel>) {
 }
 
 async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
-    client
-        .get(app.at(path))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("body")
+    app.html(client, path).await
 }
 
 async fn reply(

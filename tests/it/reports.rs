@@ -229,22 +229,8 @@ async fn the_dashboard_store_and_instance_pages_show_their_figures() {
     let app = TestApp::start().await;
     let admin = app.setup_admin().await;
     let store_id = arrange_sends(&app).await;
-    let home = admin
-        .get(app.at("/"))
-        .send()
-        .await
-        .expect("home")
-        .text()
-        .await
-        .expect("html");
+    let home = app.html(&admin, "/").await;
     assert!(home.contains("data-testid=\"dashboard-alerts\""));
-    let store_page = admin
-        .get(app.at(&format!("/lojas/{store_id}")))
-        .send()
-        .await
-        .expect("store")
-        .text()
-        .await
-        .expect("html");
+    let store_page = app.html(&admin, &format!("/lojas/{store_id}")).await;
     assert!(store_page.contains("data-testid=\"summary-7d\""));
 }

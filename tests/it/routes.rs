@@ -171,14 +171,7 @@ async fn public_routes_answer_without_a_login() {
             route.path
         );
     }
-    let metrics = client
-        .get(app.at("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
+    let metrics = app.html(&client, "/metrics").await;
     assert!(
         metrics.contains(
             "avisa_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"

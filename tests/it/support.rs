@@ -133,6 +133,18 @@ impl TestApp {
         format!("{}{path}", self.url)
     }
 
+    /// The page at `path` as `client` sees it: its body, whatever the status.
+    pub async fn html(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.at(path))
+            .send()
+            .await
+            .expect("the page answers")
+            .text()
+            .await
+            .expect("the page's body")
+    }
+
     pub fn data_path(&self) -> std::path::PathBuf {
         self.data_dir.path().join("data")
     }
@@ -148,14 +160,7 @@ impl TestApp {
 
     /// The CSRF token the page at `path` puts in its forms (the client keeps the cookie).
     pub async fn csrf(&self, client: &reqwest::Client, path: &str) -> String {
-        let html = client
-            .get(self.at(path))
-            .send()
-            .await
-            .expect("page answers")
-            .text()
-            .await
-            .expect("page body");
+        let html = self.html(client, path).await;
         let marker = "name=\"_csrf\" value=\"";
         let start = html
             .find(marker)

@@ -19,7 +19,7 @@ pub(crate) fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
 }
 
-async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+pub(crate) async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     let response = client.get(app.at(path)).send().await.expect("page answers");
     let status = response.status().as_u16();
     (status, response.text().await.expect("page body"))
