@@ -78,6 +78,18 @@ fn enrich_pagbank_only_legacy_notifications_are_thin() {
 }
 
 #[test]
+fn enrich_pagbank_two_legacy_codes_are_two_events_the_same_code_twice_is_one() {
+    let key = |code: &str| {
+        let form = format!("notificationCode={code}&notificationType=transaction");
+        let (_, reading) = read(Platform::Pagbank, &serde_json::Value::String(form));
+        reading.event.expect("event").dedup_key
+    };
+    let first = key("766B9C-AD4B044B04DA-77742F5FA653-E1AB24");
+    assert_eq!(first, key("766B9C-AD4B044B04DA-77742F5FA653-E1AB24"));
+    assert_ne!(first, key("00AA11-BB22CC33DD44-EE55FF667788-990011"));
+}
+
+#[test]
 fn enrich_pagbank_legacy_notifications_need_no_signature_the_current_ones_do() {
     let (raw, _) = read(Platform::Pagbank, &legacy());
     assert_eq!(

@@ -26,11 +26,13 @@ pub(super) fn notification_code(body: &Value) -> Option<String> {
     text(body, "notificationCode").filter(|_| kind.as_deref() == Some(TRANSACTION))
 }
 
-/// The thin event of a legacy notification: its code is the event's id (one per status change,
-/// so a notification sent twice is one event); no order, no kind yet.
+/// The thin event of a legacy notification: its code is the event's id and the delivery's (one
+/// per status change: the same code sent twice is one event, two codes are two events, though
+/// nothing else in them differs); no order, no kind yet.
 pub(super) fn parse(code: String) -> Draft {
     let mut draft = Draft::new(TRANSACTION);
-    draft.event.event_id = Some(code);
+    draft.event.event_id = Some(code.clone());
+    draft.delivery_id = Some(code);
     draft
 }
 

@@ -124,13 +124,16 @@ async fn card(c: &Client) -> String {
         .expect("text")
 }
 
-async fn submit(c: &Client) {
+/// Saves the card's form and waits for the page it lands on: a click returns before its
+/// navigation ends, and the card read from the old page would go stale.
+async fn submit(c: &Client, store: u64) {
     click(
         c,
         "[data-testid=store-api] button[type=submit]",
         "the button",
     )
     .await;
+    arrive(c, &format!("/lojas/{store}?ok=api_token_saved#api")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,7 +153,7 @@ async fn enrich_mercadolivre_and_efi_credentials_are_saved_on_the_store_page() {
     fill(&c, "api-client_id", "5503910054141466").await;
     fill(&c, "api-client_secret", "ml-secret-abcdefghijkl-0042").await;
     fill(&c, "api-refresh_token", "TG-5f0c1d2e3b4a-468424240").await;
-    submit(&c).await;
+    submit(&c, ml).await;
     let text = card(&c).await;
     assert!(text.contains("5503910054141466"), "{text}");
     assert!(!text.contains("TG-5f0c1d2e3b4a"), "{text}");
@@ -195,7 +198,7 @@ async fn enrich_mercadolivre_and_efi_credentials_are_saved_on_the_store_page() {
     fill(&c, "api-client_secret", "Client_Secret_0123456789abcdef").await;
     fill(&c, "api-certificate", &pem).await;
     shot(&c, "17d-store-efi-api-pasted").await;
-    submit(&c).await;
+    submit(&c, efi).await;
     let text = card(&c).await;
     assert!(text.contains("certificado salvo"), "{text}");
     assert!(!text.contains("PRIVATE KEY"), "{text}");

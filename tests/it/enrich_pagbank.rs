@@ -90,15 +90,37 @@ async fn enrich_pagbank_a_legacy_notification_becomes_the_boleto_with_its_buyer(
     );
     assert!(page.contains("E-mail da conta PagBank"));
 
-    let (status, body) =
-        save_credentials(&app, &admin, store, &[("email", EMAIL), ("token", TOKEN)]).await;
-    assert_eq!(status, 303, "{body}");
-
-    let form = format!("notificationCode={CODE}&notificationType=transaction");
     let headers = [(
         "Content-Type",
         "application/x-www-form-urlencoded".to_owned(),
     )];
+    // Before the credentials: kept unmapped, and its page says where to save them rather than
+    // offering to map "transaction" (every status has that name).
+    let early =
+        "notificationCode=00AA11-BB22CC33DD44-EE55FF667788-990011&notificationType=transaction";
+    let (status, answer) = post_webhook(&app, &token, early, &headers).await;
+    assert!((200..300).contains(&status), "{status}: {answer}");
+    let early_id = answer["event_ids"][0].as_u64().expect("an event id");
+    let record = app.db.event(EventId(early_id)).expect("event").0;
+    assert_eq!(record.status, Status::Unmapped);
+    let event_page = app.html(&admin, &format!("/eventos/{early_id}")).await;
+    assert!(
+        event_page.contains("data-testid=\"event-needs-api\""),
+        "{event_page}"
+    );
+    assert!(event_page.contains(&format!("href=\"/lojas/{store}#api\"")));
+    assert!(!event_page.contains("data-testid=\"map-event\""));
+
+    let (status, body) =
+        save_credentials(&app, &admin, store, &[("email", EMAIL), ("token", TOKEN)]).await;
+    assert_eq!(status, 303, "{body}");
+    let event_page = app.html(&admin, &format!("/eventos/{early_id}")).await;
+    assert!(
+        !event_page.contains("event-needs-api"),
+        "saved: the hint is gone"
+    );
+
+    let form = format!("notificationCode={CODE}&notificationType=transaction");
     let (status, answer) = post_webhook(&app, &token, form, &headers).await;
     assert!((200..300).contains(&status), "{status}: {answer}");
     let id = answer["event_ids"][0].as_u64().expect("an event id");
