@@ -10,7 +10,8 @@ use std::time::Duration;
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::bell::Bell;
-use super::events::{EventRecord, RawDelivery, UNMAPPED_UNACKED};
+use super::events::{EventRecord, RawDelivery, UNMAPPED_UNACKED, decode_raw};
+use super::mappings::move_day_count;
 use super::{Db, DbError, from_json, tables, to_json};
 use crate::domain::enrichment::{ApiCredentials, EnrichAttempt, EnrichJob, GiveUp, LEASE_S};
 use crate::domain::{Event, EventId, Platform, Store, StoreId};
@@ -153,6 +154,78 @@ fn take_job(
 
 impl Db {
     /// The store's platform API credentials, if the merchant saved them.
+    /// Once a store's API credentials are saved: its thin notifications kept unmapped for want
+    /// of them, received at or after `since`, wait for the platform's API like new ones (their
+    /// jobs due at once, planned late when filled in; the unmapped badge stops counting them).
+    /// How many.
+    pub fn hold_unmapped_thin(
+        &self,
+        store_id: StoreId,
+        since: i64,
+        now: i64,
+    ) -> Result<usize, DbError> {
+        let txn = self.begin_write()?;
+        let held = {
+            let store: Option<Store> = txn
+                .open_table(tables::STORES)?
+                .get(store_id.0)?
+                .map(|b| from_json(b.value()))
+                .transpose()?;
+            let mut hold = Hold::open(&txn)?;
+            let mut events = txn.open_table(tables::EVENTS)?;
+            let raws = txn.open_table(tables::RAW_BODIES)?;
+            let mut event_days = txn.open_table(tables::EVENT_DAYS)?;
+            // Event ids grow with arrival: the newest first, until one arrived before `since`.
+            let mut unmapped = Vec::new();
+            for row in events.iter()?.rev() {
+                let record: EventRecord = from_json(row?.1.value())?;
+                if record.received_at < since {
+                    break;
+                }
+                if record.store_id == store_id
+                    && record.status == Status::Unmapped
+                    && record.erased_at.is_none()
+                {
+                    unmapped.push(record);
+                }
+            }
+            let mut held = 0;
+            for mut record in unmapped {
+                let Some(raw) = raws.get(record.raw_id)?.map(|b| decode_raw(b.value())) else {
+                    continue;
+                };
+                let reading = Reading {
+                    status: record.status,
+                    reason: record.reason.clone(),
+                    event: record.event.clone(),
+                };
+                let Some((awaiting, path)) = hold.hold(store.as_ref(), &raw?, &reading)? else {
+                    continue;
+                };
+                move_day_count(&mut event_days, &record, |r| {
+                    r.status = awaiting.status;
+                    r.reason = None;
+                })?;
+                record.status = awaiting.status;
+                record.reason = None;
+                events.insert(record.id.0, to_json(&record)?.as_slice())?;
+                hold.queue(record.id, store_id, path, now)?;
+                held += 1;
+            }
+            if held > 0 {
+                let mut counters = txn.open_table(tables::COUNTERS)?;
+                let n = counters.get(UNMAPPED_UNACKED)?.map_or(0, |v| v.value());
+                counters.insert(UNMAPPED_UNACKED, n.saturating_sub(held as u64))?;
+            }
+            held
+        };
+        txn.commit()?;
+        if held > 0 {
+            ring_enrichment();
+        }
+        Ok(held)
+    }
+
     pub fn api_credentials(&self, store_id: StoreId) -> Result<Option<ApiCredentials>, DbError> {
         let read = self.begin_read()?;
         read.open_table(tables::STORE_API_CREDENTIALS)?

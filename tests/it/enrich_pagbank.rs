@@ -1,27 +1,32 @@
-//! PagBank's legacy transaction notification through the real server: the store page explains
-//! when the e-mail and token are needed, the merchant saves them, a `notificationCode` form is
-//! answered at once, and the transaction a loopback stand-in of PagBank's legacy API answers (in
-//! XML, ISO-8859-1, only to the account's e-mail and token) becomes a boleto event with its buyer,
-//! planned like any other.
+//! PagBank's legacy transaction notifications through the real server: the store page explains
+//! when the e-mail and token are needed; a `notificationCode` form that arrives before them is
+//! kept unmapped and its page says where to save them; once saved, that notification is
+//! fetched too: the transaction a loopback stand-in of PagBank's legacy API answers (XML in
+//! ISO-8859-1, only to the account's e-mail and token) becomes a boleto event with its buyer and
+//! reminders, and the next notification, the same transaction paid, cancels them.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use avisa::db::MessageFilter;
-use avisa::domain::{EventId, EventKind, Platform};
+use avisa::domain::{EventId, EventKind, MessageStatus, Platform};
 use avisa::ingest::Status;
 
 use crate::enrich::{ended, save_credentials};
 use crate::events::{create_store, post_webhook};
 use crate::support::TestApp;
 
-const CODE: &str = "766B9C-AD4B044B04DA-77742F5FA653-E1AB24";
+/// The boleto's notification (status 1), sent before the credentials were saved.
+const WAITING: &str = "00AA11-BB22CC33DD44-EE55FF667788-990011";
+/// The same transaction paid (status 3).
+const PAID: &str = "766B9C-AD4B044B04DA-77742F5FA653-E1AB24";
 const EMAIL: &str = "loja@example.com";
 const TOKEN: &str = "0A1B2C3D4E5F60718293A4B5C6D7E8F9";
 
-/// The documented transaction (tests/fixtures/enrich/pagbank-transaction.json) in ISO-8859-1.
-fn transaction_latin1() -> Vec<u8> {
+/// The documented transaction (tests/fixtures/enrich/pagbank-transaction.json, a boleto
+/// waiting) with `status`, in ISO-8859-1.
+fn transaction_latin1(status: &str) -> Vec<u8> {
     let file: serde_json::Value = serde_json::from_slice(
         &std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,7 +35,10 @@ fn transaction_latin1() -> Vec<u8> {
         .expect("stand-in file"),
     )
     .expect("JSON");
-    let xml = file["body"].as_str().expect("the XML text");
+    let xml = file["body"]
+        .as_str()
+        .expect("the XML text")
+        .replace("<status>1</status>", &format!("<status>{status}</status>"));
     xml.chars()
         .map(|c| u8::try_from(u32::from(c)).expect("ISO-8859-1"))
         .collect()
@@ -58,12 +66,14 @@ async fn stand_in() -> (String, Arc<Mutex<Vec<String>>>) {
                 if !(has("email", EMAIL) && has("token", TOKEN)) {
                     return HttpResponse::Unauthorized().body("Unauthorized");
                 }
-                if req.path() != format!("/v3/transactions/notifications/{CODE}") {
-                    return HttpResponse::NotFound().body("Not Found");
-                }
+                let status = match req.path().strip_prefix("/v3/transactions/notifications/") {
+                    Some(WAITING) => "1",
+                    Some(PAID) => "3",
+                    _ => return HttpResponse::NotFound().body("Not Found"),
+                };
                 HttpResponse::Ok()
                     .content_type("application/xml;charset=ISO-8859-1")
-                    .body(transaction_latin1())
+                    .body(transaction_latin1(status))
             }
         }))
     })
@@ -96,14 +106,13 @@ async fn enrich_pagbank_a_legacy_notification_becomes_the_boleto_with_its_buyer(
     )];
     // Before the credentials: kept unmapped, and its page says where to save them rather than
     // offering to map "transaction" (every status has that name).
-    let early =
-        "notificationCode=00AA11-BB22CC33DD44-EE55FF667788-990011&notificationType=transaction";
-    let (status, answer) = post_webhook(&app, &token, early, &headers).await;
+    let waiting = format!("notificationCode={WAITING}&notificationType=transaction");
+    let (status, answer) = post_webhook(&app, &token, waiting, &headers).await;
     assert!((200..300).contains(&status), "{status}: {answer}");
-    let early_id = answer["event_ids"][0].as_u64().expect("an event id");
-    let record = app.db.event(EventId(early_id)).expect("event").0;
+    let boleto = answer["event_ids"][0].as_u64().expect("an event id");
+    let record = app.db.event(EventId(boleto)).expect("event").0;
     assert_eq!(record.status, Status::Unmapped);
-    let event_page = app.html(&admin, &format!("/eventos/{early_id}")).await;
+    let event_page = app.html(&admin, &format!("/eventos/{boleto}")).await;
     assert!(
         event_page.contains("data-testid=\"event-needs-api\""),
         "{event_page}"
@@ -111,21 +120,11 @@ async fn enrich_pagbank_a_legacy_notification_becomes_the_boleto_with_its_buyer(
     assert!(event_page.contains(&format!("href=\"/lojas/{store}#api\"")));
     assert!(!event_page.contains("data-testid=\"map-event\""));
 
+    // Saved: the notification that waited for them is fetched too.
     let (status, body) =
         save_credentials(&app, &admin, store, &[("email", EMAIL), ("token", TOKEN)]).await;
     assert_eq!(status, 303, "{body}");
-    let event_page = app.html(&admin, &format!("/eventos/{early_id}")).await;
-    assert!(
-        !event_page.contains("event-needs-api"),
-        "saved: the hint is gone"
-    );
-
-    let form = format!("notificationCode={CODE}&notificationType=transaction");
-    let (status, answer) = post_webhook(&app, &token, form, &headers).await;
-    assert!((200..300).contains(&status), "{status}: {answer}");
-    let id = answer["event_ids"][0].as_u64().expect("an event id");
-
-    let record = ended(&app, id).await;
+    let record = ended(&app, boleto).await;
     assert_eq!(record.status, Status::Ok, "{:?}", record.reason);
     let event = record.event.expect("the event");
     assert_eq!(event.kind, Some(EventKind::BoletoGenerated));
@@ -134,26 +133,49 @@ async fn enrich_pagbank_a_legacy_notification_becomes_the_boleto_with_its_buyer(
         event.order_id.as_deref(),
         Some("9E884542-81B3-4419-9A75-BCC6FB495EF1")
     );
-    let messages = app
-        .db
-        .list_messages(&MessageFilter {
-            event_id: Some(EventId(id)),
-            limit: 20,
-            ..Default::default()
-        })
-        .expect("messages");
-    assert!(!messages.is_empty(), "the boleto's reminders are planned");
+    let reminders = messages_of(&app, boleto);
+    assert!(!reminders.is_empty(), "the boleto's reminders are planned");
     assert!(
-        messages
+        reminders
             .iter()
             .any(|m| m.text.contains("imprimeBoleto.jhtml?code=9E884542")),
         "{:?}",
-        messages.iter().map(|m| &m.text).collect::<Vec<_>>()
+        reminders.iter().map(|m| &m.text).collect::<Vec<_>>()
     );
+    let event_page = app.html(&admin, &format!("/eventos/{boleto}")).await;
+    assert!(!event_page.contains("event-needs-api"), "the hint is gone");
+
+    // The same transaction paid: filled in as it arrives, and the reminders stop.
+    let paid = format!("notificationCode={PAID}&notificationType=transaction");
+    let (status, answer) = post_webhook(&app, &token, paid, &headers).await;
+    assert!((200..300).contains(&status), "{status}: {answer}");
+    let id = answer["event_ids"][0].as_u64().expect("an event id");
+    let record = ended(&app, id).await;
+    assert_eq!(record.status, Status::Ok, "{:?}", record.reason);
+    assert_eq!(
+        record.event.and_then(|e| e.kind),
+        Some(EventKind::OrderPaid)
+    );
+    let left: Vec<_> = messages_of(&app, boleto)
+        .into_iter()
+        .filter(|m| m.status != MessageStatus::Canceled)
+        .map(|m| (m.status, m.text))
+        .collect();
+    assert!(left.is_empty(), "paid: no reminder left to go: {left:?}");
     let queries = seen.lock().expect("queries").clone();
     assert_eq!(
         queries,
-        [format!("email=loja%40example.com&token={TOKEN}")],
-        "one call, with the account's e-mail and token"
+        vec![format!("email=loja%40example.com&token={TOKEN}"); 2],
+        "two calls, with the account's e-mail and token"
     );
+}
+
+fn messages_of(app: &TestApp, event: u64) -> Vec<avisa::domain::Message> {
+    app.db
+        .list_messages(&MessageFilter {
+            event_id: Some(EventId(event)),
+            limit: 20,
+            ..Default::default()
+        })
+        .expect("messages")
 }

@@ -31,6 +31,7 @@ const FLASHES: &[&str] = &[
     "store_deleted",
     "token_regenerated",
     "api_token_saved",
+    "api_token_saved_held",
     "api_token_removed",
     "api_token_unchanged",
     "unmapped_acknowledged",

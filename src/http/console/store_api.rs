@@ -14,6 +14,11 @@ use crate::http::AppState;
 use crate::http::auth::{AdminViewer, redirect};
 use crate::http::error::ApiError;
 
+/// How far back saved credentials reach: thin notifications kept unmapped for want of them in
+/// the last 48 hours (the time avisa holds messages while offline) are fetched too; older ones
+/// would only plan reminders that are too late.
+const HOLD_BACK_S: i64 = 48 * 3600;
+
 /// The most a value may be: platforms' tokens are well under a few hundred characters.
 const MAX_VALUE: usize = 2048;
 /// The most a PEM text may be (Efí's certificate: certificate, chain and key, a few KB).
@@ -106,10 +111,23 @@ pub async fn save_api_credentials(
             check_certificate(store.platform, &credentials)?;
             // An access token obtained with the old values is not kept for the new ones.
             credentials.session = None;
-            state
-                .run(move |db| db.set_api_credentials(id, Some(&credentials)))
+            let now = state.clock.now();
+            let held = state
+                .run(move |db| {
+                    db.set_api_credentials(id, Some(&credentials))?;
+                    db.hold_unmapped_thin(id, now - HOLD_BACK_S, now)
+                })
                 .await?;
-            "api_token_saved"
+            if held > 0 {
+                tracing::info!(
+                    store_id = id.0,
+                    held,
+                    "thin events fetched with the new credentials"
+                );
+                "api_token_saved_held"
+            } else {
+                "api_token_saved"
+            }
         }
     };
     tracing::info!(
