@@ -167,7 +167,11 @@ impl Rig {
             .find(|(p, ..)| *p == self.platform)
             .expect("a thin body")
             .1;
-        let body = raw(&body);
+        self.receive(raw(&body))
+    }
+
+    /// Records `body` as the store's webhook would, at the clock's time: a new event.
+    pub(super) fn receive(&self, body: Vec<u8>) -> EventId {
         let readings = recognise(self.platform, &Request::new(&body, &[], ""));
         let recorded = self
             .db
@@ -533,23 +537,7 @@ fn enrich_nothing_waits_without_credentials_and_a_removed_token_gives_up() {
             .to_string()
             .replace("pay_uwtftbfred01ypwr", "pay_other")
             .into_bytes();
-        let readings = recognise(Platform::Asaas, &Request::new(&body, &[], ""));
-        match rig
-            .db
-            .record_deliveries(&[Delivery {
-                store_id: rig.store,
-                received_at: rig.clock.now(),
-                raw: RawDelivery {
-                    body,
-                    ..RawDelivery::default()
-                },
-                readings,
-            }])
-            .expect("recorded")[0][0]
-        {
-            crate::db::Recorded::New(id) => id,
-            other => panic!("{other:?}"),
-        }
+        rig.receive(body)
     };
     assert_eq!(rig.event(id).status, Status::Awaiting);
     rig.db

@@ -62,27 +62,7 @@ fn enrich_not_found_malformed_and_down_end_as_judged_for_each_platform() {
 
 /// A PagBank legacy notification with `code`, recorded as the webhook would.
 fn receive_legacy(rig: &Rig, code: &str) -> crate::domain::EventId {
-    use crate::db::{Delivery, RawDelivery, Recorded};
-    use crate::domain::Clock as _;
-    use crate::ingest::{Request, recognise};
-    let body = format!("notificationCode={code}&notificationType=transaction").into_bytes();
-    let readings = recognise(Platform::Pagbank, &Request::new(&body, &[], ""));
-    let recorded = rig
-        .db
-        .record_deliveries(&[Delivery {
-            store_id: rig.store,
-            received_at: rig.clock.now(),
-            raw: RawDelivery {
-                body,
-                ..RawDelivery::default()
-            },
-            readings,
-        }])
-        .expect("recorded");
-    match recorded[0][0] {
-        Recorded::New(id) => id,
-        other => panic!("not new: {other:?}"),
-    }
+    rig.receive(format!("notificationCode={code}&notificationType=transaction").into_bytes())
 }
 
 #[test]
