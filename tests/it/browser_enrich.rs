@@ -8,11 +8,14 @@
 //! not shared) and saves the app's three fields; an Efí merchant pastes the certificate's PEM
 //! text (with its line breaks) in the textarea, reads how to convert the .p12, and sees it
 //! saved without the key on the page. Screenshots: `17d-…`.
+//!
+//! And a Tray notification that came before the store had credentials: its event page says
+//! why it waits and its button leads to the card. Screenshot: `19b-event-needs-api.png`.
 
 use fantoccini::{Client, Locator};
 
 use crate::browser::{ONE_BROWSER, arrive, click, fill, logged_in, shot};
-use crate::events::create_store;
+use crate::events::{create_store, post_webhook};
 use crate::support::TestApp;
 use avisa::domain::{Platform, StoreId};
 
@@ -214,4 +217,50 @@ async fn enrich_mercadolivre_and_efi_credentials_are_saved_on_the_store_page() {
             .is_some_and(|p| p.contains("-----END PRIVATE KEY-----")),
         "the whole PEM text arrived"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrich_a_thin_event_without_credentials_leads_to_the_card() {
+    let _turn = ONE_BROWSER.lock().await;
+    let app = TestApp::start().await;
+    let _admin = app.setup_admin().await;
+    let (store, hook) = create_store(&app, Platform::Tray, "Loja Tray");
+    let body = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/tray/order-update-test.form"),
+    )
+    .expect("fixture");
+    let headers = [(
+        "Content-Type",
+        "application/x-www-form-urlencoded".to_owned(),
+    )];
+    let (status, answer) = post_webhook(&app, &hook, body, &headers).await;
+    assert!((200..300).contains(&status), "{status}: {answer}");
+    let id = answer["event_ids"][0].as_u64().expect("an event id");
+
+    let (_driver, _profile, c) = logged_in(&app).await;
+    c.goto(&app.at(&format!("/eventos/{id}")))
+        .await
+        .expect("open");
+    let hint = c
+        .find(Locator::Css("[data-testid=event-needs-api]"))
+        .await
+        .expect("the hint")
+        .text()
+        .await
+        .expect("text");
+    assert!(hint.contains("Salve as credenciais da API"), "{hint}");
+    assert!(
+        c.find_all(Locator::Css("[data-testid=map-event]"))
+            .await
+            .expect("looked")
+            .is_empty(),
+        "no mapping offered"
+    );
+    shot(&c, "19b-event-needs-api").await;
+    click(&c, "[data-testid=event-needs-api] a", "the button").await;
+    arrive(&c, &format!("/lojas/{store}#api")).await;
+    c.find(Locator::Css("[data-testid=store-api]"))
+        .await
+        .expect("the card");
 }
