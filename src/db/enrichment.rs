@@ -153,7 +153,6 @@ fn take_job(
 }
 
 impl Db {
-    /// The store's platform API credentials, if the merchant saved them.
     /// Once a store's API credentials are saved: its thin notifications kept unmapped for want
     /// of them, received at or after `since`, wait for the platform's API like new ones (their
     /// jobs due at once, planned late when filled in; the unmapped badge stops counting them).
@@ -194,12 +193,8 @@ impl Db {
                 let Some(raw) = raws.get(record.raw_id)?.map(|b| decode_raw(b.value())) else {
                     continue;
                 };
-                let reading = Reading {
-                    status: record.status,
-                    reason: record.reason.clone(),
-                    event: record.event.clone(),
-                };
-                let Some((awaiting, path)) = hold.hold(store.as_ref(), &raw?, &reading)? else {
+                let Some((awaiting, path)) = hold.hold(store.as_ref(), &raw?, &record.reading())?
+                else {
                     continue;
                 };
                 move_day_count(&mut event_days, &record, |r| {
@@ -226,6 +221,7 @@ impl Db {
         Ok(held)
     }
 
+    /// The store's platform API credentials, if the merchant saved them.
     pub fn api_credentials(&self, store_id: StoreId) -> Result<Option<ApiCredentials>, DbError> {
         let read = self.begin_read()?;
         read.open_table(tables::STORE_API_CREDENTIALS)?

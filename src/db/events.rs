@@ -38,6 +38,15 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// The reading this record keeps (a copy), to read it again as the intake would.
+    pub fn reading(&self) -> crate::ingest::Reading {
+        crate::ingest::Reading {
+            status: self.status,
+            reason: self.reason.clone(),
+            event: self.event.clone(),
+        }
+    }
+
     pub fn kind(&self) -> Option<EventKind> {
         self.event.as_ref().and_then(|e| e.kind)
     }

@@ -177,7 +177,7 @@ fn link(value: &Value, rel: &str) -> Option<String> {
 /// no signature: it carries only a code, and what avisa reads is the transaction PagBank
 /// answers to the merchant's own token (`pagbank_legacy`).
 pub(super) fn verify(secret: &str, req: &Request) -> Result<(), SignatureError> {
-    if body_value(req).is_ok_and(|b| super::pagbank_legacy::notification_code(&b).is_some()) {
+    if super::pagbank_legacy::is_notification(req) {
         return Ok(());
     }
     let mut hasher = Sha256::new();

@@ -12,8 +12,8 @@
 
 use serde_json::{Map, Value};
 
-use super::Draft;
-use super::common::{reais, text, timestamp};
+use super::common::{body_value, reais, text, timestamp};
+use super::{Draft, Request};
 use crate::domain::{EventKind, PaymentMethod, Product};
 
 /// The `platform_event` of a legacy notification (its `notificationType`).
@@ -24,6 +24,18 @@ pub(super) const TRANSACTION: &str = "transaction";
 pub(super) fn notification_code(body: &Value) -> Option<String> {
     let kind = text(body, "notificationType");
     text(body, "notificationCode").filter(|_| kind.as_deref() == Some(TRANSACTION))
+}
+
+/// Whether `req` is a legacy transaction notification (`pagbank::verify` lets it through
+/// unsigned). Runs on every signed PagBank webhook, so a JSON body that never names
+/// `notificationCode` — every current order and checkout — is not parsed a second time.
+pub(super) fn is_notification(req: &Request) -> bool {
+    const KEY: &[u8] = b"\"notificationCode\"";
+    let json = req.body.trim_ascii_start().starts_with(b"{");
+    if json && !req.body.windows(KEY.len()).any(|w| w == KEY) {
+        return false;
+    }
+    body_value(req).is_ok_and(|b| notification_code(&b).is_some())
 }
 
 /// The thin event of a legacy notification: its code is the event's id and the delivery's (one

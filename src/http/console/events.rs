@@ -167,21 +167,19 @@ pub async fn show_event(
     path: web::Path<EventId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let (record, raw, store, job, saved) = state
+    let (record, raw, store, job, needs_api) = state
         .run(move |db| {
             let (record, raw, store) = load_event(db, id)?;
-            let saved = match &store {
-                Some(s) => db.api_credentials(s.id)?.is_some(),
-                None => false,
+            let needs_api = match &store {
+                Some(s) if thin_unmapped(s.platform, &record, &raw) => {
+                    db.api_credentials(s.id)?.is_none()
+                }
+                _ => false,
             };
-            Ok((record, raw, store, db.enrich_job(id)?, saved))
+            Ok((record, raw, store, db.enrich_job(id)?, needs_api))
         })
         .await?;
     let names: HashMap<StoreId, String> = store.iter().map(|s| (s.id, s.name.clone())).collect();
-    let needs_api = store
-        .as_ref()
-        .filter(|_| !saved)
-        .is_some_and(|s| thin_without_credentials(s.platform, &record, &raw));
     let text = raw_text(&raw);
     let event = record.event.as_ref();
     let ctx = context! {
@@ -195,7 +193,7 @@ pub async fn show_event(
         // The platform-API fetch a thin event waits for: its failed calls and the next one.
         awaiting => job.map(|j| context! { tries => j.tries, next_at => j.next_at }),
         // A thin notification kept unmapped because the store has no API credentials yet: the
-        // page says where to save them (the next ones are filled in) instead of "map it".
+        // page says where to save them (saving fetches it too) instead of "map it".
         needs_api,
         order_id => event.and_then(|ev| ev.order_id.clone()),
         email => event.and_then(|ev| ev.customer.email.clone()),
@@ -214,21 +212,12 @@ pub async fn show_event(
         .await
 }
 
-/// An unmapped event that is a thin notification avisa would fill in from the platform's API
-/// (`ingest::enrich::target`), had the store saved its credentials.
-fn thin_without_credentials(platform: Platform, record: &EventRecord, raw: &RawDelivery) -> bool {
-    if record.status != crate::ingest::Status::Unmapped
-        || crate::ingest::enrich::credential(platform).is_none()
-    {
-        return false;
-    }
-    let reading = crate::ingest::Reading {
-        status: record.status,
-        reason: record.reason.clone(),
-        event: record.event.clone(),
-    };
+/// An unmapped event that is a thin notification avisa fills in from the platform's API
+/// (`ingest::enrich::target`) when the store has saved its credentials.
+fn thin_unmapped(platform: Platform, record: &EventRecord, raw: &RawDelivery) -> bool {
     let req = crate::ingest::Request::new(&raw.body, &raw.headers, &raw.query);
-    crate::ingest::enrich::target(platform, &req, &reading).is_some()
+    record.status == crate::ingest::Status::Unmapped
+        && crate::ingest::enrich::target(platform, &req, &record.reading()).is_some()
 }
 
 #[derive(Deserialize)]
