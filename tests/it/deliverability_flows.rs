@@ -34,10 +34,24 @@ fn boleto(phone: &str, order: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Waits until the fake has sent `n` messages (the timeout only guards against a hang).
-async fn sent(fake: &FakeChannel, n: usize) -> Vec<String> {
+/// Waits until the fake has sent `n` messages and avisa has recorded them as sent (the fake
+/// sees a send before its record commits, and an answer counts only for an invitation
+/// recorded as gone); the timeout only guards against a hang.
+async fn sent(app: &TestApp, fake: &FakeChannel, n: usize) -> Vec<String> {
+    use avisa::domain::MessageStatus::{Delivered, Read, Sent};
+    let recorded = || {
+        app.db
+            .list_messages(&avisa::db::MessageFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .expect("messages")
+            .iter()
+            .filter(|m| matches!(m.status, Sent | Delivered | Read))
+            .count()
+    };
     let waited = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        while fake.sent().len() < n {
+        while fake.sent().len() < n || recorded() < n {
             tokio::task::yield_now().await;
         }
     })
@@ -106,7 +120,7 @@ async fn deliverability_an_answer_to_the_invitation_brings_the_rest_and_silence_
     // Ana's boleto: only the invitation goes.
     let (status, _) = post_webhook(&app, &token, boleto("11987654321", "7781"), &[]).await;
     assert_eq!(status, 202);
-    let texts = sent(&fake, 1).await;
+    let texts = sent(&app, &fake, 1).await;
     assert_eq!(
         texts[0],
         "Olá, Ana! Seu boleto de Curso de Confeitaria foi gerado. Responda *1* para receber o link do seu boleto aqui."
@@ -122,7 +136,7 @@ async fn deliverability_an_answer_to_the_invitation_brings_the_rest_and_silence_
         at: NOON + 60,
         id: Some("3EB0ANSWER1".into()),
     });
-    let texts = sent(&fake, 3).await;
+    let texts = sent(&app, &fake, 3).await;
     assert_eq!(
         texts[1..],
         [
@@ -159,13 +173,13 @@ async fn deliverability_an_answer_to_the_invitation_brings_the_rest_and_silence_
     // Bruno stays silent: his rest goes when the ten minutes are over.
     let (status, _) = post_webhook(&app, &token, boleto("11976543210", "7782"), &[]).await;
     assert_eq!(status, 202);
-    sent(&fake, 4).await;
+    sent(&app, &fake, 4).await;
     clock.advance(10 * 60 + 10);
     fake.set_now(clock.now());
     // The platform re-sends the event (a duplicate, 200): the outbox looks again.
     let (status, _) = post_webhook(&app, &token, boleto("11976543210", "7782"), &[]).await;
     assert_eq!(status, 200);
-    let texts = sent(&fake, 6).await;
+    let texts = sent(&app, &fake, 6).await;
     assert_eq!(texts[5], "23793.38128 60000.000003");
     assert!(texts[4].ends_with("/boleto/7782"));
 }
@@ -220,7 +234,7 @@ async fn deliverability_an_answer_under_a_known_lid_brings_the_rest() {
     // Ana's invitation goes to her phone; the channel knows her LID from that send.
     let (status, _) = post_webhook(&app, &token, boleto("11987654321", "7781"), &[]).await;
     assert_eq!(status, 202);
-    sent(&fake, 1).await;
+    sent(&app, &fake, 1).await;
     fake.learn_address("99887766@lid", "+5511987654321");
     fake.emit_incoming(Incoming {
         from: "99887766@lid".into(),
@@ -228,7 +242,7 @@ async fn deliverability_an_answer_under_a_known_lid_brings_the_rest() {
         at: NOON + 60,
         id: Some("3EB0LIDANSWER".into()),
     });
-    let texts = sent(&fake, 3).await;
+    let texts = sent(&app, &fake, 3).await;
     assert_eq!(
         texts[1..],
         [
@@ -243,7 +257,7 @@ async fn deliverability_an_answer_under_a_known_lid_brings_the_rest() {
     // Bruno answers under a LID the channel never learnt: his rest keeps its timer.
     let (status, _) = post_webhook(&app, &token, boleto("11976543210", "7782"), &[]).await;
     assert_eq!(status, 202);
-    sent(&fake, 4).await;
+    sent(&app, &fake, 4).await;
     fake.emit_incoming(Incoming {
         from: "55443322@lid".into(),
         text: "1".into(),
